@@ -1,0 +1,100 @@
+"""The event model every producer (live probe, lab, log import, token acquisition) emits and every
+consumer (CLI, report, diagnosis, TUI) reads.
+
+Text in these objects is always already redacted and control-escaped: the only way to create a
+`TranscriptLine` in production code is `SessionRecord.add_line`, which applies the redactor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailscope.evidence import Outcome, SessionEvidence, TokenEvidence
+    from mailscope.findings import Diagnosis
+
+
+class Direction(StrEnum):
+    CLIENT = "client"
+    SERVER = "server"
+    INFO = "info"
+
+
+class Channel(StrEnum):
+    """Which conversation a line belongs to."""
+
+    IMAP = "imap"
+    POP3 = "pop3"
+    SMTP = "smtp"
+    HTTP = "http"  # token endpoint traffic (redacted summaries, never bodies with secrets)
+    LOG = "log"  # a line rebuilt from an imported log
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    seq: int  # 1-based, dense within one session: findings cite these numbers
+    t: float  # seconds since the session started (monotonic clock; log import: from timestamps)
+    direction: Direction
+    text: str  # redacted, control characters escaped
+    nbytes: int  # length of the raw line on the wire (before redaction), CRLF excluded
+    channel: Channel = Channel.IMAP
+    annotations: tuple[str, ...] = ()  # e.g. "SASL XOAUTH2 initial response"
+    wall_time: str | None = None  # ISO timestamp when known (imported logs)
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdded:
+    line: TranscriptLine
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceChanged:
+    """Session evidence changed; `fields` names the attributes of SessionEvidence that moved."""
+
+    evidence: SessionEvidence
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenKnown:
+    token: TokenEvidence
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisUpdated:
+    diagnosis: Diagnosis
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCodePrompt:
+    """The user must open `verification_uri` and type `user_code` (device-code flow)."""
+
+    verification_uri: str
+    user_code: str
+    message: str
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class PasteBackPrompt:
+    """The user must open `authorization_url` and paste back the final redirect URL."""
+
+    authorization_url: str
+    redirect_uri: str
+
+
+@dataclass(slots=True)
+class PromptRequested:
+    prompt: DeviceCodePrompt | PasteBackPrompt
+    # For PasteBackPrompt the UI (or CLI) resolves this future with the pasted URL.
+    answer: object | None = field(default=None)  # asyncio.Future[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFinished:
+    outcome: Outcome
+
+
+Event = LineAdded | EvidenceChanged | TokenKnown | DiagnosisUpdated | PromptRequested | SessionFinished

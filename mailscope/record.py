@@ -1,0 +1,155 @@
+"""SessionRecord: the single place where a session's lines, evidence, token facts and diagnosis are
+stored, and from where events fan out to listeners (CLI printer, TUI, report).
+
+Every text goes through the redactor on its way in, so nothing unredacted is ever stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import fields
+
+from mailscope.events import (
+    Channel,
+    DiagnosisUpdated,
+    Direction,
+    Event,
+    EvidenceChanged,
+    LineAdded,
+    PromptRequested,
+    SessionFinished,
+    TokenKnown,
+    TranscriptLine,
+)
+from mailscope.evidence import Outcome, SessionEvidence, TokenEvidence
+from mailscope.findings import Diagnosis, DiagnosisInput
+from mailscope.redact import Redactor
+from mailscope.settings import CheckSettings
+
+Listener = Callable[[Event], None]
+Diagnoser = Callable[[DiagnosisInput], Diagnosis]
+
+
+class SessionRecord:
+    def __init__(
+        self,
+        settings: CheckSettings | None = None,
+        *,
+        redactor: Redactor | None = None,
+        diagnoser: Diagnoser | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.redactor = redactor or Redactor()
+        self.diagnoser = diagnoser
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._t0 = clock()
+        self.lines: list[TranscriptLine] = []
+        self.evidence = SessionEvidence()
+        if settings is not None:
+            self.evidence.host, self.evidence.port = settings.host, settings.port
+            self.evidence.security, self.evidence.protocol = str(settings.security), str(settings.protocol)
+        self.token: TokenEvidence | None = None
+        self.diagnosis = Diagnosis()
+        self.outcome: Outcome | None = None
+        self._listeners: list[Listener] = []
+
+    # -- listeners ---------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Listeners run synchronously on the emitting loop: keep them cheap (append to a buffer)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Async iterator over events from now until SessionFinished."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        unsubscribe = self.subscribe(queue.put_nowait)
+        try:
+            while True:
+                event = await queue.get()
+                yield event
+                if isinstance(event, SessionFinished):
+                    return
+        finally:
+            unsubscribe()
+
+    # -- producers ---------------------------------------------------------------------------
+    def add_line(
+        self,
+        direction: Direction,
+        text: str,
+        *,
+        nbytes: int | None = None,
+        channel: Channel = Channel.IMAP,
+        annotations: tuple[str, ...] = (),
+        t: float | None = None,
+        wall_time: str | None = None,
+    ) -> TranscriptLine:
+        """Store one line. `text` may be raw: it is redacted and control-escaped here."""
+        line = TranscriptLine(
+            seq=len(self.lines) + 1,
+            t=self._clock() - self._t0 if t is None else t,
+            direction=direction,
+            text=self.redactor.redact(text),
+            nbytes=len(text.encode("utf-8", "surrogateescape")) if nbytes is None else nbytes,
+            channel=channel,
+            annotations=annotations,
+            wall_time=wall_time,
+        )
+        self.lines.append(line)
+        self._emit(LineAdded(line))
+        return line
+
+    def info(self, text: str, *, annotations: tuple[str, ...] = ()) -> TranscriptLine:
+        return self.add_line(Direction.INFO, text, annotations=annotations, nbytes=0)
+
+    def update_evidence(self, **changes: object) -> None:
+        """Set evidence attributes; string values are redacted on the way in."""
+        valid = {f.name for f in fields(SessionEvidence)}
+        for name, value in changes.items():
+            if name not in valid:
+                raise AttributeError(f"SessionEvidence has no field {name!r}")
+            setattr(self.evidence, name, self.redactor.redact(value) if isinstance(value, str) else value)
+        self._emit(EvidenceChanged(self.evidence, tuple(changes)))
+        self.rediagnose()
+
+    def evidence_touched(self, *names: str) -> None:
+        """Announce in-place changes to mutable evidence (lists such as `sasl`, `commands`)."""
+        self._emit(EvidenceChanged(self.evidence, names))
+        self.rediagnose()
+
+    def set_token(self, token: TokenEvidence) -> None:
+        self.token = token
+        self._emit(TokenKnown(token))
+        self.rediagnose()
+
+    def prompt(self, request: PromptRequested) -> None:
+        self._emit(request)
+
+    def rediagnose(self) -> None:
+        if self.diagnoser is None:
+            return
+        self.diagnosis = self.diagnoser(self.diagnosis_input())
+        self._emit(DiagnosisUpdated(self.diagnosis))
+
+    def diagnosis_input(self) -> DiagnosisInput:
+        return DiagnosisInput(
+            settings=self.settings,
+            evidence=self.evidence,
+            token=self.token,
+            lines=tuple(self.lines),
+            now=self._wall_clock(),
+        )
+
+    def finish(self, outcome: Outcome) -> None:
+        self.outcome = Outcome(outcome.kind, self.redactor.redact(outcome.summary))
+        self.rediagnose()
+        self._emit(SessionFinished(self.outcome))
