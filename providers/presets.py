@@ -1,0 +1,132 @@
+"""Provider presets: hosts, ports, clouds, authorities and the right scopes per protocol and flow.
+
+Data from the catalogue §1.1/§1.2. Diagnosis fix steps, the settings pane and token acquisition
+all read these, so a correction here reaches all three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailscope.settings import Protocol, Security
+
+
+@dataclass(frozen=True, slots=True)
+class Cloud:
+    id: str
+    title: str
+    login_host: str  # msal authority host
+    resource: str  # delegated scope prefix (Exchange Online resource)
+    app_resource: str  # client-credentials resource
+    imap_host: str
+    pop_host: str
+    smtp_host: str
+    frontend_suffixes: tuple[str, ...]  # how the Exchange greeting's decoded front-end name ends
+
+
+CLOUDS: dict[str, Cloud] = {
+    "global": Cloud(
+        "global", "Microsoft 365 worldwide (and GCC)", "login.microsoftonline.com",
+        "https://outlook.office.com", "https://outlook.office365.com",
+        "outlook.office365.com", "outlook.office365.com", "smtp.office365.com",
+        (".prod.outlook.com", ".outlook.com"),
+    ),
+    "usgov": Cloud(
+        "usgov", "Microsoft 365 GCC High", "login.microsoftonline.us",
+        "https://outlook.office365.us", "https://outlook.office365.us",
+        "outlook.office365.us", "outlook.office365.us", "smtp.office365.us",
+        (".office365.us",),
+    ),
+    "dod": Cloud(
+        "dod", "Microsoft 365 DoD", "login.microsoftonline.us",
+        "https://outlook.office365.us", "https://outlook.office365.us",
+        "outlook.office365.us", "outlook.office365.us", "smtp.office365.us",
+        (".office365.us",),
+    ),
+    "china": Cloud(
+        "china", "Microsoft 365 operated by 21Vianet", "login.partner.microsoftonline.cn",
+        "https://partner.outlook.cn", "https://partner.outlook.cn",
+        "partner.outlook.cn", "partner.outlook.cn", "smtp.partner.outlook.cn",
+        (".partner.outlook.cn",),
+    ),
+}
+
+CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000", "https://graph.microsoft.us",
+                   "https://microsoftgraph.chinacloudapi.cn")
+EXCHANGE_AUDIENCES = {
+    "global": ("https://outlook.office.com", "https://outlook.office365.com", "https://ps.outlook.com",
+               "00000002-0000-0ff1-ce00-000000000000"),
+    "usgov": ("https://outlook.office365.us", "00000002-0000-0ff1-ce00-000000000000"),
+    "dod": ("https://outlook.office365.us", "00000002-0000-0ff1-ce00-000000000000"),
+    "china": ("https://partner.outlook.cn", "00000002-0000-0ff1-ce00-000000000000"),
+}
+
+DELEGATED_SCOPE = {Protocol.IMAP: "IMAP.AccessAsUser.All", Protocol.POP3: "POP.AccessAsUser.All", Protocol.SMTP: "SMTP.Send"}
+APP_ROLE = {Protocol.IMAP: "IMAP.AccessAsApp", Protocol.POP3: "POP.AccessAsApp", Protocol.SMTP: "SMTP.SendAsApp"}
+GOOGLE_MAIL_SCOPE = "https://mail.google.com/"
+APP_ONLY_FLOWS = ("client_credentials", "client_certificate")
+
+
+def microsoft_scopes(protocol: Protocol, cloud: str = "global", flow: str = "device_code") -> tuple[str, ...]:
+    """The scopes to request. msal adds offline_access itself for user flows (passing it raises)."""
+    c = CLOUDS.get(cloud, CLOUDS["global"])
+    if flow in APP_ONLY_FLOWS:
+        return (f"{c.app_resource}/.default",)
+    return (f"{c.resource}/{DELEGATED_SCOPE[protocol]}",)
+
+
+def microsoft_scopes_for_raw_clients(protocol: Protocol, cloud: str = "global") -> tuple[str, ...]:
+    """What a non-msal client (Jira, JavaMail, scripts) must request: the protocol scope plus offline_access."""
+    return (*microsoft_scopes(protocol, cloud), "offline_access")
+
+
+def authority_url(cloud: str, tenant: str) -> str:
+    return f"https://{CLOUDS.get(cloud, CLOUDS['global']).login_host}/{tenant or 'organizations'}"
+
+
+@dataclass(frozen=True, slots=True)
+class HostPreset:
+    id: str
+    title: str
+    provider: str
+    protocol: Protocol
+    host: str
+    port: int
+    security: Security
+    cloud: str = ""
+
+
+HOST_PRESETS: tuple[HostPreset, ...] = (
+    HostPreset("m365-imap", "Microsoft 365 IMAP", "microsoft", Protocol.IMAP, "outlook.office365.com", 993, Security.TLS, "global"),
+    HostPreset("m365-imap-starttls", "Microsoft 365 IMAP (STARTTLS)", "microsoft", Protocol.IMAP, "outlook.office365.com", 143,
+               Security.STARTTLS, "global"),
+    HostPreset("m365-pop", "Microsoft 365 POP3", "microsoft", Protocol.POP3, "outlook.office365.com", 995, Security.TLS, "global"),
+    HostPreset("m365-smtp", "Microsoft 365 SMTP", "microsoft", Protocol.SMTP, "smtp.office365.com", 587, Security.STARTTLS,
+               "global"),
+    HostPreset("gcchigh-imap", "GCC High / DoD IMAP", "microsoft", Protocol.IMAP, "outlook.office365.us", 993, Security.TLS, "usgov"),
+    HostPreset("china-imap", "21Vianet IMAP", "microsoft", Protocol.IMAP, "partner.outlook.cn", 993, Security.TLS, "china"),
+    HostPreset("outlookcom-imap", "Outlook.com IMAP", "microsoft", Protocol.IMAP, "outlook.office365.com", 993, Security.TLS, "global"),
+    HostPreset("gmail-imap", "Gmail IMAP", "google", Protocol.IMAP, "imap.gmail.com", 993, Security.TLS),
+    HostPreset("gmail-pop", "Gmail POP3", "google", Protocol.POP3, "pop.gmail.com", 995, Security.TLS),
+    HostPreset("gmail-smtp", "Gmail SMTP", "google", Protocol.SMTP, "smtp.gmail.com", 465, Security.TLS),
+    HostPreset("custom", "Custom server", "generic", Protocol.IMAP, "", 993, Security.TLS),
+)
+
+_MICROSOFT_HOST_SUFFIXES = {
+    "global": ("office365.com", "outlook.com", "hotmail.com", "live.com"),
+    "usgov": ("office365.us",),
+    "china": ("outlook.cn",),
+}
+_GOOGLE_HOST_SUFFIXES = ("gmail.com", "googlemail.com", "google.com")
+
+
+def provider_for_host(host: str) -> tuple[str, str]:
+    """(provider, cloud) the way Thunderbird maps hosts to issuers; ("generic", "") when unknown."""
+    host = host.lower().rstrip(".")
+    for cloud, suffixes in _MICROSOFT_HOST_SUFFIXES.items():
+        if host.endswith(suffixes):
+            return "microsoft", cloud
+    if host.endswith(_GOOGLE_HOST_SUFFIXES):
+        return "google", ""
+    return "generic", ""

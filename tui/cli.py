@@ -1,0 +1,44 @@
+"""Command line entry point: `mailscope` opens the console; subcommands run headless.
+
+Imports are lazy: `mailscope check` with a static token must not import Textual, msal or google-auth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> module under tui.commands exposing add_parser(subparsers) and run(args) -> int
+COMMANDS = {"check": "check", "lab": "lab", "logs": "logs"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailscope",
+        description="Find out why OAuth2 sign-in to a mail server fails. Without a subcommand, opens the console.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS.values():
+        importlib.import_module(f"tui.commands.{module}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+        from tui.console import run_console  # Textual only here
+
+        return run_console(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = importlib.import_module(f"tui.commands.{COMMANDS[args.command]}")
+    try:
+        return module.run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
