@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need (Debian packages: Dovecot, tmux, python3-venv;
+# a virtualenv with mailscope and its test extras), starts the real Dovecot lab, runs ruff and the
+# whole pytest suite, and stops Dovecot again. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run.sh: please install: ${missing[*]} (needs root)" >&2
+    return 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+apt_install tmux python3-venv openssl
+dpkg -s dovecot-imapd >/dev/null 2>&1 || bash tests/dovecot-lab/lab.sh install
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+bash tests/dovecot-lab/lab.sh start
+trap 'bash tests/dovecot-lab/lab.sh stop >/dev/null 2>&1 || true' EXIT
+
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -q "$@"
