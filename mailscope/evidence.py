@@ -57,6 +57,7 @@ class SaslExchange:
     result_text: str = ""  # the tagged response text, e.g. "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"
     command_seq: int | None = None  # transcript line of the AUTHENTICATE command
     result_seq: int | None = None
+    defects: list[str] = field(default_factory=list)  # sasl.parse_payload(...).defects of the client payload (no secrets)
 
 
 @dataclass(slots=True)
