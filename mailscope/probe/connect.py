@@ -1,0 +1,87 @@
+"""Connecting in separate, separately timed phases (DNS, TCP, TLS) so each failure gets its own fault,
+and the TLS facts (version, cipher, peer certificate, verification) as evidence."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+
+from mailscope.evidence import FaultKind, TlsFacts
+from mailscope.probe.faults import fault, fault_from_exception
+from mailscope.settings import CheckSettings
+
+
+def client_context(settings: CheckSettings) -> ssl.SSLContext:
+    """System trust (or --ca-file), hostname check and SNI on; off only when explicitly asked."""
+    context = ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else ssl.create_default_context()
+    if not settings.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _name(parts: tuple) -> str:
+    return ", ".join(f"{key}={value}" for rdn in parts for key, value in rdn)
+
+
+def tls_facts(transport: asyncio.BaseTransport, context: ssl.SSLContext, server_hostname: str) -> TlsFacts:
+    ssl_object = transport.get_extra_info("ssl_object")
+    facts = TlsFacts(server_hostname=server_hostname, verified=context.verify_mode != ssl.CERT_NONE)
+    if ssl_object is None:
+        return facts
+    facts.version = ssl_object.version()
+    cipher = ssl_object.cipher()
+    facts.cipher = cipher[0] if cipher else None
+    peer = ssl_object.getpeercert() or {}  # empty when verification is off
+    if peer:
+        facts.peer_subject = _name(peer.get("subject", ()))
+        facts.peer_issuer = _name(peer.get("issuer", ()))
+        facts.not_after = peer.get("notAfter")
+    elif not facts.verified:
+        facts.verify_error = "verification disabled (--insecure): the certificate was not checked"
+    return facts
+
+
+async def open_socket(host: str, port: int, timeout: float) -> socket.socket:
+    """DNS then TCP; raises ProbeFault (dns_failure, connection_refused, connect_timeout)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
+    except TimeoutError:
+        raise fault(FaultKind.DNS, f"no DNS answer for {host!r} within {timeout:g} s", "connect") from None
+    except OSError as exc:
+        raise fault_from_exception(exc, host=host, port=port, step="connect") from None
+    last_error: BaseException | None = None
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, address), timeout)
+            return sock
+        except TimeoutError:
+            sock.close()
+            raise fault(FaultKind.CONNECT_TIMEOUT, f"no TCP connection to {host}:{port} within {timeout:g} s", "connect") from None
+        except OSError as exc:
+            sock.close()
+            last_error = exc
+        except BaseException:
+            sock.close()
+            raise
+    raise fault_from_exception(last_error or OSError("no address"), host=host, port=port, step="connect")
+
+
+async def speaks_tls(host: str, port: int, timeout: float) -> bool:
+    """Does the port complete a TLS handshake? Used when a plain connection got no greeting."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=context, server_hostname=host), timeout)
+    except (OSError, TimeoutError, ssl.SSLError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
+        await asyncio.wait_for(writer.wait_closed(), 1)
+    return True
