@@ -230,6 +230,7 @@ class _ImapSession:
             mechanism=choice.mechanism,
             sasl_ir=choice.sasl_ir,
             client_payload=self.record.redactor.describe_sasl(sasl.b64(payload), choice.mechanism),
+            defects=[self.record.redactor.redact(d) for d in sasl.parse_payload(payload, choice.mechanism).defects],
         )
         evidence.sasl.append(exchange)
         self.recorder.sasl = exchange

@@ -1,0 +1,198 @@
+"""The versioned report of one session (`mailscope.report/1`) as JSON-ready data and as Markdown.
+
+Everything in it comes from the SessionRecord, which stores only redacted text. As a final guard every
+string in the report is passed through the record's redactor once more before it is serialized.
+Schema: docs/report-schema.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from enum import Enum
+from importlib import metadata
+from typing import Any
+
+from mailscope.evidence import Fault, FaultKind
+from mailscope.findings import EvidenceKind, EvidenceRef, Finding, Owner, Severity
+from mailscope.record import SessionRecord
+from mailscope.redact import Redactor
+
+SCHEMA = "mailscope.report/1"
+
+# Faults the diagnosis may not have a rule for still become a finding (catalogue id where one exists).
+_FAULT_OWNERS = {
+    FaultKind.DNS: Owner.NETWORK,
+    FaultKind.REFUSED: Owner.NETWORK,
+    FaultKind.CONNECT_TIMEOUT: Owner.NETWORK,
+    FaultKind.TLS_VERIFY: Owner.CLIENT_CONFIGURATION,
+    FaultKind.TLS_ON_PLAIN_PORT: Owner.CLIENT_CONFIGURATION,
+    FaultKind.PLAIN_ON_TLS_PORT: Owner.CLIENT_CONFIGURATION,
+    FaultKind.SETTINGS: Owner.USER,
+    FaultKind.TOKEN_ACQUISITION: Owner.APP_REGISTRATION,
+}
+_FAULT_FIXES = {
+    FaultKind.DNS: ("Check the host name (typo?) and that this machine's DNS resolves it.",),
+    FaultKind.REFUSED: ("Check the port: IMAP is 993 (implicit TLS) or 143 (STARTTLS).", "Check that a firewall does not reject it."),
+    FaultKind.CONNECT_TIMEOUT: ("Check that the host is reachable from here (firewall, proxy, VPN).",),
+    FaultKind.TLS_VERIFY: ("Trust the server's CA with --ca-file, or connect with the host name the certificate names.",),
+    FaultKind.TLS_ON_PLAIN_PORT: ("Use --security starttls (port 143) or --security tls with port 993.",),
+    FaultKind.PLAIN_ON_TLS_PORT: ("Use --security tls: this port expects TLS from the first byte.",),
+    FaultKind.SERVER_SILENT: ("Retry with a longer --timeout; if it persists the server or a middlebox is stuck.",),
+}
+_FAULT_IDS = {FaultKind.TLS_ON_PLAIN_PORT: "wrong_port_or_tls_mode", FaultKind.PLAIN_ON_TLS_PORT: "wrong_port_or_tls_mode"}
+
+
+def fault_finding(fault: Fault) -> Finding:
+    evidence = (EvidenceRef(EvidenceKind.LINE, fault.step or "fault", fault.detail, fault.line_seq),) if fault.line_seq else ()
+    return Finding(
+        id=_FAULT_IDS.get(fault.kind, f"fault_{fault.kind}"),
+        severity=Severity.ERROR,
+        title=f"{fault.kind.replace('_', ' ')} ({fault.step})" if fault.step else fault.kind.replace("_", " "),
+        explanation=fault.detail,
+        owner=_FAULT_OWNERS.get(fault.kind, Owner.SERVER),
+        fix=_FAULT_FIXES.get(fault.kind, ()),
+        evidence=evidence,
+        confirmed=True,
+    )
+
+
+def findings_of(record: SessionRecord) -> tuple[Finding, ...]:
+    """The diagnosis' findings, plus the fault as a finding when no error finding explains the session."""
+    findings = record.diagnosis.findings
+    fault = record.evidence.fault
+    if fault is not None and not any(f.severity is Severity.ERROR for f in findings):
+        findings = (*findings, fault_finding(fault))
+    return findings
+
+
+def exit_code(record: SessionRecord) -> int:
+    """0 only when the mailbox was reachable and no error finding stands; otherwise 1."""
+    if record.outcome is None or record.outcome.exit_code != 0:
+        return 1
+    return 1 if any(f.severity is Severity.ERROR for f in findings_of(record)) else 0
+
+
+def build_report(record: SessionRecord, *, generated_at: datetime | None = None) -> dict[str, Any]:
+    settings = record.settings
+    outcome = record.outcome
+    report = {
+        "schema": SCHEMA,
+        "tool": {"name": "mailscope", "version": _version()},
+        "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "target": {
+            "host": record.evidence.host,
+            "port": record.evidence.port,
+            "security": record.evidence.security,
+            "protocol": record.evidence.protocol,
+            "user": settings.user if settings else "",
+        },
+        "settings": _plain(settings) if settings else None,
+        "outcome": {"kind": str(outcome.kind), "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
+        "transcript": [_plain(line) for line in record.lines],
+        "evidence": _plain(record.evidence),
+        "token": _plain(record.token) if record.token else None,
+        "findings": [_plain(f) for f in findings_of(record)],
+        "checks": [_plain(c) for c in record.diagnosis.checks],
+        "summary": record.diagnosis.summary,
+    }
+    return _guard(report, record.redactor)
+
+
+def report_json(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
+    return json.dumps(build_report(record, generated_at=generated_at), indent=2, ensure_ascii=False)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("mailscope")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses/enums/tuples → JSON types. Secret sources become their description ('env:VAR')."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if type(value).__name__ == "SecretSource":
+            return value.describe()
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _guard(value: Any, redactor: Redactor) -> Any:
+    """Every string leaf through the redactor again: a secret that slipped past storage stops here."""
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, dict):
+        return {k: _guard(v, redactor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_guard(v, redactor) for v in value]
+    return value
+
+
+# -- Markdown --------------------------------------------------------------------------------------
+_PREFIX = {"client": "C:", "server": "S:", "info": "* "}
+
+
+def report_markdown(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
+    """A human-readable rendering of the same report (for tickets; the TUI's export uses it)."""
+    report = build_report(record, generated_at=generated_at)
+    target, outcome, evidence = report["target"], report["outcome"], report["evidence"]
+    out = [
+        f"# mailscope report: {target['user'] or '(no user)'} @ {target['host']}:{target['port']} ({target['security']})",
+        "",
+        f"*{report['schema']}, mailscope {report['tool']['version']}, generated {report['generated_at']}*",
+        "",
+        f"**Outcome:** {outcome['kind']}: {outcome['summary']}" if outcome else "**Outcome:** (session not finished)",
+        "",
+        "## Findings",
+        "",
+    ]
+    if not report["findings"]:
+        out.append("No findings.")
+    for finding in report["findings"]:
+        lines = ", ".join(str(e["seq"]) for e in finding["evidence"] if e["seq"])
+        out.append(f"- **{finding['severity'].upper()} `{finding['id']}`: {finding['title']}** (owner: {finding['owner']})")
+        out.append(f"  {finding['explanation']}")
+        out += [f"  - fix: {step}" for step in finding["fix"]]
+        if lines:
+            out.append(f"  - evidence: transcript lines {lines}")
+    out += ["", "## Session facts", ""]
+    tls = evidence.get("tls")
+    facts = [
+        ("Server", f"{evidence['server_family']}" + (f" (front end {evidence['frontend_name']})" if evidence["frontend_name"] else "")),
+        (
+            "TLS",
+            f"{tls['version']} {tls['cipher']}, verified={tls['verified']}" + (f" ({tls['verify_error']})" if tls["verify_error"] else ""),
+        )
+        if tls
+        else ("TLS", "none"),
+        ("Capabilities", " ".join(evidence["capabilities_post_tls"] or evidence["capabilities_pre_tls"] or []) or "(none)"),
+        ("Mechanism", f"{evidence['mechanism']}: {evidence['mechanism_reason']}" if evidence["mechanism"] else "(none)"),
+        ("Authentication", f"{evidence['auth_result']} {evidence['auth_text']}".strip() if evidence["auth_result"] else "(not answered)"),
+    ]
+    for exchange in evidence["sasl"]:
+        for challenge in exchange["challenges"]:
+            facts.append(("SASL challenge", f"`{challenge}`"))
+    if evidence["fault"]:
+        facts.append(("Fault", f"{evidence['fault']['kind']} at {evidence['fault']['step']}: {evidence['fault']['detail']}"))
+    out += [f"- **{name}:** {value}" for name, value in facts]
+    token = report["token"]
+    if token:
+        out += ["", "## Token", "", f"- {token['kind']} ({token['shape']}), {token['length']} chars, {token['fingerprint']}"]
+        out += [f"- `{name}`: {value}" for name, value in token["claims"].items()]
+        if token["error"]:
+            out.append(f"- token endpoint error: {json.dumps(token['error'], ensure_ascii=False)}")
+    out += ["", "## Transcript", "", "```"]
+    for line in report["transcript"]:
+        note = f"    [{'; '.join(line['annotations'])}]" if line["annotations"] else ""
+        out.append(f"{line['seq']:>4} {_PREFIX.get(line['direction'], '  ')} {line['text']}{note}".replace("```", "`\u200b``"))
+    out += ["```", ""]
+    return "\n".join(out)
