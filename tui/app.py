@@ -1,0 +1,459 @@
+"""The mailscope console: settings, live transcript, diagnosis and token panes over one SessionRecord.
+
+The session runs as an async worker on the app's own loop. Engine events arrive through a synchronous
+listener that only appends to buffers; timers flush them to the widgets at a fixed rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from mailscope.events import (
+    DeviceCodePrompt,
+    DiagnosisUpdated,
+    Event,
+    LineAdded,
+    PasteBackPrompt,
+    PromptRequested,
+    SessionFinished,
+    TokenKnown,
+)
+from mailscope.evidence import Outcome, OutcomeKind
+from mailscope.explain import explain_line
+from mailscope.findings import Diagnosis, EvidenceKind, Finding
+from mailscope.record import Diagnoser, SessionRecord
+from mailscope.settings import CheckSettings
+from tui.prompts import DeviceCodeScreen, PasteBackScreen
+from tui.session import SEED_SCENARIO, Runner, Target, default_diagnoser, lab_scenarios, run_target
+from widgets.diagnosis import DiagnosisPane
+from widgets.lab_picker import LabPicker, ScenarioInfo
+from widgets.presenter import mask_identifiers
+from widgets.settings import SettingsError, SettingsPane
+from widgets.token import TokenInspector
+from widgets.transcript import Transcript
+
+DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
+
+# (action, palette title, help) for every action: the command palette lists them all.
+ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("run", "Run session", "Run the current lab scenario or settings (r)"),
+    ("stop", "Stop session", "Cancel the running session (x)"),
+    ("show_tab('lab')", "Lab: pick a scenario", "Reproducible failure scenarios, Enter runs one (l)"),
+    ("show_tab('settings')", "Settings", "Provider, preset, host, user, flow, secret sources, profiles (s)"),
+    ("show_tab('token')", "Token inspector", "Token facts and decoded claims (t)"),
+    ("show_tab('session')", "Transcript and diagnosis", "Back to the session view (Esc)"),
+    ("toggle_explain", "Toggle explain mode", "Annotate each protocol line in plain words (e)"),
+    ("toggle_presenter", "Toggle presenter mode", "Mask user names, tenant, object and client ids (p)"),
+    ("filter", "Search / filter transcript", "Show only lines containing a text (/)"),
+    ("focus_findings", "Focus findings", "Move to the findings list (f)"),
+    ("copy_fix", "Copy fix steps", "Copy the selected finding's fix steps to the clipboard (y)"),
+    ("export_report", "Export report", "Write the redacted report as Markdown and JSON (ctrl+s)"),
+    ("export_screenshot", "Export screenshot", "Write an SVG of the current screen (ctrl+o)"),
+    ("toggle_theme", "Toggle light / dark theme", "Switch between the light and the dark theme (d)"),
+)
+
+
+class StatusBar(Static):
+    pass
+
+
+class MailscopeApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mailscope"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("r", "run", "Run"),
+        Binding("x", "stop", "Stop"),
+        Binding("l", "show_tab('lab')", "Lab"),
+        Binding("s", "show_tab('settings')", "Settings"),
+        Binding("t", "show_tab('token')", "Token"),
+        Binding("e", "toggle_explain", "Explain"),
+        Binding("p", "toggle_presenter", "Presenter"),
+        Binding("slash", "filter", "Filter"),
+        Binding("f", "focus_findings", "Findings", show=False),
+        Binding("y", "copy_fix", "Copy fix", show=False),
+        Binding("d", "toggle_theme", "Theme", show=False),
+        Binding("escape", "back", "Back", show=False),
+        Binding("ctrl+s", "export_report", "Report", show=False, priority=True),
+        Binding("ctrl+o", "export_screenshot", "Screenshot", show=False, priority=True),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    running: reactive[bool] = reactive(False, bindings=True)
+    explain: reactive[bool] = reactive(False)
+    presenter: reactive[bool] = reactive(False)
+
+    def __init__(
+        self,
+        target: Target | None = None,
+        *,
+        runner: Runner = run_target,
+        diagnoser_factory: Callable[[], Diagnoser | None] = default_diagnoser,
+        scenarios: list[ScenarioInfo] | None = None,
+        settings: CheckSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        export_dir: Path | str = ".",
+        flush_hz: float = 20,
+    ) -> None:
+        super().__init__()
+        self.target = target or (Target(settings=settings) if settings else Target(scenario=SEED_SCENARIO))
+        self.initial_settings = settings
+        self.runner = runner
+        self.diagnoser_factory = diagnoser_factory
+        self.scenarios = lab_scenarios() if scenarios is None else scenarios
+        self.clock = clock
+        self.monotonic = monotonic
+        self.export_dir = Path(export_dir)
+        self.flush_hz = flush_hz
+        self.record: SessionRecord | None = None
+        self.outcome: Outcome | None = None
+        self._events: list[Event] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._device_screen: DeviceCodeScreen | None = None
+        self.theme = DARK_THEME
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        with TabbedContent(initial="session-tab", id="tabs"):
+            with TabPane("Session", id="session-tab"), Horizontal(id="session"):
+                with Vertical(id="transcript-column") as column:
+                    column.border_title = "Transcript"
+                    yield Transcript(id="transcript", mask=mask_identifiers)
+                    yield Input(placeholder="filter: show lines containing…  (Enter keeps it, Esc clears)", id="filter")
+                    yield Static("", id="line-info")
+                pane = DiagnosisPane(id="diagnosis", mask=mask_identifiers)
+                pane.border_title = "Diagnosis"
+                yield pane
+            with TabPane("Token", id="token-tab"):
+                yield TokenInspector(id="token", clock=self.clock)
+            with TabPane("Settings", id="settings-tab"):
+                yield SettingsPane(id="settings")
+            with TabPane("Lab", id="lab-tab"):
+                yield LabPicker(self.scenarios, current=self.target.scenario, id="lab")
+        yield Footer()
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def diagnosis_pane(self) -> DiagnosisPane:
+        return self.query_one(DiagnosisPane)
+
+    @property
+    def token_inspector(self) -> TokenInspector:
+        return self.query_one(TokenInspector)
+
+    def on_mount(self) -> None:
+        if self.initial_settings is not None:
+            self.query_one(SettingsPane).load(self.initial_settings)
+        self.set_interval(1 / self.flush_hz, self._flush_events, name="event-flush")
+        self._show_status()
+        self.transcript.focus()
+
+    # -- status ----------------------------------------------------------------------------------
+    def _show_status(self, state: str | None = None, kind: str = "") -> None:
+        bar = self.query_one(StatusBar)
+        if state is None:
+            state = "running…" if self.running else ("press r to run, l for other scenarios" if self.outcome is None
+                                                      else self.outcome.summary)
+        modes = "".join(f" [{m}]" for m, on in (("explain", self.explain), ("presenter", self.presenter)) if on)
+        target = self.target.describe()
+        if self.presenter:
+            target = mask_identifiers(target)
+            state = mask_identifiers(state)
+        bar.update(Text.assemble(("mailscope", "bold"), f" · {target} · ", state, (modes, "bold")))
+        bar.set_class(kind == "running", "-running")
+        bar.set_class(kind == "failed", "-failed")
+        bar.set_class(kind == "ok", "-ok")
+
+    # -- the session -----------------------------------------------------------------------------
+    def _new_record(self, settings: CheckSettings | None) -> SessionRecord:
+        record = SessionRecord(settings, diagnoser=self.diagnoser_factory(), clock=self.monotonic, wall_clock=self.clock)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe = record.subscribe(self._on_event)
+        self.record = record
+        return record
+
+    def _on_event(self, event: Event) -> None:
+        """Runs synchronously inside the engine: O(1), never touches a widget's layout."""
+        if isinstance(event, LineAdded):
+            self.transcript.add(event.line)
+        else:
+            self._events.append(event)
+
+    def action_run(self) -> None:
+        self.start(self.target)
+
+    def start(self, target: Target) -> None:
+        self.target = target
+        self.outcome = None
+        self.transcript.clear()
+        self.diagnosis_pane.show(Diagnosis(), running=True)
+        self.token_inspector.show(None)
+        self.query_one("#line-info", Static).update("")
+        self.running = True
+        self._show_status(kind="running")
+        self.query_one(TabbedContent).active = "session-tab"
+        self._run_session(target)
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def _run_session(self, target: Target) -> None:
+        try:
+            await self.runner(target, self._new_record)
+        except asyncio.CancelledError:
+            if self.record is not None and self.record.outcome is None:
+                self.record.finish(Outcome(OutcomeKind.CANCELLED, "stopped by the user"))
+            raise
+        finally:
+            self._flush_events()
+            self.transcript.flush()
+
+    def action_stop(self) -> None:
+        if not self.running:
+            self.notify("No session is running")
+            return
+        self.workers.cancel_group(self, "session")
+        self.running = False
+        self._show_status("stopped by the user", "failed")
+
+    @on(Worker.StateChanged)
+    def _session_state(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "session" or event.state not in (WorkerState.ERROR, WorkerState.SUCCESS, WorkerState.CANCELLED):
+            return
+        self.running = False
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            message = f"session error: {type(error).__name__}: {error}"
+            if self.record is not None:
+                self.record.info(message)  # redacted on the way in
+                message = self.record.lines[-1].text
+            self.notify(message, severity="error", timeout=8)
+            self._show_status(message, "failed")
+        elif event.state is WorkerState.SUCCESS and self.outcome is None:
+            self._show_status("finished", "ok")
+
+    def _flush_events(self) -> None:
+        if not self._events:
+            return
+        events, self._events = self._events, []
+        diagnosis = next((e.diagnosis for e in reversed(events) if isinstance(e, DiagnosisUpdated)), None)
+        token = next((e.token for e in reversed(events) if isinstance(e, TokenKnown)), None)
+        if token is not None:
+            self.token_inspector.show(token)
+            self._close_device_prompt()
+        for event in events:
+            if isinstance(event, PromptRequested):
+                self._show_prompt(event)
+        finished = next((e for e in events if isinstance(e, SessionFinished)), None)
+        if finished is not None:
+            self.outcome = finished.outcome
+            self.running = False
+            self._close_device_prompt()
+        if diagnosis is not None or finished is not None:
+            self.diagnosis_pane.show(diagnosis or self.diagnosis_pane.diagnosis, running=self.running)
+            self.transcript.set_cited(line for f in self.diagnosis_pane.diagnosis.findings for line in f.cited_lines)
+        if finished is not None:
+            ok = finished.outcome.kind is OutcomeKind.MAILBOX_REACHABLE
+            top = self.diagnosis_pane.diagnosis.top
+            summary = finished.outcome.summary + (f" → {top.id}" if top and not ok else "")
+            self._show_status(summary, "ok" if ok else "failed")
+
+    # -- prompts ---------------------------------------------------------------------------------
+    def _show_prompt(self, event: PromptRequested) -> None:
+        prompt = event.prompt
+        if isinstance(prompt, DeviceCodePrompt):
+            self._close_device_prompt()
+            self._device_screen = DeviceCodeScreen(prompt)
+            self.push_screen(self._device_screen)
+        elif isinstance(prompt, PasteBackPrompt):
+            future = event.answer
+
+            def resolve(pasted: str | None) -> None:
+                if isinstance(future, asyncio.Future) and not future.done():
+                    if pasted:
+                        future.set_result(pasted)
+                    else:
+                        future.cancel()
+
+            self.push_screen(PasteBackScreen(prompt), resolve)
+
+    def _close_device_prompt(self) -> None:
+        screen, self._device_screen = self._device_screen, None
+        if screen is not None and screen.is_active:
+            screen.dismiss(None)
+
+    # -- selection links -------------------------------------------------------------------------
+    @on(DiagnosisPane.FindingSelected)
+    def _finding_selected(self, event: DiagnosisPane.FindingSelected) -> None:
+        finding = event.finding
+        self.transcript.set_highlighted(finding.cited_lines if finding else ())
+        claims = frozenset(e.name for e in finding.evidence if e.kind is EvidenceKind.CLAIM) if finding else frozenset()
+        self.token_inspector.highlight_claims(claims)
+
+    @on(Transcript.LineSelected)
+    def _line_selected(self, event: Transcript.LineSelected) -> None:
+        citing = self.findings_citing(event.seq)
+        self.diagnosis_pane.mark_citing(frozenset(f.id for f in citing))
+        line = next((li for li in self.transcript.lines if li.seq == event.seq), None)
+        words = explain_line(line) if line else ""
+        cited = f"cited by {', '.join(f.id for f in citing)}" if citing else "no finding cites it"
+        self.query_one("#line-info", Static).update(Text(f"line {event.seq}: {cited}" + (f" · {words}" if words else "")))
+
+    def findings_citing(self, seq: int) -> list[Finding]:
+        return [f for f in self.diagnosis_pane.diagnosis.findings if seq in f.cited_lines]
+
+    # -- modes and navigation --------------------------------------------------------------------
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = f"{tab}-tab"
+        focus = {"lab": "#scenarios", "token": "#claims", "session": "#transcript", "settings": "#preset"}[tab]
+        self.query_one(focus).focus()
+
+    def action_back(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.has_focus:
+            filter_input.value = ""
+            self.transcript.set_filter("")
+            filter_input.remove_class("-active")
+        self.action_show_tab("session")
+
+    def action_toggle_explain(self) -> None:
+        self.explain = not self.explain
+
+    def watch_explain(self, on: bool) -> None:
+        self.transcript.explain = on
+        self._refresh_status_keep()
+
+    def action_toggle_presenter(self) -> None:
+        self.presenter = not self.presenter
+
+    def watch_presenter(self, on: bool) -> None:
+        self.transcript.presenter = on
+        self.diagnosis_pane.presenter = on
+        self.diagnosis_pane.refresh_view()
+        self.token_inspector.presenter = on
+        self.token_inspector.show(self.token_inspector.token)
+        self.query_one(SettingsPane).set_presenter(on)
+        self._refresh_status_keep()
+
+    def _refresh_status_keep(self) -> None:
+        if not self.is_mounted:
+            return
+        if self.running:
+            self._show_status(kind="running")
+        elif self.outcome is not None:
+            ok = self.outcome.kind is OutcomeKind.MAILBOX_REACHABLE
+            top = self.diagnosis_pane.diagnosis.top
+            self._show_status(self.outcome.summary + (f" → {top.id}" if top and not ok else ""), "ok" if ok else "failed")
+        else:
+            self._show_status()
+
+    def action_filter(self) -> None:
+        self.query_one(TabbedContent).active = "session-tab"
+        filter_input = self.query_one("#filter", Input)
+        filter_input.add_class("-active")
+        filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.transcript.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("-active")
+        self.transcript.focus()
+
+    def action_focus_findings(self) -> None:
+        self.query_one(TabbedContent).active = "session-tab"
+        self.diagnosis_pane.findings_list.focus()
+
+    def action_copy_fix(self) -> None:
+        self.diagnosis_pane.action_copy_fix()
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
+
+    # -- panes' own messages ---------------------------------------------------------------------
+    @on(LabPicker.RunScenario)
+    def _run_scenario(self, event: LabPicker.RunScenario) -> None:
+        self.start(Target(scenario=event.scenario_id))
+
+    @on(SettingsPane.RunRequested)
+    def _run_settings(self) -> None:
+        try:
+            settings = self.query_one(SettingsPane).to_settings()
+        except SettingsError as error:
+            self.notify(str(error), severity="error", timeout=6)
+            return
+        self.start(Target(settings=settings))
+
+    @on(SettingsPane.ProfileAction)
+    def _profile(self, event: SettingsPane.ProfileAction) -> None:
+        from tui.profiles import load_profile, save_profile
+
+        pane = self.query_one(SettingsPane)
+        if not event.name:
+            self.notify("Type a profile name first", severity="warning")
+            return
+        try:
+            if event.action == "save":
+                where = save_profile(event.name, pane.to_settings())
+                self.notify(f"Saved profile {event.name} ({where})")
+            else:
+                pane.load(load_profile(event.name))
+                self.notify(f"Loaded profile {event.name}")
+        except (SettingsError, OSError, KeyError, ValueError) as error:
+            self.notify(f"Profile {event.name}: {error}", severity="error")
+
+    # -- export ----------------------------------------------------------------------------------
+    def _stamp(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def action_export_report(self) -> list[Path]:
+        if self.record is None:
+            self.notify("Nothing to export yet: run a session first", severity="warning")
+            return []
+        from tui.export import write_report
+
+        try:
+            paths = write_report(self.record, self.export_dir, f"mailscope-report-{self._stamp()}")
+        except OSError as error:
+            self.notify(f"Export failed: {error}", severity="error")
+            return []
+        self.notify("Wrote " + ", ".join(str(p) for p in paths))
+        return paths
+
+    def action_export_screenshot(self) -> Path:
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        path = Path(self.save_screenshot(f"mailscope-{self._stamp()}.svg", str(self.export_dir)))
+        self.notify(f"Wrote {path}")
+        return path
+
+    # -- command palette -------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for action, title, help_text in ACTIONS:
+            yield SystemCommand(title, help_text, lambda a=action: self.run_action(a))
+        for scenario in self.scenarios:
+            yield SystemCommand(f"Run lab scenario {scenario.id}", scenario.title,
+                                lambda s=scenario.id: self.start(Target(scenario=s)))
+        yield from super().get_system_commands(screen)

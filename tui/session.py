@@ -1,0 +1,80 @@
+"""What the console runs: a lab scenario or the user's settings, through the engine's own `run_check`.
+
+Heavy modules (aioimaplib, msal, google-auth, the lab servers) are imported here, inside the session,
+never at startup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from mailscope.record import Diagnoser, SessionRecord
+from mailscope.settings import CheckSettings
+from widgets.lab_picker import ScenarioInfo
+
+SEED_SCENARIO = "ms-seed-plain"
+
+RecordFactory = Callable[[CheckSettings | None], SessionRecord]
+Runner = Callable[["Target", RecordFactory], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Either a lab scenario id or live settings."""
+
+    scenario: str | None = None
+    settings: CheckSettings | None = None
+
+    def describe(self) -> str:
+        if self.scenario:
+            return f"lab: {self.scenario}"
+        if self.settings:
+            return f"{self.settings.protocol}://{self.settings.host}:{self.settings.port}"
+        return "nothing selected"
+
+
+async def run_target(target: Target, make_record: RecordFactory) -> None:
+    """Run one session; every fact reaches the record (and through it the UI)."""
+    if target.scenario:
+        from mailscope.lab.session import LabSession
+
+        async with LabSession(target.scenario) as lab:
+            await _check(lab.settings, make_record(lab.settings))
+    elif target.settings is not None:
+        await _check(target.settings, make_record(target.settings))
+    else:
+        raise ValueError("nothing to run: pick a lab scenario or fill in the settings")
+
+
+async def _check(settings: CheckSettings, record: SessionRecord) -> None:
+    from mailscope.check import run_check
+    from providers.registry import token_source_for
+
+    await run_check(settings, token_source_for(settings), record)
+
+
+def default_diagnoser() -> Diagnoser | None:
+    try:
+        from mailscope.diagnosis import make_diagnoser
+        from providers.registry import provider_rules
+    except ImportError:  # diagnosis not installed in this build: the transcript still works
+        return None
+    return make_diagnoser(provider_rules())
+
+
+def lab_scenarios() -> list[ScenarioInfo]:
+    try:
+        from mailscope.lab.scenarios import SCENARIOS
+    except ImportError:
+        return []
+    items = SCENARIOS.values() if isinstance(SCENARIOS, dict) else SCENARIOS
+    return [
+        ScenarioInfo(
+            id=s.id,
+            title=getattr(s, "title", s.id),
+            failure_ids=tuple(getattr(s, "failure_ids", None) or getattr(s, "expected_findings", None) or ()),
+            note=getattr(s, "teaching_note", None) or getattr(s, "note", "") or "",
+        )
+        for s in items
+    ]
