@@ -1,0 +1,198 @@
+"""Every fault the probe must classify, against small asyncio servers on loopback: no tracebacks, no
+hangs (each test is bounded by the per-step timeout), the connection always closed."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+from fakeimap import (
+    bye_greeting,
+    close_at_once,
+    garbage,
+    greeting_then_hang,
+    hang,
+    scripted,
+    self_signed,
+    serve,
+    server_context,
+)
+
+from mailscope.check import run_check
+from mailscope.credential import Credential
+from mailscope.events import Direction
+from mailscope.evidence import FaultKind, OutcomeKind, TokenEvidence
+from mailscope.probe.imap import run_imap_probe
+from mailscope.record import SessionRecord
+from mailscope.secret import Secret, SecretKind
+from mailscope.settings import CheckSettings, Mechanism, Security
+
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsInNjcCI6Ik1haWwuUmVhZCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+def _settings(port: int, security: Security = Security.PLAIN, host: str = "127.0.0.1", **kw: object) -> CheckSettings:
+    return CheckSettings(host=host, port=port, security=security, user="alice@example.test", timeout=TIMEOUT, **kw)  # type: ignore[arg-type]
+
+
+def _credential(record: SessionRecord) -> Credential:
+    secret = Secret(SecretKind.ACCESS_TOKEN, TOKEN)
+    record.redactor.register(secret)
+    return Credential(secret, False, TokenEvidence(kind="jwt"))
+
+
+async def _probe(settings: CheckSettings, *, credential: bool = True) -> SessionRecord:
+    record = SessionRecord(settings)
+    await asyncio.wait_for(run_imap_probe(settings, _credential(record) if credential else None, record), 10)
+    return record
+
+
+async def test_dns_failure() -> None:
+    record = await _probe(_settings(993, host="mailscope-test.invalid"))
+    assert record.evidence.fault is not None and record.evidence.fault.kind is FaultKind.DNS
+    assert "mailscope-test.invalid" in record.evidence.fault.detail
+
+
+async def test_connection_refused() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound but not listening: the kernel refuses
+        record = await _probe(_settings(port))
+    assert record.evidence.fault.kind is FaultKind.REFUSED
+
+
+async def test_silent_server_is_server_silent_not_a_hang() -> None:
+    async with serve(hang) as port:
+        record = await _probe(_settings(port))
+    fault = record.evidence.fault
+    assert fault.kind is FaultKind.SERVER_SILENT and fault.step == "greeting"
+
+
+async def test_server_closing_at_once() -> None:
+    async with serve(close_at_once) as port:
+        record = await _probe(_settings(port))
+    assert record.evidence.fault.kind is FaultKind.CLOSED_MID_COMMAND
+    assert "before sending a greeting" in record.evidence.fault.detail
+
+
+async def test_garbage_greeting_is_escaped_and_classified() -> None:
+    async with serve(garbage) as port:
+        record = await _probe(_settings(port))
+    assert record.evidence.fault.kind is FaultKind.UNEXPECTED_GREETING
+    greeting = record.lines[1]
+    assert greeting.direction is Direction.SERVER
+    assert "\x1b" not in greeting.text and "\x07" not in greeting.text and "\x00" not in greeting.text
+    assert "\\e[31mHELLO" in greeting.text
+
+
+async def test_bye_greeting() -> None:
+    async with serve(bye_greeting) as port:
+        record = await _probe(_settings(port))
+    evidence = record.evidence
+    assert evidence.fault.kind is FaultKind.BYE_GREETING
+    assert evidence.untagged_bye == "* BYE Too many simultaneous connections. Try again later."
+    assert evidence.bye_seq == evidence.greeting_seq == evidence.fault.line_seq
+
+
+async def test_tls_spoken_to_a_plain_port() -> None:
+    async with serve(greeting_then_hang) as port:
+        record = await _probe(_settings(port, Security.TLS))
+    assert record.evidence.fault.kind is FaultKind.TLS_ON_PLAIN_PORT
+    assert "starttls" in record.evidence.fault.detail
+
+
+async def test_plain_spoken_to_a_tls_port(certificate: tuple[Path, Path]) -> None:
+    async with serve(greeting_then_hang, ssl_context=server_context(*certificate)) as port:
+        record = await _probe(_settings(port, Security.PLAIN))
+    assert record.evidence.fault.kind is FaultKind.PLAIN_ON_TLS_PORT
+    assert "--security tls" in record.evidence.fault.detail
+
+
+async def test_tls_verification_failure_names_the_reason(certificate: tuple[Path, Path]) -> None:
+    async with serve(greeting_then_hang, ssl_context=server_context(*certificate)) as port:
+        record = await _probe(_settings(port, Security.TLS))  # system trust store: self-signed is unknown
+    fault, tls = record.evidence.fault, record.evidence.tls
+    assert fault.kind is FaultKind.TLS_VERIFY and "self-signed certificate" in fault.detail
+    assert tls is not None and tls.verified is False and tls.verify_error == "self-signed certificate"
+
+
+async def test_hostname_mismatch_is_a_verification_failure(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path, san="DNS:imap.other.test")
+    async with serve(greeting_then_hang, ssl_context=server_context(cert, key)) as port:
+        record = await _probe(_settings(port, Security.TLS, ca_file=str(cert)))
+    assert record.evidence.fault.kind is FaultKind.TLS_VERIFY
+    assert "mismatch, certificate is not valid for '127.0.0.1'" in record.evidence.fault.detail
+
+
+async def test_insecure_is_explicit_and_recorded(certificate: tuple[Path, Path]) -> None:
+    async with serve(greeting_then_hang, ssl_context=server_context(*certificate)) as port:
+        record = await _probe(_settings(port, Security.TLS, verify_tls=False), credential=False)
+    tls = record.evidence.tls
+    assert tls.verified is False and "not checked" in tls.verify_error
+    assert tls.version and tls.version.startswith("TLS")
+
+
+async def _close_on_authenticate(tag: bytes, name: bytes, args: bytes, writer: asyncio.StreamWriter) -> bool:
+    writer.close()
+    return False
+
+
+async def _silent_on_authenticate(tag: bytes, name: bytes, args: bytes, writer: asyncio.StreamWriter) -> bool:
+    return False
+
+
+async def test_connection_closed_mid_command() -> None:
+    async with serve(scripted(_close_on_authenticate)) as port:
+        record = await _probe(_settings(port))
+    fault = record.evidence.fault
+    assert fault.kind is FaultKind.CLOSED_MID_COMMAND and fault.step == "AUTHENTICATE"
+
+
+async def test_server_silent_after_a_command_unwedges_and_ends() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with serve(scripted(_silent_on_authenticate)) as port:
+        record = await _probe(_settings(port))
+    fault = record.evidence.fault
+    assert fault.kind is FaultKind.SERVER_SILENT and fault.step == "AUTHENTICATE"
+    assert loop.time() - started < TIMEOUT * 4  # one step timeout (+ LOGOUT is not attempted after a wedge)
+
+
+async def test_run_check_reports_a_fault_outcome() -> None:
+    async with serve(bye_greeting) as port:
+        settings = _settings(port)
+        record = SessionRecord(settings)
+        outcome = await run_check(settings, None, record)
+    assert outcome.kind is OutcomeKind.FAULT and outcome.exit_code == 1
+    assert record.outcome == outcome
+
+
+async def test_cancellation_closes_and_finishes_cancelled() -> None:
+    async with serve(hang) as port:
+        settings = CheckSettings(host="127.0.0.1", port=port, security=Security.PLAIN, timeout=30)
+        record = SessionRecord(settings)
+        task = asyncio.ensure_future(run_check(settings, None, record))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert record.outcome is not None and record.outcome.kind is OutcomeKind.CANCELLED
+
+
+async def test_login_refused_then_logout() -> None:
+    async def refuse(tag: bytes, name: bytes, args: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(tag + b" NO [ALERT] Unsupported authentication mechanism.\r\n")
+        return True
+
+    async with serve(scripted(refuse)) as port:
+        record = await _probe(_settings(port, mechanism=Mechanism.LOGIN))
+    evidence = record.evidence
+    assert evidence.login_used and evidence.auth_result == "NO"
+    assert evidence.commands[-1].command == "LOGOUT" and evidence.commands[-1].result == "OK"
