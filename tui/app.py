@@ -270,13 +270,22 @@ class MailscopeApp(App[int]):
             self.running = False
             self._close_device_prompt()
         if diagnosis is not None or finished is not None:
-            self.diagnosis_pane.show(diagnosis or self.diagnosis_pane.diagnosis, running=self.running)
+            self.diagnosis_pane.show(self._shown_diagnosis(diagnosis), running=self.running)
             self.transcript.set_cited(line for f in self.diagnosis_pane.diagnosis.findings for line in f.cited_lines)
         if finished is not None:
             ok = finished.outcome.kind is OutcomeKind.MAILBOX_REACHABLE
             top = self.diagnosis_pane.diagnosis.top
             summary = finished.outcome.summary + (f" → {top.id}" if top and not ok else "")
             self._show_status(summary, "ok" if ok else "failed")
+
+    def _shown_diagnosis(self, diagnosis: Diagnosis | None) -> Diagnosis:
+        """The record's diagnosis plus a connection fault as a finding, exactly as the report lists them."""
+        from mailscope.report import findings_of
+
+        diagnosis = diagnosis or self.diagnosis_pane.diagnosis
+        if self.record is None:
+            return diagnosis
+        return Diagnosis(findings_of(self.record), diagnosis.checks, diagnosis.summary)
 
     # -- prompts ---------------------------------------------------------------------------------
     def _show_prompt(self, event: PromptRequested) -> None:
@@ -436,7 +445,8 @@ class MailscopeApp(App[int]):
         from tui.export import write_report
 
         try:
-            paths = write_report(self.record, self.export_dir, f"mailscope-report-{self._stamp()}")
+            paths = write_report(self.record, self.export_dir, f"mailscope-report-{self._stamp()}",
+                                 datetime.fromtimestamp(self.clock(), UTC))
         except OSError as error:
             self.notify(f"Export failed: {error}", severity="error")
             return []
