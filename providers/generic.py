@@ -66,3 +66,53 @@ class StaticSource:
         from providers.inspect import inspect_token  # providers' token inspection (JWT / opaque)
 
         return inspect_token(secret, flow="static", source=self.source.describe())
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthRefreshSource:
+    """Any OAuth2 token endpoint (RFC 6749 §6): a refresh token, a client id and optionally a client secret."""
+
+    token_endpoint: str
+    client_id: str
+    refresh_token: SecretSource
+    client_secret: SecretSource | None = None
+    scopes: tuple[str, ...] = ()
+    ca_file: str | None = None
+
+    async def acquire(self, record: SessionRecord) -> Credential:
+        from providers.http import HttpTap
+        from providers.tokens import Attempt
+
+        tap = HttpTap(record, ca_file=self.ca_file)
+        attempt = Attempt(record, tap, provider="generic", flow="refresh_token", source="oauth2", requested_scopes=self.scopes,
+                          authority=self.token_endpoint)
+        try:
+            if not self.token_endpoint.startswith(("https://", "http://")):
+                attempt.fail({"error": "configuration_error", "error_description": "the token endpoint must be an http(s) URL"})
+            form = {"grant_type": "refresh_token", "client_id": self.client_id}
+            try:
+                form["refresh_token"] = attempt.secret(read_secret(self.refresh_token), SecretKind.REFRESH_TOKEN).reveal()
+                if self.client_secret is not None:
+                    form["client_secret"] = attempt.secret(read_secret(self.client_secret), SecretKind.CLIENT_SECRET).reveal()
+            except LookupError as exc:
+                attempt.fail({"error": "configuration_error", "error_description": str(exc)})
+            if self.scopes:
+                form["scope"] = " ".join(self.scopes)
+            response = await attempt.run(tap.send, "POST", self.token_endpoint, data=form, headers={"Accept": "application/json"})
+            body = tap.last_json
+            if body is None:
+                attempt.fail({"error": "unexpected_response",
+                              "error_description": f"HTTP {response.status_code} without a JSON body from {self.token_endpoint}"})
+            if "access_token" not in body:
+                attempt.fail(body if "error" in body else {"error": "no_token", "error_description": "the response has no access_token"})
+            for name in ("refresh_token", "id_token"):
+                if body.get(name):
+                    record.redactor.register(str(body[name]), name)
+            scope = body.get("scope")
+            granted = tuple(scope.split() if isinstance(scope, str) else scope) if scope is not None else None
+            expires_in = body.get("expires_in")
+            return attempt.success(str(body["access_token"]), granted_scopes=granted,
+                                   expires_in=float(expires_in) if isinstance(expires_in, int | float | str) and str(expires_in).isdigit()
+                                   else None, has_refresh_token=bool(body.get("refresh_token")) or None)
+        finally:
+            tap.close()
