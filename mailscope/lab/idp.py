@@ -1,0 +1,290 @@
+"""The lab's identity provider: Entra ID (v2 endpoints) and Google's OAuth server on one loopback HTTPS port.
+
+Unmodified msal and google-auth get real tokens here (see docs in libraries.md §2/§3 for what they need).
+A threaded `http.server` is enough: both libraries are synchronous (requests). Every request is logged with
+its secrets redacted (`.requests`), so tests can prove nothing leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from mailscope.lab.ca import LabCA
+from mailscope.lab.directory import DeviceCodeDecision, Directory
+from mailscope.lab.idp_errors import Reply
+from mailscope.lab.idp_google import GoogleService
+from mailscope.lab.idp_keys import SigningKey
+from mailscope.lab.idp_microsoft import EntraService
+
+SECRET_PARAMETERS = frozenset({
+    "client_secret", "refresh_token", "device_code", "code", "assertion", "client_assertion", "password", "code_verifier",
+    "access_token", "id_token",
+})
+REDACTED = "<redacted>"
+MAX_BODY = 1 << 20
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+@dataclass(frozen=True, slots=True)
+class IdpRequest:
+    """One request as the IdP saw it, secrets replaced by `<redacted>`."""
+
+    t: float
+    method: str
+    path: str
+    params: dict[str, str]
+    status: int
+    error: str = ""
+    error_codes: tuple[int, ...] = ()
+
+
+def redact_params(params: dict[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k in SECRET_PARAMETERS and v else v) for k, v in params.items()}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], idp: LabIdentityProvider) -> None:
+        self.idp = idp
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        # Handshake in the handler thread (first read), so a silent client cannot stall the accept loop.
+        return self.idp.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Broken clients (TLS errors, resets) are their problem: nothing is printed."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = 10
+    protocol_version = "HTTP/1.1"
+    server_version = "mailscope-lab-idp"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by http.server
+        """Silenced: the IdP keeps its own redacted log."""
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        params = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        if method == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._send(Reply(413, {"error": "invalid_request", "error_description": "Request body too large."}))
+                return
+            body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+            params.update(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        correlation_id = self.headers.get("client-request-id", "")
+        try:
+            reply = self.server.idp.route(method, url.path, params, correlation_id)
+        except Exception:  # a bug in the lab must not look like a hang to the client under test
+            reply = Reply(500, {"error": "server_error", "error_description": "The lab identity provider failed."}, error="server_error")
+        self.server.idp.record(IdpRequest(time.time(), method, url.path, redact_params(params), reply.status, reply.error,
+                                          reply.error_codes))
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        if isinstance(reply.body, dict):
+            payload = json.dumps(reply.body).encode()
+            content_type = "application/json; charset=utf-8"
+        else:
+            payload = reply.body.encode()
+            content_type = "text/html; charset=utf-8"
+        self.send_response(reply.status)
+        headers = {"Content-Type": content_type, "Cache-Control": "no-store, no-cache", "Pragma": "no-cache", **reply.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class LabIdentityProvider:
+    """Entra + Google token services over HTTPS on loopback, answering from a `Directory`."""
+
+    def __init__(self, directory: Directory, ca: LabCA, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.directory = directory
+        self.ca = ca
+        self.host = host
+        self._port = port
+        self.tls_context = ca.server_context((host,))
+        self.signing_key = SigningKey.generate()
+        self.entra = EntraService(directory, self.signing_key, lambda: self.base_url)
+        self.google = GoogleService(directory, lambda: self.base_url)
+        self._requests: list[IdpRequest] = []
+        self._log_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LabIdentityProvider:
+        if self._server is not None:
+            return self
+        self._server = _Server((self.host, self._port), self)
+        self._port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="lab-idp", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> LabIdentityProvider:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ addresses
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self._port}"
+
+    def authority(self, tenant: str) -> str:
+        """What to pass to msal as `authority=`, with `instance_discovery=False` (else msal asks login.microsoftonline.com)."""
+        return f"{self.base_url}/{tenant}"
+
+    @property
+    def google_token_uri(self) -> str:
+        return self.google.token_uri
+
+    @property
+    def google_auth_uri(self) -> str:
+        return f"{self.base_url}/google/auth"
+
+    @property
+    def tokeninfo_url(self) -> str:
+        return f"{self.base_url}/tokeninfo"
+
+    @property
+    def device_login_url(self) -> str:
+        return f"{self.base_url}/devicelogin"
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.ca.ca_file)
+
+    # ------------------------------------------------------------------ what the mail servers ask
+
+    @property
+    def signing_public_key_pem(self) -> str:
+        return self.signing_key.public_key_pem
+
+    def jwks(self) -> dict[str, object]:
+        return self.entra.jwks()
+
+    def verify_access_token(self, token: str) -> dict[str, Any] | None:
+        """The claims of a JWT this IdP signed (signature checked; exp, aud and the rest are the caller's business)."""
+        import jwt  # PyJWT, lazily (see idp_keys.sign_jwt)
+
+        try:
+            return jwt.decode(token, self.signing_key.private_key.public_key(), algorithms=["RS256"],
+                              options={"verify_exp": False, "verify_aud": False, "verify_nbf": False, "verify_iat": False})
+        except jwt.PyJWTError:
+            return None
+
+    def google_tokeninfo(self, access_token: str) -> dict[str, str] | None:
+        info = self.google.tokeninfo(access_token)
+        return info.as_json(time.time()) if info else None
+
+    # ------------------------------------------------------------------ the simulated people
+
+    def approve_device_code(self, user_code: str, upn: str = "") -> bool:
+        return self.entra.decide_device_code(user_code, DeviceCodeDecision.APPROVE, upn)
+
+    def decline_device_code(self, user_code: str) -> bool:
+        return self.entra.decide_device_code(user_code, DeviceCodeDecision.DECLINE)
+
+    def revoke_refresh_tokens(self, upn: str) -> int:
+        return self.entra.revoke_refresh_tokens(upn)
+
+    def revoke_google_grant(self, refresh_token_or_email: str) -> int:
+        return self.google.revoke(refresh_token_or_email)
+
+    # ------------------------------------------------------------------ request log
+
+    @property
+    def requests(self) -> list[IdpRequest]:
+        with self._log_lock:
+            return list(self._requests)
+
+    def record(self, entry: IdpRequest) -> None:
+        with self._log_lock:
+            self._requests.append(entry)
+
+    # ------------------------------------------------------------------ routing
+
+    def route(self, method: str, path: str, params: dict[str, str], correlation_id: str = "") -> Reply:
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+        if parts[:1] == ["google"] or parts in (["tokeninfo"], ["oauth2", "v3", "tokeninfo"]):
+            return self._route_google(method, parts, params)
+        if parts == ["devicelogin"]:
+            return self._device_login(method, params)
+        if parts[:3] == ["common", "discovery", "instance"]:
+            return self.entra.instance_discovery(params)
+        if len(parts) == 3 and parts[:2] == ["common", "userrealm"]:
+            return self.entra.user_realm(parts[2])
+        if len(parts) >= 2:
+            tenant, rest = parts[0], parts[1:]
+            if rest == ["v2.0", ".well-known", "openid-configuration"] and method == "GET":
+                return self.entra.openid_configuration(tenant)
+            if rest in (["discovery", "v2.0", "keys"], ["discovery", "keys"]):
+                return Reply(200, self.jwks())
+            if rest == ["oauth2", "v2.0", "devicecode"] and method == "POST":
+                return self.entra.device_code(tenant, params, correlation_id)
+            if rest == ["oauth2", "v2.0", "token"] and method == "POST":
+                return self.entra.token(tenant, params, correlation_id)
+            if rest == ["oauth2", "v2.0", "authorize"]:
+                return self.entra.authorize(tenant, params)
+        return Reply(404, {"error": "not_found", "error_description": f"The lab identity provider has no endpoint {path!r}."},
+                     error="not_found")
+
+    def _route_google(self, method: str, parts: list[str], params: dict[str, str]) -> Reply:
+        if parts == ["google", "token"] and method == "POST":
+            return self.google.token(params)
+        if parts in (["google", "auth"], ["google", "o", "oauth2", "v2", "auth"]):
+            return self.google.authorize(params)
+        if parts in (["tokeninfo"], ["oauth2", "v3", "tokeninfo"], ["google", "tokeninfo"]):
+            return self.google.tokeninfo_reply(params)
+        return Reply(404, {"error": "not_found"}, error="not_found")
+
+    def _device_login(self, method: str, params: dict[str, str]) -> Reply:
+        """microsoft.com/devicelogin: a person types the code. POST otc=CODE (decision=decline to refuse)."""
+        if method == "POST":
+            decline = params.get("decision") == "decline"
+            found = self.decline_device_code(params.get("otc", "")) if decline else self.approve_device_code(params.get("otc", ""))
+            text = ("You have signed in to the application on your device. You may now close this window." if found and not decline
+                    else "You declined to sign in." if found else "We don't recognize this code. Please enter the code again.")
+            return Reply(200 if found else 400, f"<html><body><p>{text}</p></body></html>", dict(HTML))
+        form = ('<html><body><h1>Enter code</h1><form method="POST"><input name="otc"/>'
+                '<button type="submit">Next</button></form></body></html>')
+        return Reply(200, form, dict(HTML))
