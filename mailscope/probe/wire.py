@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from mailscope import sasl
 from mailscope.events import Direction
@@ -156,10 +157,20 @@ class WireRecorder:
             if self.sasl is not None:
                 self.sasl.challenges.append(self.record.redactor.redact(decoded))
                 if parsed is not None:
-                    self.sasl.challenge_json.append(parsed)
+                    self.sasl.challenge_json.append(self._redact_json(parsed))
                 self.record.evidence_touched("sasl")
             return text, (self.record.redactor.redact(f"SASL challenge, decoded: {decoded}"),)
         return text, ()
+
+    def _redact_json(self, value: Any) -> Any:
+        """Challenge JSON is server text: a server may echo the token in it."""
+        if isinstance(value, str):
+            return self.record.redactor.redact(value)
+        if isinstance(value, dict):
+            return {self.record.redactor.redact(str(k)): self._redact_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._redact_json(v) for v in value]
+        return value
 
     def _after_server_line(self, raw: bytes, seq: int) -> None:
         if self.greeting is None:

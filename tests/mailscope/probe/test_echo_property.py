@@ -1,0 +1,93 @@
+"""Property: whatever token or password a session carries, and however a server echoes it back (raw,
+base64, inside a challenge, split across lines and TCP reads), no stored text, report or printed line
+contains it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+
+from fakeimap import scripted, serve
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mailscope.credential import Credential
+from mailscope.evidence import TokenEvidence
+from mailscope.probe.imap import run_imap_probe
+from mailscope.record import SessionRecord
+from mailscope.report import report_json, report_markdown
+from mailscope.secret import Secret, SecretKind
+from mailscope.settings import CheckSettings, Mechanism, Security
+
+TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+tokens = st.text(TOKEN_ALPHABET, min_size=20, max_size=300)
+passwords = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=8, max_size=40)
+
+
+def _echoing(secret: str):
+    raw = secret.encode()
+    half = len(raw) // 2
+    challenge = base64.b64encode(json.dumps({"status": "400", "echo": secret}).encode())
+
+    async def on_command(tag: bytes, name: bytes, args: bytes, writer) -> bool:
+        if name == b"AUTHENTICATE" and b" " not in args:  # continuation form: ask for the response first
+            await writer.send(b"+ \r\n")
+        await writer.send(b"* OK raw " + raw + b"\r\n")
+        await writer.send(b"* OK b64 " + base64.b64encode(raw) + b"\r\n")
+        await writer.send(b"* OK first " + raw[:half] + b"\r\n* OK second " + raw[half:] + b"\r\n")
+        if name == b"AUTHENTICATE":
+            await writer.send(b"+ " + challenge + b"\r\n")
+            return True  # the client's answer comes next, as a line of its own
+        await writer.send(tag + b" NO [AUTHENTICATIONFAILED] echo " + raw + b"\r\n")
+        return True
+
+    return on_command
+
+
+async def _session(secret: str, mechanism: Mechanism, is_password: bool, chunk: int) -> SessionRecord:
+    echo = _echoing(secret)
+    pending: list[bytes] = []
+
+    async def on_command(tag: bytes, name: bytes, args: bytes, writer) -> bool:
+        if pending:  # the line after our challenge: the client's acknowledgement, then the tagged NO
+            await writer.send(pending.pop() + b" NO [AUTHENTICATIONFAILED] echo " + secret.encode() + b"\r\n")
+            return True
+        if name == b"AUTHENTICATE":
+            pending.append(tag)
+        return await echo(tag, name, args, writer)
+
+    async with serve(scripted(on_command, chunk=chunk)) as port:
+        settings_ = CheckSettings(
+            host="127.0.0.1", port=port, security=Security.PLAIN, user="u@example.test", mechanism=mechanism, timeout=3
+        )
+        record = SessionRecord(settings_)
+        credential = Credential(
+            Secret(SecretKind.PASSWORD if is_password else SecretKind.ACCESS_TOKEN, secret), is_password, TokenEvidence()
+        )
+        record.redactor.register(credential.secret, "password" if is_password else None)
+        await asyncio.wait_for(run_imap_probe(settings_, credential, record), 15)
+    return record
+
+
+def _leaks(record: SessionRecord, secret: str) -> list[str]:
+    forms = {secret, base64.b64encode(secret.encode()).decode().rstrip("=")}
+    texts = [line.text for line in record.lines] + [a for line in record.lines for a in line.annotations]
+    texts += [report_json(record), report_markdown(record), repr(record.evidence)]
+    return [form for form in forms for text in texts if form in text]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=tokens, mechanism=st.sampled_from([Mechanism.XOAUTH2, Mechanism.OAUTHBEARER]), chunk=st.sampled_from([0, 1, 5]))
+def test_echoed_tokens_never_stored(secret: str, mechanism: Mechanism, chunk: int) -> None:
+    record = asyncio.run(_session(secret, mechanism, False, chunk))
+    assert record.evidence.auth_result == "NO"
+    assert _leaks(record, secret) == []
+
+
+@settings(max_examples=20, deadline=None)
+@given(secret=passwords, mechanism=st.sampled_from([Mechanism.PLAIN, Mechanism.LOGIN]))
+def test_echoed_passwords_never_stored(secret: str, mechanism: Mechanism) -> None:
+    record = asyncio.run(_session(secret, mechanism, True, 0))
+    assert record.evidence.auth_result == "NO"
+    assert _leaks(record, secret) == []
