@@ -1,0 +1,377 @@
+"""Named lab scenarios: each reproduces a catalogue failure end to end with a lab world (directory and
+mailbox permissions), the servers it needs, and the settings a user would have typed (the mistake included).
+
+A scenario is data plus two builders: `world()` makes the Directory and the secret values that exist
+in that world; `settings(ctx, world)` writes the secrets the user holds into 0600 files and returns the
+CheckSettings pointing at the running lab (loopback host, lab ports, lab CA, lab IdP authority).
+Tokens come from real msal / google-auth talking to the lab IdP (providers/), never minted here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mailscope.evidence import OutcomeKind
+from mailscope.lab.directory import (
+    EXCHANGE,
+    GRAPH,
+    AppRegistration,
+    Directory,
+    GoogleOAuthClient,
+    GoogleRefreshToken,
+    GoogleUser,
+    MsCloud,
+    MsUser,
+    SimulatedSignIn,
+    Tenant,
+    stable_id,
+)
+from mailscope.settings import CheckSettings, Mechanism, SecretSource, Security
+
+# Server keys a scenario can ask for (LabSession starts them).
+EXCHANGE_TLS = "exchange"  # Exchange Online worldwide, implicit TLS (993)
+EXCHANGE_STARTTLS = "exchange-starttls"  # Exchange Online worldwide, plain + STARTTLS (143)
+EXCHANGE_CHINA = "exchange-china"  # Exchange Online operated by 21Vianet (partner.outlook.cn), implicit TLS
+GMAIL = "gmail"  # Gmail IMAP, implicit TLS
+
+TENANT_DOMAIN = "contoso.onmicrosoft.com"
+ALICE = "alice@contoso.onmicrosoft.com"
+BOB = "bob@contoso.onmicrosoft.com"
+MAIL_CLIENT_ID = stable_id("app", "contoso-mail-client")
+DAEMON_CLIENT_ID = stable_id("app", "contoso-mail-daemon")
+GOOGLE_USER = "alice@example-workspace.com"
+GOOGLE_CLIENT_ID = "418127063841-mailscopelab.apps.googleusercontent.com"
+GOOGLE_SA_EMAIL = "mail-archiver@mailscope-lab.iam.gserviceaccount.com"
+OUTLOOK_IMAP = "https://outlook.office.com/IMAP.AccessAsUser.All"
+GOOGLE_MAIL = "https://mail.google.com/"
+GMAIL_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
+
+
+class LabContext(Protocol):
+    """What a running lab offers a scenario's settings builder (implemented by LabSession)."""
+
+    ca_file: str
+
+    def endpoint(self, server: str) -> tuple[str, int]: ...
+
+    def write_secret(self, name: str, value: str) -> SecretSource: ...
+
+    def write_file(self, name: str, text: str) -> str: ...
+
+    def authority(self, tenant: str) -> str: ...
+
+    @property
+    def google_token_uri(self) -> str: ...
+
+
+@dataclass(slots=True)
+class World:
+    directory: Directory
+    secrets: dict[str, str] = field(default_factory=dict)  # values the user holds (password, client secret, refresh token...)
+    service_account_key: object | None = None  # idp_keys.GeneratedServiceAccount, when the scenario has one
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    id: str
+    title: str
+    failure_ids: tuple[str, ...]  # catalogue ids this scenario reproduces
+    expected_finding: str | None  # the finding id the diagnosis must rank first (None: healthy, no error finding)
+    expected_outcome: OutcomeKind
+    teaching: str
+    servers: tuple[str, ...]
+    server_under_test: str  # the server key the settings point at
+    world: Callable[[], World]
+    settings: Callable[[LabContext, World], CheckSettings]
+    wire: tuple[str, ...] = ()  # exact server texts the session must show (tests assert them)
+
+
+# ----------------------------------------------------------------------------------------------- worlds
+
+
+def _lab_secret(prefix: str) -> str:
+    return f"{prefix}{secrets.token_urlsafe(24)}"
+
+
+def microsoft_world(
+    *,
+    users_can_consent: bool = True,
+    consented: tuple[str, ...] = (),
+    daemon_roles: dict[str, tuple[str, ...]] | None = None,
+    daemon_full_access: bool = True,
+    sign_in_as: str = ALICE,
+) -> World:
+    """Contoso (worldwide): alice and bob with mailboxes, a public mail client app and a confidential daemon app."""
+    tenant = Tenant(TENANT_DOMAIN, MsCloud.GLOBAL, users_can_consent=users_can_consent)
+    daemon_secret = _lab_secret("lab~")
+    daemon = AppRegistration(
+        DAEMON_CLIENT_ID, tenant.id, "Contoso mail archiver (daemon)", public_client=False, secrets=(daemon_secret,),
+        app_roles={EXCHANGE: ("IMAP.AccessAsApp",)} if daemon_roles is None else daemon_roles,
+    )
+    client = AppRegistration(MAIL_CLIENT_ID, tenant.id, "Contoso mail client", public_client=True, consented_scopes=frozenset(consented))
+    alice = MsUser(ALICE, tenant.id, password=_lab_secret("Pw-"),
+                   full_access=(daemon.service_principal_oid,) if daemon_full_access else ())
+    bob = MsUser(BOB, tenant.id)
+    directory = Directory(
+        tenants=[tenant], users=[alice, bob], apps=[client, daemon],
+        sign_in=SimulatedSignIn(upn=sign_in_as, approve_after_polls=1),
+        device_code_interval=1,
+    )
+    return World(directory, {"daemon_secret": daemon_secret, "alice_password": alice.password})
+
+
+def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple[str, ...] = (GOOGLE_MAIL,)) -> World:
+    """example-workspace.com: alice, an installed-app OAuth client with alice's refresh token, and a service account."""
+    from mailscope.lab.idp_keys import generate_service_account
+
+    client_secret = _lab_secret("GOCSPX-")
+    refresh_token = "1//0" + secrets.token_urlsafe(60)
+    account = generate_service_account(GOOGLE_SA_EMAIL, dwd_scopes)
+    directory = Directory(
+        google_clients=[GoogleOAuthClient(GOOGLE_CLIENT_ID, client_secret)],
+        google_users=[GoogleUser(GOOGLE_USER)],
+        google_refresh_tokens=[GoogleRefreshToken(refresh_token, GOOGLE_CLIENT_ID, GOOGLE_USER, granted)],
+        service_accounts=[account.account],
+        google_sign_in_email=GOOGLE_USER,
+    )
+    return World(directory, {"google_client_secret": client_secret, "google_refresh_token": refresh_token,
+                             "app_password": _lab_secret("")[:16]}, service_account_key=account)
+
+
+# ----------------------------------------------------------------------------------------------- settings
+
+
+def _target(ctx: LabContext, server: str, **changes: object) -> dict[str, object]:
+    host, port = ctx.endpoint(server)
+    security = Security.STARTTLS if server == EXCHANGE_STARTTLS else Security.TLS
+    return {"host": host, "port": port, "security": security, "ca_file": ctx.ca_file, "timeout": 4.0, **changes}
+
+
+def ms_device_code(scopes: tuple[str, ...], *, user: str = ALICE, server: str = EXCHANGE_TLS, **changes: object):
+    """A user signing in with msal's device-code flow (the SSH-friendly flow) and the scopes they typed."""
+
+    def build(ctx: LabContext, world: World) -> CheckSettings:
+        fields = _target(ctx, server, user=user, mechanism=Mechanism.XOAUTH2, provider="microsoft", flow="device_code",
+                         client_id=MAIL_CLIENT_ID, tenant=TENANT_DOMAIN, authority=ctx.authority(TENANT_DOMAIN), scopes=scopes,
+                         extra={"token_cache": "none"})
+        fields.update(changes)
+        return CheckSettings(**fields)  # type: ignore[arg-type]
+
+    return build
+
+
+def ms_client_credentials(scopes: tuple[str, ...] = ("https://outlook.office365.com/.default",), *, user: str = ALICE):
+    """A daemon with a client secret (stored in a 0600 file, as a service would keep it)."""
+
+    def build(ctx: LabContext, world: World) -> CheckSettings:
+        secret = ctx.write_secret("client-secret", world.secrets["daemon_secret"])
+        return CheckSettings(**_target(ctx, EXCHANGE_TLS, user=user, mechanism=Mechanism.XOAUTH2, provider="microsoft",
+                                       flow="client_credentials", client_id=DAEMON_CLIENT_ID, tenant=TENANT_DOMAIN,
+                                       authority=ctx.authority(TENANT_DOMAIN), scopes=scopes, client_secret=secret,
+                                       extra={"token_cache": "none"}))  # type: ignore[arg-type]
+
+    return build
+
+
+def ms_password(ctx: LabContext, world: World) -> CheckSettings:
+    """The Jira seed: the mail client is set to 'password' and sends AUTHENTICATE PLAIN."""
+    password = ctx.write_secret("password", world.secrets["alice_password"])
+    return CheckSettings(**_target(ctx, EXCHANGE_TLS, user=ALICE, mechanism=Mechanism.PLAIN, provider="microsoft", flow="password",
+                                   password=password))  # type: ignore[arg-type]
+
+
+def ms_plain_on_starttls_port(ctx: LabContext, world: World) -> CheckSettings:
+    """Port 143 with no TLS at all: the client reads the pre-STARTTLS capabilities and finds no AUTH=XOAUTH2."""
+    fields = ms_device_code((OUTLOOK_IMAP,), server=EXCHANGE_STARTTLS)(ctx, world)
+    import dataclasses
+
+    return dataclasses.replace(fields, security=Security.PLAIN, mechanism=Mechanism.AUTO)
+
+
+def google_refresh(scopes: tuple[str, ...] = (GOOGLE_MAIL,), *, user: str = GOOGLE_USER, **changes: object):
+    """An installed app holding the user's refresh token (google-auth Credentials.refresh)."""
+
+    def build(ctx: LabContext, world: World) -> CheckSettings:
+        client_secret = ctx.write_secret("google-client-secret", world.secrets["google_client_secret"])
+        refresh = ctx.write_secret("google-refresh-token", world.secrets["google_refresh_token"])
+        fields = _target(ctx, GMAIL, user=user, mechanism=Mechanism.XOAUTH2, provider="google", flow="refresh_token",
+                         client_id=GOOGLE_CLIENT_ID, client_secret=client_secret, refresh_token=refresh, scopes=scopes,
+                         token_endpoint=ctx.google_token_uri)
+        fields.update(changes)
+        return CheckSettings(**fields)  # type: ignore[arg-type]
+
+    return build
+
+
+def google_service_account(ctx: LabContext, world: World) -> CheckSettings:
+    """A service account impersonating alice (domain-wide delegation), key JSON in a 0600 file."""
+    key = world.service_account_key
+    assert key is not None
+    path = ctx.write_file("service-account.json", key.key_json(ctx.google_token_uri))  # type: ignore[attr-defined]
+    return CheckSettings(**_target(ctx, GMAIL, user=GOOGLE_USER, mechanism=Mechanism.XOAUTH2, provider="google", flow="service_account",
+                                   service_account_file=path, subject=GOOGLE_USER, scopes=(GOOGLE_MAIL,),
+                                   token_endpoint=ctx.google_token_uri))  # type: ignore[arg-type]
+
+
+def google_app_password(ctx: LabContext, world: World) -> CheckSettings:
+    password = ctx.write_secret("gmail-password", world.secrets["app_password"])
+    return CheckSettings(**_target(ctx, GMAIL, user=GOOGLE_USER, mechanism=Mechanism.LOGIN, provider="google", flow="password",
+                                   password=password))  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------------------------- the scenarios
+
+EXO_REJECT = "NO AUTHENTICATE failed."
+EXO_NOT_CONNECTED = "BAD User is authenticated but not connected."
+EXO_BYE_14 = "* BYE Connection closed. 14"
+GMAIL_CHALLENGE = "+ eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ=="
+GMAIL_REJECT = "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "ms-healthy", "Exchange Online: device-code sign-in with the right scope", (), None, OutcomeKind.MAILBOX_REACHABLE,
+        "The reference session: scope https://outlook.office.com/IMAP.AccessAsUser.All, the signed-in user is the mailbox "
+        "owner, XOAUTH2 after TLS. Compare every other Microsoft scenario with this transcript.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_device_code((OUTLOOK_IMAP,)),
+        ("OK AUTHENTICATE completed.", "OK [READ-ONLY] EXAMINE completed."),
+    ),
+    Scenario(
+        "ms-seed-plain", "Exchange Online: AUTHENTICATE PLAIN with a password (the Jira seed)",
+        ("basic_auth_mechanism_used_when_disabled",), "basic_auth_mechanism_used_when_disabled", OutcomeKind.AUTH_FAILED,
+        "Exchange still advertises AUTH=PLAIN, but basic authentication is off: PLAIN always gets NO AUTHENTICATE failed. "
+        "Advertised does not mean allowed. The client must use XOAUTH2 with an access token.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_password, (EXO_REJECT,),
+    ),
+    Scenario(
+        "ms-graph-scope", "Exchange Online: token requested for Microsoft Graph",
+        ("ms_graph_scope_or_audience",), "ms_graph_scope_or_audience", OutcomeKind.AUTH_FAILED,
+        "The portal lists IMAP.AccessAsUser.All under Microsoft Graph, so the scope was typed with the graph.microsoft.com "
+        "prefix. The token is valid but its aud is Graph; Exchange says only NO AUTHENTICATE failed. The token's aud claim "
+        "tells why: request https://outlook.office.com/IMAP.AccessAsUser.All.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_device_code(("https://graph.microsoft.com/IMAP.AccessAsUser.All",)),
+        (EXO_REJECT,),
+    ),
+    Scenario(
+        "ms-wrong-user", "Exchange Online: signed in as alice, opening bob's mailbox",
+        ("ms_user_mismatch_token_vs_login", "ms_authenticated_but_not_connected"), "ms_user_mismatch_token_vs_login",
+        OutcomeKind.AUTHENTICATED_NOT_CONNECTED,
+        "The token is alice's (upn), the SASL user is bob, and alice has no FullAccess on bob's mailbox. Exchange accepts the "
+        "token, then refuses every mailbox command: 'User is authenticated but not connected.' Sign in as the mailbox owner, "
+        "or grant FullAccess (Add-MailboxPermission).",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_device_code((OUTLOOK_IMAP,), user=BOB),
+        ("OK AUTHENTICATE completed.", EXO_NOT_CONNECTED, EXO_BYE_14),
+    ),
+    Scenario(
+        "ms-expired", "Exchange Online: access token already expired",
+        ("ms_token_expired",), "ms_token_expired", OutcomeKind.AUTH_FAILED,
+        "The token's exp is an hour in the past (a token kept and reused instead of refreshed). Exchange gives the same "
+        "NO AUTHENTICATE failed. as for every other token fault; only the exp claim shows it. Acquire silently before "
+        "each connection.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, lambda: _aged(microsoft_world(), 7200), ms_device_code((OUTLOOK_IMAP,)), (EXO_REJECT,),
+    ),
+    Scenario(
+        "ms-pop-scope-for-imap", "Exchange Online: POP scope used for IMAP",
+        ("ms_protocol_scope_mismatch",), "ms_protocol_scope_mismatch", OutcomeKind.AUTH_FAILED,
+        "The token's scp is POP.AccessAsUser.All: right resource, wrong protocol. IMAP needs IMAP.AccessAsUser.All "
+        "(one token may carry both).",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_device_code(("https://outlook.office.com/POP.AccessAsUser.All",)),
+        (EXO_REJECT,),
+    ),
+    Scenario(
+        "ms-app-missing-role", "Exchange Online: daemon token without IMAP.AccessAsApp",
+        ("ms_app_only_missing_role",), "ms_app_only_missing_role", OutcomeKind.AUTH_FAILED,
+        "Client credentials against https://outlook.office365.com/.default, but the app permission was added under "
+        "Microsoft Graph (Mail.Read), not 'Office 365 Exchange Online → IMAP.AccessAsApp'. The token has no Exchange roles.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, lambda: microsoft_world(daemon_roles={GRAPH: ("Mail.Read",)}), ms_client_credentials(),
+        (EXO_REJECT,),
+    ),
+    Scenario(
+        "ms-app-no-mailbox-permission", "Exchange Online: daemon without FullAccess on the mailbox",
+        ("ms_app_only_mailbox_permission_missing", "ms_authenticated_but_not_connected"), "ms_app_only_mailbox_permission_missing",
+        OutcomeKind.AUTHENTICATED_NOT_CONNECTED,
+        "The app-only token is right (IMAP.AccessAsApp, service principal registered), but nobody ran "
+        "Add-MailboxPermission for the service principal. Exchange accepts the token and cannot open the mailbox.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, lambda: microsoft_world(daemon_full_access=False), ms_client_credentials(),
+        ("OK AUTHENTICATE completed.", EXO_NOT_CONNECTED, EXO_BYE_14),
+    ),
+    Scenario(
+        "ms-national-cloud", "21Vianet mail host with a worldwide token",
+        ("ms_national_cloud_mismatch",), "ms_national_cloud_mismatch", OutcomeKind.AUTH_FAILED,
+        "The mail host is Exchange Online operated by 21Vianet (the greeting's front end ends in .partner.outlook.cn), but the "
+        "token came from the worldwide authority for https://outlook.office.com. Authority, scope resource and host must "
+        "come from the same cloud.",
+        (EXCHANGE_CHINA,), EXCHANGE_CHINA, microsoft_world, ms_device_code((OUTLOOK_IMAP,), server=EXCHANGE_CHINA),
+        (EXO_REJECT,),
+    ),
+    Scenario(
+        "ms-consent-missing", "Entra: nobody consented to IMAP.AccessAsUser.All",
+        ("ms_consent_or_permission_missing",), "ms_consent_or_permission_missing", OutcomeKind.TOKEN_FAILED,
+        "The tenant does not let users consent and no admin granted the app's permissions: the token endpoint answers "
+        "AADSTS65001 and no mail connection is made. An admin grants consent in Entra (Enterprise applications → Permissions).",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, lambda: microsoft_world(users_can_consent=False), ms_device_code((OUTLOOK_IMAP,)),
+    ),
+    Scenario(
+        "ms-no-oauth-before-starttls", "Exchange Online port 143 without STARTTLS: no AUTH= offered",
+        ("no_oauth_mechanism_before_starttls",), "no_oauth_mechanism_before_starttls", OutcomeKind.FAULT,
+        "Before STARTTLS Exchange lists LOGINDISABLED STARTTLS and no AUTH= mechanism at all, so a client reading these "
+        "capabilities concludes 'XOAUTH2 unsupported'. Use 993 (implicit TLS), or STARTTLS and then read CAPABILITY again.",
+        (EXCHANGE_STARTTLS,), EXCHANGE_STARTTLS, microsoft_world, ms_plain_on_starttls_port,
+        ("* CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED STARTTLS UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+",),
+    ),
+    Scenario(
+        "google-healthy", "Gmail: refresh token with https://mail.google.com/", (), None, OutcomeKind.MAILBOX_REACHABLE,
+        "The reference Gmail session: google-auth refreshes the user's token (scope https://mail.google.com/), XOAUTH2 "
+        "is accepted and INBOX opens.",
+        (GMAIL,), GMAIL, google_world, google_refresh(),
+        ("authenticated (Success)", "OK [READ-ONLY] INBOX selected. (Success)"),
+    ),
+    Scenario(
+        "google-narrow-scope", "Gmail: token with gmail.readonly instead of https://mail.google.com/",
+        ("google_scope_not_full_mail",), "google_scope_not_full_mail", OutcomeKind.AUTH_FAILED,
+        "The Gmail API quickstart scope (gmail.readonly) was reused for IMAP. Gmail answers with a base64 JSON challenge "
+        "whose scope is what Gmail requires, waits for an empty line, then says Invalid credentials. IMAP needs "
+        "https://mail.google.com/.",
+        (GMAIL,), GMAIL, lambda: google_world(granted=(GMAIL_READONLY,)), google_refresh((GMAIL_READONLY,)),
+        (GMAIL_CHALLENGE, GMAIL_REJECT),
+    ),
+    Scenario(
+        "google-malformed-xoauth2", "Gmail: XOAUTH2 string built with an empty user=",
+        ("xoauth2_string_malformed",), "xoauth2_string_malformed", OutcomeKind.AUTH_FAILED,
+        "The token is fine, but the mailbox address was left empty, so the XOAUTH2 string starts 'user=^Aauth=Bearer'. "
+        "Gmail sends its error challenge, then 'Invalid SASL argument' rather than [AUTHENTICATIONFAILED]: the format, "
+        "not the token, is wrong.",
+        (GMAIL,), GMAIL, google_world, google_refresh(user=""),
+        (GMAIL_CHALLENGE, "NO Invalid SASL argument."),
+    ),
+    Scenario(
+        "google-app-password-required", "Gmail: LOGIN with the account password",
+        ("google_password_auth_rejected",), "google_password_auth_rejected", OutcomeKind.AUTH_FAILED,
+        "Gmail no longer takes account passwords over IMAP: with 2-Step Verification it asks for an app password. Use "
+        "XOAUTH2 with https://mail.google.com/ (or an app password where the admin allows it).",
+        (GMAIL,), GMAIL, google_world, google_app_password,
+        ("NO [ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)",),
+    ),
+    Scenario(
+        "google-sa-without-dwd", "Google: service account impersonating a user without domain-wide delegation",
+        ("google_service_account_without_dwd",), "google_service_account_without_dwd", OutcomeKind.TOKEN_FAILED,
+        "The service account asks for a token with subject=alice, but no admin authorised its client ID for "
+        "https://mail.google.com/ under domain-wide delegation: unauthorized_client at the token endpoint, no mail connection.",
+        (GMAIL,), GMAIL, lambda: google_world(dwd_scopes=()), google_service_account,
+    ),
+)
+
+
+def _aged(world: World, seconds: int) -> World:
+    world.directory.ms_token_age_seconds = seconds
+    return world
+
+
+def scenario(scenario_id: str) -> Scenario:
+    """The scenario with this id; LookupError (listing the ids) when there is none."""
+    for candidate in SCENARIOS:
+        if candidate.id == scenario_id:
+            return candidate
+    raise LookupError(f"no lab scenario {scenario_id!r}; known: {', '.join(s.id for s in SCENARIOS)}")
