@@ -1,0 +1,157 @@
+"""Diagnosis: from token, wire and settings to the named cause, its owner and the fix.
+
+`diagnose(inp, extra_rules)` runs the engine's provider-neutral rules plus the plug-ins (providers'
+`provider_rules()`), merges findings by id, ranks them and lists which checks could or could not be made.
+Pure and cheap: the SessionRecord re-runs it on every change, so findings appear as evidence arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from mailscope.diagnosis.catalogue import TOKEN_STAGE_IDS
+from mailscope.diagnosis.context import Context
+from mailscope.diagnosis.generic import ENGINE_RULES
+from mailscope.diagnosis.rule import WEAK_CANDIDATE, Rule, finding
+from mailscope.findings import Check, Diagnosis, DiagnosisInput, EvidenceKind, EvidenceRef, Finding, Severity
+
+__all__ = ["ENGINE_RULES", "Rule", "diagnose", "make_diagnoser"]
+
+_TOKEN_ERROR_BOOST = 300.0  # a token-endpoint error explained by a provider rule outranks everything
+_TOKEN_STAGE_BOOST = 250.0
+_TOKEN_FALLBACK = 200.0
+
+
+def diagnose(inp: DiagnosisInput, extra_rules: Iterable[Rule] = ()) -> Diagnosis:
+    ctx = Context(inp)
+    produced: list[Finding] = []
+    checks: list[Check] = list(_base_checks(ctx))
+    for rule in (*ENGINE_RULES, *extra_rules):
+        for item in rule(ctx):
+            if isinstance(item, Check):
+                checks.append(item)
+            else:
+                produced.append(item)
+    findings = _merge(produced)
+    findings = _token_stage_first(ctx, findings)
+    findings = _fallback_for_unexplained_refusal(ctx, findings)
+    ranked = tuple(sorted(findings, key=lambda f: -f.score))
+    return Diagnosis(findings=ranked, checks=_dedupe_checks(checks), summary=_summary(ctx, ranked))
+
+
+def make_diagnoser(extra_rules: Iterable[Rule] = ()) -> Callable[[DiagnosisInput], Diagnosis]:
+    """A diagnoser for SessionRecord(diagnoser=...); pass `providers.registry.provider_rules()` as extra_rules."""
+    rules = tuple(extra_rules)
+
+    def run(inp: DiagnosisInput) -> Diagnosis:
+        return diagnose(inp, rules)
+
+    return run
+
+
+def _merge(produced: list[Finding]) -> list[Finding]:
+    """One finding per id: the strongest wins, the evidence of all is kept (first-seen order)."""
+    by_id: dict[str, Finding] = {}
+    for f in produced:
+        old = by_id.get(f.id)
+        if old is None:
+            by_id[f.id] = f
+            continue
+        best, other = (f, old) if f.score > old.score else (old, f)
+        evidence = tuple(dict.fromkeys((*best.evidence, *other.evidence)))
+        by_id[f.id] = replace(best, evidence=evidence, confirmed=best.confirmed or other.confirmed)
+    return list(by_id.values())
+
+
+def _cites_token_error(f: Finding) -> bool:
+    return any(e.kind is EvidenceKind.TOKEN_RESPONSE and e.name.lower() in ("error", "error_codes", "error_description")
+               for e in f.evidence)
+
+
+def _token_stage_first(ctx: Context, findings: list[Finding]) -> list[Finding]:
+    """When no token could be obtained, the token endpoint's explained error is the answer."""
+    if not ctx.token_failed:
+        return findings
+    out = []
+    for f in findings:
+        if _cites_token_error(f):
+            out.append(replace(f, score=max(f.score, _TOKEN_ERROR_BOOST), confirmed=True))
+        elif f.id in TOKEN_STAGE_IDS:
+            out.append(replace(f, score=max(f.score, _TOKEN_STAGE_BOOST)))
+        else:
+            out.append(f)
+    if not any(f.id in TOKEN_STAGE_IDS for f in out):
+        out.append(_token_failure_fallback(ctx))
+    return out
+
+
+def _token_failure_fallback(ctx: Context) -> Finding:
+    error = (ctx.token.error if ctx.token is not None else None) or {}
+    fault = ctx.evidence.fault
+    text = str(error.get("error_description") or error.get("error") or (fault.detail if fault else "") or "no detail")
+    evidence = [EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "error", str(error.get("error", "")))] if error else []
+    if fault is not None:
+        evidence += ctx.line_ref("token stage", fault.line_seq, fault.detail)
+    return finding("token_acquisition_failed", f"no token was issued: {text}", score=_TOKEN_FALLBACK, confirmed=True,
+                   evidence=evidence)
+
+
+def _fallback_for_unexplained_refusal(ctx: Context, findings: list[Finding]) -> list[Finding]:
+    if not ctx.auth_refused or any(f.severity is Severity.ERROR for f in findings):
+        return findings
+    missing = []
+    if not ctx.has_token:
+        missing.append("no token was available to inspect")
+    elif not ctx.claims and ctx.granted_scopes is None:
+        missing.append("the token is opaque and no token response (granted scope) was recorded")
+    explanation = f"the server answered '{ctx.reply.text}'." + (
+        " Cannot tell why: " + "; ".join(missing) + "." if missing else " No rule matched this combination of evidence.")
+    return [*findings, finding("auth_refused_cause_unknown", explanation, score=WEAK_CANDIDATE, confirmed=False,
+                               evidence=(*ctx.command_ref(), *ctx.reply_ref()))]
+
+
+def _base_checks(ctx: Context) -> Iterable[Check]:
+    yield Check("settings", ctx.settings is not None,
+                f"{ctx.host}:{ctx.port} {ctx.protocol}" if ctx.settings is not None else "no settings (imported log): host from the log")
+    token = ctx.token
+    if token is None or token.kind == "none":
+        yield Check("token", False, "no token known: scope, audience, user and expiry cannot be checked")
+    elif ctx.token_failed:
+        yield Check("token", False, "the token endpoint returned an error: no token to inspect")
+    elif token.kind == "jwt":
+        present = [c for c in ("aud", "scp", "roles", "upn", "preferred_username", "exp", "tid", "idtyp") if c in token.claims]
+        yield Check("token claims", True, "decoded JWT: " + ", ".join(present))
+    elif token.kind == "opaque":
+        yield Check("token claims", False, f"opaque token ({token.shape}): claims cannot be decoded"
+                    + ("; using the token response's granted scope" if token.granted_scopes is not None
+                       else "; no token response scope either, so scope cannot be checked"))
+    elif token.kind == "password":
+        yield Check("token", False, "a password, not a token: nothing to inspect")
+    yield Check("mechanism used", ctx.mechanism_used is not None, ctx.mechanism_used or "not yet known")
+    if ctx.sasl is not None:
+        yield Check("client payload format", bool(ctx.sasl.client_payload or ctx.sasl.defects),
+                    "; ".join(ctx.sasl.defects) or ("well-formed" if ctx.sasl.client_payload else "payload not recorded"))
+    yield Check("server answer", ctx.answered, ctx.reply.text or "no answer to the credential yet")
+    if ctx.auth_ok:
+        reached = ctx.mailbox_reached
+        yield Check("mailbox access", reached is not None or ctx.not_connected is not None,
+                    (reached.text if reached else ctx.not_connected.text if ctx.not_connected else "not tried yet"))
+
+
+def _dedupe_checks(checks: list[Check]) -> tuple[Check, ...]:
+    seen: dict[str, Check] = {}
+    for c in checks:
+        seen[c.name] = c  # a later (more specific) rule's verdict replaces the base one
+    return tuple(seen.values())
+
+
+def _summary(ctx: Context, ranked: tuple[Finding, ...]) -> str:
+    if not ranked:
+        return "" if not ctx.answered else ("authenticated" if ctx.auth_ok else "")
+    top = ranked[0]
+    if top.id == "session_healthy":
+        return "authenticated and mailbox reachable"
+    if top.confirmed:
+        return f"{top.title} [{top.id}]"
+    return f"most likely: {top.title} [{top.id}] (not confirmed)"

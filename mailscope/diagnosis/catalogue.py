@@ -1,0 +1,275 @@
+"""The finding catalogue: every stable id with its title, owner, stage, default fix and provider links.
+
+Ids come from docs/failure-modes.md (the shared catalogue); entries with `addition=True` are causes that
+catalogue lacks (connection faults, the healthy result, warnings) and are listed as mailscope additions in
+docs/findings.md. Rules fill in exact values (scopes, commands, addresses); the fix here is the fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailscope.findings import EvidenceKind, Owner, Severity
+
+MS_OAUTH_DOC = ("https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/"
+                "how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth")
+MS_SMTP_AUTH_DOC = ("https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
+                    "authenticated-client-smtp-submission")
+ENTRA_ERRORS_DOC = "https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes"
+GOOGLE_XOAUTH2_DOC = "https://developers.google.com/workspace/gmail/imap/xoauth2-protocol"
+GOOGLE_LSA_DOC = "https://support.google.com/a/answer/14114704"
+GOOGLE_TESTING_DOC = "https://developers.google.com/google-ads/api/docs/get-started/common-errors"
+RFC7628 = "https://www.rfc-editor.org/rfc/rfc7628"
+RFC4959 = "https://www.rfc-editor.org/rfc/rfc4959"
+ATLASSIAN_SEED_KB = ("https://support.atlassian.com/jira/kb/"
+                     "imap-setup-fails-with-authenticate-failed-error-in-logs-in-jira-server-when-using-oauth/")
+ATLASSIAN_NOT_CONNECTED_KB = ("https://confluence.atlassian.com/jirakb/imap-fails-with-a3-bad-user-is-authenticated-but-not-"
+                              "connected-error-in-jira-server-integrated-with-office365-665420269.html")
+EXCHANGE_SMTP_BASIC_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
+                            "exchange-online-to-retire-basic-auth-for-client-submission-smtp-auth/4114750")
+
+L, C, S, CAP, T, LOG = (EvidenceKind.LINE, EvidenceKind.CLAIM, EvidenceKind.SETTING, EvidenceKind.CAPABILITY,
+                        EvidenceKind.TOKEN_RESPONSE, EvidenceKind.LOG)
+ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    title: str
+    owner: Owner
+    stage: str  # "settings" | "token" | "mechanism" | "wire" | "mailbox" | "session" | "connection" | "result"
+    evidence_kinds: tuple[EvidenceKind, ...]
+    fix: tuple[str, ...]
+    links: tuple[str, ...] = ()
+    providers: str = "both"  # "microsoft" | "google" | "both" | "any"
+    severity: Severity = ERR
+    addition: bool = False  # not in docs/failure-modes.md: a mailscope addition
+
+
+def _e(*args, **kwargs) -> Entry:
+    return Entry(*args, **kwargs)
+
+
+_ENTRIES: tuple[Entry, ...] = (
+    # -- 2.1 mechanism and SASL ----------------------------------------------------------------------
+    _e("basic_auth_mechanism_used_when_disabled",
+       "Client uses a password mechanism (LOGIN / AUTHENTICATE PLAIN / AUTH LOGIN) where basic auth is off",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (L, CAP, LOG, S),
+       ("Make the client use XOAUTH2 and pass the access token, not a password.",
+        "Request the protocol scope for the mail resource (plus offline_access for non-msal clients).",
+        "Basic auth cannot be turned back on for Exchange Online IMAP/POP."),
+       (ATLASSIAN_SEED_KB, MS_OAUTH_DOC, EXCHANGE_SMTP_BASIC_BLOG), "both"),
+    _e("token_sent_as_password_via_plain", "Access token put into a PLAIN/LOGIN password field instead of XOAUTH2",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (L, S, C),
+       ("Select the XOAUTH2 mechanism; never fall back to PLAIN/LOGIN with a token.",), (MS_OAUTH_DOC, GOOGLE_XOAUTH2_DOC)),
+    _e("no_oauth_mechanism_before_starttls",
+       "Capabilities read before STARTTLS list no AUTH mechanism, so XOAUTH2 looks unsupported",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (CAP, L, S),
+       ("Use implicit TLS (IMAP 993, POP 995), or do STARTTLS and read the capabilities again afterwards.",
+        "Judge mechanisms only from the post-TLS capability list (SMTP: EHLO again after STARTTLS)."), (MS_OAUTH_DOC,)),
+    _e("server_lacks_oauth_mechanism", "The server does not offer XOAUTH2 or OAUTHBEARER", Owner.SERVER, "mechanism", (CAP, S),
+       ("Point the client at the provider's cloud endpoint (outlook.office365.com, imap.gmail.com).",
+        "Through a local OAuth proxy use PLAIN to the proxy; for servers naming OAUTHBEARER use that mechanism."),
+       (MS_OAUTH_DOC, GOOGLE_XOAUTH2_DOC), "any"),
+    _e("sasl_ir_not_advertised_or_misused", "SASL initial response used without SASL-IR (or SASL-IR missing)",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (CAP, L),
+       ("Send the initial response on the AUTHENTICATE line only when the server lists SASL-IR; otherwise send "
+        "'AUTHENTICATE XOAUTH2', wait for '+ ', then send the base64 line.",), (RFC4959,), "any"),
+    _e("pop3_xoauth2_one_line_rejected_exchange", "Exchange POP3 rejects AUTH XOAUTH2 with the initial response on one line",
+       Owner.CLIENT_CONFIGURATION, "wire", (L,),
+       ("Send 'AUTH XOAUTH2', wait for '+', then send the base64 string on its own line.",), (MS_OAUTH_DOC,), "microsoft"),
+    _e("error_challenge_not_acknowledged", "Client does not answer the server's error challenge, so the session hangs or aborts",
+       Owner.CLIENT_CONFIGURATION, "wire", (L,),
+       ("On '+ <base64>' during XOAUTH2 send an empty line (OAUTHBEARER: 'AQ=='), then read the tagged answer.",
+        "Log the decoded JSON: it is the only reason Gmail gives."), (GOOGLE_XOAUTH2_DOC, RFC7628)),
+    _e("xoauth2_string_malformed", "The XOAUTH2 initial response is built wrongly", Owner.CLIENT_CONFIGURATION, "wire", (L,),
+       ("Build base64('user=' + user + '\\x01auth=Bearer ' + token + '\\x01\\x01') on one line, no whitespace.",),
+       (GOOGLE_XOAUTH2_DOC, MS_OAUTH_DOC)),
+    _e("oauthbearer_payload_wrong_format", "OAUTHBEARER sent with an XOAUTH2-style payload (or the reverse)",
+       Owner.CLIENT_CONFIGURATION, "wire", (L, CAP),
+       ("Use XOAUTH2 with Exchange (it does not offer OAUTHBEARER).",
+        "For OAUTHBEARER build the GS2 header: 'n,a=<user>,\\x01host=<host>\\x01port=<port>\\x01auth=Bearer <token>\\x01\\x01'."),
+       (RFC7628,)),
+    # -- 2.2 Microsoft -------------------------------------------------------------------------------
+    _e("ms_graph_scope_or_audience", "Token was issued for Microsoft Graph (or another resource), not Exchange Online",
+       Owner.CLIENT_CONFIGURATION, "token", (C, S, T, L),
+       ("Request https://outlook.office.com/IMAP.AccessAsUser.All (POP/SMTP equivalents) plus offline_access.",
+        "Use a second token for any Graph calls."), (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_bare_scope_defaults_to_graph", "Scope given without a resource prefix silently resolves to Microsoft Graph",
+       Owner.CLIENT_CONFIGURATION, "settings", (S, C),
+       ("Always give the full URI, e.g. https://outlook.office.com/IMAP.AccessAsUser.All.",), (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_mixed_resource_scopes", "Graph scopes and Outlook scopes requested together", Owner.CLIENT_CONFIGURATION, "settings",
+       (S, T), ("Make one token request per resource; openid/profile/offline_access/email may go with either.",),
+       (MS_OAUTH_DOC, ENTRA_ERRORS_DOC), "microsoft"),
+    _e("ms_protocol_scope_mismatch", "Token has the scope for another protocol", Owner.CLIENT_CONFIGURATION, "token", (C, T, S, L),
+       ("Add the protocol's scope (or app role) and consent again.",), (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_offline_access_missing", "No refresh token, so it works for about an hour and then fails",
+       Owner.CLIENT_CONFIGURATION, "token", (T, S),
+       ("Add offline_access to the requested scopes (not with msal: msal adds it itself and raises if you pass it).",),
+       (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_token_expired", "Access token past its expiry at AUTHENTICATE time", Owner.CLIENT_CONFIGURATION, "token", (C, T, L),
+       ("Call acquire_token_silent before each connection and refresh about 5 minutes before exp.",), (MS_OAUTH_DOC,), "microsoft"),
+    _e("token_expired_mid_session", "Long-lived session cut when the token that opened it expired", Owner.CLIENT_CONFIGURATION,
+       "session", (L, C),
+       ("Handle the untagged BYE: refresh the token and reconnect; do not treat it as bad credentials.",), (MS_OAUTH_DOC,)),
+    _e("ms_user_mismatch_token_vs_login", "The SASL user is not the user the delegated token was issued to",
+       Owner.USER, "token", (C, L, S),
+       ("Sign in as the mailbox owner, or give the signed-in user FullAccess (IMAP/POP) / SendAs (SMTP) and put the "
+        "target mailbox in user=.",), (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_shared_mailbox_no_fullaccess", "Shared mailbox opened with a delegated token from a user without FullAccess",
+       Owner.TENANT_ADMIN, "mailbox", (C, L),
+       ("Add-MailboxPermission -Identity <shared mailbox> -User <delegate> -AccessRights FullAccess; wait for replication.",),
+       (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_authenticated_but_not_connected", "Exchange accepted the token but could not open the mailbox", Owner.TENANT_ADMIN,
+       "mailbox", (L, C),
+       ("The token is valid: look at mailbox access (user, FullAccess, service-principal permission, IMAP/POP enabled, licence).",),
+       (ATLASSIAN_NOT_CONNECTED_KB, MS_OAUTH_DOC), "microsoft"),
+    _e("ms_app_only_missing_role", "Client-credentials token lacks IMAP.AccessAsApp / POP.AccessAsApp / SMTP.SendAsApp",
+       Owner.APP_REGISTRATION, "token", (C, L),
+       ("Add the application permission under APIs my organization uses → Office 365 Exchange Online, then grant admin consent.",),
+       (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_app_only_service_principal_missing_or_wrong_id",
+       "Exchange has no service principal for the app, or it was registered with the wrong Object ID", Owner.TENANT_ADMIN,
+       "token", (C, L),
+       ("Connect-ExchangeOnline -Organization <tenantId>",
+        "New-ServicePrincipal -AppId <APPLICATION_ID> -ObjectId <OBJECT_ID of the Enterprise Application>"),
+       (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_app_only_mailbox_permission_missing", "The service principal has no permission on the target mailbox",
+       Owner.TENANT_ADMIN, "mailbox", (C, L),
+       ("Add-MailboxPermission -Identity <mailbox> -User <SERVICE_PRINCIPAL_ID> -AccessRights FullAccess",),
+       (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_client_credentials_scope_format", "Client-credentials request with a non-/.default or mixed scope",
+       Owner.CLIENT_CONFIGURATION, "settings", (S, T),
+       ("scopes=['https://outlook.office365.com/.default']",), (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_sendas_denied", "SMTP From differs from the authenticated mailbox and SendAs is missing", Owner.TENANT_ADMIN,
+       "mailbox", (L, C),
+       ("Send as the authenticated user, or Add-RecipientPermission <from> -AccessRights SendAs -Trustee <user or SP>.",),
+       (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_wrong_token_type_or_audience", "ID token, a token for your own API, or a v2 token sent instead of an Exchange access token",
+       Owner.CLIENT_CONFIGURATION, "token", (C,),
+       ("Send result['access_token'] (not id_token) and request the outlook resource.",), (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_national_cloud_mismatch", "Token authority, scope resource and mail host are not from the same Microsoft cloud",
+       Owner.CLIENT_CONFIGURATION, "token", (C, S, L, T),
+       ("Use one cloud consistently: authority, scope resource and mail host.",), (MS_OAUTH_DOC, ENTRA_ERRORS_DOC), "microsoft"),
+    _e("ms_account_type_or_authority_mismatch", "Personal vs work account used with the wrong authority or app audience",
+       Owner.APP_REGISTRATION, "token", (C, S, T),
+       ("/consumers (or /common) for Outlook.com, /organizations or /<tenant-id> for Microsoft 365.",),
+       (ENTRA_ERRORS_DOC,), "microsoft"),
+    _e("ms_wrong_tenant_or_authority", "Token requested from the wrong tenant, or the app/resource is not present there",
+       Owner.APP_REGISTRATION, "token", (C, S, T),
+       ("Use the mailbox user's home tenant id (or organizations); check the client id.",), (ENTRA_ERRORS_DOC,), "microsoft"),
+    _e("ms_consent_or_permission_missing", "Delegated permission not consented (user or admin)", Owner.TENANT_ADMIN, "token", (T,),
+       ("Grant admin consent in Entra (Enterprise applications → Permissions) or via the /adminconsent URL.",),
+       (ENTRA_ERRORS_DOC,), "microsoft"),
+    _e("ms_client_credential_config", "App registration platform / secret misconfiguration", Owner.APP_REGISTRATION, "token", (T,),
+       ("Interactive/device code: PublicClientApplication with 'Allow public client flows'; client credentials: "
+        "ConfidentialClientApplication with the secret VALUE.",), (ENTRA_ERRORS_DOC,), "microsoft"),
+    _e("ms_conditional_access_or_mfa", "MFA / Conditional Access / security defaults block the sign-in", Owner.TENANT_ADMIN,
+       "token", (T, L, S),
+       ("Use the interactive or device-code flow (MFA satisfied in the browser); never ROPC for MFA users.",
+        "Or add a Conditional Access exclusion / named location for the service."), (ENTRA_ERRORS_DOC,), "microsoft"),
+    _e("ms_refresh_token_invalid_grant", "Refresh token revoked or expired", Owner.USER, "token", (T,),
+       ("Sign in interactively again; persist the msal token cache and keep it fresh.",), (ENTRA_ERRORS_DOC,), "microsoft"),
+    _e("ms_smtp_auth_disabled", "SMTP AUTH disabled for the tenant or the mailbox (this applies to OAuth too)",
+       Owner.TENANT_ADMIN, "wire", (L,),
+       ("Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false",
+        "or tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false"), (MS_SMTP_AUTH_DOC,), "microsoft"),
+    _e("smtp_auth_never_attempted", "Client sends MAIL FROM without a successful AUTH", Owner.CLIENT_CONFIGURATION, "wire", (L,),
+       ("Send AUTH XOAUTH2 after STARTTLS and the second EHLO; if AUTH failed, surface that 535, not the 530.",),
+       (MS_SMTP_AUTH_DOC,), "microsoft"),
+    _e("ms_imap_pop_disabled", "IMAP or POP turned off for the mailbox", Owner.TENANT_ADMIN, "mailbox", (L,),
+       ("Set-CASMailbox -Identity <mailbox> -ImapEnabled $true (POP: -PopEnabled $true)",
+        "Outlook.com: Settings → Mail → Forwarding and IMAP → Let devices and apps use POP/IMAP."), (MS_OAUTH_DOC,), "microsoft"),
+    _e("ms_mailbox_license_or_type", "No Exchange Online mailbox/licence (or a licence without IMAP), or an on-premises mailbox",
+       Owner.TENANT_ADMIN, "mailbox", (L,),
+       ("Assign an Exchange Online licence, or use the on-premises endpoint for on-premises mailboxes.",), (MS_OAUTH_DOC,),
+       "microsoft"),
+    # -- 2.3 Google ----------------------------------------------------------------------------------
+    _e("google_scope_not_full_mail", "Token lacks https://mail.google.com/ (has a narrower Gmail API scope)",
+       Owner.CLIENT_CONFIGURATION, "token", (T, L),
+       ("Request https://mail.google.com/ (restricted scope: public apps need verification).",), (GOOGLE_XOAUTH2_DOC,), "google"),
+    _e("google_token_expired_or_revoked", "Google access token expired (3600 s) or revoked", Owner.CLIENT_CONFIGURATION, "token",
+       (T, L), ("creds.refresh(Request()) before each connect when creds.expired.",), (GOOGLE_XOAUTH2_DOC,), "google"),
+    _e("google_refresh_token_invalid_grant", "Google refresh token no longer valid", Owner.USER, "token", (T,),
+       ("Run consent again with access_type=offline&prompt=consent.",), (GOOGLE_XOAUTH2_DOC,), "google"),
+    _e("google_testing_mode_7day_expiry", "Consent screen External + Testing: refresh tokens die after 7 days",
+       Owner.APP_REGISTRATION, "token", (T,),
+       ("Set the publishing status to 'In production', or use an Internal app for Workspace.",), (GOOGLE_TESTING_DOC,), "google"),
+    _e("google_testing_user_not_allowed", "App in Testing and the signing-in account is not a test user", Owner.APP_REGISTRATION,
+       "token", (T,), ("Add the account under OAuth consent screen → Audience → Test users, or publish the app.",), (), "google"),
+    _e("google_admin_policy_blocks_app", "Workspace admin API controls (or Advanced Protection) block the OAuth client",
+       Owner.TENANT_ADMIN, "token", (T,),
+       ("Admin console → Security → Access and data control → API controls → mark the client ID as Trusted.",), (), "google"),
+    _e("google_user_mismatch", "user= in XOAUTH2 is not the account that granted the token", Owner.USER, "token", (T, L, S),
+       ("Use the primary address of the account that consented.",), (GOOGLE_XOAUTH2_DOC,), "google"),
+    _e("google_service_account_without_dwd", "Service account used without domain-wide delegation for the mail scope",
+       Owner.TENANT_ADMIN, "token", (T, S),
+       ("Admin console → Security → Access and data control → API controls → Domain-wide delegation → Add new: the "
+        "service account's numeric client ID and scope https://mail.google.com/.",), (GOOGLE_XOAUTH2_DOC,), "google"),
+    _e("google_service_account_token_not_impersonating", "Service-account token obtained without subject, used for a user's mailbox",
+       Owner.CLIENT_CONFIGURATION, "token", (T, S),
+       ("credentials.with_subject('<user>') and put that same user in user=.",), (GOOGLE_XOAUTH2_DOC,), "google"),
+    _e("google_password_auth_rejected", "Password (LOGIN/PLAIN) used on Gmail: app password needed, or legacy passwords are gone",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (L,),
+       ("Use XOAUTH2 with scope https://mail.google.com/, or an app password (needs 2-Step Verification).",),
+       (GOOGLE_LSA_DOC, GOOGLE_XOAUTH2_DOC), "google"),
+    _e("google_imap_pop_disabled", "IMAP/POP disabled for the user or by the Workspace admin", Owner.TENANT_ADMIN, "mailbox", (L,),
+       ("Admin console → Apps → Google Workspace → Gmail → End User Access → POP and IMAP access.",), (), "google"),
+    _e("google_no_refresh_token_returned", "No Google refresh token because consent was not re-prompted",
+       Owner.CLIENT_CONFIGURATION, "token", (T,),
+       ("Request with access_type=offline and prompt=consent.",), (GOOGLE_XOAUTH2_DOC,), "google"),
+    # -- 2.4 settings / topology ---------------------------------------------------------------------
+    _e("provider_host_token_mismatch", "Token from one provider used against another provider's host", Owner.CLIENT_CONFIGURATION,
+       "settings", (S, C, L),
+       ("Map the host to its issuer: office365.com/outlook.com → login.microsoftonline.com; gmail.com → accounts.google.com.",),
+       (), "both"),
+    _e("wrong_port_or_tls_mode", "Implicit-TLS vs STARTTLS mismatch, or OAuth tried before TLS", Owner.CLIENT_CONFIGURATION,
+       "connection", (S, L),
+       ("IMAP 993 TLS, POP 995 TLS, SMTP 587 STARTTLS (Exchange) or 465 TLS / 587 STARTTLS (Gmail).",), (), "any"),
+    _e("local_proxy_capability_rewrite", "Client talks to a local OAuth proxy that rewrites the capabilities",
+       Owner.CLIENT_CONFIGURATION, "settings", (S, CAP),
+       ("Use PLAIN to the proxy as it advertises; diagnose the upstream leg from the proxy's own log.",), (), "any"),
+    # -- mailscope additions -------------------------------------------------------------------------
+    _e("session_healthy", "Authenticated and mailbox reachable", Owner.USER, "result", (L,), (), (), "any", INFO, True),
+    _e("auth_refused_cause_unknown", "The server refused the credential and the evidence does not show why",
+       Owner.CLIENT_CONFIGURATION, "result", (L,),
+       ("Run with a decodable token (JWT) or the token response's scope to let mailscope compare scope, audience and user.",),
+       (), "any", ERR, True),
+    _e("token_acquisition_failed", "The token endpoint refused to issue a token", Owner.APP_REGISTRATION, "token", (T,),
+       ("Read the token endpoint's error and description; fix the app registration, consent or sign-in it names.",),
+       (ENTRA_ERRORS_DOC,), "any", ERR, True),
+    _e("token_expires_soon", "The access token expires within 5 minutes", Owner.CLIENT_CONFIGURATION, "token", (C, T),
+       ("Refresh the token before each connection (msal acquire_token_silent / google-auth creds.refresh).",), (), "any", WARN, True),
+    _e("dns_failure", "The mail host name does not resolve", Owner.NETWORK, "connection", (S,),
+       ("Check the host name for typos; check DNS from this machine.",), (), "any", ERR, True),
+    _e("connection_refused", "Nothing listens on that host and port", Owner.NETWORK, "connection", (S,),
+       ("Check the port (IMAP 993, POP 995, SMTP 587/465) and any firewall between here and the server.",), (), "any", ERR, True),
+    _e("connect_timeout", "The connection attempt timed out", Owner.NETWORK, "connection", (S,),
+       ("Check firewalls/proxies: outbound 993/995/587/465 are often blocked.",), (), "any", ERR, True),
+    _e("tls_verification_failed", "The server's TLS certificate could not be verified", Owner.NETWORK, "connection", (S, L),
+       ("Check the host name against the certificate; give the right CA file if an inspecting proxy re-signs TLS.",),
+       (), "any", ERR, True),
+    _e("tls_handshake_failed", "The TLS handshake failed", Owner.NETWORK, "connection", (S, L),
+       ("Check the TLS mode for this port and that the server supports TLS 1.2 or newer.",), (), "any", ERR, True),
+    _e("server_refused_connection", "The server closed the connection at the greeting or answered unexpectedly", Owner.SERVER,
+       "connection", (L,), ("Read the server's greeting; check the host is a mail server for this protocol.",), (), "any", ERR, True),
+    _e("connection_closed_by_server", "The server closed the connection in the middle of a command", Owner.SERVER, "connection",
+       (L,), ("Retry; if it repeats, read the last server line before the close.",), (), "any", ERR, True),
+    _e("server_silent", "The server stopped answering", Owner.SERVER, "connection", (L,),
+       ("Check the port/TLS mode; a silent server after a challenge means the client must answer it.",), (), "any", ERR, True),
+    _e("protocol_error", "The conversation broke the protocol", Owner.CLIENT_CONFIGURATION, "connection", (L,),
+       ("Check that the port speaks the protocol selected (IMAP/POP3/SMTP).",), (), "any", ERR, True),
+    _e("starttls_refused", "The server refused STARTTLS", Owner.SERVER, "connection", (L, S),
+       ("Use the implicit-TLS port (IMAP 993, POP 995, SMTP 465) or a server that offers STARTTLS.",), (), "any", ERR, True),
+    _e("settings_invalid", "The settings cannot work as given", Owner.CLIENT_CONFIGURATION, "settings", (S,),
+       ("Correct the setting named in the explanation.",), (), "any", ERR, True),
+)
+
+CATALOGUE: dict[str, Entry] = {entry.id: entry for entry in _ENTRIES}
+CATALOGUE_IDS: tuple[str, ...] = tuple(e.id for e in _ENTRIES if not e.addition)
+TOKEN_STAGE_IDS: frozenset[str] = frozenset(e.id for e in _ENTRIES if e.stage == "token" and e.id != "token_expires_soon")
+
+
+def entry(finding_id: str) -> Entry:
+    return CATALOGUE[finding_id]

@@ -1,0 +1,369 @@
+"""Derived facts over one DiagnosisInput, computed lazily once per diagnosis and shared by every rule.
+
+Rules ask questions ("was the credential refused?", "which user did the client send?") instead of
+re-parsing evidence; all answers come from data already redacted by the SessionRecord.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from mailscope.evidence import CommandResult, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
+from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef
+from mailscope.settings import CheckSettings
+
+NOT_CONNECTED_TEXT = "user is authenticated but not connected"
+PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN", "USER"})
+OAUTH_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER"})
+_SASL_USER_RE = re.compile(r"(?:\buser=|\bn,a=)([^\s^,<>]+)")
+_EXCHANGE_GREETING_RE = re.compile(r"Microsoft Exchange|Microsoft ESMTP|outlook\.office365|\.outlook\.com", re.I)
+_GMAIL_GREETING_RE = re.compile(r"Gimap|gsmtp|Gpop|\bmx\.google\.com", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The server's answer to the credential: status in IMAP terms (OK/NO/BAD) plus text and line."""
+
+    status: str | None
+    text: str
+    seq: int | None
+
+
+def _split_scopes(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def _normalise_status(status: str | None, text: str) -> str | None:
+    """IMAP status as is; POP3 +OK/-ERR and SMTP codes mapped onto OK/NO/BAD."""
+    if status:
+        s = status.upper().strip()
+        if s in ("OK", "+OK") or s.startswith("2"):
+            return "OK"
+        if s in ("NO", "-ERR") or s.startswith(("4", "5")):
+            return "NO"
+        if s == "BAD":
+            return "BAD"
+        return s
+    stripped = text.strip()
+    if stripped.startswith("+OK") or re.match(r"^2\d\d\b", stripped):
+        return "OK"
+    if stripped.startswith("-ERR") or re.match(r"^[45]\d\d\b", stripped):
+        return "NO"
+    return None
+
+
+class Context:
+    """One diagnosis run's view of the input. Cheap to build; every property is computed on first use.
+
+    It carries the DiagnosisInput's own attributes (settings, evidence, token, lines, now, extra), so a rule
+    written against DiagnosisInput (providers/explain.py's token_error_rule) runs unchanged."""
+
+    def __init__(self, inp: DiagnosisInput) -> None:
+        self.inp = inp
+        self.settings: CheckSettings | None = inp.settings
+        self.evidence: SessionEvidence = inp.evidence
+        self.token: TokenEvidence | None = inp.token
+        self.lines = inp.lines
+        self.now = inp.now
+        self.extra = inp.extra
+
+    # -- settings and server ---------------------------------------------------------------------
+    @cached_property
+    def protocol(self) -> str:
+        if self.settings is not None:
+            return str(self.settings.protocol)
+        return (self.evidence.protocol or "imap").lower()
+
+    @cached_property
+    def host(self) -> str:
+        return (self.evidence.host or (self.settings.host if self.settings else "")).lower().rstrip(".")
+
+    @cached_property
+    def port(self) -> int:
+        return self.evidence.port or (self.settings.port if self.settings else 0)
+
+    @cached_property
+    def server_family(self) -> str:
+        """'exchange' | 'gmail' | 'dovecot' | 'unknown': the probe's verdict, else the greeting or front-end name."""
+        family = (self.evidence.server_family or "unknown").lower()
+        if family != "unknown":
+            return family
+        greeting = self.evidence.greeting or ""
+        if _EXCHANGE_GREETING_RE.search(greeting) or self.evidence.frontend_name:
+            return "exchange"
+        if _GMAIL_GREETING_RE.search(greeting):
+            return "gmail"
+        return "unknown"
+
+    @cached_property
+    def capabilities(self) -> frozenset[str] | None:
+        caps = self.evidence.capabilities
+        return None if caps is None else frozenset(c.upper() for c in caps)
+
+    @cached_property
+    def advertised_mechanisms(self) -> frozenset[str] | None:
+        """SASL mechanisms from IMAP `AUTH=X`, POP3 `SASL X Y` or SMTP `AUTH X Y` capability entries."""
+        caps = self.evidence.capabilities
+        return None if caps is None else mechanisms_in(caps)
+
+    # -- the authentication attempt -----------------------------------------------------------------
+    @cached_property
+    def sasl(self) -> SaslExchange | None:
+        return self.evidence.sasl[-1] if self.evidence.sasl else None
+
+    @cached_property
+    def mechanism_used(self) -> str | None:
+        if self.evidence.mechanism:
+            return self.evidence.mechanism.upper()
+        if self.sasl is not None:
+            return self.sasl.mechanism.upper()
+        if self.evidence.login_used:
+            return "LOGIN"
+        return None
+
+    @cached_property
+    def password_mechanism_used(self) -> bool:
+        return self.evidence.login_used or (self.mechanism_used or "") in PASSWORD_MECHANISMS
+
+    @cached_property
+    def reply(self) -> Reply:
+        """The server's final answer to the credential (not the continuation)."""
+        sasl = self.sasl
+        if sasl is not None and sasl.result is not None:
+            return Reply(_normalise_status(sasl.result, sasl.result_text), sasl.result_text, sasl.result_seq)
+        if self.evidence.auth_result is not None:
+            seq = sasl.result_seq if sasl else self._login_seq
+            return Reply(_normalise_status(self.evidence.auth_result, self.evidence.auth_text), self.evidence.auth_text, seq)
+        return Reply(None, "", None)
+
+    @cached_property
+    def _login_seq(self) -> int | None:
+        for command in self.evidence.commands:
+            if command.command.upper() in ("LOGIN", "AUTH", "PASS"):
+                return command.seq
+        return None
+
+    @property
+    def answered(self) -> bool:
+        return self.reply.status is not None
+
+    @property
+    def auth_ok(self) -> bool:
+        return self.reply.status == "OK"
+
+    @property
+    def auth_refused(self) -> bool:
+        return self.reply.status in ("NO", "BAD")
+
+    @cached_property
+    def command_seq(self) -> int | None:
+        return self.sasl.command_seq if self.sasl else self._login_seq
+
+    @cached_property
+    def sasl_user(self) -> str | None:
+        """The user the client put on the wire (SASL user=, GS2 a=), else what the settings/log say."""
+        if self.sasl is not None:
+            m = _SASL_USER_RE.search(self.sasl.client_payload)
+            if m:
+                return m.group(1)
+        if self.settings is not None and self.settings.user:
+            return self.settings.user
+        return self.evidence.log_facts.get("user") or None
+
+    @cached_property
+    def gmail_challenge(self) -> dict[str, Any] | None:
+        """The decoded JSON of an error continuation (Gmail XOAUTH2 / RFC 7628), when one arrived."""
+        for exchange in reversed(self.evidence.sasl):
+            if exchange.challenge_json:
+                return exchange.challenge_json[-1]
+        return None
+
+    @cached_property
+    def not_connected(self) -> CommandResult | None:
+        for command in self.evidence.commands:
+            if NOT_CONNECTED_TEXT in command.text.lower():
+                return command
+        return None
+
+    @cached_property
+    def mailbox_reached(self) -> CommandResult | None:
+        """A post-auth mailbox command that succeeded (IMAP EXAMINE/SELECT/LIST, POP3 STAT/LIST/UIDL)."""
+        if not self.auth_ok or self.not_connected is not None:
+            return None
+        wanted = {"EXAMINE", "SELECT", "STATUS", "STAT", "UIDL", "LIST", "NAMESPACE", "NOOP"}
+        for command in self.evidence.commands:
+            status = _normalise_status(command.result, command.text)
+            if command.command.upper() in wanted and status == "OK":
+                return command
+        return None
+
+    def command(self, *names: str) -> CommandResult | None:
+        wanted = {n.upper() for n in names}
+        for command in self.evidence.commands:
+            if command.command.upper() in wanted:
+                return command
+        return None
+
+    def server_texts(self) -> list[tuple[str, int | None]]:
+        """Every server answer the evidence holds (auth reply, command results, BYE), for signature matching."""
+        texts: list[tuple[str, int | None]] = []
+        if self.reply.text:
+            texts.append((self.reply.text, self.reply.seq))
+        for exchange in self.evidence.sasl:
+            if exchange.result_text and exchange is not self.sasl:
+                texts.append((exchange.result_text, exchange.result_seq))
+        texts += [(c.text, c.seq) for c in self.evidence.commands]
+        if self.evidence.untagged_bye:
+            texts.append((self.evidence.untagged_bye, self.evidence.bye_seq))
+        if self.evidence.fault is not None:
+            texts.append((self.evidence.fault.detail, self.evidence.fault.line_seq))
+        return texts
+
+    def find_server_text(self, pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
+        for text, seq in self.server_texts():
+            if pattern.search(text):
+                return text, seq
+        for line in self.lines:
+            if str(line.direction) == "server" and pattern.search(line.text):
+                return line.text, line.seq
+        return None
+
+    @cached_property
+    def capability_seq(self) -> int | None:
+        """The transcript line that listed the capabilities used for the mechanism choice."""
+        seq = None
+        for line in self.lines:
+            text = line.text.upper()
+            if str(line.direction) == "server" and ("CAPABILITY " in text or text.startswith(("250-AUTH", "250 AUTH", "SASL "))):
+                seq = line.seq
+        return seq
+
+    # -- token ---------------------------------------------------------------------------------------
+    @cached_property
+    def claims(self) -> dict[str, Any]:
+        return self.token.claims if self.token is not None and self.token.kind == "jwt" else {}
+
+    @cached_property
+    def has_token(self) -> bool:
+        return self.token is not None and self.token.kind in ("jwt", "opaque")
+
+    @cached_property
+    def audiences(self) -> tuple[str, ...]:
+        aud = self.claims.get("aud")
+        return tuple(a.rstrip("/") for a in _split_scopes(aud)) if aud else ()
+
+    @cached_property
+    def app_only(self) -> bool:
+        if self.claims.get("idtyp") == "app":
+            return True
+        if self.claims and "scp" not in self.claims and "roles" in self.claims and not self.token_user:
+            return True
+        flow = (self.token.flow if self.token else "") or (self.settings.flow if self.settings else "")
+        return flow in ("client_credentials", "client_certificate")
+
+    @cached_property
+    def scp(self) -> tuple[str, ...]:
+        return _split_scopes(self.claims.get("scp"))
+
+    @cached_property
+    def roles(self) -> tuple[str, ...]:
+        return _split_scopes(self.claims.get("roles"))
+
+    @cached_property
+    def granted_scopes(self) -> tuple[str, ...] | None:
+        """What the token endpoint said it granted (opaque tokens: the only scope evidence)."""
+        return self.token.granted_scopes if self.token is not None else None
+
+    @cached_property
+    def token_user(self) -> str | None:
+        for name in ("upn", "unique_name", "preferred_username", "email"):
+            value = self.claims.get(name)
+            if isinstance(value, str) and value:
+                return value
+        if self.token is not None and self.token.account:
+            return self.token.account
+        return None
+
+    @cached_property
+    def token_user_claim(self) -> str:
+        for name in ("upn", "unique_name", "preferred_username", "email"):
+            if isinstance(self.claims.get(name), str) and self.claims.get(name):
+                return name
+        return "account"
+
+    @cached_property
+    def seconds_left(self) -> float | None:
+        if self.token is None or self.token.expires_at is None:
+            return None
+        return self.token.expires_at - self.now
+
+    @cached_property
+    def token_failed(self) -> bool:
+        return (self.token is not None and bool(self.token.error)) or (
+            self.evidence.fault is not None and self.evidence.fault.kind is FaultKind.TOKEN_ACQUISITION)
+
+    @cached_property
+    def requested_scopes(self) -> tuple[str, ...]:
+        if self.token is not None and self.token.requested_scopes:
+            return self.token.requested_scopes
+        return self.settings.scopes if self.settings is not None else ()
+
+    @cached_property
+    def flow(self) -> str:
+        return (self.token.flow if self.token and self.token.flow else "") or (self.settings.flow if self.settings else "")
+
+    # -- evidence references ---------------------------------------------------------------------------
+    def line_ref(self, label: str, seq: int | None, value: str = "") -> tuple[EvidenceRef, ...]:
+        return (EvidenceRef(EvidenceKind.LINE, label, value, seq),) if seq is not None or value else ()
+
+    def reply_ref(self) -> tuple[EvidenceRef, ...]:
+        return self.line_ref("server reply", self.reply.seq, self.reply.text)
+
+    def command_ref(self) -> tuple[EvidenceRef, ...]:
+        mech = self.mechanism_used or "credential"
+        return self.line_ref(f"client {mech}", self.command_seq, self.sasl.client_payload if self.sasl else "")
+
+    def claim_ref(self, name: str, value: Any = None) -> EvidenceRef:
+        shown = self.claims.get(name) if value is None else value
+        if isinstance(shown, list | tuple):
+            shown = " ".join(str(v) for v in shown)
+        return EvidenceRef(EvidenceKind.CLAIM, name, "" if shown is None else str(shown))
+
+    def setting_ref(self, name: str, value: Any) -> EvidenceRef:
+        if isinstance(value, tuple | list):
+            value = " ".join(str(v) for v in value)
+        return EvidenceRef(EvidenceKind.SETTING, name, str(value))
+
+    def caps_ref(self) -> EvidenceRef:
+        return EvidenceRef(EvidenceKind.CAPABILITY, "capabilities", " ".join(self.evidence.capabilities or ()), self.capability_seq)
+
+    def scope_ref(self) -> EvidenceRef:
+        if self.scp:
+            return self.claim_ref("scp")
+        if self.roles:
+            return self.claim_ref("roles")
+        if self.granted_scopes is not None:
+            return EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "scope", " ".join(self.granted_scopes))
+        return EvidenceRef(EvidenceKind.SETTING, "scopes", " ".join(self.requested_scopes))
+
+
+def mechanisms_in(caps: tuple[str, ...] | list[str]) -> frozenset[str]:
+    found: set[str] = set()
+    for cap in caps:
+        upper = cap.upper().strip()
+        if upper.startswith("AUTH="):
+            found.add(upper[5:])
+        elif upper.startswith(("AUTH ", "SASL ")):
+            found.update(upper.split()[1:])
+    return frozenset(found)
+
+
+def same_user(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and a.strip().lower() == b.strip().lower()  # type: ignore[union-attr]

@@ -1,0 +1,59 @@
+"""The rule contract shared by engine rules and provider plug-ins, and the Finding builder they use.
+
+A rule is a pure function `rule(ctx: Context) -> Iterable[Finding | Check]`. It reads the derived facts
+in `ctx` and yields findings (ranked later by `score`) and checks (what it could or could not verify).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from mailscope.diagnosis.catalogue import entry
+from mailscope.diagnosis.context import Context
+from mailscope.findings import Check, EvidenceRef, Finding, Severity
+
+Rule = Callable[[Context], Iterable[Finding | Check]]
+
+# Ranking bands. A signature the wire alone proves beats a cause the token proves together with a refusal,
+# which beats a prediction from the token before the server answered, which beats a prior-only candidate.
+WIRE_PROOF = 100.0
+CROSS_LAYER_PROOF = 90.0
+SIGNATURE = 85.0
+PREDICTION = 60.0
+CANDIDATE = 40.0
+WEAK_CANDIDATE = 20.0
+WARNING = 10.0
+
+
+def finding(
+    finding_id: str,
+    explanation: str,
+    *,
+    score: float,
+    confirmed: bool,
+    evidence: Iterable[EvidenceRef] = (),
+    fix: Iterable[str] | None = None,
+    severity: Severity | None = None,
+    links: Iterable[str] = (),
+) -> Finding:
+    """A Finding whose title, owner, default fix and links come from the catalogue entry of `finding_id`."""
+    e = entry(finding_id)
+    return Finding(
+        id=finding_id,
+        severity=severity or e.severity,
+        title=e.title,
+        explanation=explanation,
+        owner=e.owner,
+        fix=tuple(fix) if fix is not None else e.fix,
+        links=tuple(dict.fromkeys((*e.links, *links))),
+        evidence=tuple(evidence),
+        score=score,
+        confirmed=confirmed,
+    )
+
+
+def unconfirmed_note(ctx: Context, what_confirms: str) -> str:
+    """The sentence a candidate carries: why it is not certain and what would settle it."""
+    if not ctx.answered:
+        return f" The server has not answered yet; {what_confirms}."
+    return f" Not proven by the evidence here; {what_confirms}."

@@ -1,0 +1,228 @@
+"""Google diagnosis rules (Gmail / Workspace), plugged into the engine.
+
+Gmail refuses a token with a base64 JSON continuation and, after the client's empty line,
+`NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)`. The JSON's `scope` is what Gmail requires, not
+what the token has: the token response's granted scope, expiry and account name the actual cause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from mailscope.diagnosis.context import OAUTH_MECHANISMS, Context, same_user
+from mailscope.diagnosis.rule import (
+    CANDIDATE,
+    CROSS_LAYER_PROOF,
+    PREDICTION,
+    WARNING,
+    WEAK_CANDIDATE,
+    WIRE_PROOF,
+    finding,
+    unconfirmed_note,
+)
+from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
+from providers import presets
+
+IMAP_ADMIN_SCOPE = "https://www.googleapis.com/auth/gmail.imap_admin"
+_TOKEN_REJECT_RE = re.compile(r"AUTHENTICATIONFAILED|Invalid credentials|535[- ]5\.7\.[18]\b|Username and Password not accepted", re.I)
+_PASSWORD_REJECT_RE = re.compile(
+    r"Application-specific password required|Please log in via your web browser|WEBALERT|Web login required|534[- ]5\.7\.(9|14)",
+    re.I)
+_DISABLED_RE = re.compile(r"not enabled for (IMAP|POP)|(IMAP|POP) access is disabled for your domain", re.I)
+_SERVICE_ACCOUNT_FLOWS = ("service_account",)
+
+
+def is_google(ctx: Context) -> bool:
+    if ctx.server_family == "gmail":
+        return True
+    if ctx.server_family in ("exchange", "dovecot"):
+        return False
+    return presets.provider_for_host(ctx.host)[0] == "google" or (ctx.settings is not None and ctx.settings.provider == "google")
+
+
+def _scopes(ctx: Context) -> tuple[tuple[str, ...] | None, str]:
+    """(scopes, source): the granted scope from the token response; the requested ones only as a weaker stand-in."""
+    if ctx.granted_scopes is not None:
+        return ctx.granted_scopes, "granted"
+    if ctx.requested_scopes:
+        return ctx.requested_scopes, "requested"
+    return None, ""
+
+
+def _has_mail_scope(scopes: tuple[str, ...], service_account: bool) -> bool:
+    allowed = {presets.GOOGLE_MAIL_SCOPE, presets.GOOGLE_MAIL_SCOPE.rstrip("/")}
+    if service_account:
+        allowed.add(IMAP_ADMIN_SCOPE)
+    return any(s in allowed for s in scopes)
+
+
+def _service_account(ctx: Context) -> bool:
+    account = (ctx.token.account if ctx.token else None) or ""
+    return ctx.flow in _SERVICE_ACCOUNT_FLOWS or account.endswith(".iam.gserviceaccount.com")
+
+
+def _token_reject(ctx: Context) -> bool:
+    """GMAIL_TOKEN_REJECT: the JSON challenge, or the tagged AUTHENTICATIONFAILED / 535 after an OAuth mechanism."""
+    if (ctx.mechanism_used or "") not in OAUTH_MECHANISMS:
+        return False
+    return ctx.gmail_challenge is not None or bool(ctx.reply.text and _TOKEN_REJECT_RE.search(ctx.reply.text))
+
+
+def _reject_evidence(ctx: Context) -> tuple[EvidenceRef, ...]:
+    refs: list[EvidenceRef] = []
+    challenge = ctx.gmail_challenge
+    if challenge is not None and ctx.sasl is not None:
+        seq = next((line.seq for line in ctx.lines if str(line.direction) == "server" and line.text.startswith(("+ ", "334 "))), None)
+        refs.append(EvidenceRef(EvidenceKind.LINE, "error challenge (decoded)", str(challenge), seq))
+    return (*refs, *ctx.reply_ref())
+
+
+def token_rule(ctx: Context) -> Iterator[Finding | Check]:
+    """Rank the causes behind GMAIL_TOKEN_REJECT by what the token response shows; predict before the answer."""
+    if not is_google(ctx) or ctx.token is None or ctx.token_failed or ctx.auth_ok or ctx.password_mechanism_used:
+        return
+    if ctx.token.provider == "microsoft" or not ctx.has_token:
+        return
+    rejected = _token_reject(ctx)
+    if ctx.reply.text and "Invalid SASL argument" in ctx.reply.text:
+        return  # the format rule owns this
+    service_account = _service_account(ctx)
+    scopes, source = _scopes(ctx)
+    problems = 0
+    required = (ctx.gmail_challenge or {}).get("scope")
+    note = f" Gmail's challenge names the scope it requires: {required}." if required else ""
+
+    def stage(proof: float, needs_grant: bool = False) -> tuple[float, bool]:
+        if rejected:
+            return (proof, True) if not needs_grant else (proof - 10, False)
+        return PREDICTION + (proof - CROSS_LAYER_PROOF) / 10, False
+
+    if scopes is not None:
+        ok = _has_mail_scope(scopes, service_account)
+        yield Check("scope https://mail.google.com/", source == "granted", f"{'present' if ok else 'missing'} in the {source} scope")
+        if not ok:
+            problems += 1
+            score, confirmed = stage(CROSS_LAYER_PROOF, needs_grant=source != "granted")
+            yield finding(
+                "google_scope_not_full_mail",
+                f"the token's {source} scope is {' '.join(scopes) or 'empty'}: it lacks {presets.GOOGLE_MAIL_SCOPE}, the only scope "
+                "Gmail accepts for IMAP/POP/SMTP (gmail.readonly/modify/send do not count)." + note
+                + ("" if confirmed else unconfirmed_note(ctx, "the granted scope from the token response and Gmail's "
+                                                              "AUTHENTICATIONFAILED confirm it")),
+                score=score, confirmed=confirmed,
+                fix=(f"Request {presets.GOOGLE_MAIL_SCOPE} (restricted scope: public apps need verification; fine for internal "
+                     "and testing apps).", "Make sure the user ticks the mail box on the granular consent screen."),
+                evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE if source == "granted" else EvidenceKind.SETTING, "scope",
+                                      " ".join(scopes)), *_reject_evidence(ctx)),
+            )
+    else:
+        yield Check("scope https://mail.google.com/", False, "opaque token and no token-response scope: scope unknown")
+
+    left = ctx.seconds_left
+    if left is not None:
+        yield Check("expiry", True, f"{int(left)} s left" if left > 0 else f"expired {int(-left)} s ago")
+        if left < 0:
+            problems += 1
+            score, confirmed = stage(CROSS_LAYER_PROOF - 2)
+            yield finding(
+                "google_token_expired_or_revoked", f"the access token expired {int(-left)} s ago (Google tokens last 3600 s)."
+                + ("" if confirmed else unconfirmed_note(ctx, "Gmail's AUTHENTICATIONFAILED will confirm it")),
+                score=score, confirmed=confirmed, fix=("creds.refresh(Request()) before each connect when creds.expired.",),
+                evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at", str(ctx.token.expires_at)), *_reject_evidence(ctx)))
+
+    sasl_user = ctx.sasl_user
+    account = ctx.token.account or ctx.claims.get("email")
+    if service_account and not (ctx.settings is not None and ctx.settings.subject):
+        problems += 1
+        score, confirmed = stage(CROSS_LAYER_PROOF - 3)
+        yield finding(
+            "google_service_account_token_not_impersonating",
+            f"the token belongs to the service account {account or '(service account)'} itself: it was obtained without subject, "
+            f"so it cannot open {sasl_user or 'a user'}'s mailbox." + ("" if confirmed else unconfirmed_note(
+                ctx, "Gmail's AUTHENTICATIONFAILED will confirm it")),
+            score=score, confirmed=confirmed,
+            fix=(f"credentials.with_subject('{sasl_user or '<user@domain>'}') and put that same user in user=.",
+                 "Domain-wide delegation must list the service account's numeric client ID with scope https://mail.google.com/."),
+            evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "account", str(account or "")), ctx.setting_ref("subject", ""),
+                      *_reject_evidence(ctx)))
+    elif isinstance(account, str) and account and sasl_user:
+        match = same_user(account, sasl_user)
+        yield Check("user", True, f"token account {account} {'=' if match else '≠'} SASL user {sasl_user}")
+        if not match:
+            problems += 1
+            score, confirmed = stage(CROSS_LAYER_PROOF - 4)
+            yield finding(
+                "google_user_mismatch",
+                f"the token was granted by {account} but the client sends user={sasl_user}. Gmail only accepts the account that "
+                "consented (aliases and send-as addresses do not count)." + ("" if confirmed else unconfirmed_note(
+                    ctx, "Gmail's AUTHENTICATIONFAILED will confirm it")),
+                score=score, confirmed=confirmed, fix=(f"Put {account} in user=, or sign in as {sasl_user} when consenting.",),
+                evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "account", account),
+                          EvidenceRef(EvidenceKind.LINE, "SASL user", sasl_user, ctx.command_seq), *_reject_evidence(ctx)))
+
+    if rejected and problems == 0:
+        readable = scopes is not None and source == "granted"
+        base = CANDIDATE if readable else WEAK_CANDIDATE + 5
+        lead = ("the granted scope includes https://mail.google.com/ and the token has not expired, so: " if readable else
+                "Gmail refused the token and the token response's scope is not known: ")
+        if not readable:
+            yield finding("google_scope_not_full_mail", lead + "the most common cause is a scope narrower than "
+                          f"{presets.GOOGLE_MAIL_SCOPE}." + note + " The token response's scope (or tokeninfo) would decide.",
+                          score=base + 1, confirmed=False, evidence=_reject_evidence(ctx))
+        yield finding("google_token_expired_or_revoked", lead + "the token may have been revoked (password change, user removed "
+                      "access). Refreshing and retrying would decide.", score=base, confirmed=False, evidence=_reject_evidence(ctx))
+        yield finding("google_user_mismatch", lead + f"user={sasl_user or '?'} may not be the account that consented.",
+                      score=base - 1, confirmed=False, evidence=_reject_evidence(ctx))
+
+
+def password_rule(ctx: Context) -> Iterator[Finding]:
+    if not is_google(ctx):
+        return
+    hit = ctx.find_server_text(_PASSWORD_REJECT_RE)
+    if not ctx.password_mechanism_used and hit is None:
+        return
+    refused = ctx.auth_refused or hit is not None
+    said = f" Gmail says '{hit[0]}'." if hit else (f" Gmail answered '{ctx.reply.text}'." if ctx.reply.text else "")
+    yield finding(
+        "google_password_auth_rejected",
+        f"the client used {ctx.mechanism_used or 'a password'} at Gmail.{said} Legacy passwords no longer work for IMAP/POP/SMTP "
+        "(consumer accounts since May 2022, Workspace since autumn 2024); only XOAUTH2 or an app password do."
+        + ("" if refused else unconfirmed_note(ctx, "Gmail's refusal will confirm it")),
+        score=WIRE_PROOF - 3 if refused else PREDICTION + 5, confirmed=refused,
+        fix=(f"Use XOAUTH2 with scope {presets.GOOGLE_MAIL_SCOPE} (mailscope: --provider google --mechanism xoauth2).",
+             "Or an app password (needs 2-Step Verification; not under Advanced Protection; admins can forbid it)."),
+        evidence=(*ctx.command_ref(), *(ctx.line_ref("server reply", hit[1], hit[0]) if hit else ctx.reply_ref())),
+    )
+
+
+def disabled_rule(ctx: Context) -> Iterator[Finding]:
+    if not is_google(ctx):
+        return
+    hit = ctx.find_server_text(_DISABLED_RE)
+    if hit is None:
+        return
+    domain = "domain" in hit[0].lower()
+    yield finding(
+        "google_imap_pop_disabled", f"Gmail says '{hit[0]}': the credential was fine, but "
+        + ("the Workspace admin turned IMAP/POP off for the domain." if domain else "IMAP/POP is not enabled for this account."),
+        score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
+        fix=("Admin console → Apps → Google Workspace → Gmail → End User Access → POP and IMAP access." if domain else
+             "Gmail settings → Forwarding and POP/IMAP → enable IMAP (or ask the Workspace admin).",),
+    )
+
+
+def refresh_warning_rule(ctx: Context) -> Iterator[Finding]:
+    token = ctx.token
+    if token is None or token.provider != "google" or token.has_refresh_token is not False or _service_account(ctx):
+        return
+    if ctx.flow in ("static", ""):
+        return  # a pasted access token never comes with a refresh token
+    yield finding(
+        "google_no_refresh_token_returned", "the token response carries no refresh token: Google returns one only right after "
+        "the consent screen, so this works for an hour and then needs the browser again.", score=WARNING + 1, confirmed=True,
+        severity=Severity.WARNING, evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "refresh_token", "absent"),),
+    )
+
+
+GOOGLE_RULES = (token_rule, password_rule, disabled_rule, refresh_warning_rule)

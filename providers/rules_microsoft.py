@@ -1,0 +1,647 @@
+"""Microsoft diagnosis rules (Exchange Online, Outlook.com, GCC High/DoD, 21Vianet), plugged into the engine.
+
+Exchange answers `NO AUTHENTICATE failed.` for nearly every token problem, so these rules read the token
+(audience, scp/roles, upn, exp, tid, idtyp) and the settings to name the cause, and fill each fix with the
+exact scope, cloud and admin command from `providers.presets`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from mailscope.diagnosis.context import Context, same_user
+from mailscope.diagnosis.rule import (
+    CANDIDATE,
+    CROSS_LAYER_PROOF,
+    PREDICTION,
+    SIGNATURE,
+    WARNING,
+    WEAK_CANDIDATE,
+    WIRE_PROOF,
+    finding,
+    unconfirmed_note,
+)
+from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
+from mailscope.settings import Protocol
+from providers import presets
+
+_GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_SMTP_DISABLED_RE = re.compile(r"5\.7\.139 .*SmtpClientAuthentication is disabled", re.I)
+_BASIC_DISABLED_RE = re.compile(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
+_CA_RE = re.compile(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
+_NOT_AUTHENTICATED_RE = re.compile(r"530 5\.7\.57", re.I)
+_SENDAS_RE = re.compile(r"SendAsDenied", re.I)
+_STOREDRV_LOGON_RE = re.compile(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
+_POP_PROTOCOL_ERROR_RE = re.compile(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
+_GRAPH_ONLY_PERMISSIONS = {"user.read", "mail.read", "mail.readwrite", "mail.send", "mail.readbasic", "mail.read.shared"}
+_RESERVED = {"offline_access", "openid", "profile", "email"}
+_JAVAMAIL_PROPERTY = {"imap": "mail.imaps.auth.mechanisms=XOAUTH2", "pop3": "mail.pop3s.auth.mechanisms=XOAUTH2",
+                      "smtp": "mail.smtp.auth.mechanisms=XOAUTH2"}
+
+
+# -- shared facts -----------------------------------------------------------------------------------
+def _protocol(ctx: Context) -> Protocol:
+    try:
+        return Protocol(ctx.protocol)
+    except ValueError:
+        return Protocol.IMAP
+
+
+def _host_cloud(ctx: Context) -> str:
+    """The cloud the mail host belongs to: the host name, else the Exchange greeting's front-end name."""
+    provider, cloud = presets.provider_for_host(ctx.host)
+    if provider == "microsoft":
+        return "usgov" if cloud == "usgov" else cloud
+    frontend = (ctx.evidence.frontend_name or "").lower()
+    for cloud_id in ("china", "usgov"):
+        if frontend.endswith(presets.CLOUDS[cloud_id].frontend_suffixes):
+            return cloud_id
+    return "global"
+
+
+def _cloud(ctx: Context) -> str:
+    return (ctx.settings.cloud if ctx.settings is not None and ctx.settings.cloud else "") or _host_cloud(ctx)
+
+
+def is_microsoft(ctx: Context) -> bool:
+    if ctx.server_family == "exchange":
+        return True
+    if ctx.server_family in ("gmail", "dovecot"):
+        return False
+    return presets.provider_for_host(ctx.host)[0] == "microsoft" or (ctx.settings is not None and ctx.settings.provider == "microsoft")
+
+
+def _right_scopes(ctx: Context, *, app_only: bool | None = None) -> tuple[str, ...]:
+    app = ctx.app_only if app_only is None else app_only
+    flow = "client_credentials" if app else "device_code"
+    return presets.microsoft_scopes(_protocol(ctx), _cloud(ctx), flow)
+
+
+def _scope_fix(ctx: Context) -> str:
+    if ctx.app_only:
+        return (f"Request scope {_right_scopes(ctx)[0]} (client credentials) and give the app the "
+                f"{presets.APP_ROLE[_protocol(ctx)]} application permission of Office 365 Exchange Online.")
+    scopes = presets.microsoft_scopes_for_raw_clients(_protocol(ctx), _cloud(ctx))
+    return (f"Request {scopes[0]} plus offline_access (msal adds offline_access itself: pass only {scopes[0]}).")
+
+
+def _resource_of(scope: str) -> str:
+    return scope.rsplit("/", 1)[0].rstrip("/") if "://" in scope else ""
+
+
+def _permission_of(scope: str) -> str:
+    return scope.rsplit("/", 1)[-1] if "://" in scope else scope
+
+
+def _exchange_audiences(cloud: str | None = None) -> set[str]:
+    clouds = [cloud] if cloud else list(presets.EXCHANGE_AUDIENCES)
+    return {a.rstrip("/") for c in clouds for a in presets.EXCHANGE_AUDIENCES.get(c, ())}
+
+
+def _cloud_of_audience(aud: str) -> str | None:
+    for cloud, auds in presets.EXCHANGE_AUDIENCES.items():
+        if aud in {a.rstrip("/") for a in auds} and not _GUID_RE.match(aud):
+            return "usgov" if cloud == "dod" else cloud
+    return None
+
+
+def _token_permissions(ctx: Context) -> tuple[set[str], str]:
+    """(permission names lower-cased, where they came from) from scp/roles or the token response's scope."""
+    if ctx.scp or ctx.roles:
+        return {p.lower() for p in (*ctx.scp, *ctx.roles)}, "scp" if ctx.scp else "roles"
+    if ctx.granted_scopes is not None:
+        return {_permission_of(s).lower() for s in ctx.granted_scopes if s not in _RESERVED}, "token response scope"
+    return set(), ""
+
+
+def _graph_token(ctx: Context) -> EvidenceRef | None:
+    """Evidence that the token is for Microsoft Graph: its aud, or (opaque) the granted scope."""
+    for aud in ctx.audiences:
+        if aud in {a.rstrip("/") for a in presets.GRAPH_AUDIENCES}:
+            return ctx.claim_ref("aud")
+    if not ctx.claims and ctx.granted_scopes is not None:
+        granted = [s for s in ctx.granted_scopes if s not in _RESERVED]
+        graph = [s for s in granted if "graph.microsoft" in s or _permission_of(s).lower() in _GRAPH_ONLY_PERMISSIONS]
+        exchange = [s for s in granted if any(r in s for r in ("outlook.office", "ps.outlook", "partner.outlook"))]
+        if graph and not exchange:
+            return EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "scope", " ".join(granted))
+    return None
+
+
+def _bare_requested(ctx: Context) -> list[str]:
+    wanted = {v.lower() for v in (*presets.DELEGATED_SCOPE.values(), *presets.APP_ROLE.values())}
+    return [s for s in ctx.requested_scopes if "://" not in s and s.lower() in wanted]
+
+
+def _graph_requested(ctx: Context) -> list[str]:
+    return [s for s in ctx.requested_scopes if "graph.microsoft" in s or (s.lower() in _GRAPH_ONLY_PERMISSIONS)]
+
+
+def _stage(ctx: Context, proof: float) -> tuple[float, bool]:
+    """Score and confirmation for a token-proven cause: confirmed once Exchange refused, predicted before."""
+    if ctx.auth_refused:
+        return proof, True
+    return PREDICTION + (proof - CROSS_LAYER_PROOF) / 10, False
+
+
+def _generic_reject(ctx: Context) -> bool:
+    return ctx.auth_refused and not ctx.password_mechanism_used
+
+
+# -- settings (before any token) ------------------------------------------------------------------------
+def settings_rule(ctx: Context) -> Iterator[Finding]:
+    if not is_microsoft(ctx) or ctx.token_failed:
+        return
+    requested = [s for s in ctx.requested_scopes if s not in _RESERVED]
+    right = _right_scopes(ctx)
+    score, confirmed = _stage(ctx, CROSS_LAYER_PROOF + 2)
+    bare = _bare_requested(ctx)
+    if bare:
+        yield finding(
+            "ms_bare_scope_defaults_to_graph",
+            f"the requested scope {', '.join(bare)} has no resource prefix, so Entra issues a Microsoft Graph token, which "
+            "Exchange refuses." + ("" if confirmed else unconfirmed_note(ctx, "the token's aud (Graph) or the server's NO confirms it")),
+            score=score, confirmed=confirmed, fix=(f"Use the full URI: {right[0]}.", _scope_fix(ctx)),
+            evidence=(ctx.setting_ref("scopes", ctx.requested_scopes), *ctx.reply_ref()),
+        )
+    resources = {_resource_of(s) or "https://graph.microsoft.com" for s in requested}
+    if len(resources) > 1 and any("graph" in r for r in resources):
+        yield finding(
+            "ms_mixed_resource_scopes",
+            f"the requested scopes name more than one resource ({', '.join(sorted(resources))}); Entra issues one token per "
+            "resource (v2: AADSTS28000/AADSTS700022), so the mail token cannot carry Graph scopes too.",
+            score=PREDICTION + 1, confirmed=False,
+            fix=(f"Request the mail token with {right[0]} only; get a separate token for Graph.",),
+            evidence=(ctx.setting_ref("scopes", ctx.requested_scopes),),
+        )
+    graph = _graph_requested(ctx)
+    if graph and not bare and len(resources) == 1:
+        score_g, confirmed_g = _stage(ctx, CROSS_LAYER_PROOF - 1)
+        yield finding(
+            "ms_graph_scope_or_audience",
+            f"the requested scope {', '.join(graph)} is a Microsoft Graph scope: the token will be for Graph, not Exchange Online."
+            + ("" if confirmed_g else unconfirmed_note(ctx, "the token's aud or the server's NO confirms it")),
+            score=score_g, confirmed=confirmed_g, fix=(_scope_fix(ctx), "Use a second token for any Graph calls."),
+            evidence=(ctx.setting_ref("scopes", ctx.requested_scopes), *ctx.reply_ref()),
+        )
+    if ctx.flow in presets.APP_ONLY_FLOWS and requested and not all(s.endswith("/.default") for s in requested):
+        yield finding(
+            "ms_client_credentials_scope_format",
+            f"client credentials need exactly one '<resource>/.default' scope, but the request names {', '.join(requested)}.",
+            score=PREDICTION + 2, confirmed=False, fix=(f"scopes=['{_right_scopes(ctx, app_only=True)[0]}']",),
+            evidence=(ctx.setting_ref("scopes", ctx.requested_scopes), ctx.setting_ref("flow", ctx.flow)),
+        )
+    if ctx.settings is not None and ctx.settings.cloud:
+        host_cloud = _host_cloud(ctx)
+        chosen = "usgov" if ctx.settings.cloud == "dod" else ctx.settings.cloud
+        if presets.provider_for_host(ctx.host)[0] == "microsoft" and chosen != host_cloud:
+            yield _cloud_finding(ctx, f"the settings choose the {ctx.settings.cloud} cloud but {ctx.host} is in the "
+                                      f"{host_cloud} cloud.", PREDICTION, False, ctx.setting_ref("cloud", ctx.settings.cloud))
+    if ctx.flow == "password":
+        yield finding(
+            "ms_conditional_access_or_mfa",
+            "the username+password (ROPC) flow fails for any account with MFA, Conditional Access or security defaults.",
+            score=WARNING, confirmed=False, severity=Severity.WARNING, evidence=(ctx.setting_ref("flow", ctx.flow),),
+            fix=("Use the device-code or interactive flow so MFA is satisfied in the browser.",),
+        )
+
+
+def _cloud_finding(ctx: Context, why: str, score: float, confirmed: bool, *evidence: EvidenceRef) -> Finding:
+    cloud = presets.CLOUDS.get(_host_cloud(ctx), presets.CLOUDS["global"])
+    scope = presets.microsoft_scopes(_protocol(ctx), cloud.id, "client_credentials" if ctx.app_only else "device_code")[0]
+    tenant = (ctx.settings.tenant if ctx.settings is not None and ctx.settings.tenant else "") or "<tenant id>"
+    return finding(
+        "ms_national_cloud_mismatch", why + " Authority, scope resource and mail host must come from one cloud.",
+        score=score, confirmed=confirmed,
+        fix=(f"authority https://{cloud.login_host}/{tenant}", f"scope {scope}",
+             f"host {getattr(cloud, ctx.protocol + '_host', cloud.imap_host)} ({cloud.title})"),
+        evidence=(*evidence, *ctx.reply_ref()),
+    )
+
+
+# -- the token against Exchange --------------------------------------------------------------------------
+def token_rule(ctx: Context) -> Iterator[Finding | Check]:
+    """Names the token fault behind Exchange's generic refusal; before the answer, predicts it."""
+    if not is_microsoft(ctx) or ctx.token is None or not ctx.has_token or ctx.auth_ok or ctx.password_mechanism_used:
+        return
+    if ctx.token.provider == "google":
+        return  # provider_host_token_mismatch says it
+    protocol = _protocol(ctx)
+    right = _right_scopes(ctx)
+    problems = 0
+
+    graph = _graph_token(ctx)
+    yield Check("audience", bool(ctx.audiences) or graph is not None,
+                f"aud {' '.join(ctx.audiences)}" if ctx.audiences else "no aud claim (opaque token)")
+    if graph is not None:
+        problems += 1
+        score, confirmed = _stage(ctx, CROSS_LAYER_PROOF)
+        extra = ""
+        if any(p.lower() == presets.DELEGATED_SCOPE[protocol].lower() for p in ctx.scp):
+            extra = (f" Its scp even lists {presets.DELEGATED_SCOPE[protocol]}: the Graph copy of that permission, which "
+                     "Exchange does not honour.")
+        yield finding(
+            "ms_graph_scope_or_audience",
+            f"the token is for Microsoft Graph ({graph.name} {graph.value}), not Exchange Online: Exchange refuses it with "
+            f"its generic answer.{extra}" + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
+            score=score, confirmed=confirmed, fix=(_scope_fix(ctx), "Use a second token for any Graph calls."),
+            evidence=(graph, *( [ctx.claim_ref("scp")] if ctx.scp else []), *ctx.reply_ref()),
+        )
+        if ctx.scp and _bare_requested(ctx) == [] and any(p.lower() == presets.DELEGATED_SCOPE[protocol].lower() for p in ctx.scp):
+            yield finding(
+                "ms_bare_scope_defaults_to_graph",
+                f"a Graph token carrying {presets.DELEGATED_SCOPE[protocol]} is what a scope without resource prefix produces.",
+                score=CANDIDATE, confirmed=False, fix=(f"Use the full URI: {right[0]}.",), evidence=(graph, ctx.claim_ref("scp")))
+
+    wrong_type = _wrong_token_type(ctx)
+    if wrong_type is not None and graph is None:
+        problems += 1
+        score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 0.5)
+        yield finding(
+            "ms_wrong_token_type_or_audience",
+            wrong_type[0] + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
+            score=score, confirmed=confirmed, evidence=(*wrong_type[1], *ctx.reply_ref()),
+            fix=("Send result['access_token'] (not the id_token).", _scope_fix(ctx)),
+        )
+
+    aud_cloud = next((c for c in map(_cloud_of_audience, ctx.audiences) if c), None)
+    host_cloud = _host_cloud(ctx)
+    if aud_cloud is not None and aud_cloud != host_cloud and ctx.audiences and not any(_GUID_RE.match(a) for a in ctx.audiences):
+        problems += 1
+        score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 1)
+        yield _cloud_finding(ctx, f"the token's audience {' '.join(ctx.audiences)} belongs to the {aud_cloud} cloud but the "
+                                  f"mail host {ctx.host or ctx.evidence.frontend_name} is in the {host_cloud} cloud.",
+                             score, confirmed, ctx.claim_ref("aud"))
+
+    perms, source = _token_permissions(ctx)
+    exchange_aud = not ctx.audiences or any(a in _exchange_audiences() for a in ctx.audiences)
+    if perms and graph is None and exchange_aud:
+        if ctx.app_only:
+            problems += _app_role_findings(ctx, perms, source)
+            yield from _app_role_results(ctx, perms, source)
+        else:
+            needed = presets.DELEGATED_SCOPE[protocol]
+            has = needed.lower() in perms
+            yield Check(f"scope for {protocol.value}", True, f"{needed} {'present' if has else 'missing'} in {source}")
+            if not has:
+                problems += 1
+                others = sorted(p for p in perms if p in {v.lower() for v in presets.DELEGATED_SCOPE.values()})
+                score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 2)
+                yield finding(
+                    "ms_protocol_scope_mismatch",
+                    f"the token's {source} has {', '.join(sorted(perms))} but not {needed}, which {protocol.value.upper()} needs"
+                    + (f" (it was made for {', '.join(others)})" if others else "") + "."
+                    + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
+                    score=score, confirmed=confirmed, fix=(_scope_fix(ctx), "Consent again so the new scope is granted."),
+                    evidence=(ctx.scope_ref(), *ctx.reply_ref()),
+                )
+    elif not perms and not graph:
+        yield Check(f"scope for {protocol.value}", False, "opaque token and no granted scope recorded: scope unknown")
+
+    left = ctx.seconds_left
+    if left is not None:
+        yield Check("expiry", True, f"{int(left)} s left" if left > 0 else f"expired {int(-left)} s ago")
+        if left < -60 or (left < 0 and ctx.auth_refused):
+            problems += 1
+            score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 3)
+            yield finding(
+                "ms_token_expired", f"the token expired {int(-left)} s before this check (exp is in the past)."
+                + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
+                score=score, confirmed=confirmed, fix=("Call acquire_token_silent before each connection (refresh ~5 min before exp).",),
+                evidence=(ctx.claim_ref("exp") if "exp" in ctx.claims else EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at",
+                                                                                      str(ctx.token.expires_at)), *ctx.reply_ref()),
+            )
+
+    if not ctx.app_only:
+        token_user, sasl_user = ctx.token_user, ctx.sasl_user
+        if token_user and sasl_user:
+            match = same_user(token_user, sasl_user)
+            yield Check("user", True, f"token {ctx.token_user_claim} {token_user} {'=' if match else '≠'} SASL user {sasl_user}")
+            if not match and ctx.not_connected is None:
+                problems += 1
+                score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 6)
+                yield finding(
+                    "ms_user_mismatch_token_vs_login",
+                    f"the token was issued to {token_user} ({ctx.token_user_claim}) but the client signs in as {sasl_user}. "
+                    "Exchange refuses a delegated token for another mailbox unless that user has FullAccess (IMAP/POP) or "
+                    "SendAs (SMTP); the UPN can also differ from the primary SMTP address."
+                    + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
+                    score=score, confirmed=confirmed,
+                    fix=(f"Sign in as {sasl_user} when getting the token (or put {token_user} in user=).",
+                         f"For shared access: Add-MailboxPermission -Identity {sasl_user} -User {token_user} -AccessRights FullAccess",
+                         "MailKit/msal: use the signed-in account's username (result account), not the configured address."),
+                    evidence=(ctx.claim_ref(ctx.token_user_claim, token_user) if ctx.claims else
+                              EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "account", token_user),
+                              EvidenceRef(EvidenceKind.LINE, "SASL user", sasl_user, ctx.command_seq), *ctx.reply_ref()),
+                )
+
+    problems += sum(1 for _ in _tenant_findings(ctx))
+    yield from _tenant_findings(ctx)
+
+    if _generic_reject(ctx) and problems == 0:
+        yield from _unexplained_exchange_refusal(ctx)
+
+
+def _wrong_token_type(ctx: Context) -> tuple[str, tuple[EvidenceRef, ...]] | None:
+    c = ctx.claims
+    if not c:
+        return None
+    exchange = _exchange_audiences()
+    graph = {a.rstrip("/") for a in presets.GRAPH_AUDIENCES}
+    for aud in ctx.audiences:
+        if aud in exchange or aud in graph:
+            continue
+        if _GUID_RE.match(aud) or aud.startswith("api://"):
+            kind = "an ID token" if "nonce" in c or ("scp" not in c and "roles" not in c) else "a token for your own API"
+            return (f"the token's aud is {aud} (an app's own id): this is {kind}, not an Exchange Online access token.",
+                    (ctx.claim_ref("aud"),))
+    if str(c.get("ver")) == "2.0" and ctx.audiences and not any(a in exchange for a in ctx.audiences):
+        return ("the token is a v2.0 token for another resource; Exchange accepts v1.0 tokens for its own resource.",
+                (ctx.claim_ref("ver"), ctx.claim_ref("aud")))
+    return None
+
+
+def _app_role_findings(ctx: Context, perms: set[str], source: str) -> int:
+    return sum(1 for f in _app_role_results(ctx, perms, source) if isinstance(f, Finding))
+
+
+def _app_role_results(ctx: Context, perms: set[str], source: str) -> Iterator[Finding | Check]:
+    protocol = _protocol(ctx)
+    needed = presets.APP_ROLE[protocol]
+    all_roles = {r.lower() for r in presets.APP_ROLE.values()}
+    yield Check(f"app role for {protocol.value}", True, f"{needed} {'present' if needed.lower() in perms else 'missing'} in {source}")
+    if needed.lower() in perms:
+        return
+    others = sorted(p for p in perms if p in all_roles)
+    finding_id = "ms_protocol_scope_mismatch" if others else "ms_app_only_missing_role"
+    score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 2 if others else CROSS_LAYER_PROOF)
+    tenant = (ctx.settings.tenant if ctx.settings is not None and ctx.settings.tenant else "") or str(ctx.claims.get("tid", "<tenant>"))
+    appid = str(ctx.claims.get("appid") or ctx.claims.get("azp") or (ctx.settings.client_id if ctx.settings else "") or "<client id>")
+    cloud = presets.CLOUDS.get(_cloud(ctx), presets.CLOUDS["global"])
+    yield finding(
+        finding_id,
+        f"the app-only token's roles are {', '.join(sorted(perms)) or 'empty'}: {needed} is missing"
+        + (f" (it has {', '.join(others)} for another protocol)" if others else
+           " (Graph application permissions do not count for Exchange protocols)") + "."
+        + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
+        score=score, confirmed=confirmed,
+        fix=(f"Entra → App registrations → {appid} → API permissions → Add → APIs my organization uses → Office 365 Exchange "
+             f"Online → Application permissions → {needed}; then Grant admin consent.",
+             f"Multi-tenant apps: https://{cloud.login_host}/{tenant}/v2.0/adminconsent?client_id={appid}"
+             f"&scope={cloud.app_resource.replace('outlook.office365.com', 'ps.outlook.com')}/.default"),
+        evidence=(ctx.claim_ref("roles", sorted(perms)) if ctx.claims else ctx.scope_ref(),
+                  *([ctx.claim_ref("idtyp")] if "idtyp" in ctx.claims else []), *ctx.reply_ref()),
+    )
+
+
+def _tenant_findings(ctx: Context) -> Iterator[Finding]:
+    tid = str(ctx.claims.get("tid", ""))
+    if not tid or ctx.settings is None:
+        return
+    tenant = ctx.settings.tenant.lower()
+    if tid == presets.CONSUMER_TENANT_ID and tenant not in ("", "consumers", "common"):
+        score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 8)
+        yield finding(
+            "ms_account_type_or_authority_mismatch",
+            f"the token comes from the personal-account (consumer) tenant {tid} but the settings target tenant '{tenant}'.",
+            score=score, confirmed=confirmed, evidence=(ctx.claim_ref("tid"), ctx.setting_ref("tenant", tenant)),
+            fix=("Outlook.com accounts: authority /consumers (or /common); Microsoft 365 accounts: /organizations or /<tenant id>.",),
+        )
+    elif _GUID_RE.match(tenant) and tid.lower() != tenant:
+        score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 7)
+        yield finding(
+            "ms_wrong_tenant_or_authority",
+            f"the token's tenant (tid {tid}) is not the configured tenant {tenant}: a token from another tenant (e.g. as a B2B "
+            "guest) cannot open this mailbox.", score=score, confirmed=confirmed,
+            evidence=(ctx.claim_ref("tid"), ctx.setting_ref("tenant", tenant)),
+            fix=(f"Get the token from the mailbox user's home tenant: authority "
+                 f"{presets.authority_url(_cloud(ctx), tenant)}",),
+        )
+
+
+def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
+    """Exchange said NO and the token looks right (or cannot be read): rank what is left, say what would decide."""
+    protocol = _protocol(ctx)
+    readable = bool(ctx.claims) or ctx.granted_scopes is not None
+    mailbox = ctx.sasl_user or "<mailbox>"
+    if ctx.app_only and readable:
+        appid = str(ctx.claims.get("appid") or ctx.claims.get("azp") or "<APPLICATION_ID>")
+        oid = str(ctx.claims.get("oid") or "<OBJECT_ID of the Enterprise Application>")
+        tenant = str(ctx.claims.get("tid") or "<tenantId>")
+        yield finding(
+            "ms_app_only_service_principal_missing_or_wrong_id",
+            f"the app-only token is right (aud {' '.join(ctx.audiences) or 'Exchange'}, role {presets.APP_ROLE[protocol]}), yet "
+            "Exchange refused it: Exchange has no service principal for this app, or it was registered with the App "
+            "Registration's object id instead of the Enterprise Application's. Get-ServicePrincipal in Exchange Online "
+            "would confirm it.", score=CROSS_LAYER_PROOF - 5, confirmed=False,
+            fix=(f"Connect-ExchangeOnline -Organization {tenant}",
+                 f"New-ServicePrincipal -AppId {appid} -ObjectId {oid}",
+                 f"Add-MailboxPermission -Identity {mailbox} -User {oid} -AccessRights FullAccess"),
+            evidence=(ctx.claim_ref("appid", appid), ctx.claim_ref("oid", oid), ctx.claim_ref("roles"), *ctx.reply_ref()),
+        )
+        yield _mailbox_permission(ctx, CANDIDATE, "")
+        return
+    if readable:
+        base = CANDIDATE
+        lead = "the token checks passed (audience, scope, user, expiry), so the refusal is about the mailbox or the account: "
+    else:
+        base = WEAK_CANDIDATE + 5
+        lead = "Exchange's answer is the same for every token fault and the token could not be inspected: "
+        for offset, (fid, why) in enumerate((
+            ("ms_graph_scope_or_audience", "a Graph token (the most common cause)"),
+            ("ms_protocol_scope_mismatch", f"a token without {presets.DELEGATED_SCOPE[protocol]}"),
+            ("ms_token_expired", "an expired token"),
+            ("ms_user_mismatch_token_vs_login", "a token for another user"),
+        )):
+            yield finding(fid, lead + f"candidate: {why}. A decodable token (aud, scp, exp, upn) or the token response's "
+                          "scope would decide.", score=base - offset, confirmed=False,
+                          fix=(_scope_fix(ctx),), evidence=(*ctx.command_ref(), *ctx.reply_ref()))
+        base -= 5
+    yield finding(
+        "ms_imap_pop_disabled", lead + f"{protocol.value.upper()} may be disabled for {mailbox}. "
+        f"Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled would confirm it.", score=base, confirmed=False,
+        fix=(f"Set-CASMailbox -Identity {mailbox} -{'Pop' if protocol is Protocol.POP3 else 'Imap'}Enabled $true",),
+        evidence=ctx.reply_ref())
+    yield finding(
+        "ms_mailbox_license_or_type", lead + f"{mailbox} may have no Exchange Online licence/mailbox, or live on-premises.",
+        score=base - 2, confirmed=False, evidence=ctx.reply_ref())
+
+
+def _mailbox_permission(ctx: Context, score: float, lead: str) -> Finding:
+    mailbox = ctx.sasl_user or "<mailbox>"
+    sp = str(ctx.claims.get("oid") or "<SERVICE_PRINCIPAL_ID>")
+    return finding(
+        "ms_app_only_mailbox_permission_missing",
+        lead + f"the service principal {sp} may have no FullAccess on {mailbox}; Get-MailboxPermission {mailbox} would confirm it.",
+        score=score, confirmed=False,
+        fix=(f"Add-MailboxPermission -Identity {mailbox} -User {sp} -AccessRights FullAccess",
+             f"SASL user= must be the mailbox address ({mailbox})."),
+        evidence=(*([ctx.claim_ref("oid")] if "oid" in ctx.claims else []), *ctx.reply_ref()),
+    )
+
+
+# -- mechanism (the seed) -------------------------------------------------------------------------------
+def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
+    """PLAIN/LOGIN at Exchange Online: basic auth is off, whatever the server advertises."""
+    if not is_microsoft(ctx):
+        return
+    wire = ctx.find_server_text(_BASIC_DISABLED_RE)
+    if not ctx.password_mechanism_used and wire is None:
+        return
+    mech = ctx.mechanism_used or "a password mechanism"
+    advertised = ctx.advertised_mechanisms or frozenset()
+    evidence: list[EvidenceRef] = []
+    if ctx.evidence.capabilities:
+        evidence.append(ctx.caps_ref())
+    evidence += ctx.command_ref()
+    if wire is not None:
+        evidence += ctx.line_ref("server reply", wire[1], wire[0])
+    else:
+        evidence += ctx.reply_ref()
+    password_fact = ctx.evidence.log_facts.get("password")
+    if password_fact:
+        evidence.append(EvidenceRef(EvidenceKind.LOG, "password", password_fact))
+    if ctx.host:
+        evidence.append(EvidenceRef(EvidenceKind.SETTING if ctx.settings else EvidenceKind.LOG, "host", ctx.host))
+    if ctx.evidence.client_software:
+        evidence.append(EvidenceRef(EvidenceKind.LOG, "client", ctx.evidence.client_software))
+    refused = ctx.auth_refused or wire is not None
+    explanation = (
+        f"the client authenticated with {mech} (a password) at Exchange Online"
+        + (" although the server advertises XOAUTH2" if "XOAUTH2" in advertised else "")
+        + ". Basic auth is off at Exchange Online: PLAIN being advertised does not mean it is allowed."
+        + (" The log shows a secret passed as a password (password=<non-null>), so the OAuth token never went out as XOAUTH2."
+           if password_fact else "")
+        + ("" if refused else unconfirmed_note(ctx, "the server's NO will confirm it"))
+    )
+    yield finding("basic_auth_mechanism_used_when_disabled", explanation,
+                  score=WIRE_PROOF - 3 if refused else PREDICTION + 5, confirmed=refused, fix=_basic_auth_fix(ctx), evidence=evidence)
+
+
+def _basic_auth_fix(ctx: Context) -> tuple[str, ...]:
+    protocol = _protocol(ctx)
+    cloud = presets.CLOUDS.get(_cloud(ctx), presets.CLOUDS["global"])
+    imap = f"{cloud.resource}/{presets.DELEGATED_SCOPE[Protocol.IMAP]}"
+    pop = f"{cloud.resource}/{presets.DELEGATED_SCOPE[Protocol.POP3]}"
+    smtp = f"{cloud.resource}/{presets.DELEGATED_SCOPE[Protocol.SMTP]}"
+    steps = []
+    software = (ctx.evidence.client_software or "").lower()
+    javamail = "javamail" in software or "jakarta" in software or "password" in ctx.evidence.log_facts
+    if javamail:
+        steps.append(f"JavaMail: set {_JAVAMAIL_PROPERTY.get(protocol.value, _JAVAMAIL_PROPERTY['imap'])} and pass the OAuth "
+                     "access token as the password (Jira: configure the mail server with OAuth 2.0, not a password).")
+    else:
+        steps.append("Select the XOAUTH2 mechanism (mailscope: --mechanism xoauth2) and send the access token, not a password.")
+    if protocol is Protocol.SMTP:
+        steps.append(f"Microsoft 365 scopes: {smtp} and offline_access.")
+    else:
+        steps.append(f"Microsoft 365 scopes: {imap} (IMAP) or {pop} (POP3), and offline_access.")
+    steps.append(f"Google: {presets.GOOGLE_MAIL_SCOPE}.")
+    steps.append("Basic auth cannot be turned back on for Exchange Online IMAP/POP.")
+    return tuple(steps)
+
+
+# -- after a successful AUTHENTICATE ------------------------------------------------------------------------
+def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
+    bad = ctx.not_connected
+    if bad is None:
+        return
+    protocol = _protocol(ctx)
+    mailbox = ctx.sasl_user or "<mailbox>"
+    token_user = ctx.token_user
+    evidence = (*ctx.reply_ref(), *ctx.line_ref(bad.command, bad.seq, bad.text))
+    yield finding(
+        "ms_authenticated_but_not_connected",
+        f"Exchange accepted the token ('{ctx.reply.text}') and then answered {bad.command} with '{bad.text}'. The token is valid: "
+        "scope and audience are not the problem. The mailbox could not be opened for this identity; the candidates below are "
+        "ranked by what the token shows.", score=SIGNATURE, confirmed=True, evidence=evidence,
+        fix=("Check the candidates below in order: user, FullAccess, service-principal permission, IMAP/POP enabled, licence.",
+             f"Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled", f"Get-MailboxPermission {mailbox}"),
+    )
+    if ctx.app_only:
+        yield _mailbox_permission(ctx, SIGNATURE - 3, "app-only token accepted but the mailbox refused: ")
+        base = SIGNATURE - 10
+    elif token_user and not same_user(token_user, mailbox):
+        yield finding(
+            "ms_user_mismatch_token_vs_login",
+            f"the token is for {token_user} but the client opened {mailbox}: either the wrong account signed in, or "
+            f"{mailbox} is a shared mailbox that {token_user} has no FullAccess to.", score=SIGNATURE - 3, confirmed=False,
+            fix=(f"Sign in as {mailbox} when getting the token.",), evidence=(ctx.claim_ref(ctx.token_user_claim, token_user)
+                                                                             if ctx.claims else EvidenceRef(EvidenceKind.TOKEN_RESPONSE,
+                                                                                                            "account", token_user),
+                                                                             *evidence))
+        yield finding(
+            "ms_shared_mailbox_no_fullaccess",
+            f"if {mailbox} is a shared mailbox, {token_user} needs FullAccess on it.", score=SIGNATURE - 5, confirmed=False,
+            fix=(f"Add-MailboxPermission -Identity {mailbox} -User {token_user} -AccessRights FullAccess",
+                 "Wait for replication (up to an hour) and try again."), evidence=evidence)
+        base = SIGNATURE - 10
+    else:
+        if token_user is None:
+            for offset, fid in enumerate(("ms_user_mismatch_token_vs_login", "ms_shared_mailbox_no_fullaccess")):
+                yield finding(fid, "no token user is known, so this cannot be ruled out: compare the signed-in account with "
+                              f"{mailbox}.", score=CANDIDATE - offset, confirmed=False, evidence=evidence)
+        base = SIGNATURE - 5 if token_user else CANDIDATE - 3
+    flag = "-PopEnabled" if protocol is Protocol.POP3 else "-ImapEnabled"
+    yield finding(
+        "ms_imap_pop_disabled",
+        f"{protocol.value.upper()} may be disabled for {mailbox}; Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled would confirm it.",
+        score=base, confirmed=False, fix=(f"Set-CASMailbox -Identity {mailbox} {flag} $true",), evidence=evidence)
+    yield finding(
+        "ms_mailbox_license_or_type", f"{mailbox} may have no Exchange Online licence (or one without IMAP), or be on-premises.",
+        score=base - 2, confirmed=False, evidence=evidence)
+
+
+# -- wire signatures ----------------------------------------------------------------------------------------
+def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
+    if not is_microsoft(ctx):
+        return
+    mailbox = ctx.sasl_user or "<mailbox>"
+    hit = ctx.find_server_text(_SMTP_DISABLED_RE)
+    if hit:
+        level = "Mailbox" if "for the Mailbox" in hit[0] else "Tenant"
+        yield finding(
+            "ms_smtp_auth_disabled", f"Exchange says '{hit[0]}': SMTP AUTH is off for the {level.lower()}, and that blocks OAuth "
+            "too, whatever the token says.", score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
+            fix=(f"Set-CASMailbox -Identity {mailbox} -SmtpClientAuthenticationDisabled $false",
+                 "or tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false",
+                 "Check with: Get-CASMailbox <mbx> | fl SmtpClientAuthenticationDisabled"))
+    hit = ctx.find_server_text(_CA_RE)
+    if hit:
+        yield finding("ms_conditional_access_or_mfa", f"Exchange says '{hit[0]}': a security policy blocked this sign-in.",
+                      score=WIRE_PROOF - 4, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]))
+    hit = ctx.find_server_text(_NOT_AUTHENTICATED_RE)
+    if hit:
+        yield finding("smtp_auth_never_attempted", f"Exchange says '{hit[0]}': the client sent MAIL FROM without a successful AUTH.",
+                      score=WIRE_PROOF - 1 if not ctx.auth_refused else CANDIDATE, confirmed=not ctx.auth_refused,
+                      evidence=ctx.line_ref("server reply", hit[1], hit[0]))
+    hit = ctx.find_server_text(_SENDAS_RE)
+    if hit:
+        yield finding("ms_sendas_denied", f"Exchange says '{hit[0]}': the From address is not the authenticated mailbox.",
+                      score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
+                      fix=(f"Send as {ctx.token_user or mailbox}, or Add-RecipientPermission <from address> -AccessRights SendAs "
+                           f"-Trustee {ctx.token_user or mailbox}",))
+    hit = ctx.find_server_text(_STOREDRV_LOGON_RE)
+    if hit:
+        yield _mailbox_permission(ctx, WIRE_PROOF - 2, f"Exchange says '{hit[0][:120]}': ")
+    hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE)
+    if hit and ctx.protocol == "pop3":
+        yield finding("pop3_xoauth2_one_line_rejected_exchange",
+                      f"Exchange POP3 answered '{hit[0]}' to AUTH XOAUTH2 with the initial response on the same line.",
+                      score=WIRE_PROOF, confirmed=True, evidence=(*ctx.command_ref(), *ctx.line_ref("server reply", hit[1], hit[0])))
+
+
+def refresh_warning_rule(ctx: Context) -> Iterator[Finding]:
+    token = ctx.token
+    if token is None or token.provider != "microsoft" or token.has_refresh_token is not False or ctx.app_only:
+        return
+    yield finding(
+        "ms_offline_access_missing", "the token response has no refresh token: this works until the access token expires "
+        "(about an hour), then every new connection fails.", score=WARNING + 1, confirmed=True, severity=Severity.WARNING,
+        fix=("Add offline_access to the requested scopes (msal adds it itself; other clients must ask for it).",),
+        evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "refresh_token", "absent"), ctx.setting_ref("scopes", ctx.requested_scopes)),
+    )
+
+
+MICROSOFT_RULES = (settings_rule, token_rule, basic_auth_rule, not_connected_rule, wire_signature_rule, refresh_warning_rule)
