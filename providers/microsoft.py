@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,8 +209,14 @@ class MicrosoftSource:
         loopback = LoopbackRedirect(port)
         try:
             redirect_uri = await loopback.start()
-            flow = await attempt.run(app.initiate_auth_code_flow, scopes, redirect_uri=redirect_uri,
-                                     login_hint=self.settings.user or None)
+            # Query mode on purpose: a form_post answer cannot be pasted back over SSH. No network here (the
+            # authority was loaded when the app was built), so this runs on the loop with msal's warning silenced.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+                try:
+                    flow = app.initiate_auth_code_flow(scopes, redirect_uri=redirect_uri, login_hint=self.settings.user or None)
+                except ValueError as exc:
+                    attempt.fail_from_exception(exc)
             if "auth_uri" not in flow:
                 attempt.fail(flow)
             attempt.record.info(f"sign in at the authorization URL; waiting for the redirect to {redirect_uri} or a pasted URL")
