@@ -177,15 +177,21 @@ def _make_record(args: argparse.Namespace, settings: CheckSettings) -> SessionRe
 
 
 def _diagnoser() -> Any:
-    """The engine's diagnosis with the provider rule plug-ins (None until mailscope.diagnosis provides it:
-    the report still carries fault findings)."""
-    try:
-        from mailscope.diagnosis import make_diagnoser
-    except ImportError:
-        return None
+    """The engine's diagnosis with the provider rule plug-ins. A rule that crashes must not end the
+    check with a traceback: the session still runs and the report says the diagnosis failed."""
+    from mailscope.diagnosis import make_diagnoser
+    from mailscope.findings import Check, Diagnosis, DiagnosisInput
     from providers.registry import provider_rules
 
-    return make_diagnoser(provider_rules())
+    diagnose = make_diagnoser(provider_rules())
+
+    def guarded(inp: DiagnosisInput) -> Diagnosis:
+        try:
+            return diagnose(inp)
+        except Exception as exc:  # noqa: BLE001 - shown as a failed check instead
+            return Diagnosis(checks=(Check("diagnosis", False, f"the diagnosis failed: {exc.__class__.__name__}"),))
+
+    return guarded
 
 
 def _execute(args: argparse.Namespace, record: SessionRecord, source: TokenSource | None) -> int:
