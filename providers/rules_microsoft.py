@@ -276,7 +276,8 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
 
     perms, source = _token_permissions(ctx)
     exchange_aud = not ctx.audiences or any(a in _exchange_audiences() for a in ctx.audiences)
-    if perms and graph is None and exchange_aud:
+    app_only_readable = ctx.app_only and bool(ctx.claims)
+    if (perms or app_only_readable) and graph is None and exchange_aud:
         if ctx.app_only:
             problems += _app_role_findings(ctx, perms, source)
             yield from _app_role_results(ctx, perms, source)
@@ -370,7 +371,8 @@ def _app_role_results(ctx: Context, perms: set[str], source: str) -> Iterator[Fi
     protocol = _protocol(ctx)
     needed = presets.APP_ROLE[protocol]
     all_roles = {r.lower() for r in presets.APP_ROLE.values()}
-    yield Check(f"app role for {protocol.value}", True, f"{needed} {'present' if needed.lower() in perms else 'missing'} in {source}")
+    state = "present" if needed.lower() in perms else "missing"
+    yield Check(f"app role for {protocol.value}", True, f"{needed} {state} in {source or 'roles'}")
     if needed.lower() in perms:
         return
     others = sorted(p for p in perms if p in all_roles)
@@ -560,13 +562,16 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
              f"Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled", f"Get-MailboxPermission {mailbox}"),
     )
     if ctx.app_only:
-        yield _mailbox_permission(ctx, SIGNATURE - 3, "app-only token accepted but the mailbox refused: ")
+        # The named cause outranks the signature: an accepted app-only token that cannot open the mailbox is, first of all,
+        # a missing mailbox permission for its service principal.
+        yield _mailbox_permission(ctx, CROSS_LAYER_PROOF - 2, "the app-only token was accepted but the mailbox refused: ")
         base = SIGNATURE - 10
     elif token_user and not same_user(token_user, mailbox):
         yield finding(
             "ms_user_mismatch_token_vs_login",
-            f"the token is for {token_user} but the client opened {mailbox}: either the wrong account signed in, or "
-            f"{mailbox} is a shared mailbox that {token_user} has no FullAccess to.", score=SIGNATURE - 3, confirmed=False,
+            f"the token is for {token_user} but the client opened {mailbox}: Exchange accepted the token and then refused "
+            f"the mailbox. Either the wrong account signed in, or {mailbox} is a shared mailbox that {token_user} has no "
+            "FullAccess to.", score=CROSS_LAYER_PROOF - 2, confirmed=True,
             fix=(f"Sign in as {mailbox} when getting the token.",), evidence=(ctx.claim_ref(ctx.token_user_claim, token_user)
                                                                              if ctx.claims else EvidenceRef(EvidenceKind.TOKEN_RESPONSE,
                                                                                                             "account", token_user),

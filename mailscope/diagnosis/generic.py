@@ -55,6 +55,9 @@ def fault_rule(ctx: Context) -> Iterator[Finding]:
         finding_id = "wrong_port_or_tls_mode"
     if fault.kind is FaultKind.SERVER_SILENT and ctx.gmail_challenge is not None:
         return  # error_challenge_not_acknowledged explains this silence
+    closing = fault.kind in (FaultKind.CLOSED_MID_COMMAND, FaultKind.SERVER_SILENT)
+    if closing and (ctx.not_connected is not None or ctx.find_server_text(_EXPIRED_BYE_RE) is not None):
+        return  # the close follows a refusal another rule names (not connected, token expired mid-session)
     evidence = [*ctx.line_ref(f"fault at {fault.step or 'session'}", fault.line_seq, fault.detail)]
     if ctx.settings is not None:
         evidence.append(ctx.setting_ref("host:port", f"{ctx.settings.host}:{ctx.settings.port}"))
@@ -63,7 +66,10 @@ def fault_rule(ctx: Context) -> Iterator[Finding]:
     fix = None
     if finding_id == "wrong_port_or_tls_mode" and ctx.settings is not None:
         fix = _tls_mode_fix(ctx.settings.port, str(ctx.settings.security))
-    yield finding(finding_id, explanation, score=WIRE_PROOF, confirmed=True, evidence=evidence, fix=fix)
+    after_bye = closing and ctx.evidence.untagged_bye is not None
+    if after_bye:
+        explanation += f" (after the server's '{ctx.evidence.untagged_bye}')"
+    yield finding(finding_id, explanation, score=CANDIDATE if after_bye else WIRE_PROOF, confirmed=True, evidence=evidence, fix=fix)
 
 
 def _tls_mode_fix(port: int, security: str) -> tuple[str, ...]:
