@@ -66,15 +66,6 @@ def default_diagnoser() -> Diagnoser | None:
 def lab_scenarios() -> list[ScenarioInfo]:
     try:
         from mailscope.lab.scenarios import SCENARIOS
-    except ImportError:
+    except ImportError:  # a build without the lab
         return []
-    items = SCENARIOS.values() if isinstance(SCENARIOS, dict) else SCENARIOS
-    return [
-        ScenarioInfo(
-            id=s.id,
-            title=getattr(s, "title", s.id),
-            failure_ids=tuple(getattr(s, "failure_ids", None) or getattr(s, "expected_findings", None) or ()),
-            note=getattr(s, "teaching_note", None) or getattr(s, "note", "") or "",
-        )
-        for s in items
-    ]
+    return [ScenarioInfo(s.id, s.title, s.failure_ids, s.teaching) for s in SCENARIOS]

@@ -181,7 +181,7 @@ class Transcript(ScrollView, can_focus=True):
         if self._highlighted:
             row = self._row_of(min(self._highlighted))
             if row is not None:
-                self.scroll_to(y=max(0, row - self.size.height // 3), animate=False)
+                self.scroll_to(y=max(0, row - self.size.height // 3), animate=False, force=True)
         self.refresh()
 
     def set_mask(self, mask: Callable[[str], str] | None) -> None:
@@ -241,9 +241,9 @@ class Transcript(ScrollView, can_focus=True):
             self.refresh_line(old)
         self.refresh_line(row)
         if row < self.scroll_y:
-            self.scroll_to(y=row, animate=False)
+            self.scroll_to(y=row, animate=False, force=True)
         elif row >= self.scroll_y + self.size.height:
-            self.scroll_to(y=row - self.size.height + 1, animate=False)
+            self.scroll_to(y=row - self.size.height + 1, animate=False, force=True)
         self.post_message(self.LineSelected(self._row(row)[0].seq))
 
     def refresh_line(self, row: int) -> None:
@@ -308,7 +308,7 @@ class Transcript(ScrollView, can_focus=True):
     def _update_size(self, *, follow: bool) -> None:
         self.virtual_size = Size(self._width, self.row_count)
         if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
 
     # -- rendering -------------------------------------------------------------------------------
     def _style(self, name: str) -> Style:

@@ -66,7 +66,6 @@ def seed_diagnoser(data: DiagnosisInput) -> Diagnosis:
 
 async def seed_runner(target: Target, make_record) -> None:
     record = make_record(None)
-    record.redactor.register(PASSWORD)
     record.info("connecting to outlook.office365.com:993 (TLS) as alice@contoso.example")
     record.add_line(Direction.SERVER, "* OK The Microsoft Exchange IMAP4 service is ready. "
                     "[TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]")
