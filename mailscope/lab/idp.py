@@ -7,6 +7,7 @@ its secrets redacted (`.requests`), so tests can prove nothing leaks.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -46,6 +47,18 @@ class IdpRequest:
 
 def redact_params(params: dict[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k in SECRET_PARAMETERS and v else v) for k, v in params.items()}
+
+
+def _basic_client_credentials(authorization: str, params: dict[str, str]) -> dict[str, str]:
+    """client_secret_basic (RFC 6749 §2.3.1), which Entra and Google accept and requests-oauthlib sends by default."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic" or "client_id" in params:
+        return {}
+    try:
+        client_id, _, client_secret = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeError):
+        return {}
+    return {"client_id": urllib.parse.unquote_plus(client_id), "client_secret": urllib.parse.unquote_plus(client_secret)}
 
 
 class _Server(ThreadingHTTPServer):
@@ -90,6 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
             params.update(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        params.update(_basic_client_credentials(self.headers.get("Authorization", ""), params))
         correlation_id = self.headers.get("client-request-id", "")
         try:
             reply = self.server.idp.route(method, url.path, params, correlation_id)
