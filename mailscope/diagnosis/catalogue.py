@@ -264,7 +264,70 @@ _ENTRIES: tuple[Entry, ...] = (
        ("Use the implicit-TLS port (IMAP 993, POP 995, SMTP 465) or a server that offers STARTTLS.",), (), "any", ERR, True),
     _e("settings_invalid", "The settings cannot work as given", Owner.CLIENT_CONFIGURATION, "settings", (S,),
        ("Correct the setting named in the explanation.",), (), "any", ERR, True),
+    # -- token-endpoint outcomes the providers' explainer (providers/explain.py) names beyond the catalogue -------
+    _e("ms_device_code_declined", "The device-code sign-in was declined", Owner.USER, "token", (T,),
+       ("Run the check again and approve the sign-in with the mailbox account.",), (), "microsoft", ERR, True),
+    _e("ms_device_code_expired", "The device code expired before it was approved", Owner.USER, "token", (T,),
+       ("Run the check again and enter the code within its lifetime.",), (), "microsoft", ERR, True),
+    _e("google_oauth_client_mismatch", "OAuth client not allowed to use this grant", Owner.CLIENT_CONFIGURATION, "token", (T,),
+       ("Use the client id and secret that obtained the refresh token.",), (), "google", ERR, True),
+    _e("google_consent_denied", "Consent was denied", Owner.USER, "token", (T,),
+       ("Run the consent again and approve every requested scope.",), (), "google", ERR, True),
+    _e("google_device_flow_cannot_grant_mail", "Google's device flow cannot grant Gmail scopes", Owner.CLIENT_CONFIGURATION,
+       "token", (T,), ("Use the installed-app (browser) flow or a service account with domain-wide delegation.",), (), "google",
+       ERR, True),
+    _e("token_endpoint_unreachable", "The token endpoint could not be reached", Owner.NETWORK, "token", (T,),
+       ("Check the authority/token URL, DNS, proxy and TLS trust from this machine.",), (), "any", ERR, True),
+    _e("token_request_invalid_settings", "The token request could not be built from the settings", Owner.CLIENT_CONFIGURATION,
+       "token", (T,), ("Correct the setting named in the explanation.",), (), "any", ERR, True),
+    _e("token_endpoint_error", "The token endpoint refused with an error mailscope has no specific explanation for",
+       Owner.CLIENT_CONFIGURATION, "token", (T,),
+       ("Look the error up in the identity provider's reference.",), (ENTRA_ERRORS_DOC,), "any", ERR, True),
 )
+
+# Which rule set names each id (docs/findings.md prints it; the table-driven tests hold each set to its list).
+_ENGINE = "engine (mailscope/diagnosis/generic.py)"
+_MICROSOFT = "Microsoft plug-in (providers/rules_microsoft.py)"
+_GOOGLE = "Google plug-in (providers/rules_google.py)"
+_EXPLAINER = "token-endpoint explainer (providers/explain.py)"
+_RANKING = "ranking (mailscope/diagnosis/__init__.py)"
+RULE_HOME: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys((
+        "token_sent_as_password_via_plain", "no_oauth_mechanism_before_starttls", "server_lacks_oauth_mechanism",
+        "sasl_ir_not_advertised_or_misused", "error_challenge_not_acknowledged", "xoauth2_string_malformed",
+        "oauthbearer_payload_wrong_format", "token_expired_mid_session", "provider_host_token_mismatch", "wrong_port_or_tls_mode",
+        "local_proxy_capability_rewrite", "session_healthy", "token_expires_soon", "dns_failure", "connection_refused",
+        "connect_timeout", "tls_verification_failed", "tls_handshake_failed", "server_refused_connection",
+        "connection_closed_by_server", "server_silent", "protocol_error", "starttls_refused", "settings_invalid",
+    ), (_ENGINE,)),
+    **dict.fromkeys(("auth_refused_cause_unknown", "token_acquisition_failed"), (_RANKING,)),
+    **dict.fromkeys((
+        "basic_auth_mechanism_used_when_disabled", "pop3_xoauth2_one_line_rejected_exchange", "ms_bare_scope_defaults_to_graph",
+        "ms_protocol_scope_mismatch", "ms_offline_access_missing", "ms_token_expired", "ms_user_mismatch_token_vs_login",
+        "ms_shared_mailbox_no_fullaccess", "ms_authenticated_but_not_connected", "ms_app_only_missing_role",
+        "ms_app_only_service_principal_missing_or_wrong_id", "ms_app_only_mailbox_permission_missing", "ms_sendas_denied",
+        "ms_wrong_token_type_or_audience", "ms_smtp_auth_disabled", "smtp_auth_never_attempted", "ms_imap_pop_disabled",
+        "ms_mailbox_license_or_type",
+    ), (_MICROSOFT,)),
+    **dict.fromkeys((
+        "ms_graph_scope_or_audience", "ms_mixed_resource_scopes", "ms_client_credentials_scope_format",
+        "ms_national_cloud_mismatch", "ms_account_type_or_authority_mismatch", "ms_wrong_tenant_or_authority",
+        "ms_conditional_access_or_mfa",
+    ), (_MICROSOFT, _EXPLAINER)),
+    **dict.fromkeys((
+        "google_scope_not_full_mail", "google_token_expired_or_revoked", "google_user_mismatch",
+        "google_service_account_token_not_impersonating", "google_password_auth_rejected", "google_imap_pop_disabled",
+    ), (_GOOGLE,)),
+    "google_no_refresh_token_returned": (_GOOGLE, _EXPLAINER),
+    **dict.fromkeys((
+        "ms_consent_or_permission_missing", "ms_client_credential_config", "ms_refresh_token_invalid_grant",
+        "google_refresh_token_invalid_grant", "google_testing_mode_7day_expiry", "google_testing_user_not_allowed",
+        "google_admin_policy_blocks_app", "google_service_account_without_dwd", "ms_device_code_declined", "ms_device_code_expired",
+        "google_oauth_client_mismatch", "google_consent_denied", "google_device_flow_cannot_grant_mail",
+        "token_endpoint_unreachable", "token_request_invalid_settings", "token_endpoint_error",
+    ), (_EXPLAINER,)),
+}
+RULE_SETS = {"engine": _ENGINE, "microsoft": _MICROSOFT, "google": _GOOGLE, "explainer": _EXPLAINER, "ranking": _RANKING}
 
 CATALOGUE: dict[str, Entry] = {entry.id: entry for entry in _ENTRIES}
 CATALOGUE_IDS: tuple[str, ...] = tuple(e.id for e in _ENTRIES if not e.addition)
