@@ -1,0 +1,110 @@
+"""Pieces every format parser shares: timestamps, which side sent a bare protocol line, exceptions and
+token-endpoint errors quoted in logs."""
+
+from __future__ import annotations
+
+import re
+
+from mailscope.events import Channel, Direction
+from mailscope.logs.model import ItemKind, LogItem
+
+# 2026-11-28 10:00:01,234+0000 | 2026-11-28T10:00:01.234Z | 2024-03-28 10:28:10.307508 UTC - | Feb 24 10:00:01
+_TIMESTAMP = re.compile(
+    r"^\s*(?P<ts>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| UTC)?"
+    r"|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)(?:\s+-)?:?\s+"
+)
+
+IMAP_COMMANDS = frozenset(
+    ["CAPABILITY", "AUTHENTICATE", "LOGIN", "LOGOUT", "STARTTLS", "SELECT", "EXAMINE", "LIST", "LSUB", "NAMESPACE", "ID", "NOOP", "STATUS", "FETCH", "UID", "SEARCH", "IDLE", "ENABLE", "APPEND", "CLOSE", "EXPUNGE", "STORE", "COPY", "MOVE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "GETQUOTAROOT", "COMPRESS", "XLIST", "UNSELECT", "CHECK"]
+)
+POP3_COMMANDS = frozenset(["USER", "PASS", "AUTH", "CAPA", "STAT", "LIST", "UIDL", "RETR", "TOP", "QUIT", "STLS", "APOP", "DELE", "NOOP", "RSET"])
+SMTP_COMMANDS = frozenset(["EHLO", "HELO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT", "STARTTLS", "RSET", "NOOP", "VRFY", "BDAT"])
+
+_IMAP_SERVER = re.compile(r"^(?:\* |\*$|\+ |\+$|[A-Za-z0-9.]+ (?:OK|NO|BAD)\b)", re.IGNORECASE)
+_IMAP_CLIENT = re.compile(r"^[A-Za-z0-9.]+ ([A-Za-z]+)\b")
+_POP3_SERVER = re.compile(r"^(?:\+OK|-ERR)\b")
+_SMTP_SERVER = re.compile(r"^\d{3}(?:[ -]|$)")
+_WORD = re.compile(r"^([A-Za-z]+)\b")
+
+# A protocol line somewhere inside a log line (after a product's own prefix): leftmost match wins.
+WIRE_IN_LINE = re.compile(
+    r"(?:^|(?<=\s))("
+    r"\* (?:OK|NO|BAD|BYE|PREAUTH|CAPABILITY|ENABLED|ID|NAMESPACE|LIST|\d+ EXISTS)\b.*"
+    r"|[A-Za-z0-9.]+ (?:OK|NO|BAD) .*"
+    r"|[A-Za-z0-9.]+ (?:CAPABILITY|AUTHENTICATE|LOGIN|LOGOUT|STARTTLS|SELECT|EXAMINE|LIST|NAMESPACE|NOOP|ID|ENABLE)\b.*"
+    r"|\+OK\b.*|-ERR\b.*"
+    r"|(?:220|221|235|250|334|421|432|454|500|501|502|503|504|530|534|535|550|554)[ -].*"
+    r"|(?:EHLO|HELO|AUTH|STARTTLS|CAPA|USER|PASS|QUIT)\b(?: .*)?"
+    r"|\+ .*|\+"
+    r")$",
+    re.IGNORECASE,
+)
+
+_EXCEPTION = re.compile(
+    r"\b((?:javax|jakarta)\.mail\.[\w.]*Exception|com\.sun\.mail\.[\w.]*Exception|MailKit\.[\w.]*Exception|"
+    r"System\.Security\.Authentication\.[\w.]*Exception|imaplib\.IMAP4\.(?:error|abort)|smtplib\.SMTP\w*Error|"
+    r"poplib\.error_proto|ssl\.SSL\w*Error|java\.net\.\w*Exception|javax\.net\.ssl\.\w*Exception|"
+    r"(?:AuthenticationFailure|AuthenticationException|IMAP4\.error))\b(?::\s*(?P<msg>.*))?"
+)
+_WHILE_CONNECTING = re.compile(r'while connecting to host "(?P<host>[^"]+)" as user "(?P<user>[^"]*)"(?: via protocol "(?P<proto>[^"]+)")?')
+TOKEN_ERROR = re.compile(r"\b(AADSTS\d{4,6}\b[^\"\\\r\n]{0,300}|invalid_grant\b[^\r\n]{0,200}|unauthorized_client\b[^\r\n]{0,200}|invalid_scope\b[^\r\n]{0,200})")
+
+
+def split_timestamp(text: str) -> tuple[str | None, str]:
+    match = _TIMESTAMP.match(text)
+    if not match:
+        return None, text
+    return match.group("ts").replace(",", ".").removesuffix(" UTC"), text[match.end() :]
+
+
+def protocol_of(text: str) -> Channel | None:
+    """Which protocol a bare line belongs to, when the line itself says so."""
+    if _POP3_SERVER.match(text):
+        return Channel.POP3
+    if _SMTP_SERVER.match(text):
+        return Channel.SMTP
+    return None
+
+
+def classify(text: str, channel: Channel) -> Direction | None:
+    """Direction of a bare protocol line (logs such as JavaMail's do not mark it)."""
+    if channel is Channel.SMTP:
+        if _SMTP_SERVER.match(text):
+            return Direction.SERVER
+        word = _WORD.match(text)
+        return Direction.CLIENT if word and word.group(1).upper() in SMTP_COMMANDS else None
+    if channel is Channel.POP3:
+        if _POP3_SERVER.match(text) or text.startswith("+ ") or text == "+":
+            return Direction.SERVER
+        word = _WORD.match(text)
+        return Direction.CLIENT if word and word.group(1).upper() in POP3_COMMANDS else None
+    if _IMAP_SERVER.match(text):
+        return Direction.SERVER
+    command = _IMAP_CLIENT.match(text)
+    if command and command.group(1).upper() in IMAP_COMMANDS:
+        return Direction.CLIENT
+    return None
+
+
+def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int) -> list[LogItem]:
+    """Exceptions and token-endpoint errors quoted anywhere in a log line."""
+    items: list[LogItem] = []
+    exception = _EXCEPTION.search(text)
+    if exception:
+        message = (exception.group("msg") or "").split(" while connecting")[0]
+        message = re.split(r":\s*(?:javax|jakarta)\.mail\.", message)[0].strip()
+        facts: dict[str, str] = {}
+        where = _WHILE_CONNECTING.search(text)
+        if where:
+            facts = {"host": where.group("host"), "user": where.group("user")}
+            if where.group("proto"):
+                facts["log_protocol"] = where.group("proto")
+        summary = exception.group(1) + (f": {message[:300]}" if message else "")
+        items.append(LogItem(ItemKind.EXCEPTION, summary, stream=stream, wall_time=wall_time, lineno=lineno, facts=facts))
+    for token_error in TOKEN_ERROR.finditer(text):
+        items.append(LogItem(ItemKind.TOKEN_ERROR, token_error.group(1).strip(), stream=stream, wall_time=wall_time, lineno=lineno))
+    return items
+
+
+def looks_like_stack_frame(text: str) -> bool:
+    return text.lstrip().startswith(("at ", "... "))

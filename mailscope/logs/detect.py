@@ -1,0 +1,30 @@
+"""Which format a log is in, from a sample of its mail-looking lines."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+
+from mailscope.logs.formats.base import Parser
+
+# Most specific first: ties go to the earlier entry. `generic` is the fallback, never detected.
+FORMATS = ("emailproxy", "thunderbird", "imapflow", "imaplib", "curl", "mailkit", "javamail", "transcript", "generic")
+_WEIGHT = {"mailkit": 3, "curl": 2}  # their signature lines are rare but decisive ("Connected to imaps://", "* Connected to")
+
+
+def parser_class(name: str) -> type[Parser]:
+    if name not in FORMATS:
+        raise ValueError(f"unknown log format {name!r}; known: {', '.join(FORMATS)}")
+    return importlib.import_module(f"mailscope.logs.formats.{name}").Parser
+
+
+def detect_format(first_lines: Iterable[str]) -> str:
+    """The best-matching format name for these lines; "generic" when none is recognised."""
+    classes = [parser_class(name) for name in FORMATS[:-1]]
+    scores = dict.fromkeys(FORMATS[:-1], 0)
+    for line in first_lines:
+        for cls in classes:
+            if cls.signature is not None and cls.signature.search(line):
+                scores[cls.name] += _WEIGHT.get(cls.name, 1)
+    best = max(FORMATS[:-1], key=lambda name: scores[name])  # max keeps the first on ties
+    return best if scores[best] > 0 else "generic"

@@ -1,0 +1,1 @@
+"""One module per log format. Each exposes a `Parser` class (see `formats.base.Parser`)."""

@@ -1,0 +1,113 @@
+"""The parser contract, and the generic parser the product-specific ones build on.
+
+A parser is sans-IO: `feed(lineno, text)` takes one log line (already capped and decoded) and returns
+the items it found; it keeps only small per-stream state.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from mailscope.events import Channel, Direction
+from mailscope.logs import common
+from mailscope.logs.model import ItemKind, LogItem
+
+MAIL_MARKERS: tuple[bytes, ...] = (
+    b"IMAP", b"POP3", b"SMTP", b"AUTH", b"LOGIN", b"CAPA", b"* ", b"+ ", b" OK", b" NO ", b" BAD", b"+OK", b"-ERR",
+    b"EHLO", b"STARTTLS", b" 5.7.", b"334 ", b"235 ", b"ail.", b"AADSTS", b"invalid_grant", b"Exception", b"xception",
+)  # fmt: skip
+
+
+class Parser:
+    """Base: a line either is a protocol line inside some product prefix, or carries evidence."""
+
+    name: ClassVar[str] = "generic"
+    client_software: ClassVar[str | None] = None
+    markers: ClassVar[tuple[bytes, ...] | None] = MAIL_MARKERS  # a line without any of these is skipped
+    signature: ClassVar[re.Pattern[str] | None] = None  # lines that prove this format (detection)
+
+    def __init__(self) -> None:
+        self.channels: dict[str, Channel] = {}
+        self._prefixes: dict[str, str] = {}  # learned product prefix -> stream key
+        self._last_stream = ""
+
+    def feed(self, lineno: int, text: str) -> list[LogItem]:
+        wall_time, rest = common.split_timestamp(text)
+        if common.looks_like_stack_frame(rest):
+            return []
+        return self.parse(lineno, wall_time, rest)
+
+    def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
+        evidence = common.evidence_items(rest, stream=self._last_stream, wall_time=wall_time, lineno=lineno)
+        if evidence:
+            return evidence
+        stream, wire = self.find_wire(rest)
+        if wire is not None:
+            item = self.wire(wire, stream=stream, wall_time=wall_time, lineno=lineno)
+            if item is not None:
+                return [item]
+        return []
+
+    # -- helpers for subclasses -----------------------------------------------------------
+    def find_wire(self, rest: str) -> tuple[str, str | None]:
+        """(stream, protocol text) for a line holding a protocol line after a product prefix."""
+        for prefix, stream in self._prefixes.items():
+            if rest.startswith(prefix):
+                candidate = rest[len(prefix) :].lstrip()
+                if common.WIRE_IN_LINE.fullmatch(candidate):
+                    self._last_stream = stream
+                    return stream, candidate
+        match = common.WIRE_IN_LINE.search(rest)
+        if not match:
+            return self._last_stream, None
+        prefix = rest[: match.start(1)].rstrip()
+        if prefix and len(self._prefixes) < 256:
+            self._prefixes.setdefault(prefix, prefix)
+        stream = self._prefixes.get(prefix, "")
+        self._last_stream = stream
+        return stream, match.group(1)
+
+    def wire(
+        self,
+        text: str,
+        *,
+        stream: str,
+        wall_time: str | None,
+        lineno: int,
+        direction: Direction | None = None,
+        annotations: tuple[str, ...] = (),
+    ) -> LogItem | None:
+        channel = self.channels.get(stream)
+        if channel is None:
+            channel = common.protocol_of(text) or Channel.IMAP
+            self.channels[stream] = channel
+        direction = direction or common.classify(text, channel)
+        if direction is None:
+            return None
+        return LogItem(
+            ItemKind.WIRE, text, direction=direction, channel=channel, stream=stream, wall_time=wall_time, lineno=lineno,
+            annotations=annotations,
+        )  # fmt: skip
+
+    def connect(self, stream: str, *, wall_time: str | None, lineno: int, text: str = "", **facts: str) -> LogItem:
+        protocol = facts.get("protocol")
+        if protocol:
+            self.channels[stream] = Channel(protocol)
+        else:
+            self.channels.pop(stream, None)
+        if self.client_software:
+            facts.setdefault("client_software", self.client_software)
+        return LogItem(ItemKind.CONNECT, text, stream=stream, wall_time=wall_time, lineno=lineno, facts=facts)
+
+
+def channel_for(scheme_or_port: str) -> tuple[str, str]:
+    """(protocol, security) from a URL scheme ("imaps") or a well-known port ("993")."""
+    value = scheme_or_port.lower()
+    table = {
+        "imaps": ("imap", "tls"), "imap": ("imap", "starttls"), "pop3s": ("pop3", "tls"), "pop3": ("pop3", "starttls"),
+        "pops": ("pop3", "tls"), "pop": ("pop3", "starttls"), "smtps": ("smtp", "tls"), "smtp": ("smtp", "starttls"),
+        "993": ("imap", "tls"), "143": ("imap", "starttls"), "995": ("pop3", "tls"), "110": ("pop3", "starttls"),
+        "465": ("smtp", "tls"), "587": ("smtp", "starttls"), "25": ("smtp", "starttls"),
+    }  # fmt: skip
+    return table.get(value, ("", ""))

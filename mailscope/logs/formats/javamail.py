@@ -1,0 +1,100 @@
+"""JavaMail / Jakarta Mail debug output (`mail.debug=true`), bare or inside a product's log (Atlassian Jira and
+Confluence prefix every protocol line with the mail handler and thread, e.g.
+`[Alerts Incident] Caesium-1-3 anonymous Incident ITSM * OK ...`).
+
+JavaMail does not mark direction; its own lines read `DEBUG IMAPS: ...` (or `IMAPS: ...` once a product's
+logger has stripped the level). Authentication commands are never traced: JavaMail prints
+`AUTHENTICATE PLAIN command trace suppressed` and then `... command result: IUR1 NO AUTHENTICATE failed.`;
+the command line is rebuilt from those two, with the tag the connection's counter would have used.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailscope.events import Direction
+from mailscope.logs import common
+from mailscope.logs.formats.base import MAIL_MARKERS
+from mailscope.logs.formats.base import Parser as _Base
+from mailscope.logs.model import ItemKind, LogItem
+
+_DEBUG = re.compile(r"(?:^|\s)(?:DEBUG:?\s+)?(?P<proto>IMAPS?|POP3S?|SMTPS?)(?: SASL)?:\s+(?P<msg>.*)$")
+_VERSION = re.compile(r"DEBUG:?\s+(?:setDebug: )?JavaMail version (?P<version>\S+)")
+_CONNECT = re.compile(r'trying to connect to host "(?P<host>[^"]*)", port (?P<port>\d+), isSSL (?P<ssl>true|false)')
+_LOGIN = re.compile(r"protocolConnect login, host=(?P<host>[^,\s]*), user=(?P<user>[^,]*), password=(?P<password>.*)$")
+_SUPPRESSED = re.compile(r"^(?P<command>.+?) command trace suppressed$")
+_RESULT = re.compile(r"^(?P<command>.+?) command result: (?P<response>.+)$")
+_MECHANISM = re.compile(r"^AUTH: (?P<mech>\S+)$")
+_SMTP_MECHS = re.compile(r"^Attempt to authenticate using mechanisms: (?P<mechs>.+)$")
+_SMTP_USING = re.compile(r"^(?:Using mechanism|AUTH mechanism) (?P<mech>\S+)")
+_TAG = re.compile(r"^(?P<prefix>[A-Za-z]*)(?P<number>\d+) ")
+
+
+class Parser(_Base):
+    name = "javamail"
+    client_software = "JavaMail"
+    markers = (*MAIL_MARKERS, b"DEBUG", b"trying to connect", b"protocolConnect")
+    signature = re.compile(r"(?:^|\s)(?:DEBUG:?\s+)?(?:IMAPS?|POP3S?|SMTPS?): |JavaMail version|(?:javax|jakarta)\.mail\.|com\.sun\.mail\.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last_tag: dict[str, tuple[str, int]] = {}
+
+    def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
+        version = _VERSION.search(rest)
+        if version:
+            facts = {"client_software": f"JavaMail {version.group('version')}"}
+            return [LogItem(ItemKind.FACT, rest, stream=self._last_stream, wall_time=wall_time, lineno=lineno, facts=facts)]
+        debug = _DEBUG.search(rest)
+        if debug and not common.WIRE_IN_LINE.fullmatch(rest.strip()):
+            return self._debug(debug.group("proto").upper(), debug.group("msg").strip(), wall_time, lineno)
+        items = super().parse(lineno, wall_time, rest)
+        for item in items:
+            if item.kind is ItemKind.WIRE and item.direction is Direction.CLIENT:
+                tag = _TAG.match(item.text)
+                if tag:
+                    self._last_tag[item.stream] = (tag.group("prefix"), int(tag.group("number")))
+        return items
+
+    def _debug(self, proto: str, msg: str, wall_time: str | None, lineno: int) -> list[LogItem]:
+        stream = self._last_stream
+        where = {"stream": stream, "wall_time": wall_time, "lineno": lineno}
+        protocol = {"IMAP": "imap", "POP3": "pop3", "SMTP": "smtp"}[proto.rstrip("S") if proto != "POP3S" else "POP3"]
+        if match := _CONNECT.search(msg):
+            security = "tls" if match.group("ssl") == "true" else ("starttls" if protocol == "smtp" else "plain")
+            self._last_tag.pop(stream, None)
+            return [
+                self.connect(
+                    stream, text=f"{proto}: {msg}", protocol=protocol, host=match.group("host"), port=match.group("port"),
+                    security=security, **{"wall_time": wall_time, "lineno": lineno},
+                )
+            ]  # fmt: skip
+        if match := _LOGIN.search(msg):
+            facts = {"host": match.group("host"), "user": match.group("user").strip(), "password": match.group("password").strip()}
+            facts["protocol"] = protocol
+            if proto.endswith("S"):  # IMAPS/POP3S/SMTPS: the store was configured for implicit TLS
+                facts["security"] = "tls"
+            return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts=facts, **where)]
+        if match := _MECHANISM.match(msg):
+            return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_advertised": match.group("mech")}, **where)]
+        if match := _SMTP_MECHS.match(msg):
+            return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanisms_tried": match.group("mechs")}, **where)]
+        if match := _SMTP_USING.match(msg):
+            return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_chosen": match.group("mech")}, **where)]
+        if match := _SUPPRESSED.match(msg):
+            command = match.group("command")
+            if protocol == "imap":
+                prefix, number = self._last_tag.get(stream, ("A", -1))
+                self._last_tag[stream] = (prefix, number + 1)
+                command = f"{prefix}{number + 1} {command}"
+            item = self.wire(
+                command, stream=stream, wall_time=wall_time, lineno=lineno, direction=Direction.CLIENT,
+                annotations=("rebuilt: JavaMail suppressed the trace of this command (its arguments hold the secret)",),
+            )  # fmt: skip
+            return [item] if item else []
+        if match := _RESULT.match(msg):
+            item = self.wire(match.group("response"), stream=stream, wall_time=wall_time, lineno=lineno, direction=Direction.SERVER)
+            return [item] if item else []
+        if msg.startswith(("connected to host", "STARTTLS", "closeConnection", "disconnect")):
+            return [LogItem(ItemKind.NOTE, f"{proto}: {msg}", **where)]
+        return []

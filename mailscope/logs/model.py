@@ -1,0 +1,75 @@
+"""What a log parser produces: normalised log items, grouped into imported sessions.
+
+Items still hold the raw log text (secrets included): they are redacted when replayed into a
+`SessionRecord`, exactly like live traffic. Their repr never shows the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from mailscope.events import Channel, Direction
+
+
+class ItemKind(StrEnum):
+    CONNECT = "connect"  # a new connection starts; facts may carry host/port/security
+    WIRE = "wire"  # one protocol line, with a direction
+    FACT = "fact"  # host, user, password=<non-null>, advertised mechanisms, client software...
+    EXCEPTION = "exception"  # "javax.mail.AuthenticationFailedException: AUTHENTICATE failed."
+    TOKEN_ERROR = "token_error"  # "AADSTS70000: ..." / "invalid_grant" seen in the log
+    NOTE = "note"  # a log line worth showing in the transcript ("TLSv1.2 handshake complete")
+    CLOSE = "close"  # the connection ended
+
+
+@dataclass(slots=True)
+class LogItem:
+    kind: ItemKind
+    text: str = field(default="", repr=False)
+    direction: Direction | None = None
+    channel: Channel = Channel.IMAP
+    stream: str = ""  # connection key for interleaved logs (thread, connection id, proxy pair)
+    wall_time: str | None = None
+    lineno: int | None = None
+    facts: dict[str, str] = field(default_factory=dict, repr=False)
+    annotations: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class ImportedSession:
+    """One mail connection found in a log. Replay it with `mailscope.logs.replay(session, record)`."""
+
+    index: int  # 1-based, in the order sessions end in the log
+    format: str
+    stream: str = ""
+    items: list[LogItem] = field(default_factory=list, repr=False)
+    first_line: int | None = None
+    last_line: int | None = None
+    first_time: str | None = None
+    last_time: str | None = None
+    dropped_items: int = 0  # items beyond the per-session cap (the head is kept: auth happens early)
+    truncated: bool = False  # the log ended while this session was still open
+
+    @property
+    def host(self) -> str:
+        return next((i.facts["host"] for i in self.items if "host" in i.facts), "")
+
+    @property
+    def user(self) -> str:
+        return next((i.facts["user"] for i in self.items if "user" in i.facts), "")
+
+    def add(self, item: LogItem, cap: int) -> None:
+        if len(self.items) < cap:
+            self.items.append(item)
+        else:
+            self.dropped_items += 1
+        if item.lineno is not None:
+            self.first_line = item.lineno if self.first_line is None else self.first_line
+            self.last_line = item.lineno
+        if item.wall_time:
+            self.first_time = self.first_time or item.wall_time
+            self.last_time = item.wall_time
+
+    @property
+    def has_wire(self) -> bool:
+        return any(i.kind is ItemKind.WIRE for i in self.items)

@@ -1,0 +1,394 @@
+"""Replay an imported session into a `SessionRecord`: the same lines, evidence and outcome a live session
+produces, so the same diagnosis runs. Every text passes the record's redactor (add_line, update_evidence);
+lists and dicts of strings are redacted here before they are stored."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+
+from mailscope.events import Channel, Direction
+from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange
+from mailscope.logs.model import ImportedSession, ItemKind, LogItem
+from mailscope.record import SessionRecord
+
+_TAGGED = re.compile(r"^(?P<tag>[A-Za-z0-9.]+) (?P<status>OK|NO|BAD)\b ?(?P<text>.*)$", re.IGNORECASE)
+_COMMAND = re.compile(r"^(?P<tag>[A-Za-z0-9.]+) (?P<command>[A-Za-z]+)(?: (?P<args>.*))?$")
+_CAPS_CODE = re.compile(r"\[CAPABILITY (?P<caps>[^\]]*)\]", re.IGNORECASE)
+_BRACKET_B64 = re.compile(r"\[([A-Za-z0-9+/]{8,}={0,2})\]")
+_FAULTS = (
+    (re.compile(r"UnknownHost|Name or service not known|getaddrinfo|nodename nor servname|Could not resolve host", re.I), FaultKind.DNS),
+    (re.compile(r"Connection refused|ConnectException", re.I), FaultKind.REFUSED),
+    (re.compile(r"timed out|SocketTimeout|Timeout", re.I), FaultKind.CONNECT_TIMEOUT),
+    (re.compile(r"PKIX path|certificate verify failed|CERTIFICATE_VERIFY_FAILED|SSLHandshakeException|unable to find valid certification", re.I),
+     FaultKind.TLS_VERIFY),
+)  # fmt: skip
+NOT_CONNECTED = "User is authenticated but not connected"
+
+
+def server_family(greeting: str) -> str:
+    lowered = greeting.lower()
+    for needle, family in (("microsoft exchange", "exchange"), ("outlook.office365.com", "exchange"), ("gimap", "gmail"),
+                           ("gsmtp", "gmail"), ("mx.google.com", "gmail"), ("dovecot", "dovecot")):  # fmt: skip
+        if needle in lowered:
+            return family
+    if re.search(r"microsoft esmtp|outlook\.com", lowered):
+        return "exchange"
+    return "unknown"
+
+
+def frontend_name(greeting: str) -> str | None:
+    """Exchange's greeting carries its front-end FQDN as base64 UTF-16LE in brackets."""
+    for candidate in _BRACKET_B64.findall(greeting):
+        try:
+            name = base64.b64decode(candidate, validate=True).decode("utf-16-le")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if name and all(ch.isalnum() or ch in ".-_" for ch in name):
+            return name
+    return None
+
+
+class _Replayer:
+    def __init__(self, session: ImportedSession, record: SessionRecord) -> None:
+        self.session = session
+        self.record = record
+        self.redact = record.redactor.redact
+        self.ev = record.evidence
+        self.tls_done = False
+        self.pending_auth: dict[str, SaslExchange] = {}  # tag ("" for POP3/SMTP) -> exchange
+        self.pending_login: str | None = None
+        self.pending_commands: dict[str, tuple[str, int]] = {}
+        self.in_pop_capa = False
+        self.pop_caps: list[str] = []
+        self.smtp_caps: list[str] = []
+        self.awaiting_sasl_response: SaslExchange | None = None
+
+    # -- entry -------------------------------------------------------------------------------
+    def run(self) -> Outcome:
+        if self.session.first_time or self.session.first_line:
+            where = f"line {self.session.first_line}" if self.session.first_line else ""
+            self.record.info(f"imported from a {self.session.format} log {where} {self.session.first_time or ''}".rstrip())
+        from mailscope.logs.detect import parser_class
+
+        software = parser_class(self.session.format).client_software
+        if software and not self.ev.client_software:
+            self.record.update_evidence(client_software=software)
+        for item in self.session.items:
+            handler = getattr(self, f"_on_{item.kind.value}")
+            handler(item)
+        if self.session.dropped_items:
+            self.record.info(f"{self.session.dropped_items} further log lines of this session were not kept (cap per session)")
+        return self.outcome()
+
+    # -- item kinds ------------------------------------------------------------------------
+    def _on_connect(self, item: LogItem) -> None:
+        self._facts(item.facts)
+        self.record.add_line(Direction.INFO, item.text or "connect", channel=Channel.LOG, wall_time=item.wall_time, nbytes=0)
+
+    def _on_fact(self, item: LogItem) -> None:
+        self._facts(item.facts)
+        self.record.add_line(Direction.INFO, item.text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0)
+
+    def _on_note(self, item: LogItem) -> None:
+        self._facts(item.facts)
+        self.record.add_line(Direction.INFO, item.text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0)
+
+    def _on_close(self, item: LogItem) -> None:
+        self.record.add_line(Direction.INFO, item.text or "connection closed", channel=Channel.LOG, wall_time=item.wall_time, nbytes=0)
+
+    def _on_exception(self, item: LogItem) -> None:
+        self._facts(item.facts)
+        text = self.redact(item.text)
+        self.ev.exceptions.append(text)
+        self.record.add_line(Direction.INFO, text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0, annotations=("exception",))
+        self.record.evidence_touched("exceptions")
+
+    def _on_token_error(self, item: LogItem) -> None:
+        text = self.redact(item.text)
+        self.ev.token_endpoint_errors.append(text)
+        self.record.add_line(Direction.INFO, text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0, annotations=("token endpoint",))
+        self.record.evidence_touched("token_endpoint_errors")
+
+    def _on_wire(self, item: LogItem) -> None:
+        if item.channel.value != self.ev.protocol and item.channel in (Channel.IMAP, Channel.POP3, Channel.SMTP):
+            self.record.update_evidence(protocol=item.channel.value)
+        line = self.record.add_line(item.direction or Direction.INFO, item.text, channel=item.channel, wall_time=item.wall_time,
+                                    annotations=item.annotations)  # fmt: skip
+        if item.direction is Direction.SERVER:
+            self._server(item.channel, item.text, line.seq)
+        elif item.direction is Direction.CLIENT:
+            self._client(item.channel, item.text, line.seq)
+
+    # -- facts -----------------------------------------------------------------------------
+    def _facts(self, facts: dict[str, str]) -> None:
+        changes: dict[str, object] = {}
+        if facts.get("host") and not self.ev.host:
+            changes["host"] = facts["host"]
+        if facts.get("port", "").isdigit() and not self.ev.port:
+            changes["port"] = int(facts["port"])
+        if facts.get("security"):
+            changes["security"] = facts["security"]
+        if facts.get("protocol") in ("imap", "pop3", "smtp"):
+            changes["protocol"] = facts["protocol"]
+        if facts.get("client_software"):
+            changes["client_software"] = facts["client_software"]
+        log_facts = dict(self.ev.log_facts)
+        for key in ("user", "password", "log_protocol", "mechanisms_tried", "mechanism_chosen"):
+            if facts.get(key):
+                log_facts[key] = self.redact(facts[key])
+        if facts.get("mechanism_advertised"):
+            known = log_facts.get("mechanisms_advertised", "").split()
+            if facts["mechanism_advertised"] not in known:
+                log_facts["mechanisms_advertised"] = " ".join([*known, self.redact(facts["mechanism_advertised"])])
+        if log_facts != self.ev.log_facts:
+            changes["log_facts"] = log_facts
+        if changes:
+            self.record.update_evidence(**changes)
+
+    # -- server lines ----------------------------------------------------------------------
+    def _server(self, channel: Channel, text: str, seq: int) -> None:
+        if self.ev.greeting is None:
+            self._greeting(text, seq)
+            return
+        if channel is Channel.POP3:
+            self._pop_server(text, seq)
+        elif channel is Channel.SMTP:
+            self._smtp_server(text, seq)
+        else:
+            self._imap_server(text, seq)
+
+    def _greeting(self, text: str, seq: int) -> None:
+        family = server_family(text)
+        changes: dict[str, object] = {"greeting": text, "greeting_seq": seq, "server_family": family}
+        if family == "exchange":
+            changes["frontend_name"] = frontend_name(text)
+        caps = _CAPS_CODE.search(text)
+        if caps:
+            changes[self._caps_field()] = self._redacted_tuple(caps.group("caps").split())
+        if text.upper().startswith("* BYE"):
+            changes |= {"untagged_bye": text, "bye_seq": seq}
+        self.record.update_evidence(**changes)
+
+    def _caps_field(self) -> str:
+        if self.ev.auth_result == "OK":
+            return "capabilities_post_auth"
+        if self.tls_done or self.ev.security == "tls":
+            return "capabilities_post_tls"
+        return "capabilities_pre_tls"
+
+    def _redacted_tuple(self, values: list[str]) -> tuple[str, ...]:
+        return tuple(self.redact(v) for v in values)
+
+    def _imap_server(self, text: str, seq: int) -> None:
+        upper = text.upper()
+        if upper.startswith("* CAPABILITY "):
+            self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(text.split()[2:])})
+            return
+        if upper.startswith("* BYE"):
+            self.record.update_evidence(untagged_bye=text, bye_seq=seq)
+            return
+        if text.startswith("+"):
+            self._challenge(text[1:].strip(), seq)
+            return
+        tagged = _TAGGED.match(text)
+        if not tagged:
+            return
+        tag, status, rest = tagged.group("tag"), tagged.group("status").upper(), tagged.group("text")
+        caps = _CAPS_CODE.search(rest)
+        if tag in self.pending_auth:
+            exchange = self.pending_auth.pop(tag)
+            self._auth_result(exchange, status, f"{status} {rest}".strip(), seq)
+            if caps:
+                self.record.update_evidence(capabilities_post_auth=self._redacted_tuple(caps.group("caps").split()))
+            return
+        if tag == self.pending_login:
+            self.pending_login = None
+            self.record.update_evidence(auth_result=status, auth_text=f"{status} {rest}".strip())
+            return
+        command, _ = self.pending_commands.pop(tag, ("", 0))
+        if command == "STARTTLS" and status == "OK":
+            self.tls_done = True
+            self.record.update_evidence(security="starttls")
+        if caps:
+            self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(caps.group("caps").split())})
+        self.ev.commands.append(CommandResult(command or "?", status, self.redact(f"{status} {rest}".strip()), seq))
+        self.record.evidence_touched("commands")
+
+    def _challenge(self, payload: str, seq: int) -> None:
+        exchange = next(reversed(self.pending_auth.values()), None)
+        if exchange is None:
+            return
+        self.awaiting_sasl_response = exchange
+        if not payload:
+            return
+        try:
+            decoded = base64.b64decode(payload, validate=True).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            decoded = payload
+        exchange.challenges.append(self.redact(decoded))
+        try:
+            parsed = json.loads(decoded)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            exchange.challenge_json.append({k: self.redact(v) if isinstance(v, str) else v for k, v in parsed.items()})
+        self.record.evidence_touched("sasl")
+
+    def _auth_result(self, exchange: SaslExchange, status: str, text: str, seq: int) -> None:
+        exchange.result, exchange.result_text, exchange.result_seq = status, self.redact(text), seq
+        self.awaiting_sasl_response = None
+        self.record.update_evidence(auth_result=status, auth_text=text)
+        self.record.evidence_touched("sasl")
+
+    def _pop_server(self, text: str, seq: int) -> None:
+        if self.in_pop_capa:
+            if text == ".":
+                self.in_pop_capa = False
+                caps = []
+                for cap in self.pop_caps:
+                    words = cap.split()
+                    caps.append(words[0].upper())
+                    if words[0].upper() == "SASL":
+                        caps.extend(f"AUTH={m.upper()}" for m in words[1:])
+                self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(caps)})
+            else:
+                self.pop_caps.append(text)
+            return
+        if text.startswith("+ ") or text == "+":
+            self._challenge(text[1:].strip(), seq)
+            return
+        status = "OK" if text.startswith("+OK") else "NO" if text.startswith("-ERR") else None
+        if status is None:
+            return
+        if "" in self.pending_auth:
+            self._auth_result(self.pending_auth.pop(""), status, text, seq)
+        elif self.pending_login == "PASS":
+            self.pending_login = None
+            self.record.update_evidence(auth_result=status, auth_text=text)
+        elif self.pending_login == "CAPA" and status == "OK":
+            self.pending_login = None
+            self.in_pop_capa, self.pop_caps = True, []
+        elif self.pending_login == "STLS" and status == "OK":
+            self.pending_login = None
+            self.tls_done = True
+            self.record.update_evidence(security="starttls")
+
+    def _smtp_server(self, text: str, seq: int) -> None:
+        code, more, rest = text[:3], text[3:4] == "-", text[4:]
+        if code == "250" and (self.smtp_caps or more):
+            self.smtp_caps.append(rest)
+            if not more:
+                caps: list[str] = []
+                for cap in self.smtp_caps[1:]:
+                    words = cap.split()
+                    if not words:
+                        continue
+                    caps.append(words[0].upper())
+                    if words[0].upper() == "AUTH":
+                        caps.extend(f"AUTH={m.upper()}" for m in words[1:])
+                self.smtp_caps = []
+                self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(caps)})
+            return
+        if code == "334":
+            self._challenge(rest.strip(), seq)
+            return
+        if code == "220" and self.pending_login == "STARTTLS":
+            self.pending_login = None
+            self.tls_done = True
+            self.record.update_evidence(security="starttls")
+            return
+        if "" in self.pending_auth and not more:
+            status = "OK" if code.startswith("2") else "NO"
+            self._auth_result(self.pending_auth.pop(""), status, text, seq)
+        elif code.startswith(("5", "4")) and not more and self.ev.auth_result is None and code in ("530", "550", "554"):
+            self.ev.commands.append(CommandResult("SMTP", "NO", self.redact(text), seq))
+            self.record.evidence_touched("commands")
+
+    # -- client lines ----------------------------------------------------------------------
+    def _client(self, channel: Channel, text: str, seq: int) -> None:
+        if self.awaiting_sasl_response is not None:
+            exchange = self.awaiting_sasl_response
+            self.awaiting_sasl_response = None
+            if text.strip() and not _COMMAND.match(text) and " " not in text.strip():
+                if not exchange.client_payload:
+                    exchange.client_payload = self.record.redactor.describe_sasl(text.strip(), exchange.mechanism)
+                self.record.evidence_touched("sasl")
+                return
+            if not text.strip():
+                return
+        if channel is Channel.IMAP:
+            match = _COMMAND.match(text)
+            if not match:
+                return
+            tag, command, args = match.group("tag"), match.group("command").upper(), (match.group("args") or "").strip()
+            if command == "AUTHENTICATE":
+                mechanism, _, initial = args.partition(" ")
+                self._start_auth(tag, mechanism, initial.strip(), seq)
+            elif command == "LOGIN":
+                self.pending_login = tag
+                self.record.update_evidence(login_used=True, mechanism="LOGIN", mechanism_reason="the log shows the IMAP LOGIN command")
+            else:
+                self.pending_commands[tag] = (command, seq)
+            return
+        words = text.split(" ", 2)
+        verb = words[0].upper()
+        if verb == "AUTH" and len(words) > 1:
+            self._start_auth("", words[1], words[2].strip() if len(words) > 2 else "", seq)
+        elif channel is Channel.POP3 and verb in ("USER", "PASS"):
+            if verb == "PASS":
+                self.pending_login = "PASS"
+            self.record.update_evidence(login_used=True, mechanism="USER/PASS", mechanism_reason="the log shows POP3 USER/PASS")
+        elif verb in ("CAPA", "STLS", "STARTTLS"):
+            self.pending_login = verb
+        elif verb in ("EHLO", "HELO"):
+            self.smtp_caps = []
+
+    def _start_auth(self, tag: str, mechanism: str, initial: str, seq: int) -> None:
+        mechanism = mechanism.upper()
+        exchange = SaslExchange(mechanism=mechanism, sasl_ir=bool(initial), command_seq=seq)
+        if initial and initial != "=":
+            exchange.client_payload = self.record.redactor.describe_sasl(initial, mechanism)
+        self.pending_auth[tag] = exchange
+        self.ev.sasl.append(exchange)
+        self.record.update_evidence(mechanism=mechanism, mechanism_reason="the log shows the client's AUTHENTICATE command")
+
+    # -- outcome ---------------------------------------------------------------------------
+    def outcome(self) -> Outcome:
+        ev = self.ev
+        fault = self._fault()
+        if ev.auth_result == "OK":
+            refused = next((c for c in ev.commands if c.result in ("NO", "BAD") and NOT_CONNECTED.lower() in c.text.lower()), None)
+            if refused is not None:
+                return Outcome(OutcomeKind.AUTHENTICATED_NOT_CONNECTED, f"authenticated, then the mailbox was refused: {refused.text}")
+            return Outcome(OutcomeKind.MAILBOX_REACHABLE, "authenticated" + (" and the mailbox answered" if ev.commands else ""))
+        if ev.auth_result in ("NO", "BAD"):
+            return Outcome(OutcomeKind.AUTH_FAILED, f"authentication refused: {ev.auth_text}")
+        if fault is not None:
+            self.record.update_evidence(fault=fault)
+            return Outcome(OutcomeKind.FAULT, fault.detail)
+        auth_exception = next((e for e in ev.exceptions if "Authentication" in e or "AUTHENTICATE" in e), None)
+        if auth_exception:
+            return Outcome(OutcomeKind.AUTH_FAILED, auth_exception)
+        if ev.token_endpoint_errors:
+            return Outcome(OutcomeKind.TOKEN_FAILED, ev.token_endpoint_errors[0])
+        if ev.untagged_bye:
+            return Outcome(OutcomeKind.FAULT, f"the server closed the connection: {ev.untagged_bye}")
+        reason = "the log ends" if self.session.truncated else "the session ends"
+        return Outcome(OutcomeKind.INCOMPLETE, f"{reason} before any authentication result")
+
+    def _fault(self) -> Fault | None:
+        for exception in self.ev.exceptions:
+            for pattern, kind in _FAULTS:
+                if pattern.search(exception):
+                    return Fault(kind, exception, step="connect")
+        return None
+
+
+def replay(session: ImportedSession, record: SessionRecord) -> Outcome:
+    """Feed `session` into `record` as a live session would, then finish it. Returns the outcome."""
+    outcome = _Replayer(session, record).run()
+    record.finish(outcome)
+    return record.outcome or outcome

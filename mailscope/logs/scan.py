@@ -1,0 +1,108 @@
+"""Read a log, find its format and its mail sessions (streaming, bounded memory)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from mailscope.logs.assembler import Assembler
+from mailscope.logs.detect import FORMATS, detect_format, parser_class
+from mailscope.logs.formats.base import MAIL_MARKERS
+from mailscope.logs.model import ImportedSession
+from mailscope.logs.reader import FULL_SCAN_LIMIT, LineReader, ReadStats, iter_text_lines
+
+DETECT_SAMPLE = 400  # mail-looking lines looked at before deciding the format
+
+
+class LogScan:
+    """One pass over a log. Iterate `sessions()`; afterwards `format`, `notes` and `stats` describe the read."""
+
+    def __init__(
+        self,
+        source: BinaryIO | Iterable[str | bytes],
+        format: str = "auto",
+        *,
+        full_scan: bool | None = None,
+    ) -> None:
+        if format != "auto" and format not in FORMATS:
+            raise ValueError(f"unknown log format {format!r}; known: auto, {', '.join(FORMATS)}")
+        self.requested_format = format
+        self.format = format
+        if hasattr(source, "read"):
+            anchored = not full_scan and not _small(source)
+            self._reader = LineReader(source, anchored=anchored)  # type: ignore[arg-type]
+            self.stats = self._reader.stats
+            self._lines: Iterable[tuple[int, bytes]] = self._reader
+        else:
+            self.stats = ReadStats()
+            self._lines = iter_text_lines(source, self.stats)  # type: ignore[arg-type]
+        self.sessions_found = 0
+
+    @property
+    def notes(self) -> list[str]:
+        notes = self.stats.notes()
+        if self.stats.bytes_read and self.stats.binary_lines and self.stats.binary_lines * 2 > max(1, self.stats.lines_seen):
+            notes.insert(0, "this input is mostly binary data, not a text log")
+        if self.stats.bytes_read == 0:
+            notes.insert(0, "the input is empty")
+        return notes
+
+    def sessions(self) -> Iterator[ImportedSession]:
+        lines = iter(self._lines)
+        sample: list[tuple[int, str]] = []
+        if self.format == "auto":
+            for lineno, raw in lines:
+                if any(marker in raw for marker in _ALL_MARKERS):
+                    sample.append((lineno, _decode(raw)))
+                    if len(sample) >= DETECT_SAMPLE:
+                        break
+            self.format = detect_format(text for _, text in sample)
+        parser = parser_class(self.format)()
+        markers = parser.markers
+        assembler = Assembler(self.format)
+
+        def feed(lineno: int, text: str) -> Iterator[ImportedSession]:
+            for item in parser.feed(lineno, text):
+                for session in assembler.feed(item):
+                    self.sessions_found += 1
+                    yield session
+
+        for lineno, text in sample:
+            yield from feed(lineno, text)
+        for lineno, raw in lines:
+            if markers is None or any(marker in raw for marker in markers):
+                yield from feed(lineno, _decode(raw))
+        for session in assembler.finish():
+            self.sessions_found += 1
+            yield session
+
+
+def scan(lines: Iterable[str | bytes] | BinaryIO, format: str = "auto") -> Iterator[ImportedSession]:
+    """The sessions in a log given as lines (pasted text) or a binary stream."""
+    return LogScan(lines, format).sessions()
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _small(stream: object) -> bool:
+    if hasattr(stream, "getbuffer"):
+        return len(stream.getbuffer()) <= FULL_SCAN_LIMIT
+    try:
+        size = os.fstat(stream.fileno()).st_size  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False  # a pipe: assume large
+    return size <= FULL_SCAN_LIMIT
+
+
+def _all_markers() -> tuple[bytes, ...]:
+    found: dict[bytes, None] = dict.fromkeys(MAIL_MARKERS)
+    for name in FORMATS:
+        markers = parser_class(name).markers
+        found.update(dict.fromkeys(markers or ()))
+    return tuple(found)
+
+
+_ALL_MARKERS = _all_markers()
