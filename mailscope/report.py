@@ -11,7 +11,6 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 from enum import Enum
-from importlib import metadata
 from typing import Any
 
 from mailscope.evidence import Fault, FaultKind
@@ -105,6 +104,8 @@ def report_json(record: SessionRecord, *, generated_at: datetime | None = None) 
 
 
 def _version() -> str:
+    from importlib import metadata  # slow to import (~20 ms): only when a report is built
+
     try:
         return metadata.version("mailscope")
     except metadata.PackageNotFoundError:
