@@ -11,7 +11,7 @@ import re
 
 from mailscope.events import Channel, Direction
 from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange
-from mailscope.logs.model import ImportedSession, ItemKind, LogItem
+from mailscope.logs.model import ImportedSession, LogItem
 from mailscope.record import SessionRecord
 
 _TAGGED = re.compile(r"^(?P<tag>[A-Za-z0-9.]+) (?P<status>OK|NO|BAD)\b ?(?P<text>.*)$", re.IGNORECASE)

@@ -1,0 +1,108 @@
+"""Per-session rows and the log-wide summary: the same finding in 200 sessions is one finding with a count
+and the times (or lines) it was first and last seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from mailscope.findings import Finding, Severity
+from mailscope.logs.model import ImportedSession
+from mailscope.record import SessionRecord
+
+MAX_ROWS = 10_000  # per-session rows kept for the report; further sessions are only counted
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    index: int
+    format: str
+    stream: str
+    first_line: int | None
+    last_line: int | None
+    first_time: str | None
+    last_time: str | None
+    host: str
+    port: int
+    protocol: str
+    user: str
+    mechanism: str | None
+    outcome: str
+    outcome_summary: str
+    healthy: bool
+    findings: tuple[str, ...]  # ids, ranked
+    lines: int
+    truncated: bool
+
+    @property
+    def where(self) -> str:
+        return self.first_time or (f"line {self.first_line}" if self.first_line else "?")
+
+
+@dataclass(slots=True)
+class _Aggregate:
+    finding: Finding
+    count: int
+    first_seen: str
+    last_seen: str
+    best_score: float
+    sessions: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class LogSummary:
+    rows: list[SessionRow] = field(default_factory=list)
+    sessions: int = 0
+    healthy: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    _findings: dict[str, _Aggregate] = field(default_factory=dict)
+
+    def add(self, session: ImportedSession, record: SessionRecord, findings: tuple[Finding, ...]) -> SessionRow:
+        ev, outcome = record.evidence, record.outcome
+        kind = str(outcome.kind) if outcome else "incomplete"
+        healthy = outcome is not None and outcome.exit_code == 0 and not any(f.severity is Severity.ERROR for f in findings)
+        row = SessionRow(
+            index=session.index, format=session.format, stream=record.redactor.redact(session.stream),
+            first_line=session.first_line, last_line=session.last_line, first_time=session.first_time, last_time=session.last_time,
+            host=ev.host, port=ev.port, protocol=ev.protocol, user=ev.log_facts.get("user", ""), mechanism=ev.mechanism,
+            outcome=kind, outcome_summary=outcome.summary if outcome else "", healthy=healthy,
+            findings=tuple(f.id for f in findings), lines=len(record.lines), truncated=session.truncated,
+        )  # fmt: skip
+        self.sessions += 1
+        self.healthy += healthy
+        self.outcomes[kind] = self.outcomes.get(kind, 0) + 1
+        if len(self.rows) < MAX_ROWS:
+            self.rows.append(row)
+        for finding in findings:
+            aggregate = self._findings.get(finding.id)
+            if aggregate is None:
+                self._findings[finding.id] = _Aggregate(finding, 1, row.where, row.where, finding.score, [session.index])
+                continue
+            aggregate.count += 1
+            aggregate.last_seen = row.where
+            if len(aggregate.sessions) < 1000:
+                aggregate.sessions.append(session.index)
+            if _rank(finding) < _rank(aggregate.finding):
+                aggregate.finding = finding
+            aggregate.best_score = max(aggregate.best_score, finding.score)
+        return row
+
+    def findings(self) -> tuple[Finding, ...]:
+        """One finding per id across the log, with count/first_seen/last_seen; errors first, then by score and count."""
+        ordered = sorted(
+            self._findings.values(),
+            key=lambda a: (_SEVERITY_ORDER.get(a.finding.severity, 3), not a.finding.confirmed, -a.best_score, -a.count),
+        )
+        return tuple(replace(a.finding, count=a.count, first_seen=a.first_seen, last_seen=a.last_seen) for a in ordered)
+
+    def sessions_with(self, finding_id: str) -> list[int]:
+        aggregate = self._findings.get(finding_id)
+        return list(aggregate.sessions) if aggregate else []
+
+    @property
+    def has_error(self) -> bool:
+        return any(a.finding.severity is Severity.ERROR for a in self._findings.values())
+
+
+def _rank(finding: Finding) -> tuple[int, float]:
+    return (_SEVERITY_ORDER.get(finding.severity, 3), -finding.score)

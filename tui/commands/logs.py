@@ -1,0 +1,157 @@
+"""`mailscope logs PATH|-`: diagnose the mail sessions in a client's debug log (JavaMail/Jira, imaplib, MailKit,
+imapflow, Thunderbird, email-oauth2-proxy, curl -v, C:/S: transcripts, or anything else via the generic parser).
+
+Exit 0: every session authenticated and reached its mailbox; 1: an error finding, a failed or unfinished session,
+or no session at all; 2: usage error (missing file, unknown format).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+from mailscope.logs.detect import FORMATS
+
+MAX_SESSION_LINES = 40  # session rows printed in text mode; --json lists them all
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "logs",
+        help="diagnose the mail sessions in a client's debug log",
+        description="Find every mail session in a log (a file, or - for stdin), rebuild it with secrets redacted, "
+        "and diagnose it. A failure repeated in many sessions is reported once, with a count.",
+    )
+    p.add_argument("path", metavar="PATH", help="log file, or - to read standard input")
+    p.add_argument("--format", default="auto", choices=("auto", *FORMATS), help="log format (default: detect)")
+    p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    p.add_argument("--full-scan", action="store_true", help="read every line of a large log (default: only around AUTH lines)")
+
+
+def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    from mailscope.logs import LogScan, LogSummary, replay
+    from mailscope.record import SessionRecord
+    from mailscope.redact import escape_controls
+
+    try:
+        stream = sys.stdin.buffer if args.path == "-" else open(args.path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        print(f"mailscope logs: no such file: {escape_controls(args.path)}", file=err)
+        return 2
+    except IsADirectoryError:
+        print(f"mailscope logs: {escape_controls(args.path)} is a directory, not a log file", file=err)
+        return 2
+    except OSError as exc:
+        print(f"mailscope logs: cannot read {escape_controls(args.path)}: {exc.strerror}", file=err)
+        return 2
+    diagnoser, diagnosis_note = _diagnoser()
+    findings_of = _findings_of()
+    summary = LogSummary()
+    scan = LogScan(stream, args.format, full_scan=args.full_scan)
+    try:
+        for session in scan.sessions():
+            record = SessionRecord()
+            replay(session, record)
+            if diagnoser is not None:
+                record.diagnoser = diagnoser
+                record.rediagnose()
+            summary.add(session, record, findings_of(record))
+    except OSError as exc:
+        print(f"mailscope logs: read error in {escape_controls(args.path)}: {exc.strerror or exc}", file=err)
+        return 2
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    notes = ([diagnosis_note] if diagnosis_note else []) + scan.notes
+    if summary.sessions == 0:
+        notes.append("no mail session found in this log" + ("" if scan.format != "generic" else " (format not recognised)"))
+    if args.json:
+        json.dump(_report(args.path, scan, summary, notes), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        _print_text(out, escape_controls(args.path), scan, summary, notes)
+    return 0 if summary.sessions and summary.healthy == summary.sessions and not summary.has_error else 1
+
+
+def _diagnoser() -> tuple[Callable[..., Any] | None, str]:
+    try:
+        from mailscope.diagnosis import make_diagnoser
+        from providers.registry import provider_rules
+    except ImportError as exc:  # the engine ships without diagnosis only in partial checkouts
+        return None, f"diagnosis unavailable ({exc}); sessions are listed without findings"
+    return make_diagnoser(provider_rules()), ""
+
+
+def _findings_of() -> Callable[[Any], tuple[Any, ...]]:
+    try:
+        from mailscope.report import findings_of
+    except ImportError:
+        return lambda record: record.diagnosis.findings
+    return findings_of
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, Any]:
+    from mailscope.redact import escape_controls
+
+    findings = summary.findings()
+    return {
+        "schema": "mailscope.logs/1",
+        "source": escape_controls(path),
+        "format": scan.format,
+        "read": {"bytes": scan.stats.bytes_read, "lines": scan.stats.lines_seen, "anchored": scan.stats.anchored},
+        "notes": notes,
+        "summary": {
+            "sessions": summary.sessions,
+            "healthy": summary.healthy,
+            "outcomes": summary.outcomes,
+            "top": findings[0].id if findings else None,
+        },
+        "findings": [_plain(f) | {"sessions": summary.sessions_with(f.id)[:100]} for f in findings],
+        "sessions": [_plain(row) for row in summary.rows],
+        "sessions_listed": len(summary.rows),
+    }
+
+
+def _print_text(out: IO[str], path: str, scan: Any, summary: Any, notes: list[str]) -> None:
+    w = out.write
+    w(f"{path}: {scan.format} log, {scan.stats.lines_seen:,} lines, {summary.sessions} mail session(s), {summary.healthy} healthy\n")
+    rows = summary.rows
+    shown = rows if len(rows) <= MAX_SESSION_LINES else rows[: MAX_SESSION_LINES - 5] + rows[-5:]
+    for i, row in enumerate(shown):
+        if len(rows) > MAX_SESSION_LINES and i == MAX_SESSION_LINES - 5:
+            w(f"  ... {len(rows) - MAX_SESSION_LINES} more session(s); --json lists all\n")
+        target = f"{row.host}:{row.port}" if row.port else row.host or "?"
+        lines = f"lines {row.first_line}-{row.last_line}" if row.first_line else ""
+        top = f" -> {row.findings[0]}" if row.findings else ""
+        w(f"  #{row.index:<4} {row.where:<26} {lines:<16} {row.protocol} {target} {row.user} {row.mechanism or '-'}: {row.outcome}{top}\n")
+    findings = summary.findings()
+    if findings:
+        w("\nFindings across the log (most important first):\n")
+    for f in findings:
+        seen = f"first {f.first_seen}, last {f.last_seen}" if f.count > 1 else f"seen {f.first_seen}"
+        w(f"\n{f.severity.upper():7} {f.id}  x{f.count} session(s) ({seen})\n")
+        w(f"        {f.title}\n")
+        if f.explanation:
+            w(f"        {f.explanation}\n")
+        w(f"        who fixes it: {f.owner}\n")
+        for step in f.fix:
+            w(f"        fix: {step}\n")
+        for link in f.links[:3]:
+            w(f"        see: {link}\n")
+    for note in notes:
+        w(f"\nnote: {note}\n")
