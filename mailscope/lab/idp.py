@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -71,6 +72,7 @@ class _Server(ThreadingHTTPServer):
 
     def get_request(self) -> tuple[Any, Any]:
         sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body go out as two writes: no Nagle delay
         # Handshake in the handler thread (first read), so a silent client cannot stall the accept loop.
         return self.idp.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
 
