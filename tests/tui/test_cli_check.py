@@ -171,9 +171,19 @@ def test_static_token_check_imports_no_textual_msal_or_google(dovecot: labfixtur
     code = (
         "import sys\nfrom tui.cli import main\n"
         f"rc = main(['check', *{_target(dovecot, 'tls')!r}, '--token-env', 'MS_SECRET', '--json'])\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'rich', 'msal', 'google', 'requests', 'jwt', 'cryptography'})\n"
+        "heavy = {'textual', 'rich', 'msal', 'google', 'requests', 'jwt', 'cryptography'}\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & heavy)\n"
         "print('HEAVY', heavy, 'RC', rc, file=sys.stderr)\n"
     )
     env = {**os.environ, "MS_SECRET": labfixture.mint(dovecot)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
     assert "HEAVY [] RC 0" in result.stderr, result.stderr
+
+
+def test_lab_scenario_runs_in_process() -> None:
+    healthy = mailscope("--lab", "ms-healthy", "--json")
+    assert healthy.returncode == 0, healthy.stderr
+    report = json.loads(healthy.stdout)
+    assert report["outcome"]["kind"] == "authenticated_mailbox_reachable" and report["evidence"]["server_family"] == "exchange"
+    unknown = mailscope("--lab", "no-such-scenario")
+    assert unknown.returncode == 2 and "unknown lab scenario 'no-such-scenario'" in unknown.stderr

@@ -1,0 +1,89 @@
+"""The versioned report: shape, the final redaction guard, fault findings, exit codes, Markdown."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from mailscope.events import Direction
+from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange
+from mailscope.findings import Diagnosis, Finding, Owner, Severity
+from mailscope.record import SessionRecord
+from mailscope.report import SCHEMA, build_report, exit_code, report_json, report_markdown
+from mailscope.secret import Secret, SecretKind
+from mailscope.settings import CheckSettings, SecretSource
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlLmNvbSJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+WHEN = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+
+
+def _record() -> SessionRecord:
+    settings = CheckSettings(host="imap.example.test", port=993, user="alice@example.test", token=SecretSource("env", "MAIL_TOKEN"))
+    record = SessionRecord(settings)
+    record.redactor.register(Secret(SecretKind.ACCESS_TOKEN, TOKEN))
+    record.add_line(Direction.SERVER, "* OK Dovecot ready.")
+    record.add_line(Direction.CLIENT, f"A1 AUTHENTICATE XOAUTH2 {TOKEN}", annotations=("SASL XOAUTH2 initial response",))
+    record.add_line(Direction.SERVER, "A1 NO [AUTHENTICATIONFAILED] Authentication failed.")
+    record.evidence.sasl.append(SaslExchange("XOAUTH2", True, challenge_json=[{"status": "401"}], result="NO"))
+    record.update_evidence(auth_result="NO", auth_text="NO [AUTHENTICATIONFAILED] Authentication failed.")
+    return record
+
+
+def test_shape_and_settings_without_secrets() -> None:
+    record = _record()
+    record.finish(Outcome(OutcomeKind.AUTH_FAILED, "AUTHENTICATE XOAUTH2 refused"))
+    report = json.loads(report_json(record, generated_at=WHEN))
+    assert report["schema"] == SCHEMA == "mailscope.report/1"
+    assert report["generated_at"] == "2026-11-29T07:00:00+00:00"
+    assert report["target"] == {
+        "host": "imap.example.test",
+        "port": 993,
+        "security": "tls",
+        "protocol": "imap",
+        "user": "alice@example.test",
+    }
+    assert report["settings"]["token"] == "env:MAIL_TOKEN" and report["settings"]["password"] is None
+    assert report["outcome"] == {"kind": "authentication_failed", "summary": "AUTHENTICATE XOAUTH2 refused", "exit_code": 1}
+    assert [line["seq"] for line in report["transcript"]] == [1, 2, 3]
+    assert report["evidence"]["sasl"][0]["challenge_json"] == [{"status": "401"}]
+    assert TOKEN not in json.dumps(report)
+
+
+def test_final_guard_redacts_what_slipped_past_storage() -> None:
+    record = _record()
+    record.evidence.auth_text = f"NO token {TOKEN} rejected"  # written around update_evidence: unredacted
+    record.evidence.sasl[0].challenge_json.append({"echo": TOKEN})
+    text = report_json(record) + report_markdown(record)
+    assert TOKEN not in text and "sha256:" in text
+
+
+def test_fault_becomes_an_error_finding_when_the_diagnosis_has_none() -> None:
+    record = SessionRecord(CheckSettings(host="h", port=993))
+    record.update_evidence(fault=Fault(FaultKind.TLS_ON_PLAIN_PORT, "the port answers in plain text", "TLS handshake"))
+    record.finish(Outcome(OutcomeKind.FAULT, "tls_spoken_to_plain_port"))
+    findings = build_report(record)["findings"]
+    assert [(f["id"], f["severity"], f["owner"]) for f in findings] == [("wrong_port_or_tls_mode", "error", "client configuration")]
+    assert exit_code(record) == 1
+
+
+def test_exit_code_zero_only_for_a_reachable_mailbox_without_error_findings() -> None:
+    record = SessionRecord(CheckSettings(host="h", port=993))
+    record.evidence.commands.append(CommandResult("EXAMINE", "OK", "[READ-ONLY] done"))
+    record.finish(Outcome(OutcomeKind.MAILBOX_REACHABLE, "ok"))
+    assert exit_code(record) == 0
+    record.diagnosis = Diagnosis(findings=(Finding("token_expires_soon", Severity.WARNING, "t", "e", Owner.USER),))
+    assert exit_code(record) == 0
+    record.diagnosis = Diagnosis(findings=(Finding("x", Severity.ERROR, "t", "e", Owner.USER),))
+    assert exit_code(record) == 1
+
+
+def test_markdown_has_outcome_findings_and_transcript() -> None:
+    record = _record()
+    record.add_line(Direction.SERVER, "* OK ```fence``` \x1b[2J")
+    record.finish(Outcome(OutcomeKind.AUTH_FAILED, "AUTHENTICATE XOAUTH2 refused"))
+    markdown = report_markdown(record, generated_at=WHEN)
+    assert markdown.startswith("# mailscope report: alice@example.test @ imap.example.test:993 (tls)")
+    assert "**Outcome:** authentication_failed: AUTHENTICATE XOAUTH2 refused" in markdown
+    assert "   3 S: A1 NO [AUTHENTICATIONFAILED] Authentication failed." in markdown
+    assert "[SASL XOAUTH2 initial response]" in markdown and "\x1b" not in markdown
+    assert markdown.count("```") == 2  # server text cannot close the code fence
