@@ -1,77 +1,185 @@
-"""Redaction before storage. Two layers:
+"""Redaction before storage. Two layers, then control escaping:
 
 1. Known secrets (registered by whoever obtained them: token, password, client secret, refresh
-   token...) are removed in every form: raw, base64 at any alignment, URL-encoded, and as any
-   fragment of FRAGMENT or more characters (a secret split across lines or reads).
+   token...) are removed in every form: raw, base64 at all three alignments (standard and
+   urlsafe), URL-encoded, JSON/IMAP-quoted, and as any fragment of `fragment_length()` or more
+   characters (a secret split across two lines, or across a MIME-wrapped base64 blob).
 2. A catch-all for secrets nobody registered (imported logs, server echoes): JWTs, `ya29.`,
-   `EwA`/`EwB` tokens, refresh-token shapes, `Bearer x`, `password=`/`client_secret=`-style pairs,
-   IMAP LOGIN passwords and base64 that decodes to an XOAUTH2/OAUTHBEARER/PLAIN payload.
+   `EwA`/`EwB`, refresh-token and client-secret shapes, `Bearer x`, `Authorization:`/`Cookie:`
+   headers, `password=`/`"access_token": "…"`-style pairs, URL user-info, IMAP LOGIN and POP3 PASS
+   passwords, and base64 that decodes to an XOAUTH2/OAUTHBEARER/PLAIN payload or to any of the
+   above (double base64 included). Base64 that decodes to anything else stays visible: the
+   Exchange greeting's front-end name and Gmail's `+ eyJzdGF0dXMi…` error JSON are evidence.
 
-Redacted values read `<jwt 1532 chars sha256:1a2b3c4d>`; decoded SASL structure stays visible.
-Finally C0/C1 control characters are escaped so server text can never drive the terminal.
+Redacted values read `<jwt 1532 chars sha256:1a2b3c4d>` (kind, length, fingerprint); decoded SASL
+structure stays visible: `<SASL XOAUTH2 user=alice@contoso.com ^A auth=Bearer <jwt …> ^A^A>`.
+Finally C0/C1 controls (and bidi/line-separator characters) are escaped so server text can never
+drive or spoof the terminal.
+
+Fragment length: a secret of 32 chars or more (tokens, client secrets) is matched by any run of
+FRAGMENT = 16 of its characters, a shorter one (passwords) by any run of SHORT_FRAGMENT = 8.
+Shorter fragments would make structured text collide: base64 of JSON shares runs such as
+`IjoiaHR0cHM6Ly9` (`":"https://`, about 14 aligned characters) between every JWT and Gmail's error
+challenge, and those must stay visible; 16 is above every such shared run while leaking at most 15
+characters of a token of hundreds. Passwords have no such structure, so 8 keeps split passwords of
+16 or more characters fully covered. A secret shorter than its fragment length (a password under
+8 characters) is matched exactly, in all forms, but a split of it cannot be recognised.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from mailscope import sasl
-from mailscope.secret import Secret, fingerprint
+from mailscope.secret import Secret, SecretKind, fingerprint
 
-FRAGMENT = 10  # a run this long of any registered secret's form is redacted
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_NAMES = {"\x00": "\\0", "\x1b": "\\e", "\r": "\\r"}
+FRAGMENT = 16
+SHORT_FRAGMENT = 8
+SHORT_SECRET = 32  # secrets shorter than this are matched by SHORT_FRAGMENT-long runs
+_MIN_DERIVED_FORM = 4  # base64 slices shorter than this would match random base64 everywhere
+_MAX_DEPTH = 2  # nested base64 decoding (double base64 of a SASL string is a real client bug)
+
+# -- control characters -------------------------------------------------------------------------
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_CONTROL_RE = re.compile(f"[{_CONTROLS}]")
+_CONTROL_OR_NEWLINE_RE = re.compile(f"[{_CONTROLS}\n]")
+_CONTROL_NAMES = {"\x00": "\\0", "\x1b": "\\e", "\r": "\\r", "\n": "\\n"}
 
 
-def escape_controls(text: str) -> str:
-    """Make C0/C1 controls visible (`\\x1b` → `\\e`); tab and newline survive for layout."""
-    return _CONTROL_RE.sub(lambda m: _CONTROL_NAMES.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
+def _escape_one(m: re.Match[str]) -> str:
+    char = m.group()
+    code = ord(char)
+    if char in _CONTROL_NAMES:
+        return _CONTROL_NAMES[char]
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, carried by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str, *, keep_newlines: bool = True) -> str:
+    """Make C0/C1 controls, bidi overrides and lone surrogates visible (`\\x1b` → `\\e`).
+
+    Tab survives; newline survives unless `keep_newlines` is False (a bare LF inside one wire line
+    would otherwise fake a second transcript line)."""
+    if text.isascii() and text.isprintable():
+        return text
+    pattern = _CONTROL_RE if keep_newlines else _CONTROL_OR_NEWLINE_RE
+    return pattern.sub(_escape_one, text)
+
+
+# -- describing a secret ------------------------------------------------------------------------
+_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("jwt", re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*(?:\.[\w-]*\.[\w-]*)?")),
+    ("google access token", re.compile(r"ya29\.[\w.-]+")),
+    ("google refresh token", re.compile(r"1//0[\w-]+")),
+    ("google authorization code", re.compile(r"4/0[\w-]+")),
+    ("google client secret", re.compile(r"GOCSPX-[\w-]+")),
+    ("google api key", re.compile(r"AIza[\w-]{35}")),
+    ("msa token", re.compile(r"Ew[AB][\w+/=!*.-]+")),
+    ("msa refresh token", re.compile(r"M\.[A-Z]\d{1,2}_[A-Z0-9]{2,6}\.[\w.*!$-]+")),
+    ("ms refresh token", re.compile(r"[01]\.A[\w.*-]{40,}")),
+    ("ms client secret", re.compile(r"[\w~.-]{3}\dQ~[\w~.-]{31,34}")),
+)
 
 
 def token_shape(value: str) -> str:
-    if re.fullmatch(r"eyJ[\w-]*\.[\w-]*\.[\w-]*", value):
-        return "jwt"
-    if value.startswith("ya29."):
-        return "google access token"
-    if value.startswith("1//"):
-        return "google refresh token"
-    if value.startswith(("EwA", "EwB")):
-        return "msa token"
-    if value.startswith("0.A") and len(value) > 40:
-        return "ms refresh token"
+    """What a token looks like (`jwt`, `google access token`, `msa token`...), `token` if opaque."""
+    for name, pattern in _SHAPES:
+        if pattern.fullmatch(value):
+            return name
     return "token"
 
 
 def describe_secret(value: str, kind: str | None = None) -> str:
+    """`<jwt 1532 chars sha256:1a2b3c4d>`: enough to tell two tokens apart, nothing to reuse."""
     return f"<{kind or token_shape(value)} {len(value)} chars {fingerprint(value)}>"
 
 
-_PATTERNS = re.compile(
-    r"""
-    (?P<jwt>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)
-  | (?P<ya29>\bya29\.[A-Za-z0-9_.\-]{8,})
-  | (?P<grt>\b1//0[A-Za-z0-9_\-]{16,})
-  | (?P<msa>\bEw[AB][A-Za-z0-9+/=_.!*\-]{24,})
-  | (?P<msrt>\b0\.A[A-Za-z0-9_.\-]{40,})
-  | (?P<bearer>\b[Bb]earer\s+)(?P<bearer_value>(?!<)[A-Za-z0-9._~+/\-=]{8,})
-  | (?P<pair>\b(?:client_secret|refresh_token|access_token|id_token|device_code|code|assertion|
-                  client_assertion|password|passwd|pwd|secret)(?:["']?\s*[:=]\s*["']?))
-      (?P<pair_value>(?![<*])[^\s&"',;}<>]{4,})
-  | (?P<login>^(?:[CS]:\s*)?[A-Za-z0-9.]+\s+LOGIN\s+(?:"(?:[^"\\]|\\.)*"|\S+)\s+)(?P<login_pw>(?!<)\S.*?)\s*$
-  | (?P<b64>(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=]))
-    """,
-    re.VERBOSE | re.IGNORECASE | re.MULTILINE,
+def fragment_length(value: str) -> int:
+    """The shortest run of a registered secret's form that is still recognised (see module doc)."""
+    return FRAGMENT if len(value) >= SHORT_SECRET else SHORT_FRAGMENT
+
+
+# -- catch-all patterns (each applied only when its cheap trigger is present) -----------------------
+_SHAPE_TRIGGERS = ("eyJ", "ya29.", "1//0", "4/0", "GOCSPX-", "AIza", "EwA", "EwB", ".A", "M.", "Q~")
+_NOT_IN_TOKEN = r"(?<![\w+/.~-])"  # a shape starts where no token/base64 character precedes it
+_SHAPE_RE = re.compile(
+    _NOT_IN_TOKEN
+    + r"""(?:
+        eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]+\.[\w-]+)?
+      | ya29\.[\w.-]{8,}
+      | 1//0[\w-]{16,}
+      | 4/0[\w-]{16,}
+      | GOCSPX-[\w-]{16,}
+      | AIza[\w-]{35}
+      | Ew[AB][\w+/=!*.-]{24,}
+      | M\.[A-Z]\d{1,2}_[A-Z0-9]{2,6}\.[\w.*!$-]{16,}
+      | [01]\.A[\w.*-]{40,}
+      | [\w~.-]{3}\dQ~[\w~.-]{31,34}
+    )(?![\w~-])""",
+    re.VERBOSE,
 )
-_CASE_SENSITIVE_GROUPS = ("jwt", "msa", "msrt", "b64")
+_PEM_RE = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|$)", re.DOTALL)
+_BEARER_RE = re.compile(r"(?P<head>\bbearer\s+)(?P<value>(?![<*])(?![A-Za-z_]+=[^=])[\w.~+/=!*-]{8,})", re.IGNORECASE)
+_BASIC_RE = re.compile(r"(?P<head>\bbasic\s+)(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])", re.IGNORECASE)
+_AUTHORIZATION_RE = re.compile(r"(?P<head>\b(?:proxy-)?authorization:\s*[\w-]+\s+)(?P<value>(?![<*])\S+)", re.IGNORECASE)
+_COOKIE_RE = re.compile(r"(?P<head>\b(?:set-)?cookie:\s*)(?P<value>(?!<)\S.*)", re.IGNORECASE)
+_URL_USERINFO_RE = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>(?!<)[^@\s/]+)(?=@)", re.IGNORECASE)
+_PAIR_KEYWORDS = ("pass", "pwd", "secret", "token", "assertion", "key", "code")
+_PAIR_RE = re.compile(
+    r"""(?P<head>(?<![\w.-])(?P<q>["']?)
+          (?:[\w.-]*?(?:pass(?:word|wd|phrase)?|pwd|secret|token|assertion|private_?key|api_?key|access_?key)|device_code)
+          (?P=q)\s*[:=]\s*)
+        (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&,;"'<>(){}\[\]]+)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_CODE_RE = re.compile(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
+_NOT_A_VALUE_RE = re.compile(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
+_LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
+_QUOTED_OR_ATOM = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
+_LOGIN_RE = re.compile(
+    rf"(?P<head>(?:{_LINE_PREFIX}\S+\s+(?i:login)|(?:^|\s)[A-Za-z0-9.]+\s+LOGIN)\s+{_QUOTED_OR_ATOM}\s+)(?P<value>\S.*?)\s*$"
+)
+_PASS_RE = re.compile(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>\S.*?)\s*$")
+_LITERAL_RE = re.compile(r"^\{\d+\+?\}$")
+# Runs of 12+ base64 characters; only those whose length is a multiple of 4 (SASL base64 is always
+# padded) and that stand alone are decoded. The shortest payload worth decoding: a 9-byte PLAIN triple.
+_B64_RUN_RE = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+_B64_NEIGHBOURS = frozenset("=.")  # a run glued to these is part of a dotted name or a longer token
+_PRINTABLE_DECODED_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # text, maybe with SASL's \0 and \x01
+
+
+# -- line state: what a previous line says about the next one --------------------------------------
+_LOGIN_LITERAL_RE = re.compile(
+    rf"{_LINE_PREFIX}\S+\s+(?i:login)\s+(?:(?P<user_literal>\{{\d+\+?\}})|{_QUOTED_OR_ATOM}\s+(?P<pw_literal>\{{\d+\+?\}}))\s*$"
+)
+_LITERAL_TAIL_RE = re.compile(r"^(?P<user>.*?)\s+(?P<value>\S.*?)\s*$")
+_PASSWORD_PROMPT_RE = re.compile(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
+_CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
+_LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
+_PREFIX_RE = re.compile(r"^\s*(?:[CS]:\s?|[<>]+\s?)")
+_PEM_BEGIN_RE = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
+_PEM_END_RE = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+_STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
 
 class Redactor:
+    """One per session: registered secrets plus the catch-all. `redact_line` for transcript lines in
+    order (it remembers LOGIN literals, `Password:` prompts and PEM blocks); `redact` for any text."""
+
     def __init__(self, secrets: Iterable[Secret | str] = ()) -> None:
-        self._exact: dict[str, str] = {}  # form -> description (longest forms first when applied)
-        self._grams: dict[str, str] = {}  # FRAGMENT-long slice of a form -> description
+        self._exact: dict[str, str] = {}  # form -> description
+        self._exact_sorted: list[str] = []  # longest first, so a form never eats part of a longer one
+        self._grams: dict[int, dict[str, str]] = {}  # fragment length -> {run of a form -> description}
+        self._blocks: dict[int, set[str]] = {}  # fragment length -> every half-length run of a form
+        self._alphabet: set[str] = set()
+        self._run_re: re.Pattern[str] | None = None
+        self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key", lines left)
         for secret in secrets:
             self.register(secret)
 
@@ -79,117 +187,291 @@ class Redactor:
     def has_secrets(self) -> bool:
         return bool(self._exact)
 
+    # -- registration ------------------------------------------------------------------------------
     def register(self, secret: Secret | str, kind: str | None = None) -> None:
+        """Remove `secret` from everything redacted from now on, in every form it can take."""
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if not value:
             return
-        if isinstance(secret, Secret) and kind is None:
-            kind = "password" if secret.kind == "password" else None
+        if kind is None and isinstance(secret, Secret):
+            kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
         description = describe_secret(value, kind)
+        length = fragment_length(value)
+        grams = self._grams.setdefault(length, {})
+        blocks = self._blocks.setdefault(length, set())
+        half = length // 2
         for form in _forms(value):
             self._exact.setdefault(form, description)
-            if len(form) >= FRAGMENT:
-                for i in range(len(form) - FRAGMENT + 1):
-                    self._grams.setdefault(form[i : i + FRAGMENT], description)
+            self._alphabet.update(form)
+            for i in range(len(form) - length + 1):
+                grams.setdefault(form[i : i + length], description)
+            blocks.update(form[i : i + half] for i in range(len(form) - half + 1))
         self._exact_sorted = sorted(self._exact, key=len, reverse=True)
+        alphabet = "".join(re.escape(c) for c in sorted(self._alphabet))
+        self._run_re = re.compile(f"[{alphabet}]{{{min(self._grams)},}}")
 
+    # -- redaction -----------------------------------------------------------------------------------
     def redact(self, text: str) -> str:
-        if self._exact:
-            text = self._redact_known(text)
-        text = _PATTERNS.sub(self._replace_pattern, text)
-        return escape_controls(text)
+        """Any text (evidence, annotation, summary): secrets removed, controls escaped, newlines kept."""
+        return escape_controls(self._redact_text(text, 0))
+
+    def redact_line(self, text: str) -> str:
+        """One transcript line, fed in wire order: also uses what earlier lines announced (a LOGIN
+        password sent as a literal, an AUTH LOGIN `Password:` prompt, a PEM private key block), and
+        escapes a bare LF so one wire line always stays one transcript line."""
+        return escape_controls(self._redact_text(self._apply_line_state(text), 0), keep_newlines=False)
 
     def redact_bytes(self, data: bytes) -> str:
-        return self.redact(data.decode("utf-8", "backslashreplace"))
+        """Bytes from the wire: invalid UTF-8 shows as `\\xNN`, never as a terminal control."""
+        return self.redact_line(data.decode("utf-8", "backslashreplace"))
 
     def describe_sasl(self, b64_text: str, mechanism: str | None = None) -> str:
         """A client SASL response (base64) as readable structure with secrets redacted."""
-        decoded = sasl.b64decode_strict(b64_text)
-        if decoded is None:
-            value = b64_text.strip()
-            return describe_secret(value, "sasl response") if value else "<empty response>"
-        payload = sasl.parse_payload(decoded, mechanism)
-        if payload.kind == "unknown":
-            return describe_secret(b64_text.strip(), "sasl response")
-        label = payload.kind.upper() if payload.kind != "raw_token" else (mechanism or "SASL")
-        return f"<SASL {label} {escape_controls(sasl.describe_payload(payload, describe_secret))}>"
+        return escape_controls(self._describe_sasl(b64_text, mechanism, 0))
 
-    # -- internals -----------------------------------------------------------------------------
+    # -- internals -----------------------------------------------------------------------------------
+    def _redact_text(self, text: str, depth: int) -> str:
+        if self._exact:
+            text = self._redact_known(text)
+        return self._catch_all(text, depth)
+
     def _redact_known(self, text: str) -> str:
         for form in self._exact_sorted:
             if form in text:
                 text = text.replace(form, self._exact[form])
-        if len(text) < FRAGMENT:
+        assert self._run_re is not None
+        spans: list[tuple[int, int, str]] = []
+        for run in self._run_re.finditer(text):
+            spans += self._fragments(text, run.start(), run.end())
+        if not spans:
             return text
-        spans: list[list[int]] = []
-        description = ""
-        i, end = 0, len(text) - FRAGMENT + 1
-        while i < end:
-            hit = self._grams.get(text[i : i + FRAGMENT])
-            if hit is None:
-                i += 1
-                continue
-            description = hit
-            start, stop = i, i + FRAGMENT
-            while stop < len(text) and text[stop - FRAGMENT + 1 : stop + 1] in self._grams:
-                stop += 1
-            if spans and start <= spans[-1][1]:
-                spans[-1][1] = stop
+        spans.sort()
+        merged: list[list[object]] = []
+        for start, stop, description in spans:
+            if merged and start <= merged[-1][1]:  # type: ignore[operator]
+                merged[-1][1] = max(merged[-1][1], stop)  # type: ignore[call-overload]
             else:
-                spans.append([start, stop])
-            i = stop
-        for start, stop in reversed(spans):
-            text = text[:start] + f"<fragment of {description[1:-1]}>" + text[stop:]
+                merged.append([start, stop, description])
+        out, last = [], 0
+        for start, stop, description in merged:
+            out += [text[last:start], f"<fragment of {str(description)[1:-1]}>"]  # type: ignore[misc]
+            last = stop  # type: ignore[assignment]
+        out.append(text[last:])
+        return "".join(out)
+
+    def _fragments(self, text: str, start: int, stop: int) -> list[tuple[int, int, str]]:
+        """Fragments inside one run. Any window of `length` characters contains a half-length block
+        starting at a multiple of `length // 2`, so probing those blocks first is exact and cheap."""
+        found = []
+        for length, grams in self._grams.items():
+            half, blocks = length // 2, self._blocks[length]
+            if not any(text[i : i + half] in blocks for i in range(start, stop - half + 1, half)):
+                continue
+            for i in range(start, stop - length + 1):
+                description = grams.get(text[i : i + length])
+                if description is not None:
+                    found.append((i, i + length, description))
+        return found
+
+    def _catch_all(self, text: str, depth: int) -> str:
+        if _may_hold_secret(text):
+            text = _catch_all_patterns(text)
+        if depth < _MAX_DEPTH and len(text) >= 12:
+            text = _B64_RUN_RE.sub(lambda m: self._decoded_secret(m, depth) or m.group(), text)
         return text
 
-    def _replace_pattern(self, m: re.Match[str]) -> str:
-        group = m.lastgroup
-        if group in _CASE_SENSITIVE_GROUPS and not _case_ok(group, m.group(group)):
-            return m.group()
-        if group == "bearer_value":
-            return m.group("bearer") + describe_secret(m.group("bearer_value"))
-        if group == "pair_value":
-            return m.group("pair") + describe_secret(m.group("pair_value"), "secret")
-        if group == "login_pw":
-            return m.group("login") + describe_secret(m.group("login_pw").strip('"'), "password")
-        if group == "b64":
-            return self._maybe_sasl(m.group())
-        return describe_secret(m.group())
-
-    def _maybe_sasl(self, candidate: str) -> str:
-        decoded = sasl.b64decode_strict(candidate)
+    def _decoded_secret(self, m: re.Match[str], depth: int) -> str | None:
+        """A description when the base64 run `m` decodes to something secret, else None (keep it)."""
+        candidate, start, text = m.group(), m.start(), m.string
+        if len(candidate) % 4 or (start and text[start - 1] in _B64_NEIGHBOURS):
+            return None
+        if m.end() < len(text) and text[m.end()] in _B64_NEIGHBOURS:
+            return None
+        decoded = _b64decode(candidate)
         if decoded is None:
-            return candidate
-        lowered = decoded.lower()
-        if b"auth=" in lowered and b"bearer" in lowered or decoded.count(b"\0") == 2:
-            return self.describe_sasl(candidate)
-        if re.fullmatch(rb"eyJ[\w-]+\.[\w-]+\.[\w-]*|ya29\.[\w.-]+", decoded.strip()):
-            return f"<base64 of {describe_secret(decoded.strip().decode())[1:-1]}>"
-        return candidate
+            return None
+        try:
+            text = decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _PRINTABLE_DECODED_RE.fullmatch(text) is None:
+            return None
+        if _looks_like_sasl(text):
+            return self._describe_sasl(candidate, None, depth)
+        inner = self._redact_text(text, depth + 1)
+        if inner == text:
+            return None
+        return f"<base64 of {inner}>"
+
+    def _describe_sasl(self, b64_text: str, mechanism: str | None, depth: int) -> str:
+        payload = sasl.parse_response(b64_text, mechanism)
+        value = b64_text.strip()
+        if payload.kind == "unknown":
+            return describe_secret(value, "sasl response") if value else "<empty response>"
+        label = payload.kind.upper() if payload.kind != "raw_token" else (mechanism or "SASL").upper()
+        described = sasl.describe_payload(payload, describe_secret)
+        # Belt and braces: a malformed payload may put part of the secret where structure is shown.
+        if depth < _MAX_DEPTH:
+            described = self._redact_text(described, _MAX_DEPTH)
+        return f"<SASL {label} {described}>"
+
+    def _apply_line_state(self, text: str) -> str:
+        expect = self._expect
+        if expect is not None:
+            what, left = expect
+            self._expect = (what, left - 1) if left > 1 else None
+            if what == "private key":
+                if _PEM_END_RE.search(text):
+                    self._expect = None
+                    return text
+                return describe_secret(text.strip(), "private key line") if text.strip() else text
+            if _CONTINUATION_RE.match(text):
+                return text  # the server's `+ go ahead` between a literal announcement and its data
+            if what == "password literal":  # the whole line is the literal's content
+                self._expect = None
+                prefix = _PREFIX_RE.match(text)
+                head = prefix.group() if prefix else ""
+                return head + describe_secret(text[len(head) :], "password") if text[len(head) :] else text
+            if what == "password":  # base64 answer to a `Password:` prompt: one token
+                self._expect = None
+                return _LAST_TOKEN_RE.sub(lambda m: _describe_unless_cancel(m.group("value")), text, count=1)
+            if what == "user literal":
+                self._expect = None
+                tail = _LITERAL_TAIL_RE.match(text)
+                if tail:
+                    return tail.group("user") + " " + self._password_or_literal(tail.group("value"))
+                return text
+        literal = _LOGIN_LITERAL_RE.match(text) if text.rstrip().endswith("}") else None
+        if literal:
+            self._expect = ("user literal" if literal.group("user_literal") else "password literal", _STATE_LIFETIME)
+        elif "3dvcmQ6" in text and _PASSWORD_PROMPT_RE.search(text):
+            self._expect = ("password", _STATE_LIFETIME)
+        elif "-----BEGIN" in text and _PEM_BEGIN_RE.search(text):
+            self._expect = ("private key", 200)
+        return text
+
+    def _password_or_literal(self, value: str) -> str:
+        if _LITERAL_RE.match(value):
+            self._expect = ("password literal", _STATE_LIFETIME)
+            return value
+        return describe_secret(_unquote(value), "password")
 
 
-def _case_ok(group: str, value: str) -> bool:
-    """The combined regex is case-insensitive for key names; token prefixes are not."""
-    if group == "jwt":
-        return value.startswith("eyJ")
-    if group == "msa":
-        return value.startswith(("EwA", "EwB"))
-    if group == "msrt":
-        return value.startswith("0.A")
-    return True
+def _may_hold_secret(text: str) -> bool:
+    """Cheap gate for `_catch_all_patterns`: substring tests are several times faster than one
+    regex alternation over the same literals (the per-line hot path of log import)."""
+    lowered = text.lower()
+    return (
+        "eyJ" in text or "ya29." in text or "1//0" in text or "4/0" in text or "GOCSPX-" in text or "AIza" in text
+        or "Ew" in text or ".A" in text or "M." in text or "Q~" in text or "-----BEGIN" in text or "://" in text
+        or "pass" in lowered or "pwd" in lowered or "secret" in lowered or "token" in lowered or "assertion" in lowered
+        or "key" in lowered or "code" in lowered or "bearer" in lowered or "basic" in lowered or "login" in lowered
+        or "authorization:" in lowered or "cookie:" in lowered
+    )
+
+
+def _catch_all_patterns(text: str) -> str:
+    """Token shapes, headers, key=value pairs, LOGIN/PASS: everything but base64 decoding."""
+    if any(trigger in text for trigger in _SHAPE_TRIGGERS):
+        text = _SHAPE_RE.sub(lambda m: describe_secret(m.group()), text)
+    if "-----BEGIN" in text:
+        text = _PEM_RE.sub(lambda m: f"<{m.group(1).lower()} {len(m.group())} chars {fingerprint(m.group())}>", text)
+    lowered = text.lower()
+    if "bearer" in lowered:
+        text = _BEARER_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value")), text)
+    if "basic" in lowered:
+        text = _BASIC_RE.sub(_replace_basic, text)
+    if "authorization:" in lowered:
+        text = _AUTHORIZATION_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value"), "credential"), text)
+    if "cookie:" in lowered:
+        text = _COOKIE_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value"), "cookie"), text)
+    if "://" in text:
+        text = _URL_USERINFO_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value"), "password"), text)
+    if any(keyword in lowered for keyword in _PAIR_KEYWORDS):
+        text = _PAIR_RE.sub(_replace_pair, text)
+        if "code=" in text:
+            text = _CODE_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value"), "authorization code"), text)
+    if "login" in lowered:
+        text = _LOGIN_RE.sub(_replace_login_password, text)
+    if "pass" in lowered:
+        text = _PASS_RE.sub(lambda m: m.group("head") + describe_secret(_unquote(m.group("value")), "password"), text)
+    return text
+
+
+def _replace_pair(m: re.Match[str]) -> str:
+    value = m.group("value")
+    inner = value[1:-1] if value[:1] in "\"'" and len(value) >= 2 else value
+    if not inner or _NOT_A_VALUE_RE.match(inner):
+        return m.group()
+    quote = value[0] if inner is not value else ""
+    return f"{m.group('head')}{quote}{describe_secret(inner, 'secret')}{quote}"
+
+
+def _replace_basic(m: re.Match[str]) -> str:
+    decoded = _b64decode(m.group("value"))
+    if decoded is None or b":" not in decoded:
+        return m.group()  # prose ("Basic authentication is disabled"), not a credential
+    user, _, password = decoded.decode("utf-8", "backslashreplace").partition(":")
+    return f"{m.group('head')}<basic user={user} password={describe_secret(password, 'password')}>"
+
+
+def _replace_login_password(m: re.Match[str]) -> str:
+    value = m.group("value")
+    if _LITERAL_RE.match(value) or value.startswith("<"):
+        return m.group()  # the password follows as a literal (redact_line), or is already redacted
+    return m.group("head") + describe_secret(_unquote(value), "password")
+
+
+def _describe_unless_cancel(value: str) -> str:
+    return value if value in ("*", "=") or value.startswith("<") else describe_secret(_unquote(value), "password")
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def _b64decode(text: str) -> bytes | None:
+    try:
+        if "-" in text or "_" in text:
+            return base64.urlsafe_b64decode(text) if "+" not in text and "/" not in text else None
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _looks_like_sasl(text: str) -> bool:
+    lowered = text.lower()
+    if "auth=" in lowered:
+        return True
+    if text.count("\0") == 2:
+        return bool(text.rsplit("\0", 1)[1])  # a PLAIN triple with a password
+    return False
 
 
 def _forms(value: str) -> set[str]:
     """Every spelling a secret can take on the wire or in a log."""
     raw = value.encode()
-    forms = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)}
-    for offset in range(3):
-        for encode in (base64.b64encode, base64.urlsafe_b64encode):
-            encoded = encode(b"\0" * offset + raw).decode()
-            # Drop the characters that mix in unknown neighbours: the prefix and the tail.
-            start = (offset * 8 + 5) // 6 if offset else 0
-            stable = encoded[start : (len(encoded) - 4) if offset or len(raw) % 3 else len(encoded)]
-            stable = stable.rstrip("=")
-            if len(stable) >= 4:
-                forms.add(stable)
-    return {f for f in forms if f}
+    forms = {
+        value,
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+        urllib.parse.quote(value, safe="").lower(),  # some encoders write %2f
+        json.dumps(value)[1:-1],
+        json.dumps(value)[1:-1].replace("/", "\\/"),
+        value.replace("\\", "\\\\").replace('"', '\\"'),  # IMAP quoted string
+    }
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for offset in range(3):
+            forms.add(_stable_base64(encode, raw, offset))
+    return {form for form in forms if len(form) >= _MIN_DERIVED_FORM or form == value}
+
+
+def _stable_base64(encode: Callable[[bytes], bytes], raw: bytes, offset: int) -> str:
+    """The base64 characters that depend only on `raw` when it starts `offset` bytes into a 3-byte
+    group: the ones that also carry bits of unknown neighbours, and padding, are cut off."""
+    encoded = encode(b"\0" * offset + raw).decode("ascii")
+    first = -(-offset * 8 // 6)  # first character whose 6 bits all come from `raw`
+    last = (offset + len(raw)) * 8 // 6  # characters before this one are complete
+    return encoded[first:last]

@@ -1,7 +1,11 @@
 """SASL builders and parsers (sans-IO): XOAUTH2, OAUTHBEARER (RFC 7628), PLAIN, LOGIN.
 
 The parser is used three ways: to describe a client payload with its secret redacted, to find
-defects in a malformed XOAUTH2/OAUTHBEARER string (diagnosis), and to decode server challenges.
+defects in a malformed XOAUTH2/OAUTHBEARER string (diagnosis: `parse_response(...).defects` /
+`.codes`), and to decode server challenges.
+
+Every defect has a stable machine code (`DEFECTS` keys) and a stable human-readable message; a
+payload's `codes` and `defects` lists run in parallel. Messages never contain the secret.
 """
 
 from __future__ import annotations
@@ -14,6 +18,44 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _B64_RE = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
+_B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
+
+# code -> message. Append only: the diagnosis and reports key on these codes and show these texts.
+DEFECTS: dict[str, str] = {
+    # encoding of the response on the wire
+    "not_base64": "the SASL string was sent without base64 encoding",
+    "base64_whitespace": "the base64 contains spaces or line breaks (it must be one unbroken line)",
+    "base64_padding": "the base64 padding ('=') is missing or wrong",
+    "base64_urlsafe": "urlsafe base64 ('-', '_') was used; SASL needs standard base64 ('+', '/')",
+    "double_base64": "double base64: the SASL string was base64-encoded twice",
+    # XOAUTH2 structure
+    "raw_token": "the raw access token was sent as the SASL argument, not wrapped in user=…^Aauth=Bearer …^A^A",
+    "missing_separators": "no ^A (\\x01) separators between user= and auth=",
+    "literal_caret_a": "literal '^A' text instead of the \\x01 control character (copied from documentation)",
+    "escaped_separator": "a written escape ('\\x01', '\\001', '\\u0001') instead of the \\x01 control character",
+    "stray_a_after_separator": "a stray 'A' after \\x01 ('\\x01Aauth='): '^A' was copied as \\x01 plus the letter A",
+    "missing_terminator": "does not end with ^A^A (\\x01\\x01)",
+    "missing_user": "no user= field",
+    "empty_user": "user= is empty",
+    "user_not_address": "user= is not an e-mail address (Exchange and Gmail expect the mailbox address)",
+    "missing_auth": "no auth= field",
+    "missing_bearer": "'Bearer ' missing before the token (auth=<token>)",
+    "lowercase_bearer": "'bearer' in lower case (Exchange accepts it; Gmail documents 'Bearer')",
+    "wrong_scheme": "the auth= scheme is not 'Bearer'",
+    "bearer_twice": "'Bearer' appears twice: the token value already started with 'Bearer '",
+    "empty_token": "the token after 'Bearer ' is empty",
+    "token_quoted": "the token is wrapped in quotes (copied from JSON)",
+    "token_whitespace": "the token contains spaces or line breaks",
+    # mechanism / payload mismatch
+    "xoauth2_sent_as_oauthbearer": "XOAUTH2-style payload sent with OAUTHBEARER (no GS2 header 'n,a=…,')",
+    "oauthbearer_sent_as_xoauth2": "OAUTHBEARER-style payload (GS2 header) sent with XOAUTH2",
+    "gs2_header_malformed": "GS2 header malformed (expected 'n,a=<user>,')",
+    "gs2_user_missing": "the GS2 header names no user (n,,): Gmail needs a=<mailbox address>",
+    # PLAIN
+    "plain_malformed": "PLAIN needs exactly authzid NUL user NUL password",
+    "plain_password_is_token": "an OAuth access token was sent as the PLAIN password (use XOAUTH2/OAUTHBEARER)",
+    "unknown_payload": "not a recognisable SASL payload",
+}
 
 
 def xoauth2_payload(user: str, token: str, *, scheme: str = "Bearer") -> bytes:
@@ -64,7 +106,8 @@ def decode_challenge(text: str) -> tuple[str, dict[str, Any] | None]:
 
 @dataclass(slots=True)
 class SaslPayload:
-    """A decoded client payload. `token`/`password` hold secrets: never print this object's fields."""
+    """A decoded client payload. `token`/`password` hold secrets: never print this object's fields
+    (its repr leaves them out; `describe_payload` shows them redacted)."""
 
     kind: str  # "xoauth2" | "oauthbearer" | "plain" | "raw_token" | "unknown"
     user: str | None = None
@@ -72,77 +115,173 @@ class SaslPayload:
     password: str | None = None
     scheme: str | None = None  # "Bearer" as written (case kept)
     fields: dict[str, str] = field(default_factory=dict)  # host/port/authzid...
-    defects: list[str] = field(default_factory=list)  # human-readable, no secrets
+    defects: list[str] = field(default_factory=list)  # human-readable, no secrets (DEFECTS values)
+    codes: list[str] = field(default_factory=list)  # machine codes, parallel to `defects` (DEFECTS keys)
 
     def __repr__(self) -> str:  # never leak the token through a repr
-        return f"SaslPayload(kind={self.kind!r}, user={self.user!r}, defects={self.defects!r})"
+        return f"SaslPayload(kind={self.kind!r}, user={self.user!r}, codes={self.codes!r})"
+
+    def add(self, code: str) -> None:
+        if code not in self.codes:
+            self.codes.append(code)
+            self.defects.append(DEFECTS[code])
+
+    def _prepend(self, codes: list[str]) -> None:
+        for code in reversed(codes):
+            if code not in self.codes:
+                self.codes.insert(0, code)
+                self.defects.insert(0, DEFECTS[code])
 
 
-_RAW_TOKEN_RE = re.compile(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]*|ya29\.[\w.-]+|Ew[AB][\w+/=.!*-]{16,})$")
-_AUTH_RE = re.compile(r"auth=(?P<scheme>\S+?)(?: (?P<token>[^\x01]*))?(?=\x01|$)", re.IGNORECASE)
+_TOKEN_SHAPE_RE = re.compile(r"^(?:eyJ[\w-]+\.[\w-]+\.[\w-]*|ya29\.[\w.-]+|Ew[AB][\w+/=.!*-]{16,})$")
+_OPAQUE_TOKEN_RE = re.compile(r"^(?:[Bb]earer\s+)?[\w.~+/=!*-]{16,}$")
+_AUTH_RE = re.compile(r"auth=(?P<value>[^\x01]*)", re.IGNORECASE)
+_ADDRESS_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_ESCAPED_SEPARATOR_RE = re.compile(r"\\x01|\\001|\\u0001|\\1(?![0-9])")
+_LITERAL_CARET_A = "^A"
 
 
-def parse_payload(data: bytes, mechanism: str | None = None) -> SaslPayload:
+def parse_response(text: str | bytes, mechanism: str | None = None) -> SaslPayload:
+    """Parse a client SASL response as sent on the wire (base64), noting encoding defects too:
+    whitespace or line breaks inside (a split response may be joined first), missing padding,
+    urlsafe alphabet, or no base64 at all (the auth string sent as is)."""
+    raw = text.decode("utf-8", "surrogateescape") if isinstance(text, bytes) else text
+    stripped = raw.strip()
+    decoded = b64decode_strict(stripped)
+    if decoded is not None:
+        payload = parse_payload(decoded, mechanism)
+        if payload.kind == "unknown":  # an opaque token can itself be valid base64
+            as_text = parse_payload(stripped.encode("utf-8", "surrogateescape"), mechanism)
+            if as_text.kind == "raw_token":
+                return as_text
+        return payload
+    codes: list[str] = []
+    compact = re.sub(r"\s+", "", stripped)
+    if compact != stripped:
+        codes.append("base64_whitespace")
+    if _B64URL_RE.match(compact) and ("-" in compact or "_" in compact):
+        codes.append("base64_urlsafe")
+        compact = compact.replace("-", "+").replace("_", "/")
+    if compact and len(compact) % 4 and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", compact):
+        codes.append("base64_padding")
+        compact = compact.rstrip("=") + "=" * (-len(compact.rstrip("=")) % 4)
+    decoded = b64decode_strict(compact) if codes else None
+    payload: SaslPayload | None = None
+    if decoded is not None:
+        payload = parse_payload(decoded, mechanism)
+        if payload.kind == "unknown":
+            payload = None
+    if payload is None:
+        payload = parse_payload(stripped.encode("utf-8", "surrogateescape"), mechanism)
+        # A raw token is base64-ish text itself: its own defect says it all.
+        codes = ["not_base64"] if payload.kind in ("xoauth2", "oauthbearer", "plain") else []
+    payload._prepend(codes)
+    return payload
+
+
+def parse_payload(data: bytes, mechanism: str | None = None, *, _depth: int = 0) -> SaslPayload:
     """Parse what a client sent after AUTHENTICATE (already base64-decoded)."""
     text = data.decode("utf-8", "surrogateescape")
     mech = (mechanism or "").upper()
-    if text.count("\0") == 2 and "auth=" not in text:
-        authzid, user, password = text.split("\0")
-        return SaslPayload("plain", user=user, password=password, fields={"authzid": authzid})
-    if _RAW_TOKEN_RE.match(text.strip()):
-        return SaslPayload(
-            "raw_token",
-            token=text.strip(),
-            defects=["the raw access token was sent as the SASL argument, not wrapped in user=…^Aauth=Bearer …^A^A"],
-        )
-    nested = b64decode_strict(text)
-    if nested is not None and b"auth=" in nested:
-        inner = parse_payload(nested, mechanism)
-        inner.defects.insert(0, "double base64: the SASL string was base64-encoded twice")
-        return inner
-    if text.startswith(("n,", "y,", "p=")) or mech == "OAUTHBEARER":
+    stripped = text.strip()
+    if "\0" in text and "auth=" not in text.lower():
+        return _parse_plain(text)
+    if _TOKEN_SHAPE_RE.match(stripped) or (
+        mech in ("XOAUTH2", "OAUTHBEARER") and _OPAQUE_TOKEN_RE.match(stripped) and "user=" not in stripped.lower()
+    ):
+        if _depth < 2 and not _TOKEN_SHAPE_RE.match(stripped):
+            nested = b64decode_strict(stripped)
+            if nested is not None and (b"auth=" in nested.lower() or nested.count(b"\0") == 2):
+                inner = parse_payload(nested, mechanism, _depth=_depth + 1)
+                inner._prepend(["double_base64"])
+                return inner
+        payload = SaslPayload("raw_token")
+        scheme, _, token = stripped.partition(" ") if " " in stripped else ("", "", stripped)
+        payload.token, payload.scheme = token, scheme or None
+        payload.add("raw_token")
+        return payload
+    if _depth < 2:
+        nested = b64decode_strict(stripped)
+        if nested is not None and (b"auth=" in nested.lower() or nested.count(b"\0") == 2):
+            inner = parse_payload(nested, mechanism, _depth=_depth + 1)
+            inner._prepend(["double_base64"])
+            return inner
+    if stripped.startswith(("n,", "y,", "p=")):
         return _parse_oauthbearer(text, mech)
-    if "auth=" in text.lower() or text.startswith("user="):
+    if "auth=" in text.lower() or text.lower().startswith("user="):
         return _parse_xoauth2(text, mech)
-    return SaslPayload("unknown", defects=["not a recognisable SASL payload"])
+    payload = SaslPayload("unknown")
+    payload.add("unknown_payload")
+    return payload
+
+
+def _normalise_separators(text: str, payload: SaslPayload) -> str:
+    """Note and undo the copy-paste separator mistakes so the fields can still be read."""
+    if _LITERAL_CARET_A in text:
+        payload.add("literal_caret_a")
+        text = text.replace(_LITERAL_CARET_A, "\x01")
+    if _ESCAPED_SEPARATOR_RE.search(text):
+        payload.add("escaped_separator")
+        text = _ESCAPED_SEPARATOR_RE.sub("\x01", text)
+    if re.search(r"\x01A(?=auth=|user=|host=|port=)", text, re.IGNORECASE):
+        payload.add("stray_a_after_separator")
+        text = re.sub(r"\x01A(?=auth=|user=|host=|port=)", "\x01", text, flags=re.IGNORECASE)
+    return text
 
 
 def _auth_field(text: str, payload: SaslPayload) -> None:
     m = _AUTH_RE.search(text)
     if not m:
-        payload.defects.append("no auth= field")
+        payload.add("missing_auth")
         return
-    payload.scheme = m.group("scheme")
-    payload.token = m.group("token")
-    if payload.token is None:
-        # "auth=<token>" with no scheme word: the scheme group swallowed the token.
-        payload.token, payload.scheme = payload.scheme, None
-        payload.defects.append("'Bearer ' missing before the token (auth=<token>)")
-    elif payload.scheme.lower() != "bearer":
-        payload.defects.append(f"auth scheme is {payload.scheme!r}, not 'Bearer'")
-    elif payload.scheme != "Bearer":
-        payload.defects.append("'bearer' in lower case (Exchange accepts it; Gmail documents 'Bearer')")
+    value = m.group("value")
+    scheme, space, token = value.partition(" ")
+    if not space:
+        if scheme.lower() == "bearer":
+            payload.scheme, payload.token = scheme, ""
+            payload.add("empty_token")
+            return
+        payload.token = value  # "auth=<token>" with no scheme word
+        payload.add("missing_bearer")
+        return
+    payload.scheme, payload.token = scheme, token
+    if scheme.lower() != "bearer":
+        payload.add("wrong_scheme")
+    elif scheme != "Bearer":
+        payload.add("lowercase_bearer")
+    if token.lower().startswith("bearer "):
+        payload.add("bearer_twice")
+        payload.token = token = token[7:].lstrip()
+    if not token.strip():
+        payload.add("empty_token")
+    elif len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
+        payload.add("token_quoted")
+    elif re.search(r"\s", token):
+        payload.add("token_whitespace")
+
+
+def _user_field(user: str, payload: SaslPayload) -> None:
+    payload.user = user.strip()
+    if not payload.user:
+        payload.add("empty_user")
+    elif not _ADDRESS_RE.match(payload.user):
+        payload.add("user_not_address")
 
 
 def _parse_xoauth2(text: str, mech: str) -> SaslPayload:
     payload = SaslPayload("xoauth2")
     if mech == "OAUTHBEARER":
-        payload.defects.append("XOAUTH2-style payload sent with OAUTHBEARER (no GS2 header 'n,a=…,')")
+        payload.add("xoauth2_sent_as_oauthbearer")
+    text = _normalise_separators(text, payload)
     if "\x01" not in text:
-        payload.defects.append("no ^A (\\x01) separators between user= and auth=")
-    if "\x01Aauth=" in text or "^A" in text:
-        payload.defects.append("literal '^A' or a stray 'A' after \\x01 (copied from documentation)")
+        payload.add("missing_separators")
     if not text.endswith("\x01\x01"):
-        payload.defects.append("does not end with ^A^A (\\x01\\x01)")
-    m = re.match(r"user=([^\x01]*?)(?=\x01|auth=|$)", text)
+        payload.add("missing_terminator")
+    m = re.match(r"user=(.*?)(?=\x01|auth=|$)", text, re.IGNORECASE | re.DOTALL)
     if m:
-        payload.user = m.group(1)
-        if not payload.user:
-            payload.defects.append("user= is empty")
-        elif "@" not in payload.user:
-            payload.defects.append("user= is not an e-mail address")
+        _user_field(m.group(1), payload)
     else:
-        payload.defects.append("no user= field")
+        payload.add("missing_user")
     _auth_field(text, payload)
     return payload
 
@@ -150,20 +289,36 @@ def _parse_xoauth2(text: str, mech: str) -> SaslPayload:
 def _parse_oauthbearer(text: str, mech: str) -> SaslPayload:
     payload = SaslPayload("oauthbearer")
     if mech == "XOAUTH2":
-        payload.defects.append("OAUTHBEARER-style payload (GS2 header) sent with XOAUTH2")
+        payload.add("oauthbearer_sent_as_xoauth2")
+    text = _normalise_separators(text, payload)
     header, _, rest = text.partition("\x01")
     m = re.match(r"^[nyp][^,]*,(?:a=([^,]*))?,$", header)
     if not m:
-        payload.defects.append("GS2 header malformed (expected 'n,a=<user>,')")
+        payload.add("gs2_header_malformed")
+    elif m.group(1) is None:
+        payload.add("gs2_user_missing")
     else:
-        payload.user = (m.group(1) or "").replace("=2C", ",").replace("=3D", "=") or None
+        _user_field(m.group(1).replace("=2C", ",").replace("=3D", "="), payload)
     for part in rest.split("\x01"):
         key, sep, value = part.partition("=")
         if sep and key in ("host", "port"):
             payload.fields[key] = value
     if not text.endswith("\x01\x01"):
-        payload.defects.append("does not end with ^A^A (\\x01\\x01)")
+        payload.add("missing_terminator")
     _auth_field(text, payload)
+    return payload
+
+
+def _parse_plain(text: str) -> SaslPayload:
+    parts = text.split("\0")
+    if len(parts) != 3:
+        payload = SaslPayload("plain", password=text)
+        payload.add("plain_malformed")
+        return payload
+    authzid, user, password = parts
+    payload = SaslPayload("plain", user=user, password=password, fields={"authzid": authzid})
+    if _TOKEN_SHAPE_RE.match(password.strip()):
+        payload.add("plain_password_is_token")
     return payload
 
 
@@ -171,9 +326,12 @@ def describe_payload(payload: SaslPayload, describe_secret: Any) -> str:
     """Readable structure with the secret replaced by `describe_secret(value)`."""
     if payload.kind == "plain":
         secret = describe_secret(payload.password or "", "password")
+        if payload.user is None:
+            return f"malformed {secret}"
         return f"authzid={payload.fields.get('authzid', '')} user={payload.user} password={secret}"
     if payload.kind == "raw_token":
-        return f"raw token {describe_secret(payload.token or '')}"
+        scheme = f"{payload.scheme} " if payload.scheme else ""
+        return f"raw token {scheme}{describe_secret(payload.token or '')}"
     if payload.kind == "unknown":
         return "unrecognised payload"
     parts = []
@@ -182,6 +340,6 @@ def describe_payload(payload: SaslPayload, describe_secret: Any) -> str:
         parts += [f"{k}={v}" for k, v in payload.fields.items()]
     else:
         parts.append(f"user={payload.user if payload.user is not None else ''}")
-    token = describe_secret(payload.token or "") if payload.token else "<missing>"
+    token = describe_secret(payload.token) if payload.token else "<missing>"
     parts.append(f"auth={payload.scheme} {token}" if payload.scheme else f"auth={token}")
     return " ^A ".join(parts) + " ^A^A"

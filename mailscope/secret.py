@@ -1,10 +1,15 @@
-"""A wrapper that keeps secret strings out of reprs, logs, tracebacks and f-strings by accident."""
+"""A wrapper that keeps secret strings out of reprs, logs, tracebacks and f-strings by accident.
+
+`Secret` is deliberately not a dataclass: `dataclasses.asdict`/`fields` (and every report or JSON
+writer that walks dataclasses) would otherwise reach the raw value. It refuses pickling (a pickle
+is a copy of the value on disk), copies to itself (it is immutable), and formats as its safe repr.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, NoReturn
 
 
 class SecretKind(StrEnum):
@@ -24,10 +29,14 @@ def fingerprint(value: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()[:8]
 
 
-@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Secret:
+    __slots__ = ("kind", "_value")
     kind: SecretKind
     _value: str
+
+    def __init__(self, kind: SecretKind, value: str) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "_value", value)
 
     def reveal(self) -> str:
         """The only way to the raw value: grep for `.reveal()` to audit every use."""
@@ -44,3 +53,24 @@ class Secret:
         return f"<Secret {self.kind} {len(self._value)} chars {self.fingerprint}>"
 
     __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(repr(self), spec)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError("Secret is immutable")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("Secret is immutable")
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        raise TypeError("a Secret cannot be pickled (it would write the value out); pass it in memory only")
+
+    def __getstate__(self) -> NoReturn:
+        raise TypeError("a Secret has no serialisable state")

@@ -1,0 +1,92 @@
+"""Throughput of `Redactor.redact()`, the per-line hot path of the live transcript and of log import.
+
+Prints lines/s and MB/s for four workloads:
+* realistic IMAP traffic (greeting, capabilities, LIST/FETCH/EXAMINE results, tagged responses,
+  one Gmail error challenge) with no secret registered;
+* the same with a registered JWT and password (the live probe always registers its credential);
+* unrelated Jira log lines (the Atlassian example file, stack traces included);
+* lines that do hold secrets (SASL-IR with a JWT, Bearer headers, token endpoint JSON).
+
+Run: `python benchmarks/redact_throughput.py [--seconds S]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import pathlib
+import time
+
+from mailscope.redact import Redactor
+from mailscope.secret import Secret, SecretKind
+
+_JIRA_LOG = pathlib.Path("/work/shared/examples/jira-incoming-mail-exchange-plain.log")
+_JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + "eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlMzY1LmNvbSJ9" * 20 + ".c2lnbmF0dXJl" * 30
+
+IMAP_LINES = [
+    "* OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]",
+    "A0001 CAPABILITY",
+    "* CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+",
+    "A0001 OK CAPABILITY completed.",
+    "A0003 OK AUTHENTICATE completed.",
+    '* NAMESPACE (("" "/")) NIL NIL',
+    '* LIST (\\HasNoChildren \\Marked) "/" INBOX',
+    "* 1234 EXISTS",
+    "* 0 RECENT",
+    "* FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft $MDNSent)",
+    "* OK [PERMANENTFLAGS ()] Permanent flags",
+    "* OK [UIDVALIDITY 14] UIDVALIDITY value",
+    "* OK [UIDNEXT 53417] The next unique identifier value",
+    "A0006 OK [READ-ONLY] EXAMINE completed.",
+    '* 12 FETCH (UID 53400 FLAGS (\\Seen) INTERNALDATE "28-Nov-2026 10:11:12 +0000" RFC822.SIZE 48213)',
+    "+ eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==",
+    "A0004 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)",
+    "* BYE Microsoft Exchange Server IMAP4 server signing off.",
+]
+
+SECRET_LINES = [
+    "A0002 AUTHENTICATE XOAUTH2 " + base64.b64encode(f"user=alice@contoso.com\x01auth=Bearer {_JWT}\x01\x01".encode()).decode(),
+    "> Authorization: Bearer ya29.a0AfB_byC1234567890abcdefghijklmnopqrstuvwxyz",
+    '{"token_type": "Bearer", "access_token": "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA", "refresh_token": "M.C5_BAY.0.U.-Cabc"}',
+    "grant_type=refresh_token&client_id=abc&refresh_token=1//0gabcdefghijklmnopqrstuvwxyz&client_secret=s3cr3t-value",
+]
+
+
+def measure(redactor: Redactor, lines: list[str], seconds: float) -> tuple[float, float]:
+    """Lines per second and MB per second over at least `seconds` of repeated passes."""
+    size = sum(len(line.encode()) for line in lines)
+    done = 0
+    start = time.perf_counter()
+    while True:
+        for line in lines:
+            redactor.redact(line)
+        done += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done * len(lines) / elapsed, done * size / elapsed / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.5, help="time per workload")
+    args = parser.parse_args()
+    jira = _JIRA_LOG.read_text(encoding="utf-8", errors="replace").splitlines() if _JIRA_LOG.exists() else []
+    with_secrets = Redactor([Secret(SecretKind.ACCESS_TOKEN, _JWT)])
+    with_secrets.register(Secret(SecretKind.PASSWORD, "correct horse battery"), "password")
+    workloads = [
+        ("IMAP lines, nothing registered", Redactor(), IMAP_LINES),
+        ("IMAP lines, JWT + password registered", with_secrets, IMAP_LINES),
+        ("Jira log lines, nothing registered", Redactor(), jira),
+        ("lines holding secrets (catch-all)", Redactor(), SECRET_LINES),
+    ]
+    print(f"{'workload':42} {'lines/s':>12} {'MB/s':>8}")
+    for name, redactor, lines in workloads:
+        if not lines:
+            print(f"{name:42} {'(no input)':>12}")
+            continue
+        per_second, mb = measure(redactor, lines, args.seconds)
+        print(f"{name:42} {per_second:12,.0f} {mb:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
