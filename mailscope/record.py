@@ -98,7 +98,7 @@ class SessionRecord:
             seq=len(self.lines) + 1,
             t=self._clock() - self._t0 if t is None else t,
             direction=direction,
-            text=self.redactor.redact(text),
+            text=self.redactor.redact_line(text),
             nbytes=len(text.encode("utf-8", "surrogateescape")) if nbytes is None else nbytes,
             channel=channel,
             annotations=annotations,
