@@ -157,8 +157,8 @@ def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
 def sasl_ir_rule(ctx: Context) -> Iterator[Finding]:
     if ctx.protocol != "imap" or ctx.capabilities is None or "SASL-IR" in ctx.capabilities or ctx.sasl is None:
         return
-    if not ctx.sasl.sasl_ir:
-        return
+    if not ctx.sasl.sasl_ir or ctx.auth_ok:
+        return  # the two-step form, or the server took the one-line form anyway (healthy_rule warns)
     refused = ctx.auth_refused
     yield finding(
         "sasl_ir_not_advertised_or_misused",
