@@ -19,7 +19,7 @@ from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource,
 SECRET_FIELDS = ("token", "password", "client_secret", "refresh_token")
 SECRET_SOURCE_KINDS = ("env", "file", "stdin", "prompt")
 _ENUMS = {"security": Security, "mechanism": Mechanism, "protocol": Protocol}
-_SECRET_KEY_WORDS = re.compile(r"secret|password|passwd|token|assertion|private_key|credential", re.I)
+_SECRET_KEY_WORDS = re.compile(r"^(?:.*[_-])?(?:secret|password|passwd|pwd|token|assertion|private_key|api_?key)$", re.I)
 _SECRET_SHAPES = re.compile(
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.|^ya29\.|^1//0|^Ew[AB][\w+/=]{20,}|^0\.A[\w.-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|^4/0[\w-]{20,}")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
