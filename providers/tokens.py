@@ -4,6 +4,7 @@ into TokenAcquisitionError carrying a redacted error dict (never any other excep
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, TypeVar
@@ -16,8 +17,19 @@ from providers.http import HttpTap, describe_transport_error
 from providers.inspect import inspect_token
 
 T = TypeVar("T")
+# These libraries log request bodies, codes and tokens at DEBUG (msal, requests-oauthlib, urllib3, google-auth).
+# mailscope records its own redacted transcript instead, so they are capped at INFO whatever the root level is.
+CHATTY_LIBRARY_LOGGERS = ("msal", "requests_oauthlib", "oauthlib", "urllib3", "google.auth", "google.oauth2", "google_auth_oauthlib")
 ERROR_KEYS = ("error", "error_description", "error_codes", "suberror", "error_uri", "correlation_id", "trace_id", "timestamp",
               "fix", "claims")
+
+
+def cap_library_debug_logs() -> None:
+    """Raise (never lower) the level of loggers known to print secrets at DEBUG."""
+    for name in CHATTY_LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def clean_error(record: SessionRecord, error: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +60,7 @@ class Attempt:
         self.requested_scopes = tuple(requested_scopes)
         self.authority = authority
         self.notes: list[str] = []
+        cap_library_debug_logs()
 
     def note(self, text: str) -> None:
         self.notes.append(text)
