@@ -172,8 +172,10 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
                           score=base + 1, confirmed=False, evidence=_reject_evidence(ctx))
         yield finding("google_token_expired_or_revoked", lead + "the token may have been revoked (password change, user removed "
                       "access). Refreshing and retrying would decide.", score=base, confirmed=False, evidence=_reject_evidence(ctx))
-        yield finding("google_user_mismatch", lead + f"user={sasl_user or '?'} may not be the account that consented.",
-                      score=base - 1, confirmed=False, evidence=_reject_evidence(ctx))
+        if not (isinstance(account, str) and account):
+            yield finding("google_user_mismatch", lead + f"user={sasl_user or '?'} may not be the account that consented; the "
+                          "token's account (tokeninfo email) would decide.", score=base - 1, confirmed=False,
+                          evidence=_reject_evidence(ctx))
 
 
 def password_rule(ctx: Context) -> Iterator[Finding]:
