@@ -48,7 +48,7 @@ async def open_socket(host: str, port: int, timeout: float) -> socket.socket:
     """DNS then TCP; raises ProbeFault (dns_failure, connection_refused, connect_timeout)."""
     loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
+        infos = _literal_address(host, port) or await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
     except TimeoutError:
         raise fault(FaultKind.DNS, f"no DNS answer for {host!r} within {timeout:g} s", "connect") from None
     except OSError as exc:
@@ -70,6 +70,17 @@ async def open_socket(host: str, port: int, timeout: float) -> socket.socket:
             sock.close()
             raise
     raise fault_from_exception(last_error or OSError("no address"), host=host, port=port, step="connect")
+
+
+def _literal_address(host: str, port: int) -> list[tuple] | None:
+    """An IP literal needs no resolver thread (what asyncio's own create_connection does too)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
+    return None
 
 
 async def speaks_tls(host: str, port: int, timeout: float) -> bool:

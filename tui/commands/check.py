@@ -169,7 +169,7 @@ def _validate(settings: CheckSettings) -> None:
 def _make_record(args: argparse.Namespace, settings: CheckSettings) -> SessionRecord:
     from mailscope.record import SessionRecord
 
-    record = SessionRecord(settings, diagnoser=_diagnoser())
+    record = SessionRecord(settings)  # diagnosed once at the end: nothing here shows findings live
     if not args.json:
         record.subscribe(_print_event)
     record.subscribe(_answer_prompts)
@@ -234,6 +234,9 @@ def _run_lab(args: argparse.Namespace) -> int:
 
 def _finish_output(args: argparse.Namespace, record: SessionRecord) -> int:
     from mailscope import report
+
+    record.diagnoser = _diagnoser()
+    record.rediagnose()
 
     try:
         return _print_result(args, record)
