@@ -25,7 +25,7 @@ _SECRET_SHAPES = re.compile(
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class ProfileError(Exception):
+class ProfileError(ValueError):
     """A profile could not be read or written; the message says why (never quoting a secret)."""
 
 
@@ -65,8 +65,18 @@ def parse_secret_source(value: str, field_name: str) -> SecretSource:
                        "never the secret itself")
 
 
-def load_profile(name: str, path: Path | None = None) -> dict[str, Any]:
-    """The profile as keyword arguments for CheckSettings (enums, tuples and SecretSources rebuilt)."""
+def load_profile(name: str, path: Path | None = None) -> CheckSettings:
+    """The profile as CheckSettings; a profile without host/port gets "" and the security's usual port, so the
+    caller can `dataclasses.replace()` what the command line adds."""
+    fields_ = load_profile_fields(name, path)
+    security = fields_.get("security", Security.TLS)
+    fields_.setdefault("host", "")
+    fields_.setdefault("port", {Security.TLS: 993, Security.STARTTLS: 143, Security.PLAIN: 143}[security])
+    return CheckSettings(**fields_)
+
+
+def load_profile_fields(name: str, path: Path | None = None) -> dict[str, Any]:
+    """Only the fields the profile sets, as keyword arguments for CheckSettings (enums, tuples, SecretSources rebuilt)."""
     path = path or profiles_path()
     profiles = _read_all(path)
     if name not in profiles:

@@ -8,7 +8,15 @@ from dataclasses import replace
 import pytest
 
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
-from providers.profiles import ProfileError, delete_profile, list_profiles, load_profile, profiles_path, save_profile
+from providers.profiles import (
+    ProfileError,
+    delete_profile,
+    list_profiles,
+    load_profile,
+    load_profile_fields,
+    profiles_path,
+    save_profile,
+)
 
 SETTINGS = CheckSettings(
     host="outlook.office365.com", port=993, security=Security.TLS, user="alice@contoso.com", mechanism=Mechanism.XOAUTH2,
@@ -22,9 +30,17 @@ def test_round_trip_under_xdg_config(private_dirs) -> None:
     path = save_profile("contoso-app", SETTINGS)
     assert path == profiles_path() and str(path).endswith("config/mailscope/profiles.toml")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert CheckSettings(**load_profile("contoso-app")) == SETTINGS
+    assert load_profile("contoso-app") == SETTINGS
     assert list_profiles() == ["contoso-app"]
     assert 'client_secret = "env:MS_CLIENT_SECRET"' in path.read_text()
+
+
+def test_profile_without_host_is_completed_by_the_command_line(private_dirs) -> None:
+    save_profile("app-only", {"provider": "microsoft", "flow": "client_credentials", "security": "starttls"})
+    assert load_profile_fields("app-only") == {"provider": "microsoft", "flow": "client_credentials", "security": Security.STARTTLS}
+    settings = load_profile("app-only")
+    assert settings.host == "" and settings.port == 143
+    assert replace(settings, host="outlook.office365.com").host == "outlook.office365.com"
 
 
 def test_several_profiles_and_delete(private_dirs) -> None:
@@ -32,7 +48,7 @@ def test_several_profiles_and_delete(private_dirs) -> None:
     save_profile("b", replace(SETTINGS, client_secret=SecretSource("file", "~/.secrets/app"), token=SecretSource("prompt")))
     assert list_profiles() == ["a", "b"]
     loaded = load_profile("b")
-    assert loaded["client_secret"] == SecretSource("file", "~/.secrets/app") and loaded["token"] == SecretSource("prompt")
+    assert loaded.client_secret == SecretSource("file", "~/.secrets/app") and loaded.token == SecretSource("prompt")
     assert delete_profile("a") and list_profiles() == ["b"]
 
 
