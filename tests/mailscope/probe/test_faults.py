@@ -68,6 +68,16 @@ async def test_connection_refused() -> None:
     assert record.evidence.fault.kind is FaultKind.REFUSED
 
 
+async def test_connect_timeout() -> None:
+    with socket.socket() as listener, socket.socket() as filler:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # never accepted: one queued connection fills the backlog, the next SYN is dropped
+        filler.connect(listener.getsockname())
+        record = await _probe(_settings(listener.getsockname()[1]))
+    fault = record.evidence.fault
+    assert fault.kind is FaultKind.CONNECT_TIMEOUT and fault.step == "connect"
+
+
 async def test_silent_server_is_server_silent_not_a_hang() -> None:
     async with serve(hang) as port:
         record = await _probe(_settings(port))
