@@ -127,6 +127,7 @@ class MailscopeApp(App[int]):
         self._events: list[Event] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._device_screen: DeviceCodeScreen | None = None
+        self._main_screen: Screen | None = None
         self.theme = DARK_THEME
 
     # -- layout ----------------------------------------------------------------------------------
@@ -151,27 +152,33 @@ class MailscopeApp(App[int]):
         yield Footer()
 
     @property
+    def main_screen(self) -> Screen:
+        """The console's own screen (queries must not land on a modal dialog on top of it)."""
+        return self._main_screen or self.screen
+
+    @property
     def transcript(self) -> Transcript:
-        return self.query_one(Transcript)
+        return self.main_screen.query_one(Transcript)
 
     @property
     def diagnosis_pane(self) -> DiagnosisPane:
-        return self.query_one(DiagnosisPane)
+        return self.main_screen.query_one(DiagnosisPane)
 
     @property
     def token_inspector(self) -> TokenInspector:
-        return self.query_one(TokenInspector)
+        return self.main_screen.query_one(TokenInspector)
 
     def on_mount(self) -> None:
+        self._main_screen = self.screen
         if self.initial_settings is not None:
-            self.query_one(SettingsPane).load(self.initial_settings)
+            self.main_screen.query_one(SettingsPane).load(self.initial_settings)
         self.set_interval(1 / self.flush_hz, self._flush_events, name="event-flush")
         self._show_status()
         self.transcript.focus()
 
     # -- status ----------------------------------------------------------------------------------
     def _show_status(self, state: str | None = None, kind: str = "") -> None:
-        bar = self.query_one(StatusBar)
+        bar = self.main_screen.query_one(StatusBar)
         if state is None:
             state = "running…" if self.running else ("press r to run, l for other scenarios" if self.outcome is None
                                                       else self.outcome.summary)
@@ -210,10 +217,10 @@ class MailscopeApp(App[int]):
         self.transcript.clear()
         self.diagnosis_pane.show(Diagnosis(), running=True)
         self.token_inspector.show(None)
-        self.query_one("#line-info", Static).update("")
+        self.main_screen.query_one("#line-info", Static).update("")
         self.running = True
         self._show_status(kind="running")
-        self.query_one(TabbedContent).active = "session-tab"
+        self.main_screen.query_one(TabbedContent).active = "session-tab"
         self._run_session(target)
 
     @work(exclusive=True, group="session", exit_on_error=False)
@@ -255,6 +262,7 @@ class MailscopeApp(App[int]):
     def _flush_events(self) -> None:
         if not self._events:
             return
+        self.transcript.flush()  # lines first, so a finding never cites a line not yet on screen
         events, self._events = self._events, []
         diagnosis = next((e.diagnosis for e in reversed(events) if isinstance(e, DiagnosisUpdated)), None)
         token = next((e.token for e in reversed(events) if isinstance(e, TokenKnown)), None)
@@ -314,6 +322,8 @@ class MailscopeApp(App[int]):
     # -- selection links -------------------------------------------------------------------------
     @on(DiagnosisPane.FindingSelected)
     def _finding_selected(self, event: DiagnosisPane.FindingSelected) -> None:
+        if not self.screen_stack:
+            return  # shutting down
         finding = event.finding
         self.transcript.set_highlighted(finding.cited_lines if finding else ())
         claims = frozenset(e.name for e in finding.evidence if e.kind is EvidenceKind.CLAIM) if finding else frozenset()
@@ -326,19 +336,19 @@ class MailscopeApp(App[int]):
         line = next((li for li in self.transcript.lines if li.seq == event.seq), None)
         words = explain_line(line) if line else ""
         cited = f"cited by {', '.join(f.id for f in citing)}" if citing else "no finding cites it"
-        self.query_one("#line-info", Static).update(Text(f"line {event.seq}: {cited}" + (f" · {words}" if words else "")))
+        self.main_screen.query_one("#line-info", Static).update(Text(f"line {event.seq}: {cited}" + (f" · {words}" if words else "")))
 
     def findings_citing(self, seq: int) -> list[Finding]:
         return [f for f in self.diagnosis_pane.diagnosis.findings if seq in f.cited_lines]
 
     # -- modes and navigation --------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = f"{tab}-tab"
+        self.main_screen.query_one(TabbedContent).active = f"{tab}-tab"
         focus = {"lab": "#scenarios", "token": "#claims", "session": "#transcript", "settings": "#preset"}[tab]
-        self.query_one(focus).focus()
+        self.main_screen.query_one(focus).focus()
 
     def action_back(self) -> None:
-        filter_input = self.query_one("#filter", Input)
+        filter_input = self.main_screen.query_one("#filter", Input)
         if filter_input.has_focus:
             filter_input.value = ""
             self.transcript.set_filter("")
@@ -361,7 +371,7 @@ class MailscopeApp(App[int]):
         self.diagnosis_pane.refresh_view()
         self.token_inspector.presenter = on
         self.token_inspector.show(self.token_inspector.token)
-        self.query_one(SettingsPane).set_presenter(on)
+        self.main_screen.query_one(SettingsPane).set_presenter(on)
         self._refresh_status_keep()
 
     def _refresh_status_keep(self) -> None:
@@ -377,8 +387,8 @@ class MailscopeApp(App[int]):
             self._show_status()
 
     def action_filter(self) -> None:
-        self.query_one(TabbedContent).active = "session-tab"
-        filter_input = self.query_one("#filter", Input)
+        self.main_screen.query_one(TabbedContent).active = "session-tab"
+        filter_input = self.main_screen.query_one("#filter", Input)
         filter_input.add_class("-active")
         filter_input.focus()
 
@@ -393,7 +403,7 @@ class MailscopeApp(App[int]):
         self.transcript.focus()
 
     def action_focus_findings(self) -> None:
-        self.query_one(TabbedContent).active = "session-tab"
+        self.main_screen.query_one(TabbedContent).active = "session-tab"
         self.diagnosis_pane.findings_list.focus()
 
     def action_copy_fix(self) -> None:
@@ -410,7 +420,7 @@ class MailscopeApp(App[int]):
     @on(SettingsPane.RunRequested)
     def _run_settings(self) -> None:
         try:
-            settings = self.query_one(SettingsPane).to_settings()
+            settings = self.main_screen.query_one(SettingsPane).to_settings()
         except SettingsError as error:
             self.notify(str(error), severity="error", timeout=6)
             return
@@ -420,7 +430,7 @@ class MailscopeApp(App[int]):
     def _profile(self, event: SettingsPane.ProfileAction) -> None:
         from tui.profiles import load_profile, save_profile
 
-        pane = self.query_one(SettingsPane)
+        pane = self.main_screen.query_one(SettingsPane)
         if not event.name:
             self.notify("Type a profile name first", severity="warning")
             return

@@ -37,10 +37,9 @@ class Target:
 async def run_target(target: Target, make_record: RecordFactory) -> None:
     """Run one session; every fact reaches the record (and through it the UI)."""
     if target.scenario:
-        from mailscope.lab.session import LabSession
+        from mailscope.lab.session import run_lab_check
 
-        async with LabSession(target.scenario) as lab:
-            await _check(lab.settings, make_record(lab.settings))
+        await run_lab_check(target.scenario, make_record)
     elif target.settings is not None:
         await _check(target.settings, make_record(target.settings))
     else:

@@ -72,10 +72,11 @@ class DiagnosisPane(Widget, can_focus=False):
         return self._mask(text) if self.presenter and self._mask else text
 
     def show(self, diagnosis: Diagnosis, *, running: bool | None = None) -> None:
-        """Replace the content; keeps the selection on the same finding id when it is still there."""
+        """Replace the content. While the user is browsing the list, the selection stays on the same finding id;
+        otherwise the top-ranked finding is selected."""
         if running is not None:
             self.running = running
-        previous = self.selected.id if self.selected else None
+        previous = self.selected.id if self.selected and self.findings_list.has_focus else None
         self.diagnosis = diagnosis
         options = self.findings_list
         options.clear_options()
