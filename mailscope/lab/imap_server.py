@@ -22,6 +22,7 @@ from enum import StrEnum
 MAX_LINE = 64 * 1024  # longest command line (literals included) a lab server accepts
 IDLE_TIMEOUT = 120.0  # a silent client is disconnected after this many seconds
 _LITERAL_RE = re.compile(rb"\{(\d{1,9})(\+?)\}\r?\n?$")
+logging.getLogger("mailscope.lab").addHandler(logging.NullHandler())  # a library: silent unless the app (lab serve) adds a handler
 _TAG_RE = re.compile(rb"^([!#-'*-\[\]-z|~]+)$")  # IMAP tag: ASTRING chars without '+', '{', '%', '"', '\\'
 
 

@@ -273,6 +273,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         (EXCHANGE_TLS,), EXCHANGE_TLS, lambda: _aged(microsoft_world(), 7200), ms_device_code((OUTLOOK_IMAP,)), (EXO_REJECT,),
     ),
     Scenario(
+        "ms-expired-mid-session", "Exchange Online: session invalidated when its token expires",
+        ("token_expired_mid_session",), "token_expired_mid_session", OutcomeKind.AUTHENTICATED_NOT_CONNECTED,
+        "Exchange ties an IMAP session to the token that opened it. Here the token expired a minute ago: AUTHENTICATE "
+        "still passes within Exchange's clock-skew allowance, and the next command gets '* BYE Session invalidated - "
+        "AccessTokenExpired' (in real life: an hour into a long IDLE session). Handle the untagged BYE: refresh the "
+        "token and reconnect; it is not a credentials problem.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, lambda: _aged(microsoft_world(), 3660), ms_device_code((OUTLOOK_IMAP,)),
+        ("OK AUTHENTICATE completed.", "* BYE Session invalidated - AccessTokenExpired"),
+    ),
+    Scenario(
         "ms-pop-scope-for-imap", "Exchange Online: POP scope used for IMAP",
         ("ms_protocol_scope_mismatch",), "ms_protocol_scope_mismatch", OutcomeKind.AUTH_FAILED,
         "The token's scp is POP.AccessAsUser.All: right resource, wrong protocol. IMAP needs IMAP.AccessAsUser.All "
