@@ -65,6 +65,7 @@ class MsUser:
     oid: str = ""
     password: str = ""  # only for the ROPC (username/password) grant; empty: ROPC always fails
     mfa_required: bool = False  # Conditional Access: non-interactive grants without MFA get AADSTS50076
+    blocked_by_conditional_access: bool = False  # every sign-in gets AADSTS53003
     has_mailbox: bool = True  # Exchange Online mailbox + licence present
     imap_enabled: bool = True
     pop_enabled: bool = True

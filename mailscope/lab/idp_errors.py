@@ -33,6 +33,10 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
                                     "configured for the application '{client_id}'. Make sure the redirect URI sent in the request "
                                     "matches one added to your application in the Azure portal. Navigate to "
                                     "https://aka.ms/redirectUriMismatchError to learn more about how to fix this."),
+    50020: ("invalid_request", 400, "User account '{upn}' from identity provider '{idp}' does not exist in tenant '{tenant_name}' and "
+                                    "cannot access the application '{client_id}'({app_name}) in that tenant. The account needs to be "
+                                    "added as an external user in the tenant first. Sign out and sign in again with a different Azure "
+                                    "Active Directory user account."),
     50059: ("invalid_request", 400, "No tenant-identifying information found in either the request or implied by any provided "
                                     "credentials."),
     50076: ("invalid_grant", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, "
@@ -44,10 +48,13 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
     50194: ("invalid_request", 400, "Application '{client_id}'({app_name}) is not configured as a multi-tenant application. Usage of the "
                                     "/common endpoint is not supported for such applications created after '10/15/2018'. Use a "
                                     "tenant-specific endpoint or configure the application to be multi-tenant."),
+    53003: ("invalid_grant", 400, "Access has been blocked by Conditional Access policies. The access policy does not allow token "
+                                  "issuance."),
     54005: ("invalid_grant", 400, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing "
                                   "refresh token."),
     65001: ("invalid_grant", 400, "The user or administrator has not consented to use the application with ID '{client_id}' named "
                                   "'{app_name}'. Send an interactive authorization request for this user and resource."),
+    65004: ("access_denied", 400, "User declined to consent to access the app."),
     70000: ("invalid_grant", 400, "The request was denied because one or more scopes requested are unauthorized or expired. The user must "
                                   "first sign in and grant the client application access to the requested scope."),
     70003: ("unsupported_grant_type", 400, "The app requested an unsupported grant type '{grant_type}'."),
@@ -62,6 +69,7 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
                                    "subscriptions for the tenant."),
     90009: ("invalid_request", 400, "Application is requesting a token for itself. This scenario is supported only if resource is "
                                     "specified using the GUID based App Identifier."),
+    90094: ("invalid_grant", 400, "The grant requires admin permission."),
     500011: ("invalid_resource", 400, "The resource principal named {resource} was not found in the tenant named {tenant_name}. This can "
                                       "happen if the application has not been installed by the administrator of the tenant or consented "
                                       "to by any user in the tenant. You might have sent your authentication request to the wrong tenant."),
@@ -89,7 +97,7 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
 
 # Entra names some device-flow and consent outcomes with their own `error` value on the wire.
 _DEVICE_FLOW_ERROR = {70000: "authorization_declined"}
-_SUBERROR = {65001: "consent_required", 50076: "basic_action", 70008: "bad_token", 50173: "bad_token"}
+_SUBERROR = {65001: "consent_required", 50076: "basic_action", 53003: "message_only", 70008: "bad_token", 50173: "bad_token"}
 
 
 def entra_error(code: int, login_host: str = "login.microsoftonline.com", correlation_id: str = "", device_flow: bool = False,

@@ -343,8 +343,12 @@ class EntraService:
         return set(app.consented_scopes) | self.state.user_consents.get((app.client_id, tenant_id), set())
 
     def _ensure_consent(self, app: AppRegistration, tenant: Tenant, resolved: ResolvedScopes, interactive: bool,
-                        correlation_id: str) -> None:
-        """Entra checks that every requested permission was consented; a signed-in user may consent on the spot."""
+                        correlation_id: str, consent_page: bool = False) -> None:
+        """Entra checks that every requested permission was consented; a signed-in user may consent on the spot.
+
+        Non-interactive grants and device-code polls get AADSTS65001; on the consent page itself the user
+        either declines (65004) or meets "Need admin approval" (90094) when the tenant forbids user consent.
+        """
         consented = {n.lower() for n in self._consented(app, tenant.id)}
         missing = [n for n in resolved.names if n.lower() not in consented]
         if resolved.default and not any(n.lower() in consented for n in DELEGATED_PERMISSIONS[resolved.kind]):
@@ -352,12 +356,23 @@ class EntraService:
         foreign = not app.exists_in(tenant.id) and (app.client_id, tenant.id) not in self.state.provisioned
         if not missing and not foreign:
             return
-        sign_in = self.directory.sign_in
-        if interactive and tenant.users_can_consent and sign_in.consents:
+        host = LOGIN_HOST[tenant.cloud]
+        if interactive and tenant.users_can_consent:
+            if not self.directory.sign_in.consents:
+                raise entra_error(65004, host, correlation_id)
             self.state.user_consents.setdefault((app.client_id, tenant.id), set()).update(n for n in missing if n != ".default")
             self.state.provisioned.add((app.client_id, tenant.id))
             return
-        raise entra_error(65001, LOGIN_HOST[tenant.cloud], correlation_id, client_id=app.client_id, app_name=app.display_name)
+        if interactive and consent_page:
+            raise entra_error(90094, host, correlation_id)
+        raise entra_error(65001, host, correlation_id, client_id=app.client_id, app_name=app.display_name)
+
+    def _check_policies(self, user: MsUser, tenant: Tenant, mfa_done: bool, scope: str, app: AppRegistration, cid: str) -> None:
+        """Conditional Access as Entra applies it at token issuance: a block, or MFA not satisfied for this grant."""
+        if user.blocked_by_conditional_access:
+            raise entra_error(53003, LOGIN_HOST[tenant.cloud], cid)
+        if user.mfa_required and not mfa_done:
+            raise entra_error(50076, LOGIN_HOST[tenant.cloud], cid, resource_app_id=self._resource_id_for(scope, tenant, app))
 
     # ------------------------------------------------------------------ token minting
 
@@ -521,8 +536,11 @@ class EntraService:
 
     def _user_tenant(self, tenant: Tenant | None, user: MsUser, app: AppRegistration, cid: str) -> Tenant:
         home = self.directory.tenant(user.tenant_id)
-        if home is None or (tenant is not None and tenant.id != home.id):
-            raise entra_error(50126, LOGIN_HOST[tenant.cloud if tenant else MsCloud.GLOBAL], cid)
+        if home is None:
+            raise entra_error(50126, correlation_id=cid)
+        if tenant is not None and tenant.id != home.id:
+            raise entra_error(50020, LOGIN_HOST[tenant.cloud], cid, upn=user.upn, idp=f"https://{STS_HOST[home.cloud]}/{home.id}/",
+                              tenant_name=tenant.domain, client_id=app.client_id, app_name=app.display_name)
         if not app.exists_in(home.id) and not app.multi_tenant:
             raise entra_error(700016, LOGIN_HOST[home.cloud], cid, client_id=app.client_id, tenant_name=home.domain)
         return home
@@ -551,8 +569,7 @@ class EntraService:
         appidacr = self._authenticate_client(app, params, endpoints, cloud, False, cid)
         user = self._signed_in_user(tenant, pending.upn)
         home = self._user_tenant(tenant, user, app, cid)
-        if user.mfa_required and not sign_in.completes_mfa:
-            raise entra_error(50076, LOGIN_HOST[home.cloud], cid, resource_app_id=self._resource_id_for(pending.scope, home, app))
+        self._check_policies(user, home, sign_in.completes_mfa, pending.scope, app, cid)
         resolved = self.resolve_scopes(pending.scope, home.cloud, home, app)
         self._ensure_consent(app, home, resolved, interactive=True, correlation_id=cid)
         return self._user_response(app, home, user, resolved, appidacr, user.mfa_required, {**params, "scope": pending.scope})
@@ -579,8 +596,7 @@ class EntraService:
         user = self._signed_in_user(tenant, record.upn)
         home = self._user_tenant(tenant, user, app, cid)
         scope = params.get("scope") or record.scope
-        if user.mfa_required and not record.mfa_done:
-            raise entra_error(50076, LOGIN_HOST[home.cloud], cid, resource_app_id=self._resource_id_for(scope, home, app))
+        self._check_policies(user, home, record.mfa_done, scope, app, cid)
         resolved = self.resolve_scopes(scope, home.cloud, home, app)
         self._ensure_consent(app, home, resolved, interactive=False, correlation_id=cid)
         return self._user_response(app, home, user, resolved, appidacr, record.mfa_done, {**params, "scope": scope})
@@ -594,8 +610,7 @@ class EntraService:
             raise entra_error(50126, LOGIN_HOST[cloud], cid)
         home = self._user_tenant(tenant, user, app, cid)
         scope = params.get("scope", "")
-        if user.mfa_required:
-            raise entra_error(50076, LOGIN_HOST[home.cloud], cid, resource_app_id=self._resource_id_for(scope, home, app))
+        self._check_policies(user, home, False, scope, app, cid)
         resolved = self.resolve_scopes(scope, home.cloud, home, app)
         self._ensure_consent(app, home, resolved, interactive=False, correlation_id=cid)
         return self._user_response(app, home, user, resolved, appidacr, False, params)
@@ -641,10 +656,11 @@ class EntraService:
                 user = self._signed_in_user(tenant, self.directory.sign_in.upn or params.get("login_hint", ""))
                 home = self._user_tenant(tenant, user, app, "")
                 resolved = self.resolve_scopes(params.get("scope", ""), home.cloud, home, app)
-                if user.mfa_required and not self.directory.sign_in.completes_mfa:
-                    raise entra_error(50076, LOGIN_HOST[home.cloud], resource_app_id=resolved.resource_app_id)
-                self._ensure_consent(app, home, resolved, interactive=True, correlation_id="")
+                self._check_policies(user, home, self.directory.sign_in.completes_mfa, params.get("scope", ""), app, "")
+                self._ensure_consent(app, home, resolved, interactive=True, correlation_id="", consent_page=True)
             except OAuthError as exc:
+                if exc.body.get("error_codes") == [90094]:  # "Need admin approval": the browser stays on Entra's page
+                    return _error_page(exc)
                 answer = {"error": exc.error, "error_description": str(exc.body.get("error_description", "")), "state": state}
                 return _redirect(redirect_uri, answer, form_post, exc.error)
             code = "0.A" + secrets.token_urlsafe(160)

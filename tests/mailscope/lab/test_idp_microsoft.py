@@ -380,14 +380,67 @@ def test_authorize_with_unregistered_redirect_is_an_error_page(lab: LabIdentityP
     assert page.status_code == 400 and "AADSTS50011" in page.text and "Location" not in page.headers
 
 
-def test_authorize_when_consent_is_impossible_redirects_with_the_error(ca: LabCA) -> None:
+def test_authorize_when_only_an_admin_may_consent_shows_need_admin_approval(ca: LabCA) -> None:
     directory = world(sign_in=SimulatedSignIn("bob@fabrikam.onmicrosoft.com"))
     directory.apps[0].multi_tenant = True
     with LabIdentityProvider(directory, ca) as idp:
         flow = public_app(idp, FABRIKAM.domain).initiate_auth_code_flow([IMAP], redirect_uri="http://localhost:8400")
         page = requests.get(flow["auth_uri"], allow_redirects=False, verify=idp.ca_file, timeout=5)
+        assert page.status_code == 400 and "AADSTS90094: The grant requires admin permission." in page.text
+        assert "Location" not in page.headers
+
+
+def test_user_declining_consent_is_redirected_back_with_access_denied(ca: LabCA) -> None:
+    directory = world(sign_in=SimulatedSignIn(ALICE, consents=False))
+    with LabIdentityProvider(directory, ca) as idp:
+        app = public_app(idp)
+        flow = app.initiate_auth_code_flow(["https://outlook.office.com/SMTP.Send"], redirect_uri="http://localhost:8400")
+        page = requests.get(flow["auth_uri"], allow_redirects=False, verify=idp.ca_file, timeout=5)
         answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.headers["Location"]).query))
-        assert answer["error"] == "invalid_grant" and answer["error_description"].startswith("AADSTS65001") and answer["state"]
+        assert answer["error"] == "access_denied" and answer["error_description"].startswith("AADSTS65004: User declined to consent")
+        assert answer["state"] == flow["state"]
+        result = app.acquire_token_by_auth_code_flow(flow, answer)
+        assert result["error"] == "access_denied"
+
+
+def test_form_post_response_mode_answers_with_a_self_submitting_form(lab: LabIdentityProvider) -> None:
+    flow = public_app(lab).initiate_auth_code_flow([IMAP], redirect_uri="http://localhost:8400", response_mode="form_post")
+    page = requests.get(flow["auth_uri"], allow_redirects=False, verify=lab.ca_file, timeout=5)
+    assert page.status_code == 200 and 'action="http://localhost:8400"' in page.text and 'name="code"' in page.text
+
+
+def test_pkce_verifier_mismatch_is_aadsts501481(lab: LabIdentityProvider) -> None:
+    app = public_app(lab)
+    flow = app.initiate_auth_code_flow([IMAP], redirect_uri="http://localhost:8400")
+    location = requests.get(flow["auth_uri"], allow_redirects=False, verify=lab.ca_file, timeout=5).headers["Location"]
+    flow["code_verifier"] = "x" * 43
+    result = app.acquire_token_by_auth_code_flow(flow, dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query)))
+    assert result["error"] == "invalid_grant" and result["error_codes"] == [501481]
+
+
+def test_user_of_another_tenant_is_aadsts50020(ca: LabCA) -> None:
+    with LabIdentityProvider(world(sign_in=SimulatedSignIn("bob@fabrikam.onmicrosoft.com", approve_after_polls=0)), ca) as idp:
+        app = public_app(idp)
+        result, _ = poll(app, app.initiate_device_flow(scopes=[IMAP]))
+        assert result["error_codes"] == [50020]
+        assert result["error_description"].startswith(
+            "AADSTS50020: User account 'bob@fabrikam.onmicrosoft.com' from identity provider "
+            f"'https://sts.windows.net/{FABRIKAM.id}/' does not exist in tenant 'contoso.onmicrosoft.com'")
+
+
+def test_conditional_access_block_is_aadsts53003(ca: LabCA) -> None:
+    directory = world(sign_in=SimulatedSignIn(ALICE, approve_after_polls=0))
+    directory.users[0].blocked_by_conditional_access = True
+    with LabIdentityProvider(directory, ca) as idp:
+        app = public_app(idp)
+        result, _ = poll(app, app.initiate_device_flow(scopes=[IMAP]))
+        assert result["error"] == "invalid_grant" and result["error_codes"] == [53003]
+
+
+def test_secret_sent_by_a_public_only_app_is_aadsts700025(lab: LabIdentityProvider) -> None:
+    result = confidential_app(lab, "some-secret", client_id=PUBLIC_ID).acquire_token_for_client([APP_ONLY])
+    assert result["error"] == "invalid_client" and result["error_codes"] == [700025]
+    assert_no_secret_logged(lab, "some-secret")
 
 
 # ----------------------------------------------------------------------------------------------- robustness
