@@ -42,30 +42,57 @@ def test_list_plain_and_json() -> None:
     assert seed["expected_finding"] == "basic_auth_mechanism_used_when_disabled" and seed["teaching"]
 
 
-def test_serve_prints_endpoints_and_stops_on_ctrl_c() -> None:
+def start_serve(scenario_id: str) -> tuple[subprocess.Popen[str], str]:
+    """`lab serve` in its own process; returns it with everything printed up to 'Ctrl-C stops the lab.'."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-c", SERVE, "lab", "serve", "ms-wrong-user"], stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-c", SERVE, "lab", "serve", scenario_id], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env, cwd=os.getcwd())
+    lines: list[str] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            break
+        lines.append(line)
+        if "Ctrl-C stops the lab." in line:
+            break
+    return process, "".join(lines)
+
+
+def stop_serve(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5
+    return process.stderr.read()  # type: ignore[union-attr]
+
+
+def test_serve_prints_endpoints_and_stops_on_ctrl_c() -> None:
+    process, text = start_serve("ms-wrong-user")
     try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                break
-            lines.append(line)
-            if "Ctrl-C stops the lab." in line:
-                break
-        text = "".join(lines)
         assert "lab scenario ms-wrong-user" in text
         assert "imap 127.0.0.1:" in text and "CA certificate" in text and "identity provider" in text
         assert "mailscope check --host 127.0.0.1 --port " in text and "--flow device_code" in text
         assert "--user bob@contoso.onmicrosoft.com" in text
-        process.send_signal(signal.SIGINT)
-        started = time.monotonic()
-        assert process.wait(timeout=10) == 0
-        assert time.monotonic() - started < 5
-        assert "Traceback" not in process.stderr.read()  # type: ignore[union-attr]
+        assert "Traceback" not in stop_serve(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_the_printed_check_line_reproduces_the_scenario() -> None:
+    """The line `lab serve` prints, run as a user would (the real `mailscope` console script), gives the scenario's result."""
+    process, text = start_serve("ms-seed-plain")
+    try:
+        line = next(row.strip() for row in text.splitlines() if "mailscope check " in row)
+        result = subprocess.run(["bash", "-c", f"{line} --json"], capture_output=True, text=True, timeout=30)
+        report = json.loads(result.stdout)
+        assert result.returncode == 1
+        assert report["outcome"]["kind"] == "authentication_failed"
+        assert report["findings"][0]["id"] == "basic_auth_mechanism_used_when_disabled"
+        log = stop_serve(process)
+        assert "AUTHENTICATE PLAIN user=alice@contoso.onmicrosoft.com -> NO (basic authentication is disabled)" in log
     finally:
         if process.poll() is None:
             process.kill()

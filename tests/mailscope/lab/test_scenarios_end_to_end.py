@@ -78,3 +78,17 @@ def test_scenario_ids_and_failure_ids_are_well_formed() -> None:
             assert re.fullmatch(r"[a-z0-9_]+", failure_id)
             if catalogue:
                 assert f"`{failure_id}`" in catalogue, failure_id
+
+
+def test_console_script_runs_a_scenario() -> None:
+    """The same through the real entry point in a fresh process (`mailscope check --lab ID --json`)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "tui.cli", "check", "--lab", "google-narrow-scope", "--json"],
+                            capture_output=True, text=True, timeout=60)
+    report = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert report["outcome"]["kind"] == "authentication_failed"
+    assert report["findings"][0]["id"] == "google_scope_not_full_mail"
+    assert "Traceback" not in result.stderr
