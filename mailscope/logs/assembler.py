@@ -17,7 +17,7 @@ MAX_ITEMS = 2000
 MAX_OPEN = 64
 
 _IMAP_GREETING = re.compile(
-    r"^\* (?:PREAUTH\b|BYE\b|OK(?! \[(?!CAPABILITY)[A-Z-]+)(?! Still here))",
+    r"^\* (?:PREAUTH\b|OK(?! \[(?!CAPABILITY)[A-Z-]+)(?! Still here))",  # not BYE: it also ends sessions
     re.IGNORECASE,
 )
 _POP3_GREETING = re.compile(r"^\+OK\b.*(?:ready|POP3|<[^>]+@[^>]+>|Dovecot)", re.IGNORECASE)

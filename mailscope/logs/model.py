@@ -43,8 +43,9 @@ class ImportedSession:
     format: str
     stream: str = ""
     items: list[LogItem] = field(default_factory=list, repr=False)
-    first_line: int | None = None
+    first_line: int | None = None  # line number; a byte offset when position_unit is "byte"
     last_line: int | None = None
+    position_unit: str = "line"  # "byte" for large logs read anchored (lines are not counted there)
     first_time: str | None = None
     last_time: str | None = None
     dropped_items: int = 0  # items beyond the per-session cap (the head is kept: auth happens early)

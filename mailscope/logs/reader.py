@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 MAX_LINE = 64 * 1024
 CHUNK = 8 * 1024 * 1024
-RADIUS = 96 * 1024
+RADIUS = 8 * 1024  # a session's lines sit within a few KiB of one of its AUTH lines
 FULL_SCAN_LIMIT = 16 * 1024 * 1024  # inputs up to this size are read line by line, no anchoring
 ANCHORS = (b"AUTH",)
 TRUNCATION_MARK = b" [line cut by mailscope: too long]"
@@ -26,12 +26,17 @@ TRUNCATION_MARK = b" [line cut by mailscope: too long]"
 @dataclass(slots=True)
 class ReadStats:
     bytes_read: int = 0
-    lines_seen: int = 0  # lines counted (all of them, anchored or not)
+    lines_seen: int = 0  # lines in the input (0 when read anchored: not counted)
     truncated_lines: list[tuple[int, int]] = field(default_factory=list)  # (lineno, original length), first 20
     truncated_count: int = 0
     binary_lines: int = 0
     first_binary_line: int | None = None
     anchored: bool = False
+
+    @property
+    def position_unit(self) -> str:
+        """What line positions mean: "line" numbers, or "byte" offsets (anchored reads)."""
+        return "byte" if self.anchored else "line"
 
     def notes(self) -> list[str]:
         notes = []
@@ -54,65 +59,86 @@ class LineReader:
     """Yields (lineno, raw line bytes without EOL) from a binary stream, bounded in memory."""
 
     def __init__(self, stream: BinaryIO, *, anchored: bool = False, chunk_size: int = CHUNK) -> None:
+        if not hasattr(stream, "readinto"):
+            raise TypeError("LineReader needs a binary stream with readinto()")
         self.stream = stream
         self.chunk_size = chunk_size
         self.stats = ReadStats(anchored=anchored)
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
-        offset = 0  # absolute offset of the first byte of `carry`
-        lines_before = 0  # newlines before `offset`
-        carry = b""
+        """(position, line): position is the line number, or in anchored reads the line's byte offset
+        (counting every newline of a 500 MB file would cost more than the rest of the read)."""
+        buf = bytearray(self.chunk_size + MAX_LINE + 1)
+        view = memoryview(buf)
+        offset = 0  # absolute offset of buf[0]
+        lines_before = 0  # full reads: newlines before buf[0]
+        kept = 0  # bytes of an incomplete last line moved to the front of buf
         skipping = False  # inside an over-long line whose head was already yielded
-        self._tail, self._tail_base = b"", 0  # complete lines just before `offset` (look-behind)
+        self._tail, self._tail_base = b"", 0  # complete lines just before buf[0] (look-behind)
         self._emitted_until, self._reach = 0, 0
-        while True:
-            data = self.stream.read(self.chunk_size)
-            self.stats.bytes_read += len(data)
-            if not data:
-                if carry:
-                    lines_before += 1
-                    yield from self._split(carry, 0, len(carry), lines_before - 1)
-                self.stats.lines_seen = lines_before
-                return
-            if skipping:
-                cut = data.find(b"\n")
-                offset += len(data) if cut < 0 else cut + 1
-                if cut < 0:
+        try:
+            while True:
+                n = self.stream.readinto(view[kept : kept + self.chunk_size])  # type: ignore[attr-defined]
+                n = n or 0
+                self.stats.bytes_read += n
+                size = kept + n
+                final = n == 0
+                if final:
+                    if not kept:
+                        self.stats.lines_seen = 0 if self.stats.anchored else lines_before
+                        return
+                    buf[kept] = 0x0A  # the last line had no newline: give it one
+                    size += 1
+                if skipping:
+                    cut = buf.find(b"\n", 0, size)
+                    if cut < 0:
+                        offset += size
+                        kept = 0
+                        continue
+                    skipping = False
+                    buf[: size - cut - 1] = buf[cut + 1 : size]
+                    offset += cut + 1
+                    size -= cut + 1
+                    self._tail, self._tail_base, self._emitted_until = b"", offset, offset
+                last_nl = buf.rfind(b"\n", 0, size)
+                if last_nl < 0:
+                    if size <= MAX_LINE:
+                        kept = size
+                        continue
+                    lines_before += 1  # an enormous line: yield its head, skip to its end
+                    yield self._truncated(lines_before if not self.stats.anchored else offset, bytes(buf[:size]))
+                    offset += size
+                    kept, skipping = 0, True
                     continue
-                skipping, data = False, data[cut + 1 :]
-                self._tail, self._tail_base, self._emitted_until = b"", offset, offset
-            chunk = carry + data if carry else data
-            last_nl = chunk.rfind(b"\n")
-            if last_nl < 0 and len(chunk) <= MAX_LINE:
-                carry = chunk
-                continue
-            if last_nl < 0:  # an enormous line: yield its head, skip to its end
-                lines_before += 1
-                yield self._truncated(lines_before, chunk)
-                offset += len(chunk)
-                carry, skipping = b"", True
-                continue
-            body, carry = chunk[: last_nl + 1], chunk[last_nl + 1 :]
-            if self.stats.anchored:
-                yield from self._anchored(body, offset, lines_before)
-            else:
-                yield from self._split(body, 0, len(body), lines_before)
-            lines_before += body.count(b"\n")
-            offset += len(body)
-            if len(carry) > MAX_LINE:
-                lines_before += 1
-                yield self._truncated(lines_before, carry)
-                offset += len(carry)
-                carry, skipping = b"", True
+                body_end = last_nl + 1
+                if self.stats.anchored:
+                    yield from self._anchored(buf, body_end, offset)
+                else:
+                    yield from self._split(buf, 0, body_end, lines_before, offset)
+                    lines_before += buf.count(b"\n", 0, body_end)
+                offset += body_end
+                kept = size - body_end
+                if kept > MAX_LINE:
+                    lines_before += 1
+                    yield self._truncated(lines_before if not self.stats.anchored else offset, bytes(buf[body_end:size]))
+                    offset += kept
+                    kept, skipping = 0, True
+                elif kept:
+                    buf[:kept] = buf[body_end:size]
+                if final:
+                    self.stats.lines_seen = 0 if self.stats.anchored else lines_before
+                    return
+        finally:
+            view.release()
 
     # -- internals -------------------------------------------------------------------------
-    def _anchored(self, body: bytes, base: int, lines_before: int) -> Iterator[tuple[int, bytes]]:
-        end = base + len(body)
+    def _anchored(self, buf: bytearray, body_end: int, base: int) -> Iterator[tuple[int, bytes]]:
+        end = base + body_end
         regions: list[list[int]] = []
         if self._reach > base:  # an anchor in an earlier chunk reaches into this one
             regions.append([base, min(self._reach, end)])
         for anchor in ANCHORS:
-            i = body.find(anchor)
+            i = buf.find(anchor, 0, body_end)
             while i >= 0:
                 at = base + i
                 self._reach = max(self._reach, at + RADIUS)
@@ -121,45 +147,56 @@ class LineReader:
                     regions[-1][1] = max(regions[-1][1], stop)
                 else:
                     regions.append([start, stop])
-                i = body.find(anchor, max(i + len(anchor), stop - base))
-        if regions:
-            lower = max(self._emitted_until, self._tail_base)
-            if regions[0][0] < base and lower < base:
-                buf, buf_base = self._tail + body, self._tail_base
-                lines_before_buf = lines_before - self._tail.count(b"\n")
+                i = buf.find(anchor, max(i + len(anchor), stop - base), body_end)
+        lower = max(self._emitted_until, self._tail_base)
+        for start, stop in regions:
+            start = max(start, lower)
+            if start >= stop:
+                continue
+            nl = buf.find(b"\n", max(stop - base - 1, 0), body_end)  # every region ends after this chunk's start
+            stop_rel = body_end if nl < 0 else nl + 1
+            if start < base:  # look-behind: the region begins in the previous chunk's tail
+                text: bytes | bytearray = self._tail + bytes(buf[:stop_rel])
+                text_base = self._tail_base
+                e = len(text)
             else:
-                buf, buf_base, lines_before_buf = body, base, lines_before
-            for start, stop in regions:
-                s = max(start, lower, buf_base) - buf_base
-                e = stop - buf_base
-                if s >= e:
-                    continue
-                s = buf.rfind(b"\n", 0, s) + 1 if s > 0 else 0
-                nl = buf.find(b"\n", max(e - 1, s))
-                e = len(buf) if nl < 0 else nl + 1
-                yield from self._split(buf, s, e, lines_before_buf + buf.count(b"\n", 0, s))
-                lower = self._emitted_until = buf_base + e
-        tail = (self._tail + body)[-RADIUS:] if len(body) < RADIUS else body[-RADIUS:]
-        cut = tail.find(b"\n") + 1 if len(tail) == RADIUS else 0
-        self._tail, self._tail_base = tail[cut:], end - len(tail) + cut
+                text, text_base, e = buf, base, stop_rel
+            s = start - text_base
+            s = text.rfind(b"\n", 0, s) + 1 if s > 0 else 0
+            yield from self._split(text, s, e, None, text_base)
+            lower = self._emitted_until = text_base + e
+        tail_start = max(0, body_end - RADIUS)
+        if tail_start:
+            tail_start = buf.find(b"\n", tail_start - 1, body_end) + 1
+            self._tail = bytes(buf[tail_start:body_end])
+        else:  # a chunk shorter than RADIUS: extend the previous tail, cut at a line start
+            combined = self._tail + bytes(buf[:body_end])
+            if len(combined) > RADIUS:
+                combined = combined[combined.find(b"\n", len(combined) - RADIUS - 1) + 1 :]
+            self._tail = combined
+        self._tail_base = end - len(self._tail)
 
-    def _split(self, buf: bytes, start: int, stop: int, lines_before: int) -> Iterator[tuple[int, bytes]]:
-        lineno, pos = lines_before, start
+    def _split(
+        self, buf: bytes | bytearray, start: int, stop: int, lines_before: int | None, base: int
+    ) -> Iterator[tuple[int, bytes]]:
+        """Lines of buf[start:stop]; positions are line numbers, or byte offsets when lines_before is None."""
+        lineno, pos = lines_before or 0, start
         while pos < stop:
             end = buf.find(b"\n", pos, stop)
             if end < 0:
                 end = stop
             lineno += 1
-            line = buf[pos:end]
+            position = lineno if lines_before is not None else base + pos
+            line = bytes(buf[pos:end])
             pos = end + 1
             if line.endswith(b"\r"):
                 line = line[:-1]
             if len(line) > MAX_LINE:
-                yield self._truncated(lineno, line)
+                yield self._truncated(position, line)
                 continue
             if b"\0" in line:
-                self._binary(lineno)
-            yield lineno, line
+                self._binary(position)
+            yield position, line
 
     def _truncated(self, lineno: int, line: bytes) -> tuple[int, bytes]:
         self.stats.truncated_count += 1

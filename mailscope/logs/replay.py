@@ -68,8 +68,8 @@ class _Replayer:
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> Outcome:
-        if self.session.first_time or self.session.first_line:
-            where = f"line {self.session.first_line}" if self.session.first_line else ""
+        if self.session.first_time or self.session.first_line is not None:
+            where = f"{self.session.position_unit} {self.session.first_line}" if self.session.first_line is not None else ""
             self.record.info(f"imported from a {self.session.format} log {where} {self.session.first_time or ''}".rstrip())
         from mailscope.logs.detect import parser_class
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -53,28 +54,30 @@ class LogScan:
         sample: list[tuple[int, str]] = []
         if self.format == "auto":
             for lineno, raw in lines:
-                if any(marker in raw for marker in _ALL_MARKERS):
+                if _ALL_MARKERS.search(raw):
                     sample.append((lineno, _decode(raw)))
                     if len(sample) >= DETECT_SAMPLE:
                         break
             self.format = detect_format(text for _, text in sample)
         parser = parser_class(self.format)()
-        markers = parser.markers
+        wanted = _marker_pattern(parser.markers)
         assembler = Assembler(self.format)
 
         def feed(lineno: int, text: str) -> Iterator[ImportedSession]:
             for item in parser.feed(lineno, text):
                 for session in assembler.feed(item):
                     self.sessions_found += 1
+                    session.position_unit = self.stats.position_unit
                     yield session
 
         for lineno, text in sample:
             yield from feed(lineno, text)
         for lineno, raw in lines:
-            if markers is None or any(marker in raw for marker in markers):
+            if wanted is None or wanted.search(raw):
                 yield from feed(lineno, _decode(raw))
         for session in assembler.finish():
             self.sessions_found += 1
+            session.position_unit = self.stats.position_unit
             yield session
 
 
@@ -97,12 +100,18 @@ def _small(stream: object) -> bool:
     return size <= FULL_SCAN_LIMIT
 
 
-def _all_markers() -> tuple[bytes, ...]:
-    found: dict[bytes, None] = dict.fromkeys(MAIL_MARKERS)
+def _marker_pattern(markers: tuple[bytes, ...] | None) -> re.Pattern[bytes] | None:
+    """One compiled alternation: a line is looked at only when it holds one of the format's markers."""
+    return None if markers is None else re.compile(b"|".join(re.escape(m) for m in dict.fromkeys(markers)))
+
+
+def _all_markers() -> re.Pattern[bytes]:
+    found: list[bytes] = list(MAIL_MARKERS)
     for name in FORMATS:
-        markers = parser_class(name).markers
-        found.update(dict.fromkeys(markers or ()))
-    return tuple(found)
+        found.extend(parser_class(name).markers or ())
+    pattern = _marker_pattern(tuple(found))
+    assert pattern is not None
+    return pattern
 
 
 _ALL_MARKERS = _all_markers()

@@ -113,7 +113,12 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
         "schema": "mailscope.logs/1",
         "source": escape_controls(path),
         "format": scan.format,
-        "read": {"bytes": scan.stats.bytes_read, "lines": scan.stats.lines_seen, "anchored": scan.stats.anchored},
+        "read": {
+            "bytes": scan.stats.bytes_read,
+            "lines": scan.stats.lines_seen if not scan.stats.anchored else None,
+            "anchored": scan.stats.anchored,
+            "positions": scan.stats.position_unit,
+        },
         "notes": notes,
         "summary": {
             "sessions": summary.sessions,
@@ -129,14 +134,15 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
 
 def _print_text(out: IO[str], path: str, scan: Any, summary: Any, notes: list[str]) -> None:
     w = out.write
-    w(f"{path}: {scan.format} log, {scan.stats.lines_seen:,} lines, {summary.sessions} mail session(s), {summary.healthy} healthy\n")
+    size = f"{scan.stats.lines_seen:,} lines" if not scan.stats.anchored else f"{scan.stats.bytes_read / 1e6:,.0f} MB"
+    w(f"{path}: {scan.format} log, {size}, {summary.sessions} mail session(s), {summary.healthy} healthy\n")
     rows = summary.rows
     shown = rows if len(rows) <= MAX_SESSION_LINES else rows[: MAX_SESSION_LINES - 5] + rows[-5:]
     for i, row in enumerate(shown):
         if len(rows) > MAX_SESSION_LINES and i == MAX_SESSION_LINES - 5:
             w(f"  ... {len(rows) - MAX_SESSION_LINES} more session(s); --json lists all\n")
         target = f"{row.host}:{row.port}" if row.port else row.host or "?"
-        lines = f"lines {row.first_line}-{row.last_line}" if row.first_line else ""
+        lines = f"{row.position_unit}s {row.first_line}-{row.last_line}" if row.first_line is not None else ""
         top = f" -> {row.findings[0]}" if row.findings else ""
         w(f"  #{row.index:<4} {row.where:<26} {lines:<16} {row.protocol} {target} {row.user} {row.mechanism or '-'}: {row.outcome}{top}\n")
     findings = summary.findings()
