@@ -207,6 +207,10 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _mail_host(cloud: presets.Cloud, protocol: Protocol) -> str:
+    return {Protocol.IMAP: cloud.imap_host, Protocol.POP3: cloud.pop_host, Protocol.SMTP: cloud.smtp_host}[protocol]
+
+
 def _cloud_finding(ctx: Context, why: str, score: float, confirmed: bool, *evidence: EvidenceRef) -> Finding:
     cloud = presets.CLOUDS.get(_host_cloud(ctx), presets.CLOUDS["global"])
     scope = presets.microsoft_scopes(_protocol(ctx), cloud.id, "client_credentials" if ctx.app_only else "device_code")[0]
@@ -215,7 +219,7 @@ def _cloud_finding(ctx: Context, why: str, score: float, confirmed: bool, *evide
         "ms_national_cloud_mismatch", why + " Authority, scope resource and mail host must come from one cloud.",
         score=score, confirmed=confirmed,
         fix=(f"authority https://{cloud.login_host}/{tenant}", f"scope {scope}",
-             f"host {getattr(cloud, ctx.protocol + '_host', cloud.imap_host)} ({cloud.title})"),
+             f"host {_mail_host(cloud, _protocol(ctx))} ({cloud.title})"),
         evidence=(*evidence, *ctx.reply_ref()),
     )
 

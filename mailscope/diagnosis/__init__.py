@@ -28,7 +28,12 @@ def diagnose(inp: DiagnosisInput, extra_rules: Iterable[Rule] = ()) -> Diagnosis
     produced: list[Finding] = []
     checks: list[Check] = list(_base_checks(ctx))
     for rule in (*ENGINE_RULES, *extra_rules):
-        for item in rule(ctx):
+        try:
+            items = list(rule(ctx))
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not take the live session down
+            checks.append(Check(f"rule {getattr(rule, '__name__', rule)!s}", False, f"rule failed on this evidence: {type(exc).__name__}"))
+            continue
+        for item in items:
             if isinstance(item, Check):
                 checks.append(item)
             else:
