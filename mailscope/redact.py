@@ -43,6 +43,21 @@ SHORT_FRAGMENT = 8
 SHORT_SECRET = 32  # secrets shorter than this are matched by SHORT_FRAGMENT-long runs
 _MIN_DERIVED_FORM = 4  # base64 slices shorter than this would match random base64 everywhere
 _MAX_DEPTH = 2  # nested base64 decoding (double base64 of a SASL string is a real client bug)
+# Runs that are plain protocol or description words are not fragments: a password such as
+# "alice-password" must not turn every "password" in the transcript (and in our own
+# `password=<password 14 chars …>` descriptions) into a fragment marker. Only the word itself stays
+# visible; any run reaching beyond it ("e-passwo") is still caught.
+_VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
+    " ".join(
+        [
+            "password passwords username authenticate authenticated authentication authorization authorized",
+            "capability capabilities completed credential credentials successful unsuccessful invalid failure",
+            "examine namespace mailbox inbox microsoft exchange outlook office365 onmicrosoft google gmail",
+            "bearer xoauth2 oauthbearer fragment fragment-of sasl response secret secrets token tokens refresh",
+            "access client private key line authorization code cookie chars sha256 basic cancelled",
+        ]
+    ).split()
+)
 
 # -- control characters -------------------------------------------------------------------------
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
@@ -142,10 +157,12 @@ _CODE_RE = re.compile(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
 _NOT_A_VALUE_RE = re.compile(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
 _LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
 _QUOTED_OR_ATOM = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
+_NOT_SASL = r"(?!\S*(?i:auth|authenticate)\s)"  # `AUTH LOGIN`, `250-AUTH LOGIN PLAIN`, `A1 AUTHENTICATE LOGIN`
 _LOGIN_RE = re.compile(
-    rf"(?P<head>(?:{_LINE_PREFIX}\S+\s+(?i:login)|(?:^|\s)[A-Za-z0-9.]+\s+LOGIN)\s+{_QUOTED_OR_ATOM}\s+)(?P<value>\S.*?)\s*$"
+    rf"(?P<head>(?:{_LINE_PREFIX}{_NOT_SASL}\S+\s+(?i:login)|(?:^|\s){_NOT_SASL}[A-Za-z0-9.]+\s+LOGIN)\s+{_QUOTED_OR_ATOM}\s+)"
+    r"(?P<value>\S.*?)\s*$"
 )
-_PASS_RE = re.compile(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>\S.*?)\s*$")
+_PASS_RE = re.compile(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>(?!<)\S.*?)\s*$")
 _LITERAL_RE = re.compile(r"^\{\d+\+?\}$")
 # Runs of 12+ base64 characters; only those whose length is a multiple of 4 (SASL base64 is always
 # padded) and that stand alone are decoded. The shortest payload worth decoding: a 9-byte PLAIN triple.
@@ -204,7 +221,9 @@ class Redactor:
             self._exact.setdefault(form, description)
             self._alphabet.update(form)
             for i in range(len(form) - length + 1):
-                grams.setdefault(form[i : i + length], description)
+                gram = form[i : i + length]
+                if gram.lower() not in _VOCABULARY:
+                    grams.setdefault(gram, description)
             blocks.update(form[i : i + half] for i in range(len(form) - half + 1))
         self._exact_sorted = sorted(self._exact, key=len, reverse=True)
         alphabet = "".join(re.escape(c) for c in sorted(self._alphabet))
