@@ -354,26 +354,28 @@ def explain_google(error: dict, c: Context) -> list[Finding]:
                      "or make the app Internal for a Workspace domain.",),
                     (), evidence, score=0.4),
         ]
-    if code == "unauthorized_client":
-        if c.flow == "service_account":
-            subject = c.settings.subject if c.settings and c.settings.subject else "<user@domain>"
-            return [Finding(
-                "google_service_account_without_dwd", Severity.ERROR,
-                "Service account used without domain-wide delegation (or the delegation lacks the mail scope)",
-                f"Google answered unauthorized_client while impersonating {subject}: the service account's client id is not "
-                "authorised for domain-wide delegation with these scopes.",
-                Owner.TENANT_ADMIN,
-                ("Google Admin console → Security → Access and data control → API controls → Domain-wide delegation → Add new: "
-                 "the service account's NUMERIC client id (client_id in the key file) and scope https://mail.google.com/.",
-                 "Delegation needs a Google Workspace domain: it cannot impersonate @gmail.com accounts.",
-                 "Changes can take up to 24 hours to apply."),
-                (GOOGLE_XOAUTH2_DOC,), evidence, score=0.95, confirmed=True)]
+    if code == "unauthorized_client" and c.flow == "service_account":
+        subject = c.settings.subject if c.settings and c.settings.subject else "<user@domain>"
         return [Finding(
-            "google_oauth_client_mismatch", Severity.ERROR, "OAuth client not allowed to use this grant",
-            f"Google answered unauthorized_client ({description or 'no description'}): the refresh token was issued to a different "
-            "OAuth client id, or the client type does not allow this grant.",
+            "google_service_account_without_dwd", Severity.ERROR,
+            "Service account used without domain-wide delegation (or the delegation lacks the mail scope)",
+            f"Google answered unauthorized_client while impersonating {subject}: the service account's client id is not "
+            "authorised for domain-wide delegation with these scopes.",
+            Owner.TENANT_ADMIN,
+            ("Google Admin console → Security → Access and data control → API controls → Domain-wide delegation → Add new: "
+             "the service account's NUMERIC client id (client_id in the key file) and scope https://mail.google.com/.",
+             "Delegation needs a Google Workspace domain: it cannot impersonate @gmail.com accounts.",
+             "Changes can take up to 24 hours to apply."),
+            (GOOGLE_XOAUTH2_DOC,), evidence, score=0.95, confirmed=True)]
+    if code in ("unauthorized_client", "invalid_client"):
+        return [Finding(
+            "google_oauth_client_mismatch", Severity.ERROR, "OAuth client rejected: wrong id or secret, or another client's token",
+            f"Google answered {code} ({description or 'no description'}): the client id or secret is wrong (often a rotated or "
+            "deleted client secret), the refresh token was issued to a different OAuth client id, or the client type does not "
+            "allow this grant.",
             Owner.CLIENT_CONFIGURATION,
-            ("Use the same client id and secret that obtained the refresh token.",
+            (f"Check client id {c.client_id} and its secret in Google Cloud console → APIs & Services → Credentials.",
+             "Use the same client id and secret that obtained the refresh token.",
              "For desktop tools create an OAuth client of type 'Desktop app' and run the installed-app flow again."),
             (GOOGLE_XOAUTH2_DOC,), evidence, score=0.9, confirmed=True)]
     if code == "admin_policy_enforced":

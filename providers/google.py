@@ -192,7 +192,7 @@ class GoogleSource:
                                     "auth_uri": self.settings.extra.get("auth_uri") or AUTH_URI, "redirect_uris": [redirect_uri]}}
             flow = Flow.from_client_config(config, scopes=scopes, redirect_uri=redirect_uri)
             url, state = flow.authorization_url(access_type="offline", prompt="consent", login_hint=self.settings.user or None)
-            attempt.record.info(f"sign in at the consent URL; waiting for the redirect to {redirect_uri} or a pasted URL")
+            attempt.info(f"sign in at the consent URL; waiting for the redirect to {redirect_uri} or a pasted URL")
             try:
                 answer = await loopback.wait(attempt.record, url, timeout=self.interactive_timeout, open_browser=self.open_browser)
             except TimeoutError as exc:

@@ -194,7 +194,7 @@ class MicrosoftSource:
         attempt.record.prompt(PromptRequested(DeviceCodePrompt(
             verification_uri=flow.get("verification_uri", ""), user_code=flow["user_code"],
             message=flow.get("message", ""), expires_in=int(flow.get("expires_in", 900)))))
-        attempt.record.info(f"device code: open {flow.get('verification_uri', '')} and enter {flow['user_code']}")
+        attempt.info(f"device code: open {flow.get('verification_uri', '')} and enter {flow['user_code']}")
         while True:
             # exit_condition=True: exactly one poll per thread hop, so cancelling never waits for msal's loop.
             result = await attempt.run(app.acquire_token_by_device_flow, flow, exit_condition=lambda _flow: True)
@@ -219,7 +219,7 @@ class MicrosoftSource:
                     attempt.fail_from_exception(exc)
             if "auth_uri" not in flow:
                 attempt.fail(flow)
-            attempt.record.info(f"sign in at the authorization URL; waiting for the redirect to {redirect_uri} or a pasted URL")
+            attempt.info(f"sign in at the authorization URL; waiting for the redirect to {redirect_uri} or a pasted URL")
             try:
                 answer = await loopback.wait(attempt.record, flow["auth_uri"], timeout=self.interactive_timeout,
                                              open_browser=self.open_browser)

@@ -73,7 +73,7 @@ def _reject_evidence(ctx: Context) -> tuple[EvidenceRef, ...]:
     refs: list[EvidenceRef] = []
     challenge = ctx.gmail_challenge
     if challenge is not None and ctx.sasl is not None:
-        seq = next((line.seq for line in ctx.lines if str(line.direction) == "server" and line.text.startswith(("+ ", "334 "))), None)
+        seq = next((s for text, s in ctx.server_lines if text.startswith(("+ ", "334 "))), None)
         refs.append(EvidenceRef(EvidenceKind.LINE, "error challenge (decoded)", str(challenge), seq))
     return (*refs, *ctx.reply_ref())
 

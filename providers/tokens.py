@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, TypeVar
 
 from mailscope.credential import Credential, TokenAcquisitionError
+from mailscope.events import Channel, Direction
 from mailscope.evidence import TokenEvidence
 from mailscope.record import SessionRecord
 from mailscope.secret import Secret, SecretKind
@@ -40,7 +41,7 @@ def clean_error(record: SessionRecord, error: dict[str, Any]) -> dict[str, Any]:
             continue
         value = error[key]
         if isinstance(value, str):
-            value = record.redactor.redact(value)
+            value = record.redactor.redact(value.replace("\r\n", "\n"))  # Entra's CRLF would be escaped to a visible \r
         elif isinstance(value, list | tuple):
             value = [record.redactor.redact(v) if isinstance(v, str) else v for v in value]
         cleaned[key] = value
@@ -63,8 +64,13 @@ class Attempt:
         cap_library_debug_logs()
 
     def note(self, text: str) -> None:
+        """A fact worth keeping in TokenEvidence.notes, also shown in the transcript."""
         self.notes.append(text)
-        self.record.info(text)
+        self.info(text)
+
+    def info(self, text: str) -> None:
+        """An INFO line on the token stage's channel (the HTTP conversation with the identity provider)."""
+        self.record.add_line(Direction.INFO, text, channel=Channel.HTTP, nbytes=0)
 
     def secret(self, value: str, kind: SecretKind) -> Secret:
         """Wrap and register at once: from here on no line can carry it."""

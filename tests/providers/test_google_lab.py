@@ -127,7 +127,7 @@ async def test_wrong_client_secret(lab: Lab, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LAB_GOOGLE_SECRET", "GOCSPX-wrong-secret-value")
     error, ids, _ = await failure(lab)
     assert error.token.error["error"] in ("invalid_client", "unauthorized_client")
-    assert ids
+    assert ids == ["google_oauth_client_mismatch"]
 
 
 async def test_missing_secret_source_is_a_clear_failure(lab: Lab) -> None:
