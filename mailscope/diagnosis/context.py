@@ -18,6 +18,7 @@ from mailscope.settings import CheckSettings
 NOT_CONNECTED_TEXT = "user is authenticated but not connected"
 PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN", "USER"})
 OAUTH_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER"})
+_LINE_WINDOW = 150  # lines kept from each end of a long transcript for signature matching
 _SASL_USER_RE = re.compile(r"(?:\buser=|\bn,a=)([^\s^,<>]+)")
 _EXCHANGE_GREETING_RE = re.compile(r"Microsoft Exchange|Microsoft ESMTP|outlook\.office365|\.outlook\.com", re.I)
 _GMAIL_GREETING_RE = re.compile(r"Gimap|gsmtp|Gpop|\bmx\.google\.com", re.I)
@@ -230,19 +231,26 @@ class Context:
         for text, seq in self.server_texts():
             if pattern.search(text):
                 return text, seq
-        for line in self.lines:
-            if str(line.direction) == "server" and pattern.search(line.text):
-                return line.text, line.seq
+        for text, seq in self.server_lines:
+            if pattern.search(text):
+                return text, seq
         return None
+
+    @cached_property
+    def server_lines(self) -> tuple[tuple[str, int], ...]:
+        """Server lines where signatures live: the session's start (greeting, capabilities, authentication) and its end.
+        Bounded so a diagnosis stays cheap however long the session (it re-runs on every evidence change)."""
+        lines = self.lines if len(self.lines) <= 2 * _LINE_WINDOW else (*self.lines[:_LINE_WINDOW], *self.lines[-_LINE_WINDOW:])
+        return tuple((line.text, line.seq) for line in lines if str(line.direction) == "server")
 
     @cached_property
     def capability_seq(self) -> int | None:
         """The transcript line that listed the capabilities used for the mechanism choice."""
         seq = None
-        for line in self.lines:
-            text = line.text.upper()
-            if str(line.direction) == "server" and ("CAPABILITY " in text or text.startswith(("250-AUTH", "250 AUTH", "SASL "))):
-                seq = line.seq
+        for text, line_seq in self.server_lines:
+            upper = text.upper()
+            if "CAPABILITY " in upper or upper.startswith(("250-AUTH", "250 AUTH", "SASL ")):
+                seq = line_seq
         return seq
 
     # -- token ---------------------------------------------------------------------------------------
