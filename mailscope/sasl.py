@@ -139,6 +139,7 @@ _AUTH_RE = re.compile(r"auth=(?P<value>[^\x01]*)", re.IGNORECASE)
 _ADDRESS_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _ESCAPED_SEPARATOR_RE = re.compile(r"\\x01|\\001|\\u0001|\\1(?![0-9])")
 _LITERAL_CARET_A = "^A"
+_TEXT_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*")  # may hold SASL's \0 and \x01
 
 
 def parse_response(text: str | bytes, mechanism: str | None = None) -> SaslPayload:
@@ -184,6 +185,10 @@ def parse_payload(data: bytes, mechanism: str | None = None, *, _depth: int = 0)
     text = data.decode("utf-8", "surrogateescape")
     mech = (mechanism or "").upper()
     stripped = text.strip()
+    if not _TEXT_RE.fullmatch(text):  # binary (an opaque token's base64 decodes to this)
+        payload = SaslPayload("unknown")
+        payload.add("unknown_payload")
+        return payload
     if "\0" in text and "auth=" not in text.lower():
         return _parse_plain(text)
     if _TOKEN_SHAPE_RE.match(stripped) or (
