@@ -38,8 +38,9 @@ async def run_target(target: Target, make_record: RecordFactory) -> None:
     """Run one session; every fact reaches the record (and through it the UI)."""
     if target.scenario:
         from mailscope.lab.session import run_lab_check
+        from providers.registry import token_source_for
 
-        await run_lab_check(target.scenario, make_record)
+        await run_lab_check(target.scenario, make_record, token_source_for)
     elif target.settings is not None:
         await _check(target.settings, make_record(target.settings))
     else:

@@ -9,10 +9,11 @@ Tokens come from real msal / google-auth talking to the lab IdP (providers/), ne
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mailscope.evidence import OutcomeKind
 from mailscope.lab.directory import (
@@ -30,6 +31,9 @@ from mailscope.lab.directory import (
     stable_id,
 )
 from mailscope.settings import CheckSettings, Mechanism, SecretSource, Security
+
+if TYPE_CHECKING:
+    from mailscope.lab.idp_keys import GeneratedServiceAccount
 
 # Server keys a scenario can ask for (LabSession starts them).
 EXCHANGE_TLS = "exchange"  # Exchange Online worldwide, implicit TLS (993)
@@ -71,7 +75,7 @@ class LabContext(Protocol):
 class World:
     directory: Directory
     secrets: dict[str, str] = field(default_factory=dict)  # values the user holds (password, client secret, refresh token...)
-    service_account_key: object | None = None  # idp_keys.GeneratedServiceAccount, when the scenario has one
+    service_account_key: GeneratedServiceAccount | None = None  # when the scenario has a Google service account
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,10 +189,8 @@ def ms_password(ctx: LabContext, world: World) -> CheckSettings:
 
 def ms_plain_on_starttls_port(ctx: LabContext, world: World) -> CheckSettings:
     """Port 143 with no TLS at all: the client reads the pre-STARTTLS capabilities and finds no AUTH=XOAUTH2."""
-    fields = ms_device_code((OUTLOOK_IMAP,), server=EXCHANGE_STARTTLS)(ctx, world)
-    import dataclasses
-
-    return dataclasses.replace(fields, security=Security.PLAIN, mechanism=Mechanism.AUTO)
+    typed = ms_device_code((OUTLOOK_IMAP,), server=EXCHANGE_STARTTLS)(ctx, world)
+    return dataclasses.replace(typed, security=Security.PLAIN, mechanism=Mechanism.AUTO)
 
 
 def google_refresh(scopes: tuple[str, ...] = (GOOGLE_MAIL,), *, user: str = GOOGLE_USER, **changes: object):
@@ -210,7 +212,7 @@ def google_service_account(ctx: LabContext, world: World) -> CheckSettings:
     """A service account impersonating alice (domain-wide delegation), key JSON in a 0600 file."""
     key = world.service_account_key
     assert key is not None
-    path = ctx.write_file("service-account.json", key.key_json(ctx.google_token_uri))  # type: ignore[attr-defined]
+    path = ctx.write_file("service-account.json", key.key_json(ctx.google_token_uri))
     return CheckSettings(**_target(ctx, GMAIL, user=GOOGLE_USER, mechanism=Mechanism.XOAUTH2, provider="google", flow="service_account",
                                    service_account_file=path, subject=GOOGLE_USER, scopes=(GOOGLE_MAIL,),
                                    token_endpoint=ctx.google_token_uri))  # type: ignore[arg-type]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import ssl
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailscope.lab.ca import LabCA
 from mailscope.lab.directory import MsCloud
@@ -23,6 +25,10 @@ from mailscope.lab.imap_server import ImapServer
 from mailscope.lab.scenarios import EXCHANGE_CHINA, EXCHANGE_STARTTLS, EXCHANGE_TLS, GMAIL, Scenario, World, scenario
 from mailscope.record import SessionRecord
 from mailscope.settings import CheckSettings, SecretSource
+
+if TYPE_CHECKING:
+    from mailscope.credential import TokenSource
+    from mailscope.lab.idp import LabIdentityProvider
 
 LOOPBACK = "127.0.0.1"
 
@@ -35,7 +41,7 @@ class LabSession:
         self.host = host
         self.requested_ports = ports or {}
         self.servers: dict[str, ImapServer] = {}
-        self.idp = None
+        self.idp: LabIdentityProvider | None = None
         self.directory: Path | None = None
         self.ca: LabCA | None = None
         self.world: World | None = None
@@ -102,7 +108,7 @@ class LabSession:
             await server.start(self.host, self.requested_ports.get(key, 0))
         self._settings = self.scenario.settings(self, self.world)
 
-    def _make_server(self, key: str, context) -> ImapServer:  # type: ignore[no-untyped-def]
+    def _make_server(self, key: str, context: ssl.SSLContext) -> ImapServer:
         assert self.world is not None and self.idp is not None
         directory, public_key = self.world.directory, self.idp.signing_public_key_pem
         if key == EXCHANGE_TLS:
@@ -120,26 +126,24 @@ class LabSession:
         await asyncio.gather(*(server.stop() for server in self.servers.values()), return_exceptions=True)
         if self.idp is not None:
             await asyncio.to_thread(self.idp.stop)
-            self.idp = None
+            self.idp: LabIdentityProvider | None = None
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
 
 
-def lab_token_source(settings: CheckSettings):  # type: ignore[no-untyped-def]
-    """The real provider token source (msal / google-auth via providers.registry), trusting the lab CA."""
-    from providers.registry import token_source_for
-
-    return token_source_for(settings)
-
-
-async def run_lab_check(scenario_id: str, record_factory: Callable[[CheckSettings], SessionRecord]) -> SessionRecord:
-    """`mailscope check --lab ID`: start the lab, acquire the scenario's token through the real provider code,
-    run the probe against the lab servers, stop the lab. LookupError for an unknown scenario."""
+async def run_lab_check(
+    scenario_id: str,
+    record_factory: Callable[[CheckSettings], SessionRecord],
+    token_source_for: Callable[[CheckSettings], TokenSource | None],
+) -> SessionRecord:
+    """`mailscope check --lab ID`: start the lab, acquire the scenario's token through the real provider code
+    (`token_source_for` is `providers.registry.token_source_for`: the engine never imports providers), run the
+    probe against the lab servers, stop the lab. LookupError for an unknown scenario."""
     from mailscope.check import run_check
 
     async with LabSession(scenario_id) as lab:
         record = record_factory(lab.settings)
         record.info(f"lab scenario {lab.scenario.id}: {lab.scenario.title}")
-        await run_check(lab.settings, lab_token_source(lab.settings), record)
+        await run_check(lab.settings, token_source_for(lab.settings), record)
         return record

@@ -224,7 +224,9 @@ def _run_lab(args: argparse.Namespace) -> int:
         return records[-1]
 
     try:
-        asyncio.run(run_lab_check(args.lab, make_record))
+        from providers.registry import token_source_for
+
+        asyncio.run(run_lab_check(args.lab, make_record, token_source_for))
     except LookupError as exc:
         raise UsageError(f"unknown lab scenario {args.lab!r}: {exc}") from None
     if not records:

@@ -15,6 +15,7 @@ from mailscope.evidence import OutcomeKind
 from mailscope.lab.session import LabSession, run_lab_check
 from mailscope.record import SessionRecord
 from mailscope.settings import Security
+from providers.registry import token_source_for
 
 
 async def test_session_lifecycle_secrets_and_fast_stop() -> None:
@@ -53,7 +54,7 @@ async def test_run_lab_check_returns_the_finished_record() -> None:
         made.append(SessionRecord(settings))
         return made[-1]
 
-    record = await run_lab_check("google-app-password-required", factory)
+    record = await run_lab_check("google-app-password-required", factory, token_source_for)
     assert record is made[0]
     assert record.outcome is not None and record.outcome.kind is OutcomeKind.AUTH_FAILED
     assert record.lines[0].text.startswith("lab scenario google-app-password-required")
