@@ -9,7 +9,7 @@ from mailscope.logs.formats.base import Parser
 
 # Most specific first: ties go to the earlier entry. `generic` is the fallback, never detected.
 FORMATS = ("emailproxy", "thunderbird", "imapflow", "imaplib", "curl", "mailkit", "javamail", "transcript", "generic")
-_WEIGHT = {"mailkit": 3, "curl": 2}  # their signature lines are rare but decisive ("Connected to imaps://", "* Connected to")
+_WEIGHT = {"mailkit": 100, "curl": 2}  # rare but decisive lines: MailKit's "Connected to imaps://" beats any number of C:/S:
 
 
 def parser_class(name: str) -> type[Parser]:

@@ -26,6 +26,7 @@ _FAULTS = (
      FaultKind.TLS_VERIFY),
 )  # fmt: skip
 NOT_CONNECTED = "User is authenticated but not connected"
+_AUTH_RESULT = re.compile(r"^(?:OK|NO|BAD) (?:\[AUTHENTICATIONFAILED\]|(?:AUTHENTICATE|LOGIN) (?:completed|failed))", re.IGNORECASE)
 
 
 def server_family(greeting: str) -> str:
@@ -206,6 +207,10 @@ class _Replayer:
             return
         if tag == self.pending_login:
             self.pending_login = None
+            self.record.update_evidence(auth_result=status, auth_text=f"{status} {rest}".strip())
+            return
+        if tag not in self.pending_commands and self.ev.auth_result is None and _AUTH_RESULT.match(f"{status} {rest}"):
+            # the command itself was not logged (Thunderbird suppresses it): its answer still says what happened
             self.record.update_evidence(auth_result=status, auth_text=f"{status} {rest}".strip())
             return
         command, _ = self.pending_commands.pop(tag, ("", 0))

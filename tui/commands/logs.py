@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import IO, Any
@@ -70,11 +71,15 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
     notes = ([diagnosis_note] if diagnosis_note else []) + scan.notes
     if summary.sessions == 0:
         notes.append("no mail session found in this log" + ("" if scan.format != "generic" else " (format not recognised)"))
-    if args.json:
-        json.dump(_report(args.path, scan, summary, notes), out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    else:
-        _print_text(out, escape_controls(args.path), scan, summary, notes)
+    try:
+        if args.json:
+            json.dump(_report(args.path, scan, summary, notes), out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        else:
+            _print_text(out, escape_controls(args.path), scan, summary, notes)
+        out.flush()
+    except BrokenPipeError:  # `mailscope logs big.log | head`: the reader left, nothing more to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the interpreter's flush at exit
     return 0 if summary.sessions and summary.healthy == summary.sessions and not summary.has_error else 1
 
 
