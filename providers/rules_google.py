@@ -182,8 +182,8 @@ def password_rule(ctx: Context) -> Iterator[Finding]:
     if not is_google(ctx):
         return
     hit = ctx.find_server_text(_PASSWORD_REJECT_RE)
-    if not ctx.password_mechanism_used and hit is None:
-        return
+    if (not ctx.password_mechanism_used and hit is None) or ctx.auth_ok:
+        return  # an app password that works is not a finding
     refused = ctx.auth_refused or hit is not None
     said = f" Gmail says '{hit[0]}'." if hit else (f" Gmail answered '{ctx.reply.text}'." if ctx.reply.text else "")
     yield finding(

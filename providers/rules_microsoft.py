@@ -198,7 +198,7 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
         if presets.provider_for_host(ctx.host)[0] == "microsoft" and chosen != host_cloud:
             yield _cloud_finding(ctx, f"the settings choose the {ctx.settings.cloud} cloud but {ctx.host} is in the "
                                       f"{host_cloud} cloud.", PREDICTION, False, ctx.setting_ref("cloud", ctx.settings.cloud))
-    if ctx.flow == "password":
+    if ctx.flow == "password" and ctx.has_token and not ctx.password_mechanism_used:
         yield finding(
             "ms_conditional_access_or_mfa",
             "the username+password (ROPC) flow fails for any account with MFA, Conditional Access or security defaults.",
@@ -493,8 +493,8 @@ def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
     if not is_microsoft(ctx):
         return
     wire = ctx.find_server_text(_BASIC_DISABLED_RE)
-    if not ctx.password_mechanism_used and wire is None:
-        return
+    if (not ctx.password_mechanism_used and wire is None) or ctx.auth_ok:
+        return  # a server that took the password has basic auth on (on-premises Exchange)
     mech = ctx.mechanism_used or "a password mechanism"
     advertised = ctx.advertised_mechanisms or frozenset()
     evidence: list[EvidenceRef] = []
@@ -562,7 +562,8 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
         f"Exchange accepted the token ('{ctx.reply.text}') and then answered {bad.command} with '{bad.text}'. The token is valid: "
         "scope and audience are not the problem. The mailbox could not be opened for this identity; the candidates below are "
         "ranked by what the token shows.", score=SIGNATURE, confirmed=True, evidence=evidence,
-        fix=("Check the candidates below in order: user, FullAccess, service-principal permission, IMAP/POP enabled, licence.",
+        fix=("Check the candidates below in order: user, FullAccess, service-principal permission, IMAP/POP enabled, licence, "
+             "and (legacy tenants) a Client Access Rule without the IMAP4 protocol.",
              f"Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled", f"Get-MailboxPermission {mailbox}"),
     )
     if ctx.app_only:

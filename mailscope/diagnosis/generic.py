@@ -235,7 +235,7 @@ def error_challenge_rule(ctx: Context) -> Iterator[Finding]:
 
 def token_as_password_rule(ctx: Context) -> Iterator[Finding]:
     """A bearer token went into a PLAIN/LOGIN password field."""
-    if not ctx.password_mechanism_used:
+    if not ctx.password_mechanism_used or ctx.auth_ok:
         return
     token_kind = ctx.token.kind if ctx.token is not None else ""
     static_token = ctx.settings is not None and ctx.settings.token is not None and ctx.settings.password is None

@@ -91,6 +91,8 @@ NEAR_MISS = [
     Case("google_password_auth_rejected", lambda: DiagnosisInput(None, SessionEvidence(
         host="outlook.office365.com", server_family="exchange", mechanism="PLAIN", auth_result="NO",
         auth_text="A1 NO AUTHENTICATE failed."), None, (), NOW)),
+    Case("google_password_auth_rejected", lambda: gmail(mechanism="LOGIN", login_used=True, auth_result="OK",
+                                                        auth_text="A1 OK alice authenticated (Success)")),
     Case("google_imap_pop_disabled", lambda: gmail(token=ya29((READONLY,)), **refused())),
     Case("google_no_refresh_token_returned", lambda: gmail(token=ya29(refresh=False, flow="static"), mechanism="XOAUTH2",
                                                            auth_result="OK", auth_text="A1 OK Success")),

@@ -68,6 +68,12 @@ def without_refresh_token() -> TokenEvidence:
     return token
 
 
+def ropc_token() -> TokenEvidence:
+    token = delegated()
+    token.flow = "password"
+    return token
+
+
 def smtp(reply: str, *, mech: str = "XOAUTH2", commands: list[CommandResult] | None = None, token: TokenEvidence | None = None,
          result: str = "NO") -> DiagnosisInput:
     return exo(host="smtp.office365.com", port=587, protocol="smtp", greeting="220 x.outlook.office365.com Microsoft ESMTP MAIL "
@@ -140,6 +146,8 @@ POSITIVE = [
                                                      token=delegated(), **xo())),
     Case("ms_conditional_access_or_mfa", lambda: smtp("535 5.7.139 Authentication unsuccessful, the request did not meet the "
                                                       "criteria to be authenticated successfully. Contact your administrator.")),
+    Case("ms_conditional_access_or_mfa", lambda: exo(settings=ms_settings(flow="password"), token=ropc_token(), mechanism="XOAUTH2"),
+         first=False),
     Case("ms_smtp_auth_disabled", lambda: smtp("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for "
                                                "the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.")),
     Case("smtp_auth_never_attempted", lambda: exo(host="smtp.office365.com", protocol="smtp", commands=[CommandResult(
@@ -153,6 +161,9 @@ NEAR_MISS = [
     Case("basic_auth_mechanism_used_when_disabled", lambda: exo(token=delegated(), **xo())),
     Case("basic_auth_mechanism_used_when_disabled", lambda: exo(
         host="imap.gmail.com", server_family="gmail", greeting="* OK Gimap ready", **xo(mech="PLAIN"))),
+    Case("basic_auth_mechanism_used_when_disabled", lambda: exo(host="mail.contoso.local", **xo("OK", "A1 OK AUTHENTICATE completed.",
+                                                                                                 mech="PLAIN"))),
+    Case("ms_conditional_access_or_mfa", lambda: exo(settings=ms_settings(flow="password"), **xo(mech="PLAIN"))),
     Case("pop3_xoauth2_one_line_rejected_exchange", lambda: exo(
         protocol="pop3", token=delegated(scp="POP.AccessAsUser.All"),
         **xo("NO", "-ERR Authentication failure: unknown user name or bad password."))),

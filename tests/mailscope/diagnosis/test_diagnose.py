@@ -68,6 +68,14 @@ def test_a_failed_token_stage_without_an_explainer_still_says_so_first() -> None
     assert d.top is not None and d.top.id == "token_acquisition_failed" and "try later" in d.top.explanation
 
 
+def test_a_failing_rule_becomes_a_check_not_a_traceback() -> None:
+    def broken(ctx: Context) -> Iterator[Finding]:
+        raise KeyError("aud")
+
+    d = diagnose(_inp(), (broken,))
+    assert Check("rule broken", False, "rule failed on this evidence: KeyError") in d.checks
+
+
 def test_checks_say_what_could_not_be_checked() -> None:
     refused = [SaslExchange("XOAUTH2", True, result="NO", result_text="A1 NO AUTHENTICATE failed.", result_seq=4)]
     no_token = {c.name: c for c in diagnose(_inp(None, sasl=refused)).checks}

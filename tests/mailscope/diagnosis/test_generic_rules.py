@@ -106,6 +106,7 @@ POSITIVE = [
 NEAR_MISS = [
     Case("token_sent_as_password_via_plain", lambda: make(mechanism="PLAIN", sasl=sasl("PLAIN"),
                                                           token=TokenEvidence(kind="password", shape="password"))),
+    Case("token_sent_as_password_via_plain", lambda: make(mechanism="PLAIN", sasl=sasl("PLAIN", result="OK", text="A1 OK"), token=jwt())),
     Case("no_oauth_mechanism_before_starttls", lambda: make(
         port=143, capabilities_pre_tls=("IMAP4rev1", "LOGINDISABLED", "STARTTLS"), capabilities_post_tls=GENERIC_CAPS,
         mechanism="XOAUTH2", sasl=sasl())),
