@@ -1,0 +1,143 @@
+"""Every supported format, from samples written after each library's real output: detection, sessions
+(including interleaved ones and ones that succeed), evidence, outcome, and redaction of what the log leaked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mailscope.diagnosis import make_diagnoser
+from mailscope.logs import LogScan, detect_format, replay
+from mailscope.record import SessionRecord
+from providers.registry import provider_rules
+
+SAMPLES = Path(__file__).parent / "samples"
+DIAGNOSER = make_diagnoser(provider_rules())
+
+
+def sessions_of(name: str, format: str = "auto") -> tuple[LogScan, list[SessionRecord]]:
+    with (SAMPLES / name).open("rb") as stream:
+        scan = LogScan(stream, format)
+        records = []
+        for session in scan.sessions():
+            record = SessionRecord(diagnoser=DIAGNOSER)
+            replay(session, record)
+            records.append(record)
+    return scan, records
+
+
+# sample -> (format, [(host, outcome kind, mechanism)] in the order sessions end)
+CASES = {
+    "jira_seed.log": ("javamail", [("outlook.office365.com", "authentication_failed", "PLAIN")] * 2),
+    "curl_imap_xoauth2.log": ("curl", [("outlook.office365.com", "authenticated_mailbox_reachable", "XOAUTH2")]),
+    "imaplib_gmail.log": ("imaplib", [("", "authentication_failed", "XOAUTH2")]),
+    "mailkit_exchange_not_connected.log": (
+        "mailkit",
+        [("outlook.office365.com", "authenticated_but_mailbox_refused", "XOAUTH2"),
+         ("outlook.office365.com", "authenticated_mailbox_reachable", "XOAUTH2")],
+    ),  # fmt: skip
+    "imapflow_interleaved.jsonl": (
+        "imapflow",
+        [("imap.gmail.com", "authentication_failed", "XOAUTH2"), ("outlook.office365.com", "authenticated_mailbox_reachable", "XOAUTH2")],
+    ),
+    "thunderbird_imap.log": ("thunderbird", [("outlook.office365.com", "authenticated_mailbox_reachable", None)]),
+    "emailproxy_exchange.log": ("emailproxy", [("outlook.office365.com", "authentication_failed", "XOAUTH2")]),
+    "transcript_smtp_exchange.txt": ("transcript", [("", "authentication_failed", "XOAUTH2")]),
+    "generic_unknown_product.log": ("generic", [("", "authentication_failed", "LOGIN")]),
+    "jira_interleaved.log": ("generic", [("", "authentication_failed", "LOGIN"), ("", "authenticated_mailbox_reachable", "XOAUTH2")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sample_sessions(name: str) -> None:
+    expected_format, expected = CASES[name]
+    scan, records = sessions_of(name)
+    assert scan.format == expected_format
+    got = [(r.evidence.host, str(r.outcome.kind), r.evidence.mechanism) for r in records]
+    assert got == expected
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_detect_format_from_first_lines(name: str) -> None:
+    lines = (SAMPLES / name).read_text().splitlines()[:50]
+    assert detect_format(lines) == CASES[name][0]
+
+
+def test_gmail_challenge_json_is_decoded() -> None:
+    _, [record] = sessions_of("imaplib_gmail.log")
+    [exchange] = record.evidence.sasl
+    assert exchange.challenge_json == [{"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"}]
+    assert exchange.result == "NO" and "AUTHENTICATIONFAILED" in exchange.result_text
+    assert record.evidence.server_family == "gmail"
+
+
+def test_exchange_greeting_front_end_and_capabilities() -> None:
+    _, [record] = sessions_of("curl_imap_xoauth2.log")
+    ev = record.evidence
+    assert ev.server_family == "exchange"
+    assert ev.frontend_name == "MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM"
+    assert ev.port == 993 and ev.security == "tls"
+    assert "AUTH=XOAUTH2" in ev.capabilities_post_tls
+    assert ev.client_software == "curl"
+
+
+def test_curl_token_is_redacted_everywhere() -> None:
+    _, [record] = sessions_of("curl_imap_xoauth2.log")
+    dump = json.dumps([line.text for line in record.lines]) + repr(record.evidence)
+    assert "eyJhbGciOi" not in dump and "dXNlcj1hbmFAY29udG9zby5jb20B" not in dump
+    auth_line = next(line.text for line in record.lines if "AUTHENTICATE XOAUTH2" in line.text)
+    assert "user=ana@contoso.com" in auth_line  # structure stays readable, the bearer token does not
+    assert "<jwt" in auth_line
+    assert record.evidence.sasl[0].client_payload.startswith("<SASL XOAUTH2")
+
+
+def test_passwords_in_logs_are_redacted() -> None:
+    for name, secret in (("jira_interleaved.log", "S3cret-Pass"), ("generic_unknown_product.log", "Winter2026!")):
+        _, records = sessions_of(name)
+        for record in records:
+            text = json.dumps([line.text for line in record.lines]) + repr(record.evidence)
+            assert secret not in text, name
+
+
+def test_interleaved_jira_threads_are_separate_sessions() -> None:
+    _, records = sessions_of("jira_interleaved.log")
+    by_outcome = {str(r.outcome.kind): r for r in records}
+    failed = by_outcome["authentication_failed"]
+    assert [line.text for line in failed.lines if line.direction == "client"][0] == "B0 CAPABILITY"
+    assert all(not line.text.startswith("A") for line in failed.lines if line.direction == "client")
+    assert failed.diagnosis.top.id == "basic_auth_mechanism_used_when_disabled"
+
+
+def test_javamail_rebuilds_the_suppressed_authenticate_command() -> None:
+    _, records = sessions_of("jira_seed.log")
+    line = next(line for line in records[0].lines if line.direction == "client" and "AUTHENTICATE" in line.text)
+    assert line.text == "IUR1 AUTHENTICATE PLAIN"
+    assert any("suppressed" in a for a in line.annotations)
+    assert records[0].evidence.log_facts["password"] == "<non-null>"
+    assert records[0].evidence.log_facts["mechanisms_advertised"] == "PLAIN XOAUTH2"
+    assert records[1].evidence.exceptions == ["javax.mail.AuthenticationFailedException: AUTHENTICATE failed."]
+
+
+def test_smtp_capabilities_after_starttls() -> None:
+    _, [record] = sessions_of("transcript_smtp_exchange.txt")
+    ev = record.evidence
+    assert ev.protocol == "smtp" and ev.security == "starttls"
+    assert "AUTH=XOAUTH2" in ev.capabilities_post_tls and "STARTTLS" in ev.capabilities_pre_tls
+    assert ev.auth_text.startswith("535 5.7.3")
+
+
+def test_token_endpoint_errors_and_exceptions_in_text_lines() -> None:
+    lines = [
+        "2026-11-28 10:00:00,000 ERROR OAuth refresh failed: AADSTS700082: The refresh token has expired due to inactivity.",
+        "2026-11-28 10:00:01,000 WARN javax.mail.AuthenticationFailedException: AUTHENTICATE failed.",
+    ]
+    scan = LogScan(lines)
+    [session] = list(scan.sessions())
+    record = SessionRecord()
+    outcome = replay(session, record)
+    assert record.evidence.token_endpoint_errors[0].startswith("AADSTS700082")
+    assert record.evidence.exceptions == ["javax.mail.AuthenticationFailedException: AUTHENTICATE failed."]
+    assert str(outcome.kind) == "authentication_failed"
+    assert session.first_time == "2026-11-28 10:00:00.000"
