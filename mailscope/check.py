@@ -56,6 +56,8 @@ def outcome_of(evidence: SessionEvidence) -> Outcome:
             return Outcome(OutcomeKind.MAILBOX_REACHABLE, f"{how} accepted; INBOX examined")
         if examine is not None:
             reason = f"EXAMINE INBOX answered {examine.result} {examine.text}".strip()
+        elif evidence.untagged_bye is not None:
+            reason = f"the server ended the session: {evidence.untagged_bye}"
         elif evidence.fault is not None:
             reason = evidence.fault.detail
         else:

@@ -53,6 +53,7 @@ class _ImapSession:
         self.transport: asyncio.BaseTransport | None = None
         self.context: ssl.SSLContext | None = None
         self.clean = False  # LOGOUT completed: close gracefully instead of aborting
+        self._bye_noted = False
         self._lost: asyncio.Future[Exception | None] | None = None
 
     # -- the session -----------------------------------------------------------------------------
@@ -265,17 +266,30 @@ class _ImapSession:
 
     async def _mailbox(self) -> None:
         self.record.update_evidence(capabilities_post_auth=await self._capability())
-        await self._command("NAMESPACE")
-        await self._command("LIST", '""', '"INBOX"')
-        await self._command("EXAMINE", "INBOX")
+        for name, *args in (("NAMESPACE",), ("LIST", '""', '"INBOX"'), ("EXAMINE", "INBOX")):
+            if self._server_said_bye():
+                return
+            await self._command(name, *args)
 
     async def _logout(self) -> None:
+        if self._server_said_bye():
+            return
         try:
             await self._command("LOGOUT", timeout=min(self.settings.timeout, 5))
         except ProbeFault as exc:
             self.record.info(f"LOGOUT: {exc.fault.detail}")
             return
         self.clean = True
+
+    def _server_said_bye(self) -> bool:
+        """After an untagged BYE (e.g. Exchange's `* BYE Connection closed. 14`) the server is gone:
+        sending more commands would only turn its clear answer into a `closed_mid_command` fault."""
+        if self.record.evidence.untagged_bye is None:
+            return False
+        if not self._bye_noted:
+            self._bye_noted = True
+            self.record.info(f"the server ended the session ({self.record.evidence.untagged_bye}): no further commands")
+        return True
 
     # -- plumbing --------------------------------------------------------------------------------
     async def _command(self, name: str, *args: str, timeout: float | None = None) -> tuple[CommandResult, _ai.Response]:

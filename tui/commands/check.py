@@ -65,18 +65,30 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if args.lab:
-            return _run_lab(args)
-        settings = settings_from_args(args)
-        from providers.registry import token_source_for
-
-        try:
-            source = token_source_for(settings)
-        except (ValueError, LookupError) as exc:
-            raise UsageError(str(exc)) from None
+        return _run(args)
     except UsageError as exc:
         print(f"mailscope check: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug of ours: one clear line, never a traceback (MAILSCOPE_DEBUG=1 shows it)
+        if os.environ.get("MAILSCOPE_DEBUG"):
+            raise
+        from mailscope.redact import Redactor
+
+        detail = Redactor().redact(f"{exc.__class__.__name__}: {exc}")
+        print(f"mailscope check: internal error: {detail} (MAILSCOPE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.lab:
+        return _run_lab(args)
+    settings = settings_from_args(args)
+    from providers.registry import token_source_for
+
+    try:
+        source = token_source_for(settings)
+    except (ValueError, LookupError) as exc:
+        raise UsageError(str(exc)) from None
     return _execute(args, _make_record(args, settings), source)
 
 

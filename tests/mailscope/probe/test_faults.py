@@ -206,3 +206,27 @@ async def test_login_refused_then_logout() -> None:
     evidence = record.evidence
     assert evidence.login_used and evidence.auth_result == "NO"
     assert evidence.commands[-1].command == "LOGOUT" and evidence.commands[-1].result == "OK"
+
+
+async def test_untagged_bye_after_auth_stops_the_session_without_a_fault() -> None:
+    async def exchange_not_connected(tag: bytes, name: bytes, args: bytes, writer: asyncio.StreamWriter) -> bool:
+        if name == b"AUTHENTICATE":
+            writer.write(tag + b" OK AUTHENTICATE completed.\r\n")
+            return True
+        writer.write(tag + b" BAD User is authenticated but not connected.\r\n* BYE Connection closed. 14\r\n")
+        writer.close()
+        return False
+
+    async with serve(scripted(exchange_not_connected)) as port:
+        settings = _settings(port)
+        record = SessionRecord(settings)
+        secret = Secret(SecretKind.ACCESS_TOKEN, TOKEN)
+        record.redactor.register(secret)
+        await run_imap_probe(settings, Credential(secret, False, TokenEvidence()), record)
+    evidence = record.evidence
+    assert evidence.fault is None and evidence.untagged_bye == "* BYE Connection closed. 14"
+    assert [c.command for c in evidence.commands][-1] == "NAMESPACE"
+    from mailscope.check import outcome_of
+
+    outcome = outcome_of(evidence)
+    assert outcome.kind is OutcomeKind.AUTHENTICATED_NOT_CONNECTED and "* BYE Connection closed. 14" in outcome.summary
