@@ -1,0 +1,126 @@
+"""Bad input never crashes: huge lines, binary garbage, truncated logs, empty input; large inputs are read
+anchored with bounded memory and still find every session."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from mailscope.logs import LogScan, replay, reader
+from mailscope.record import SessionRecord
+from tui.commands import logs as logs_command
+
+SAMPLES = Path(__file__).parent / "samples"
+SEED = (SAMPLES / "jira_seed.log").read_bytes()
+
+
+def run_cli(path: Path, *, full_scan: bool = False) -> tuple[int, dict, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = logs_command.run(argparse.Namespace(path=str(path), format="auto", json=True, full_scan=full_scan), stdout=out, stderr=err)
+    return code, json.loads(out.getvalue()), err.getvalue()
+
+
+def test_huge_line_is_cut_with_a_note(tmp_path: Path) -> None:
+    log = tmp_path / "huge.log"
+    log.write_bytes(b"x" * (5 * 1024 * 1024) + b"\n" + SEED + b"* OK " + b"A" * (300 * 1024) + b"\n")
+    code, report, _ = run_cli(log)
+    assert code == 1
+    assert report["findings"][0]["id"] == "basic_auth_mechanism_used_when_disabled"
+    assert any("over-long line" in note and "line 1 (5,242,880 bytes)" in note for note in report["notes"])
+
+
+def test_binary_garbage_is_reported_not_fatal(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    garbage = bytes(rng.randrange(256) for _ in range(200_000))
+    log = tmp_path / "core.bin"
+    log.write_bytes(garbage + b"\n" + SEED + garbage)
+    code, report, _ = run_cli(log)
+    assert code == 1
+    assert report["summary"]["sessions"] >= 2
+    assert report["findings"][0]["id"] == "basic_auth_mechanism_used_when_disabled"
+    assert any("binary data" in note for note in report["notes"])
+
+
+def test_pure_binary_input_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "image.png"
+    log.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 400)
+    code, report, _ = run_cli(log)
+    assert code == 1
+    assert report["summary"]["sessions"] == 0
+    assert any("no mail session found" in note for note in report["notes"])
+    assert any("binary" in note for note in report["notes"])
+
+
+def test_empty_input(tmp_path: Path) -> None:
+    log = tmp_path / "empty.log"
+    log.write_bytes(b"")
+    code, report, _ = run_cli(log)
+    assert code == 1 and report["summary"]["sessions"] == 0
+    assert "the input is empty" in report["notes"]
+
+
+def test_truncated_log_gives_an_incomplete_session() -> None:
+    lines = SEED.decode().splitlines()[:4]  # greeting and capabilities, then the log stops
+    [session] = list(LogScan(lines).sessions())
+    assert session.truncated
+    record = SessionRecord()
+    outcome = replay(session, record)
+    assert str(outcome.kind) == "incomplete"
+    assert "before any authentication result" in outcome.summary
+
+
+def test_healthy_log_exits_zero() -> None:
+    code, report, _ = run_cli(SAMPLES / "curl_imap_xoauth2.log")
+    assert code == 0 and report["summary"] == {
+        "sessions": 1, "healthy": 1, "outcomes": {"authenticated_mailbox_reachable": 1}, "top": "session_healthy",
+    }  # fmt: skip
+
+
+def test_control_sequences_in_a_log_never_reach_the_terminal() -> None:
+    lines = ["* OK \x1b]0;pwned\x07 ready", "a1 CAPABILITY", "a1 NO \x1b[2J bad"]
+    [session] = list(LogScan(lines).sessions())
+    record = SessionRecord()
+    replay(session, record)
+    assert all("\x1b" not in line.text and "\x07" not in line.text for line in record.lines)
+
+
+def test_anchored_read_of_a_large_log_finds_every_session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(importlib.import_module("mailscope.logs.scan"), "FULL_SCAN_LIMIT", 1024)  # anchored reading, small file
+    filler = b"".join(b"2026-11-28 10:00:00,000 http-nio-8080-exec-1 INFO admin [c.a.jira] unrelated line %d\n" % i for i in range(3000))
+    log = tmp_path / "big.log"
+    with log.open("wb") as out:
+        for _ in range(6):
+            out.write(filler + SEED)
+    code, report, _ = run_cli(log)
+    assert report["read"]["anchored"] and report["read"]["positions"] == "byte"
+    assert report["summary"]["sessions"] == 12
+    assert report["findings"][0]["count"] == 12
+    code_full, full, _ = run_cli(log, full_scan=True)
+    assert not full["read"]["anchored"] and full["summary"]["sessions"] == 12
+    assert full["read"]["lines"] == 6 * (3000 + len(SEED.splitlines()))
+
+
+def test_reader_positions_are_exact_at_any_chunk_size() -> None:
+    rng = random.Random(3)
+    lines = [f"unrelated {i} " + "x" * rng.randrange(60) for i in range(3000)]
+    for k in (0, 700, 1500, 2999):
+        lines[k] = f"AUTH marker {k}"
+    lines[2000] = "y" * (reader.MAX_LINE + 10)
+    data = "\n".join(lines).encode()
+    starts, offset = {}, 0
+    for i, line in enumerate(lines):
+        starts[offset] = i
+        offset += len(line) + 1
+    for anchored in (False, True):
+        for chunk in (41, 997, 70_000):
+            line_reader = reader.LineReader(io.BytesIO(data), anchored=anchored, chunk_size=chunk)
+            for position, raw in line_reader:
+                index = starts[position] if anchored else position - 1
+                assert raw == lines[index].encode()[: reader.MAX_LINE] + (reader.TRUNCATION_MARK if index == 2000 else b"")
+            assert line_reader.stats.truncated_count == (0 if anchored else 1)
