@@ -15,6 +15,7 @@ from enum import StrEnum
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"  # google-auth hard-codes it in every SA assertion
 EXCHANGE = "exchange"  # resource kinds: what an Entra resource URI resolves to
 GRAPH = "graph"
+CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts (Outlook.com, Hotmail): "consumers"
 
 
 class MsCloud(StrEnum):
@@ -76,6 +77,11 @@ class MsUser:
         self.oid = self.oid or stable_id("user", self.upn.lower())
         self.display_name = self.display_name or self.upn.split("@")[0].replace(".", " ").title()
 
+    @property
+    def personal(self) -> bool:
+        """A personal Microsoft account (tenant_id = CONSUMER_TENANT_ID): its access tokens are opaque, not JWTs."""
+        return self.tenant_id == CONSUMER_TENANT_ID
+
 
 @dataclass(frozen=True, slots=True)
 class AppCertificate:
@@ -100,6 +106,7 @@ class AppRegistration:
     expired_secrets: tuple[str, ...] = ()  # AADSTS7000222
     certificates: tuple[AppCertificate, ...] = ()
     multi_tenant: bool = False
+    personal_accounts: bool = False  # signInAudience includes personal Microsoft accounts (implies multi-tenant)
     provisioned_in: tuple[str, ...] = ()  # other tenants where an enterprise app (service principal) exists
     redirect_uris: tuple[str, ...] = ("http://localhost",)
     consented_scopes: frozenset[str] = frozenset()  # delegated permission names consented tenant-wide
@@ -113,6 +120,11 @@ class AppRegistration:
         if self.exchange_service_principal_oid == "":
             self.exchange_service_principal_oid = self.service_principal_oid
         self.consented_scopes = frozenset(self.consented_scopes)
+
+    @property
+    def any_tenant(self) -> bool:
+        """Multi-tenant in Entra's sense: personal-account audiences are multi-tenant too."""
+        return self.multi_tenant or self.personal_accounts
 
     def exists_in(self, tenant_id: str) -> bool:
         return tenant_id == self.home_tenant_id or tenant_id in self.provisioned_in

@@ -228,6 +228,10 @@ class LabIdentityProvider:
         except jwt.PyJWTError:
             return None
 
+    def ms_opaque_token_claims(self, access_token: str) -> dict[str, Any] | None:
+        """For a personal Microsoft account's opaque `EwA…` token: the claims Exchange resolves it to (None if never issued)."""
+        return self.entra.opaque_token_claims(access_token)
+
     def google_tokeninfo(self, access_token: str) -> dict[str, str] | None:
         info = self.google.tokeninfo(access_token)
         return info.as_json(time.time()) if info else None

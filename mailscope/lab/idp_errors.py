@@ -63,6 +63,8 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
     70011: ("invalid_scope", 400, "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
     70016: ("authorization_pending", 400, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."),
     70020: ("expired_token", 400, "The provided value for the input parameter 'device_code' is not valid. This device code has expired."),
+    9002332: ("invalid_request", 400, "Application '{client_id}'({app_name}) is configured for use by Azure Active Directory users only. "
+                                      "Please do not use the /consumers endpoint to serve this request."),
     9002313: ("invalid_grant", 400, "Invalid request. Request is malformed or invalid."),
     90002: ("invalid_tenant", 400, "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into "
                                    "the correct cloud. Check with your subscription administrator, this may happen if there are no active "

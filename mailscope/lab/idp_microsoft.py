@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailscope.lab.directory import (
+    CONSUMER_TENANT_ID,
     EXCHANGE,
     GRAPH,
     AppRegistration,
@@ -127,6 +128,7 @@ class EntraState:
     refresh_tokens: dict[str, _RefreshToken] = field(default_factory=dict)
     user_consents: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (client_id, tenant_id) -> names
     provisioned: set[tuple[str, str]] = field(default_factory=set)  # (client_id, tenant_id) via user consent to a multi-tenant app
+    opaque_tokens: dict[str, dict[str, object]] = field(default_factory=dict)  # personal-account access token -> what Exchange knows
 
 
 def _canonical(name: str, kind: str) -> str | None:
@@ -142,6 +144,8 @@ class EntraService:
         self._base_url = base_url
         self._lock = threading.RLock()
         self.state = EntraState()
+        self._consumers = (directory.tenant(CONSUMER_TENANT_ID)
+                           or Tenant("consumers", id=CONSUMER_TENANT_ID, display_name="Microsoft Services"))
         for rt in directory.ms_refresh_tokens:
             user = directory.user(rt.upn)
             self.state.refresh_tokens[rt.value] = _RefreshToken(rt.client_id, user.tenant_id if user else "", rt.upn, " ".join(rt.scopes),
@@ -157,7 +161,7 @@ class EntraService:
         """None for the multi-tenant aliases; Entra's AADSTS90002 for a tenant that does not exist."""
         if segment.lower() in ("common", "organizations"):
             return None
-        tenant = self.directory.tenant(segment)
+        tenant = self._consumers if segment.lower() in ("consumers", CONSUMER_TENANT_ID) else self.directory.tenant(segment)
         if tenant is None:
             raise entra_error(90002, correlation_id=correlation_id, tenant=segment)
         return tenant
@@ -275,9 +279,13 @@ class EntraService:
         tenant_name = tenant.domain if tenant else "common"
         if app is None:
             raise entra_error(700016, LOGIN_HOST[cloud], correlation_id, client_id=client_id, tenant_name=tenant_name)
-        if tenant is None and not app.multi_tenant:
+        if tenant is not None and tenant.id == CONSUMER_TENANT_ID:
+            if not app.personal_accounts:
+                raise entra_error(9002332, LOGIN_HOST[cloud], correlation_id, client_id=client_id, app_name=app.display_name)
+            return app
+        if tenant is None and not app.any_tenant:
             raise entra_error(50194, LOGIN_HOST[cloud], correlation_id, client_id=client_id, app_name=app.display_name)
-        if tenant is not None and not app.exists_in(tenant.id) and not app.multi_tenant:
+        if tenant is not None and not app.exists_in(tenant.id) and not app.any_tenant:
             raise entra_error(700016, LOGIN_HOST[cloud], correlation_id, client_id=client_id, tenant_name=tenant_name)
         return app
 
@@ -401,9 +409,14 @@ class EntraService:
         scope_out = (" ".join(granted) if resolved.kind == GRAPH else " ".join(f"{resolved.audience}/{g}" for g in granted))
         if resolved.kind == GRAPH:
             scope_out = " ".join([scope_out, *[s for s in ("openid", "profile", "email") if s in resolved.oidc]]).strip()
+        if user.personal:  # personal accounts get an opaque "compact ticket", not a JWT
+            access_token = "EwA" + secrets.token_urlsafe(900)
+            self.state.opaque_tokens[access_token] = claims
+        else:
+            access_token = sign_jwt(self.signing_key, claims)
         body: dict[str, object] = {
             "token_type": "Bearer", "scope": scope_out, "expires_in": expires_in, "ext_expires_in": expires_in,
-            "access_token": sign_jwt(self.signing_key, claims),
+            "access_token": access_token,
         }
         if "offline_access" in resolved.oidc:
             rt = "0.A" + secrets.token_urlsafe(96)
@@ -501,11 +514,11 @@ class EntraService:
         if grant_type == DEVICE_CODE_GRANT:
             return self._device_code_grant(tenant, params, endpoints, correlation_id)
         if grant_type == "refresh_token":
-            return self._refresh_grant(tenant, params, endpoints, correlation_id)
+            return self._refresh_grant(tenant, params, endpoints, correlation_id, segment)
         if grant_type == "authorization_code":
-            return self._auth_code_grant(tenant, params, endpoints, correlation_id)
+            return self._auth_code_grant(tenant, params, endpoints, correlation_id, segment)
         if grant_type == "password":
-            return self._password_grant(tenant, params, endpoints, correlation_id)
+            return self._password_grant(tenant, params, endpoints, correlation_id, segment)
         raise entra_error(70003, host, correlation_id, grant_type=grant_type)
 
     def _client_credentials(self, tenant: Tenant | None, params: dict[str, str], endpoints: tuple[str, ...], cid: str) -> Reply:
@@ -534,14 +547,19 @@ class EntraService:
             raise entra_error(50126)
         return user
 
-    def _user_tenant(self, tenant: Tenant | None, user: MsUser, app: AppRegistration, cid: str) -> Tenant:
-        home = self.directory.tenant(user.tenant_id)
+    def _user_tenant(self, tenant: Tenant | None, user: MsUser, app: AppRegistration, cid: str, segment: str = "") -> Tenant:
+        """The signed-in user's home tenant, if this authority and this app may serve them (else AADSTS50020 / 700016)."""
+        home = self._consumers if user.personal else self.directory.tenant(user.tenant_id)
         if home is None:
             raise entra_error(50126, correlation_id=cid)
-        if tenant is not None and tenant.id != home.id:
-            raise entra_error(50020, LOGIN_HOST[tenant.cloud], cid, upn=user.upn, idp=f"https://{STS_HOST[home.cloud]}/{home.id}/",
-                              tenant_name=tenant.domain, client_id=app.client_id, app_name=app.display_name)
-        if not app.exists_in(home.id) and not app.multi_tenant:
+        wrong_kind = user.personal and (segment.lower() == "organizations" or not app.personal_accounts)
+        if (tenant is not None and tenant.id != home.id) or wrong_kind:
+            where = tenant or self._consumers
+            identity_provider = "live.com" if user.personal else f"https://{STS_HOST[home.cloud]}/{home.id}/"
+            raise entra_error(50020, LOGIN_HOST[where.cloud], cid, upn=user.upn, idp=identity_provider,
+                              tenant_name=where.domain if tenant else app_home_name(self.directory, app), client_id=app.client_id,
+                              app_name=app.display_name)
+        if not app.exists_in(home.id) and not app.any_tenant:
             raise entra_error(700016, LOGIN_HOST[home.cloud], cid, client_id=app.client_id, tenant_name=home.domain)
         return home
 
@@ -568,7 +586,7 @@ class EntraService:
         app = self._app(pending.client_id, tenant, cloud, cid)
         appidacr = self._authenticate_client(app, params, endpoints, cloud, False, cid)
         user = self._signed_in_user(tenant, pending.upn)
-        home = self._user_tenant(tenant, user, app, cid)
+        home = self._user_tenant(tenant, user, app, cid, pending.tenant_segment)
         self._check_policies(user, home, sign_in.completes_mfa, pending.scope, app, cid)
         resolved = self.resolve_scopes(pending.scope, home.cloud, home, app)
         self._ensure_consent(app, home, resolved, interactive=True, correlation_id=cid)
@@ -580,7 +598,8 @@ class EntraService:
         except OAuthError:
             return GRAPH_APP_ID
 
-    def _refresh_grant(self, tenant: Tenant | None, params: dict[str, str], endpoints: tuple[str, ...], cid: str) -> Reply:
+    def _refresh_grant(self, tenant: Tenant | None, params: dict[str, str], endpoints: tuple[str, ...], cid: str,
+                       segment: str) -> Reply:
         cloud = tenant.cloud if tenant else MsCloud.GLOBAL
         record = self.state.refresh_tokens.get(params.get("refresh_token", ""))
         if record is None or record.client_id.lower() != params["client_id"].lower():
@@ -594,28 +613,30 @@ class EntraService:
         app = self._app(record.client_id, tenant, cloud, cid)
         appidacr = self._authenticate_client(app, params, endpoints, cloud, False, cid)
         user = self._signed_in_user(tenant, record.upn)
-        home = self._user_tenant(tenant, user, app, cid)
+        home = self._user_tenant(tenant, user, app, cid, segment)
         scope = params.get("scope") or record.scope
         self._check_policies(user, home, record.mfa_done, scope, app, cid)
         resolved = self.resolve_scopes(scope, home.cloud, home, app)
         self._ensure_consent(app, home, resolved, interactive=False, correlation_id=cid)
         return self._user_response(app, home, user, resolved, appidacr, record.mfa_done, {**params, "scope": scope})
 
-    def _password_grant(self, tenant: Tenant | None, params: dict[str, str], endpoints: tuple[str, ...], cid: str) -> Reply:
+    def _password_grant(self, tenant: Tenant | None, params: dict[str, str], endpoints: tuple[str, ...], cid: str,
+                        segment: str) -> Reply:
         cloud = tenant.cloud if tenant else MsCloud.GLOBAL
         app = self._app(params["client_id"], tenant, cloud, cid)
         appidacr = self._authenticate_client(app, params, endpoints, cloud, False, cid)
         user = self.directory.user(params.get("username", ""))
         if user is None or not user.password or user.password != params.get("password", ""):
             raise entra_error(50126, LOGIN_HOST[cloud], cid)
-        home = self._user_tenant(tenant, user, app, cid)
+        home = self._user_tenant(tenant, user, app, cid, segment)
         scope = params.get("scope", "")
         self._check_policies(user, home, False, scope, app, cid)
         resolved = self.resolve_scopes(scope, home.cloud, home, app)
         self._ensure_consent(app, home, resolved, interactive=False, correlation_id=cid)
         return self._user_response(app, home, user, resolved, appidacr, False, params)
 
-    def _auth_code_grant(self, tenant: Tenant | None, params: dict[str, str], endpoints: tuple[str, ...], cid: str) -> Reply:
+    def _auth_code_grant(self, tenant: Tenant | None, params: dict[str, str], endpoints: tuple[str, ...], cid: str,
+                         segment: str) -> Reply:
         cloud = tenant.cloud if tenant else MsCloud.GLOBAL
         host = LOGIN_HOST[cloud]
         code = self.state.auth_codes.get(params.get("code", ""))
@@ -634,7 +655,7 @@ class EntraService:
         app = self._app(code.client_id, tenant, cloud, cid)
         appidacr = self._authenticate_client(app, params, endpoints, cloud, False, cid)
         user = self._signed_in_user(None, code.upn)
-        home = self._user_tenant(tenant, user, app, cid)
+        home = self._user_tenant(tenant, user, app, cid, segment)
         resolved = self.resolve_scopes(code.scope, home.cloud, home, app)
         return self._user_response(app, home, user, resolved, appidacr, user.mfa_required, {**params, "scope": code.scope}, code.nonce)
 
@@ -654,7 +675,7 @@ class EntraService:
             form_post = params.get("response_mode") == "form_post"
             try:
                 user = self._signed_in_user(tenant, self.directory.sign_in.upn or params.get("login_hint", ""))
-                home = self._user_tenant(tenant, user, app, "")
+                home = self._user_tenant(tenant, user, app, "", segment)
                 resolved = self.resolve_scopes(params.get("scope", ""), home.cloud, home, app)
                 self._check_policies(user, home, self.directory.sign_in.completes_mfa, params.get("scope", ""), app, "")
                 self._ensure_consent(app, home, resolved, interactive=True, correlation_id="", consent_page=True)
@@ -670,6 +691,12 @@ class EntraService:
             answer = {"code": code, "state": state, "session_state": secrets.token_hex(16)}
             return _redirect(redirect_uri, answer, form_post)
 
+    def opaque_token_claims(self, access_token: str) -> dict[str, object] | None:
+        """What Exchange Online learns about a personal account's opaque token (same fields a work JWT carries)."""
+        with self._lock:
+            claims = self.state.opaque_tokens.get(access_token)
+            return dict(claims) if claims is not None else None
+
     def revoke_refresh_tokens(self, upn: str) -> int:
         """An admin's "Revoke sessions" (or a password change): every refresh token of the user now gets AADSTS50173."""
         with self._lock:
@@ -677,6 +704,11 @@ class EntraService:
             for record in hits:
                 record.state = RefreshTokenState.REVOKED
             return len(hits)
+
+
+def app_home_name(directory: Directory, app: AppRegistration) -> str:
+    home = directory.tenant(app.home_tenant_id)
+    return home.domain if home else app.home_tenant_id
 
 
 def _redirect_allowed(redirect_uri: str, registered: tuple[str, ...]) -> bool:

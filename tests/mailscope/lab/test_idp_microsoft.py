@@ -16,6 +16,7 @@ import requests
 
 from mailscope.lab.ca import LabCA
 from mailscope.lab.directory import (
+    CONSUMER_TENANT_ID,
     EXCHANGE,
     AppRegistration,
     DeviceCodeDecision,
@@ -474,3 +475,35 @@ def test_stop_releases_the_port(ca: LabCA) -> None:
     idp.stop()
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"https://127.0.0.1:{port}/", verify=str(Path(idp.ca_file)), timeout=2)
+
+
+# ----------------------------------------------------------------------------------------------- personal accounts
+
+
+def test_personal_account_gets_an_opaque_token_on_consumers(ca: LabCA) -> None:
+    directory = world(sign_in=SimulatedSignIn("someone@outlook.com", approve_after_polls=0))
+    directory.users.append(MsUser("someone@outlook.com", CONSUMER_TENANT_ID))
+    directory.apps[0].personal_accounts = True
+    with LabIdentityProvider(directory, ca) as idp:
+        app = public_app(idp, "consumers")
+        result, _ = poll(app, app.initiate_device_flow(scopes=[IMAP]))
+        token = result["access_token"]
+        assert token.startswith("EwA") and token.count(".") == 0  # not a JWT: nothing to decode
+        assert result["scope"] == IMAP and result["id_token_claims"]["tid"] == CONSUMER_TENANT_ID
+        known = idp.ms_opaque_token_claims(token)
+        assert known is not None and known["upn"] == "someone@outlook.com" and known["aud"] == "https://outlook.office.com"
+        assert idp.verify_access_token(token) is None and idp.ms_opaque_token_claims("EwAnever") is None
+        assert_no_secret_logged(idp, token, result["refresh_token"])
+
+
+def test_account_type_and_authority_mismatches(ca: LabCA) -> None:
+    directory = world(sign_in=SimulatedSignIn("someone@outlook.com", approve_after_polls=0))
+    directory.users.append(MsUser("someone@outlook.com", CONSUMER_TENANT_ID))
+    directory.apps[0].multi_tenant = True  # work and school accounts only
+    with LabIdentityProvider(directory, ca) as idp:
+        on_consumers = public_app(idp, "consumers").initiate_device_flow(scopes=[IMAP])
+        assert on_consumers["error_codes"] == [9002332]
+        assert "is configured for use by Azure Active Directory users only" in on_consumers["error_description"]
+        app = public_app(idp, "common")
+        result, _ = poll(app, app.initiate_device_flow(scopes=[IMAP]))
+        assert result["error_codes"] == [50020] and "from identity provider 'live.com'" in result["error_description"]
