@@ -187,3 +187,22 @@ def test_lab_scenario_runs_in_process() -> None:
     assert report["outcome"]["kind"] == "authenticated_mailbox_reachable" and report["evidence"]["server_family"] == "exchange"
     unknown = mailscope("--lab", "no-such-scenario")
     assert unknown.returncode == 2 and "unknown lab scenario 'no-such-scenario'" in unknown.stderr
+
+
+def test_profile_supplies_settings_and_options_override(dovecot: labfixture.LabInstance, tmp_path: Path) -> None:
+    (tmp_path / "mailscope").mkdir()
+    (tmp_path / "mailscope" / "profiles.toml").write_text(
+        "[profiles.lab]\n"
+        f'host = "127.0.0.1"\nport = {dovecot.imap}\nsecurity = "starttls"\nuser = "{USER}"\n'
+        f'ca_file = "{dovecot.ca_file}"\ntoken = "env:MS_SECRET"\nmechanism = "oauthbearer"\n'
+    )
+    secret = labfixture.mint(dovecot)
+    env = {**os.environ, "MS_SECRET": secret, "XDG_CONFIG_HOME": str(tmp_path)}
+    run = [sys.executable, "-m", "tui.cli", "check", "--profile", "lab", "--mechanism", "xoauth2", "--json"]
+    result = subprocess.run(run, env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    _no_secret(result, secret)
+    assert result.returncode == 0, result.stderr
+    evidence = json.loads(result.stdout)["evidence"]
+    assert evidence["security"] == "starttls" and evidence["mechanism"] == "XOAUTH2"  # the option overrides the profile
+    missing = subprocess.run(run[:4] + ["--profile", "nope"], env=env, capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 2 and "no profile 'nope'" in missing.stderr

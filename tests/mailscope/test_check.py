@@ -1,0 +1,33 @@
+"""run_check without a server: the token stage failing, and outcomes computed from evidence."""
+
+from __future__ import annotations
+
+from mailscope.check import outcome_of, run_check
+from mailscope.evidence import CommandResult, Fault, FaultKind, OutcomeKind, SessionEvidence
+from mailscope.record import SessionRecord
+from mailscope.settings import CheckSettings, SecretSource
+from providers.generic import StaticSource
+
+
+async def test_unreadable_token_is_token_failed_with_the_token_evidence(monkeypatch) -> None:
+    monkeypatch.delenv("A2_MISSING_TOKEN", raising=False)
+    settings = CheckSettings(host="127.0.0.1", port=1, token=SecretSource("env", "A2_MISSING_TOKEN"))
+    record = SessionRecord(settings)
+    outcome = await run_check(settings, StaticSource(settings.token, is_password=False), record)
+    assert outcome.kind is OutcomeKind.TOKEN_FAILED and "A2_MISSING_TOKEN is not set" in outcome.summary
+    assert record.token is not None and record.token.source == "env:A2_MISSING_TOKEN"
+    assert record.evidence.fault.kind is FaultKind.TOKEN_ACQUISITION
+    assert record.lines == []  # no connection was attempted
+
+
+def test_outcomes_from_evidence() -> None:
+    evidence = SessionEvidence(mechanism="XOAUTH2", auth_result="OK", commands=[CommandResult("EXAMINE", "OK", "done")])
+    assert outcome_of(evidence).kind is OutcomeKind.MAILBOX_REACHABLE
+    evidence.commands = [CommandResult("EXAMINE", "NO", "[NONEXISTENT] Unknown Mailbox")]
+    not_connected = outcome_of(evidence)
+    assert not_connected.kind is OutcomeKind.AUTHENTICATED_NOT_CONNECTED and "EXAMINE INBOX answered NO" in not_connected.summary
+    refused = outcome_of(SessionEvidence(mechanism="XOAUTH2", auth_result="NO", auth_text="NO AUTHENTICATE failed."))
+    assert (refused.kind, refused.summary) == (OutcomeKind.AUTH_FAILED, "AUTHENTICATE XOAUTH2 refused: NO AUTHENTICATE failed.")
+    fault = outcome_of(SessionEvidence(fault=Fault(FaultKind.REFUSED, "connection to h:1 refused", "connect")))
+    assert fault.kind is OutcomeKind.FAULT and fault.summary == "connection_refused: connection to h:1 refused"
+    assert outcome_of(SessionEvidence()).kind is OutcomeKind.INCOMPLETE
