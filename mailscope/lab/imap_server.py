@@ -265,20 +265,22 @@ class ImapServer:
         await conn.flush()
         while conn.state is not State.LOGOUT:
             try:
-                line = await conn.read_command()
-            except LineTooLong:
+                await self._one_command(conn)
+            except LineTooLong:  # a command line, literal or SASL response over MAX_LINE: this connection ends
                 conn.write_line(self.line_too_long_text())
                 await conn.flush()
                 raise CloseConnection from None
-            if not line.strip():
-                continue
-            command = parse_command(line)
-            if command is None:
-                conn.write_line(self.unparsable_text(line))
-                await conn.flush()
-                continue
+
+    async def _one_command(self, conn: Connection) -> None:
+        line = await conn.read_command()
+        if not line.strip():
+            return
+        command = parse_command(line)
+        if command is None:
+            conn.write_line(self.unparsable_text(line))
+        else:
             await self.dispatch(conn, command)
-            await conn.flush()
+        await conn.flush()
 
     async def dispatch(self, conn: Connection, cmd: Command) -> None:
         if conn.state in (State.AUTHENTICATED, State.SELECTED) and self.session_expired(conn):

@@ -73,6 +73,19 @@ async def test_huge_line_ends_only_that_connection(lab: Lab, server, wires) -> N
     await assert_serves_next_client(lab, server, wires)
 
 
+async def test_huge_sasl_response_after_continuation(lab: Lab, server, wires, caplog) -> None:
+    wire = await lab.connect(server.port)
+    wires.append(wire)
+    await wire.line()
+    await wire.send("a AUTHENTICATE XOAUTH2")
+    assert (await wire.line()).startswith("+")
+    wire.writer.write(b"A" * (MAX_LINE * 2) + b"\r\n")
+    await wire.writer.drain()
+    assert (await wire.line()).startswith("* BYE")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # handled, not an internal error
+    await assert_serves_next_client(lab, server, wires)
+
+
 async def test_oversized_literal_is_refused(lab: Lab, server, wires) -> None:
     wire = await lab.connect(server.port)
     wires.append(wire)
