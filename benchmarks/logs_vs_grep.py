@@ -23,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "[Alerts Incident] {thread} anonymous Incident ITSM"
+# base64 UTF-16LE of MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM, as Exchange puts it in its greeting
+FRONTEND = "[TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]"
 
 
 def unrelated_lines(n: int, day: str) -> list[str]:
@@ -31,14 +33,20 @@ def unrelated_lines(n: int, day: str) -> list[str]:
         ts = f"{day} {10 + i % 12:02d}:{i % 60:02d}:{(i * 7) % 60:02d},{i % 1000:03d}+0000"
         kind = i % 5
         if kind == 0:
-            out.append(f"{ts} http-nio-8080-exec-{i % 25} INFO admin 600x{i}x1 1abc2d 10.0.0.{i % 255} /rest/api/2/issue/ABC-{i} "
-                       f"[c.a.jira.issue.managers.DefaultIssueManager] Updated issue ABC-{i}: summary 'Quarterly report {i}'")
+            out.append(
+                f"{ts} http-nio-8080-exec-{i % 25} INFO admin 600x{i}x1 1abc2d 10.0.0.{i % 255} /rest/api/2/issue/ABC-{i} "
+                f"[c.a.jira.issue.managers.DefaultIssueManager] Updated issue ABC-{i}: summary 'Quarterly report {i}'"
+            )
         elif kind == 1:
-            out.append(f"{ts} Caesium-1-{i % 4} DEBUG ServiceRunner [c.a.jira.service.ServiceRunner] Running job com.atlassian.jira."
-                       f"service.services.DebugService id {i}")
+            out.append(
+                f"{ts} Caesium-1-{i % 4} DEBUG ServiceRunner [c.a.jira.service.ServiceRunner] Running job com.atlassian.jira."
+                f"service.services.DebugService id {i}"
+            )
         elif kind == 2:
-            out.append(f"{ts} http-nio-8080-exec-{i % 25} WARN anonymous 601x{i}x2 - 10.1.2.{i % 255} /secure/Dashboard.jspa "
-                       f"[c.a.j.web.action.JiraWebActionSupport] Slow request: 1{i % 900} ms for gadget rendering")
+            out.append(
+                f"{ts} http-nio-8080-exec-{i % 25} WARN anonymous 601x{i}x2 - 10.1.2.{i % 255} /secure/Dashboard.jspa "
+                f"[c.a.j.web.action.JiraWebActionSupport] Slow request: 1{i % 900} ms for gadget rendering"
+            )
         elif kind == 3:
             out.append(f"{ts} indexer-{i % 3} INFO [c.a.jira.index.ha.DefaultNodeReindexService] Reindexed {i % 97} issues in {i % 13} ms")
         else:
@@ -50,7 +58,7 @@ def failing_session(thread: str, tag: str) -> list[str]:
     p = PREFIX.format(thread=thread)
     return [
         'IMAPS: trying to connect to host "outlook.office365.com", port 993, isSSL true',
-        f"{p} * OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]",
+        f"{p} * OK The Microsoft Exchange IMAP4 service is ready. {FRONTEND}",
         f"{p} {tag}0 CAPABILITY",
         f"{p} * CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+",
         f"{p} {tag}0 OK CAPABILITY completed.",
@@ -71,7 +79,7 @@ def healthy_session(thread: str, tag: str) -> list[str]:
     p = PREFIX.format(thread=thread)
     return [
         'IMAPS: trying to connect to host "outlook.office365.com", port 993, isSSL true',
-        f"{p} * OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]",
+        f"{p} * OK The Microsoft Exchange IMAP4 service is ready. {FRONTEND}",
         f"{p} {tag}0 CAPABILITY",
         f"{p} * CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+",
         f"{p} {tag}0 OK CAPABILITY completed.",
@@ -150,11 +158,15 @@ def main() -> int:
         found = report["summary"]["sessions"]
         top = report["findings"][0] if report["findings"] else {}
         print(f"grep -c AUTHENTICATE : {grep_wall:7.2f} s  peak RSS {grep_rss:6.1f} MB  (count {grep[0][2].decode().strip()})")
-        print(f"mailscope logs --json: {wall:7.2f} s  peak RSS {rss:6.1f} MB  ({found} sessions, {report['summary']['healthy']} healthy; "
-              f"top finding {top.get('id')} x{top.get('count')})")
+        print(
+            f"mailscope logs --json: {wall:7.2f} s  peak RSS {rss:6.1f} MB  ({found} sessions, {report['summary']['healthy']} healthy; "
+            f"top finding {top.get('id')} x{top.get('count')})"
+        )
         ratio = wall / grep_wall if grep_wall else float("inf")
-        print(f"ratio (wall, mailscope / grep): {ratio:.1f}x   target <= 10x: {'met' if ratio <= 10 else 'NOT met'}; "
-              f"peak RSS target <= 200 MB: {'met' if rss <= 200 else 'NOT met'}")
+        print(
+            f"ratio (wall, mailscope / grep): {ratio:.1f}x   target <= 10x: {'met' if ratio <= 10 else 'NOT met'}; "
+            f"peak RSS target <= 200 MB: {'met' if rss <= 200 else 'NOT met'}"
+        )
         if found != sessions:
             print(f"WARNING: generated {sessions} sessions, mailscope found {found}")
     finally:

@@ -15,9 +15,46 @@ _TIMESTAMP = re.compile(
 )
 
 IMAP_COMMANDS = frozenset(
-    ["CAPABILITY", "AUTHENTICATE", "LOGIN", "LOGOUT", "STARTTLS", "SELECT", "EXAMINE", "LIST", "LSUB", "NAMESPACE", "ID", "NOOP", "STATUS", "FETCH", "UID", "SEARCH", "IDLE", "ENABLE", "APPEND", "CLOSE", "EXPUNGE", "STORE", "COPY", "MOVE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "GETQUOTAROOT", "COMPRESS", "XLIST", "UNSELECT", "CHECK"]
+    [
+        "CAPABILITY",
+        "AUTHENTICATE",
+        "LOGIN",
+        "LOGOUT",
+        "STARTTLS",
+        "SELECT",
+        "EXAMINE",
+        "LIST",
+        "LSUB",
+        "NAMESPACE",
+        "ID",
+        "NOOP",
+        "STATUS",
+        "FETCH",
+        "UID",
+        "SEARCH",
+        "IDLE",
+        "ENABLE",
+        "APPEND",
+        "CLOSE",
+        "EXPUNGE",
+        "STORE",
+        "COPY",
+        "MOVE",
+        "CREATE",
+        "DELETE",
+        "RENAME",
+        "SUBSCRIBE",
+        "UNSUBSCRIBE",
+        "GETQUOTAROOT",
+        "COMPRESS",
+        "XLIST",
+        "UNSELECT",
+        "CHECK",
+    ]
 )
-POP3_COMMANDS = frozenset(["USER", "PASS", "AUTH", "CAPA", "STAT", "LIST", "UIDL", "RETR", "TOP", "QUIT", "STLS", "APOP", "DELE", "NOOP", "RSET"])
+POP3_COMMANDS = frozenset(
+    ["USER", "PASS", "AUTH", "CAPA", "STAT", "LIST", "UIDL", "RETR", "TOP", "QUIT", "STLS", "APOP", "DELE", "NOOP", "RSET"]
+)
 SMTP_COMMANDS = frozenset(["EHLO", "HELO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT", "STARTTLS", "RSET", "NOOP", "VRFY", "BDAT"])
 
 _IMAP_SERVER = re.compile(r"^(?:\* |\*$|\+ |\+$|[A-Za-z0-9.]+ (?:OK|NO|BAD)\b)", re.IGNORECASE)
@@ -47,7 +84,10 @@ _EXCEPTION = re.compile(
     r"(?:AuthenticationFailure|AuthenticationException|IMAP4\.error))\b(?::\s*(?P<msg>.*))?"
 )
 _WHILE_CONNECTING = re.compile(r'while connecting to host "(?P<host>[^"]+)" as user "(?P<user>[^"]*)"(?: via protocol "(?P<proto>[^"]+)")?')
-TOKEN_ERROR = re.compile(r"\b(AADSTS\d{4,6}\b[^\"\\\r\n]{0,300}|invalid_grant\b[^\r\n]{0,200}|unauthorized_client\b[^\r\n]{0,200}|invalid_scope\b[^\r\n]{0,200})")
+TOKEN_ERROR = re.compile(
+    r"\b(AADSTS\d{4,6}\b[^\"\\\r\n]{0,300}"
+    r"|(?:invalid_grant|unauthorized_client|invalid_scope)\b[^\r\n]{0,200})"
+)
 
 
 def split_timestamp(text: str) -> tuple[str | None, str]:

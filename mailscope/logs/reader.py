@@ -49,9 +49,7 @@ class ReadStats:
                 "shown escaped; is this really a text log?"
             )
         if self.anchored:
-            notes.append(
-                f"large input: read only around lines mentioning AUTH (±{RADIUS // 1024} KiB); use --full-scan to read every line"
-            )
+            notes.append(f"large input: read only around lines mentioning AUTH (±{RADIUS // 1024} KiB); use --full-scan to read every line")
         return notes
 
 
@@ -176,9 +174,7 @@ class LineReader:
             self._tail = combined
         self._tail_base = end - len(self._tail)
 
-    def _split(
-        self, buf: bytes | bytearray, start: int, stop: int, lines_before: int | None, base: int
-    ) -> Iterator[tuple[int, bytes]]:
+    def _split(self, buf: bytes | bytearray, start: int, stop: int, lines_before: int | None, base: int) -> Iterator[tuple[int, bytes]]:
         """Lines of buf[start:stop]; positions are line numbers, or byte offsets when lines_before is None."""
         lineno, pos = lines_before or 0, start
         while pos < stop:

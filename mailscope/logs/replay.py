@@ -22,8 +22,7 @@ _FAULTS = (
     (re.compile(r"UnknownHost|Name or service not known|getaddrinfo|nodename nor servname|Could not resolve host", re.I), FaultKind.DNS),
     (re.compile(r"Connection refused|ConnectException", re.I), FaultKind.REFUSED),
     (re.compile(r"timed out|SocketTimeout|Timeout", re.I), FaultKind.CONNECT_TIMEOUT),
-    (re.compile(r"PKIX path|certificate verify failed|CERTIFICATE_VERIFY_FAILED|SSLHandshakeException|unable to find valid certification", re.I),
-     FaultKind.TLS_VERIFY),
+    (re.compile(r"PKIX path|certificate verify failed|SSLHandshakeException|unable to find valid cert", re.I), FaultKind.TLS_VERIFY),
 )  # fmt: skip
 NOT_CONNECTED = "User is authenticated but not connected"
 _AUTH_RESULT = re.compile(r"^(?:OK|NO|BAD) (?:\[AUTHENTICATIONFAILED\]|(?:AUTHENTICATE|LOGIN) (?:completed|failed))", re.IGNORECASE)

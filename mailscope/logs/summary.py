@@ -64,7 +64,8 @@ class LogSummary:
         healthy = outcome is not None and outcome.exit_code == 0 and not any(f.severity is Severity.ERROR for f in findings)
         row = SessionRow(
             index=session.index, format=session.format, stream=record.redactor.redact(session.stream),
-            first_line=session.first_line, last_line=session.last_line, position_unit=session.position_unit, first_time=session.first_time, last_time=session.last_time,
+            first_line=session.first_line, last_line=session.last_line, position_unit=session.position_unit,
+            first_time=session.first_time, last_time=session.last_time,
             host=ev.host, port=ev.port, protocol=ev.protocol, user=ev.log_facts.get("user", ""), mechanism=ev.mechanism,
             outcome=kind, outcome_summary=outcome.summary if outcome else "", healthy=healthy,
             findings=tuple(f.id for f in findings), lines=len(record.lines), truncated=session.truncated,

@@ -25,7 +25,12 @@ class Parser(_Base):
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         if match := _CONNECTED.match(rest):
             protocol, security = channel_for(match.group("port"))
-            facts = {"host": match.group("host"), "port": match.group("port"), "protocol": protocol or "imap", "security": security or "tls"}
+            facts = {
+                "host": match.group("host"),
+                "port": match.group("port"),
+                "protocol": protocol or "imap",
+                "security": security or "tls",
+            }
             if security == "starttls" and protocol != "smtp":
                 facts["security"] = "plain"
             return [self.connect("", wall_time=wall_time, lineno=lineno, text=rest[2:], **facts)]

@@ -17,7 +17,9 @@ from mailscope.logs.formats.base import channel_for
 from mailscope.logs.model import ItemKind, LogItem
 
 _ENTRY = re.compile(r"^(?:\[[^\]]*\]:\s*)?[DIWEV]/(?P<module>IMAP|SMTP|POP3) (?P<msg>.*)$")
-_IMAP_LINE = re.compile(r"^(?P<conn>[0-9a-fA-Fx]+):(?P<host>[^:]*):(?P<state>[^:]*):(?P<what>SendData|CreateNewLineFromSocket): ?(?P<text>.*)$")
+_IMAP_LINE = re.compile(
+    r"^(?P<conn>[0-9a-fA-Fx]+):(?P<host>[^:]*):(?P<state>[^:]*):(?P<what>SendData|CreateNewLineFromSocket): ?(?P<text>.*)$"
+)
 _CONNECTING = re.compile(r"^Connecting to (?P<scheme>smtps?|pop3s?)://(?P<host>[^:/\s]+)(?::(?P<port>\d+))?")
 _SIDE = re.compile(r"^(?:(?P<side>[CS]): |SMTP (?P<old>Response|Send): )(?P<text>.*)$")
 
@@ -40,7 +42,9 @@ class Parser(_Base):
             stream = line.group("conn")
             if stream not in self.channels:
                 facts = {"host": line.group("host"), "protocol": "imap"}
-                start = [self.connect(stream, wall_time=wall_time, lineno=lineno, text=f"connection {stream} to {line.group('host')}", **facts)]
+                start = [
+                    self.connect(stream, wall_time=wall_time, lineno=lineno, text=f"connection {stream} to {line.group('host')}", **facts)
+                ]
             else:
                 start = []
             text = line.group("text")

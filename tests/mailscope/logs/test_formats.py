@@ -35,8 +35,10 @@ CASES = {
     "imaplib_gmail.log": ("imaplib", [("", "authentication_failed", "XOAUTH2")]),
     "mailkit_exchange_not_connected.log": (
         "mailkit",
-        [("outlook.office365.com", "authenticated_but_mailbox_refused", "XOAUTH2"),
-         ("outlook.office365.com", "authenticated_mailbox_reachable", "XOAUTH2")],
+        [
+            ("outlook.office365.com", "authenticated_but_mailbox_refused", "XOAUTH2"),
+            ("outlook.office365.com", "authenticated_mailbox_reachable", "XOAUTH2"),
+        ],
     ),  # fmt: skip
     "imapflow_interleaved.jsonl": (
         "imapflow",

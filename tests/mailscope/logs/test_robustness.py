@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mailscope.logs import LogScan, replay, reader
+from mailscope.logs import LogScan, reader, replay
 from mailscope.record import SessionRecord
 from tui.commands import logs as logs_command
 
