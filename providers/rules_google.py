@@ -182,13 +182,14 @@ def password_rule(ctx: Context) -> Iterator[Finding]:
     if not is_google(ctx):
         return
     hit = ctx.find_server_text(_PASSWORD_REJECT_RE)
-    if (not ctx.password_mechanism_used and hit is None) or ctx.auth_ok:
+    if (not ctx.password_mechanism_intended and hit is None) or ctx.auth_ok:
         return  # an app password that works is not a finding
     refused = ctx.auth_refused or hit is not None
     said = f" Gmail says '{hit[0]}'." if hit else (f" Gmail answered '{ctx.reply.text}'." if ctx.reply.text else "")
     yield finding(
         "google_password_auth_rejected",
-        f"the client used {ctx.mechanism_used or 'a password'} at Gmail.{said} Legacy passwords no longer work for IMAP/POP/SMTP "
+        f"the client {'used' if ctx.password_mechanism_used else 'is set to use'} {ctx.mechanism_used or 'a password'} at Gmail."
+        f"{said} Legacy passwords no longer work for IMAP/POP/SMTP "
         "(consumer accounts since May 2022, Workspace since autumn 2024); only XOAUTH2 or an app password do."
         + ("" if refused else unconfirmed_note(ctx, "Gmail's refusal will confirm it")),
         score=WIRE_PROOF - 3 if refused else PREDICTION + 5, confirmed=refused,

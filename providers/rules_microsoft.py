@@ -493,9 +493,9 @@ def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
     if not is_microsoft(ctx):
         return
     wire = ctx.find_server_text(_BASIC_DISABLED_RE)
-    if (not ctx.password_mechanism_used and wire is None) or ctx.auth_ok:
+    if (not ctx.password_mechanism_intended and wire is None) or ctx.auth_ok:
         return  # a server that took the password has basic auth on (on-premises Exchange)
-    mech = ctx.mechanism_used or "a password mechanism"
+    mech = ctx.mechanism_used or (str(ctx.settings.mechanism).upper() if ctx.settings is not None else "a password mechanism")
     advertised = ctx.advertised_mechanisms or frozenset()
     evidence: list[EvidenceRef] = []
     if ctx.evidence.capabilities:
@@ -514,7 +514,8 @@ def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
         evidence.append(EvidenceRef(EvidenceKind.LOG, "client", ctx.evidence.client_software))
     refused = ctx.auth_refused or wire is not None
     explanation = (
-        f"the client authenticated with {mech} (a password) at Exchange Online"
+        f"the client {'authenticated' if ctx.password_mechanism_used else 'is set to authenticate'} with {mech} (a password) "
+        "at Exchange Online"
         + (" although the server advertises XOAUTH2" if "XOAUTH2" in advertised else "")
         + ". Basic auth is off at Exchange Online: PLAIN being advertised does not mean it is allowed."
         + (" The log shows a secret passed as a password (password=<non-null>), so the OAuth token never went out as XOAUTH2."

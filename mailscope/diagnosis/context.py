@@ -134,6 +134,12 @@ class Context:
         return self.evidence.login_used or (self.mechanism_used or "") in PASSWORD_MECHANISMS
 
     @cached_property
+    def password_mechanism_intended(self) -> bool:
+        """Used on the wire, or chosen in the settings before the session got that far (a prediction)."""
+        chosen = self.settings is not None and str(self.settings.mechanism) in ("plain", "login")
+        return self.password_mechanism_used or (chosen and self.mechanism_used is None)
+
+    @cached_property
     def reply(self) -> Reply:
         """The server's final answer to the credential (not the continuation)."""
         sasl = self.sasl

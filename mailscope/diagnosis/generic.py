@@ -210,6 +210,9 @@ def sasl_format_rule(ctx: Context) -> Iterator[Finding]:
         fix.append("Encode the string once: the library already base64-encodes the SASL response.")
     if any("raw access token" in d for d in defects):
         fix.append("Wrap the token: do not send the bare access token as the SASL argument.")
+    if any(d.startswith("user= is") or "no user= field" in d for d in defects):
+        configured = f" (settings: user {ctx.settings.user})" if ctx.settings is not None and ctx.settings.user else ""
+        fix.append(f"Put the mailbox address in user={configured}.")
     yield finding("xoauth2_string_malformed", explanation, score=score, confirmed=confirmed, fix=fix,
                   evidence=(*ctx.command_ref(), *(EvidenceRef(EvidenceKind.LINE, "payload defect", d, ctx.command_seq)
                                                   for d in defects), *ctx.reply_ref()))

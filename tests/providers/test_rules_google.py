@@ -12,7 +12,7 @@ from mailscope.diagnosis import diagnose
 from mailscope.diagnosis.catalogue import RULE_HOME, RULE_SETS
 from mailscope.evidence import SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import Diagnosis, DiagnosisInput
-from mailscope.settings import CheckSettings
+from mailscope.settings import CheckSettings, Mechanism
 from providers.registry import provider_rules
 
 NOW = 1_800_000_000.0
@@ -72,6 +72,8 @@ POSITIVE = [
     Case("google_password_auth_rejected", lambda: password(
         "A1 NO [ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)")),
     Case("google_password_auth_rejected", lambda: password("A1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)")),
+    Case("google_password_auth_rejected", lambda: gmail(settings=CheckSettings("imap.gmail.com", 993, user=USER, provider="google",
+                                                                               mechanism=Mechanism.LOGIN))),
     Case("google_imap_pop_disabled", lambda: gmail(token=ya29(), mechanism="XOAUTH2", auth_result="NO",
                                                    auth_text="A1 NO [ALERT] IMAP access is disabled for your domain. (Failure)")),
     Case("google_no_refresh_token_returned", lambda: gmail(

@@ -13,7 +13,7 @@ from mailscope.diagnosis import diagnose
 from mailscope.diagnosis.catalogue import RULE_HOME, RULE_SETS
 from mailscope.evidence import CommandResult, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import Diagnosis, DiagnosisInput, Finding, Severity
-from mailscope.settings import CheckSettings, Protocol
+from mailscope.settings import CheckSettings, Mechanism, Protocol
 from providers.registry import provider_rules
 
 NOW = 1_800_000_000.0
@@ -104,6 +104,7 @@ class Case:
 
 POSITIVE = [
     Case("basic_auth_mechanism_used_when_disabled", seed),
+    Case("basic_auth_mechanism_used_when_disabled", lambda: exo(settings=ms_settings(mechanism=Mechanism.PLAIN))),
     Case("basic_auth_mechanism_used_when_disabled", lambda: smtp("535 5.7.139 Authentication unsuccessful, basic authentication is "
                                                                  "disabled. [X]", mech="LOGIN", token=None)),
     Case("pop3_xoauth2_one_line_rejected_exchange", lambda: exo(protocol="pop3", port=995, token=delegated(scp="POP.AccessAsUser.All"),
@@ -237,6 +238,12 @@ def test_seed_fix_names_xoauth2_the_javamail_property_and_the_scopes() -> None:
     assert "password=<non-null>" in top.explanation and "XOAUTH2" in top.explanation
     assert {e.name for e in top.evidence} >= {"capabilities", "password", "host", "server reply"}
     assert 6 in top.cited_lines
+
+
+def test_password_mechanism_in_the_settings_is_predicted_once_capabilities_are_known() -> None:
+    top = run(exo(settings=ms_settings(mechanism=Mechanism.PLAIN))).top
+    assert top is not None and top.id == "basic_auth_mechanism_used_when_disabled" and not top.confirmed
+    assert "is set to authenticate with PLAIN" in top.explanation and "has not answered yet" in top.explanation
 
 
 def test_graph_audience_ranks_first_and_a_user_mismatch_follows() -> None:

@@ -177,6 +177,14 @@ def test_malformed_string_names_the_decoded_defect_and_the_fix() -> None:
     assert 5 in top.cited_lines and 6 in top.cited_lines
 
 
+def test_empty_user_defect_gets_a_fix_naming_the_user_setting() -> None:
+    settings = CheckSettings("mail.example.net", 993, user="alice@example.net")
+    refused = sasl(text="A1 NO Invalid SASL argument.", defects=["user= is empty"])
+    top = diagnose(make(settings=settings, mechanism="XOAUTH2", sasl=refused)).top
+    assert top is not None and top.id == "xoauth2_string_malformed"
+    assert "Put the mailbox address in user= (settings: user alice@example.net)." in top.fix
+
+
 def test_malformed_string_is_predicted_before_the_server_answers_then_confirmed() -> None:
     defect = ["does not end with ^A^A (\\x01\\x01)"]
     before = diagnose(make(mechanism="XOAUTH2", sasl=sasl(result=None, text="", defects=defect)))
