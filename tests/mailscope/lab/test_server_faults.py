@@ -162,3 +162,33 @@ async def test_logs_hold_no_secret(lab: Lab, server, wires, caplog) -> None:
     encoded = xoauth2(ALICE, token)
     for secret in (token, token[20:60], password, encoded, encoded[10:50], base64.b64encode(password.encode()).decode()):
         assert secret not in text
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_random_command_soup(lab: Lab, server, wires, caplog, seed) -> None:
+    """Seeded fuzz: lines made of IMAP-ish words, literals, quotes, base64 and raw bytes. No internal error,
+    and the session still answers NOOP at the end (after flushing any pending literal or SASL wait)."""
+    import random
+
+    rng = random.Random(seed)
+    words = [b"a", b"b1", b"AUTHENTICATE", b"XOAUTH2", b"OAUTHBEARER", b"PLAIN", b"LOGIN", b"SELECT", b"EXAMINE", b"LIST",
+             b"NAMESPACE", b"CAPABILITY", b"STARTTLS", b"NOOP", b"ID", b"{3}", b"{2+}", b'"', b"(", b")", b"*", b"=", b"\x00",
+             b"\xff\xfe", b"\x1b[2J", b"INBOX", b'""', xoauth2(ALICE, "ya29.x").encode(), base64.b64encode(os.urandom(30))]
+    wire = await lab.connect(server.port)
+    wires.append(wire)
+    await wire.line()
+    for _ in range(150):
+        wire.writer.write(b" ".join(rng.choice(words) for _ in range(rng.randint(1, 6))) + b"\r\n")
+    await wire.writer.drain()
+    await wire.send(b"\r\n" * 3 + b"x" * 8 + b"\r\n")  # completes any literal / answers any pending challenge
+    await wire.send("zz NOOP")
+    deadline = asyncio.get_running_loop().time() + 5
+    while asyncio.get_running_loop().time() < deadline:
+        line = await wire.line()
+        if line.startswith("zz "):
+            assert line.startswith("zz OK")
+            break
+    else:
+        pytest.fail("no answer to NOOP")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    await assert_serves_next_client(lab, server, wires)
