@@ -324,11 +324,11 @@ class EntraService:
             header = jwt.get_unverified_header(assertion)
         except jwt.PyJWTError as exc:
             raise fail("The client assertion is not a valid JWT.") from exc
-        sha256 = header.get("x5t#S256", "")
-        sha1 = header.get("x5t", "")
-        used = (b64url_decode(sha256).hex() if sha256 else b64url_decode(sha1).hex().upper() if sha1 else "")
+        sha256 = _thumbprint_hex(header.get("x5t#S256"))
+        sha1 = _thumbprint_hex(header.get("x5t")).upper()
+        used = sha256 or sha1
         cert = next((c for c in app.certificates
-                     if (sha256 and c.thumbprint_sha256.lower() == used.lower()) or (sha1 and c.thumbprint_sha1.upper() == used.upper())),
+                     if (sha256 and c.thumbprint_sha256.lower() == sha256) or (sha1 and c.thumbprint_sha1.upper() == sha1)),
                     None)
         if cert is None:
             raise fail("The key was not found.", used.upper())
@@ -704,6 +704,16 @@ class EntraService:
             for record in hits:
                 record.state = RefreshTokenState.REVOKED
             return len(hits)
+
+
+def _thumbprint_hex(value: object) -> str:
+    """A JWS x5t / x5t#S256 header as hex; empty when absent or not base64url (the key then is "not found")."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        return b64url_decode(value).hex()
+    except ValueError:
+        return ""
 
 
 def app_home_name(directory: Directory, app: AppRegistration) -> str:
