@@ -47,7 +47,7 @@ _MAX_DEPTH = 2  # nested base64 decoding (double base64 of a SASL string is a re
 # "alice-password" must not turn every "password" in the transcript (and in our own
 # `password=<password 14 chars …>` descriptions) into a fragment marker. Only the word itself stays
 # visible; any run reaching beyond it ("e-passwo") is still caught.
-_VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
+VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
     " ".join(
         [
             "password passwords username authenticate authenticated authentication authorization authorized",
@@ -222,7 +222,7 @@ class Redactor:
             self._alphabet.update(form)
             for i in range(len(form) - length + 1):
                 gram = form[i : i + length]
-                if gram.lower() not in _VOCABULARY:
+                if gram.lower() not in VOCABULARY:
                     grams.setdefault(gram, description)
             blocks.update(form[i : i + half] for i in range(len(form) - half + 1))
         self._exact_sorted = sorted(self._exact, key=len, reverse=True)
