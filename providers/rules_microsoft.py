@@ -637,10 +637,16 @@ def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
     if hit:
         yield _mailbox_permission(ctx, WIRE_PROOF - 2, f"Exchange says '{hit[0][:120]}': ")
     hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE)
+    one_line_pop = ctx.protocol == "pop3" and ctx.sasl is not None and ctx.sasl.sasl_ir
     if hit and ctx.protocol == "pop3":
         yield finding("pop3_xoauth2_one_line_rejected_exchange",
                       f"Exchange POP3 answered '{hit[0]}' to AUTH XOAUTH2 with the initial response on the same line.",
                       score=WIRE_PROOF, confirmed=True, evidence=(*ctx.command_ref(), *ctx.line_ref("server reply", hit[1], hit[0])))
+    elif one_line_pop and not ctx.answered:
+        yield finding("pop3_xoauth2_one_line_rejected_exchange",
+                      "the client sent AUTH XOAUTH2 with the initial response on the same line; Exchange POP3 needs the "
+                      "two-step form." + unconfirmed_note(ctx, "'-ERR Protocol error. Connection is closed. 10' will confirm it"),
+                      score=PREDICTION, confirmed=False, evidence=ctx.command_ref())
 
 
 def refresh_warning_rule(ctx: Context) -> Iterator[Finding]:

@@ -109,6 +109,8 @@ POSITIVE = [
                                                                  "disabled. [X]", mech="LOGIN", token=None)),
     Case("pop3_xoauth2_one_line_rejected_exchange", lambda: exo(protocol="pop3", port=995, token=delegated(scp="POP.AccessAsUser.All"),
                                                                 **xo("NO", "-ERR Protocol error. Connection is closed. 10"))),
+    Case("pop3_xoauth2_one_line_rejected_exchange", lambda: exo(protocol="pop3", port=995, token=delegated(scp="POP.AccessAsUser.All"),
+                                                                **xo(None, ""))),
     Case("ms_graph_scope_or_audience", lambda: exo(token=delegated(aud="https://graph.microsoft.com"), **xo())),
     Case("ms_graph_scope_or_audience", lambda: exo(token=TokenEvidence(kind="opaque", shape="msa-compact", provider="microsoft",
                                                                        granted_scopes=("User.Read", "Mail.Read")), **xo())),
