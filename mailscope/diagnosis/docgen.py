@@ -62,6 +62,17 @@ def _row(e: Entry) -> str:
     return f"| `{e.id}` | {e.title} | {e.owner.value} | {e.severity.value} | {e.stage} | {kinds} | {homes} |"
 
 
+def _details(e: Entry) -> str:
+    lines = [f"### `{e.id}`", "", f"{e.title}. Owner: {e.owner.value}. Providers: {e.providers}.", ""]
+    if e.fix:
+        lines += ["Fix (the finding fills in the exact values from the evidence):", ""]
+        lines += [f"- {step}" for step in e.fix]
+        lines.append("")
+    if e.links:
+        lines += ["Links: " + ", ".join(f"<{link}>" for link in e.links), ""]
+    return "\n".join(lines)
+
+
 def render() -> str:
     head = "| id | title | owner | severity | stage | evidence kinds | named by |\n|---|---|---|---|---|---|---|"
     catalogue = [e for e in CATALOGUE.values() if not e.addition]
@@ -78,8 +89,10 @@ def render() -> str:
         *(_row(e) for e in catalogue),
         f"\n## mailscope additions ({len(additions)})\n\n{head}",
         *(_row(e) for e in additions),
+        "\n## Details\n",
+        *(_details(e) for e in CATALOGUE.values()),
     ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":
