@@ -26,14 +26,17 @@ PATHS = [
 KEYS = ["grant_type", "client_id", "client_secret", "scope", "device_code", "refresh_token", "code", "redirect_uri", "code_verifier",
         "client_assertion", "client_assertion_type", "assertion", "username", "password", "access_token", "state", "otc", "nonce",
         "code_challenge", "code_challenge_method", "response_mode", "client_info", "login_hint"]
+ODD_VALUES = [
+    "client_credentials", "refresh_token", "authorization_code", "password", "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", APP, DAEMON,
+    "https://outlook.office.com/IMAP.AccessAsUser.All offline_access", "https://outlook.office365.com/.default", "IMAP.AccessAsUser.All",
+    "https://graph.microsoft.com/.default https://outlook.office.com/.default", "/", "//.default",
+    "eyJhbGciOiJSUzI1NiIsIng1dCI6IiUlJSJ9.e30.AAAA", "eyJ4NXQjUzI1NiI6Ij8_In0.e30.", "eyJhbGciOiJSUzI1NiIsIng1dCI6MTIzfQ.e30.x",
+    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOm51bGx9.x", "eyJhbGciOiJSUzI1NiJ9.WzEsMl0.x", "a.b.c", "S256", "form_post", "http://localhost:1/cb",
+    "1", "consumers", "\x00", "\x1b[31m",
+]
 VALUES = st.one_of(
-    st.sampled_from(["client_credentials", "refresh_token", "authorization_code", "password", "urn:ietf:params:oauth:grant-type:device_code",
-                     "urn:ietf:params:oauth:grant-type:jwt-bearer", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", APP, DAEMON,
-                     "https://outlook.office.com/IMAP.AccessAsUser.All offline_access", "https://outlook.office365.com/.default",
-                     "IMAP.AccessAsUser.All", "https://graph.microsoft.com/.default https://outlook.office.com/.default", "/", "//.default",
-                     "eyJhbGciOiJSUzI1NiIsIng1dCI6IiUlJSJ9.e30.AAAA", "eyJ4NXQjUzI1NiI6Ij8_In0.e30.", "eyJhbGciOiJSUzI1NiIsIng1dCI6MTIzfQ.e30.x",
-                     "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOm51bGx9.x", "eyJhbGciOiJSUzI1NiJ9.WzEsMl0.x", "a.b.c", "S256", "form_post",
-                     "http://localhost:1/cb", "1", "consumers", "\x00", "\x1b[31m"]),
+    st.sampled_from(ODD_VALUES),
     st.text(max_size=60),
 )
 
