@@ -70,7 +70,7 @@ class Context:
         return presets.CLOUDS.get(self.cloud, presets.CLOUDS["global"]).login_host
 
 
-Fix = Callable[[Context], tuple[str, ...]]
+Fix = Callable[[Context, int], tuple[str, ...]]  # (context, AADSTS code or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ class Explainer:
     links: tuple[str, ...] = (ERROR_REFERENCE,)
 
 
-def _consent(c: Context) -> tuple[str, ...]:
+def _consent(c: Context, code: int = 0) -> tuple[str, ...]:
     return (
         f"Entra admin center → Enterprise applications → the app {c.client_id} → Permissions → "
         f"'Grant admin consent' for Office 365 Exchange Online / {presets.DELEGATED_SCOPE[c.protocol]}.",
@@ -91,7 +91,7 @@ def _consent(c: Context) -> tuple[str, ...]:
     )
 
 
-def _wrong_tenant(c: Context) -> tuple[str, ...]:
+def _wrong_tenant(c: Context, code: int = 0) -> tuple[str, ...]:
     return (
         f"Check that application (client) id {c.client_id} is registered in tenant {c.tenant} "
         "(Entra admin center → App registrations → All applications).",
@@ -100,7 +100,7 @@ def _wrong_tenant(c: Context) -> tuple[str, ...]:
     )
 
 
-def _national_cloud(c: Context) -> tuple[str, ...]:
+def _national_cloud(c: Context, code: int = 0) -> tuple[str, ...]:
     return (
         "Use one Microsoft cloud for authority, scope and mail host: GCC High/DoD → authority https://login.microsoftonline.us/<tenant>, "
         "scope https://outlook.office365.us/IMAP.AccessAsUser.All, host outlook.office365.us; "
@@ -109,7 +109,7 @@ def _national_cloud(c: Context) -> tuple[str, ...]:
     )
 
 
-def _account_type(c: Context) -> tuple[str, ...]:
+def _account_type(c: Context, code: int = 0) -> tuple[str, ...]:
     return (
         "Outlook.com/Hotmail accounts: authority `consumers` (or `common`). Microsoft 365 work accounts: `organizations` or the tenant id.",
         "If both kinds must sign in: app registration → Authentication → Supported account types → "
@@ -118,17 +118,23 @@ def _account_type(c: Context) -> tuple[str, ...]:
     )
 
 
-def _client_config(c: Context) -> tuple[str, ...]:
-    return (
-        f"Device code / interactive sign-in: app registration {c.client_id} → Authentication → 'Allow public client flows' = Yes, "
-        "with a 'Mobile and desktop applications' redirect URI http://localhost.",
-        "Client credentials: use the client secret's VALUE (not its Secret ID) or a certificate whose thumbprint is uploaded; "
-        "renew an expired secret under Certificates & secrets.",
-        "Redirect URI mismatch: register the exact redirect URI the client sends (e.g. http://localhost).",
-    )
+def _client_config(c: Context, code: int = 0) -> tuple[str, ...]:
+    public = (f"App registration {c.client_id} → Authentication → 'Allow public client flows' = Yes, with a 'Mobile and desktop "
+              "applications' redirect URI http://localhost (Entra treats an app with only a Web redirect URI as confidential).")
+    if code == 7000218:
+        return (public, "Or, if the app must stay confidential, use client credentials with its secret or certificate.")
+    if code == 700025:
+        return ("The app is a public client: do not send a client secret or assertion for device code / interactive sign-in "
+                "(msal: PublicClientApplication).",)
+    if code == 50011:
+        return (f"App registration {c.client_id} → Authentication: add the exact redirect URI the client sends "
+                "(for mailscope's loopback: http://localhost under 'Mobile and desktop applications').",)
+    return (f"App registration {c.client_id} → Certificates & secrets: use the secret's VALUE (not its Secret ID), or create a new "
+            "secret if it expired; for a certificate, upload the public certificate whose thumbprint the client sends.",
+            public if c.flow not in presets.APP_ONLY_FLOWS else "Client credentials: ConfidentialClientApplication with that secret.")
 
 
-def _mfa(c: Context) -> tuple[str, ...]:
+def _mfa(c: Context, code: int = 0) -> tuple[str, ...]:
     return (
         "Use an interactive or device-code flow so MFA is satisfied in the browser; never username+password (ROPC) for MFA users.",
         "If a service must run unattended: client credentials (IMAP.AccessAsApp / SMTP.SendAsApp) or a Conditional Access exclusion "
@@ -137,24 +143,24 @@ def _mfa(c: Context) -> tuple[str, ...]:
     )
 
 
-def _mixed_resources(c: Context) -> tuple[str, ...]:
+def _mixed_resources(c: Context, code: int = 0) -> tuple[str, ...]:
     return (
         f"Request only Exchange scopes in this token: {c.delegated_scope} (msal adds offline_access itself).",
         "Ask for Microsoft Graph scopes (User.Read, Mail.Read, ...) in a second, separate token request.",
     )
 
 
-def _cc_scope(c: Context) -> tuple[str, ...]:
+def _cc_scope(c: Context, code: int = 0) -> tuple[str, ...]:
     return (f"Client credentials need exactly one `/.default` scope: {c.app_scope}.",
             "Application permissions come from the app roles granted to the app (IMAP.AccessAsApp etc.), not from the scope list.")
 
 
-def _graph_resource(c: Context) -> tuple[str, ...]:
+def _graph_resource(c: Context, code: int = 0) -> tuple[str, ...]:
     return (f"Use the Exchange resource, not Microsoft Graph: {c.delegated_scope} (delegated) or {c.app_scope} (client credentials).",
             "A bare scope such as `IMAP.AccessAsUser.All` resolves to Graph: always give the full URI.")
 
 
-def _refresh(c: Context) -> tuple[str, ...]:
+def _refresh(c: Context, code: int = 0) -> tuple[str, ...]:
     return (
         "Sign in again interactively (device code or authorization code) to get a new refresh token.",
         "Keep the msal token cache and call acquire_token_silent before each connection so the refresh token stays in use.",
@@ -162,11 +168,11 @@ def _refresh(c: Context) -> tuple[str, ...]:
     )
 
 
-def _device_declined(c: Context) -> tuple[str, ...]:
+def _device_declined(c: Context, code: int = 0) -> tuple[str, ...]:
     return ("Run the check again and approve the sign-in on the device-code page with the mailbox account.",)
 
 
-def _device_expired(c: Context) -> tuple[str, ...]:
+def _device_expired(c: Context, code: int = 0) -> tuple[str, ...]:
     return ("Run the check again and enter the code within its lifetime (about 15 minutes).",)
 
 
@@ -318,7 +324,7 @@ def explain_microsoft(error: dict, c: Context) -> list[Finding]:
             id=finding_id, severity=Severity.ERROR, title=ex.title,
             explanation=f"The token endpoint refused with AADSTS{code} ({name}): {meaning}. No token was issued, "
                         "so no mail server was contacted.",
-            owner=ex.owner, fix=ex.fix(c), links=ex.links, evidence=_evidence(error), score=0.95, confirmed=True,
+            owner=ex.owner, fix=ex.fix(c, code), links=ex.links, evidence=_evidence(error), score=0.95, confirmed=True,
         ))
         second = _SECOND_CAUSE.get(code)
         if second and second not in seen:
@@ -327,7 +333,7 @@ def explain_microsoft(error: dict, c: Context) -> list[Finding]:
             findings.append(Finding(
                 id=second, severity=Severity.WARNING, title=ex2.title,
                 explanation=f"AADSTS{code} also happens when {ex2.title[0].lower() + ex2.title[1:]}.",
-                owner=ex2.owner, fix=ex2.fix(c), links=ex2.links, evidence=_evidence(error), score=0.5,
+                owner=ex2.owner, fix=ex2.fix(c, code), links=ex2.links, evidence=_evidence(error), score=0.5,
             ))
     return findings
 
