@@ -111,13 +111,15 @@ def _fallback_for_unexplained_refusal(ctx: Context, findings: list[Finding]) -> 
     elif not ctx.claims and ctx.granted_scopes is None:
         missing.append("the token is opaque and no token response (granted scope) was recorded")
     known = []
+    if ctx.gmail_challenge is not None:
+        known.append(f"the server's error challenge said {ctx.gmail_challenge}")
     if ctx.seconds_left is not None and ctx.seconds_left < 0:
         known.append(f"the token expired {int(-ctx.seconds_left)} s ago")
     if ctx.audiences:
         known.append(f"its aud is {' '.join(ctx.audiences)}")
     explanation = f"the server answered '{ctx.reply.text}'." + (
         " Cannot tell why: " + "; ".join(missing) + "." if missing else " No rule matched this combination of evidence.") + (
-        " Known about the token: " + "; ".join(known) + "." if known else "")
+        " Known: " + "; ".join(known) + "." if known else "")
     return [*findings, finding("auth_refused_cause_unknown", explanation, score=WEAK_CANDIDATE, confirmed=False,
                                evidence=(*ctx.command_ref(), *ctx.reply_ref()))]
 
