@@ -124,8 +124,8 @@ def _client_config(c: Context, code: int = 0) -> tuple[str, ...]:
     if code == 7000218:
         return (public, "Or, if the app must stay confidential, use client credentials with its secret or certificate.")
     if code == 700025:
-        return ("The app is a public client: do not send a client secret or assertion for device code / interactive sign-in "
-                "(msal: PublicClientApplication).",)
+        return (f"App {c.client_id} is a public client: do not send a client secret or assertion for device code / interactive "
+                "sign-in (msal: PublicClientApplication).",)
     if code == 50011:
         return (f"App registration {c.client_id} → Authentication: add the exact redirect URI the client sends "
                 "(for mailscope's loopback: http://localhost under 'Mobile and desktop applications').",)

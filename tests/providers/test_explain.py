@@ -115,8 +115,10 @@ def test_registered_as_a_provider_rule_and_ranked_first_by_the_diagnosis() -> No
     assert diagnosis.top is not None and diagnosis.top.id == "ms_wrong_tenant_or_authority"
 
 
-@pytest.mark.parametrize(("code", "words"), [(7000218, "Allow public client flows"), (700025, "do not send a client secret"),
-                                             (50011, "exact redirect URI"), (7000215, "VALUE (not its Secret ID)")])
+@pytest.mark.parametrize(("code", "words"), [
+    (7000218, "Allow public client flows"), (700025, "is a public client: do not send a client secret"),
+    (50011, "exact redirect URI"), (7000215, "VALUE (not its Secret ID)"),
+])
 def test_client_configuration_fix_fits_the_code(code: int, words: str) -> None:
     top = explain_token_error(ms_error(code), SETTINGS)[0]
     assert words in top.fix[0] and "11111111-2222-3333-4444-555555555555" in " ".join(top.fix)
