@@ -60,6 +60,19 @@ def _host_cloud(ctx: Context) -> str:
     return "global"
 
 
+def _server_name(ctx: Context) -> str:
+    """The host as typed, or (lab, proxy, IP address) the front end the Exchange greeting names."""
+    if presets.provider_for_host(ctx.host)[0] == "microsoft" or not ctx.evidence.frontend_name:
+        return ctx.host or "(unknown host)"
+    return f"{ctx.host} (front end {ctx.evidence.frontend_name})" if ctx.host else ctx.evidence.frontend_name
+
+
+def _frontend_ref(ctx: Context) -> tuple[EvidenceRef, ...]:
+    if not ctx.evidence.frontend_name:
+        return ()
+    return (EvidenceRef(EvidenceKind.LINE, "greeting front end", ctx.evidence.frontend_name, ctx.evidence.greeting_seq),)
+
+
 def _cloud(ctx: Context) -> str:
     return (ctx.settings.cloud if ctx.settings is not None and ctx.settings.cloud else "") or _host_cloud(ctx)
 
@@ -252,7 +265,8 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
             score=score, confirmed=confirmed, fix=(_scope_fix(ctx), "Use a second token for any Graph calls."),
             evidence=(graph, *( [ctx.claim_ref("scp")] if ctx.scp else []), *ctx.reply_ref()),
         )
-        if ctx.scp and _bare_requested(ctx) == [] and any(p.lower() == presets.DELEGATED_SCOPE[protocol].lower() for p in ctx.scp):
+        requested_unknown = not ctx.requested_scopes
+        if ctx.scp and requested_unknown and any(p.lower() == presets.DELEGATED_SCOPE[protocol].lower() for p in ctx.scp):
             yield finding(
                 "ms_bare_scope_defaults_to_graph",
                 f"a Graph token carrying {presets.DELEGATED_SCOPE[protocol]} is what a scope without resource prefix produces.",
@@ -275,8 +289,8 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
         problems += 1
         score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 1)
         yield _cloud_finding(ctx, f"the token's audience {' '.join(ctx.audiences)} belongs to the {aud_cloud} cloud but the "
-                                  f"mail host {ctx.host or ctx.evidence.frontend_name} is in the {host_cloud} cloud.",
-                             score, confirmed, ctx.claim_ref("aud"))
+                                  f"mail server {_server_name(ctx)} is in the {host_cloud} cloud.",
+                             score, confirmed, ctx.claim_ref("aud"), *_frontend_ref(ctx))
 
     perms, source = _token_permissions(ctx)
     exchange_aud = not ctx.audiences or any(a in _exchange_audiences() for a in ctx.audiences)
