@@ -51,6 +51,7 @@ class _Code:
     code_challenge: str
     code_challenge_method: str
     expires_at: float
+    issue_refresh_token: bool  # Google returns one only for access_type=offline right after the user clicked Allow
     redeemed: bool = False
 
 
@@ -62,6 +63,7 @@ class GoogleService:
         self._tokens: dict[str, GoogleTokenInfo] = {}
         self._codes: dict[str, _Code] = {}
         self._refresh: dict[str, GoogleRefreshToken] = {rt.value: dataclasses.replace(rt) for rt in directory.google_refresh_tokens}
+        self._consented = {(rt.client_id, rt.email.lower()) for rt in directory.google_refresh_tokens}  # (client, user) who said Allow
 
     @property
     def token_uri(self) -> str:
@@ -173,11 +175,13 @@ class GoogleService:
                 raise OAuthError(400, {"error": "invalid_grant", "error_description": "Invalid code verifier."})
         user = self.directory.google_user(code.email)
         sub = user.sub if user else ""
-        refresh = "1//0" + secrets.token_urlsafe(90)
-        self._refresh[refresh] = GoogleRefreshToken(refresh, client.client_id, code.email, code.scopes)
-        token, expires_in = self._mint(client.client_id, sub, code.scopes, code.email, True, False)
-        return Reply(200, {"access_token": token, "expires_in": expires_in, "refresh_token": refresh, "scope": " ".join(code.scopes),
-                           "token_type": "Bearer"})
+        token, expires_in = self._mint(client.client_id, sub, code.scopes, code.email, code.issue_refresh_token, False)
+        body: dict[str, object] = {"access_token": token, "expires_in": expires_in, "scope": " ".join(code.scopes), "token_type": "Bearer"}
+        if code.issue_refresh_token:
+            refresh = "1//0" + secrets.token_urlsafe(90)
+            self._refresh[refresh] = GoogleRefreshToken(refresh, client.client_id, code.email, code.scopes)
+            body["refresh_token"] = refresh
+        return Reply(200, body)
 
     # ------------------------------------------------------------------ browser leg
 
@@ -196,9 +200,14 @@ class GoogleService:
             user = self.directory.google_user(email)
             requested = tuple(params.get("scope", "").split())
             granted = requested if user is None or user.grants_only is None else tuple(s for s in requested if s in user.grants_only)
+            first_consent = (client.client_id, email.lower()) not in self._consented
+            self._consented.add((client.client_id, email.lower()))
+            prompted = "consent" in params.get("prompt", "").split()
+            offline = params.get("access_type", "online") == "offline"
             code = "4/0" + secrets.token_urlsafe(60)
             self._codes[code] = _Code(client.client_id, email, granted, redirect_uri, params.get("code_challenge", ""),
-                                      params.get("code_challenge_method", "plain"), time.time() + 600)
+                                      params.get("code_challenge_method", "plain"), time.time() + 600,
+                                      issue_refresh_token=offline and (first_consent or prompted))
             answer = {"state": params.get("state", ""), "code": code, "scope": " ".join(granted)}
             separator = "&" if "?" in redirect_uri else "?"
             return Reply.redirect(redirect_uri + separator + urllib.parse.urlencode(answer))

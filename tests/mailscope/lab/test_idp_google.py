@@ -185,8 +185,8 @@ def test_wrong_client_secret_is_invalid_client(lab: LabIdentityProvider) -> None
 # ----------------------------------------------------------------------------------------------- installed-app flow
 
 
-def _paste_back(lab: LabIdentityProvider, flow: Flow) -> str:
-    auth_url, _ = flow.authorization_url(access_type="offline", prompt="consent")
+def _paste_back(lab: LabIdentityProvider, flow: Flow, prompt: str = "consent") -> str:
+    auth_url, _ = flow.authorization_url(access_type="offline", prompt=prompt)
     browser = requests.get(auth_url, allow_redirects=False, verify=lab.ca_file, timeout=5)
     assert browser.status_code == 302
     return browser.headers["Location"]
@@ -208,6 +208,14 @@ def test_installed_app_flow_by_paste_back(lab: LabIdentityProvider) -> None:
     assert info is not None and info["email"] == USER
     code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(pasted).query))["code"]
     assert_no_secret_logged(lab, code, creds.refresh_token, creds.token, CLIENT_SECRET)
+
+
+def test_no_refresh_token_when_consent_is_not_prompted_again(lab: LabIdentityProvider) -> None:
+    flow = _flow(lab, [MAIL])  # carol consented to this client before (she holds a refresh token)
+    flow.fetch_token(authorization_response=_paste_back(lab, flow, prompt="").replace("http://", "https://"), verify=lab.ca_file)
+    assert flow.credentials.token and flow.credentials.refresh_token is None
+    with pytest.raises(RefreshError, match="necessary fields"):
+        flow.credentials.refresh(CaTrustingGoogleRequest(lab.ca_file))
 
 
 def test_granular_consent_narrows_the_grant(ca: LabCA, monkeypatch: pytest.MonkeyPatch) -> None:
