@@ -100,6 +100,16 @@ async def test_device_code_declined(lab: Lab) -> None:
     assert finding_ids(error, recorder)[0] == "ms_device_code_declined"
 
 
+async def test_device_code_expired(lab: Lab) -> None:
+    lab.directory.sign_in.decision = DeviceCodeDecision.EXPIRE
+    try:
+        error, recorder = await failure(lab, extra={"token_cache": "none"})
+    finally:
+        lab.directory.sign_in.decision = DeviceCodeDecision.APPROVE
+    assert error.token.error["error"] == "expired_token"
+    assert finding_ids(error, recorder)[0] == "ms_device_code_expired"
+
+
 async def test_silent_refresh_from_the_cache(lab: Lab) -> None:
     first, _ = await acquire(lab)
     before = len(lab.idp.requests)
