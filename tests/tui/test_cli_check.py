@@ -206,3 +206,11 @@ def test_profile_supplies_settings_and_options_override(dovecot: labfixture.LabI
     assert evidence["security"] == "starttls" and evidence["mechanism"] == "XOAUTH2"  # the option overrides the profile
     missing = subprocess.run(run[:4] + ["--profile", "nope"], env=env, capture_output=True, text=True, timeout=30)
     assert missing.returncode == 2 and "no profile 'nope'" in missing.stderr
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error() -> None:
+    script = f'"{sys.executable}" -m tui.cli check --lab google-narrow-scope | head -1; exit "${{PIPESTATUS[0]}}"'
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1  # the scenario's refused token, not a crash
+    assert result.stdout.startswith("*  lab scenario google-narrow-scope")
+    assert result.stderr == ""

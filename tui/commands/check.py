@@ -255,7 +255,7 @@ def _finish_output(args: argparse.Namespace, record: SessionRecord) -> int:
     try:
         return _print_result(args, record)
     except BrokenPipeError:  # `mailscope check ... | head`: the reader left, not an error of ours
-        sys.stdout = None  # type: ignore[assignment]  # keep the interpreter from flushing into the closed pipe
+        _silence_stdout()
         return report.exit_code(record)
 
 
@@ -283,7 +283,18 @@ def _print_event(event: Event) -> None:
     if isinstance(event, LineAdded):
         line = event.line
         note = f"    [{'; '.join(line.annotations)}]" if line.annotations else ""
-        print(f"{_PREFIX[line.direction.value]} {line.text}{note}", flush=True)
+        channel = "" if line.channel.value == "imap" else f"[{line.channel.value}] "
+        try:
+            print(f"{_PREFIX[line.direction.value]} {channel}{line.text}{note}", flush=True)
+        except BrokenPipeError:  # `mailscope check ... | head`: the session goes on, the output stops
+            _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout left: point fd 1 at /dev/null so later prints and the final flush succeed."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _answer_prompts(event: Event) -> None:
