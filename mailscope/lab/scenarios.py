@@ -108,6 +108,7 @@ def microsoft_world(
     daemon_full_access: bool = True,
     sign_in_as: str = ALICE,
     pending_polls: int = 0,
+    exchange_service_principal: bool = True,
 ) -> World:
     """Contoso (worldwide): alice and bob with mailboxes, a public mail client app and a confidential daemon app.
 
@@ -118,6 +119,7 @@ def microsoft_world(
     daemon = AppRegistration(
         DAEMON_CLIENT_ID, tenant.id, "Contoso mail archiver (daemon)", public_client=False, secrets=(daemon_secret,),
         app_roles={EXCHANGE: ("IMAP.AccessAsApp",)} if daemon_roles is None else daemon_roles,
+        exchange_service_principal_oid="" if exchange_service_principal else None,
     )
     client = AppRegistration(MAIL_CLIENT_ID, tenant.id, "Contoso mail client", public_client=True, consented_scopes=frozenset(consented))
     alice = MsUser(ALICE, tenant.id, password=_lab_secret("Pw-"),
@@ -131,7 +133,8 @@ def microsoft_world(
     return World(directory, {"daemon_secret": daemon_secret, "alice_password": alice.password})
 
 
-def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple[str, ...] = (GOOGLE_MAIL,)) -> World:
+def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple[str, ...] = (GOOGLE_MAIL,),
+                 revoked: bool = False) -> World:
     """example-workspace.com: alice, an installed-app OAuth client with alice's refresh token, and a service account."""
     from mailscope.lab.idp_keys import generate_service_account
 
@@ -141,7 +144,7 @@ def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple
     directory = Directory(
         google_clients=[GoogleOAuthClient(GOOGLE_CLIENT_ID, client_secret)],
         google_users=[GoogleUser(GOOGLE_USER)],
-        google_refresh_tokens=[GoogleRefreshToken(refresh_token, GOOGLE_CLIENT_ID, GOOGLE_USER, granted)],
+        google_refresh_tokens=[GoogleRefreshToken(refresh_token, GOOGLE_CLIENT_ID, GOOGLE_USER, granted, revoked=revoked)],
         service_accounts=[account.account],
         google_sign_in_email=GOOGLE_USER,
     )
@@ -171,11 +174,14 @@ def ms_device_code(scopes: tuple[str, ...], *, user: str = ALICE, server: str = 
     return build
 
 
-def ms_client_credentials(scopes: tuple[str, ...] = ("https://outlook.office365.com/.default",), *, user: str = ALICE):
-    """A daemon with a client secret (stored in a 0600 file, as a service would keep it)."""
+def ms_client_credentials(scopes: tuple[str, ...] = ("https://outlook.office365.com/.default",), *, user: str = ALICE,
+                          secret_id_pasted: bool = False):
+    """A daemon with a client secret (stored in a 0600 file, as a service would keep it). `secret_id_pasted`: the
+    portal's secret ID (a GUID) was copied instead of the secret's value."""
 
     def build(ctx: LabContext, world: World) -> CheckSettings:
-        secret = ctx.write_secret("client-secret", world.secrets["daemon_secret"])
+        value = stable_id("secret-id", DAEMON_CLIENT_ID) if secret_id_pasted else world.secrets["daemon_secret"]
+        secret = ctx.write_secret("client-secret", value)
         return CheckSettings(**_target(ctx, EXCHANGE_TLS, user=user, mechanism=Mechanism.XOAUTH2, provider="microsoft",
                                        flow="client_credentials", client_id=DAEMON_CLIENT_ID, tenant=TENANT_DOMAIN,
                                        authority=ctx.authority(TENANT_DOMAIN), scopes=scopes, client_secret=secret,
@@ -212,14 +218,18 @@ def google_refresh(scopes: tuple[str, ...] = (GOOGLE_MAIL,), *, user: str = GOOG
     return build
 
 
-def google_service_account(ctx: LabContext, world: World) -> CheckSettings:
-    """A service account impersonating alice (domain-wide delegation), key JSON in a 0600 file."""
-    key = world.service_account_key
-    assert key is not None
-    path = ctx.write_file("service-account.json", key.key_json(ctx.google_token_uri))
-    return CheckSettings(**_target(ctx, GMAIL, user=GOOGLE_USER, mechanism=Mechanism.XOAUTH2, provider="google", flow="service_account",
-                                   service_account_file=path, subject=GOOGLE_USER, scopes=(GOOGLE_MAIL,),
-                                   token_endpoint=ctx.google_token_uri))  # type: ignore[arg-type]
+def google_service_account(*, subject: str = GOOGLE_USER):
+    """A service account impersonating `subject` (domain-wide delegation), key JSON in a 0600 file."""
+
+    def build(ctx: LabContext, world: World) -> CheckSettings:
+        key = world.service_account_key
+        assert key is not None
+        path = ctx.write_file("service-account.json", key.key_json(ctx.google_token_uri))
+        return CheckSettings(**_target(ctx, GMAIL, user=GOOGLE_USER, mechanism=Mechanism.XOAUTH2, provider="google",
+                                       flow="service_account", service_account_file=path, subject=subject, scopes=(GOOGLE_MAIL,),
+                                       token_endpoint=ctx.google_token_uri))  # type: ignore[arg-type]
+
+    return build
 
 
 def google_app_password(ctx: LabContext, world: World) -> CheckSettings:
@@ -375,7 +385,61 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("google_service_account_without_dwd",), "google_service_account_without_dwd", OutcomeKind.TOKEN_FAILED,
         "The service account asks for a token with subject=alice, but no admin authorised its client ID for "
         "https://mail.google.com/ under domain-wide delegation: unauthorized_client at the token endpoint, no mail connection.",
-        (GMAIL,), GMAIL, lambda: google_world(dwd_scopes=()), google_service_account,
+        (GMAIL,), GMAIL, lambda: google_world(dwd_scopes=()), google_service_account(),
+    ),
+    # ------------------------------------------------------------------ beyond the required set
+    Scenario(
+        "ms-bare-scope", "Exchange Online: scope typed without the resource (IMAP.AccessAsUser.All)",
+        ("ms_bare_scope_defaults_to_graph",), "ms_bare_scope_defaults_to_graph", OutcomeKind.AUTH_FAILED,
+        "A scope without a resource prefix means Microsoft Graph to Entra: the token's scp says IMAP.AccessAsUser.All but "
+        "its aud is Graph, so Exchange refuses it. Always give the full https://outlook.office.com/IMAP.AccessAsUser.All.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_device_code(("IMAP.AccessAsUser.All",)), (EXO_REJECT,),
+    ),
+    Scenario(
+        "ms-mixed-resource-scopes", "Entra: Graph and Outlook scopes in one request",
+        ("ms_mixed_resource_scopes",), "ms_mixed_resource_scopes", OutcomeKind.TOKEN_FAILED,
+        "One token is for one resource: User.Read (Graph) and IMAP.AccessAsUser.All (Exchange) together get AADSTS28000. "
+        "Request the Outlook scope alone; get a second token for Graph calls.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world,
+        ms_device_code(("https://graph.microsoft.com/User.Read", OUTLOOK_IMAP)),
+    ),
+    Scenario(
+        "ms-app-service-principal-missing", "Exchange Online: daemon app never registered with New-ServicePrincipal",
+        ("ms_app_only_service_principal_missing_or_wrong_id",), "ms_app_only_service_principal_missing_or_wrong_id",
+        OutcomeKind.AUTH_FAILED,
+        "The app-only token is right (aud Exchange, role IMAP.AccessAsApp) but Exchange has no service principal for the "
+        "app: run New-ServicePrincipal with the Enterprise Application's ObjectId (not the App Registration's).",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, lambda: microsoft_world(exchange_service_principal=False), ms_client_credentials(),
+        (EXO_REJECT,),
+    ),
+    Scenario(
+        "ms-client-secret-id", "Entra: the client secret's ID pasted instead of its value",
+        ("ms_client_credential_config",), "ms_client_credential_config", OutcomeKind.TOKEN_FAILED,
+        "The portal shows a secret's Value once and its Secret ID forever; the ID was copied. Entra answers AADSTS7000215 "
+        "(invalid client secret). Create a new secret and copy its Value.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_client_credentials(secret_id_pasted=True),
+    ),
+    Scenario(
+        "ms-client-credentials-delegated-scope", "Entra: client credentials asked for a delegated scope",
+        ("ms_client_credentials_scope_format",), "ms_client_credentials_scope_format", OutcomeKind.TOKEN_FAILED,
+        "Client credentials take exactly one '<resource>/.default' scope; IMAP.AccessAsUser.All is a delegated permission. "
+        "Use https://outlook.office365.com/.default.",
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_client_credentials((OUTLOOK_IMAP,)),
+    ),
+    Scenario(
+        "google-sa-not-impersonating", "Gmail: service-account token without a subject",
+        ("google_service_account_token_not_impersonating",), "google_service_account_token_not_impersonating",
+        OutcomeKind.AUTH_FAILED,
+        "Without subject= the token is the service account's own, not alice's: Gmail refuses it for alice's mailbox. "
+        "Use with_subject(user) and put the same user in user=.",
+        (GMAIL,), GMAIL, google_world, google_service_account(subject=""), (GMAIL_CHALLENGE, GMAIL_REJECT),
+    ),
+    Scenario(
+        "google-refresh-revoked", "Google: refresh token expired or revoked",
+        ("google_refresh_token_invalid_grant",), "google_refresh_token_invalid_grant", OutcomeKind.TOKEN_FAILED,
+        "The user removed the app's access (or changed the password): the refresh grant answers invalid_grant 'Token has "
+        "been expired or revoked.' Run the consent again with access_type=offline and prompt=consent.",
+        (GMAIL,), GMAIL, lambda: google_world(revoked=True), google_refresh(),
     ),
 )
 
