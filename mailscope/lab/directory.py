@@ -163,6 +163,8 @@ class GoogleOAuthClient:
     testing_mode: bool = False  # External + Testing: refresh tokens die after 7 days
     redirect_uris: tuple[str, ...] = ("http://localhost",)
     name: str = "mailscope lab"
+    test_users: tuple[str, ...] | None = None  # in testing mode only these may sign in (None: not modelled, everyone may)
+    blocked_by_admin_policy: bool = False  # Workspace API controls: "Error 400: admin_policy_enforced"
 
 
 @dataclass(slots=True)

@@ -190,14 +190,21 @@ class GoogleService:
         with self._lock:
             client = self.directory.google_client(params.get("client_id", ""))
             if client is None:
-                return Reply(401, "<html><body>Error 401: invalid_client<br>The OAuth client was not found.</body></html>",
-                             {"Content-Type": "text/html; charset=utf-8"}, error="invalid_client")
+                return _error_page(401, "invalid_client", "The OAuth client was not found.")
             redirect_uri = params.get("redirect_uri", "")
             if not any(_loopback_match(redirect_uri, uri) for uri in client.redirect_uris):
-                return Reply(400, "<html><body>Error 400: redirect_uri_mismatch</body></html>",
-                             {"Content-Type": "text/html; charset=utf-8"}, error="redirect_uri_mismatch")
+                return _error_page(400, "redirect_uri_mismatch", "You can't sign in to this app because it doesn't comply with "
+                                                                 "Google's OAuth 2.0 policy.")
             email = self.directory.google_sign_in_email or (self.directory.google_users[0].email if self.directory.google_users else "")
             user = self.directory.google_user(email)
+            if client.blocked_by_admin_policy:
+                return _error_page(400, "admin_policy_enforced", "Access to your account data is restricted by policies within your "
+                                                                 "organization. Please contact the administrator of your organization "
+                                                                 "for more information.")
+            if client.testing_mode and client.test_users is not None and email.lower() not in {u.lower() for u in client.test_users}:
+                return _error_page(403, "access_denied", f"{client.name} has not completed the Google verification process. The app is "
+                                                         "currently being tested, and can only be accessed by developer-approved "
+                                                         "testers. If you think you should have access, contact the developer.")
             requested = tuple(params.get("scope", "").split())
             granted = requested if user is None or user.grants_only is None else tuple(s for s in requested if s in user.grants_only)
             first_consent = (client.client_id, email.lower()) not in self._consented
@@ -243,3 +250,9 @@ def _loopback_match(asked: str, registered: str) -> bool:
     if asked == registered:
         return True
     return r.hostname in ("localhost", "127.0.0.1") and a.hostname == r.hostname and a.scheme == r.scheme
+
+
+def _error_page(status: int, error: str, text: str) -> Reply:
+    """Google's "Access blocked" / "Authorization Error" page: the browser stays on it, nothing goes back to the app."""
+    page = f"<html><body><h1>Access blocked: Authorization Error</h1><p>{text}</p><p>Error {status}: {error}</p></body></html>"
+    return Reply(status, page, {"Content-Type": "text/html; charset=utf-8"}, error=error)

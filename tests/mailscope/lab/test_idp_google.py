@@ -230,6 +230,19 @@ def test_granular_consent_narrows_the_grant(ca: LabCA, monkeypatch: pytest.Monke
         assert flow.credentials.granted_scopes == [READONLY]
 
 
+def test_testing_app_blocks_users_who_are_not_testers_and_admin_policy_blocks_the_client(ca: LabCA) -> None:
+    directory = world()
+    directory.google_clients[0].testing_mode = True
+    directory.google_clients[0].test_users = ("someone.else@example.org",)
+    with LabIdentityProvider(directory, ca) as idp:
+        page = requests.get(_flow(idp, [MAIL]).authorization_url()[0], allow_redirects=False, verify=idp.ca_file, timeout=5)
+        assert page.status_code == 403 and "Error 403: access_denied" in page.text and "currently being tested" in page.text
+        directory.google_clients[0].test_users = None
+        directory.google_clients[0].blocked_by_admin_policy = True
+        page = requests.get(_flow(idp, [MAIL]).authorization_url()[0], allow_redirects=False, verify=idp.ca_file, timeout=5)
+        assert page.status_code == 400 and "Error 400: admin_policy_enforced" in page.text and "Location" not in page.headers
+
+
 # ----------------------------------------------------------------------------------------------- tokeninfo
 
 
