@@ -22,6 +22,7 @@ from mailscope.diagnosis.rule import (
     finding,
     unconfirmed_note,
 )
+from mailscope.evidence import TokenEvidence
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
 from mailscope.settings import Protocol
 from providers import presets
@@ -663,6 +664,25 @@ def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
                       score=PREDICTION, confirmed=False, evidence=ctx.command_ref())
 
 
+def logged_token_error_rule(ctx: Context) -> Iterator[Finding]:
+    """Token-endpoint errors an imported log quotes ("AADSTS65001: ...", "invalid_grant ..."), explained by the same
+    explainer as a live token failure (providers/explain.py), so the two never disagree."""
+    from dataclasses import replace
+
+    from providers.explain import explain_token_error
+
+    if ctx.token is not None and ctx.token.error:
+        return  # a live token failure: token_error_rule explains it
+    for text in ctx.evidence.token_endpoint_errors:
+        name = text.split(":", 1)[0].split()[0] if text else ""
+        error = {"error": name if not name.startswith("AADSTS") else "", "error_description": text}
+        google = not name.startswith("AADSTS") and (ctx.server_family == "gmail" or presets.provider_for_host(ctx.host)[0] == "google")
+        token = TokenEvidence(kind="none", provider="google" if google else "microsoft", error=error)
+        for f in explain_token_error(token, ctx.settings):
+            evidence = (*f.evidence, EvidenceRef(EvidenceKind.LOG, "token endpoint error", text[:300]))
+            yield replace(f, score=f.score * 100, evidence=evidence)
+
+
 def refresh_warning_rule(ctx: Context) -> Iterator[Finding]:
     token = ctx.token
     if token is None or token.provider != "microsoft" or token.has_refresh_token is not False or ctx.app_only:
@@ -675,4 +695,5 @@ def refresh_warning_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
-MICROSOFT_RULES = (settings_rule, token_rule, basic_auth_rule, not_connected_rule, wire_signature_rule, refresh_warning_rule)
+MICROSOFT_RULES = (settings_rule, token_rule, basic_auth_rule, not_connected_rule, wire_signature_rule, logged_token_error_rule,
+                   refresh_warning_rule)

@@ -81,7 +81,7 @@ def _token_stage_first(ctx: Context, findings: list[Finding]) -> list[Finding]:
     out = []
     for f in findings:
         if _cites_token_error(f):
-            out.append(replace(f, score=max(f.score, _TOKEN_ERROR_BOOST), confirmed=True))
+            out.append(replace(f, score=_TOKEN_ERROR_BOOST + f.score / 1000))  # keeps the explainer's own order
         elif f.id in TOKEN_STAGE_IDS:
             out.append(replace(f, score=max(f.score, _TOKEN_STAGE_BOOST)))
         else:

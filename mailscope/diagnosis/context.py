@@ -320,7 +320,7 @@ class Context:
 
     @cached_property
     def token_failed(self) -> bool:
-        return (self.token is not None and bool(self.token.error)) or (
+        return (self.token is not None and bool(self.token.error)) or bool(self.evidence.token_endpoint_errors) or (
             self.evidence.fault is not None and self.evidence.fault.kind is FaultKind.TOKEN_ACQUISITION)
 
     @cached_property

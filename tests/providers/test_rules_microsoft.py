@@ -309,3 +309,16 @@ def test_a_failed_token_request_ranks_the_explained_aadsts_error_first() -> None
         "error": "invalid_grant", "error_codes": [65001], "error_description": "AADSTS65001: The user or administrator has not consented"})
     d = run(DiagnosisInput(ms_settings(protocol=Protocol.IMAP), SessionEvidence(host="outlook.office365.com"), token, (), NOW))
     assert d.top is not None and d.top.id == "ms_consent_or_permission_missing"
+
+
+@pytest.mark.parametrize(("logged", "host", "expected"), [
+    ("AADSTS65001: The user or administrator has not consented to use the application", "outlook.office365.com",
+     "ms_consent_or_permission_missing"),
+    ("AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication",
+     "outlook.office365.com", "ms_conditional_access_or_mfa"),
+    ("invalid_grant: Token has been expired or revoked.", "imap.gmail.com", "google_refresh_token_invalid_grant"),
+])
+def test_token_errors_quoted_in_an_imported_log_are_explained_first(logged: str, host: str, expected: str) -> None:
+    d = run(DiagnosisInput(None, SessionEvidence(host=host, token_endpoint_errors=[logged]), None, (), NOW))
+    assert d.top is not None and d.top.id == expected and d.top.confirmed
+    assert any(e.name == "token endpoint error" and e.value == logged for e in d.top.evidence)
