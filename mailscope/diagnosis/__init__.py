@@ -94,10 +94,13 @@ def _token_stage_first(ctx: Context, findings: list[Finding]) -> list[Finding]:
 def _token_failure_fallback(ctx: Context) -> Finding:
     error = (ctx.token.error if ctx.token is not None else None) or {}
     fault = ctx.evidence.fault
-    text = str(error.get("error_description") or error.get("error") or (fault.detail if fault else "") or "no detail")
+    logged = ctx.evidence.token_endpoint_errors
+    text = str(error.get("error_description") or error.get("error") or (fault.detail if fault else "") or
+               (logged[0] if logged else "") or "no detail")
     evidence = [EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "error", str(error.get("error", "")))] if error else []
     if fault is not None:
         evidence += ctx.line_ref("token stage", fault.line_seq, fault.detail)
+    evidence += [EvidenceRef(EvidenceKind.LOG, "token endpoint error", text) for text in logged]
     return finding("token_acquisition_failed", f"no token was issued: {text}", score=_TOKEN_FALLBACK, confirmed=True,
                    evidence=evidence)
 
