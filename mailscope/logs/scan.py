@@ -36,6 +36,7 @@ class LogScan:
             self.stats = self._reader.stats
             self._lines: Iterable[tuple[int, bytes]] = self._reader
         else:
+            self._reader = None
             self.stats = ReadStats()
             self._lines = iter_text_lines(source, self.stats)  # type: ignore[arg-type]
         self.sessions_found = 0
@@ -52,6 +53,8 @@ class LogScan:
     def sessions(self) -> Iterator[ImportedSession]:
         lines = iter(self._lines)
         sample: list[tuple[int, str]] = []
+        if self._reader is not None:
+            self._reader.markers = _UNION_MARKERS
         if self.format == "auto":
             for lineno, raw in lines:
                 if _ALL_MARKERS.search(raw):
@@ -61,6 +64,8 @@ class LogScan:
             self.format = detect_format(text for _, text in sample)
         parser = parser_class(self.format)()
         wanted = _marker_pattern(parser.markers)
+        if self._reader is not None:
+            self._reader.markers = parser.markers
         assembler = Assembler(self.format)
 
         def feed(lineno: int, text: str) -> Iterator[ImportedSession]:
@@ -105,13 +110,12 @@ def _marker_pattern(markers: tuple[bytes, ...] | None) -> re.Pattern[bytes] | No
     return None if markers is None else re.compile(b"|".join(re.escape(m) for m in dict.fromkeys(markers)))
 
 
-def _all_markers() -> re.Pattern[bytes]:
-    found: list[bytes] = list(MAIL_MARKERS)
+def _union_markers() -> tuple[bytes, ...]:
+    found: dict[bytes, None] = dict.fromkeys(MAIL_MARKERS)
     for name in FORMATS:
-        found.extend(parser_class(name).markers or ())
-    pattern = _marker_pattern(tuple(found))
-    assert pattern is not None
-    return pattern
+        found.update(dict.fromkeys(parser_class(name).markers or ()))
+    return tuple(found)
 
 
-_ALL_MARKERS = _all_markers()
+_UNION_MARKERS = _union_markers()
+_ALL_MARKERS = re.compile(b"|".join(re.escape(m) for m in _UNION_MARKERS))
