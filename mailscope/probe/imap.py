@@ -17,7 +17,7 @@ from aioimaplib import aioimaplib as _ai
 
 from mailscope import sasl
 from mailscope.credential import Credential
-from mailscope.evidence import CommandResult, FaultKind, SaslExchange
+from mailscope.evidence import CommandResult, Fault, FaultKind, SaslExchange, TlsFacts
 from mailscope.probe.connect import client_context, open_socket, speaks_tls, tls_facts
 from mailscope.probe.faults import ProbeFault, fault, fault_from_exception
 from mailscope.probe.greeting import parse_greeting
@@ -39,6 +39,9 @@ async def run_imap_probe(settings: CheckSettings, credential: Credential | None,
         await session.run()
     except ProbeFault as exc:
         record.update_evidence(fault=exc.fault)
+    except (OSError, ValueError, RuntimeError, _ai.AioImapException) as exc:  # a path we did not foresee: still data
+        detail = record.redactor.redact(f"unexpected {exc.__class__.__name__}: {exc}")
+        record.update_evidence(fault=Fault(FaultKind.PROTOCOL_ERROR, detail, "session"))
     finally:
         session.close()
 
@@ -125,8 +128,6 @@ class _ImapSession:
 
     def _note_tls_failure(self, exc: BaseException) -> None:
         if isinstance(exc, ssl.SSLCertVerificationError):
-            from mailscope.evidence import TlsFacts
-
             reason = exc.verify_message or exc.reason or str(exc)
             self.record.update_evidence(tls=TlsFacts(verified=False, verify_error=reason, server_hostname=self.settings.host))
 
