@@ -507,3 +507,14 @@ def test_account_type_and_authority_mismatches(ca: LabCA) -> None:
         app = public_app(idp, "common")
         result, _ = poll(app, app.initiate_device_flow(scopes=[IMAP]))
         assert result["error_codes"] == [50020] and "from identity provider 'live.com'" in result["error_description"]
+
+
+def test_parallel_clients_each_get_their_own_token(lab: LabIdentityProvider) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def acquire(_: int) -> str:
+        return confidential_app(lab, SECRET).acquire_token_for_client([APP_ONLY])["access_token"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = list(pool.map(acquire, range(16)))
+    assert len(set(tokens)) == 16 and all(lab.verify_access_token(t) for t in tokens)
