@@ -49,13 +49,13 @@ def main() -> None:
     args = parser.parse_args()
     starts, stops = zip(*(asyncio.run(lab_start_stop("ms-healthy")) for _ in range(args.runs)), strict=True)
     print(f"lab start (CA, IdP, server): median {statistics.median(starts):.3f} s; stop: median {statistics.median(stops):.3f} s")
-    print(f"{'scenario':32} {'median s':>8} {'max s':>6}  outcome / top finding")
+    print(f"{'scenario':38} {'median s':>8} {'max s':>6}  outcome / top finding")
     worst = 0.0
     for scenario_id in args.scenarios:
         runs = [run_scenario(scenario_id) for _ in range(args.runs)]
         times = [r[0] for r in runs]
         worst = max(worst, max(times))
-        print(f"{scenario_id:32} {statistics.median(times):8.2f} {max(times):6.2f}  {runs[-1][1]} / {runs[-1][2]}")
+        print(f"{scenario_id:38} {statistics.median(times):8.2f} {max(times):6.2f}  {runs[-1][1]} / {runs[-1][2]}")
     print(f"slowest run: {worst:.2f} s (target < 5 s)")
 
 
