@@ -110,9 +110,12 @@ def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
     if ctx.advertised_mechanisms is None:
         yield Check("capabilities", False, "no capability list seen yet")
         return
-    yield Check("capabilities", True, "after TLS" if ev.capabilities_post_tls is not None else "as first listed")
+    security = ev.security or (str(ctx.settings.security) if ctx.settings is not None else "")
+    implicit_tls = security == "tls" or (not security and ctx.port in _IMPLICIT_TLS_PORTS)
+    yield Check("capabilities", True, "after STARTTLS" if ev.capabilities_post_tls is not None else
+                "over implicit TLS" if implicit_tls else "as first listed")
     pre_mechs = mechanisms_in(pre) if pre is not None else None
-    judged_pre = pre is not None and ev.capabilities_post_tls is None
+    judged_pre = pre is not None and ev.capabilities_post_tls is None and not implicit_tls
     if judged_pre and not pre_mechs:
         gave_up = (ev.fault is not None and ev.fault.kind is FaultKind.NO_USABLE_MECHANISM) or ctx.answered or ev.login_used
         if gave_up or (ctx.settings is not None and str(ctx.settings.security) == "plain"):

@@ -111,6 +111,9 @@ NEAR_MISS = [
         port=143, capabilities_pre_tls=("IMAP4rev1", "LOGINDISABLED", "STARTTLS"), capabilities_post_tls=GENERIC_CAPS,
         mechanism="XOAUTH2", sasl=sasl())),
     Case("no_oauth_mechanism_before_starttls", lambda: make(port=143, capabilities_pre_tls=("IMAP4rev1", "LOGINDISABLED", "STARTTLS"))),
+    Case("no_oauth_mechanism_before_starttls", lambda: make(
+        security="tls", capabilities_pre_tls=("IMAP4rev1", "IDLE"),
+        fault=Fault(FaultKind.NO_USABLE_MECHANISM, "no AUTH=", "AUTHENTICATE"))),
     Case("server_lacks_oauth_mechanism", lambda: make(capabilities_pre_tls=("IMAP4rev1", "AUTH=PLAIN", "AUTH=OAUTHBEARER"), token=jwt())),
     Case("local_proxy_capability_rewrite", lambda: make(capabilities_pre_tls=("IMAP4rev1", "AUTH=PLAIN"), mechanism="XOAUTH2",
                                                         sasl=sasl(), token=jwt())),
