@@ -155,7 +155,7 @@ class LabIdentityProvider:
             return self
         self._server = _Server((self.host, self._port), self)
         self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="lab-idp", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="lab-idp", daemon=True)
         self._thread.start()
         return self
 
