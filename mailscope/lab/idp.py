@@ -186,7 +186,8 @@ class LabIdentityProvider:
         return f"https://{host}:{self._port}"
 
     def authority(self, tenant: str) -> str:
-        """What to pass to msal as `authority=`, with `instance_discovery=False` (else msal asks login.microsoftonline.com)."""
+        """msal's `authority=`. Pass `instance_discovery=False` (or `f"{base_url}/common/discovery/instance"`): by default
+        msal asks login.microsoftonline.com about unknown hosts."""
         return f"{self.base_url}/{tenant}"
 
     @property

@@ -122,6 +122,14 @@ def test_openid_configuration_has_what_msal_needs(lab: LabIdentityProvider) -> N
     assert keys == lab.jwks()["keys"] and keys[0]["kty"] == "RSA"
 
 
+def test_instance_discovery_can_be_pointed_at_the_lab(lab: LabIdentityProvider) -> None:
+    app = msal.ConfidentialClientApplication(CONFIDENTIAL_ID, client_credential=SECRET, authority=lab.authority(CONTOSO.domain),
+                                             instance_discovery=f"{lab.base_url}/common/discovery/instance",
+                                             http_client=CaTrustingHttpClient(lab.ca_file))
+    assert "access_token" in app.acquire_token_for_client([APP_ONLY])
+    assert [r.path for r in lab.requests][:2] == ["/common/discovery/instance", f"/{CONTOSO.domain}/v2.0/.well-known/openid-configuration"]
+
+
 def test_unknown_tenant_is_aadsts90002_and_msal_refuses_the_authority(lab: LabIdentityProvider) -> None:
     response = requests.get(f"{lab.authority('nosuch.onmicrosoft.com')}/v2.0/.well-known/openid-configuration", verify=lab.ca_file,
                             timeout=5)
