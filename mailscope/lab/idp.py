@@ -109,8 +109,10 @@ class _Handler(BaseHTTPRequestHandler):
         correlation_id = self.headers.get("client-request-id", "")
         try:
             reply = self.server.idp.route(method, url.path, params, correlation_id)
-        except Exception:  # a bug in the lab must not look like a hang to the client under test
-            reply = Reply(500, {"error": "server_error", "error_description": "The lab identity provider failed."}, error="server_error")
+        except Exception as exc:  # a bug in the lab must not look like a hang to the client under test
+            # Only the exception's type goes to the log: its message could quote a request parameter.
+            reply = Reply(500, {"error": "server_error", "error_description": "The lab identity provider failed."},
+                          error=f"server_error ({type(exc).__name__})")
         self.server.idp.record(IdpRequest(time.time(), method, url.path, redact_params(params), reply.status, reply.error,
                                           reply.error_codes))
         self._send(reply)
