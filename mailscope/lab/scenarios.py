@@ -134,7 +134,7 @@ def microsoft_world(
 
 
 def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple[str, ...] = (GOOGLE_MAIL,),
-                 revoked: bool = False) -> World:
+                 revoked: bool = False, imap_enabled: bool = True) -> World:
     """example-workspace.com: alice, an installed-app OAuth client with alice's refresh token, and a service account."""
     from mailscope.lab.idp_keys import generate_service_account
 
@@ -143,7 +143,7 @@ def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple
     account = generate_service_account(GOOGLE_SA_EMAIL, dwd_scopes)
     directory = Directory(
         google_clients=[GoogleOAuthClient(GOOGLE_CLIENT_ID, client_secret)],
-        google_users=[GoogleUser(GOOGLE_USER)],
+        google_users=[GoogleUser(GOOGLE_USER, imap_enabled=imap_enabled)],
         google_refresh_tokens=[GoogleRefreshToken(refresh_token, GOOGLE_CLIENT_ID, GOOGLE_USER, granted, revoked=revoked)],
         service_accounts=[account.account],
         google_sign_in_email=GOOGLE_USER,
@@ -388,6 +388,21 @@ SCENARIOS: tuple[Scenario, ...] = (
         (GMAIL,), GMAIL, lambda: google_world(dwd_scopes=()), google_service_account(),
     ),
     # ------------------------------------------------------------------ beyond the required set
+    Scenario(
+        "ms-healthy-starttls", "Exchange Online on port 143 with STARTTLS", (), None, OutcomeKind.MAILBOX_REACHABLE,
+        "The STARTTLS reference: before TLS the capabilities show LOGINDISABLED STARTTLS and no AUTH=; after STARTTLS "
+        "the client reads CAPABILITY again and finds AUTH=XOAUTH2. Compare with ms-no-oauth-before-starttls.",
+        (EXCHANGE_STARTTLS,), EXCHANGE_STARTTLS, microsoft_world, ms_device_code((OUTLOOK_IMAP,), server=EXCHANGE_STARTTLS),
+        ("OK Begin TLS negotiation now.", "OK AUTHENTICATE completed."),
+    ),
+    Scenario(
+        "google-imap-disabled", "Gmail: IMAP access disabled for the account",
+        ("google_imap_pop_disabled",), "google_imap_pop_disabled", OutcomeKind.AUTH_FAILED,
+        "The token is valid and Gmail says so by not sending its error challenge; it then refuses with "
+        "[ALERT] Your account is not enabled for IMAP use. The Workspace admin enables IMAP (Apps → Gmail → End User Access).",
+        (GMAIL,), GMAIL, lambda: google_world(imap_enabled=False), google_refresh(),
+        ("NO [ALERT] Your account is not enabled for IMAP use.",),
+    ),
     Scenario(
         "ms-bare-scope", "Exchange Online: scope typed without the resource (IMAP.AccessAsUser.All)",
         ("ms_bare_scope_defaults_to_graph",), "ms_bare_scope_defaults_to_graph", OutcomeKind.AUTH_FAILED,
