@@ -64,6 +64,7 @@ class _Replayer:
         self.in_pop_capa = False
         self.pop_caps: list[str] = []
         self.smtp_caps: list[str] = []
+        self.smtp_reply: list[str] = []  # continuation lines (`535-...`) of a multi-line answer to AUTH
         self.awaiting_sasl_response: SaslExchange | None = None
 
     # -- entry -------------------------------------------------------------------------------
@@ -139,10 +140,11 @@ class _Replayer:
         for key in ("user", "password", "log_protocol", "mechanisms_tried", "mechanism_chosen"):
             if facts.get(key):
                 log_facts[key] = self.redact(facts[key])
-        if facts.get("mechanism_advertised"):
+        if facts.get("mechanism_advertised"):  # one name, or several separated by spaces
             known = log_facts.get("mechanisms_advertised", "").split()
-            if facts["mechanism_advertised"] not in known:
-                log_facts["mechanisms_advertised"] = " ".join([*known, self.redact(facts["mechanism_advertised"])])
+            new = [self.redact(m) for m in facts["mechanism_advertised"].split() if m not in known]
+            if new:
+                log_facts["mechanisms_advertised"] = " ".join([*known, *new])
         if log_facts != self.ev.log_facts:
             changes["log_facts"] = log_facts
         if changes:
@@ -304,9 +306,13 @@ class _Replayer:
             self.tls_done = True
             self.record.update_evidence(security="starttls")
             return
-        if "" in self.pending_auth and not more:
+        if "" in self.pending_auth and more:
+            self.smtp_reply.append(rest.strip())
+        elif "" in self.pending_auth:
             status = "OK" if code.startswith("2") else "NO"
-            self._auth_result(self.pending_auth.pop(""), status, text, seq)
+            full = f"{code} " + " ".join([*self.smtp_reply, rest.strip()]) if self.smtp_reply else text
+            self.smtp_reply = []
+            self._auth_result(self.pending_auth.pop(""), status, full, seq)
         elif code.startswith(("5", "4")) and not more and self.ev.auth_result is None and code in ("530", "550", "554"):
             self.ev.commands.append(CommandResult("SMTP", "NO", self.redact(text), seq))
             self.record.evidence_touched("commands")

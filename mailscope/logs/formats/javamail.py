@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from mailscope.events import Direction
+from mailscope.events import Channel, Direction
 from mailscope.logs import common
 from mailscope.logs.formats.base import MAIL_MARKERS
 from mailscope.logs.formats.base import Parser as _Base
@@ -27,6 +27,8 @@ _RESULT = re.compile(r"^(?P<command>.+?) command result: (?P<response>.+)$")
 _MECHANISM = re.compile(r"^AUTH: (?P<mech>\S+)$")
 _SMTP_MECHS = re.compile(r"^Attempt to authenticate using mechanisms: (?P<mechs>.+)$")
 _SMTP_USING = re.compile(r"^(?:Using mechanism|AUTH mechanism) (?P<mech>\S+)")
+_SMTP_REPLY = re.compile(r"Exception: (\d{3}[ -]\d\.\d\.\d+ .*)$")
+_SMTP_FOUND_AUTH = re.compile(r'^Found extension "AUTH", arg "(?P<mechs>[^"]*)"')
 _TAG = re.compile(r"^(?P<prefix>[A-Za-z]*)(?P<number>\d+) ")
 
 
@@ -39,6 +41,7 @@ class Parser(_Base):
     def __init__(self) -> None:
         super().__init__()
         self._last_tag: dict[str, tuple[str, int]] = {}
+        self._last_server: dict[str, str] = {}
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         version = _VERSION.search(rest)
@@ -49,12 +52,27 @@ class Parser(_Base):
         if debug and not common.WIRE_IN_LINE.fullmatch(rest.strip()):
             return self._debug(debug.group("proto").upper(), debug.group("msg").strip(), wall_time, lineno)
         items = super().parse(lineno, wall_time, rest)
-        for item in items:
+        for item in list(items):
             if item.kind is ItemKind.WIRE and item.direction is Direction.CLIENT:
                 tag = _TAG.match(item.text)
                 if tag:
                     self._last_tag[item.stream] = (tag.group("prefix"), int(tag.group("number")))
+            elif item.kind is ItemKind.WIRE:
+                self._last_server[item.stream] = item.text
+            elif item.kind is ItemKind.EXCEPTION and self.channels.get(item.stream) is Channel.SMTP:
+                items[:0] = self._smtp_reply_from(item)
         return items
+
+    def _smtp_reply_from(self, exception: LogItem) -> list[LogItem]:
+        """JavaMail hides the server's answer to AUTH; its exception message quotes it (`535 5.7.139 ...`)."""
+        reply = _SMTP_REPLY.search(exception.text)
+        if not reply or self._last_server.get(exception.stream) == reply.group(1):
+            return []
+        item = self.wire(
+            reply.group(1), stream=exception.stream, wall_time=exception.wall_time, lineno=exception.lineno or 0,
+            direction=Direction.SERVER, annotations=("rebuilt from the exception message: JavaMail suppressed the trace",),
+        )  # fmt: skip
+        return [item] if item else []
 
     def _debug(self, proto: str, msg: str, wall_time: str | None, lineno: int) -> list[LogItem]:
         stream = self._last_stream
@@ -79,6 +97,8 @@ class Parser(_Base):
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_advertised": match.group("mech")}, **where)]
         if match := _SMTP_MECHS.match(msg):
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanisms_tried": match.group("mechs")}, **where)]
+        if match := _SMTP_FOUND_AUTH.match(msg):
+            return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_advertised": match.group("mechs")}, **where)]
         if match := _SMTP_USING.match(msg):
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_chosen": match.group("mech")}, **where)]
         if match := _SUPPRESSED.match(msg):

@@ -49,6 +49,9 @@ CASES = {
     "transcript_smtp_exchange.txt": ("transcript", [("", "authentication_failed", "XOAUTH2")]),
     "generic_unknown_product.log": ("generic", [("", "authentication_failed", "LOGIN")]),
     "jira_interleaved.log": ("generic", [("", "authentication_failed", "LOGIN"), ("", "authenticated_mailbox_reachable", "XOAUTH2")]),
+    "javamail_smtp_basic_disabled.log": ("javamail", [("smtp.office365.com", "authentication_failed", "LOGIN")]),
+    "curl_pop3_xoauth2.log": ("curl", [("outlook.office365.com", "authentication_failed", "XOAUTH2")]),
+    "thunderbird_smtp_gmail.log": ("thunderbird", [("smtp.gmail.com", "authentication_failed", "XOAUTH2")]),
 }
 
 
@@ -143,3 +146,38 @@ def test_token_endpoint_errors_and_exceptions_in_text_lines() -> None:
     assert record.evidence.exceptions == ["javax.mail.AuthenticationFailedException: AUTHENTICATE failed."]
     assert str(outcome.kind) == "authentication_failed"
     assert session.first_time == "2026-11-28 10:00:00.000"
+
+
+def test_javamail_smtp_reply_is_rebuilt_from_the_exception() -> None:
+    _, [record] = sessions_of("javamail_smtp_basic_disabled.log")
+    ev = record.evidence
+    assert ev.protocol == "smtp" and ev.security == "starttls" and ev.port == 587
+    assert ev.auth_text.startswith("535 5.7.139 Authentication unsuccessful, basic authentication is disabled.")
+    assert ev.log_facts["mechanisms_advertised"] == "LOGIN XOAUTH2"
+    assert ev.log_facts["mechanism_chosen"] == "LOGIN"
+    assert ev.client_software == "JavaMail"
+    rebuilt = next(line for line in record.lines if line.text.startswith("535 "))
+    assert rebuilt.direction == "server" and any("exception message" in a for a in rebuilt.annotations)
+    top = record.diagnosis.top
+    assert top.id == "basic_auth_mechanism_used_when_disabled"
+    assert any("SMTP.Send" in step for step in top.fix)
+
+
+def test_pop3_capa_challenge_and_response() -> None:
+    _, [record] = sessions_of("curl_pop3_xoauth2.log")
+    ev = record.evidence
+    assert ev.protocol == "pop3" and ev.port == 995 and ev.security == "tls"
+    assert {"SASL", "AUTH=PLAIN", "AUTH=XOAUTH2", "USER"} <= set(ev.capabilities_post_tls)
+    [exchange] = ev.sasl
+    assert not exchange.sasl_ir and exchange.client_payload.startswith("<SASL XOAUTH2")
+    assert "user=pop@contoso.com" in exchange.client_payload and "eyJ0eXAi" not in exchange.client_payload
+    assert exchange.result == "NO" and ev.auth_text.startswith("-ERR Authentication failure")
+
+
+def test_smtp_multiline_refusal_is_kept_whole() -> None:
+    _, [record] = sessions_of("thunderbird_smtp_gmail.log")
+    ev = record.evidence
+    assert ev.server_family == "gmail" and ev.security == "tls"
+    assert ev.auth_text.startswith("535 5.7.8 Username and Password not accepted.")
+    assert "BadCredentials" in ev.auth_text
+    assert ev.sasl[0].challenge_json == [{"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"}]
