@@ -164,10 +164,13 @@ _LOGIN_RE = re.compile(
 )
 _PASS_RE = re.compile(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>(?!<)\S.*?)\s*$")
 _LITERAL_RE = re.compile(r"^\{\d+\+?\}$")
-# Runs of 12+ base64 characters; only those whose length is a multiple of 4 (SASL base64 is always
-# padded) and that stand alone are decoded. The shortest payload worth decoding: a 9-byte PLAIN triple.
-_B64_RUN_RE = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
-_B64_NEIGHBOURS = frozenset("=.")  # a run glued to these is part of a dotted name or a longer token
+# Stand-alone runs of 12+ base64 characters whose length is a multiple of 4 (SASL base64 is always
+# padded; the shortest payload worth decoding is a 9-byte PLAIN triple). Possessive groups of four
+# reject every other word without backtracking, so few candidates reach the (Python) decoder; a run
+# right after a dot is part of a dotted name (`com.atlassian…`; JWT segments are token shapes).
+_B64_RUN_RE = re.compile(
+    r"(?<![A-Za-z0-9+/_.-])(?:[A-Za-z0-9+/_-]{4}){3,}+(?:[A-Za-z0-9+/_-]{3}=|[A-Za-z0-9+/_-]{2}==)?+(?![A-Za-z0-9+/_=-])"
+)
 _PRINTABLE_DECODED_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # text, maybe with SASL's \0 and \x01
 
 
@@ -301,11 +304,7 @@ class Redactor:
 
     def _decoded_secret(self, m: re.Match[str], depth: int) -> str | None:
         """A description when the base64 run `m` decodes to something secret, else None (keep it)."""
-        candidate, start, text = m.group(), m.start(), m.string
-        if len(candidate) % 4 or (start and text[start - 1] in _B64_NEIGHBOURS):
-            return None
-        if m.end() < len(text) and text[m.end()] in _B64_NEIGHBOURS:
-            return None
+        candidate = m.group()
         decoded = _b64decode(candidate)
         if decoded is None:
             return None
@@ -476,7 +475,7 @@ def _forms(value: str) -> set[str]:
         value,
         urllib.parse.quote(value, safe=""),
         urllib.parse.quote_plus(value),
-        urllib.parse.quote(value, safe="").lower(),  # some encoders write %2f
+        re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), urllib.parse.quote(value, safe="")),  # some encoders write %2f
         json.dumps(value)[1:-1],
         json.dumps(value)[1:-1].replace("/", "\\/"),
         value.replace("\\", "\\\\").replace('"', '\\"'),  # IMAP quoted string
