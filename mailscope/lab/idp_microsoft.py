@@ -213,13 +213,11 @@ class EntraService:
         })
 
     def user_realm(self, username: str) -> Reply:
+        """msal's user-realm discovery before ROPC: managed (cloud) accounts, or unknown."""
         user = self.directory.user(username)
-        domain = username.rsplit("@", 1)[-1]
-        if user is None:
-            return Reply(200, {"ver": "1.0", "account_type": "Unknown", "domain_name": domain, "cloud_instance_name": "microsoftonline.com",
-                               "cloud_audience_urn": "urn:federation:MicrosoftOnline"})
-        return Reply(200, {"ver": "1.0", "account_type": "Managed", "domain_name": domain, "cloud_instance_name": "microsoftonline.com",
-                           "cloud_audience_urn": "urn:federation:MicrosoftOnline"})
+        account_type = "Unknown" if user is None else "MSA" if user.personal else "Managed"
+        return Reply(200, {"ver": "1.0", "account_type": account_type, "domain_name": username.rsplit("@", 1)[-1],
+                           "cloud_instance_name": "microsoftonline.com", "cloud_audience_urn": "urn:federation:MicrosoftOnline"})
 
     def jwks(self) -> dict[str, object]:
         return {"keys": [self.signing_key.jwk()]}
