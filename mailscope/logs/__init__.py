@@ -2,11 +2,15 @@
 produces, so the same redaction and diagnosis apply.
 
     from mailscope.logs import LogScan, replay
-    scan = LogScan(open(path, "rb"))            # or LogScan(list_of_lines) / scan(lines) for pasted text
-    for session in scan.sessions():             # ImportedSession, streamed: memory stays bounded
-        record = SessionRecord(diagnoser=...)
-        outcome = replay(session, record)       # lines via record.add_line (redacted), evidence, finish()
-    scan.format, scan.notes                     # detected format; over-long lines, binary data, ...
+    with open(path, "rb") as stream:            # keep it open while iterating; pasted text: LogScan(text.splitlines())
+        scan = LogScan(stream)                  # format="auto" (or a name from FORMATS), full_scan=None
+        for session in scan.sessions():         # ImportedSession, streamed in the order sessions end: memory bounded
+            session.label()                     # one safe line for a picker
+            record = SessionRecord(diagnoser=make_diagnoser(provider_rules()))
+            outcome = replay(session, record)   # same events as a live session: add_line (redacted), evidence, finish()
+    scan.format, scan.notes                     # detected format; over-long lines, binary data, anchored read...
+
+`LogSummary` folds many sessions into one finding per id with count/first_seen/last_seen (the CLI uses it).
 
 Parsers are sans-IO, one module per format under `mailscope.logs.formats`.
 """

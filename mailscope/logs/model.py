@@ -71,6 +71,16 @@ class ImportedSession:
             self.first_time = self.first_time or item.wall_time
             self.last_time = item.wall_time
 
+    def label(self) -> str:
+        """One line for a session picker ("#2  line 10  imap outlook.office365.com  user@x  javamail"), secrets masked
+        and control characters escaped like every other text shown to a terminal."""
+        from mailscope.redact import Redactor  # the catch-all patterns: no secret is registered for a log
+
+        where = self.first_time or (f"{self.position_unit} {self.first_line}" if self.first_line is not None else "")
+        protocol = next((i.channel.value for i in self.items if i.kind is ItemKind.WIRE), "")
+        parts = [f"#{self.index}", where, protocol, self.host, self.user, self.format]
+        return Redactor().redact("  ".join(p for p in parts if p))
+
     @property
     def has_wire(self) -> bool:
         return any(i.kind is ItemKind.WIRE for i in self.items)

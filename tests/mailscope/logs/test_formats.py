@@ -181,3 +181,28 @@ def test_smtp_multiline_refusal_is_kept_whole() -> None:
     assert ev.auth_text.startswith("535 5.7.8 Username and Password not accepted.")
     assert "BadCredentials" in ev.auth_text
     assert ev.sasl[0].challenge_json == [{"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"}]
+
+
+def test_pasted_text_and_session_labels_for_the_console() -> None:
+    text = (SAMPLES / "jira_seed.log").read_text()
+    scan = LogScan(text.splitlines())
+    labels = [session.label() for session in scan.sessions()]
+    assert labels == [
+        "#1  line 1  imap  outlook.office365.com  user_name@atl.onmicrosoft.com  javamail",
+        "#2  line 10  imap  outlook.office365.com  user_name@atl.onmicrosoft.com  javamail",
+    ]
+    assert scan.format == "javamail" and scan.notes == []
+
+
+def test_replay_emits_the_same_events_as_a_live_session() -> None:
+    from mailscope.events import DiagnosisUpdated, EvidenceChanged, LineAdded, SessionFinished
+
+    [session, _] = list(LogScan((SAMPLES / "jira_seed.log").read_text().splitlines()).sessions())
+    record = SessionRecord(diagnoser=DIAGNOSER)
+    events = []
+    record.subscribe(events.append)
+    replay(session, record)
+    kinds = {type(e) for e in events}
+    assert {LineAdded, EvidenceChanged, DiagnosisUpdated, SessionFinished} <= kinds
+    assert isinstance(events[-1], SessionFinished)
+    assert record.diagnosis.top.id == "basic_auth_mechanism_used_when_disabled"
