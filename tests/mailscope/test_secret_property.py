@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -211,8 +213,14 @@ def leaks(secret: str, texts: dict[str, str]) -> list[str]:
 
 
 def _strings(value: object) -> Iterator[str]:
+    """Every string value (and dict key) inside `value`; dataclass field names are structure, not data."""
     if isinstance(value, str):
         yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from _strings(getattr(value, item.name))
+    elif isinstance(value, Enum):
+        yield str(value.value)
     elif isinstance(value, dict):
         for key, item in value.items():
             yield str(key)
@@ -303,7 +311,7 @@ def test_echoed_secrets_never_leave_redaction(
         "log": "\n".join(capture.messages),
         "json report": "\n".join(_strings(json.loads(report_json(record)))),
         "markdown report": report_markdown(record),
-        "evidence": repr(record.evidence) + repr(record.token) + repr(record.outcome) + repr(record.diagnosis),
+        "evidence": "\n".join(_strings([record.evidence, record.token, record.outcome, record.diagnosis])),
     }
     for line in record.lines:
         texts[f"line {line.seq}"] = line.text
