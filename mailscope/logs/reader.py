@@ -11,6 +11,9 @@ within a small factor of `grep` on a 500 MB log.
 
 from __future__ import annotations
 
+import gzip
+import io
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -32,6 +35,7 @@ class ReadStats:
     binary_lines: int = 0
     first_binary_line: int | None = None
     anchored: bool = False
+    read_error: str | None = None
 
     @property
     def position_unit(self) -> str:
@@ -39,7 +43,7 @@ class ReadStats:
         return "byte" if self.anchored else "line"
 
     def notes(self) -> list[str]:
-        notes = []
+        notes = [self.read_error] if self.read_error else []
         if self.truncated_count:
             where = ", ".join(f"line {n} ({size:,} bytes)" for n, size in self.truncated_lines[:5])
             notes.append(f"{self.truncated_count} over-long line(s) cut to {MAX_LINE // 1024} KiB: {where}")
@@ -79,8 +83,11 @@ class LineReader:
         self._emitted_until, self._reach = 0, 0
         try:
             while True:
-                n = self.stream.readinto(view[kept : kept + self.chunk_size])  # type: ignore[attr-defined]
-                n = n or 0
+                try:
+                    n = self.stream.readinto(view[kept : kept + self.chunk_size]) or 0  # type: ignore[attr-defined]
+                except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # a truncated or damaged .gz: keep what was read
+                    self.stats.read_error = f"the compressed data is damaged or cut short ({exc}); read stopped there"
+                    n = 0
                 self.stats.bytes_read += n
                 size = kept + n
                 final = n == 0
@@ -227,6 +234,54 @@ class LineReader:
         self.stats.binary_lines += 1
         if self.stats.first_binary_line is None:
             self.stats.first_binary_line = lineno
+
+
+class _Recoded(io.RawIOBase):
+    """A UTF-16 log seen as UTF-8 bytes (Windows tools write UTF-16 with a BOM)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._text = io.TextIOWrapper(stream, encoding="utf-16", errors="replace", newline="")  # type: ignore[arg-type]
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            text = self._text.read(len(buffer) // 3 or 1)
+            if not text:
+                return 0
+            self._pending = text.encode("utf-8", "surrogateescape")
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+class _Gunzip(io.RawIOBase):
+    """Decompress with `read1`, so everything before damage in a cut-short .gz still reaches the parsers."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._gz = gzip.GzipFile(fileobj=stream)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._gz.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def unwrap(stream: BinaryIO) -> tuple[BinaryIO, str | None]:
+    """Gzip-compressed (rotated) logs and UTF-16 logs are read as plain UTF-8 text; returns (stream, note)."""
+    peek = getattr(stream, "peek", None)
+    head = peek(4)[:4] if peek else b""
+    if head.startswith(b"\x1f\x8b"):
+        return _Gunzip(stream), "gzip-compressed log: decompressed while reading"  # type: ignore[return-value]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _Recoded(stream), "UTF-16 log: re-encoded as UTF-8 while reading"  # type: ignore[return-value]
+    return stream, None
 
 
 def iter_text_lines(lines: Iterable[str | bytes], stats: ReadStats) -> Iterator[tuple[int, bytes]]:

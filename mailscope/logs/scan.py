@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -11,7 +12,7 @@ from mailscope.logs.assembler import Assembler
 from mailscope.logs.detect import FORMATS, detect_format, parser_class
 from mailscope.logs.formats.base import MAIL_MARKERS
 from mailscope.logs.model import ImportedSession
-from mailscope.logs.reader import FULL_SCAN_LIMIT, LineReader, ReadStats, iter_text_lines
+from mailscope.logs.reader import FULL_SCAN_LIMIT, LineReader, ReadStats, iter_text_lines, unwrap
 
 DETECT_SAMPLE = 400  # mail-looking lines looked at before deciding the format
 
@@ -30,8 +31,10 @@ class LogScan:
             raise ValueError(f"unknown log format {format!r}; known: auto, {', '.join(FORMATS)}")
         self.requested_format = format
         self.format = format
+        self._input_note: str | None = None
         if hasattr(source, "read"):
             anchored = not full_scan and not _small(source)
+            source, self._input_note = unwrap(source)  # type: ignore[arg-type]
             self._reader = LineReader(source, anchored=anchored)  # type: ignore[arg-type]
             self.stats = self._reader.stats
             self._lines: Iterable[tuple[int, bytes]] = self._reader
@@ -44,6 +47,8 @@ class LogScan:
     @property
     def notes(self) -> list[str]:
         notes = self.stats.notes()
+        if self._input_note:
+            notes.insert(0, self._input_note)
         if self.stats.bytes_read and self.stats.binary_lines and self.stats.binary_lines * 2 > max(1, self.stats.lines_seen):
             notes.insert(0, "this input is mostly binary data, not a text log")
         if self.stats.bytes_read == 0:
@@ -99,10 +104,11 @@ def _small(stream: object) -> bool:
     if hasattr(stream, "getbuffer"):
         return len(stream.getbuffer()) <= FULL_SCAN_LIMIT
     try:
-        size = os.fstat(stream.fileno()).st_size  # type: ignore[attr-defined]
+        info = os.fstat(stream.fileno())  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
-        return False  # a pipe: assume large
-    return size <= FULL_SCAN_LIMIT
+        return True
+    # A pipe (`mailscope logs -`) has no size: read it whole, line by line (exact, bounded memory, slower).
+    return not stat.S_ISREG(info.st_mode) or info.st_size <= FULL_SCAN_LIMIT
 
 
 def _marker_pattern(markers: tuple[bytes, ...] | None) -> re.Pattern[bytes] | None:

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
                 record.diagnoser = diagnoser
                 record.rediagnose()
             summary.add(session, record, findings_of(record))
-    except OSError as exc:
+    except (OSError, EOFError) as exc:
         print(f"mailscope logs: read error in {escape_controls(args.path)}: {exc.strerror or exc}", file=err)
         return 2
     finally:

@@ -124,3 +124,31 @@ def test_reader_positions_are_exact_at_any_chunk_size() -> None:
                 index = starts[position] if anchored else position - 1
                 assert raw == lines[index].encode()[: reader.MAX_LINE] + (reader.TRUNCATION_MARK if index == 2000 else b"")
             assert line_reader.stats.truncated_count == (0 if anchored else 1)
+
+
+def test_gzip_utf16_and_cut_short_gzip_logs(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "rotated.log.gz").write_bytes(gzip.compress(SEED))
+    (tmp_path / "windows.log").write_bytes(SEED.decode().encode("utf-16"))
+    cut = gzip.compress(SEED * 50)
+    (tmp_path / "cut.log.gz").write_bytes(cut[: len(cut) * 2 // 3])
+    for name, note in (("rotated.log.gz", "gzip-compressed"), ("windows.log", "UTF-16")):
+        code, report, _ = run_cli(tmp_path / name)
+        assert code == 1 and report["findings"][0]["id"] == "basic_auth_mechanism_used_when_disabled", name
+        assert report["findings"][0]["count"] == 2 and any(note in n for n in report["notes"]), name
+    code, report, _ = run_cli(tmp_path / "cut.log.gz")
+    assert code == 1 and 0 < report["summary"]["sessions"] < 100
+    assert any("cut short" in n for n in report["notes"])
+
+
+def test_stdin(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "logs", "-", "--json"], input=SEED, capture_output=True, timeout=60, check=False
+    )
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["source"] == "-" and report["findings"][0]["count"] == 2
