@@ -40,6 +40,8 @@ class RefreshTokenState(StrEnum):
     VALID = "valid"
     INACTIVE = "inactive"  # AADSTS70008: expired due to inactivity
     REVOKED = "revoked"  # AADSTS50173: password change / admin revoked sessions
+    LIFETIME_EXPIRED = "lifetime_expired"  # AADSTS700082: past the refresh-token lifetime (90 days inactive)
+    SIGN_IN_FREQUENCY = "sign_in_frequency"  # AADSTS70043: a Conditional Access sign-in frequency demands a new sign-in
 
 
 # ----------------------------------------------------------------------------------------------- Microsoft

@@ -60,6 +60,8 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
     70003: ("unsupported_grant_type", 400, "The app requested an unsupported grant type '{grant_type}'."),
     70008: ("invalid_grant", 400, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive "
                                   "authorization request for this user and resource."),
+    70043: ("invalid_grant", 400, "The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. "
+                                  "The token was issued on {issued} and the maximum allowed lifetime for this request is {max_age}."),
     70011: ("invalid_scope", 400, "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
     70016: ("authorization_pending", 400, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."),
     70020: ("expired_token", 400, "The provided value for the input parameter 'device_code' is not valid. This device code has expired."),
@@ -78,6 +80,8 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
     501481: ("invalid_grant", 400, "The Code_Verifier does not match the code_challenge supplied in the authorization request."),
     650053: ("invalid_client", 400, "The application '{app_name}' asked for scope '{scope}' that doesn't exist on the resource "
                                     "'{resource_app_id}'. Contact the app vendor."),
+    700082: ("invalid_grant", 400, "The refresh token has expired due to inactivity. The token was issued on {issued} and was inactive "
+                                   "for 90.00:00:00."),
     700016: ("unauthorized_client", 400, "Application with identifier '{client_id}' was not found in the directory '{tenant_name}'. This "
                                          "can happen if the application has not been installed by the administrator of the tenant or "
                                          "consented to by any user in the tenant. You may have sent your authentication request to the "
@@ -99,7 +103,8 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
 
 # Entra names some device-flow and consent outcomes with their own `error` value on the wire.
 _DEVICE_FLOW_ERROR = {70000: "authorization_declined"}
-_SUBERROR = {65001: "consent_required", 50076: "basic_action", 53003: "message_only", 70008: "bad_token", 50173: "bad_token"}
+_SUBERROR = {65001: "consent_required", 50076: "basic_action", 53003: "message_only", 70008: "bad_token", 50173: "bad_token",
+             700082: "bad_token", 70043: "bad_token"}
 
 
 def entra_error(code: int, login_host: str = "login.microsoftonline.com", correlation_id: str = "", device_flow: bool = False,

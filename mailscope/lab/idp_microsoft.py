@@ -602,12 +602,16 @@ class EntraService:
         record = self.state.refresh_tokens.get(params.get("refresh_token", ""))
         if record is None or record.client_id.lower() != params["client_id"].lower():
             raise entra_error(9002313, LOGIN_HOST[cloud], cid)
+        issued = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime(record.issued_at))
         if record.state == RefreshTokenState.INACTIVE:
             raise entra_error(70008, LOGIN_HOST[cloud], cid)
         if record.state == RefreshTokenState.REVOKED:
-            issued = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime(record.issued_at))
             valid_from = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime())
             raise entra_error(50173, LOGIN_HOST[cloud], cid, issued=issued, valid_from=valid_from)
+        if record.state == RefreshTokenState.LIFETIME_EXPIRED:
+            raise entra_error(700082, LOGIN_HOST[cloud], cid, issued=issued)
+        if record.state == RefreshTokenState.SIGN_IN_FREQUENCY:
+            raise entra_error(70043, LOGIN_HOST[cloud], cid, issued=issued, max_age="1.00:00:00")
         app = self._app(record.client_id, tenant, cloud, cid)
         appidacr = self._authenticate_client(app, params, endpoints, cloud, False, cid)
         user = self._signed_in_user(tenant, record.upn)

@@ -289,12 +289,16 @@ def test_refresh_token_revoked_and_inactive(ca: LabCA) -> None:
         MsRefreshToken("0.A.revoked-rt", PUBLIC_ID, ALICE, (IMAP, "offline_access"), RefreshTokenState.REVOKED),
         MsRefreshToken("0.A.inactive-rt", PUBLIC_ID, ALICE, (IMAP, "offline_access"), RefreshTokenState.INACTIVE),
         MsRefreshToken("0.A.good-rt", PUBLIC_ID, ALICE, (IMAP, "offline_access")),
+        MsRefreshToken("0.A.old-rt", PUBLIC_ID, ALICE, (IMAP,), RefreshTokenState.LIFETIME_EXPIRED),
+        MsRefreshToken("0.A.sif-rt", PUBLIC_ID, ALICE, (IMAP,), RefreshTokenState.SIGN_IN_FREQUENCY),
     ])
     with LabIdentityProvider(directory, ca) as idp:
         app = public_app(idp)
         revoked = app.acquire_token_by_refresh_token("0.A.revoked-rt", [IMAP])
         assert revoked["error"] == "invalid_grant" and revoked["error_codes"] == [50173]
         assert app.acquire_token_by_refresh_token("0.A.inactive-rt", [IMAP])["error_codes"] == [70008]
+        assert app.acquire_token_by_refresh_token("0.A.old-rt", [IMAP])["error_codes"] == [700082]
+        assert app.acquire_token_by_refresh_token("0.A.sif-rt", [IMAP])["error_codes"] == [70043]
         good = app.acquire_token_by_refresh_token("0.A.good-rt", [IMAP])
         assert claims(good["access_token"])["upn"] == ALICE
         assert idp.revoke_refresh_tokens(ALICE) >= 2
