@@ -49,7 +49,7 @@ class StaticSource:
             secret = Secret(kind, read_secret(self.source))
         except LookupError as exc:
             raise TokenAcquisitionError(
-                f"cannot read the {what}: {exc}",
+                f"the {what} could not be read ({exc})",
                 TokenEvidence(kind="none", source=self.source.describe(), flow="static"),
             ) from None
         record.redactor.register(secret, "password" if self.is_password else None)

@@ -38,7 +38,10 @@ DEVICE_FLOW_FIX = (
 
 
 def normalise_flow(flow: str) -> str:
+    """Aliases to the canonical name; no flow (or CheckSettings' default "static") means the installed-app consent."""
     flow = flow.strip().lower().replace("-", "_")
+    if flow in ("", "static"):
+        return "installed_app"
     return FLOW_ALIASES.get(flow, flow)
 
 
@@ -70,7 +73,7 @@ class GoogleSource:
 
     @property
     def flow(self) -> str:
-        return normalise_flow(self.settings.flow or "installed_app")
+        return normalise_flow(self.settings.flow)
 
     @property
     def token_uri(self) -> str:
@@ -148,7 +151,7 @@ class GoogleSource:
             try:
                 client_secret = read_secret(secret_source)
             except LookupError as exc:
-                attempt.fail({"error": "configuration_error", "error_description": f"cannot read the client secret: {exc}"})
+                attempt.fail({"error": "configuration_error", "error_description": f"the client secret could not be read ({exc})"})
         attempt.secret(client_secret, SecretKind.CLIENT_SECRET)
         return client_id, client_secret
 
@@ -161,7 +164,7 @@ class GoogleSource:
         try:
             refresh = attempt.secret(read_secret(self.settings.refresh_token), SecretKind.REFRESH_TOKEN)
         except LookupError as exc:
-            attempt.fail({"error": "configuration_error", "error_description": f"cannot read the refresh token: {exc}"})
+            attempt.fail({"error": "configuration_error", "error_description": f"the refresh token could not be read ({exc})"})
         credentials = google.oauth2.credentials.Credentials(
             token=None, refresh_token=refresh.reveal(), token_uri=self.token_uri, client_id=client_id,
             client_secret=client_secret, scopes=scopes)  # scopes= makes google-auth keep granted_scopes

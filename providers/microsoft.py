@@ -70,7 +70,10 @@ def default_scopes(settings: CheckSettings, flow: str) -> tuple[str, ...]:
 
 
 def normalise_flow(flow: str) -> str:
+    """Aliases to the canonical name; no flow (or CheckSettings' default "static") means device code, the SSH-first flow."""
     flow = flow.strip().lower().replace("-", "_")
+    if flow in ("", "static"):
+        return "device_code"
     return FLOW_ALIASES.get(flow, flow)
 
 
@@ -90,7 +93,7 @@ class MicrosoftSource:
     flow: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.flow = normalise_flow(self.settings.flow or "device_code")
+        self.flow = normalise_flow(self.settings.flow)
 
     async def acquire(self, record: SessionRecord) -> Credential:
         settings = self.settings
@@ -138,7 +141,7 @@ class MicrosoftSource:
             try:
                 secret = attempt.secret(read_secret(self.settings.client_secret), SecretKind.CLIENT_SECRET)
             except LookupError as exc:
-                attempt.fail({"error": "configuration_error", "error_description": f"cannot read the client secret: {exc}"})
+                attempt.fail({"error": "configuration_error", "error_description": f"the client secret could not be read ({exc})"})
             return secret.reveal()
         path = self.settings.certificate
         if not path:
@@ -240,7 +243,7 @@ class MicrosoftSource:
         try:
             refresh = attempt.secret(read_secret(self.settings.refresh_token), SecretKind.REFRESH_TOKEN)
         except LookupError as exc:
-            attempt.fail({"error": "configuration_error", "error_description": f"cannot read the refresh token: {exc}"})
+            attempt.fail({"error": "configuration_error", "error_description": f"the refresh token could not be read ({exc})"})
         return await attempt.run(app.acquire_token_by_refresh_token, refresh.reveal(), scopes)
 
     async def _silent(self, attempt: Attempt, app: Any, scopes: list[str], cache_path: Path) -> dict[str, Any]:

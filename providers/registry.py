@@ -28,7 +28,8 @@ def token_source_for(settings: CheckSettings) -> TokenSource | None:
     from providers.generic import OAuthRefreshSource, StaticSource
 
     flow = settings.flow.strip().lower()
-    if flow in STATIC_FLOWS or settings.provider not in ("microsoft", "google"):
+    has_static = settings.token is not None or settings.password is not None
+    if settings.provider not in ("microsoft", "google") or (flow in STATIC_FLOWS and has_static):
         if flow == "refresh_token" and settings.token_endpoint and settings.refresh_token is not None:
             return OAuthRefreshSource(settings.token_endpoint, settings.client_id, settings.refresh_token, settings.client_secret,
                                       settings.scopes, identity_ca_file(settings))

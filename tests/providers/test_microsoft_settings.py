@@ -58,3 +58,20 @@ def test_reserved_scopes_are_split_off_in_any_case() -> None:
 
 def test_flow_aliases() -> None:
     assert normalise_flow("authorization-code") == "auth_code" and normalise_flow("certificate") == "client_certificate"
+
+
+def test_registry_picks_the_source_and_default_flow() -> None:
+    from providers.generic import StaticSource
+    from providers.google import GoogleSource
+    from providers.microsoft import MicrosoftSource
+    from providers.registry import token_source_for
+
+    ms = token_source_for(settings())  # provider chosen, flow left at CheckSettings' default
+    assert isinstance(ms, MicrosoftSource) and ms.flow == "device_code"
+    google = token_source_for(CheckSettings(host="imap.gmail.com", port=993, provider="google"))
+    assert isinstance(google, GoogleSource) and google.flow == "installed_app"
+    from mailscope.settings import SecretSource
+
+    static = token_source_for(settings(token=SecretSource("env", "T")))  # a token the user already has wins
+    assert isinstance(static, StaticSource)
+    assert token_source_for(CheckSettings(host="h", port=993)) is None
