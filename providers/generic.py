@@ -27,6 +27,8 @@ def read_secret(source: SecretSource) -> str:
             raise LookupError(f"cannot read {source.ref}: {exc.strerror}") from None
     elif source.kind == "stdin":
         value = sys.stdin.readline()
+    elif source.kind == "prompt":
+        raise LookupError("this secret is asked at run time: the console asks for it; headless, name env:VAR or file:/path instead")
     else:
         raise LookupError(f"secret source {source.describe()} cannot be read here")
     value = value.strip()
