@@ -608,15 +608,22 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
             for offset, fid in enumerate(("ms_user_mismatch_token_vs_login", "ms_shared_mailbox_no_fullaccess")):
                 yield finding(fid, "no token user is known, so this cannot be ruled out: compare the signed-in account with "
                               f"{mailbox}.", score=CANDIDATE - offset, confirmed=False, evidence=evidence)
-        base = SIGNATURE - 5 if token_user else CANDIDATE - 3
+        base = CANDIDATE - 3
+    ruled_out = ""
+    if token_user and same_user(token_user, mailbox) and not ctx.app_only:
+        # The token rules out the first three causes (own mailbox, delegated): the next named cause leads.
+        base = CROSS_LAYER_PROOF - 4
+        ruled_out = (f"the token is {token_user}'s own delegated token for its own mailbox, which rules out a user mismatch, "
+                     "a shared mailbox and a service-principal permission; so ")
     flag = "-PopEnabled" if protocol is Protocol.POP3 else "-ImapEnabled"
     yield finding(
         "ms_imap_pop_disabled",
-        f"{protocol.value.upper()} may be disabled for {mailbox}; Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled would confirm it.",
-        score=base, confirmed=False, fix=(f"Set-CASMailbox -Identity {mailbox} {flag} $true",), evidence=evidence)
+        f"{ruled_out}{protocol.value.upper()} may be disabled for {mailbox}; Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled "
+        "would confirm it.", score=base, confirmed=False, fix=(f"Set-CASMailbox -Identity {mailbox} {flag} $true",),
+        evidence=(*(( ctx.claim_ref(ctx.token_user_claim, token_user),) if ruled_out and ctx.claims else ()), *evidence))
     yield finding(
         "ms_mailbox_license_or_type", f"{mailbox} may have no Exchange Online licence (or one without IMAP), or be on-premises.",
-        score=base - 2, confirmed=False, evidence=evidence)
+        score=min(base - 8, SIGNATURE - 7), confirmed=False, evidence=evidence)
 
 
 # -- wire signatures ----------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ POSITIVE = [
     Case("ms_user_mismatch_token_vs_login", lambda: exo(token=delegated(upn=BOB), **xo())),
     Case("ms_user_mismatch_token_vs_login", lambda: exo(token=delegated(upn=BOB), **accepted(ALICE))),
     Case("ms_shared_mailbox_no_fullaccess", lambda: exo(token=delegated(), **accepted(SHARED)), first=False),
-    Case("ms_authenticated_but_not_connected", lambda: exo(token=delegated(), **accepted())),
+    Case("ms_authenticated_but_not_connected", lambda: exo(token=delegated(), **accepted()), first=False),
     Case("ms_authenticated_but_not_connected", lambda: exo(**accepted())),
     Case("ms_app_only_missing_role", lambda: exo(token=app_only(roles=[]), **xo())),
     Case("ms_app_only_missing_role", lambda: exo(token=app_only(roles=["Mail.Read"]), **xo())),
@@ -155,7 +155,7 @@ POSITIVE = [
                                                "the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.")),
     Case("smtp_auth_never_attempted", lambda: exo(host="smtp.office365.com", protocol="smtp", commands=[CommandResult(
         "MAIL", "NO", "530 5.7.57 Client not authenticated to send mail. [BN1P110CA0052.NAMP110.PROD.OUTLOOK.COM]", 7)])),
-    Case("ms_imap_pop_disabled", lambda: exo(token=delegated(), **accepted()), first=False),
+    Case("ms_imap_pop_disabled", lambda: exo(token=delegated(), **accepted())),
     Case("ms_imap_pop_disabled", lambda: exo(token=delegated(), **xo()), first=False),
     Case("ms_mailbox_license_or_type", lambda: exo(token=delegated(), **accepted()), first=False),
 ]
@@ -298,8 +298,10 @@ def test_fix_values_follow_protocol_cloud_and_flow() -> None:
 
 def test_not_connected_says_the_token_is_valid_and_stops_blaming_scopes() -> None:
     d = run(exo(token=delegated(), **accepted()))
-    top = d.top
-    assert top is not None and top.id == "ms_authenticated_but_not_connected" and "token is valid" in top.explanation
+    assert [f.id for f in d.findings][:2] == ["ms_imap_pop_disabled", "ms_authenticated_but_not_connected"]
+    assert not d.findings[0].confirmed and "rules out a user mismatch" in d.findings[0].explanation
+    top = d.findings[1]
+    assert top.confirmed and "token is valid" in top.explanation
     assert not {"ms_graph_scope_or_audience", "ms_protocol_scope_mismatch", "ms_token_expired"} & {f.id for f in d.findings}
     assert 9 in top.cited_lines
 
