@@ -620,7 +620,7 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
         "ms_imap_pop_disabled",
         f"{ruled_out}{protocol.value.upper()} may be disabled for {mailbox}; Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled "
         "would confirm it.", score=base, confirmed=False, fix=(f"Set-CASMailbox -Identity {mailbox} {flag} $true",),
-        evidence=(*(( ctx.claim_ref(ctx.token_user_claim, token_user),) if ruled_out and ctx.claims else ()), *evidence))
+        evidence=(*((ctx.claim_ref(ctx.token_user_claim, token_user),) if ruled_out and ctx.claims else ()), *evidence))
     yield finding(
         "ms_mailbox_license_or_type", f"{mailbox} may have no Exchange Online licence (or one without IMAP), or be on-premises.",
         score=min(base - 8, SIGNATURE - 7), confirmed=False, evidence=evidence)
