@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mailscope.lab.ca import LabCA
-from mailscope.lab.directory import DeviceCodeDecision, Directory
+from mailscope.lab.directory import DeviceCodeDecision, Directory, MsCloud
 from mailscope.lab.idp_errors import Reply
 from mailscope.lab.idp_google import GoogleService
 from mailscope.lab.idp_keys import SigningKey
@@ -136,14 +136,15 @@ class _Handler(BaseHTTPRequestHandler):
 class LabIdentityProvider:
     """Entra + Google token services over HTTPS on loopback, answering from a `Directory`."""
 
-    def __init__(self, directory: Directory, ca: LabCA, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, directory: Directory, ca: LabCA, host: str = "127.0.0.1", port: int = 0, cloud: MsCloud | None = None) -> None:
+        """`cloud`: play one national cloud's authority (tenants of other clouds are "not found", AADSTS90002)."""
         self.directory = directory
         self.ca = ca
         self.host = host
         self._port = port
         self.tls_context = ca.server_context((host,))
         self.signing_key = SigningKey.generate()
-        self.entra = EntraService(directory, self.signing_key, lambda: self.base_url)
+        self.entra = EntraService(directory, self.signing_key, lambda: self.base_url, cloud)
         self.google = GoogleService(directory, lambda: self.base_url)
         self._requests: list[IdpRequest] = []
         self._log_lock = threading.Lock()

@@ -138,8 +138,9 @@ def _canonical(name: str, kind: str) -> str | None:
 class EntraService:
     """Entra's endpoints for one lab. Thread-safe: the HTTP server calls it from many threads."""
 
-    def __init__(self, directory: Directory, signing_key: SigningKey, base_url: Callable[[], str]) -> None:
+    def __init__(self, directory: Directory, signing_key: SigningKey, base_url: Callable[[], str], cloud: MsCloud | None = None) -> None:
         self.directory = directory
+        self.cloud = cloud  # the national cloud this authority plays; None: one lab authority serves tenants of every cloud
         self.signing_key = signing_key
         self._base_url = base_url
         self._lock = threading.RLock()
@@ -162,8 +163,8 @@ class EntraService:
         if segment.lower() in ("common", "organizations"):
             return None
         tenant = self._consumers if segment.lower() in ("consumers", CONSUMER_TENANT_ID) else self.directory.tenant(segment)
-        if tenant is None:
-            raise entra_error(90002, correlation_id=correlation_id, tenant=segment)
+        if tenant is None or (self.cloud is not None and tenant.cloud != self.cloud):  # "…signing into the correct cloud"
+            raise entra_error(90002, LOGIN_HOST[self.cloud or MsCloud.GLOBAL], correlation_id, tenant=segment)
         return tenant
 
     def openid_configuration(self, segment: str) -> Reply:
@@ -172,6 +173,7 @@ class EntraService:
         except OAuthError as exc:
             return Reply.from_error(exc)
         path = tenant.id if tenant else segment.lower()
+        cloud = tenant.cloud if tenant else self.cloud or MsCloud.GLOBAL
         issuer_tenant = tenant.id if tenant else "{tenantid}"
         base = self.base_url
         return Reply(200, {
@@ -195,9 +197,9 @@ class EntraService:
                                  "ver", "at_hash", "c_hash", "email"],
             "kerberos_endpoint": f"{base}/{path}/kerberos",
             "tenant_region_scope": "EU",
-            "cloud_instance_name": "microsoftonline.com",
+            "cloud_instance_name": LOGIN_HOST[cloud].removeprefix("login."),
             "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": "graph.microsoft.com",
+            "msgraph_host": GRAPH_URI[cloud].removeprefix("https://"),
             "rbac_url": "https://pas.windows.net",
         })
 

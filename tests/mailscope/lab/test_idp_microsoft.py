@@ -273,6 +273,19 @@ def test_national_cloud_resources(ca: LabCA) -> None:
         assert at["aud"] == "https://outlook.office365.us" and at["tid"] == GCCHIGH.id
 
 
+def test_an_authority_playing_one_cloud_does_not_know_tenants_of_another(ca: LabCA) -> None:
+    with LabIdentityProvider(world(), ca, cloud=MsCloud.GLOBAL) as idp:
+        response = requests.get(f"{idp.authority(GCCHIGH.domain)}/v2.0/.well-known/openid-configuration", verify=idp.ca_file, timeout=5)
+        assert response.status_code == 400 and response.json()["error_codes"] == [90002]
+        assert "signing into the correct cloud" in response.json()["error_description"]
+        assert requests.get(f"{idp.authority(CONTOSO.domain)}/v2.0/.well-known/openid-configuration", verify=idp.ca_file,
+                            timeout=5).json()["cloud_instance_name"] == "microsoftonline.com"
+    with LabIdentityProvider(world(), ca, cloud=MsCloud.USGOV) as idp:
+        config = requests.get(f"{idp.authority(GCCHIGH.domain)}/v2.0/.well-known/openid-configuration", verify=idp.ca_file,
+                              timeout=5).json()
+        assert (config["cloud_instance_name"], config["msgraph_host"]) == ("microsoftonline.us", "graph.microsoft.us")
+
+
 def test_expired_token_knob_mints_tokens_already_past_exp(ca: LabCA) -> None:
     with LabIdentityProvider(world(sign_in=SimulatedSignIn(ALICE, approve_after_polls=0), ms_token_age_seconds=4000), ca) as idp:
         app = public_app(idp)
