@@ -111,7 +111,9 @@ class AppRegistration:
     personal_accounts: bool = False  # signInAudience includes personal Microsoft accounts (implies multi-tenant)
     provisioned_in: tuple[str, ...] = ()  # other tenants where an enterprise app (service principal) exists
     redirect_uris: tuple[str, ...] = ("http://localhost",)
-    consented_scopes: frozenset[str] = frozenset()  # delegated permission names consented tenant-wide
+    # Delegated permission NAMES consented tenant-wide, whatever resource they were added under (the portal lists
+    # IMAP.AccessAsUser.All under Graph and that consent serves Outlook-audience tokens too).
+    consented_scopes: frozenset[str] = frozenset()
     app_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)  # resource kind -> admin-consented app roles
     service_principal_oid: str = ""  # object id of the enterprise application (the `oid` of app-only tokens)
     # The ObjectId given to Exchange's New-ServicePrincipal: None = never registered; another value = wrong id.
