@@ -86,7 +86,7 @@ def _token_stage_first(ctx: Context, findings: list[Finding]) -> list[Finding]:
             out.append(replace(f, score=max(f.score, _TOKEN_STAGE_BOOST)))
         else:
             out.append(f)
-    if not any(f.id in TOKEN_STAGE_IDS for f in out):
+    if not any(f.id in TOKEN_STAGE_IDS or _cites_token_error(f) for f in out):
         out.append(_token_failure_fallback(ctx))
     return out
 

@@ -51,14 +51,16 @@ def test_a_failed_token_stage_ranks_the_explained_error_first() -> None:
 
     def explainer(inp: DiagnosisInput) -> list[Finding]:  # written against DiagnosisInput, as providers/explain.py is
         assert inp.token is not None and inp.token.error
-        return [finding("ms_consent_or_permission_missing", "AADSTS65001", score=0.95, confirmed=True,
+        return [finding("ms_mixed_resource_scopes", "AADSTS28000", score=0.5, confirmed=True,
+                        evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "error", "invalid_scope"),)),
+                finding("ms_consent_or_permission_missing", "AADSTS65001", score=0.95, confirmed=True,
                         evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "error", "invalid_grant"),))]
 
     def loud(ctx: Context) -> Iterator[Finding]:
         yield finding("dns_failure", "loud", score=WIRE_PROOF, confirmed=True)
 
     d = diagnose(_inp(token, fault=Fault(FaultKind.TOKEN_ACQUISITION, "AADSTS65001", "token")), (loud, explainer))
-    assert d.top is not None and d.top.id == "ms_consent_or_permission_missing" and d.top.confirmed
+    assert [f.id for f in d.findings][:2] == ["ms_consent_or_permission_missing", "ms_mixed_resource_scopes"]
     assert "token_acquisition_failed" not in [f.id for f in d.findings]
 
 
