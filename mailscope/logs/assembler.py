@@ -65,7 +65,17 @@ class Assembler:
 
     def _complete(self, session: ImportedSession, *, truncated: bool) -> Iterator[ImportedSession]:
         session.truncated = truncated
-        if any(i.kind in (ItemKind.WIRE, ItemKind.EXCEPTION, ItemKind.TOKEN_ERROR) for i in session.items):
+        if _is_mail_session(session):
             self._count += 1
             session.index = self._count
             yield session
+
+
+def _is_mail_session(session: ImportedSession) -> bool:
+    """A connection, a greeting, a client command or an error the log quotes: stray server-looking lines alone
+    ("build 250 OK") do not make a session."""
+    return any(
+        item.kind in (ItemKind.CONNECT, ItemKind.EXCEPTION, ItemKind.TOKEN_ERROR)
+        or (item.kind is ItemKind.WIRE and (item.direction is Direction.CLIENT or is_greeting(item)))
+        for item in session.items
+    )

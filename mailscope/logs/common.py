@@ -63,19 +63,21 @@ _POP3_SERVER = re.compile(r"^(?:\+OK|-ERR)\b")
 _SMTP_SERVER = re.compile(r"^\d{3}(?:[ -]|$)")
 _WORD = re.compile(r"^([A-Za-z]+)\b")
 
-# A protocol line somewhere inside a log line (after a product's own prefix): leftmost match wins.
-WIRE_IN_LINE = re.compile(
-    r"(?:^|(?<=\s))("
+# A protocol line inside a log line, after whatever prefix the product adds (leftmost match wins). Kept strict so
+# ordinary log text does not pass for protocol: commands and statuses in upper case as clients send them, tags
+# with a digit (a1, IUR0, A00000001, 1.11), SMTP replies followed by a status code, a keyword, a host or base64.
+_WIRE_ALTERNATIVES = (
     r"\* (?:OK|NO|BAD|BYE|PREAUTH|CAPABILITY|ENABLED|ID|NAMESPACE|LIST|\d+ EXISTS)\b.*"
-    r"|[A-Za-z0-9.]+ (?:OK|NO|BAD) .*"
-    r"|[A-Za-z0-9.]+ (?:CAPABILITY|AUTHENTICATE|LOGIN|LOGOUT|STARTTLS|SELECT|EXAMINE|LIST|NAMESPACE|NOOP|ID|ENABLE)\b.*"
+    r"|[A-Za-z]*\d[A-Za-z0-9.]* (?:OK|NO|BAD)\b.*"
+    r"|[A-Za-z]*\d[A-Za-z0-9.]* (?:CAPABILITY|AUTHENTICATE|LOGIN|LOGOUT|STARTTLS|SELECT|EXAMINE|LIST|NAMESPACE|NOOP|ID|ENABLE)\b.*"
     r"|\+OK\b.*|-ERR\b.*"
-    r"|(?:220|221|235|250|334|421|432|454|500|501|502|503|504|530|534|535|550|554)[ -].*"
+    r"|(?:220|221|235|250|334|421|432|454|500|501|502|503|504|530|534|535|550|554)[ -]"
+    r"(?:\d\.\d\.\d+\b|[A-Z][A-Z0-9-]+\b|[\w-]+\.[\w.-]+\b|[A-Za-z0-9+/]{8,}=*$).*"
     r"|(?:EHLO|HELO|AUTH|STARTTLS|CAPA|USER|PASS|QUIT)\b(?: .*)?"
-    r"|\+ .*|\+"
-    r")$",
-    re.IGNORECASE,
 )
+WIRE_IN_LINE = re.compile(rf"(?:^|(?<=\s))({_WIRE_ALTERNATIVES})$")
+# After a known prefix the whole rest is the line: continuation requests (`+ ...`) count there too.
+WIRE_LINE = re.compile(rf"(?:{_WIRE_ALTERNATIVES}|\+ .*|\+)")
 
 _EXCEPTION = re.compile(
     r"\b((?:javax|jakarta)\.mail\.[\w.]*Exception|com\.sun\.mail\.[\w.]*Exception|MailKit\.[\w.]*Exception|"

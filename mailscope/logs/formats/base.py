@@ -53,10 +53,13 @@ class Parser:
     # -- helpers for subclasses -----------------------------------------------------------
     def find_wire(self, rest: str) -> tuple[str, str | None]:
         """(stream, protocol text) for a line holding a protocol line after a product prefix."""
+        if common.WIRE_LINE.fullmatch(rest):  # a bare protocol line (no product prefix)
+            self._last_stream = ""
+            return "", rest
         for prefix, stream in self._prefixes.items():
             if rest.startswith(prefix):
                 candidate = rest[len(prefix) :].lstrip()
-                if common.WIRE_IN_LINE.fullmatch(candidate):
+                if common.WIRE_LINE.fullmatch(candidate):
                     self._last_stream = stream
                     return stream, candidate
         match = common.WIRE_IN_LINE.search(rest)

@@ -49,7 +49,7 @@ class Parser(_Base):
             facts = {"client_software": f"JavaMail {version.group('version')}"}
             return [LogItem(ItemKind.FACT, rest, stream=self._last_stream, wall_time=wall_time, lineno=lineno, facts=facts)]
         debug = _DEBUG.search(rest)
-        if debug and not common.WIRE_IN_LINE.fullmatch(rest.strip()):
+        if debug and not common.WIRE_LINE.fullmatch(rest.strip()):
             return self._debug(debug.group("proto").upper(), debug.group("msg").strip(), wall_time, lineno)
         items = super().parse(lineno, wall_time, rest)
         for item in list(items):

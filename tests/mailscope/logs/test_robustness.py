@@ -152,3 +152,17 @@ def test_stdin(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     assert report["source"] == "-" and report["findings"][0]["count"] == 2
+
+
+def test_ordinary_log_text_does_not_make_sessions() -> None:
+    noise = [
+        "2026-11-28 10:00:00,000 INFO Health check 1 OK all good",
+        "2026-11-28 10:00:01,000 INFO took 250 ms",
+        "user admin login succeeded",
+        "the list of ids",
+        "a + b = c",
+        "Job2 NO entries",
+        "GET /status HTTP/1.1 200 OK",
+    ]
+    scan = LogScan(noise * 100)
+    assert list(scan.sessions()) == []
