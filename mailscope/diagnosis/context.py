@@ -211,13 +211,6 @@ class Context:
                 return command
         return None
 
-    def command(self, *names: str) -> CommandResult | None:
-        wanted = {n.upper() for n in names}
-        for command in self.evidence.commands:
-            if command.command.upper() in wanted:
-                return command
-        return None
-
     def server_texts(self) -> list[tuple[str, int | None]]:
         """Every server answer the evidence holds (auth reply, command results, BYE), for signature matching."""
         texts: list[tuple[str, int | None]] = []
