@@ -33,8 +33,9 @@ tokens = st.one_of(st.none(), st.builds(
                                                "https://mail.google.com/"]), max_size=3).map(tuple),
     expires_at=st.one_of(st.none(), st.floats(-1e10, 1e10)), has_refresh_token=st.one_of(st.none(), st.booleans()),
     account=st.one_of(st.none(), st.text(max_size=20)),
-    error=st.one_of(st.none(), st.dictionaries(st.sampled_from(["error", "error_codes", "error_description"]), st.text(max_size=20),
-                                               max_size=2))))
+    error=st.one_of(st.none(), st.fixed_dictionaries({}, optional={  # the shapes msal / google-auth / oauthlib produce
+        "error": st.text(max_size=20), "error_description": st.text(max_size=40),
+        "error_codes": st.lists(st.integers(0, 10_000_000), max_size=2)}))))
 exchanges = st.lists(st.builds(
     SaslExchange, mechanism=st.sampled_from(["XOAUTH2", "OAUTHBEARER", "PLAIN", "LOGIN", "X"]), sasl_ir=st.booleans(),
     client_payload=st.text(max_size=40), challenge_json=st.lists(st.dictionaries(st.text(max_size=5), st.text(max_size=5)), max_size=1),
