@@ -103,12 +103,16 @@ class _Replayer:
     def _on_exception(self, item: LogItem) -> None:
         self._facts(item.facts)
         text = self.redact(item.text)
+        if text in self.ev.exceptions:  # "Caused by:" chains and retries repeat the same exception
+            return
         self.ev.exceptions.append(text)
         self.record.add_line(Direction.INFO, text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0, annotations=("exception",))
         self.record.evidence_touched("exceptions")
 
     def _on_token_error(self, item: LogItem) -> None:
         text = self.redact(item.text)
+        if text in self.ev.token_endpoint_errors:
+            return
         self.ev.token_endpoint_errors.append(text)
         self.record.add_line(Direction.INFO, text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0, annotations=("token endpoint",))
         self.record.evidence_touched("token_endpoint_errors")

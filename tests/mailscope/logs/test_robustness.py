@@ -166,3 +166,18 @@ def test_ordinary_log_text_does_not_make_sessions() -> None:
     ]
     scan = LogScan(noise * 100)
     assert list(scan.sessions()) == []
+
+
+def test_cli_report_holds_no_secret_from_the_log() -> None:
+    for name, secrets in (
+        ("curl_imap_xoauth2.log", ("eyJhbGciOi", "c2lnbmF0dXJl", "dXNlcj1hbmFAY29udG9zby5jb20B")),
+        ("jira_interleaved.log", ("S3cret-Pass", "dXNlcj1zdXBwb3J0QGNvbnRvc28uY29tAWF1dGg9QmVhcmVyIHRva2VuLWhpZGRlbgEB")),
+        (
+            "thunderbird_smtp_gmail.log",
+            ("ya29.a0AfB_SampleNotARealToken", "dXNlcj1tZUBnbWFpbC5jb20BYXV0aD1CZWFyZXIgeWEyOS5hMEFmQl9TYW1wbGVOb3RBUmVhbFRva2VuAQE"),
+        ),
+    ):
+        _, report, _ = run_cli(SAMPLES / name)
+        dump = json.dumps(report)
+        for secret in secrets:
+            assert secret not in dump, (name, secret)
