@@ -183,6 +183,8 @@ _PASSWORD_PROMPT_RE = re.compile(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dv
 _CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
 _LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
 _PREFIX_RE = re.compile(r"^\s*(?:[CS]:\s?|[<>]+\s?)")
+_PARTIAL_JWT_AT_END_RE = re.compile(r"(?<![\w.-])(?P<value>eyJ[\w-]{8,}(?:\.[\w-]*)?)\s*$")  # header, maybe part of the payload
+_CONTINUATION_TOKEN_RE = re.compile(r"^(?P<head>\s*(?:[CS]:\s?|[<>]+\s?)?)(?P<value>[A-Za-z0-9+/_=.~-]{8,})\s*$")
 _PEM_BEGIN_RE = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
 _PEM_END_RE = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
@@ -199,7 +201,8 @@ class Redactor:
         self._blocks: dict[int, set[str]] = {}  # fragment length -> every half-length run of a form
         self._alphabet: set[str] = set()
         self._run_re: re.Pattern[str] | None = None
-        self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key", lines left)
+        self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key"..., lines left)
+        self._split_suspected = False  # this line ends inside a secret (JWT without signature, SASL without ^A^A)
         for secret in secrets:
             self.register(secret)
 
@@ -241,7 +244,16 @@ class Redactor:
         """One transcript line, fed in wire order: also uses what earlier lines announced (a LOGIN
         password sent as a literal, an AUTH LOGIN `Password:` prompt, a PEM private key block), and
         escapes a bare LF so one wire line always stays one transcript line."""
-        return escape_controls(self._redact_text(self._apply_line_state(text), 0), keep_newlines=False)
+        text = self._apply_line_state(text)
+        self._split_suspected = False
+        partial = _PARTIAL_JWT_AT_END_RE.search(text) if "eyJ" in text else None
+        if partial and not _is_complete_base64_json(partial.group("value")):
+            text = text[: partial.start("value")] + describe_secret(partial.group("value"), "jwt fragment") + text[partial.end("value") :]
+            self._split_suspected = True
+        redacted = escape_controls(self._redact_text(text, 0), keep_newlines=False)
+        if self._split_suspected and self._expect is None:
+            self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
+        return redacted
 
     def redact_bytes(self, data: bytes) -> str:
         """Bytes from the wire: invalid UTF-8 shows as `\\xNN`, never as a terminal control."""
@@ -327,6 +339,8 @@ class Redactor:
         if payload.kind == "unknown":
             return describe_secret(value, "sasl response") if value else "<empty response>"
         label = payload.kind.upper() if payload.kind != "raw_token" else (mechanism or "SASL").upper()
+        if payload.kind in ("xoauth2", "oauthbearer") and "missing_terminator" in payload.codes:
+            self._split_suspected = True
         described = sasl.describe_payload(payload, describe_secret)
         # Belt and braces: a malformed payload may put part of the secret where structure is shown.
         if depth < _MAX_DEPTH:
@@ -345,6 +359,14 @@ class Redactor:
                 return describe_secret(text.strip(), "private key line") if text.strip() else text
             if _CONTINUATION_RE.match(text):
                 return text  # the server's `+ go ahead` between a literal announcement and its data
+            if what == "continuation":  # the rest of a secret cut at the previous line's end
+                self._expect = None
+                rest = _CONTINUATION_TOKEN_RE.match(text)
+                if rest is None:
+                    return text
+                if len(rest.group("value")) >= 60:  # wrapped again: a third line may follow
+                    self._expect = ("continuation", 2)
+                return rest.group("head") + describe_secret(rest.group("value"), "rest of a split secret")
             if what == "password literal":  # the whole line is the literal's content
                 self._expect = None
                 prefix = _PREFIX_RE.match(text)
@@ -457,6 +479,14 @@ def _b64decode(text: str) -> bytes | None:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def _is_complete_base64_json(value: str) -> bool:
+    """A dot-less `eyJ…` run that is whole base64 JSON (Gmail's error challenge), not a cut JWT."""
+    if "." in value:
+        return False
+    decoded = _b64decode(value + "=" * (-len(value) % 4))
+    return decoded is not None and decoded.rstrip().endswith(b"}")
 
 
 def _looks_like_sasl(text: str) -> bool:

@@ -431,3 +431,31 @@ def test_password_containing_a_protocol_word_keeps_that_word_readable() -> None:
     out = r.redact_line("* OK first alice-pa")
     assert "alice-pa" not in out
     assert "e-passwo" not in r.redact_line("* OK e-password here")
+
+
+@pytest.mark.parametrize("cut", [12, 40, 90, 200])
+def test_unregistered_jwt_cut_at_a_line_end(cut: int) -> None:
+    """Log import: a JWT wrapped onto the next line. The cut head has no signature yet; its rest
+    (the signature) starts the next line and is redacted too."""
+    r = Redactor()
+    head, rest = r.redact_line(f"DEBUG token={JWT[:cut]}"), r.redact_line(JWT[cut:])
+    assert JWT[:cut] not in head and JWT[cut:] not in rest
+    assert "Qx7-Kp_9" not in head + rest
+
+
+def test_unregistered_sasl_base64_wrapped_at_76_columns() -> None:
+    """The catalogue's `base64 split across lines`: both halves redacted, the structure of the first shown."""
+    r = Redactor()
+    encoded = b64(xoauth2_payload("alice@contoso.com", JWT))
+    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+    out = [r.redact_line(f"C: A1 AUTHENTICATE XOAUTH2 {lines[0]}")] + [r.redact_line(f"C: {line}") for line in lines[1:]]
+    assert "user=alice@contoso.com" in out[0]
+    for original, redacted in zip(lines, out, strict=True):
+        assert original not in redacted
+
+
+def test_unpadded_gmail_challenge_is_not_a_cut_jwt() -> None:
+    r = Redactor()
+    challenge = GMAIL_CHALLENGE.rstrip("=")
+    assert r.redact_line(challenge) == challenge
+    assert r.redact_line("A4 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)").endswith("(Failure)")
