@@ -297,7 +297,7 @@ class Redactor:
         """Fragments inside one run. Any window of `length` characters contains a half-length block
         starting at a multiple of `length // 2`, so probing those blocks first is exact and cheap."""
         found = []
-        for length, grams in self._grams.items():
+        for length, grams in tuple(self._grams.items()):  # snapshot: a token source may register from its thread
             half, blocks = length // 2, self._blocks[length]
             if not any(text[i : i + half] in blocks for i in range(start, stop - half + 1, half)):
                 continue
