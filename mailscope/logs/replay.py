@@ -66,6 +66,7 @@ class _Replayer:
         self.smtp_caps: list[str] = []
         self.smtp_reply: list[str] = []  # continuation lines (`535-...`) of a multi-line answer to AUTH
         self.awaiting_sasl_response: SaslExchange | None = None
+        self._raw_facts: dict[str, str] = {}  # log facts as last seen, before redaction (to skip repeats)
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -129,20 +130,24 @@ class _Replayer:
 
     # -- facts -----------------------------------------------------------------------------
     def _facts(self, facts: dict[str, str]) -> None:
+        """Evidence from what the log says besides the wire; only real changes are announced."""
+        if not facts:
+            return
         changes: dict[str, object] = {}
         if facts.get("host") and not self.ev.host:
             changes["host"] = facts["host"]
         if facts.get("port", "").isdigit() and not self.ev.port:
             changes["port"] = int(facts["port"])
-        if facts.get("security"):
+        if facts.get("security") and facts["security"] != self.ev.security:
             changes["security"] = facts["security"]
-        if facts.get("protocol") in ("imap", "pop3", "smtp"):
+        if facts.get("protocol") in ("imap", "pop3", "smtp") and facts["protocol"] != self.ev.protocol:
             changes["protocol"] = facts["protocol"]
-        if facts.get("client_software"):
+        if facts.get("client_software") and facts["client_software"] != self.ev.client_software:
             changes["client_software"] = facts["client_software"]
         log_facts = dict(self.ev.log_facts)
         for key in ("user", "password", "log_protocol", "mechanisms_tried", "mechanism_chosen"):
-            if facts.get(key):
+            if facts.get(key) and facts[key] != self._raw_facts.get(key):
+                self._raw_facts[key] = facts[key]
                 log_facts[key] = self.redact(facts[key])
         if facts.get("mechanism_advertised"):  # one name, or several separated by spaces
             known = log_facts.get("mechanisms_advertised", "").split()

@@ -15,8 +15,7 @@ from mailscope.logs.model import ItemKind, LogItem
 
 MAIL_MARKERS: tuple[bytes, ...] = (
     b"IMAP", b"POP3", b"SMTP", b"AUTH", b"LOGIN", b"CAPA", b"* ", b"+ ", b" OK", b" NO ", b" BAD", b"+OK", b"-ERR",
-    b"EHLO", b"STARTTLS", b" 5.7.", b"334 ", b"235 ", b"javax.mail", b"jakarta.mail", b"AADSTS", b"invalid_grant",
-    b"Exception", b"xception",
+    b"EHLO", b"STARTTLS", b" 5.7.", b"334 ", b"235 ", b"AADSTS", b"invalid_grant", b"xception",
 )  # fmt: skip
 
 

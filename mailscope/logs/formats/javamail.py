@@ -35,7 +35,7 @@ _TAG = re.compile(r"^(?P<prefix>[A-Za-z]*)(?P<number>\d+) ")
 class Parser(_Base):
     name = "javamail"
     client_software = "JavaMail"
-    markers = (*MAIL_MARKERS, b"JavaMail", b"trying to connect", b"protocolConnect")
+    markers = (*MAIL_MARKERS, b"JavaMail")  # its debug lines all carry IMAP/POP3/SMTP
     signature = re.compile(r"(?:^|\s)(?:DEBUG:?\s+)?(?:IMAPS?|POP3S?|SMTPS?): |JavaMail version|(?:javax|jakarta)\.mail\.|com\.sun\.mail\.")
 
     def __init__(self) -> None:
