@@ -2,6 +2,8 @@
 
 `diagnose(inp, extra_rules)` runs the engine's provider-neutral rules plus the plug-ins (providers'
 `provider_rules()`), merges findings by id, ranks them and lists which checks could or could not be made.
+A rule is `rule(ctx: Context) -> Iterable[Finding | Check]`; `finding(id, explanation, score=, confirmed=)`
+fills title, owner, default fix and links from the catalogue.
 Pure and cheap: the SessionRecord re-runs it on every change, so findings appear as evidence arrives.
 """
 
@@ -16,7 +18,7 @@ from mailscope.diagnosis.generic import ENGINE_RULES
 from mailscope.diagnosis.rule import WEAK_CANDIDATE, Rule, finding
 from mailscope.findings import Check, Diagnosis, DiagnosisInput, EvidenceKind, EvidenceRef, Finding, Severity
 
-__all__ = ["ENGINE_RULES", "Rule", "diagnose", "make_diagnoser"]
+__all__ = ["ENGINE_RULES", "Context", "Rule", "diagnose", "finding", "make_diagnoser"]
 
 _TOKEN_ERROR_BOOST = 300.0  # a token-endpoint error explained by a provider rule outranks everything
 _TOKEN_STAGE_BOOST = 250.0
