@@ -36,6 +36,7 @@ class ReadStats:
     first_binary_line: int | None = None
     anchored: bool = False
     read_error: str | None = None
+    lines_yielded: int = 0  # lines handed to the parsers
 
     @property
     def position_unit(self) -> str:
@@ -45,11 +46,11 @@ class ReadStats:
     def notes(self) -> list[str]:
         notes = [self.read_error] if self.read_error else []
         if self.truncated_count:
-            where = ", ".join(f"line {n} ({size:,} bytes)" for n, size in self.truncated_lines[:5])
+            where = ", ".join(f"{self.position_unit} {n} ({size:,} bytes)" for n, size in self.truncated_lines[:5])
             notes.append(f"{self.truncated_count} over-long line(s) cut to {MAX_LINE // 1024} KiB: {where}")
         if self.binary_lines:
             notes.append(
-                f"{self.binary_lines} line(s) hold binary data (NUL bytes), first at line {self.first_binary_line}: "
+                f"{self.binary_lines} line(s) hold binary data (NUL bytes), first at {self.position_unit} {self.first_binary_line}: "
                 "shown escaped; is this really a text log?"
             )
         if self.anchored:
@@ -99,6 +100,7 @@ class LineReader:
                     size += 1
                 if skipping:
                     cut = buf.find(b"\n", 0, size)
+                    self._grow_last_truncated(size if cut < 0 else cut)
                     if cut < 0:
                         offset += size
                         kept = 0
@@ -205,6 +207,7 @@ class LineReader:
                 continue
             if b"\0" in line:
                 self._binary(position)
+            self.stats.lines_yielded += 1
             yield position, line
 
     def _marked(self, buf: bytes | bytearray, start: int, stop: int, base: int) -> Iterator[tuple[int, bytes]]:
@@ -221,8 +224,15 @@ class LineReader:
         for line_start in sorted(spans):
             yield from self._split(buf, line_start, spans[line_start], None, base)
 
+    def _grow_last_truncated(self, skipped: int) -> None:
+        """An over-long line's reported size includes the part skipped after its head."""
+        if self.stats.truncated_lines and len(self.stats.truncated_lines) <= 20:
+            position, size = self.stats.truncated_lines[-1]
+            self.stats.truncated_lines[-1] = (position, size + skipped)
+
     def _truncated(self, lineno: int, line: bytes) -> tuple[int, bytes]:
         self.stats.truncated_count += 1
+        self.stats.lines_yielded += 1
         if len(self.stats.truncated_lines) < 20:
             self.stats.truncated_lines.append((lineno, len(line)))
         head = line[:MAX_LINE]
@@ -290,7 +300,7 @@ def iter_text_lines(lines: Iterable[str | bytes], stats: ReadStats) -> Iterator[
         raw = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line
         raw = raw.rstrip(b"\r\n")
         stats.bytes_read += len(raw) + 1
-        stats.lines_seen = lineno
+        stats.lines_seen = stats.lines_yielded = lineno
         if len(raw) > MAX_LINE:
             stats.truncated_count += 1
             if len(stats.truncated_lines) < 20:

@@ -49,7 +49,7 @@ class LogScan:
         notes = self.stats.notes()
         if self._input_note:
             notes.insert(0, self._input_note)
-        if self.stats.bytes_read and self.stats.binary_lines and self.stats.binary_lines * 2 > max(1, self.stats.lines_seen):
+        if self.stats.binary_lines and self.stats.binary_lines * 2 > max(1, self.stats.lines_yielded):
             notes.insert(0, "this input is mostly binary data, not a text log")
         if self.stats.bytes_read == 0:
             notes.insert(0, "the input is empty")
