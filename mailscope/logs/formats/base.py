@@ -93,6 +93,15 @@ class Parser:
             annotations=annotations,
         )  # fmt: skip
 
+    def payload_lines(self, payload: str, direction: Direction, *, stream: str, wall_time: str | None, lineno: int) -> list[LogItem]:
+        """Wire items for a logged write/read that may hold several CRLF lines. A client's empty line (the answer
+        to a SASL error challenge) is evidence and is kept."""
+        lines = [line for line in payload.replace("\r\n", "\n").split("\n") if line]
+        if not lines and direction is Direction.CLIENT:
+            lines = [""]
+        items = [self.wire(line, stream=stream, wall_time=wall_time, lineno=lineno, direction=direction) for line in lines]
+        return [item for item in items if item is not None]
+
     def connect(self, stream: str, *, wall_time: str | None, lineno: int, text: str = "", **facts: str) -> LogItem:
         protocol = facts.get("protocol")
         if protocol:

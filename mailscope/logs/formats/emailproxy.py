@@ -48,12 +48,7 @@ class Parser(_Base):
         if payload is None:
             return []
         direction = Direction.SERVER if arrow == "<--" else Direction.CLIENT
-        items = []
-        for line in payload.replace("\r\n", "\n").split("\n"):
-            item = self.wire(line, stream=stream, wall_time=wall_time, lineno=lineno, direction=direction) if line else None
-            if item:
-                items.append(item)
-        return items
+        return self.payload_lines(payload, direction, stream=stream, wall_time=wall_time, lineno=lineno)
 
     def _event(self, stream: str, proto: str, event: str, wall_time: str | None, lineno: int) -> list[LogItem]:
         lowered = event.lower()

@@ -35,12 +35,7 @@ class Parser(_Base):
         match = _NODE_IMAP.match(rest)
         if match:
             direction = Direction.SERVER if match.group("arrow") == "<=" else Direction.CLIENT
-            items = []
-            for line in _js_unquote(match.group("quoted")).replace("\r\n", "\n").split("\n"):
-                item = self.wire(line, stream="", wall_time=wall_time, lineno=lineno, direction=direction) if line else None
-                if item:
-                    items.append(item)
-            return items
+            return self.payload_lines(_js_unquote(match.group("quoted")), direction, stream="", wall_time=wall_time, lineno=lineno)
         return common.evidence_items(rest, stream="", wall_time=wall_time, lineno=lineno)
 
     def _json(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
@@ -59,10 +54,9 @@ class Parser(_Base):
         elif isinstance(when, str):
             wall_time = when
         src = record.get("src")
-        if src in ("s", "c") and msg:
+        if src in ("s", "c"):
             direction = Direction.SERVER if src == "s" else Direction.CLIENT
-            item = self.wire(msg, stream=stream, wall_time=wall_time, lineno=lineno, direction=direction)
-            return [item] if item else []
+            return self.payload_lines(msg, direction, stream=stream, wall_time=wall_time, lineno=lineno)
         host, port = record.get("host"), record.get("port")
         if host and ("connection" in msg.lower() or "connect" in msg.lower()):
             facts = {"host": str(host), "protocol": "imap"}

@@ -53,11 +53,5 @@ class Parser(_Base):
         payload = _literal(match.group("repr"))
         if payload is None:
             return []
-        items = []
-        for line in payload.replace("\r\n", "\n").split("\n"):
-            if line:
-                direction = Direction.CLIENT if client else Direction.SERVER
-                item = self.wire(line, stream="", wall_time=wall_time, lineno=lineno, direction=direction)
-                if item:
-                    items.append(item)
-        return items
+        direction = Direction.CLIENT if client else Direction.SERVER
+        return self.payload_lines(payload, direction, stream="", wall_time=wall_time, lineno=lineno)

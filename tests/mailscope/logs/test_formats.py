@@ -206,3 +206,12 @@ def test_replay_emits_the_same_events_as_a_live_session() -> None:
     assert {LineAdded, EvidenceChanged, DiagnosisUpdated, SessionFinished} <= kinds
     assert isinstance(events[-1], SessionFinished)
     assert record.diagnosis.top.id == "basic_auth_mechanism_used_when_disabled"
+
+
+def test_client_answer_to_the_error_challenge_is_kept() -> None:
+    for name in ("imaplib_gmail.log", "imapflow_interleaved.jsonl", "thunderbird_smtp_gmail.log"):
+        _, records = sessions_of(name)
+        [record] = [r for r in records if r.evidence.sasl and r.evidence.sasl[0].challenge_json]
+        texts = [(line.direction, line.text) for line in record.lines if line.direction != "info"]
+        challenge = next(i for i, (d, t) in enumerate(texts) if d == "server" and ("+ eyJ" in t or "334 eyJ" in t))
+        assert texts[challenge + 1] == ("client", ""), name
