@@ -178,7 +178,6 @@ _PRINTABLE_DECODED_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # tex
 _LOGIN_LITERAL_RE = re.compile(
     rf"{_LINE_PREFIX}\S+\s+(?i:login)\s+(?:(?P<user_literal>\{{\d+\+?\}})|{_QUOTED_OR_ATOM}\s+(?P<pw_literal>\{{\d+\+?\}}))\s*$"
 )
-_LITERAL_TAIL_RE = re.compile(r"^(?P<user>.*?)\s+(?P<value>\S.*?)\s*$")
 _PASSWORD_PROMPT_RE = re.compile(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
 _CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
 _LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
@@ -203,6 +202,7 @@ class Redactor:
         self._run_re: re.Pattern[str] | None = None
         self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key"..., lines left)
         self._split_suspected = False  # this line ends inside a secret (JWT without signature, SASL without ^A^A)
+        self._literal_size = 0  # characters of the user-name literal announced by `LOGIN {n}`
         for secret in secrets:
             self.register(secret)
 
@@ -280,16 +280,16 @@ class Redactor:
         if not spans:
             return text
         spans.sort()
-        merged: list[list[object]] = []
-        for start, stop, description in spans:
-            if merged and start <= merged[-1][1]:  # type: ignore[operator]
-                merged[-1][1] = max(merged[-1][1], stop)  # type: ignore[call-overload]
+        merged = [spans[0]]
+        for start, stop, description in spans[1:]:
+            if start <= merged[-1][1]:  # overlapping or touching runs are one fragment
+                merged[-1] = (merged[-1][0], max(merged[-1][1], stop), merged[-1][2])
             else:
-                merged.append([start, stop, description])
+                merged.append((start, stop, description))
         out, last = [], 0
         for start, stop, description in merged:
-            out += [text[last:start], f"<fragment of {str(description)[1:-1]}>"]  # type: ignore[misc]
-            last = stop  # type: ignore[assignment]
+            out += [text[last:start], f"<fragment of {description[1:-1]}>"]
+            last = stop
         out.append(text[last:])
         return "".join(out)
 
@@ -375,15 +375,16 @@ class Redactor:
             if what == "password":  # base64 answer to a `Password:` prompt: one token
                 self._expect = None
                 return _LAST_TOKEN_RE.sub(lambda m: _describe_unless_cancel(m.group("value")), text, count=1)
-            if what == "user literal":
+            if what == "user literal":  # `{size}` characters of user name, then the password argument
                 self._expect = None
-                tail = _LITERAL_TAIL_RE.match(text)
-                if tail:
-                    return tail.group("user") + " " + self._password_or_literal(tail.group("value"))
-                return text
+                prefix = _PREFIX_RE.match(text)
+                start = prefix.end() if prefix else 0
+                user, rest = text[: start + self._literal_size], text[start + self._literal_size :].strip()
+                return f"{user} {self._password_or_literal(rest)}" if rest else text
         literal = _LOGIN_LITERAL_RE.match(text) if text.rstrip().endswith("}") else None
         if literal:
             self._expect = ("user literal" if literal.group("user_literal") else "password literal", _STATE_LIFETIME)
+            self._literal_size = int(literal.group("user_literal")[1:].rstrip("+}")) if literal.group("user_literal") else 0
         elif "3dvcmQ6" in text and _PASSWORD_PROMPT_RE.search(text):
             self._expect = ("password", _STATE_LIFETIME)
         elif "-----BEGIN" in text and _PEM_BEGIN_RE.search(text):

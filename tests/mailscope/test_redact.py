@@ -459,3 +459,9 @@ def test_unpadded_gmail_challenge_is_not_a_cut_jwt() -> None:
     challenge = GMAIL_CHALLENGE.rstrip("=")
     assert r.redact_line(challenge) == challenge
     assert r.redact_line("A4 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)").endswith("(Failure)")
+
+
+def test_login_user_literal_with_spaces_then_password_literal() -> None:
+    r = Redactor()
+    out = [r.redact_line(line) for line in ("A1 LOGIN {11}", "+ go", "alice smith {9}", "+ go", "s3cret pw")]
+    assert out[2] == "alice smith {9}" and "s3cret pw" not in out[4] and out[4].startswith("<password 9 chars")
