@@ -66,6 +66,7 @@ class _Replayer:
         self.smtp_caps: list[str] = []
         self.smtp_reply: list[str] = []  # continuation lines (`535-...`) of a multi-line answer to AUTH
         self.awaiting_sasl_response: SaslExchange | None = None
+        self.auth_verdict: str | None = None  # JavaMail SMTP: "succeeded"/"failed" when the reply itself is hidden
         self._raw_facts: dict[str, str] = {}  # log facts as last seen, before redaction (to skip repeats)
 
     # -- entry -------------------------------------------------------------------------------
@@ -149,6 +150,10 @@ class _Replayer:
             if facts.get(key) and facts[key] != self._raw_facts.get(key):
                 self._raw_facts[key] = facts[key]
                 log_facts[key] = self.redact(facts[key])
+        if facts.get("auth_verdict"):
+            self.auth_verdict = facts["auth_verdict"]
+            if self.auth_verdict == "succeeded":  # a failure waits: the exception that follows quotes the reply
+                self._resolve_by_verdict()
         if facts.get("mechanism_advertised"):  # one name, or several separated by spaces
             known = log_facts.get("mechanisms_advertised", "").split()
             new = [self.redact(m) for m in facts["mechanism_advertised"].split() if m not in known]
@@ -252,23 +257,24 @@ class _Replayer:
             exchange.challenge_json.append({k: self.redact(v) if isinstance(v, str) else v for k, v in parsed.items()})
         self.record.evidence_touched("sasl")
 
-    def _auth_result(self, exchange: SaslExchange, status: str, text: str, seq: int) -> None:
+    def _resolve_by_verdict(self) -> None:
+        if self.ev.auth_result is None and self.auth_verdict and "" in self.pending_auth:
+            status = "OK" if self.auth_verdict == "succeeded" else "NO"
+            text = f"{status} (the log says AUTH {self.auth_verdict}; the server's reply was not logged)"
+            self._auth_result(self.pending_auth.pop(""), status, text, None)
+
+    def _auth_result(self, exchange: SaslExchange, status: str, text: str, seq: int | None) -> None:
         exchange.result, exchange.result_text, exchange.result_seq = status, self.redact(text), seq
         self.awaiting_sasl_response = None
         self.record.update_evidence(auth_result=status, auth_text=text)
         self.record.evidence_touched("sasl")
 
     def _pop_server(self, text: str, seq: int) -> None:
+        if self.in_pop_capa and text.startswith(("+OK", "-ERR")):  # the "." was not logged
+            self._end_pop_capa()
         if self.in_pop_capa:
             if text == ".":
-                self.in_pop_capa = False
-                caps = []
-                for cap in self.pop_caps:
-                    words = cap.split()
-                    caps.append(words[0].upper())
-                    if words[0].upper() == "SASL":
-                        caps.extend(f"AUTH={m.upper()}" for m in words[1:])
-                self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(caps)})
+                self._end_pop_capa()
             else:
                 self.pop_caps.append(text)
             return
@@ -290,6 +296,16 @@ class _Replayer:
             self.pending_login = None
             self.tls_done = True
             self.record.update_evidence(security="starttls")
+
+    def _end_pop_capa(self) -> None:
+        self.in_pop_capa = False
+        caps = []
+        for cap in self.pop_caps:
+            words = cap.split()
+            caps.append(words[0].upper())
+            if words[0].upper() == "SASL":
+                caps.extend(f"AUTH={m.upper()}" for m in words[1:])
+        self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(caps)})
 
     def _smtp_server(self, text: str, seq: int) -> None:
         code, more, rest = text[:3], text[3:4] == "-", text[4:]
@@ -328,6 +344,8 @@ class _Replayer:
 
     # -- client lines ----------------------------------------------------------------------
     def _client(self, channel: Channel, text: str, seq: int) -> None:
+        if self.in_pop_capa:  # the client spoke again: the capability list is over even if its "." was not logged
+            self._end_pop_capa()
         if self.awaiting_sasl_response is not None:
             exchange = self.awaiting_sasl_response
             self.awaiting_sasl_response = None
@@ -377,6 +395,7 @@ class _Replayer:
     # -- outcome ---------------------------------------------------------------------------
     def outcome(self) -> Outcome:
         ev = self.ev
+        self._resolve_by_verdict()
         fault = self._fault()
         if ev.auth_result == "OK":
             refused = next((c for c in ev.commands if c.result in ("NO", "BAD") and NOT_CONNECTED.lower() in c.text.lower()), None)

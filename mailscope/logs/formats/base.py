@@ -13,9 +13,11 @@ from mailscope.events import Channel, Direction
 from mailscope.logs import common
 from mailscope.logs.model import ItemKind, LogItem
 
+_CAPA_LINE = re.compile(r"[A-Z][A-Z0-9-]*(?: [A-Za-z0-9._-]+)*")  # "SASL PLAIN XOAUTH2", "TOP", "IMPLEMENTATION x"
+
 MAIL_MARKERS: tuple[bytes, ...] = (
     b"IMAP", b"POP3", b"SMTP", b"AUTH", b"LOGIN", b"CAPA", b"* ", b"+ ", b" OK", b" NO ", b" BAD", b"+OK", b"-ERR",
-    b"EHLO", b"STARTTLS", b" 5.7.", b"334 ", b"235 ", b"AADSTS", b"invalid_grant", b"xception",
+    b"EHLO", b"STARTTLS", b" 5.7.", b"334 ", b"235 ", b"AADSTS", b"invalid_grant", b"xception", b"SASL",
 )  # fmt: skip
 
 
@@ -31,6 +33,8 @@ class Parser:
         self.channels: dict[str, Channel] = {}
         self._prefixes: dict[str, str] = {}  # learned product prefix -> stream key
         self._last_stream = ""
+        self._pending_multiline: dict[str, bool] = {}  # stream -> a POP3 command answered over several lines was sent
+        self._multiline: dict[str, bool] = {}  # stream -> inside such an answer (until ".")
 
     def feed(self, lineno: int, text: str) -> list[LogItem]:
         wall_time, rest = common.split_timestamp(text)
@@ -39,6 +43,14 @@ class Parser:
         return self.parse(lineno, wall_time, rest)
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
+        stream = self._last_stream
+        if self._multiline.get(stream):  # the body of a POP3 multi-line answer (CAPA): bare words up to "."
+            text = rest[len(stream) :].strip() if stream and rest.startswith(stream) else rest.strip()
+            if wall_time is None and (text == "." or _CAPA_LINE.fullmatch(text)):
+                self._multiline[stream] = text != "."
+                item = self.wire(text, stream=stream, wall_time=wall_time, lineno=lineno, direction=Direction.SERVER)
+                return [item] if item else []
+            self._multiline[stream] = False  # anything else ends it (the "." may have been filtered out)
         evidence = common.evidence_items(rest, stream=self._last_stream, wall_time=wall_time, lineno=lineno)
         if evidence:
             return evidence
@@ -88,10 +100,18 @@ class Parser:
         direction = direction or common.classify(text, channel)
         if direction is None:
             return None
+        if channel is Channel.POP3:
+            self._track_pop3_multiline(stream, text, direction)
         return LogItem(
             ItemKind.WIRE, text, direction=direction, channel=channel, stream=stream, wall_time=wall_time, lineno=lineno,
             annotations=annotations,
         )  # fmt: skip
+
+    def _track_pop3_multiline(self, stream: str, text: str, direction: Direction) -> None:
+        if direction is Direction.CLIENT:
+            self._pending_multiline[stream] = text.split(" ")[0].upper() in ("CAPA", "LIST", "UIDL", "RETR", "TOP") and " " not in text
+        elif self._pending_multiline.pop(stream, False) and text.startswith("+OK"):
+            self._multiline[stream] = True
 
     def payload_lines(self, payload: str, direction: Direction, *, stream: str, wall_time: str | None, lineno: int) -> list[LogItem]:
         """Wire items for a logged write/read that may hold several CRLF lines. A client's empty line (the answer

@@ -20,7 +20,7 @@ from mailscope.logs.model import ItemKind, LogItem
 
 _DEBUG = re.compile(r"(?:^|\s)(?:DEBUG:?\s+)?(?P<proto>IMAPS?|POP3S?|SMTPS?)(?: SASL)?:\s+(?P<msg>.*)$")
 _VERSION = re.compile(r"DEBUG:?\s+(?:setDebug: )?JavaMail version (?P<version>\S+)")
-_CONNECT = re.compile(r'trying to connect to host "(?P<host>[^"]*)", port (?P<port>\d+), isSSL (?P<ssl>true|false)')
+_CONNECT = re.compile(r'(?:trying to connect|connecting) to host "(?P<host>[^"]*)", port (?P<port>\d+), isSSL (?P<ssl>true|false)')
 _LOGIN = re.compile(r"protocolConnect login, host=(?P<host>[^,\s]*), user=(?P<user>[^,]*), password=(?P<password>.*)$")
 _SUPPRESSED = re.compile(r"^(?P<command>.+?) command trace suppressed$")
 _RESULT = re.compile(r"^(?P<command>.+?) command result: (?P<response>.+)$")
@@ -28,6 +28,8 @@ _MECHANISM = re.compile(r"^AUTH: (?P<mech>\S+)$")
 _SMTP_MECHS = re.compile(r"^Attempt to authenticate using mechanisms: (?P<mechs>.+)$")
 _SMTP_USING = re.compile(r"^(?:Using mechanism|AUTH mechanism) (?P<mech>\S+)")
 _SMTP_REPLY = re.compile(r"Exception: (\d{3}[ -]\d\.\d\.\d+ .*)$")
+_POP3_REPLY = re.compile(r"Exception: (?:-ERR )?(.+)$")
+_SMTP_VERDICT = re.compile(r"^AUTH \S+ (?P<verdict>succeeded|failed)$")
 _SMTP_FOUND_AUTH = re.compile(r'^Found extension "AUTH", arg "(?P<mechs>[^"]*)"')
 _TAG = re.compile(r"^(?P<prefix>[A-Za-z]*)(?P<number>\d+) ")
 
@@ -59,17 +61,22 @@ class Parser(_Base):
                     self._last_tag[item.stream] = (tag.group("prefix"), int(tag.group("number")))
             elif item.kind is ItemKind.WIRE:
                 self._last_server[item.stream] = item.text
-            elif item.kind is ItemKind.EXCEPTION and self.channels.get(item.stream) is Channel.SMTP:
-                items[:0] = self._smtp_reply_from(item)
+            elif item.kind is ItemKind.EXCEPTION and self.channels.get(item.stream) in (Channel.SMTP, Channel.POP3):
+                items[:0] = self._reply_from(item)
         return items
 
-    def _smtp_reply_from(self, exception: LogItem) -> list[LogItem]:
-        """JavaMail hides the server's answer to AUTH; its exception message quotes it (`535 5.7.139 ...`)."""
-        reply = _SMTP_REPLY.search(exception.text)
-        if not reply or self._last_server.get(exception.stream) == reply.group(1):
+    def _reply_from(self, exception: LogItem) -> list[LogItem]:
+        """JavaMail hides the server's answer to AUTH (SMTP) and USER/PASS (POP3); the exception message quotes it
+        (`535 5.7.139 ...`; POP3 without its `-ERR`)."""
+        smtp = self.channels.get(exception.stream) is Channel.SMTP
+        reply = (_SMTP_REPLY if smtp else _POP3_REPLY).search(exception.text)
+        if not reply or "AuthenticationFailed" not in exception.text and not smtp:
+            return []
+        text = reply.group(1) if smtp else f"-ERR {reply.group(1)}"
+        if self._last_server.get(exception.stream) == text:
             return []
         item = self.wire(
-            reply.group(1), stream=exception.stream, wall_time=exception.wall_time, lineno=exception.lineno or 0,
+            text, stream=exception.stream, wall_time=exception.wall_time, lineno=exception.lineno or 0,
             direction=Direction.SERVER, annotations=("rebuilt from the exception message: JavaMail suppressed the trace",),
         )  # fmt: skip
         return [item] if item else []
@@ -103,7 +110,9 @@ class Parser(_Base):
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_chosen": match.group("mech")}, **where)]
         if match := _SUPPRESSED.match(msg):
             command = match.group("command")
-            if protocol == "imap":
+            if protocol == "pop3" and command == "authentication":  # POP3 USER/PASS (or APOP), both hidden
+                command = "PASS"
+            elif protocol == "imap":
                 prefix, number = self._last_tag.get(stream, ("A", -1))
                 self._last_tag[stream] = (prefix, number + 1)
                 command = f"{prefix}{number + 1} {command}"
@@ -115,6 +124,8 @@ class Parser(_Base):
         if match := _RESULT.match(msg):
             item = self.wire(match.group("response"), stream=stream, wall_time=wall_time, lineno=lineno, direction=Direction.SERVER)
             return [item] if item else []
+        if match := _SMTP_VERDICT.match(msg):  # "AUTH LOGIN succeeded" / "AUTH LOGIN failed": the reply itself is hidden
+            return [LogItem(ItemKind.NOTE, f"{proto}: {msg}", facts={"auth_verdict": match.group("verdict")}, **where)]
         if msg.startswith(("connected to host", "STARTTLS", "closeConnection", "disconnect")):
             return [LogItem(ItemKind.NOTE, f"{proto}: {msg}", **where)]
         return []

@@ -52,6 +52,8 @@ CASES = {
     "javamail_smtp_basic_disabled.log": ("javamail", [("smtp.office365.com", "authentication_failed", "LOGIN")]),
     "curl_pop3_xoauth2.log": ("curl", [("outlook.office365.com", "authentication_failed", "XOAUTH2")]),
     "thunderbird_smtp_gmail.log": ("thunderbird", [("smtp.gmail.com", "authentication_failed", "XOAUTH2")]),
+    "javamail_smtp_success.log": ("javamail", [("smtp.gmail.com", "authenticated_mailbox_reachable", "XOAUTH2")]),
+    "javamail_pop3_exchange.log": ("javamail", [("outlook.office365.com", "authentication_failed", "USER/PASS")]),
 }
 
 
@@ -215,3 +217,19 @@ def test_client_answer_to_the_error_challenge_is_kept() -> None:
         texts = [(line.direction, line.text) for line in record.lines if line.direction != "info"]
         challenge = next(i for i, (d, t) in enumerate(texts) if d == "server" and ("+ eyJ" in t or "334 eyJ" in t))
         assert texts[challenge + 1] == ("client", ""), name
+
+
+def test_javamail_pop3_password_login_is_seen_through_the_suppressed_trace() -> None:
+    _, [record] = sessions_of("javamail_pop3_exchange.log")
+    ev = record.evidence
+    assert ev.protocol == "pop3" and ev.port == 995 and ev.security == "tls" and ev.login_used
+    assert ev.auth_text == "-ERR Authentication failure: unknown user name or bad password."
+    assert "AUTH=XOAUTH2" in ev.capabilities_post_tls
+    assert record.diagnosis.top.id == "basic_auth_mechanism_used_when_disabled"
+
+
+def test_javamail_smtp_success_from_the_verdict_line() -> None:
+    _, [record] = sessions_of("javamail_smtp_success.log")
+    ev = record.evidence
+    assert ev.auth_result == "OK" and "succeeded" in ev.auth_text
+    assert ev.sasl[0].mechanism == "XOAUTH2" and ev.sasl[0].result == "OK"
