@@ -80,13 +80,13 @@ def _reject_evidence(ctx: Context) -> tuple[EvidenceRef, ...]:
 
 def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """Rank the causes behind GMAIL_TOKEN_REJECT by what the token response shows; predict before the answer."""
-    if not is_google(ctx) or ctx.token is None or ctx.token_failed or ctx.auth_ok or ctx.password_mechanism_used:
+    if not is_google(ctx) or ctx.token_failed or ctx.auth_ok or ctx.password_mechanism_used:
         return
-    if ctx.token.provider == "microsoft" or not ctx.has_token:
-        return
+    if ctx.token is not None and ctx.token.provider == "microsoft":
+        return  # provider_host_token_mismatch says it
     rejected = _token_reject(ctx)
-    if ctx.reply.text and "Invalid SASL argument" in ctx.reply.text:
-        return  # the format rule owns this
+    if (ctx.reply.text and "Invalid SASL argument" in ctx.reply.text) or (not ctx.has_token and not rejected):
+        return  # the format rule owns the first; without a token only a refusal says anything
     service_account = _service_account(ctx)
     scopes, source = _scopes(ctx)
     problems = 0
@@ -132,7 +132,7 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
                 evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at", str(ctx.token.expires_at)), *_reject_evidence(ctx)))
 
     sasl_user = ctx.sasl_user
-    account = ctx.token.account or ctx.claims.get("email")
+    account = (ctx.token.account if ctx.has_token and ctx.token is not None else None) or ctx.claims.get("email")
     if service_account and not (ctx.settings is not None and ctx.settings.subject):
         problems += 1
         score, confirmed = stage(CROSS_LAYER_PROOF - 3)
@@ -165,7 +165,8 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
         readable = scopes is not None and source == "granted"
         base = CANDIDATE if readable else WEAK_CANDIDATE + 5
         lead = ("the granted scope includes https://mail.google.com/ and the token has not expired, so: " if readable else
-                "Gmail refused the token and the token response's scope is not known: ")
+                "Gmail refused the token and the token response's scope is not known: " if ctx.has_token else
+                "Gmail refused the token and no token is known here (imported log): ")
         if not readable:
             yield finding("google_scope_not_full_mail", lead + "the most common cause is a scope narrower than "
                           f"{presets.GOOGLE_MAIL_SCOPE}." + note + " The token response's scope (or tokeninfo) would decide.",

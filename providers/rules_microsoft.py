@@ -35,6 +35,9 @@ _NOT_AUTHENTICATED_RE = re.compile(r"530 5\.7\.57", re.I)
 _SENDAS_RE = re.compile(r"SendAsDenied", re.I)
 _STOREDRV_LOGON_RE = re.compile(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
 _POP_PROTOCOL_ERROR_RE = re.compile(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
+_SPECIFIC_REPLY_RE = re.compile("|".join(r.pattern for r in (
+    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, re.compile(r"Invalid SASL argument|Invalid XOAUTH2 auth data"))),
+    re.I)
 _GRAPH_ONLY_PERMISSIONS = {"user.read", "mail.read", "mail.readwrite", "mail.send", "mail.readbasic", "mail.read.shared"}
 _RESERVED = {"offline_access", "openid", "profile", "email"}
 _JAVAMAIL_PROPERTY = {"imap": "mail.imaps.auth.mechanisms=XOAUTH2", "pop3": "mail.pop3s.auth.mechanisms=XOAUTH2",
@@ -160,7 +163,8 @@ def _stage(ctx: Context, proof: float) -> tuple[float, bool]:
 
 
 def _generic_reject(ctx: Context) -> bool:
-    return ctx.auth_refused and not ctx.password_mechanism_used
+    """Exchange's catch-all refusal (not one of its specific texts, which name their own cause)."""
+    return ctx.auth_refused and not ctx.password_mechanism_used and not _SPECIFIC_REPLY_RE.search(ctx.reply.text)
 
 
 # -- settings (before any token) ------------------------------------------------------------------------
@@ -241,7 +245,11 @@ def _cloud_finding(ctx: Context, why: str, score: float, confirmed: bool, *evide
 # -- the token against Exchange --------------------------------------------------------------------------
 def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """Names the token fault behind Exchange's generic refusal; before the answer, predicts it."""
-    if not is_microsoft(ctx) or ctx.token is None or not ctx.has_token or ctx.auth_ok or ctx.password_mechanism_used:
+    if not is_microsoft(ctx) or ctx.auth_ok or ctx.password_mechanism_used:
+        return
+    if ctx.token is None or not ctx.has_token:
+        if _generic_reject(ctx) and not ctx.token_failed:
+            yield from _unexplained_exchange_refusal(ctx)  # imported logs: rank by prior, say what would decide
         return
     if ctx.token.provider == "google":
         return  # provider_host_token_mismatch says it
@@ -468,7 +476,8 @@ def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
         lead = "the token checks passed (audience, scope, user, expiry), so the refusal is about the mailbox or the account: "
     else:
         base = WEAK_CANDIDATE + 5
-        lead = "Exchange's answer is the same for every token fault and the token could not be inspected: "
+        lead = ("Exchange's answer is the same for every token fault and the token could not be inspected: " if ctx.has_token else
+                "Exchange's answer is the same for every token fault and no token is known here (imported log): ")
         for offset, (fid, why) in enumerate((
             ("ms_graph_scope_or_audience", "a Graph token (the most common cause)"),
             ("ms_protocol_scope_mismatch", f"a token without {presets.DELEGATED_SCOPE[protocol]}"),

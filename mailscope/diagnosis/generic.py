@@ -144,8 +144,10 @@ def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
             evidence=(ctx.caps_ref(), ctx.setting_ref("host:port", f"{ctx.host}:{ctx.port}")),
         )
         return
-    wants_oauth = ctx.has_token or (ctx.settings is not None and (ctx.settings.mechanism.is_oauth or ctx.settings.token is not None))
     no_mech_fault = ev.fault is not None and ev.fault.kind is FaultKind.NO_USABLE_MECHANISM
+    if not mechs and not no_mech_fault:
+        return  # a list without any AUTH entry is no evidence (logs often show part of it); the probe faults when it matters
+    wants_oauth = ctx.has_token or (ctx.settings is not None and (ctx.settings.mechanism.is_oauth or ctx.settings.token is not None))
     yield finding(
         "server_lacks_oauth_mechanism",
         f"the server lists {', '.join(sorted(mechs)) or 'no SASL mechanism'} and neither XOAUTH2 nor OAUTHBEARER"

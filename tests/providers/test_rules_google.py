@@ -146,3 +146,10 @@ def test_refused_google_token_at_exchange_is_a_provider_mismatch() -> None:
         ya29(), (), NOW)
     top = run(inp).top
     assert top is not None and top.id == "provider_host_token_mismatch"
+
+
+def test_imported_log_without_a_token_gets_ranked_unconfirmed_candidates() -> None:
+    d = run(gmail(host="", **refused()))
+    assert [f.id for f in d.findings][:3] == ["google_scope_not_full_mail", "google_token_expired_or_revoked", "google_user_mismatch"]
+    assert not any(f.confirmed for f in d.findings)
+    assert "no token is known here" in d.findings[0].explanation

@@ -324,3 +324,20 @@ def test_token_errors_quoted_in_an_imported_log_are_explained_first(logged: str,
     d = run(DiagnosisInput(None, SessionEvidence(host=host, token_endpoint_errors=[logged]), None, (), NOW))
     assert d.top is not None and d.top.id == expected and d.top.confirmed
     assert any(e.name == "token endpoint error" and e.value == logged for e in d.top.evidence)
+
+
+def test_imported_log_without_a_token_gets_ranked_candidates_that_say_what_would_decide() -> None:
+    reply = "535 5.7.3 Authentication unsuccessful [AM0PR10CA0012.EURPRD10.PROD.OUTLOOK.COM]"
+    d = run(exo(host="smtp.office365.com", port=587, protocol="smtp", capabilities_pre_tls=("STARTTLS",),
+                capabilities_post_tls=("AUTH=LOGIN", "AUTH=XOAUTH2"), **xo("NO", reply)))
+    ids = [f.id for f in d.findings]
+    assert ids[:4] == ["ms_graph_scope_or_audience", "ms_protocol_scope_mismatch", "ms_token_expired", "ms_user_mismatch_token_vs_login"]
+    assert not any(f.confirmed for f in d.findings)
+    assert "no token is known here" in d.findings[0].explanation and "would decide" in d.findings[0].explanation
+    assert "https://outlook.office.com/SMTP.Send" in " ".join(d.findings[0].fix)
+
+
+def test_a_specific_exchange_text_gets_no_generic_token_candidates() -> None:
+    reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."
+    d = run(exo(host="smtp.office365.com", port=587, protocol="smtp", **xo("NO", reply)))
+    assert [f.id for f in d.findings] == ["ms_smtp_auth_disabled"]

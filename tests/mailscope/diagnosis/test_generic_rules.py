@@ -115,6 +115,7 @@ NEAR_MISS = [
         security="tls", capabilities_pre_tls=("IMAP4rev1", "IDLE"),
         fault=Fault(FaultKind.NO_USABLE_MECHANISM, "no AUTH=", "AUTHENTICATE"))),
     Case("server_lacks_oauth_mechanism", lambda: make(capabilities_pre_tls=("IMAP4rev1", "AUTH=PLAIN", "AUTH=OAUTHBEARER"), token=jwt())),
+    Case("server_lacks_oauth_mechanism", lambda: make(protocol="smtp", capabilities_post_tls=("SMTPUTF8",), mechanism="LOGIN")),
     Case("local_proxy_capability_rewrite", lambda: make(capabilities_pre_tls=("IMAP4rev1", "AUTH=PLAIN"), mechanism="XOAUTH2",
                                                         sasl=sasl(), token=jwt())),
     Case("sasl_ir_not_advertised_or_misused", lambda: make(mechanism="XOAUTH2", sasl=sasl(result="BAD"), token=jwt())),
