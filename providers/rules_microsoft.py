@@ -703,6 +703,8 @@ def refresh_warning_rule(ctx: Context) -> Iterator[Finding]:
     token = ctx.token
     if token is None or token.provider != "microsoft" or token.has_refresh_token is not False or ctx.app_only:
         return
+    if ctx.flow in ("static", ""):
+        return  # a pasted access token never comes with a refresh token
     yield finding(
         "ms_offline_access_missing", "the token response has no refresh token: this works until the access token expires "
         "(about an hour), then every new connection fails.", score=WARNING + 1, confirmed=True, severity=Severity.WARNING,

@@ -68,6 +68,12 @@ def without_refresh_token() -> TokenEvidence:
     return token
 
 
+def static_token() -> TokenEvidence:
+    token = delegated()
+    token.flow, token.has_refresh_token = "static", False
+    return token
+
+
 def ropc_token() -> TokenEvidence:
     token = delegated()
     token.flow = "password"
@@ -178,6 +184,7 @@ NEAR_MISS = [
     Case("ms_protocol_scope_mismatch", lambda: exo(token=delegated(scp="IMAP.AccessAsUser.All POP.AccessAsUser.All"), **xo())),
     Case("ms_offline_access_missing", lambda: exo(token=app_only(), **xo("OK", "A1 OK"))),
     Case("ms_offline_access_missing", lambda: exo(token=delegated(), **xo("OK", "A1 OK"))),
+    Case("ms_offline_access_missing", lambda: exo(token=static_token(), **xo("OK", "A1 OK"))),
     Case("ms_token_expired", lambda: exo(token=delegated(exp=NOW + 600), **xo())),
     Case("ms_user_mismatch_token_vs_login", lambda: exo(token=delegated(upn="Alice@Contoso.com"), **xo())),
     Case("ms_shared_mailbox_no_fullaccess", lambda: exo(token=delegated(), **accepted(ALICE))),
