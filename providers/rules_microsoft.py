@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from mailscope.diagnosis.context import Context, same_user
 from mailscope.diagnosis.rule import (
@@ -26,6 +27,7 @@ from mailscope.evidence import TokenEvidence
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
 from mailscope.settings import Protocol
 from providers import presets
+from providers.explain import explain_token_error
 
 _GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _SMTP_DISABLED_RE = re.compile(r"5\.7\.139 .*SmtpClientAuthentication is disabled", re.I)
@@ -683,10 +685,6 @@ def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
 def logged_token_error_rule(ctx: Context) -> Iterator[Finding]:
     """Token-endpoint errors an imported log quotes ("AADSTS65001: ...", "invalid_grant ..."), explained by the same
     explainer as a live token failure (providers/explain.py), so the two never disagree."""
-    from dataclasses import replace
-
-    from providers.explain import explain_token_error
-
     if ctx.token is not None and ctx.token.error:
         return  # a live token failure: token_error_rule explains it
     for text in ctx.evidence.token_endpoint_errors:
