@@ -17,10 +17,29 @@ Parsers are sans-IO, one module per format under `mailscope.logs.formats`.
 
 from __future__ import annotations
 
-from mailscope.logs.detect import FORMATS, detect_format
-from mailscope.logs.model import ImportedSession, ItemKind, LogItem
-from mailscope.logs.replay import replay
-from mailscope.logs.scan import LogScan, scan
-from mailscope.logs.summary import LogSummary, SessionRow
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["FORMATS", "ImportedSession", "ItemKind", "LogItem", "LogScan", "LogSummary", "SessionRow", "detect_format", "replay", "scan"]
+if TYPE_CHECKING:
+    from mailscope.logs.detect import FORMATS, detect_format
+    from mailscope.logs.model import ImportedSession, ItemKind, LogItem
+    from mailscope.logs.replayer import replay
+    from mailscope.logs.scanner import LogScan, scan
+    from mailscope.logs.summary import LogSummary, SessionRow
+
+# Loaded on first use: `mailscope` builds its argument parser from every command module, and the format list
+# must not drag the session record (asyncio) into `mailscope check`'s start-up.
+_EXPORTS = {
+    "FORMATS": "detect", "detect_format": "detect", "ImportedSession": "model", "ItemKind": "model", "LogItem": "model",
+    "replay": "replayer", "LogScan": "scanner", "scan": "scanner", "LogSummary": "summary", "SessionRow": "summary",
+}  # fmt: skip
+__all__ = [
+    "FORMATS", "ImportedSession", "ItemKind", "LogItem", "LogScan", "LogSummary", "SessionRow", "detect_format", "replay", "scan",
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mailscope.logs' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"mailscope.logs.{module}"), name)

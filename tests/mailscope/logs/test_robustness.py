@@ -91,7 +91,7 @@ def test_control_sequences_in_a_log_never_reach_the_terminal() -> None:
 
 
 def test_anchored_read_of_a_large_log_finds_every_session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(importlib.import_module("mailscope.logs.scan"), "FULL_SCAN_LIMIT", 1024)  # anchored reading, small file
+    monkeypatch.setattr(importlib.import_module("mailscope.logs.scanner"), "FULL_SCAN_LIMIT", 1024)  # anchored reading, small file
     filler = b"".join(b"2026-11-28 10:00:00,000 http-nio-8080-exec-1 INFO admin [c.a.jira] unrelated line %d\n" % i for i in range(3000))
     log = tmp_path / "big.log"
     with log.open("wb") as out:
