@@ -71,6 +71,14 @@ class ImportedSession:
             self.first_time = self.first_time or item.wall_time
             self.last_time = item.wall_time
 
+    def fingerprint(self) -> int:
+        """Equal for sessions that replay to the same lines and evidence (times and positions aside): a failure
+        repeated all day is replayed and diagnosed once."""
+        return hash(
+            (self.format, self.truncated, self.dropped_items)
+            + tuple((i.kind, i.direction, i.channel, i.text, tuple(sorted(i.facts.items())), i.annotations) for i in self.items)
+        )
+
     def label(self) -> str:
         """One line for a session picker ("#2  line 10  imap outlook.office365.com  user@x  javamail"), secrets masked
         and control characters escaped like every other text shown to a terminal."""

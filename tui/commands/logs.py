@@ -18,6 +18,7 @@ from typing import IO, Any
 from mailscope.logs.detect import FORMATS
 
 MAX_SESSION_LINES = 40  # session rows printed in text mode; --json lists them all
+MAX_REMEMBERED = 256  # distinct session shapes whose diagnosis is reused (a failure repeated 200 times is diagnosed once)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -55,13 +56,20 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
     summary = LogSummary()
     scan = LogScan(stream, args.format, full_scan=args.full_scan)
     try:
+        diagnosed: dict[int, tuple[Any, tuple[Any, ...]]] = {}  # identical sessions are diagnosed once
         for session in scan.sessions():
-            record = SessionRecord()
-            replay(session, record)
-            if diagnoser is not None:
-                record.diagnoser = diagnoser
-                record.rediagnose()
-            summary.add(session, record, findings_of(record))
+            key = session.fingerprint()
+            if key not in diagnosed:
+                record = SessionRecord()
+                replay(session, record)
+                if diagnoser is not None:
+                    record.diagnoser = diagnoser
+                    record.rediagnose()
+                if len(diagnosed) >= MAX_REMEMBERED:
+                    diagnosed.pop(next(iter(diagnosed)))
+                diagnosed[key] = (record, findings_of(record))
+            record, findings = diagnosed[key]
+            summary.add(session, record, findings)
     except (OSError, EOFError) as exc:
         print(f"mailscope logs: read error in {escape_controls(args.path)}: {exc.strerror or exc}", file=err)
         return 2
