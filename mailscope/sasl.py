@@ -327,13 +327,21 @@ def _parse_plain(text: str) -> SaslPayload:
     return payload
 
 
+def _shown_user(user: str | None, describe_secret: Any) -> str:
+    """The user as written, unless a malformed payload put something token-like there (long, no '@')."""
+    if user and "@" not in user and len(user) >= 32 and not re.search(r"\s", user):
+        return describe_secret(user, "token-like user")
+    return user or ""
+
+
 def describe_payload(payload: SaslPayload, describe_secret: Any) -> str:
     """Readable structure with the secret replaced by `describe_secret(value)`."""
     if payload.kind == "plain":
         secret = describe_secret(payload.password or "", "password")
         if payload.user is None:
             return f"malformed {secret}"
-        return f"authzid={payload.fields.get('authzid', '')} user={payload.user} password={secret}"
+        authzid = _shown_user(payload.fields.get("authzid", ""), describe_secret)
+        return f"authzid={authzid} user={_shown_user(payload.user, describe_secret)} password={secret}"
     if payload.kind == "raw_token":
         scheme = f"{payload.scheme} " if payload.scheme else ""
         return f"raw token {scheme}{describe_secret(payload.token or '')}"
@@ -341,10 +349,10 @@ def describe_payload(payload: SaslPayload, describe_secret: Any) -> str:
         return "unrecognised payload"
     parts = []
     if payload.kind == "oauthbearer":
-        parts.append(f"n,a={payload.user or ''},")
+        parts.append(f"n,a={_shown_user(payload.user, describe_secret)},")
         parts += [f"{k}={v}" for k, v in payload.fields.items()]
     else:
-        parts.append(f"user={payload.user if payload.user is not None else ''}")
+        parts.append(f"user={_shown_user(payload.user, describe_secret)}")
     token = describe_secret(payload.token) if payload.token else "<missing>"
     parts.append(f"auth={payload.scheme} {token}" if payload.scheme else f"auth={token}")
     return " ^A ".join(parts) + " ^A^A"

@@ -184,3 +184,13 @@ def test_b64decode_strict_rejects_whitespace_and_bad_length() -> None:
     assert sasl.b64decode_strict("dXNl cj0=") is None
     assert sasl.b64decode_strict("dXNlcj0") is None
     assert sasl.b64decode_strict(b" dXNlcj0= ") == b"user="
+
+
+def test_token_put_in_the_user_field_is_not_shown() -> None:
+    def hide(value: str, kind: str | None = None) -> str:
+        return f"<{kind or 'token'} {len(value)}>"
+
+    opaque = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2FsZG9mcmVk"
+    payload = parse_response(b64(f"user={opaque}\x01\x01"), "XOAUTH2")
+    assert opaque not in sasl.describe_payload(payload, hide)
+    assert "user=<token-like user 56>" in sasl.describe_payload(payload, hide)
