@@ -132,7 +132,7 @@ _SHAPE_RE = re.compile(
       | 4/0[\w-]{16,}
       | GOCSPX-[\w-]{16,}
       | AIza[\w-]{35}
-      | Ew[AB][\w+/=!*.-]{24,}
+      | Ew[AB][\w+/=!*.%-]{24,}
       | M\.[A-Z]\d{1,2}_[A-Z0-9]{2,6}\.[\w.*!$-]{16,}
       | [01]\.A[\w.*-]{40,}
       | [\w~.-]{3}\dQ~[\w~.-]{31,34}
@@ -140,7 +140,7 @@ _SHAPE_RE = re.compile(
     re.VERBOSE,
 )
 _PEM_RE = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|$)", re.DOTALL)
-_BEARER_RE = re.compile(r"(?P<head>\bbearer\s+)(?P<value>(?![<*])(?![A-Za-z_]+=[^=])[\w.~+/=!*-]{8,})", re.IGNORECASE)
+_BEARER_RE = re.compile(r"(?P<head>\bbearer\s+)(?P<value>(?![<*])(?![A-Za-z_]+=[^=])[\w.~+/=!*%-]{8,})", re.IGNORECASE)
 _BASIC_RE = re.compile(r"(?P<head>\bbasic\s+)(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])", re.IGNORECASE)
 _AUTHORIZATION_RE = re.compile(r"(?P<head>\b(?:proxy-)?authorization:\s*[\w-]+\s+)(?P<value>(?![<*])\S+)", re.IGNORECASE)
 _COOKIE_RE = re.compile(r"(?P<head>\b(?:set-)?cookie:\s*)(?P<value>(?!<)\S.*)", re.IGNORECASE)

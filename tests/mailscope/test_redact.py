@@ -465,3 +465,10 @@ def test_login_user_literal_with_spaces_then_password_literal() -> None:
     r = Redactor()
     out = [r.redact_line(line) for line in ("A1 LOGIN {11}", "+ go", "alice smith {9}", "+ go", "s3cret pw")]
     assert out[2] == "alice smith {9}" and "s3cret pw" not in out[4] and out[4].startswith("<password 9 chars")
+
+
+def test_url_encoded_tokens_are_removed_whole() -> None:
+    encoded = urllib.parse.quote(MS_DOC_TOKEN + "+/x*!", safe="")
+    for line in (f"Authorization: Bearer {encoded}", f"GET /x?a=1 {encoded} end", f"token={encoded}&x=1"):
+        out = Redactor().redact_line(line)
+        assert "%2B" not in out and encoded[10:] not in out, out
