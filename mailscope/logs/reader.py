@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import mmap
+import os
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -74,6 +77,11 @@ class LineReader:
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         """(position, line): position is the line number, or in anchored reads the line's byte offset
         (counting every newline of a 500 MB file would cost more than the rest of the read)."""
+        mapped = self._map() if self.stats.anchored else None
+        if mapped is not None:
+            with mapped:
+                yield from self._iter_mapped(mapped)
+            return
         buf = bytearray(self.chunk_size + MAX_LINE + 1)
         view = memoryview(buf)
         offset = 0  # absolute offset of buf[0]
@@ -140,6 +148,74 @@ class LineReader:
                     return
         finally:
             view.release()
+
+    # -- a regular file, mapped: no copy of the input ---------------------------------------
+    def _map(self) -> mmap.mmap | None:
+        try:
+            fd = self.stream.fileno()  # type: ignore[attr-defined]
+            if not stat.S_ISREG(os.fstat(fd).st_mode) or self.stream.tell() != 0:  # type: ignore[attr-defined]
+                return None
+            return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return None  # a pipe, an empty file, a wrapped stream: read it in chunks instead
+
+    def _iter_mapped(self, mm: mmap.mmap) -> Iterator[tuple[int, bytes]]:
+        """Anchored read of a mapped file: the same regions as the chunked read, addressed in place. Pages behind
+        the read are dropped from this process as it goes, so resident memory stays at a window, not the file."""
+        size = len(mm)
+        self._emitted_until, self._reach = 0, 0
+        released = 0
+        lo = 0
+        while lo < size:
+            hi = min(size, lo + self.chunk_size)
+            if hi < size:
+                nl = mm.rfind(b"\n", lo, hi)
+                if nl < 0:  # one line longer than the window
+                    end = mm.find(b"\n", hi)
+                    end = size if end < 0 else end
+                    if end - lo > MAX_LINE:
+                        position, head = self._truncated(lo, mm[lo : lo + MAX_LINE])
+                        self._grow_last_truncated(end - lo - MAX_LINE)
+                        yield position, head
+                        lo = self._emitted_until = min(size, end + 1)
+                        self.stats.bytes_read = lo
+                        continue
+                    hi = end + 1
+                else:
+                    hi = nl + 1
+            yield from self._anchored_in_place(mm, lo, hi)
+            self.stats.bytes_read = lo = hi
+            keep_from = (max(0, min(lo, self._emitted_until) - 2 * RADIUS) // mmap.PAGESIZE) * mmap.PAGESIZE
+            if keep_from > released and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+                mm.madvise(mmap.MADV_DONTNEED, released, keep_from - released)
+                released = keep_from
+
+    def _anchored_in_place(self, mm: mmap.mmap, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
+        regions: list[list[int]] = []
+        if self._reach > lo:
+            regions.append([lo, min(self._reach, hi)])
+        for anchor in ANCHORS:
+            i = mm.find(anchor, lo, hi)
+            while i >= 0:
+                self._reach = max(self._reach, i + RADIUS)
+                start, stop = i - RADIUS, min(i + RADIUS, hi)
+                if regions and start <= regions[-1][1]:
+                    regions[-1][1] = max(regions[-1][1], stop)
+                else:
+                    regions.append([start, stop])
+                i = mm.find(anchor, max(i + len(anchor), stop), hi)
+        for start, stop in regions:
+            start = max(start, self._emitted_until, 0)
+            if start >= stop:
+                continue
+            nl = mm.find(b"\n", max(stop - 1, start), hi)
+            e = hi if nl < 0 else nl + 1
+            s = mm.rfind(b"\n", 0, start) + 1 if start > 0 else 0
+            if self.markers is None:
+                yield from self._split(mm, s, e, None, 0)
+            else:
+                yield from self._marked(mm, s, e, 0)
+            self._emitted_until = e
 
     # -- internals -------------------------------------------------------------------------
     def _anchored(self, buf: bytearray, body_end: int, base: int) -> Iterator[tuple[int, bytes]]:
@@ -210,7 +286,7 @@ class LineReader:
             self.stats.lines_yielded += 1
             yield position, line
 
-    def _marked(self, buf: bytes | bytearray, start: int, stop: int, base: int) -> Iterator[tuple[int, bytes]]:
+    def _marked(self, buf: bytes | bytearray | mmap.mmap, start: int, stop: int, base: int) -> Iterator[tuple[int, bytes]]:
         """Lines of buf[start:stop] holding a marker, found with one `find` sweep per marker (C speed)."""
         spans: dict[int, int] = {}
         for marker in self.markers or ():

@@ -106,24 +106,37 @@ def test_anchored_read_of_a_large_log_finds_every_session(monkeypatch: pytest.Mo
     assert full["read"]["lines"] == 6 * (3000 + len(SEED.splitlines()))
 
 
-def test_reader_positions_are_exact_at_any_chunk_size() -> None:
+def test_reader_positions_are_exact_at_any_chunk_size(tmp_path: Path) -> None:
     rng = random.Random(3)
     lines = [f"unrelated {i} " + "x" * rng.randrange(60) for i in range(3000)]
-    for k in (0, 700, 1500, 2999):
+    anchors = (0, 700, 701, 1500, 2999)
+    for k in anchors:
         lines[k] = f"AUTH marker {k}"
     lines[2000] = "y" * (reader.MAX_LINE + 10)
     data = "\n".join(lines).encode()
+    (tmp_path / "log").write_bytes(data)
     starts, offset = {}, 0
     for i, line in enumerate(lines):
         starts[offset] = i
         offset += len(line) + 1
     for anchored in (False, True):
         for chunk in (41, 997, 70_000):
-            line_reader = reader.LineReader(io.BytesIO(data), anchored=anchored, chunk_size=chunk)
-            for position, raw in line_reader:
-                index = starts[position] if anchored else position - 1
-                assert raw == lines[index].encode()[: reader.MAX_LINE] + (reader.TRUNCATION_MARK if index == 2000 else b"")
-            assert line_reader.stats.truncated_count == (0 if anchored else 1)
+            for mapped in (False, True):  # a BytesIO is read in chunks; a real file is mapped when read anchored
+                stream = (tmp_path / "log").open("rb") if mapped else io.BytesIO(data)
+                with stream:
+                    line_reader = reader.LineReader(stream, anchored=anchored, chunk_size=chunk)
+                    seen = []
+                    for position, raw in line_reader:
+                        index = starts[position] if anchored else position - 1
+                        expected = lines[index].encode()[: reader.MAX_LINE] + (reader.TRUNCATION_MARK if index == 2000 else b"")
+                        assert raw == expected, (anchored, chunk, mapped, index)
+                        seen.append(index)
+                assert seen == sorted(set(seen))
+                if anchored:
+                    for k in anchors:
+                        assert {k - 1, k, k + 1} & set(range(3000)) <= set(seen), (chunk, mapped, k)
+                else:
+                    assert len(seen) == 3000 and line_reader.stats.truncated_count == 1
 
 
 def test_gzip_utf16_and_cut_short_gzip_logs(tmp_path: Path) -> None:
