@@ -1,12 +1,14 @@
 """Bounded, streaming line reading: the file is never loaded whole.
 
-Input arrives in chunks; every line is capped at MAX_LINE bytes (longer lines are cut and noted);
-NUL bytes mark binary garbage (noted, the line still reaches the parsers, escaped later).
+Input arrives in chunks (or, for a large regular file, through a read-only mapping whose pages are released
+behind the read); every line is capped at MAX_LINE bytes (longer lines are cut and noted); NUL bytes mark binary
+garbage (noted, the line still reaches the parsers, escaped later). Gzip-compressed and UTF-16 logs are
+decoded on the fly (`unwrap`).
 
-Large inputs are read *anchored*: only the neighbourhood (RADIUS bytes either side) of a line holding
-an anchor (`AUTH`, present in every SASL exchange, capability list and JavaMail auth trace) is split into
-lines. Everything else is skipped at C speed with `bytes.find`, which is what keeps `mailscope logs`
-within a small factor of `grep` on a 500 MB log.
+Large inputs are read *anchored*: only the neighbourhood (RADIUS bytes either side) of a line holding an anchor
+(`AUTH`, present in every SASL exchange, capability list and JavaMail auth trace) is looked at, and there only
+the lines holding one of the format's markers, found with `find` sweeps. Everything else is skipped at C speed,
+which is what keeps `mailscope logs` within a small factor of `grep` on a 500 MB log.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class ReadStats:
 
 
 class LineReader:
-    """Yields (lineno, raw line bytes without EOL) from a binary stream, bounded in memory."""
+    """Yields (position, raw line bytes without EOL) from a binary stream, bounded in memory."""
 
     def __init__(self, stream: BinaryIO, *, anchored: bool = False, chunk_size: int = CHUNK) -> None:
         # Anchored reads yield only region lines holding one of these (None: every region line). May change while

@@ -29,7 +29,6 @@ class LogScan:
     ) -> None:
         if format != "auto" and format not in FORMATS:
             raise ValueError(f"unknown log format {format!r}; known: auto, {', '.join(FORMATS)}")
-        self.requested_format = format
         self.format = format
         self._input_note: str | None = None
         if hasattr(source, "read"):
@@ -42,7 +41,6 @@ class LogScan:
             self._reader = None
             self.stats = ReadStats()
             self._lines = iter_text_lines(source, self.stats)  # type: ignore[arg-type]
-        self.sessions_found = 0
 
     @property
     def notes(self) -> list[str]:
@@ -76,7 +74,6 @@ class LogScan:
         def feed(lineno: int, text: str) -> Iterator[ImportedSession]:
             for item in parser.feed(lineno, text):
                 for session in assembler.feed(item):
-                    self.sessions_found += 1
                     session.position_unit = self.stats.position_unit
                     yield session
 
@@ -86,7 +83,6 @@ class LogScan:
             if wanted is None or wanted.search(raw):
                 yield from feed(lineno, _decode(raw))
         for session in assembler.finish():
-            self.sessions_found += 1
             session.position_unit = self.stats.position_unit
             yield session
 
