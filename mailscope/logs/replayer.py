@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import re
 
@@ -26,6 +27,17 @@ _FAULTS = (
 )  # fmt: skip
 NOT_CONNECTED = "User is authenticated but not connected"
 _AUTH_RESULT = re.compile(r"^(?:OK|NO|BAD) (?:\[AUTHENTICATIONFAILED\]|(?:AUTHENTICATE|LOGIN) (?:completed|failed))", re.IGNORECASE)
+
+
+def _instant(wall_time: str | None) -> float | None:
+    """Epoch seconds of an ISO-like log timestamp (naive ones taken as UTC); None when there is none or no year."""
+    if not wall_time:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(wall_time)
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def server_family(greeting: str) -> str:
@@ -68,12 +80,15 @@ class _Replayer:
         self.awaiting_sasl_response: SaslExchange | None = None
         self.auth_verdict: str | None = None  # JavaMail SMTP: "succeeded"/"failed" when the reply itself is hidden
         self._raw_facts: dict[str, str] = {}  # log facts as last seen, before redaction (to skip repeats)
+        self._t0: float | None = None  # the session's first timestamp, epoch seconds
+        self._t = 0.0
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> Outcome:
         if self.session.first_time or self.session.first_line is not None:
             where = f"{self.session.position_unit} {self.session.first_line}" if self.session.first_line is not None else ""
-            self.record.info(f"imported from a {self.session.format} log {where} {self.session.first_time or ''}".rstrip())
+            origin = f"imported from a {self.session.format} log {where} {self.session.first_time or ''}"
+            self._note(origin.rstrip(), self.session.first_time)
         from mailscope.logs.detect import parser_class
 
         software = parser_class(self.session.format).client_software
@@ -83,24 +98,39 @@ class _Replayer:
             handler = getattr(self, f"_on_{item.kind.value}")
             handler(item)
         if self.session.dropped_items:
-            self.record.info(f"{self.session.dropped_items} further log lines of this session were not kept (cap per session)")
+            self._note(f"{self.session.dropped_items} further log lines of this session were not kept (cap per session)", None)
         return self.outcome()
+
+    # -- lines -----------------------------------------------------------------------------
+    def _note(self, text: str, wall_time: str | None, annotations: tuple[str, ...] = ()) -> None:
+        """A line the log carried besides the wire (JavaMail debug, an exception, a proxy event)."""
+        self.record.add_line(Direction.INFO, text, channel=Channel.LOG, wall_time=wall_time, nbytes=0, annotations=annotations,
+                             t=self._elapsed(wall_time))  # fmt: skip
+
+    def _elapsed(self, wall_time: str | None) -> float:
+        """Seconds since the session's first timestamp (a transcript's `t`); the last known value when a line has none."""
+        moment = _instant(wall_time)
+        if moment is not None:
+            if self._t0 is None:
+                self._t0 = moment
+            self._t = max(0.0, moment - self._t0)
+        return self._t
 
     # -- item kinds ------------------------------------------------------------------------
     def _on_connect(self, item: LogItem) -> None:
         self._facts(item.facts)
-        self.record.add_line(Direction.INFO, item.text or "connect", channel=Channel.LOG, wall_time=item.wall_time, nbytes=0)
+        self._note(item.text or "connect", item.wall_time)
 
     def _on_fact(self, item: LogItem) -> None:
         self._facts(item.facts)
-        self.record.add_line(Direction.INFO, item.text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0)
+        self._note(item.text, item.wall_time)
 
     def _on_note(self, item: LogItem) -> None:
         self._facts(item.facts)
-        self.record.add_line(Direction.INFO, item.text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0)
+        self._note(item.text, item.wall_time)
 
     def _on_close(self, item: LogItem) -> None:
-        self.record.add_line(Direction.INFO, item.text or "connection closed", channel=Channel.LOG, wall_time=item.wall_time, nbytes=0)
+        self._note(item.text or "connection closed", item.wall_time)
 
     def _on_exception(self, item: LogItem) -> None:
         self._facts(item.facts)
@@ -108,7 +138,7 @@ class _Replayer:
         if text in self.ev.exceptions:  # "Caused by:" chains and retries repeat the same exception
             return
         self.ev.exceptions.append(text)
-        self.record.add_line(Direction.INFO, text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0, annotations=("exception",))
+        self._note(text, item.wall_time, ("exception",))
         self.record.evidence_touched("exceptions")
 
     def _on_token_error(self, item: LogItem) -> None:
@@ -116,14 +146,14 @@ class _Replayer:
         if text in self.ev.token_endpoint_errors:
             return
         self.ev.token_endpoint_errors.append(text)
-        self.record.add_line(Direction.INFO, text, channel=Channel.LOG, wall_time=item.wall_time, nbytes=0, annotations=("token endpoint",))
+        self._note(text, item.wall_time, ("token endpoint",))
         self.record.evidence_touched("token_endpoint_errors")
 
     def _on_wire(self, item: LogItem) -> None:
         if item.channel.value != self.ev.protocol and item.channel in (Channel.IMAP, Channel.POP3, Channel.SMTP):
             self.record.update_evidence(protocol=item.channel.value)
         line = self.record.add_line(item.direction or Direction.INFO, item.text, channel=item.channel, wall_time=item.wall_time,
-                                    annotations=item.annotations)  # fmt: skip
+                                    annotations=item.annotations, t=self._elapsed(item.wall_time))  # fmt: skip
         if item.direction is Direction.SERVER:
             self._server(item.channel, item.text, line.seq)
         elif item.direction is Direction.CLIENT:

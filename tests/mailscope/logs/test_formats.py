@@ -233,3 +233,12 @@ def test_javamail_smtp_success_from_the_verdict_line() -> None:
     ev = record.evidence
     assert ev.auth_result == "OK" and "succeeded" in ev.auth_text
     assert ev.sasl[0].mechanism == "XOAUTH2" and ev.sasl[0].result == "OK"
+
+
+def test_transcript_times_come_from_the_log() -> None:
+    _, records = sessions_of("imapflow_interleaved.jsonl")
+    exchange = next(r for r in records if r.evidence.host == "outlook.office365.com")
+    times = [(line.text[:12], round(line.t, 3)) for line in exchange.lines if line.direction != "info"]
+    assert times[0] == ("* OK The Mic", 0.05)  # 50 ms after the connection record
+    assert [t for _, t in times] == sorted(t for _, t in times)
+    assert all(line.channel == "log" for line in exchange.lines if line.direction == "info")
