@@ -54,6 +54,8 @@ DEFECTS: dict[str, str] = {
     # PLAIN
     "plain_malformed": "PLAIN needs exactly authzid NUL user NUL password",
     "plain_password_is_token": "an OAuth access token was sent as the PLAIN password (use XOAUTH2/OAUTHBEARER)",
+    "plain_payload_for_oauth_mechanism": "a PLAIN payload (user NUL password) was sent with an OAuth mechanism",
+    "oauth_payload_for_password_mechanism": "an XOAUTH2/OAUTHBEARER payload was sent with PLAIN or LOGIN",
     "unknown_payload": "not a recognisable SASL payload",
 }
 
@@ -139,6 +141,7 @@ _AUTH_RE = re.compile(r"auth=(?P<value>[^\x01]*)", re.IGNORECASE)
 _ADDRESS_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _ESCAPED_SEPARATOR_RE = re.compile(r"\\x01|\\001|\\u0001|\\1(?![0-9])")
 _LITERAL_CARET_A = "^A"
+_OAUTH_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 _TEXT_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*")  # may hold SASL's \0 and \x01
 
 
@@ -190,33 +193,32 @@ def parse_payload(data: bytes, mechanism: str | None = None, *, _depth: int = 0)
         payload.add("unknown_payload")
         return payload
     if "\0" in text and "auth=" not in text.lower():
-        return _parse_plain(text)
-    if _TOKEN_SHAPE_RE.match(stripped) or (
-        mech in ("XOAUTH2", "OAUTHBEARER") and _OPAQUE_TOKEN_RE.match(stripped) and "user=" not in stripped.lower()
-    ):
-        if _depth < 2 and not _TOKEN_SHAPE_RE.match(stripped):
-            nested = b64decode_strict(stripped)
-            if nested is not None and (b"auth=" in nested.lower() or nested.count(b"\0") == 2):
-                inner = parse_payload(nested, mechanism, _depth=_depth + 1)
-                inner._prepend(["double_base64"])
-                return inner
+        payload = _parse_plain(text)
+        if mech in _OAUTH_MECHANISMS:
+            payload.add("plain_payload_for_oauth_mechanism")
+        return payload
+    nested = b64decode_strict(stripped) if _depth < 2 else None
+    if nested is not None and (b"auth=" in nested.lower() or nested.count(b"\0") == 2):
+        inner = parse_payload(nested, mechanism, _depth=_depth + 1)
+        inner._prepend(["double_base64"])
+        return inner
+    opaque = mech in _OAUTH_MECHANISMS and _OPAQUE_TOKEN_RE.match(stripped) and "user=" not in stripped.lower()
+    if _TOKEN_SHAPE_RE.match(stripped) or opaque:
         payload = SaslPayload("raw_token")
         scheme, _, token = stripped.partition(" ") if " " in stripped else ("", "", stripped)
         payload.token, payload.scheme = token, scheme or None
         payload.add("raw_token")
         return payload
-    if _depth < 2:
-        nested = b64decode_strict(stripped)
-        if nested is not None and (b"auth=" in nested.lower() or nested.count(b"\0") == 2):
-            inner = parse_payload(nested, mechanism, _depth=_depth + 1)
-            inner._prepend(["double_base64"])
-            return inner
     if stripped.startswith(("n,", "y,", "p=")):
-        return _parse_oauthbearer(text, mech)
-    if "auth=" in text.lower() or text.lower().startswith("user="):
-        return _parse_xoauth2(text, mech)
-    payload = SaslPayload("unknown")
-    payload.add("unknown_payload")
+        payload = _parse_oauthbearer(text, mech)
+    elif "auth=" in text.lower() or text.lower().startswith("user="):
+        payload = _parse_xoauth2(text, mech)
+    else:
+        payload = SaslPayload("unknown")
+        payload.add("unknown_payload")
+        return payload
+    if mech in ("PLAIN", "LOGIN"):
+        payload.add("oauth_payload_for_password_mechanism")
     return payload
 
 

@@ -100,6 +100,8 @@ MALFORMED = [
     ("GS2 header without user", b64(f"n,,\x01auth=Bearer {TOKEN}\x01\x01"), "OAUTHBEARER", ["gs2_user_missing"]),
     ("token as PLAIN password", b64(plain_payload("a@b.com", JWT)), "PLAIN", ["plain_password_is_token"]),
     ("PLAIN with one NUL", b64("alice\0pw"), "PLAIN", ["plain_malformed"]),
+    ("PLAIN payload sent as XOAUTH2", b64(plain_payload("a@b.com", "pw")), "XOAUTH2", ["plain_payload_for_oauth_mechanism"]),
+    ("XOAUTH2 payload sent as PLAIN", b64(MS_DOC), "PLAIN", ["oauth_payload_for_password_mechanism"]),
     ("garbage", "hello world, not sasl", "XOAUTH2", ["unknown_payload"]),
     ("binary", b64(b"\x89PNG\r\n\x1a\n..."), "PLAIN", ["unknown_payload"]),
 ]
