@@ -89,6 +89,10 @@ class LogSummary:
             aggregate.best_score = max(aggregate.best_score, finding.score)
         return row
 
+    def rows_in_log_order(self) -> list[SessionRow]:
+        """Sessions end in any order when connections interleave; listings follow where each began."""
+        return sorted(self.rows, key=lambda row: (row.first_line is None, row.first_line or 0, row.index))
+
     def findings(self) -> tuple[Finding, ...]:
         """One finding per id across the log, with count/first_seen/last_seen; errors first, then by score and count."""
         ordered = sorted(

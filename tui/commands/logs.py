@@ -140,7 +140,7 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
             "top": findings[0].id if findings else None,
         },
         "findings": [_plain(f) | {"sessions": summary.sessions_with(f.id)[:100]} for f in findings],
-        "sessions": [_plain(row) for row in summary.rows],
+        "sessions": [_plain(row) for row in summary.rows_in_log_order()],
         "sessions_listed": len(summary.rows),
     }
 
@@ -149,7 +149,7 @@ def _print_text(out: IO[str], path: str, scan: Any, summary: Any, notes: list[st
     w = out.write
     size = f"{scan.stats.lines_seen:,} lines" if not scan.stats.anchored else f"{scan.stats.bytes_read / 1e6:,.0f} MB"
     w(f"{path}: {scan.format} log, {size}, {summary.sessions} mail session(s), {summary.healthy} healthy\n")
-    rows = summary.rows
+    rows = summary.rows_in_log_order()
     shown = rows if len(rows) <= MAX_SESSION_LINES else rows[: MAX_SESSION_LINES - 5] + rows[-5:]
     for i, row in enumerate(shown):
         if len(rows) > MAX_SESSION_LINES and i == MAX_SESSION_LINES - 5:
