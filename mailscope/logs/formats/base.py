@@ -15,10 +15,23 @@ from mailscope.logs.model import ItemKind, LogItem
 
 _CAPA_LINE = re.compile(r"[A-Z][A-Z0-9-]*(?: [A-Za-z0-9._-]+)*")  # "SASL PLAIN XOAUTH2", "TOP", "IMPLEMENTATION x"
 
+MAX_PREFIXES = 256
+
 MAIL_MARKERS: tuple[bytes, ...] = (
     b"IMAP", b"POP3", b"SMTP", b"AUTH", b"LOGIN", b"CAPA", b"* ", b"+ ", b" OK", b" NO ", b" BAD", b"+OK", b"-ERR",
     b"EHLO", b"STARTTLS", b" 5.7.", b"334 ", b"235 ", b"AADSTS", b"invalid_grant", b"xception", b"SASL",
 )  # fmt: skip
+
+
+class StreamState(dict):  # type: ignore[type-arg]
+    """Per-connection parser state, bounded: a log with a million connection ids keeps only the latest ones."""
+
+    LIMIT = 4096
+
+    def __setitem__(self, key: object, value: object) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.LIMIT:
+            del self[next(iter(self))]
 
 
 class Parser:
@@ -30,11 +43,11 @@ class Parser:
     signature: ClassVar[re.Pattern[str] | None] = None  # lines that prove this format (detection)
 
     def __init__(self) -> None:
-        self.channels: dict[str, Channel] = {}
-        self._prefixes: dict[str, str] = {}  # learned product prefix -> stream key
+        self.channels: dict[str, Channel] = StreamState()
+        self._prefixes: dict[str, str] = {}  # learned product prefix -> stream key (at most MAX_PREFIXES)
         self._last_stream = ""
-        self._pending_multiline: dict[str, bool] = {}  # stream -> a POP3 command answered over several lines was sent
-        self._multiline: dict[str, bool] = {}  # stream -> inside such an answer (until ".")
+        self._pending_multiline: dict[str, bool] = StreamState()  # stream -> a POP3 multi-line command was sent
+        self._multiline: dict[str, bool] = StreamState()  # stream -> inside such an answer (until ".")
 
     def feed(self, lineno: int, text: str) -> list[LogItem]:
         wall_time, rest = common.split_timestamp(text)
@@ -77,7 +90,7 @@ class Parser:
         if not match:
             return self._last_stream, None
         prefix = rest[: match.start(1)].rstrip()
-        if prefix and len(self._prefixes) < 256:
+        if prefix and len(self._prefixes) < MAX_PREFIXES:
             self._prefixes.setdefault(prefix, prefix)
         stream = self._prefixes.get(prefix, "")
         self._last_stream = stream

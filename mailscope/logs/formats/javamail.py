@@ -14,7 +14,7 @@ import re
 
 from mailscope.events import Channel, Direction
 from mailscope.logs import common
-from mailscope.logs.formats.base import MAIL_MARKERS
+from mailscope.logs.formats.base import MAIL_MARKERS, StreamState
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.model import ItemKind, LogItem
 
@@ -42,8 +42,8 @@ class Parser(_Base):
 
     def __init__(self) -> None:
         super().__init__()
-        self._last_tag: dict[str, tuple[str, int]] = {}
-        self._last_server: dict[str, str] = {}
+        self._last_tag: dict[str, tuple[str, int]] = StreamState()
+        self._last_server: dict[str, str] = StreamState()
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         version = _VERSION.search(rest)

@@ -194,3 +194,15 @@ def test_cli_report_holds_no_secret_from_the_log() -> None:
         dump = json.dumps(report)
         for secret in secrets:
             assert secret not in dump, (name, secret)
+
+
+def test_many_connections_keep_parser_state_bounded() -> None:
+    from mailscope.logs.formats.base import StreamState
+    from mailscope.logs.formats.imapflow import Parser
+
+    parser = Parser()
+    for i in range(StreamState.LIMIT * 3):
+        parser.feed(i + 1, json.dumps({"cid": f"c{i}", "src": "s", "msg": "* OK Gimap ready"}))
+    assert len(parser.channels) == StreamState.LIMIT
+    lines = [json.dumps({"cid": f"c{i}", "src": side, "msg": msg}) for i in range(3000) for side, msg in (("s", "* OK ready"), ("c", "1 CAPABILITY"))]
+    assert sum(1 for _ in LogScan(lines).sessions()) == 3000
