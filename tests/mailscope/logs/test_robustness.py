@@ -204,5 +204,6 @@ def test_many_connections_keep_parser_state_bounded() -> None:
     for i in range(StreamState.LIMIT * 3):
         parser.feed(i + 1, json.dumps({"cid": f"c{i}", "src": "s", "msg": "* OK Gimap ready"}))
     assert len(parser.channels) == StreamState.LIMIT
-    lines = [json.dumps({"cid": f"c{i}", "src": side, "msg": msg}) for i in range(3000) for side, msg in (("s", "* OK ready"), ("c", "1 CAPABILITY"))]
+    exchange = (("s", "* OK ready"), ("c", "1 CAPABILITY"))
+    lines = [json.dumps({"cid": f"c{i}", "src": side, "msg": msg}) for i in range(3000) for side, msg in exchange]
     assert sum(1 for _ in LogScan(lines).sessions()) == 3000
