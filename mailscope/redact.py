@@ -146,12 +146,17 @@ _AUTHORIZATION_RE = re.compile(r"(?P<head>\b(?:proxy-)?authorization:\s*[\w-]+\s
 _COOKIE_RE = re.compile(r"(?P<head>\b(?:set-)?cookie:\s*)(?P<value>(?!<)\S.*)", re.IGNORECASE)
 _URL_USERINFO_RE = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>(?!<)[^@\s/]+)(?=@)", re.IGNORECASE)
 _PAIR_KEYWORDS = ("pass", "pwd", "secret", "token", "assertion", "key", "code")
+_SECRET_KEY = r"(?:[\w.-]*?(?:pass(?:word|wd|phrase)?|pwd|secret|token|assertion|private[_-]?key|api[_-]?key|access[_-]?key)|device_code)"
+# key=value anywhere; "key": value quoted (JSON); key: value only at a line start (YAML, headers), so
+# prose such as "cannot read the password: environment variable X is not set" stays readable.
 _PAIR_RE = re.compile(
-    r"""(?P<head>(?<![\w.-])(?P<q>["']?)
-          (?:[\w.-]*?(?:pass(?:word|wd|phrase)?|pwd|secret|token|assertion|private_?key|api_?key|access_?key)|device_code)
-          (?P=q)\s*[:=]\s*)
-        (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&,;"'<>(){}\[\]]+)""",
-    re.IGNORECASE | re.VERBOSE,
+    rf"""(?P<head>
+          (?<![\w.-])(?P<q>["']){_SECRET_KEY}(?P=q)\s*[:=]\s*
+        | (?<![\w.-]){_SECRET_KEY}\s*=\s*
+        | ^[\s>*-]*{_SECRET_KEY}\s*:\s*
+        )
+        (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&,;"'<>(){{}}\[\]]+)""",
+    re.IGNORECASE | re.VERBOSE | re.MULTILINE,
 )
 _CODE_RE = re.compile(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
 _NOT_A_VALUE_RE = re.compile(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
