@@ -32,6 +32,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--format", default="auto", choices=("auto", *FORMATS), help="log format (default: detect)")
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     p.add_argument("--full-scan", action="store_true", help="read every line of a large log (default: only around AUTH lines)")
+    p.add_argument("--session", type=int, metavar="N", help="also show session N's rebuilt, redacted transcript and its diagnosis")
 
 
 def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
     diagnoser, diagnosis_note = _diagnoser()
     findings_of = _findings_of()
     summary = LogSummary()
+    shown: SessionRecord | None = None
     scan = LogScan(stream, args.format, full_scan=args.full_scan)
     try:
         diagnosed: dict[int, tuple[Any, tuple[Any, ...]]] = {}  # identical sessions are diagnosed once
@@ -70,21 +72,32 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
                 diagnosed[key] = (record, findings_of(record))
             record, findings = diagnosed[key]
             summary.add(session, record, findings)
+            if session.index == getattr(args, "session", None):
+                shown = SessionRecord(diagnoser=diagnoser)  # its own replay: the shared one carries another's positions
+                replay(session, shown)
     except (OSError, EOFError) as exc:
-        print(f"mailscope logs: read error in {escape_controls(args.path)}: {exc.strerror or exc}", file=err)
+        print(f"mailscope logs: read error in {escape_controls(args.path)}: {getattr(exc, 'strerror', None) or exc}", file=err)
         return 2
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+    if getattr(args, "session", None) is not None and shown is None:
+        print(f"mailscope logs: no session #{args.session} in this log ({summary.sessions} found)", file=err)
+        return 2
     notes = ([diagnosis_note] if diagnosis_note else []) + scan.notes
     if summary.sessions == 0:
         notes.append("no mail session found in this log" + ("" if scan.format != "generic" else " (format not recognised)"))
     try:
         if args.json:
-            json.dump(_report(args.path, scan, summary, notes), out, indent=2, ensure_ascii=False)
+            report = _report(args.path, scan, summary, notes)
+            if shown is not None:
+                report["session_detail"] = _session_report(shown)
+            json.dump(report, out, indent=2, ensure_ascii=False)
             out.write("\n")
         else:
             _print_text(out, escape_controls(args.path), scan, summary, notes)
+            if shown is not None:
+                _print_session(out, args.session, shown, findings_of(shown))
         out.flush()
     except BrokenPipeError:  # `mailscope logs big.log | head`: the reader left, nothing more to say
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the interpreter's flush at exit
@@ -143,6 +156,28 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
         "sessions": [_plain(row) for row in summary.rows_in_log_order()],
         "sessions_listed": len(summary.rows),
     }
+
+
+def _session_report(record: Any) -> dict[str, Any]:
+    """One session in the same shape as `mailscope check --json` (transcript, evidence, findings)."""
+    try:
+        from mailscope.report import build_report
+    except ImportError:
+        return {"transcript": [_plain(line) for line in record.lines], "evidence": _plain(record.evidence)}
+    return build_report(record)
+
+
+def _print_session(out: IO[str], index: int, record: Any, findings: tuple[Any, ...]) -> None:
+    w = out.write
+    w(f"\nSession #{index}, rebuilt from the log (secrets redacted):\n")
+    for line in record.lines:
+        side = {"client": "C:", "server": "S:"}.get(str(line.direction), " *")
+        notes = f"   [{'; '.join(line.annotations)}]" if line.annotations else ""
+        w(f"  {line.seq:>4} {line.t:8.3f}s {side} {line.text}{notes}\n")
+    w(f"  outcome: {record.outcome.kind}: {record.outcome.summary}\n" if record.outcome else "")
+    for finding in findings:
+        cited = f" (lines {', '.join(map(str, finding.cited_lines))})" if finding.cited_lines else ""
+        w(f"  {finding.severity.upper():7} {finding.id}{cited}: {finding.title}\n")
 
 
 def _print_text(out: IO[str], path: str, scan: Any, summary: Any, notes: list[str]) -> None:

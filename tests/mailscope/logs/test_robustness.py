@@ -22,7 +22,8 @@ SEED = (SAMPLES / "jira_seed.log").read_bytes()
 
 def run_cli(path: Path, *, full_scan: bool = False) -> tuple[int, dict, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = logs_command.run(argparse.Namespace(path=str(path), format="auto", json=True, full_scan=full_scan), stdout=out, stderr=err)
+    args = argparse.Namespace(path=str(path), format="auto", json=True, full_scan=full_scan, session=None)
+    code = logs_command.run(args, stdout=out, stderr=err)
     return code, json.loads(out.getvalue()), err.getvalue()
 
 

@@ -15,9 +15,9 @@ if not SEED.exists():  # the repository keeps its own copy next to the other sam
     SEED = Path(__file__).parent / "samples" / "jira_seed.log"
 
 
-def run(path: Path | str, *extra: str) -> tuple[int, str, str]:
+def run(path: Path | str, *extra: str, session: int | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    args = argparse.Namespace(path=str(path), format="auto", json="--json" in extra, full_scan=False)
+    args = argparse.Namespace(path=str(path), format="auto", json="--json" in extra, full_scan=False, session=session)
     code = logs_command.run(args, stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
@@ -58,3 +58,18 @@ def test_missing_file_is_a_usage_error_with_a_clear_message(tmp_path: Path) -> N
     assert "no such file" in err and "nope.log" in err
     code, _, err = run(tmp_path)
     assert code == 2 and "is a directory" in err
+
+
+def test_one_session_transcript_on_request() -> None:
+    code, out, _ = run(SEED, session=2)
+    assert code == 1
+    detail = out[out.index("Session #2") :]
+    assert "C: IUS1 AUTHENTICATE PLAIN   [rebuilt: JavaMail suppressed" in detail
+    assert "S: IUS1 NO AUTHENTICATE failed." in detail
+    assert "basic_auth_mechanism_used_when_disabled (lines 10, 11)" in detail
+    code, out, _ = run(SEED, "--json", session=1)
+    detail = json.loads(out)["session_detail"]
+    assert detail["findings"][0]["id"] == "basic_auth_mechanism_used_when_disabled"
+    assert any(line["text"] == "IUR1 AUTHENTICATE PLAIN" for line in detail["transcript"])
+    code, _, err = run(SEED, session=7)
+    assert code == 2 and "no session #7" in err
