@@ -86,10 +86,8 @@ _EXCEPTION = re.compile(
     r"(?:AuthenticationFailure|AuthenticationException|IMAP4\.error))\b(?::\s*(?P<msg>.*))?"
 )
 _WHILE_CONNECTING = re.compile(r'while connecting to host "(?P<host>[^"]+)" as user "(?P<user>[^"]*)"(?: via protocol "(?P<proto>[^"]+)")?')
-TOKEN_ERROR = re.compile(
-    r"\b(AADSTS\d{4,6}\b[^\"\\\r\n]{0,300}"
-    r"|(?:invalid_grant|unauthorized_client|invalid_scope)\b[^\r\n]{0,200})"
-)
+_AADSTS = re.compile(r"\b(AADSTS\d{4,6}\b[^\"\\\r\n]{0,300})")
+_OAUTH_ERROR = re.compile(r"\b((?:invalid_grant|unauthorized_client|invalid_scope|invalid_client)\b[^\r\n]{0,200})")
 
 
 def split_timestamp(text: str) -> tuple[str | None, str]:
@@ -143,8 +141,10 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
                 facts["log_protocol"] = where.group("proto")
         summary = exception.group(1) + (f": {message[:300]}" if message else "")
         items.append(LogItem(ItemKind.EXCEPTION, summary, stream=stream, wall_time=wall_time, lineno=lineno, facts=facts))
-    for token_error in TOKEN_ERROR.finditer(text):
-        items.append(LogItem(ItemKind.TOKEN_ERROR, token_error.group(1).strip(), stream=stream, wall_time=wall_time, lineno=lineno))
+    errors = [m.group(1).strip() for m in _AADSTS.finditer(text)]  # Microsoft's code says the most
+    if not errors and (generic := _OAUTH_ERROR.search(text)):
+        errors = [generic.group(1).strip()]
+    items.extend(LogItem(ItemKind.TOKEN_ERROR, error, stream=stream, wall_time=wall_time, lineno=lineno) for error in errors)
     return items
 
 

@@ -9,11 +9,16 @@ import binascii
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 
 from mailscope.events import Channel, Direction
-from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange
+from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange, TokenEvidence
 from mailscope.logs.model import ImportedSession, LogItem
+from mailscope.logs.tokens import leaked_tokens
 from mailscope.record import SessionRecord
+from mailscope.secret import Secret
+
+TokenInspector = Callable[[Secret], TokenEvidence]
 
 _TAGGED = re.compile(r"^(?P<tag>[A-Za-z0-9.]+) (?P<status>OK|NO|BAD)\b ?(?P<text>.*)$", re.IGNORECASE)
 _COMMAND = re.compile(r"^(?P<tag>[A-Za-z0-9.]+) (?P<command>[A-Za-z]+)(?: (?P<args>.*))?$")
@@ -26,6 +31,7 @@ _FAULTS = (
     (re.compile(r"PKIX path|certificate verify failed|SSLHandshakeException|unable to find valid cert", re.I), FaultKind.TLS_VERIFY),
 )  # fmt: skip
 NOT_CONNECTED = "User is authenticated but not connected"
+_GREETING_SHAPE = re.compile(r"^(?:\* (?:OK|PREAUTH|BYE)\b|\+OK\b|220[ -])", re.IGNORECASE)
 _AUTH_RESULT = re.compile(r"^(?:OK|NO|BAD) (?:\[AUTHENTICATIONFAILED\]|(?:AUTHENTICATE|LOGIN) (?:completed|failed))", re.IGNORECASE)
 
 
@@ -70,6 +76,8 @@ class _Replayer:
         self.redact = record.redactor.redact
         self.ev = record.evidence
         self.tls_done = False
+        self.client_spoke = False  # a server line after this is no greeting (logs that begin mid-session)
+        self.delivery: str | None = None  # Postfix: the message was "sent"/"deferred"/"bounced" through this connection
         self.pending_auth: dict[str, SaslExchange] = {}  # tag ("" for POP3/SMTP) -> exchange
         self.pending_login: str | None = None
         self.pending_commands: dict[str, tuple[str, int]] = {}
@@ -180,6 +188,8 @@ class _Replayer:
             if facts.get(key) and facts[key] != self._raw_facts.get(key):
                 self._raw_facts[key] = facts[key]
                 log_facts[key] = self.redact(facts[key])
+        if facts.get("delivery"):
+            self.delivery = facts["delivery"]
         if facts.get("auth_verdict"):
             self.auth_verdict = facts["auth_verdict"]
             if self.auth_verdict == "succeeded":  # a failure waits: the exception that follows quotes the reply
@@ -196,7 +206,7 @@ class _Replayer:
 
     # -- server lines ----------------------------------------------------------------------
     def _server(self, channel: Channel, text: str, seq: int) -> None:
-        if self.ev.greeting is None:
+        if self.ev.greeting is None and not self.client_spoke and _GREETING_SHAPE.match(text):
             self._greeting(text, seq)
             return
         if channel is Channel.POP3:
@@ -374,6 +384,7 @@ class _Replayer:
 
     # -- client lines ----------------------------------------------------------------------
     def _client(self, channel: Channel, text: str, seq: int) -> None:
+        self.client_spoke = True
         if self.in_pop_capa:  # the client spoke again: the capability list is over even if its "." was not logged
             self._end_pop_capa()
         if self.awaiting_sasl_response is not None:
@@ -442,6 +453,8 @@ class _Replayer:
             return Outcome(OutcomeKind.AUTH_FAILED, auth_exception)
         if ev.token_endpoint_errors:
             return Outcome(OutcomeKind.TOKEN_FAILED, ev.token_endpoint_errors[0])
+        if self.delivery == "sent":
+            return Outcome(OutcomeKind.MAILBOX_REACHABLE, "the message was delivered through this server (status=sent)")
         if ev.untagged_bye:
             return Outcome(OutcomeKind.FAULT, f"the server closed the connection: {ev.untagged_bye}")
         reason = "the log ends" if self.session.truncated else "the session ends"
@@ -455,8 +468,18 @@ class _Replayer:
         return None
 
 
-def replay(session: ImportedSession, record: SessionRecord) -> Outcome:
-    """Feed `session` into `record` as a live session would, then finish it. Returns the outcome."""
-    outcome = _Replayer(session, record).run()
+def replay(session: ImportedSession, record: SessionRecord, *, inspect_token: TokenInspector | None = None) -> Outcome:
+    """Feed `session` into `record` as a live session would, then finish it. Returns the outcome.
+
+    Tokens the log leaked are registered with the record's redactor first. With `inspect_token` (the UI layer passes
+    `providers.inspect.inspect_token`; the engine does not import providers) the last of them becomes the record's
+    token evidence, so its claims take part in the diagnosis."""
+    tokens = leaked_tokens(session)
+    for token in tokens:
+        record.redactor.register(token)
+    replayer = _Replayer(session, record)
+    outcome = replayer.run()
+    if tokens and inspect_token is not None:
+        record.set_token(inspect_token(tokens[-1]))
     record.finish(outcome)
     return record.outcome or outcome

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
         print(f"mailscope logs: cannot read {escape_controls(args.path)}: {exc.strerror}", file=err)
         return 2
     diagnoser, diagnosis_note = _diagnoser()
+    inspect = _token_inspector()
     findings_of = _findings_of()
     summary = LogSummary()
     shown: SessionRecord | None = None
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
             key = session.fingerprint()
             if key not in diagnosed:
                 record = SessionRecord()
-                replay(session, record)
+                replay(session, record, inspect_token=inspect)
                 if diagnoser is not None:
                     record.diagnoser = diagnoser
                     record.rediagnose()
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
             summary.add(session, record, findings)
             if session.index == getattr(args, "session", None):
                 shown = SessionRecord(diagnoser=diagnoser)  # its own replay: the shared one carries another's positions
-                replay(session, shown)
+                replay(session, shown, inspect_token=inspect)
     except (OSError, EOFError) as exc:
         print(f"mailscope logs: read error in {escape_controls(args.path)}: {getattr(exc, 'strerror', None) or exc}", file=err)
         return 2
@@ -111,6 +113,15 @@ def _diagnoser() -> tuple[Callable[..., Any] | None, str]:
     except ImportError as exc:  # the engine ships without diagnosis only in partial checkouts
         return None, f"diagnosis unavailable ({exc}); sessions are listed without findings"
     return make_diagnoser(provider_rules()), ""
+
+
+def _token_inspector() -> Callable[[Any], Any] | None:
+    """Claims of tokens the log leaked (curl -v, Postfix debug) take part in the diagnosis, as a live token's do."""
+    try:
+        from providers.inspect import inspect_token
+    except ImportError:
+        return None
+    return functools.partial(inspect_token, source="imported log", flow="unknown (seen in a log)")
 
 
 def _findings_of() -> Callable[[Any], tuple[Any, ...]]:

@@ -54,6 +54,14 @@ CASES = {
     "thunderbird_smtp_gmail.log": ("thunderbird", [("smtp.gmail.com", "authentication_failed", "XOAUTH2")]),
     "javamail_smtp_success.log": ("javamail", [("smtp.gmail.com", "authenticated_mailbox_reachable", "XOAUTH2")]),
     "javamail_pop3_exchange.log": ("javamail", [("outlook.office365.com", "authentication_failed", "USER/PASS")]),
+    "postfix_sasl_xoauth2.log": (
+        "postfix",
+        [
+            ("smtp.office365.com", "authentication_failed", "XOAUTH2"),
+            ("smtp.office365.com", "token_acquisition_failed", None),
+            ("smtp.office365.com", "authenticated_mailbox_reachable", None),
+        ],
+    ),  # fmt: skip
 }
 
 
@@ -242,3 +250,33 @@ def test_transcript_times_come_from_the_log() -> None:
     assert times[0] == ("* OK The Mic", 0.05)  # 50 ms after the connection record
     assert [t for _, t in times] == sorted(t for _, t in times)
     assert all(line.channel == "log" for line in exchange.lines if line.direction == "info")
+
+
+def test_leaked_tokens_are_found_registered_and_inspected() -> None:
+    from mailscope.logs.tokens import leaked_tokens
+    from providers.inspect import inspect_token
+
+    with (SAMPLES / "postfix_sasl_xoauth2.log").open("rb") as stream:
+        first = next(iter(LogScan(stream).sessions()))
+    [token] = leaked_tokens(first)
+    assert token.reveal().startswith("eyJ0eXAi") and "Secret" in repr(token) and "eyJ" not in repr(token)
+    record = SessionRecord(diagnoser=DIAGNOSER)
+    replay(first, record, inspect_token=inspect_token)
+    assert record.token.claims["aud"] == "https://graph.microsoft.com"
+    top = record.diagnosis.top
+    assert top.id == "ms_graph_scope_or_audience" and top.confirmed
+    dump = json.dumps([line.text for line in record.lines]) + repr(record.evidence) + repr(record.token)
+    assert token.reveal() not in dump and token.reveal()[20:40] not in dump
+    with (SAMPLES / "mailkit_exchange_not_connected.log").open("rb") as stream:
+        assert all(leaked_tokens(s) == [] for s in LogScan(stream).sessions())  # MailKit prints ******** instead
+
+
+def test_postfix_attempts_are_sessions() -> None:
+    _, records = sessions_of("postfix_sasl_xoauth2.log")
+    refused, plugin_failed, delivered = records
+    assert refused.evidence.auth_text.startswith("535 5.7.3 Authentication unsuccessful")
+    assert refused.evidence.port == 587 and refused.evidence.security == "starttls"
+    assert plugin_failed.evidence.token_endpoint_errors[0].startswith("AADSTS700082")
+    assert any("generic failure" in e for e in plugin_failed.evidence.exceptions)
+    assert plugin_failed.diagnosis.top.id == "ms_refresh_token_invalid_grant"
+    assert "status=sent" in delivered.outcome.summary
