@@ -9,6 +9,8 @@ from mailscope.logs.formats import transcript
 from mailscope.logs.formats.base import channel_for
 from mailscope.logs.model import LogItem
 
+_DEFAULT_PORTS = {("imap", True): "993", ("imap", False): "143", ("pop3", True): "995", ("pop3", False): "110",
+                  ("smtp", True): "465", ("smtp", False): "25"}  # fmt: skip
 _CONNECTED = re.compile(r"^Connected to (?P<scheme>[a-z0-9]+)://(?P<host>[^:/\s]+)(?::(?P<port>\d+))?/?(?P<query>\S*)")
 
 
@@ -21,11 +23,11 @@ class Parser(transcript.Parser):
         match = _CONNECTED.match(rest)
         if not match:
             return super().parse(lineno, wall_time, rest)
-        protocol, security = channel_for(match.group("scheme"))
-        if "starttls=always" not in match.group("query") and security == "starttls":
-            security = "starttls" if protocol == "smtp" else "plain"
-        port = match.group("port") or {"imap": "143", "pop3": "110", "smtp": "25"}.get(protocol, "")
-        if match.group("scheme").endswith("s"):
-            port = match.group("port") or {"imap": "993", "pop3": "995", "smtp": "465"}.get(protocol, "")
+        scheme = match.group("scheme")
+        protocol, security = channel_for(scheme)  # imaps:// is TLS from the first byte; imap:// may upgrade
+        if security == "starttls" and protocol != "smtp" and "starttls=always" not in match.group("query"):
+            security = "plain"
+        tls = scheme.endswith("s") and scheme != "pop3"
+        port = match.group("port") or _DEFAULT_PORTS.get((protocol, tls), "")
         facts = {"host": match.group("host"), "port": port, "security": security, "protocol": protocol or "imap"}
         return [self.connect("", wall_time=wall_time, lineno=lineno, text=rest, **facts)]
