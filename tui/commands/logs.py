@@ -1,5 +1,6 @@
-"""`mailscope logs PATH|-`: diagnose the mail sessions in a client's debug log (JavaMail/Jira, imaplib, MailKit,
-imapflow, Thunderbird, email-oauth2-proxy, curl -v, C:/S: transcripts, or anything else via the generic parser).
+"""`mailscope logs PATH|-`: diagnose the mail sessions in a client's debug log (JavaMail/Jira, Python imaplib/smtplib/
+poplib, MailKit, imapflow/node-imap, Thunderbird, email-oauth2-proxy, Postfix with sasl-xoauth2, curl -v, C:/S:
+transcripts, or anything else via the generic parser; plain, gzip-compressed or UTF-16).
 
 Exit 0: every session authenticated and reached its mailbox; 1: an error finding, a failed or unfinished session,
 or no session at all; 2: usage error (missing file, unknown format).
