@@ -31,6 +31,8 @@ class LogScan:
             raise ValueError(f"unknown log format {format!r}; known: auto, {', '.join(FORMATS)}")
         self.format = format
         self._input_note: str | None = None
+        self._parse_errors = 0
+        self._first_parse_error = ""
         if hasattr(source, "read"):
             anchored = not full_scan and not _small(source)
             source, self._input_note = unwrap(source)  # type: ignore[arg-type]
@@ -51,6 +53,8 @@ class LogScan:
             notes.insert(0, "this input is mostly binary data, not a text log")
         if self.stats.bytes_read == 0:
             notes.insert(0, "the input is empty")
+        if self._parse_errors:
+            notes.append(f"{self._parse_errors} line(s) could not be parsed and were skipped (first at {self._first_parse_error})")
         return notes
 
     def sessions(self) -> Iterator[ImportedSession]:
@@ -72,7 +76,14 @@ class LogScan:
         assembler = Assembler(self.format)
 
         def feed(lineno: int, text: str) -> Iterator[ImportedSession]:
-            for item in parser.feed(lineno, text):
+            try:
+                items = parser.feed(lineno, text)
+            except Exception as exc:  # noqa: BLE001 - one odd line must not end the import; it is reported instead
+                self._parse_errors += 1
+                if self._parse_errors == 1:
+                    self._first_parse_error = f"{self.stats.position_unit} {lineno}: {type(exc).__name__}"
+                return
+            for item in items:
                 for session in assembler.feed(item):
                     session.position_unit = self.stats.position_unit
                     yield session

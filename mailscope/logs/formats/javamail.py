@@ -31,6 +31,8 @@ _SMTP_REPLY = re.compile(r"Exception: (\d{3}[ -]\d\.\d\.\d+ .*)$")
 _POP3_REPLY = re.compile(r"Exception: (?:-ERR )?(.+)$")
 _SMTP_VERDICT = re.compile(r"^AUTH \S+ (?P<verdict>succeeded|failed)$")
 _SMTP_FOUND_AUTH = re.compile(r'^Found extension "AUTH", arg "(?P<mechs>[^"]*)"')
+# Where a JavaMail or Atlassian log line begins inside text that lost its line breaks.
+_LINE_START = re.compile(r"(?<=\s)(?:\[[^\]\[]{1,60}\] \S+-\d+(?:-\d+)* |(?:DEBUG:? )?(?:IMAPS?|POP3S?|SMTPS?): |(?:WARN|ERROR) \[)")
 _TAG = re.compile(r"^(?P<prefix>[A-Za-z]*)(?P<number>\d+) ")
 
 
@@ -44,6 +46,15 @@ class Parser(_Base):
         super().__init__()
         self._last_tag: dict[str, tuple[str, int]] = StreamState()
         self._last_server: dict[str, str] = StreamState()
+
+    def feed(self, lineno: int, text: str) -> list[LogItem]:
+        pieces = _flattened_pieces(text)
+        if pieces is None:
+            return super().feed(lineno, text)
+        items: list[LogItem] = []
+        for piece in pieces:
+            items.extend(super().feed(lineno, piece))
+        return items
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         version = _VERSION.search(rest)
@@ -129,3 +140,16 @@ class Parser(_Base):
         if msg.startswith(("connected to host", "STARTTLS", "closeConnection", "disconnect")):
             return [LogItem(ItemKind.NOTE, f"{proto}: {msg}", **where)]
         return []
+
+
+def _flattened_pieces(text: str) -> list[str] | None:
+    """A log whose line breaks were lost (copied from a web page such as the Atlassian KB) runs many log lines
+    into one; split it where JavaMail's own lines and the product's thread prefix begin. None for normal lines."""
+    if len(text) < 300:
+        return None
+    starts = [m.start() for m in _LINE_START.finditer(text)]
+    if len(starts) < 3:
+        return None
+    bounds = [0, *starts, len(text)] if starts[0] else [*starts, len(text)]
+    pieces = [text[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [p for p in pieces if p]

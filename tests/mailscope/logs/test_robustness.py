@@ -208,3 +208,19 @@ def test_many_connections_keep_parser_state_bounded() -> None:
     exchange = (("s", "* OK ready"), ("c", "1 CAPABILITY"))
     lines = [json.dumps({"cid": f"c{i}", "src": side, "msg": msg}) for i in range(3000) for side, msg in exchange]
     assert sum(1 for _ in LogScan(lines).sessions()) == 3000
+
+
+def test_a_parser_failure_skips_the_line_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailscope.logs.formats import javamail
+
+    original = javamail.Parser.parse
+
+    def fragile(self, lineno, wall_time, rest):  # type: ignore[no-untyped-def]
+        if "CAPABILITY completed" in rest:
+            raise ValueError("unexpected shape")
+        return original(self, lineno, wall_time, rest)
+
+    monkeypatch.setattr(javamail.Parser, "parse", fragile)
+    scan = LogScan(SEED.decode().splitlines())
+    assert len(list(scan.sessions())) == 2
+    assert "2 line(s) could not be parsed and were skipped (first at line 4: ValueError)" in scan.notes

@@ -73,3 +73,17 @@ def test_one_session_transcript_on_request() -> None:
     assert any(line["text"] == "IUR1 AUTHENTICATE PLAIN" for line in detail["transcript"])
     code, _, err = run(SEED, session=7)
     assert code == 2 and "no session #7" in err
+
+
+def test_a_log_pasted_from_a_web_page_with_its_line_breaks_lost(tmp_path: Path) -> None:
+    article = Path("/work/shared/seed/atlassian-kb-imap-authenticate-failed.txt")  # the KB page, as text
+    if not article.exists():  # rebuild what the page does to the log: numbered lines run together
+        lines = SEED.read_text().splitlines()[:20]
+        article = tmp_path / "page.txt"
+        article.write_text("Problem\n\n" + " ".join(map(str, range(1, 21))) + " " + " ".join(lines) + "\n")
+    code, out, _ = run(article, "--json")
+    report = json.loads(out)
+    assert code == 1 and report["format"] == "javamail"
+    top = report["findings"][0]
+    assert top["id"] == "basic_auth_mechanism_used_when_disabled" and top["count"] == 2
+    assert [s["mechanism"] for s in report["sessions"]] == ["PLAIN", "PLAIN"]
