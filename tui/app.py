@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -18,8 +19,9 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from mailscope.events import (
@@ -32,19 +34,20 @@ from mailscope.events import (
     SessionFinished,
     TokenKnown,
 )
-from mailscope.evidence import Outcome, OutcomeKind
-from mailscope.explain import explain_line
 from mailscope.findings import Diagnosis, EvidenceKind, Finding
-from mailscope.record import Diagnoser, SessionRecord
-from mailscope.settings import CheckSettings
-from tui.prompts import DeviceCodeScreen, PasteBackScreen
 from tui.session import SEED_SCENARIO, Runner, Target, default_diagnoser, lab_scenarios, run_target
 from widgets.diagnosis import DiagnosisPane
-from widgets.lab_picker import LabPicker, ScenarioInfo
 from widgets.presenter import mask_identifiers
-from widgets.settings import SettingsError, SettingsPane
-from widgets.token import TokenInspector
 from widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from mailscope.evidence import Outcome, TokenEvidence
+    from mailscope.record import Diagnoser, SessionRecord
+    from mailscope.settings import CheckSettings
+    from tui.prompts import DeviceCodeScreen
+    from widgets.lab_picker import LabPicker, ScenarioInfo
+    from widgets.settings import SettingsPane
+    from widgets.token import TokenInspector
 
 DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
 
@@ -71,8 +74,48 @@ class StatusBar(Static):
     pass
 
 
+VIEWS = (("session", "Session", "esc"), ("token", "Token", "t"), ("settings", "Settings", "s"), ("lab", "Lab", "l"))
+
+
+class NavBar(Static):
+    """The views, clickable, the current one marked: a one-row stand-in for tabs that costs nothing at startup."""
+
+    DEFAULT_CSS = "NavBar { height: 1; padding: 0 1; background: $panel; color: $text-muted; }"
+
+    def __init__(self, current: str) -> None:
+        parts = []
+        for view, title, key in VIEWS:
+            style = "bold reverse" if view == current else "underline"
+            parts.append(f"[{style}][@click=app.show_tab('{view}')] {title} [/][/] [dim]{key}[/]")
+        super().__init__("   ".join(parts), markup=True)
+
+
+class PaneScreen(Screen):
+    """One of the secondary views (token inspector, settings, lab picker) with the same bars as the console."""
+
+    BINDINGS = [Binding("escape", "app.show_tab('session')", "Back")]
+
+    def __init__(self, view: str, content: Widget) -> None:
+        super().__init__(name=view)
+        self.view = view
+        self.content = content
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.view)
+        yield self.content
+        yield Footer()
+
+    def on_mount(self) -> None:
+        focus = {"lab": "#scenarios", "token": "#claims", "settings": "#preset"}[self.view]
+        self.query_one(focus).focus()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted and self.content.is_mounted:
+            self.on_mount()
+
+
 class MailscopeApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "mailscope"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True
@@ -117,38 +160,37 @@ class MailscopeApp(App[int]):
         self.initial_settings = settings
         self.runner = runner
         self.diagnoser_factory = diagnoser_factory
-        self.scenarios = lab_scenarios() if scenarios is None else scenarios
+        self._scenarios = scenarios  # loaded on first use (the lab tab, the palette)
         self.clock = clock
         self.monotonic = monotonic
         self.export_dir = Path(export_dir)
         self.flush_hz = flush_hz
         self.record: SessionRecord | None = None
+        self.token: TokenEvidence | None = None
+        self.claim_highlight: frozenset[str] = frozenset()
         self.outcome: Outcome | None = None
         self._events: list[Event] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._device_screen: DeviceCodeScreen | None = None
         self._main_screen: Screen | None = None
+        self._pane_screens: dict[str, PaneScreen] = {}
         self.theme = DARK_THEME
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # Pre-set the breakpoint class so the first resize does not restyle every widget (a startup cost).
+        self.screen.set_class(self.size.width < 120, "-narrow").set_class(self.size.width >= 120, "-wide")
         yield StatusBar(id="status-bar")
-        with TabbedContent(initial="session-tab", id="tabs"):
-            with TabPane("Session", id="session-tab"), Horizontal(id="session"):
-                with Vertical(id="transcript-column") as column:
-                    column.border_title = "Transcript"
-                    yield Transcript(id="transcript", mask=mask_identifiers)
-                    yield Input(placeholder="filter: show lines containing…  (Enter keeps it, Esc clears)", id="filter")
-                    yield Static("", id="line-info")
-                pane = DiagnosisPane(id="diagnosis", mask=mask_identifiers)
-                pane.border_title = "Diagnosis"
-                yield pane
-            with TabPane("Token", id="token-tab"):
-                yield TokenInspector(id="token", clock=self.clock)
-            with TabPane("Settings", id="settings-tab"):
-                yield SettingsPane(id="settings")
-            with TabPane("Lab", id="lab-tab"):
-                yield LabPicker(self.scenarios, current=self.target.scenario, id="lab")
+        yield NavBar("session")
+        with Horizontal(id="session"):
+            with Vertical(id="transcript-column") as column:
+                column.border_title = "Transcript"
+                yield Transcript(id="transcript", mask=mask_identifiers)
+                yield Input(placeholder="filter: show lines containing…  (Enter keeps it, Esc clears)", id="filter")
+                yield Static("", id="line-info")
+            pane = DiagnosisPane(id="diagnosis", mask=mask_identifiers)
+            pane.border_title = "Diagnosis"
+            yield pane
         yield Footer()
 
     @property
@@ -165,13 +207,38 @@ class MailscopeApp(App[int]):
         return self.main_screen.query_one(DiagnosisPane)
 
     @property
-    def token_inspector(self) -> TokenInspector:
-        return self.main_screen.query_one(TokenInspector)
+    def token_inspector(self) -> TokenInspector | None:
+        """None until the Token view is first opened."""
+        screen = self._pane_screens.get("token")
+        return screen.content if screen else None  # type: ignore[return-value]
+
+    @property
+    def scenarios(self) -> list[ScenarioInfo]:
+        if self._scenarios is None:
+            self._scenarios = lab_scenarios()
+        return self._scenarios
+
+    def pane_screen(self, tab: str) -> PaneScreen:
+        """The Token / Settings / Lab views are screens built the first time they are shown (fast startup)."""
+        if tab not in self._pane_screens:
+            if tab == "token":
+                from widgets.token import TokenInspector
+
+                widget: Widget = TokenInspector(id="token", clock=self.clock, token=self.token, highlighted=self.claim_highlight,
+                                                presenter=self.presenter)
+            elif tab == "settings":
+                from widgets.settings import SettingsPane
+
+                widget = SettingsPane(id="settings", initial=self.initial_settings, presenter=self.presenter)
+            else:
+                from widgets.lab_picker import LabPicker
+
+                widget = LabPicker(self.scenarios, current=self.target.scenario, id="lab")
+            self._pane_screens[tab] = PaneScreen(tab, widget)
+        return self._pane_screens[tab]
 
     def on_mount(self) -> None:
         self._main_screen = self.screen
-        if self.initial_settings is not None:
-            self.main_screen.query_one(SettingsPane).load(self.initial_settings)
         self.set_interval(1 / self.flush_hz, self._flush_events, name="event-flush")
         self._show_status()
         self.transcript.focus()
@@ -194,6 +261,8 @@ class MailscopeApp(App[int]):
 
     # -- the session -----------------------------------------------------------------------------
     def _new_record(self, settings: CheckSettings | None) -> SessionRecord:
+        from mailscope.record import SessionRecord
+
         record = SessionRecord(settings, diagnoser=self.diagnoser_factory(), clock=self.monotonic, wall_clock=self.clock)
         if self._unsubscribe is not None:
             self._unsubscribe()
@@ -216,11 +285,11 @@ class MailscopeApp(App[int]):
         self.outcome = None
         self.transcript.clear()
         self.diagnosis_pane.show(Diagnosis(), running=True)
-        self.token_inspector.show(None)
+        self._show_token(None)
         self.main_screen.query_one("#line-info", Static).update("")
         self.running = True
         self._show_status(kind="running")
-        self.main_screen.query_one(TabbedContent).active = "session-tab"
+        self._back_to_session()
         self._run_session(target)
 
     @work(exclusive=True, group="session", exit_on_error=False)
@@ -228,6 +297,8 @@ class MailscopeApp(App[int]):
         try:
             await self.runner(target, self._new_record)
         except asyncio.CancelledError:
+            from mailscope.evidence import Outcome, OutcomeKind
+
             if self.record is not None and self.record.outcome is None:
                 self.record.finish(Outcome(OutcomeKind.CANCELLED, "stopped by the user"))
             raise
@@ -267,7 +338,7 @@ class MailscopeApp(App[int]):
         diagnosis = next((e.diagnosis for e in reversed(events) if isinstance(e, DiagnosisUpdated)), None)
         token = next((e.token for e in reversed(events) if isinstance(e, TokenKnown)), None)
         if token is not None:
-            self.token_inspector.show(token)
+            self._show_token(token)
             self._close_device_prompt()
         for event in events:
             if isinstance(event, PromptRequested):
@@ -281,7 +352,7 @@ class MailscopeApp(App[int]):
             self.diagnosis_pane.show(self._shown_diagnosis(diagnosis), running=self.running)
             self.transcript.set_cited(line for f in self.diagnosis_pane.diagnosis.findings for line in f.cited_lines)
         if finished is not None:
-            ok = finished.outcome.kind is OutcomeKind.MAILBOX_REACHABLE
+            ok = finished.outcome.exit_code == 0
             top = self.diagnosis_pane.diagnosis.top
             summary = finished.outcome.summary + (f" → {top.id}" if top and not ok else "")
             self._show_status(summary, "ok" if ok else "failed")
@@ -295,8 +366,15 @@ class MailscopeApp(App[int]):
             return diagnosis
         return Diagnosis(findings_of(self.record), diagnosis.checks, diagnosis.summary)
 
+    def _show_token(self, token: TokenEvidence | None) -> None:
+        self.token = token
+        if self.token_inspector is not None:
+            self.token_inspector.show(token)
+
     # -- prompts ---------------------------------------------------------------------------------
     def _show_prompt(self, event: PromptRequested) -> None:
+        from tui.prompts import DeviceCodeScreen, PasteBackScreen
+
         prompt = event.prompt
         if isinstance(prompt, DeviceCodePrompt):
             self._close_device_prompt()
@@ -326,14 +404,17 @@ class MailscopeApp(App[int]):
             return  # shutting down
         finding = event.finding
         self.transcript.set_highlighted(finding.cited_lines if finding else ())
-        claims = frozenset(e.name for e in finding.evidence if e.kind is EvidenceKind.CLAIM) if finding else frozenset()
-        self.token_inspector.highlight_claims(claims)
+        self.claim_highlight = frozenset(e.name for e in finding.evidence if e.kind is EvidenceKind.CLAIM) if finding else frozenset()
+        if self.token_inspector is not None:
+            self.token_inspector.highlight_claims(self.claim_highlight)
 
     @on(Transcript.LineSelected)
     def _line_selected(self, event: Transcript.LineSelected) -> None:
         citing = self.findings_citing(event.seq)
         self.diagnosis_pane.mark_citing(frozenset(f.id for f in citing))
         line = next((li for li in self.transcript.lines if li.seq == event.seq), None)
+        from mailscope.explain import explain_line
+
         words = explain_line(line) if line else ""
         cited = f"cited by {', '.join(f.id for f in citing)}" if citing else "no finding cites it"
         self.main_screen.query_one("#line-info", Static).update(Text(f"line {event.seq}: {cited}" + (f" · {words}" if words else "")))
@@ -342,18 +423,32 @@ class MailscopeApp(App[int]):
         return [f for f in self.diagnosis_pane.diagnosis.findings if seq in f.cited_lines]
 
     # -- modes and navigation --------------------------------------------------------------------
-    def action_show_tab(self, tab: str) -> None:
-        self.main_screen.query_one(TabbedContent).active = f"{tab}-tab"
-        focus = {"lab": "#scenarios", "token": "#claims", "session": "#transcript", "settings": "#preset"}[tab]
-        self.main_screen.query_one(focus).focus()
+    def _back_to_session(self) -> None:
+        while len(self.screen_stack) > 1 and isinstance(self.screen, PaneScreen):
+            self.pop_screen()
 
-    def action_back(self) -> None:
+    async def action_show_tab(self, tab: str) -> None:
+        if tab == "session":
+            self._back_to_session()
+            self.transcript.focus()
+            return
+        if isinstance(self.screen, ModalScreen):
+            return  # a dialog is open
+        screen = self.pane_screen(tab)
+        if self.screen is screen:
+            return
+        if isinstance(self.screen, PaneScreen):
+            await self.switch_screen(screen)
+        else:
+            await self.push_screen(screen)
+
+    async def action_back(self) -> None:
         filter_input = self.main_screen.query_one("#filter", Input)
         if filter_input.has_focus:
             filter_input.value = ""
             self.transcript.set_filter("")
             filter_input.remove_class("-active")
-        self.action_show_tab("session")
+        await self.action_show_tab("session")
 
     def action_toggle_explain(self) -> None:
         self.explain = not self.explain
@@ -369,9 +464,11 @@ class MailscopeApp(App[int]):
         self.transcript.presenter = on
         self.diagnosis_pane.presenter = on
         self.diagnosis_pane.refresh_view()
-        self.token_inspector.presenter = on
-        self.token_inspector.show(self.token_inspector.token)
-        self.main_screen.query_one(SettingsPane).set_presenter(on)
+        if self.token_inspector is not None:
+            self.token_inspector.presenter = on
+            self.token_inspector.show(self.token)
+        if "settings" in self._pane_screens:
+            self._pane_screens["settings"].content.set_presenter(on)  # type: ignore[attr-defined]
         self._refresh_status_keep()
 
     def _refresh_status_keep(self) -> None:
@@ -380,14 +477,14 @@ class MailscopeApp(App[int]):
         if self.running:
             self._show_status(kind="running")
         elif self.outcome is not None:
-            ok = self.outcome.kind is OutcomeKind.MAILBOX_REACHABLE
+            ok = self.outcome.exit_code == 0
             top = self.diagnosis_pane.diagnosis.top
             self._show_status(self.outcome.summary + (f" → {top.id}" if top and not ok else ""), "ok" if ok else "failed")
         else:
             self._show_status()
 
     def action_filter(self) -> None:
-        self.main_screen.query_one(TabbedContent).active = "session-tab"
+        self._back_to_session()
         filter_input = self.main_screen.query_one("#filter", Input)
         filter_input.add_class("-active")
         filter_input.focus()
@@ -403,7 +500,7 @@ class MailscopeApp(App[int]):
         self.transcript.focus()
 
     def action_focus_findings(self) -> None:
-        self.main_screen.query_one(TabbedContent).active = "session-tab"
+        self._back_to_session()
         self.diagnosis_pane.findings_list.focus()
 
     def action_copy_fix(self) -> None:
@@ -413,24 +510,24 @@ class MailscopeApp(App[int]):
         self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
 
     # -- panes' own messages ---------------------------------------------------------------------
-    @on(LabPicker.RunScenario)
-    def _run_scenario(self, event: LabPicker.RunScenario) -> None:
+    def on_lab_picker_run_scenario(self, event: LabPicker.RunScenario) -> None:
         self.start(Target(scenario=event.scenario_id))
 
-    @on(SettingsPane.RunRequested)
-    def _run_settings(self) -> None:
+    def on_settings_pane_run_requested(self) -> None:
+        from widgets.settings import SettingsError
+
         try:
-            settings = self.main_screen.query_one(SettingsPane).to_settings()
+            settings = self.pane_screen("settings").content.to_settings()  # type: ignore[attr-defined]
         except SettingsError as error:
             self.notify(str(error), severity="error", timeout=6)
             return
         self.start(Target(settings=settings))
 
-    @on(SettingsPane.ProfileAction)
-    def _profile(self, event: SettingsPane.ProfileAction) -> None:
+    def on_settings_pane_profile_action(self, event: SettingsPane.ProfileAction) -> None:
         from tui.profiles import load_profile, save_profile
+        from widgets.settings import SettingsError
 
-        pane = self.main_screen.query_one(SettingsPane)
+        pane: SettingsPane = self.pane_screen("settings").content  # type: ignore[assignment]
         if not event.name:
             self.notify("Type a profile name first", severity="warning")
             return

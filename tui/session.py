@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mailscope.record import Diagnoser, SessionRecord
-from mailscope.settings import CheckSettings
-from widgets.lab_picker import ScenarioInfo
+if TYPE_CHECKING:
+    from mailscope.record import Diagnoser, SessionRecord
+    from mailscope.settings import CheckSettings
+    from widgets.lab_picker import ScenarioInfo
 
 SEED_SCENARIO = "ms-seed-plain"
 
-RecordFactory = Callable[[CheckSettings | None], SessionRecord]
+RecordFactory = Callable[["CheckSettings | None"], "SessionRecord"]
 Runner = Callable[["Target", RecordFactory], Awaitable[None]]
 
 
@@ -64,6 +66,8 @@ def default_diagnoser() -> Diagnoser | None:
 
 
 def lab_scenarios() -> list[ScenarioInfo]:
+    from widgets.lab_picker import ScenarioInfo
+
     try:
         from mailscope.lab.scenarios import SCENARIOS
     except ImportError:  # a build without the lab

@@ -53,6 +53,16 @@ class SettingsPane(VerticalScroll):
             self.action = action
             self.name = name
 
+    def __init__(self, *, initial: CheckSettings | None = None, presenter: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._initial = initial
+        self._presenter = presenter
+
+    def on_mount(self) -> None:
+        if self._initial is not None:
+            self.load(self._initial)
+        self.set_presenter(self._presenter)
+
     def compose(self) -> ComposeResult:
         def row(label: str, widget) -> Horizontal:
             return Horizontal(Label(label), widget)

@@ -67,18 +67,29 @@ class TokenInspector(Widget):
     TokenInspector > DataTable { height: 1fr; }
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        token: TokenEvidence | None = None,
+        highlighted: frozenset[str] = frozenset(),
+        presenter: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
-        self.token: TokenEvidence | None = None
-        self.presenter = False
+        self.token = token
+        self.presenter = presenter
         self._clock = clock
-        self._highlighted: frozenset[str] = frozenset()
+        self._highlighted = highlighted
 
     def compose(self) -> ComposeResult:
         yield Static("No token yet: the session has not obtained a credential.", id="token-facts")
         table: DataTable = DataTable(id="claims", cursor_type="row", zebra_stripes=True)
         table.add_columns("claim", "value", "meaning")
         yield table
+
+    def on_mount(self) -> None:
+        self._refresh_table()
 
     def show(self, token: TokenEvidence | None) -> None:
         self.token = token

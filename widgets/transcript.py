@@ -23,7 +23,6 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mailscope.events import Direction, TranscriptLine
-from mailscope.explain import explain_line
 
 _PREFIX = {Direction.CLIENT: "C:", Direction.SERVER: "S:", Direction.INFO: "--"}
 _GUTTER = 9  # "1234 ● C: "
@@ -261,6 +260,8 @@ class Transcript(ScrollView, can_focus=True):
         self.refresh()
 
     def _rows_for(self, lines: Iterable[TranscriptLine]) -> list[tuple[int, str]]:
+        from mailscope.explain import explain_line  # only explain mode needs it
+
         needle = self._filter.lower()
         rows: list[tuple[int, str]] = []
         for line in lines:

@@ -43,8 +43,10 @@ async def test_selecting_a_finding_highlights_its_lines_and_claims(kit):
         assert app.transcript._highlighted == frozenset({6, 7})  # the AUTHENTICATE PLAIN line and the NO
         await pilot.press("down")
         await pilot.pause()
-        assert app.query_one(TokenInspector).highlighted_claims == frozenset({"aud", "scp"})
         assert app.transcript._highlighted == frozenset()
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen.query_one(TokenInspector).highlighted_claims == frozenset({"aud", "scp"})
 
 
 async def test_selecting_a_line_names_the_findings_that_cite_it(kit):
@@ -210,20 +212,20 @@ async def test_lab_picker_runs_the_highlighted_scenario(kit):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
         await pilot.pause()
-        assert app.query_one("#scenarios", OptionList).has_focus
+        assert app.screen.query_one("#scenarios", OptionList).has_focus
         await pilot.press("down", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause(0.1)
         assert seen == ["ms-healthy"]
         assert app.outcome.exit_code == 0
-        assert app.query_one("#tabs").active == "session-tab"
+        assert app.screen is app.main_screen
 
 
 async def test_settings_preset_fills_host_and_refuses_a_raw_secret(kit):
     app = kit.make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
-        pane = app.query_one(SettingsPane)
+        pane = app.screen.query_one(SettingsPane)
         pane.query_one("#preset").value = "m365-imap"
         await pilot.pause()
         assert pane.query_one("#host").value == "outlook.office365.com"

@@ -39,6 +39,6 @@ async def test_graph_scope_finding_highlights_the_audience_claim():
     app = MailscopeApp(Target(scenario="ms-graph-scope"))
     async with app.run_test(size=(120, 36)) as pilot:
         await run_to_end(app, pilot)
-        await pilot.press("f")
+        await pilot.press("f", "t")
         await pilot.pause()
-        assert "aud" in app.main_screen.query_one(TokenInspector).highlighted_claims
+        assert "aud" in app.screen.query_one(TokenInspector).highlighted_claims

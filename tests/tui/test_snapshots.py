@@ -59,7 +59,7 @@ def test_lab_picker(snap_compare, kit):
 def test_settings_pane_from_preset(snap_compare, kit):
     async def run_before(pilot) -> None:
         await pilot.press("s")
-        pilot.app.query_one("#preset").value = "m365-imap"
+        pilot.app.screen.query_one("#preset").value = "m365-imap"
         await pilot.pause(0.1)
 
     assert snap_compare(kit.make_app(), terminal_size=SIZE, run_before=run_before)
