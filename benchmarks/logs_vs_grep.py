@@ -101,7 +101,8 @@ def generate(path: Path, size_mb: int, sessions: int, *, distinct: bool = False)
     differs (its own mailbox user and tag prefix), so none can reuse another's diagnosis."""
     target = size_mb * 1024 * 1024
     filler = "\n".join(unrelated_lines(max(50, target // max(1, sessions) // 150), "2026-11-28")) + "\n"
-    head, tail = filler[: len(filler) // 2].encode(), filler[len(filler) // 2 :].encode()
+    middle = filler.index("\n", len(filler) // 2) + 1  # sessions go between whole lines
+    head, tail = filler[:middle].encode(), filler[middle:].encode()
     written = count = 0
     with path.open("wb", buffering=16 * 1024 * 1024) as out:
         while written < target:

@@ -27,6 +27,7 @@ MAX_LINE = 64 * 1024
 CHUNK = 8 * 1024 * 1024
 RADIUS = 8 * 1024  # a session's lines sit within a few KiB of one of its AUTH lines
 FULL_SCAN_LIMIT = 16 * 1024 * 1024  # inputs up to this size are read line by line, no anchoring
+SWEEP_AFTER = FULL_SCAN_LIMIT  # a full read (a pipe, --full-scan) looks only at marked lines after this many bytes
 ANCHORS = (b"AUTH",)
 TRUNCATION_MARK = b" [line cut by mailscope: too long]"
 
@@ -42,6 +43,7 @@ class ReadStats:
     anchored: bool = False
     read_error: str | None = None
     lines_yielded: int = 0  # lines handed to the parsers
+    swept: bool = False  # a full read passed SWEEP_AFTER: from there only lines with mail markers were examined
 
     @property
     def position_unit(self) -> str:
@@ -58,6 +60,8 @@ class ReadStats:
                 f"{self.binary_lines} line(s) hold binary data (NUL bytes), first at {self.position_unit} {self.first_binary_line}: "
                 "shown escaped; is this really a text log?"
             )
+        if self.swept:
+            notes.append(f"large input: past the first {SWEEP_AFTER // 2**20} MiB only lines with mail markers were examined")
         if self.anchored:
             notes.append(f"large input: read only around lines mentioning AUTH (±{RADIUS // 1024} KiB); use --full-scan to read every line")
         return notes
@@ -134,7 +138,11 @@ class LineReader:
                 if self.stats.anchored:
                     yield from self._anchored(buf, body_end, offset)
                 else:
-                    yield from self._split(buf, 0, body_end, lines_before, offset)
+                    if self.markers is not None and offset >= SWEEP_AFTER:  # past the head of a big input: sweep
+                        self.stats.swept = True
+                        yield from self._marked(buf, 0, body_end, offset, lines_before)
+                    else:
+                        yield from self._split(buf, 0, body_end, lines_before, offset)
                     lines_before += buf.count(b"\n", 0, body_end)
                 offset += body_end
                 kept = size - body_end
@@ -288,8 +296,11 @@ class LineReader:
             self.stats.lines_yielded += 1
             yield position, line
 
-    def _marked(self, buf: bytes | bytearray | mmap.mmap, start: int, stop: int, base: int) -> Iterator[tuple[int, bytes]]:
-        """Lines of buf[start:stop] holding a marker, found with one `find` sweep per marker (C speed)."""
+    def _marked(
+        self, buf: bytes | bytearray | mmap.mmap, start: int, stop: int, base: int, lines_before: int | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """Lines of buf[start:stop] holding a marker, found with one `find` sweep per marker (C speed). Positions are
+        byte offsets, or line numbers when `lines_before` (newlines before buf[start]) is given."""
         spans: dict[int, int] = {}
         for marker in self.markers or ():
             i = buf.find(marker, start, stop)
@@ -299,8 +310,12 @@ class LineReader:
                 line_end = stop if line_end < 0 else line_end
                 spans[line_start] = line_end
                 i = buf.find(marker, line_end, stop)
+        counted_to, counted = start, lines_before
         for line_start in sorted(spans):
-            yield from self._split(buf, line_start, spans[line_start], None, base)
+            if counted is not None:
+                counted += buf.count(b"\n", counted_to, line_start)
+                counted_to = line_start
+            yield from self._split(buf, line_start, spans[line_start], counted, base)
 
     def _grow_last_truncated(self, skipped: int) -> None:
         """An over-long line's reported size includes the part skipped after its head."""

@@ -75,9 +75,9 @@ class LogScan:
             self._reader.markers = parser.markers
         assembler = Assembler(self.format)
 
-        def feed(lineno: int, text: str) -> Iterator[ImportedSession]:
+        def feed(lineno: int, text: str | None) -> Iterator[ImportedSession]:
             try:
-                items = parser.feed(lineno, text)
+                items = parser.feed(lineno, text) if text is not None else parser.flush()
             except Exception as exc:  # noqa: BLE001 - one odd line must not end the import; it is reported instead
                 self._parse_errors += 1
                 if self._parse_errors == 1:
@@ -90,9 +90,11 @@ class LogScan:
 
         for lineno, text in sample:
             yield from feed(lineno, text)
+        lineno = 0
         for lineno, raw in lines:
             if wanted is None or wanted.search(raw):
                 yield from feed(lineno, _decode(raw))
+        yield from feed(lineno, None)
         for session in assembler.finish():
             session.position_unit = self.stats.position_unit
             yield session

@@ -74,6 +74,10 @@ class Parser:
                 return [item]
         return []
 
+    def flush(self) -> list[LogItem]:
+        """Items still held back when the log ends."""
+        return []
+
     # -- helpers for subclasses -----------------------------------------------------------
     def find_wire(self, rest: str) -> tuple[str, str | None]:
         """(stream, protocol text) for a line holding a protocol line after a product prefix."""

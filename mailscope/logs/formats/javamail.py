@@ -46,6 +46,7 @@ class Parser(_Base):
         super().__init__()
         self._last_tag: dict[str, tuple[str, int]] = StreamState()
         self._last_server: dict[str, str] = StreamState()
+        self._held: list[LogItem] = []  # unprefixed JavaMail lines of a new connection, waiting for its thread
 
     def feed(self, lineno: int, text: str) -> list[LogItem]:
         pieces = _flattened_pieces(text)
@@ -63,7 +64,16 @@ class Parser(_Base):
             return [LogItem(ItemKind.FACT, rest, stream=self._last_stream, wall_time=wall_time, lineno=lineno, facts=facts)]
         debug = _DEBUG.search(rest)
         if debug and not common.WIRE_LINE.fullmatch(rest.strip()):
-            return self._debug(debug.group("proto").upper(), debug.group("msg").strip(), wall_time, lineno)
+            items = self._debug(debug.group("proto").upper(), debug.group("msg").strip(), wall_time, lineno)
+            bare = not rest[: debug.start()].strip()
+            if bare and (self._held or (items and items[0].kind is ItemKind.CONNECT)):
+                # JavaMail prints its own lines without the product's thread prefix: a new connection belongs to
+                # whichever thread speaks next, so hold it until then.
+                self._held.extend(items)
+                return []
+            return items
+        if self._held:
+            return self._release_held(lineno, wall_time, rest)
         items = super().parse(lineno, wall_time, rest)
         for item in list(items):
             if item.kind is ItemKind.WIRE and item.direction is Direction.CLIENT:
@@ -75,6 +85,25 @@ class Parser(_Base):
             elif item.kind is ItemKind.EXCEPTION and self.channels.get(item.stream) in (Channel.SMTP, Channel.POP3):
                 items[:0] = self._reply_from(item)
         return items
+
+    def _release_held(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
+        stream, wire = self.find_wire(rest)
+        if wire is None:
+            evidence = super().parse(lineno, wall_time, rest)  # e.g. the connection's exception
+            if not evidence:
+                return []
+            stream = evidence[0].stream
+        held, self._held = self._held, []
+        protocol = next((item.facts["protocol"] for item in held if "protocol" in item.facts), None)
+        if protocol:
+            self.channels[stream] = Channel(protocol)
+        for item in held:
+            item.stream = stream
+        return held + (self.parse(lineno, wall_time, rest) if wire is not None else evidence)
+
+    def flush(self) -> list[LogItem]:
+        held, self._held = self._held, []
+        return held
 
     def _reply_from(self, exception: LogItem) -> list[LogItem]:
         """JavaMail hides the server's answer to AUTH (SMTP) and USER/PASS (POP3); the exception message quotes it

@@ -54,6 +54,15 @@ CASES = {
     "thunderbird_smtp_gmail.log": ("thunderbird", [("smtp.gmail.com", "authentication_failed", "XOAUTH2")]),
     "javamail_smtp_success.log": ("javamail", [("smtp.gmail.com", "authenticated_mailbox_reachable", "XOAUTH2")]),
     "javamail_pop3_exchange.log": ("javamail", [("outlook.office365.com", "authentication_failed", "USER/PASS")]),
+    "jira_threads_debug.log": (
+        "javamail",
+        [
+            ("imap.contoso-typo.com", "connection_fault", None),
+            ("outlook.office365.com", "authentication_failed", "LOGIN"),
+            ("outlook.office365.com", "authenticated_mailbox_reachable", "XOAUTH2"),
+            ("outlook.office365.com", "incomplete", None),
+        ],
+    ),  # fmt: skip
     "postfix_sasl_xoauth2.log": (
         "postfix",
         [
@@ -280,3 +289,17 @@ def test_postfix_attempts_are_sessions() -> None:
     assert any("generic failure" in e for e in plugin_failed.evidence.exceptions)
     assert plugin_failed.diagnosis.top.id == "ms_refresh_token_invalid_grant"
     assert "status=sent" in delivered.outcome.summary
+
+
+def test_javamail_connect_lines_join_the_thread_that_speaks_next() -> None:
+    """JavaMail prints its own lines without the product's thread prefix; each `trying to connect` belongs to the
+    connection whose greeting follows, whatever thread that is."""
+    _, records = sessions_of("jira_threads_debug.log")
+    by_mechanism = {r.evidence.mechanism: r for r in records}
+    for mechanism, first_client in (("XOAUTH2", "A0 CAPABILITY"), ("LOGIN", "B0 CAPABILITY")):
+        record = by_mechanism[mechanism]
+        assert record.evidence.port == 993 and record.evidence.security == "tls"
+        assert [line.text for line in record.lines if line.direction == "client"][0] == first_client
+    fault = next(r for r in records if r.evidence.fault is not None)
+    assert fault.evidence.fault.kind == "dns_failure" and fault.evidence.host == "imap.contoso-typo.com"
+    assert "Spring2026!" not in json.dumps([line.text for r in records for line in r.lines])
