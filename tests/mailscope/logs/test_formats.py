@@ -57,8 +57,8 @@ CASES = {
     "jira_threads_debug.log": (
         "javamail",
         [
-            ("imap.contoso-typo.com", "connection_fault", None),
             ("outlook.office365.com", "authentication_failed", "LOGIN"),
+            ("imap.contoso-typo.com", "connection_fault", None),
             ("outlook.office365.com", "authenticated_mailbox_reachable", "XOAUTH2"),
             ("outlook.office365.com", "incomplete", None),
         ],
