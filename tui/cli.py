@@ -13,14 +13,17 @@ import sys
 COMMANDS = {"check": "check", "lab": "lab", "logs": "logs"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with `only` just that subcommand's: a headless command must not pay for
+    importing the others (start-up time is part of `mailscope check`'s wall time)."""
     parser = argparse.ArgumentParser(
         prog="mailscope",
         description="Find out why OAuth2 sign-in to a mail server fails. Without a subcommand, opens the console.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS.values():
-        importlib.import_module(f"tui.commands.{module}").add_parser(sub)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"tui.commands.{module}").add_parser(sub)
     return parser
 
 
@@ -30,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         from tui.console import run_console  # Textual only here
 
         return run_console(argv)
-    parser = build_parser()
+    parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     module = importlib.import_module(f"tui.commands.{COMMANDS[args.command]}")
     try:
