@@ -95,8 +95,7 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
             report = _report(args.path, scan, summary, notes)
             if shown is not None:
                 report["session_detail"] = _session_report(shown)
-            json.dump(report, out, indent=2, ensure_ascii=False)
-            out.write("\n")
+            out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")  # one write: json.dump writes per token
         else:
             _print_text(out, escape_controls(args.path), scan, summary, notes)
             if shown is not None:
