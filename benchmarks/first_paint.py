@@ -124,18 +124,19 @@ async def ingest(count: int) -> None:
         async def press_mid_stream() -> None:
             while app.transcript.total_added < count // 2:
                 await asyncio.sleep(0.005)
+            # The `e` binding's action, queued on the busy loop like a key press (pilot.press itself waits for idle).
             t = time.perf_counter()
-            await pilot.press("e")
+            app.call_later(app.run_action, "toggle_explain")
             while not app.transcript.explain:
                 await asyncio.sleep(0.001)
             key_latency.append(time.perf_counter() - t)
-            await pilot.press("e")
+            app.call_later(app.run_action, "toggle_explain")
 
         tick = asyncio.create_task(ticker())
         key = asyncio.create_task(press_mid_stream())
         await pilot.press("r")
         await done.wait()
-        last = texts[(count - 1) % 3][1].format(n=count - 1)
+        last = texts[(count - 1) % 3][1].format(n=count - 1)[:20]  # the pane may crop the rest
         while not (app.transcript.total_added == count and last in app.export_screenshot().replace("&#160;", " ")):
             await pilot.pause(0.01)
         end = time.perf_counter()
@@ -151,7 +152,7 @@ async def ingest(count: int) -> None:
     print(f"  rows kept (bounded deque)                : {shown:,}")
     print(f"  event-loop lag while ingesting           : median {statistics.median(lags) * 1000:.1f} ms, "
           f"p99 {sorted(lags)[int(len(lags) * 0.99)] * 1000:.1f} ms, max {max(lags) * 1000:.1f} ms")
-    print(f"  key press mid-stream took effect after   : {key_latency[0] * 1000:.1f} ms")
+    print(f"  explain toggle (key e) mid-stream, 50k-line transcript, took effect after: {key_latency[0] * 1000:.1f} ms")
     print(f"  peak RSS growth                          : {(rss_after - rss_before) / 1024:.1f} MiB")
 
 

@@ -99,7 +99,7 @@ class Transcript(ScrollView, can_focus=True):
         self.max_lines = max_lines
         self._lines: deque[TranscriptLine] = deque(maxlen=max_lines)
         self._pending: list[TranscriptLine] = []
-        self._rows: list[tuple[int, str]] | None = None  # (seq, explanation or "") when filtering/explaining
+        self._rows: deque[tuple[int, str]] | None = None  # (seq, explanation or "") when filtering/explaining
         self._filter = ""
         self._cited: frozenset[int] = frozenset()
         self._highlighted: frozenset[int] = frozenset()
@@ -123,7 +123,7 @@ class Transcript(ScrollView, can_focus=True):
     def clear(self) -> None:
         self._lines.clear()
         self._pending.clear()
-        self._rows = [] if self._rows is not None else None
+        self._rows = deque() if self._rows is not None else None
         self._cursor = None
         self._cited = self._highlighted = frozenset()
         self.total_added = 0
@@ -143,10 +143,11 @@ class Transcript(ScrollView, can_focus=True):
         longest = max(len(line.text) + sum(len(a) + 4 for a in line.annotations) for line in batch)
         self._width = max(self._width, min(longest + _GUTTER + 1, 4000))
         if self._rows is not None:
-            if evicted:
-                self._rebuild_rows()
-            else:
-                self._rows.extend(self._rows_for(batch))
+            self._rows.extend(self._rows_for(batch))
+            if evicted:  # drop the rows of evicted lines: O(evicted), never a rebuild
+                first = self._lines[0].seq
+                while self._rows and self._rows[0][0] < first:
+                    self._rows.popleft()
         self._update_size(follow=following)
         self.refresh()
 
@@ -263,13 +264,14 @@ class Transcript(ScrollView, can_focus=True):
         from mailscope.explain import explain_line  # only explain mode needs it
 
         needle = self._filter.lower()
+        explain, width = self.explain, self._explain_width()  # hoisted: reactive and size lookups cost per line
         rows: list[tuple[int, str]] = []
         for line in lines:
             if needle and needle not in line.text.lower() and not any(needle in a.lower() for a in line.annotations):
                 continue
             rows.append((line.seq, ""))
-            if self.explain:
-                rows.extend((line.seq, chunk) for chunk in _wrap(explain_line(line), self._explain_width()))
+            if explain:
+                rows.extend((line.seq, chunk) for chunk in _wrap(explain_line(line), width))
         return rows
 
     def _explain_width(self) -> int:
@@ -280,7 +282,7 @@ class Transcript(ScrollView, can_focus=True):
             self._reshape()
 
     def _rebuild_rows(self) -> None:
-        self._rows = self._rows_for(self._lines)
+        self._rows = deque(self._rows_for(self._lines))
 
     def _line_by_seq(self, seq: int) -> TranscriptLine | None:
         if not self._lines:
