@@ -94,10 +94,11 @@ class LogSummary:
         return sorted(self.rows, key=lambda row: (row.first_line is None, row.first_line or 0, row.index))
 
     def findings(self) -> tuple[Finding, ...]:
-        """One finding per id across the log, with count/first_seen/last_seen; errors first, then by score and count."""
+        """One finding per id across the log, with count/first_seen/last_seen: errors first, confirmed before candidates,
+        then the failure most sessions share (the headline of a log), then the diagnosis' own ranking."""
         ordered = sorted(
             self._findings.values(),
-            key=lambda a: (_SEVERITY_ORDER.get(a.finding.severity, 3), not a.finding.confirmed, -a.best_score, -a.count),
+            key=lambda a: (_SEVERITY_ORDER.get(a.finding.severity, 3), not a.finding.confirmed, -a.count, -a.best_score),
         )
         return tuple(replace(a.finding, count=a.count, first_seen=a.first_seen, last_seen=a.last_seen) for a in ordered)
 

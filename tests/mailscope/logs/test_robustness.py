@@ -224,3 +224,21 @@ def test_a_parser_failure_skips_the_line_with_a_note(monkeypatch: pytest.MonkeyP
     scan = LogScan(SEED.decode().splitlines())
     assert len(list(scan.sessions())) == 2
     assert "2 line(s) could not be parsed and were skipped (first at line 4: ValueError)" in scan.notes
+
+
+def test_summary_headline_is_the_failure_most_sessions_share() -> None:
+    healthy_dns = (SAMPLES / "jira_threads_debug.log").read_text().splitlines()
+    lines = healthy_dns + SEED.decode().splitlines() * 3
+    from mailscope.diagnosis import make_diagnoser
+    from mailscope.logs import LogSummary
+    from providers.registry import provider_rules
+
+    summary = LogSummary()
+    diagnoser = make_diagnoser(provider_rules())
+    for session in LogScan(lines).sessions():
+        record = SessionRecord(diagnoser=diagnoser)
+        replay(session, record)
+        summary.add(session, record, record.diagnosis.findings)
+    findings = summary.findings()
+    assert findings[0].id == "basic_auth_mechanism_used_when_disabled" and findings[0].count == 7
+    assert "dns_failure" in [f.id for f in findings]
