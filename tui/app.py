@@ -354,7 +354,7 @@ class MailscopeApp(App[int]):
         if finished is not None:
             ok = finished.outcome.exit_code == 0
             top = self.diagnosis_pane.diagnosis.top
-            summary = finished.outcome.summary + (f" → {top.id}" if top and not ok else "")
+            summary = (f"{top.id} ← " if top and not ok else "") + finished.outcome.summary
             self._show_status(summary, "ok" if ok else "failed")
 
     def _shown_diagnosis(self, diagnosis: Diagnosis | None) -> Diagnosis:
@@ -479,7 +479,7 @@ class MailscopeApp(App[int]):
         elif self.outcome is not None:
             ok = self.outcome.exit_code == 0
             top = self.diagnosis_pane.diagnosis.top
-            self._show_status(self.outcome.summary + (f" → {top.id}" if top and not ok else ""), "ok" if ok else "failed")
+            self._show_status((f"{top.id} ← " if top and not ok else "") + self.outcome.summary, "ok" if ok else "failed")
         else:
             self._show_status()
 

@@ -21,9 +21,9 @@ def spaced(code: str) -> str:
 class DeviceCodeScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     DeviceCodeScreen { align: center middle; }
-    DeviceCodeScreen > Vertical { width: 76; max-width: 100%; height: auto; border: thick $accent; background: $panel; padding: 1 2; }
+    DeviceCodeScreen > Vertical { width: 76; max-width: 100%; height: auto; border: double $accent; background: $panel; padding: 1 2; }
     DeviceCodeScreen #code { text-align: center; text-style: bold; color: $text; background: $accent 40%;
-                             border: double $accent; padding: 1 0; margin: 1 0; }
+                             border: heavy $accent; padding: 1 0; margin: 1 0; }
     DeviceCodeScreen #url { text-align: center; text-style: bold underline; color: $accent; }
     DeviceCodeScreen .dim { color: $text-muted; }
     """
@@ -56,7 +56,7 @@ class PasteBackScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     PasteBackScreen { align: center middle; }
-    PasteBackScreen > Vertical { width: 90%; height: auto; border: thick $accent; background: $panel; padding: 1 2; }
+    PasteBackScreen > Vertical { width: 90%; height: auto; border: double $accent; background: $panel; padding: 1 2; }
     PasteBackScreen #url { text-style: bold; color: $accent; margin: 1 0; }
     PasteBackScreen .dim { color: $text-muted; }
     """

@@ -114,17 +114,19 @@ class DiagnosisPane(Widget, can_focus=False):
         return text
 
     def _render_summary(self) -> None:
+        """One line: the count and the checks; the diagnosis' own summary only when no finding says more."""
         diagnosis = self.diagnosis
         state = "running… " if self.running else ""
-        if diagnosis.summary:
+        done = sum(1 for c in diagnosis.checks if c.done)
+        checks = f" · checks {done}/{len(diagnosis.checks)} done" if diagnosis.checks else ""
+        if diagnosis.findings:
+            errors = sum(1 for f in diagnosis.findings if f.severity is Severity.ERROR)
+            body = f"{len(diagnosis.findings)} finding(s), {errors} error(s)"
+        elif diagnosis.summary:
             body = self._m(diagnosis.summary)
-        elif diagnosis.findings:
-            body = f"{len(diagnosis.findings)} finding(s)"
-        elif self.running:
-            body = "no findings yet"
         else:
-            body = "no findings"
-        self.query_one("#summary", Static).update(Text(state + body))
+            body = "no findings yet" if self.running else "no findings"
+        self.query_one("#summary", Static).update(Text(state + body + checks))
 
     def _render_detail(self) -> None:
         finding = self.selected

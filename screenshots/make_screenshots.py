@@ -1,0 +1,95 @@
+"""Regenerate the screenshots: drive the real console headlessly against the real lab (emulated servers,
+lab identity provider, real msal / google-auth, real probe and diagnosis) and write SVG + PNG (cairosvg).
+
+Usage: python screenshots/make_screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from textual.pilot import Pilot  # noqa: E402
+
+from tui.app import LIGHT_THEME, MailscopeApp  # noqa: E402
+from tui.prompts import DeviceCodeScreen  # noqa: E402
+from tui.session import Target  # noqa: E402
+
+Steps = Callable[[MailscopeApp, Pilot], Awaitable[None]]
+
+
+async def run_to_end(app: MailscopeApp, pilot: Pilot, timeout: float = 60) -> None:
+    await pilot.press("r")
+    for _ in range(int(timeout * 20)):
+        await pilot.pause(0.05)
+        if not app.running and app.outcome is not None:
+            await pilot.pause(0.2)
+            return
+    raise RuntimeError(f"{app.target.describe()}: the session did not finish within {timeout}s")
+
+
+def then(*keys: str) -> Steps:
+    async def steps(app: MailscopeApp, pilot: Pilot) -> None:
+        await run_to_end(app, pilot)
+        if keys:
+            await pilot.press(*keys)
+            await pilot.pause(0.3)
+
+    return steps
+
+
+async def device_code_dialog(app: MailscopeApp, pilot: Pilot) -> None:
+    await pilot.press("r")
+    for _ in range(600):
+        await pilot.pause(0.01)
+        if isinstance(app.screen, DeviceCodeScreen):
+            await pilot.pause(0.1)
+            return
+    raise RuntimeError("the device-code dialog never appeared")
+
+
+async def light_theme(app: MailscopeApp, pilot: Pilot) -> None:
+    app.theme = LIGHT_THEME
+    await then("p")(app, pilot)
+
+
+SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
+    ("01-seed-diagnosed", "ms-seed-plain", (120, 36), then()),
+    ("02-seed-diagnosed-80x24", "ms-seed-plain", (80, 24), then()),
+    ("03-healthy-session", "ms-healthy", (120, 36), then()),
+    ("04-token-inspector", "ms-graph-scope", (120, 36), then("f", "t")),
+    ("05-explain-mode", "ms-seed-plain", (120, 36), then("e")),
+    ("06-device-code-dialog", "ms-healthy", (120, 36), device_code_dialog),
+    ("07-gmail-challenge-explained", "google-narrow-scope", (120, 36), then("e")),
+    ("08-presenter-mode-light", "ms-wrong-user", (120, 36), light_theme),
+    ("09-lab-picker", "ms-seed-plain", (120, 36), lambda app, pilot: pilot.press("l")),
+]
+
+
+async def shoot(name: str, scenario: str, size: tuple[int, int], steps: Steps) -> Path:
+    app = MailscopeApp(Target(scenario=scenario))
+    async with app.run_test(size=size) as pilot:
+        await steps(app, pilot)
+        await pilot.pause(0.2)
+        svg = Path(app.save_screenshot(f"{name}.svg", str(HERE)))
+        app.exit()
+    return svg
+
+
+def main() -> None:
+    import cairosvg
+
+    for name, scenario, size, steps in SHOTS:
+        svg = asyncio.run(shoot(name, scenario, size, steps))
+        png = svg.with_suffix(".png")
+        cairosvg.svg2png(url=str(svg), write_to=str(png), background_color="black")
+        print(f"{svg.name} + {png.name}")
+
+
+if __name__ == "__main__":
+    main()
