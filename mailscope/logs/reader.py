@@ -63,7 +63,7 @@ class ReadStats:
         if self.swept:
             notes.append(f"large input: past the first {SWEEP_AFTER // 2**20} MiB only lines with mail markers were examined")
         if self.anchored:
-            notes.append(f"large input: read only around lines mentioning AUTH (±{RADIUS // 1024} KiB); use --full-scan to read every line")
+            notes.append(f"large input: read only around lines mentioning AUTH (±{RADIUS // 1024} KiB); --full-scan looks at every line")
         return notes
 
 

@@ -33,7 +33,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("path", metavar="PATH", help="log file, or - to read standard input")
     p.add_argument("--format", default="auto", choices=("auto", *FORMATS), help="log format (default: detect)")
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
-    p.add_argument("--full-scan", action="store_true", help="read every line of a large log (default: only around AUTH lines)")
+    p.add_argument(
+        "--full-scan",
+        action="store_true",
+        help="in a large log, look at every mail-looking line, not only those near an AUTH line (slower)",
+    )
     p.add_argument("--session", type=int, metavar="N", help="also show session N's rebuilt, redacted transcript and its diagnosis")
 
 
