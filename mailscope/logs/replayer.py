@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from mailscope.events import Channel, Direction
 from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange, TokenEvidence
+from mailscope.logs.detect import parser_class
 from mailscope.logs.model import ImportedSession, LogItem
 from mailscope.logs.tokens import leaked_tokens
 from mailscope.record import SessionRecord
@@ -97,8 +98,6 @@ class _Replayer:
             where = f"{self.session.position_unit} {self.session.first_line}" if self.session.first_line is not None else ""
             origin = f"imported from a {self.session.format} log {where} {self.session.first_time or ''}"
             self._note(origin.rstrip(), self.session.first_time)
-        from mailscope.logs.detect import parser_class
-
         software = parser_class(self.session.format).client_software
         if software and not self.ev.client_software:
             self.record.update_evidence(client_software=software)
