@@ -3,8 +3,6 @@ secret fields accept only a *source* (env:VAR, file:/path, prompt), never the se
 
 from __future__ import annotations
 
-import re
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
@@ -12,11 +10,11 @@ from textual.widgets import Button, Input, Label, Select
 
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
 from providers.presets import CLOUDS, HOST_PRESETS, microsoft_scopes
+from providers.profiles import ProfileError, parse_secret_source
 
 FLOWS = ("device_code", "auth_code", "client_credentials", "client_certificate", "refresh_token", "password", "static", "service_account")
 PROVIDERS = ("microsoft", "google", "generic")
 SECRET_FIELDS = ("token", "password", "client_secret", "refresh_token")
-_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+|prompt|stdin)$")
 
 
 class SettingsError(ValueError):
@@ -28,10 +26,10 @@ def parse_source(field: str, text: str) -> SecretSource | None:
     text = text.strip()
     if not text:
         return None
-    if not _SOURCE.match(text):
-        raise SettingsError(f"{field}: enter where the secret comes from (env:VAR, file:/path or prompt), never the secret itself")
-    kind, _, ref = text.partition(":")
-    return SecretSource(kind, ref)
+    try:
+        return parse_secret_source(text, field)
+    except ProfileError as error:
+        raise SettingsError(str(error)) from None
 
 
 class SettingsPane(VerticalScroll):

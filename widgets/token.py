@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,49 +12,18 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from mailscope.evidence import TokenEvidence
+from providers.inspect import display_claims
 from widgets.presenter import mask_claim
-
-_TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")
-_CLAIM_NOTES = {
-    "aud": "audience: who the token is for (Exchange: https://outlook.office.com; Graph tokens are refused)",
-    "scp": "delegated scopes granted",
-    "roles": "application permissions (app-only flows)",
-    "scope": "scopes granted",
-    "iss": "issuer: which cloud and tenant signed it",
-    "tid": "tenant id",
-    "oid": "object id of the signed-in user or service principal",
-    "upn": "the user the token belongs to",
-    "preferred_username": "the user the token belongs to",
-    "email": "the user the token belongs to",
-    "appid": "client id of the app that asked for it",
-    "azp": "client id of the app that asked for it",
-    "idtyp": "app = app-only token, user = delegated",
-    "ver": "token format version",
-}
-
-
-def _when(value: Any, now: float) -> str:
-    if not isinstance(value, int | float):
-        return ""
-    stamp = datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    delta = float(value) - now
-    rel = f"in {int(delta // 60)} min" if delta >= 0 else f"{int(-delta // 60)} min ago"
-    return f"{stamp} ({rel})"
 
 
 def claim_rows(token: TokenEvidence, now: float) -> list[tuple[str, str, str]]:
-    """(claim, value, note) rows in a useful order: the claims diagnosis talks about first."""
-    first = ["aud", "scp", "roles", "scope", "upn", "preferred_username", "email", "tid", "iss", "appid", "azp", "idtyp", "exp",
-             "iat", "nbf", "oid", "ver"]
-    names = [n for n in first if n in token.claims] + sorted(n for n in token.claims if n not in first)
+    """(claim, value, meaning) rows: providers' display order (JWT claims, or what an opaque token's response said)."""
     rows = []
-    for name in names:
-        value = token.claims[name]
-        shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
-        note = _when(value, now) if name in _TIME_CLAIMS else _CLAIM_NOTES.get(name, "")
-        if name == "exp" and isinstance(value, int | float) and value < now:
-            note = "EXPIRED " + note
-        rows.append((name, shown, note))
+    for name, label, value in display_claims(token, now):
+        exp = token.claims.get("exp")
+        if name == "exp" and isinstance(exp, int | float) and exp < now:
+            value = "EXPIRED " + value
+        rows.append((name, value, "" if label == name else label))
     return rows
 
 

@@ -257,3 +257,27 @@ async def test_readable_at_80x24(kit):
         transcript, pane = app.transcript.region, app.query_one(DiagnosisPane).region
         assert transcript.height >= 6 and pane.height >= 6
         assert transcript.width >= 78 and pane.y > transcript.y  # stacked, full width
+
+
+async def test_profiles_save_and_load_sources_never_secrets(kit, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    app = kit.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        pane = app.screen.query_one(SettingsPane)
+        pane.query_one("#preset").value = "m365-imap"
+        await pilot.pause()
+        pane.query_one("#user").value = "alice@contoso.example"
+        pane.query_one("#src_token").value = "env:MS_TOKEN"
+        pane.query_one("#profile").value = "work"
+        pane.query_one("#save").press()
+        await pilot.pause()
+        saved = (tmp_path / "mailscope" / "profiles.toml").read_text()
+        assert "env:MS_TOKEN" in saved and "outlook.office365.com" in saved
+        pane.query_one("#host").value = ""
+        pane.query_one("#user").value = ""
+        pane.query_one("#load").press()
+        await pilot.pause()
+        assert pane.query_one("#host").value == "outlook.office365.com"
+        assert pane.query_one("#user").value == "alice@contoso.example"
+        assert pane.to_settings().token.describe() == "env:MS_TOKEN"
