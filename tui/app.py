@@ -139,8 +139,8 @@ class MailscopeApp(App[int]):
     ]
 
     running: reactive[bool] = reactive(False, bindings=True)
-    explain: reactive[bool] = reactive(False)
-    presenter: reactive[bool] = reactive(False)
+    explain: reactive[bool] = reactive(False, init=False)
+    presenter: reactive[bool] = reactive(False, init=False)
 
     def __init__(
         self,
@@ -174,7 +174,8 @@ class MailscopeApp(App[int]):
         self._device_screen: DeviceCodeScreen | None = None
         self._main_screen: Screen | None = None
         self._pane_screens: dict[str, PaneScreen] = {}
-        self.theme = DARK_THEME
+        if self.theme != DARK_THEME:  # pinned (snapshots, screenshots); setting it again would restyle at startup
+            self.theme = DARK_THEME
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -240,8 +241,7 @@ class MailscopeApp(App[int]):
     def on_mount(self) -> None:
         self._main_screen = self.screen
         self.set_interval(1 / self.flush_hz, self._flush_events, name="event-flush")
-        self._show_status()
-        self.transcript.focus()
+        self._show_status()  # the transcript gets focus from AUTO_FOCUS: it is the first focusable widget
 
     # -- status ----------------------------------------------------------------------------------
     def _show_status(self, state: str | None = None, kind: str = "") -> None:

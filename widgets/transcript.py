@@ -84,8 +84,8 @@ class Transcript(ScrollView, can_focus=True):
 
     FLUSH_HZ = 25
 
-    explain: reactive[bool] = reactive(False)
-    presenter: reactive[bool] = reactive(False)
+    explain: reactive[bool] = reactive(False, init=False)
+    presenter: reactive[bool] = reactive(False, init=False)
 
     class LineSelected(Message):
         """The cursor moved onto a transcript line."""
