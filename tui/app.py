@@ -287,6 +287,7 @@ class MailscopeApp(App[int]):
         self.diagnosis_pane.show(Diagnosis(), running=True)
         self._show_token(None)
         self.main_screen.query_one("#line-info", Static).update("")
+        self.main_screen.query_one("#transcript-column").border_subtitle = ""
         self.running = True
         self._show_status(kind="running")
         self._back_to_session()
@@ -418,6 +419,7 @@ class MailscopeApp(App[int]):
         words = explain_line(line) if line else ""
         cited = f"cited by {', '.join(f.id for f in citing)}" if citing else "no finding cites it"
         self.main_screen.query_one("#line-info", Static).update(Text(f"line {event.seq}: {cited}" + (f" · {words}" if words else "")))
+        self.main_screen.query_one("#transcript-column").border_subtitle = f"line {event.seq}: {cited}"  # shown at 80x24 too
 
     def findings_citing(self, seq: int) -> list[Finding]:
         return [f for f in self.diagnosis_pane.diagnosis.findings if seq in f.cited_lines]

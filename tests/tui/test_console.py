@@ -60,6 +60,7 @@ async def test_selecting_a_line_names_the_findings_that_cite_it(kit):
         info = str(app.query_one("#line-info").render())
         assert "cited by basic_auth_mechanism_used_when_disabled" in info
         assert "refuses the sign-in" in info
+        assert app.main_screen.query_one("#transcript-column").border_subtitle.endswith("cited by basic_auth_mechanism_used_when_disabled")
         await pilot.press("home")
         await pilot.pause()
         assert "no finding cites it" in str(app.query_one("#line-info").render())
