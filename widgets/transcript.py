@@ -271,7 +271,8 @@ class Transcript(ScrollView, can_focus=True):
                 continue
             rows.append((line.seq, ""))
             if explain:
-                rows.extend((line.seq, chunk) for chunk in _wrap(explain_line(line), width))
+                # continuation chunks start with a space: drawn without the arrow
+                rows.extend((line.seq, chunk if i == 0 else " " + chunk) for i, chunk in enumerate(_wrap(explain_line(line), width)))
         return rows
 
     def _explain_width(self) -> int:
@@ -320,7 +321,8 @@ class Transcript(ScrollView, can_focus=True):
     def _row_text(self, line: TranscriptLine, words: str) -> Text:
         mask = self._mask if self.presenter else None
         if words:
-            return Text.assemble(" " * (_GUTTER - 2), ("↳ ", self._style("gutter")), (words, self._style("explain")))
+            arrow = "  " if words.startswith(" ") else "↳ "
+            return Text.assemble(" " * (_GUTTER - 2), (arrow, self._style("gutter")), (words.lstrip(), self._style("explain")))
         body = mask(line.text) if mask else line.text
         direction = line.direction
         marker = "●" if line.seq in self._cited else " "
