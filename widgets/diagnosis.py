@@ -50,16 +50,23 @@ class DiagnosisPane(Widget, can_focus=False):
         self.presenter = False
         self._mask = mask
         self._marked: frozenset[str] = frozenset()
+        self._list: OptionList | None = None
+        self._detail: Static | None = None
 
     def compose(self) -> ComposeResult:
+        # The list and the details are mounted with the first diagnosis: less to build before the first frame.
         yield Static("No session yet. Press r to run the selected lab scenario or your settings.", id="summary")
-        yield OptionList(id="findings")
-        with VerticalScroll(id="details"):
-            yield Static("", id="detail")
+
+    def _parts(self) -> tuple[OptionList, Static]:
+        """The findings list and the detail view, mounted on first use."""
+        if self._list is None or self._detail is None:
+            self._list, self._detail = OptionList(id="findings"), Static("", id="detail")
+            self.mount(self._list, VerticalScroll(self._detail, id="details"))
+        return self._list, self._detail
 
     @property
     def findings_list(self) -> OptionList:
-        return self.query_one("#findings", OptionList)
+        return self._parts()[0]
 
     @property
     def selected(self) -> Finding | None:
@@ -152,7 +159,7 @@ class DiagnosisPane(Widget, can_focus=False):
                 mark, style = ("✓", "green") if check.done else ("·", "dim")
                 detail = f" — {self._m(check.detail)}" if check.detail else ""
                 parts.append(Text.assemble((f"  {mark} ", style), check.name, (detail, "dim")))
-        self.query_one("#detail", Static).update(Text("\n").join(parts) if parts else "")
+        self._parts()[1].update(Text("\n").join(parts) if parts else "")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
