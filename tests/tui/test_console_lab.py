@@ -42,3 +42,27 @@ async def test_graph_scope_finding_highlights_the_audience_claim():
         await pilot.press("f", "t")
         await pilot.pause()
         assert "aud" in app.screen.query_one(TokenInspector).highlighted_claims
+
+
+async def test_settings_run_a_live_check_and_a_refused_connection_becomes_a_finding():
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = MailscopeApp(Target(scenario="ms-seed-plain"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("s")
+        pane = app.screen.query_one("#settings")
+        pane.query_one("#host").value = "127.0.0.1"
+        pane.query_one("#port").value = str(port)
+        pane.query_one("#security").value = "plain"
+        pane.query_one("#run").press()
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.outcome is not None:
+                break
+        assert app.screen is app.main_screen
+        assert app.outcome.kind == "connection_fault"
+        assert app.target.describe() == f"imap://127.0.0.1:{port}"
+        assert any("refused" in f.id or "refused" in f.explanation.lower() for f in app.diagnosis_pane.diagnosis.findings)
