@@ -186,7 +186,10 @@ class MailscopeApp(App[int]):
         with Horizontal(id="session"):
             with Vertical(id="transcript-column") as column:
                 column.border_title = "Transcript"
-                yield Transcript(id="transcript", mask=mask_identifiers)
+                transcript = Transcript(id="transcript", mask=mask_identifiers)
+                transcript.placeholder = (f"Nothing yet. r runs {self.target.describe()}; l picks another lab scenario; "
+                                          "s opens the settings for a live server.")
+                yield transcript
                 yield Input(placeholder="filter: show lines containing…  (Enter keeps it, Esc clears)", id="filter")
                 yield Static("", id="line-info")
             pane = DiagnosisPane(id="diagnosis", mask=mask_identifiers)

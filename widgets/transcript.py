@@ -108,6 +108,7 @@ class Transcript(ScrollView, can_focus=True):
         self._mask = mask
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self.total_added = 0
+        self.placeholder = ""  # shown dimmed while there is no line
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.FLUSH_HZ, self.flush, name="transcript-flush")
@@ -346,6 +347,10 @@ class Transcript(ScrollView, can_focus=True):
         width = self.size.width
         base = self.rich_style
         if row >= self.row_count:
+            chunks = _wrap(self.placeholder, max(20, width - 4)) if not self._lines else []
+            if y < len(chunks):
+                text = Text("  " + chunks[y], style=self._style("info"))
+                return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, base).apply_style(base)
             return Strip.blank(width, base)
         line, words = self._row(row)
         selected = row == self._cursor
