@@ -54,6 +54,7 @@ class Pane:
 
 @pytest.fixture
 def pane(tmp_path):
+    assert MAILSCOPE.exists(), f"{MAILSCOPE} missing: install the package (pip install -e .) so the console script exists"
     pane = Pane(str(MAILSCOPE), tmp_path)
     yield pane
     pane.close()
