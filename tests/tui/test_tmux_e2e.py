@@ -48,6 +48,9 @@ class Pane:
                 raise AssertionError(f"{text!r} did not appear within {timeout}s; the screen was:\n{screen}")
             time.sleep(0.1)
 
+    def resize(self, width: int, height: int) -> None:
+        self._run("resize-window", "-t", self.target, "-x", str(width), "-y", str(height))
+
     def close(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True, timeout=10)
 
@@ -67,6 +70,14 @@ def test_seed_scenario_diagnosed_in_a_real_terminal(pane, tmp_path):
     pane.wait_for("basic_auth_mechanism_used_when_disabled", 60)
     screen = pane.wait_for("NO AUTHENTICATE failed.", 10)
     assert "AUTHENTICATE PLAIN" in screen
+    pane.keys("e")  # explain mode, for trainers
+    pane.wait_for("the client says goodbye", 10)
+    pane.resize(80, 24)  # still readable on a small terminal
+    deadline = time.monotonic() + 10
+    while max(len(line) for line in pane.screen().splitlines()) > 80 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    screen = pane.wait_for("basic_auth_mechanism_used_when_disabled", 10)
+    assert max(len(line) for line in screen.splitlines()) <= 80 and "Diagnosis" in screen
     pane.keys("C-s")  # export the redacted report from the keyboard
     pane.wait_for("Wrote", 10)
     reports = sorted(tmp_path.glob("mailscope-report-*.json"))
