@@ -58,6 +58,8 @@ async def light_theme(app: MailscopeApp, pilot: Pilot) -> None:
     await then("p")(app, pilot)
 
 
+SEED_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_seed.log")
+
 SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
     ("01-seed-diagnosed", "ms-seed-plain", (120, 36), then()),
     ("02-seed-diagnosed-80x24", "ms-seed-plain", (80, 24), then()),
@@ -68,11 +70,13 @@ SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
     ("07-gmail-challenge-explained", "google-narrow-scope", (120, 36), then("e")),
     ("08-presenter-mode-light", "ms-wrong-user", (120, 36), light_theme),
     ("09-lab-picker", "ms-seed-plain", (120, 36), lambda app, pilot: pilot.press("l")),
+    ("10-jira-seed-log-replayed", f"log:{SEED_LOG}", (120, 36), then()),
 ]
 
 
 async def shoot(name: str, scenario: str, size: tuple[int, int], steps: Steps) -> Path:
-    app = MailscopeApp(Target(scenario=scenario))
+    target = Target(log=scenario.removeprefix("log:")) if scenario.startswith("log:") else Target(scenario=scenario)
+    app = MailscopeApp(target)
     async with app.run_test(size=size) as pilot:
         await steps(app, pilot)
         await pilot.pause(0.2)

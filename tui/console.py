@@ -11,6 +11,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailscope", description="The mailscope console. Subcommands: check, lab, logs.")
     parser.add_argument("--scenario", metavar="ID", help=f"open on this lab scenario (default: {SEED_SCENARIO})")
     parser.add_argument("--profile", metavar="NAME", help="open with a saved settings profile instead of the lab")
+    parser.add_argument("--log", metavar="FILE", help="replay a client's debug log (JavaMail, MailKit, ...) instead of the lab")
+    parser.add_argument("--log-session", metavar="N", type=int, default=1, help="which session of the log (default: 1)")
     parser.add_argument("--run", action="store_true", help="start the session at once")
     parser.add_argument("--light", action="store_true", help="start in the light theme")
     parser.add_argument("--export-dir", default=".", help="where reports and screenshots are written (default: .)")
@@ -31,7 +33,12 @@ def run_console(argv: list[str]) -> int:
         except (OSError, KeyError, ValueError) as error:
             print(f"mailscope: profile {args.profile}: {error}")
             return 2
-    target = Target(settings=settings) if settings else Target(scenario=args.scenario or SEED_SCENARIO)
+    if args.log:
+        target = Target(log=args.log, log_session=args.log_session)
+    elif settings:
+        target = Target(settings=settings)
+    else:
+        target = Target(scenario=args.scenario or SEED_SCENARIO)
     app = MailscopeApp(target, settings=settings, export_dir=args.export_dir)
     if args.light:
         app.theme = LIGHT_THEME

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,8 +28,12 @@ class Target:
 
     scenario: str | None = None
     settings: CheckSettings | None = None
+    log: str | None = None  # a client debug log to replay
+    log_session: int = 1  # which session of the log (1-based)
 
     def describe(self) -> str:
+        if self.log:
+            return f"log: {Path(self.log).name} #{self.log_session}"
         if self.scenario:
             return f"lab: {self.scenario}"
         if self.settings:
@@ -38,7 +43,9 @@ class Target:
 
 async def run_target(target: Target, make_record: RecordFactory) -> None:
     """Run one session; every fact reaches the record (and through it the UI)."""
-    if target.scenario:
+    if target.log:
+        await replay_log(target.log, target.log_session, make_record)
+    elif target.scenario:
         from mailscope.lab.session import run_lab_check
         from providers.registry import token_source_for
 
@@ -47,6 +54,29 @@ async def run_target(target: Target, make_record: RecordFactory) -> None:
         await _check(target.settings, make_record(target.settings))
     else:
         raise ValueError("nothing to run: pick a lab scenario or fill in the settings")
+
+
+async def replay_log(path: str, wanted: int, make_record: RecordFactory) -> None:
+    """Replay one session of an imported log (mailscope.logs) into the console, as if it ran live."""
+    import asyncio
+    import functools
+
+    from mailscope.logs import LogScan, replay
+    from providers.inspect import inspect_token
+
+    found = 0
+    with open(path, "rb") as stream:
+        scan = LogScan(stream)
+        for session in scan.sessions():
+            found += 1
+            await asyncio.sleep(0)  # a long log: keep the UI responsive between sessions
+            if found == wanted:
+                record = make_record(None)
+                record.info(f"log {Path(path).name} ({scan.format}), session {found}: {session.label()}")
+                inspect = functools.partial(inspect_token, source="imported log", flow="unknown (seen in a log)")
+                replay(session, record, inspect_token=inspect)
+                return
+    raise LookupError(f"{Path(path).name}: the log has {found} session(s), not {wanted}")
 
 
 async def _check(settings: CheckSettings, record: SessionRecord) -> None:
