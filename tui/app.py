@@ -153,7 +153,7 @@ class MailscopeApp(App[int]):
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         export_dir: Path | str = ".",
-        flush_hz: float = 20,
+        flush_hz: float = 25,
     ) -> None:
         super().__init__()
         self.target = target or (Target(settings=settings) if settings else Target(scenario=SEED_SCENARIO))
@@ -186,7 +186,7 @@ class MailscopeApp(App[int]):
         with Horizontal(id="session"):
             with Vertical(id="transcript-column") as column:
                 column.border_title = "Transcript"
-                transcript = Transcript(id="transcript", mask=mask_identifiers)
+                transcript = Transcript(id="transcript", mask=mask_identifiers, flush_hz=self.flush_hz)
                 transcript.placeholder = (f"Nothing yet. r runs {self.target.describe()}; l picks another lab scenario; "
                                           "s opens the settings for a live server.")
                 yield transcript

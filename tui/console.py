@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-session", metavar="N", type=int, default=1, help="which session of the log (default: 1)")
     parser.add_argument("--run", action="store_true", help="start the session at once")
     parser.add_argument("--light", action="store_true", help="start in the light theme")
+    parser.add_argument("--refresh-hz", type=float, default=25,
+                        help="how often new lines are drawn (default 25; try 10 over a slow SSH link)")
     parser.add_argument("--export-dir", default=".", help="where reports and screenshots are written (default: .)")
     return parser
 
@@ -39,7 +41,7 @@ def run_console(argv: list[str]) -> int:
         target = Target(settings=settings)
     else:
         target = Target(scenario=args.scenario or SEED_SCENARIO)
-    app = MailscopeApp(target, settings=settings, export_dir=args.export_dir)
+    app = MailscopeApp(target, settings=settings, export_dir=args.export_dir, flush_hz=max(1.0, min(args.refresh_hz, 60.0)))
     if args.light:
         app.theme = LIGHT_THEME
     if args.run:

@@ -82,7 +82,7 @@ class Transcript(ScrollView, can_focus=True):
         Binding("end", "cursor_to(-1)", show=False),
     ]
 
-    FLUSH_HZ = 25
+    FLUSH_HZ = 25  # default repaint rate; lower it over slow SSH links (each scrolled repaint resends the pane)
 
     explain: reactive[bool] = reactive(False, init=False)
     presenter: reactive[bool] = reactive(False, init=False)
@@ -94,8 +94,11 @@ class Transcript(ScrollView, can_focus=True):
             super().__init__()
             self.seq = seq
 
-    def __init__(self, *, max_lines: int = 50_000, mask: Callable[[str], str] | None = None, **kwargs) -> None:
+    def __init__(
+        self, *, max_lines: int = 50_000, mask: Callable[[str], str] | None = None, flush_hz: float | None = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
+        self.flush_hz = flush_hz or self.FLUSH_HZ
         self.max_lines = max_lines
         self._lines: deque[TranscriptLine] = deque(maxlen=max_lines)
         self._pending: list[TranscriptLine] = []
@@ -111,7 +114,7 @@ class Transcript(ScrollView, can_focus=True):
         self.placeholder = ""  # shown dimmed while there is no line
 
     def on_mount(self) -> None:
-        self.set_interval(1 / self.FLUSH_HZ, self.flush, name="transcript-flush")
+        self.set_interval(1 / self.flush_hz, self.flush, name="transcript-flush")
 
     # -- feeding ---------------------------------------------------------------------------------
     def add(self, line: TranscriptLine) -> None:
