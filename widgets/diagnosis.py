@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -105,20 +106,23 @@ class DiagnosisPane(Widget, can_focus=False):
     def refresh_view(self) -> None:
         self.show(self.diagnosis)
 
-    def _finding_prompt(self, finding: Finding) -> Text:
-        marker = "▶ " if finding.id in self._marked else ""
-        text = Text.assemble(
-            (marker, "bold"),
-            (SEVERITY_BADGE[finding.severity], SEVERITY_STYLE[finding.severity]),
-            " ",
+    def _finding_prompt(self, finding: Finding) -> Table:
+        """Badge in a column of its own, so a long title wraps under the title, not under the badge."""
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(ratio=1)
+        marker = "▶" if finding.id in self._marked else " "
+        badge = Text.assemble((marker, "bold"), (SEVERITY_BADGE[finding.severity], SEVERITY_STYLE[finding.severity]))
+        body = Text.assemble(
             (finding.id, "bold"),
             ("" if finding.confirmed else " (candidate)", "dim"),
-            "\n      ",
-            (self._m(finding.title), ""),
-            ("\n      owner: ", "dim"),
+            "\n",
+            self._m(finding.title),
+            ("\nowner: ", "dim"),
             (str(finding.owner), "italic"),
         )
-        return text
+        grid.add_row(badge, body)
+        return grid
 
     def _render_summary(self) -> None:
         """One line: the count and the checks; the diagnosis' own summary only when no finding says more."""
