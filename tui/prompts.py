@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from mailscope.events import DeviceCodePrompt, PasteBackPrompt
+from tui.bigtext import big
 
 
 def spaced(code: str) -> str:
@@ -23,7 +24,8 @@ class DeviceCodeScreen(ModalScreen[None]):
     DeviceCodeScreen { align: center middle; }
     DeviceCodeScreen > Vertical { width: 76; max-width: 100%; height: auto; border: double $accent; background: $panel; padding: 1 2; }
     DeviceCodeScreen #code { text-align: center; text-style: bold; color: $text; background: $accent 40%;
-                             border: heavy $accent; padding: 1 0; margin: 1 0; }
+                             border: heavy $accent; padding: 0 0; margin: 1 0 0 0; }
+    DeviceCodeScreen #code-plain { text-align: center; text-style: bold; margin: 0 0 1 0; }
     DeviceCodeScreen #url { text-align: center; text-style: bold underline; color: $accent; }
     DeviceCodeScreen .dim { color: $text-muted; }
     """
@@ -38,7 +40,11 @@ class DeviceCodeScreen(ModalScreen[None]):
             yield Static("Sign in on any device: open", classes="dim")
             yield Static(Text(self.prompt.verification_uri), id="url")
             yield Static("and enter the code", classes="dim")
-            yield Static(Text(spaced(self.prompt.user_code)), id="code")
+            code = self.prompt.user_code
+            large = big(code) if len(code) <= 16 else None
+            yield Static(Text(large or spaced(code)), id="code")
+            if large:
+                yield Static(Text(spaced(code)), id="code-plain")
             minutes = max(1, self.prompt.expires_in // 60)
             yield Static(f"The code expires in about {minutes} min. This dialog closes by itself once you have signed in. "
                          "Esc hides it; c copies the code.", classes="dim")

@@ -282,3 +282,11 @@ async def test_profiles_save_and_load_sources_never_secrets(kit, tmp_path, monke
         assert pane.query_one("#host").value == "outlook.office365.com"
         assert pane.query_one("#user").value == "alice@contoso.example"
         assert pane.to_settings().token.describe() == "env:MS_TOKEN"
+
+
+def test_device_codes_render_in_block_letters_or_fall_back():
+    from tui.bigtext import big
+
+    rows = big("FQK7-2MXB").splitlines()
+    assert len(rows) == 5 and all(len(row) == len(rows[0]) == 9 * 4 - 1 for row in rows)
+    assert big("code with ?") is None
