@@ -24,7 +24,7 @@ dpkg -s dovecot-imapd >/dev/null 2>&1 || bash tests/dovecot-lab/lab.sh install
 # compat mode: a plain path entry, not an import-hook finder that costs ~16 ms at every start
 .venv/bin/python -m pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e '.[test]'
 
-bash tests/dovecot-lab/lab.sh start
+bash tests/dovecot-lab/lab.sh restart  # restart: a stale instance from an earlier run must not fail the run
 trap 'bash tests/dovecot-lab/lab.sh stop >/dev/null 2>&1 || true' EXIT
 
 .venv/bin/ruff check .
