@@ -24,9 +24,8 @@ async def run_check(settings: CheckSettings, source: TokenSource | None, record:
                 credential = await source.acquire(record)
             except TokenAcquisitionError as exc:
                 record.set_token(exc.token)
-                message = record.redactor.redact(str(exc))
-                record.update_evidence(fault=Fault(FaultKind.TOKEN_ACQUISITION, message, "token"))
-                return _finish(record, Outcome(OutcomeKind.TOKEN_FAILED, message))
+                record.update_evidence(fault=Fault(FaultKind.TOKEN_ACQUISITION, str(exc), "token"))
+                return _finish(record, Outcome(OutcomeKind.TOKEN_FAILED, str(exc)))  # both redacted by the record
         if settings.protocol is not Protocol.IMAP:
             message = f"{settings.protocol} checks are not implemented yet; use --protocol imap"
             record.update_evidence(fault=Fault(FaultKind.SETTINGS, message, "settings"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import fields
+from dataclasses import fields, replace
+from enum import Enum
 
 from mailscope.events import (
     Channel,
@@ -23,7 +24,7 @@ from mailscope.events import (
     TokenKnown,
     TranscriptLine,
 )
-from mailscope.evidence import Outcome, SessionEvidence, TokenEvidence
+from mailscope.evidence import Fault, Outcome, SessionEvidence, TlsFacts, TokenEvidence
 from mailscope.findings import Diagnosis, DiagnosisInput
 from mailscope.redact import Redactor
 from mailscope.settings import CheckSettings
@@ -93,7 +94,7 @@ class SessionRecord:
         t: float | None = None,
         wall_time: str | None = None,
     ) -> TranscriptLine:
-        """Store one line. `text` may be raw: it is redacted and control-escaped here."""
+        """Store one line. `text` and `annotations` may be raw: they are redacted and control-escaped here."""
         line = TranscriptLine(
             seq=len(self.lines) + 1,
             t=self._clock() - self._t0 if t is None else t,
@@ -101,7 +102,7 @@ class SessionRecord:
             text=self.redactor.redact_line(text),
             nbytes=len(text.encode("utf-8", "surrogateescape")) if nbytes is None else nbytes,
             channel=channel,
-            annotations=annotations,
+            annotations=tuple(map(self.redactor.redact, annotations)) if annotations else (),
             wall_time=wall_time,
         )
         self.lines.append(line)
@@ -112,14 +113,25 @@ class SessionRecord:
         return self.add_line(Direction.INFO, text, annotations=annotations, nbytes=0)
 
     def update_evidence(self, **changes: object) -> None:
-        """Set evidence attributes; string values are redacted on the way in."""
+        """Set evidence attributes; the text in them (strings, capability tuples, a fault's detail, TLS
+        certificate names) is redacted and control-escaped on the way in: much of it is server text."""
         valid = {f.name for f in fields(SessionEvidence)}
         for name, value in changes.items():
             if name not in valid:
                 raise AttributeError(f"SessionEvidence has no field {name!r}")
-            setattr(self.evidence, name, self.redactor.redact(value) if isinstance(value, str) else value)
+            setattr(self.evidence, name, self._redacted(value))
         self._emit(EvidenceChanged(self.evidence, tuple(changes)))
         self.rediagnose()
+
+    def _redacted(self, value: object) -> object:
+        if _is_text(value):
+            return self.redactor.redact(value)  # type: ignore[arg-type]
+        if isinstance(value, tuple):
+            return tuple(self._redacted(item) for item in value)
+        if isinstance(value, Fault | TlsFacts):
+            texts = {f.name: getattr(value, f.name) for f in fields(value)}
+            return replace(value, **{name: self.redactor.redact(text) for name, text in texts.items() if _is_text(text)})
+        return value
 
     def evidence_touched(self, *names: str) -> None:
         """Announce in-place changes to mutable evidence (lists such as `sasl`, `commands`)."""
@@ -153,3 +165,8 @@ class SessionRecord:
         self.outcome = Outcome(outcome.kind, self.redactor.redact(outcome.summary))
         self.rediagnose()
         self._emit(SessionFinished(self.outcome))
+
+
+def _is_text(value: object) -> bool:
+    """Free text, not an enum member (a StrEnum is a str, but must stay the member)."""
+    return isinstance(value, str) and not isinstance(value, Enum)

@@ -40,8 +40,7 @@ async def run_imap_probe(settings: CheckSettings, credential: Credential | None,
     except ProbeFault as exc:
         record.update_evidence(fault=exc.fault)
     except (OSError, ValueError, RuntimeError, _ai.AioImapException) as exc:  # a path we did not foresee: still data
-        detail = record.redactor.redact(f"unexpected {exc.__class__.__name__}: {exc}")
-        record.update_evidence(fault=Fault(FaultKind.PROTOCOL_ERROR, detail, "session"))
+        record.update_evidence(fault=Fault(FaultKind.PROTOCOL_ERROR, f"unexpected {exc.__class__.__name__}: {exc}", "session"))
     finally:
         session.close()
 
@@ -322,8 +321,7 @@ class _ImapSession:
             try:
                 return task.result()
             except _ai.AioImapException as exc:
-                detail = self.record.redactor.redact(f"{step}: the IMAP library gave up: {exc}")
-                raise fault(FaultKind.PROTOCOL_ERROR, detail, step) from None
+                raise fault(FaultKind.PROTOCOL_ERROR, f"{step}: the IMAP library gave up: {exc}", step) from None
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task

@@ -159,7 +159,7 @@ class WireRecorder:
                 if parsed is not None:
                     self.sasl.challenge_json.append(self._redact_json(parsed))
                 self.record.evidence_touched("sasl")
-            return text, (self.record.redactor.redact(f"SASL challenge, decoded: {decoded}"),)
+            return text, (f"SASL challenge, decoded: {decoded}",)  # add_line redacts annotations
         return text, ()
 
     def _redact_json(self, value: Any) -> Any:
