@@ -20,7 +20,6 @@ from mailscope.record import SessionRecord
 from mailscope.secret import SecretKind
 from mailscope.settings import CheckSettings
 from providers import presets
-from providers.generic import read_secret
 from providers.http import HttpTap, google_request
 from providers.redirect import LoopbackRedirect
 from providers.tokens import Attempt
@@ -142,29 +141,19 @@ class GoogleSource:
                 client_id, client_secret = entry["client_id"], entry["client_secret"]
             except (OSError, ValueError, KeyError, AttributeError) as exc:
                 attempt.fail({"error": "configuration_error", "error_description": f"cannot read client secrets {secrets_file}: {exc}"})
-        else:
-            if not client_id:
-                attempt.fail({"error": "configuration_error", "error_description": "no OAuth client id given (--client-id)"})
-            if secret_source is None:
-                attempt.fail({"error": "configuration_error",
-                              "error_description": "no OAuth client secret source given (--client-secret-env VAR)"})
-            try:
-                client_secret = read_secret(secret_source)
-            except LookupError as exc:
-                attempt.fail({"error": "configuration_error", "error_description": f"the client secret could not be read ({exc})"})
-        attempt.secret(client_secret, SecretKind.CLIENT_SECRET)
-        return client_id, client_secret
+            return client_id, attempt.secret(client_secret, SecretKind.CLIENT_SECRET).reveal()
+        if not client_id:
+            attempt.fail({"error": "configuration_error", "error_description": "no OAuth client id given (--client-id)"})
+        secret = attempt.read_secret(secret_source, SecretKind.CLIENT_SECRET, "client secret",
+                                     missing="no OAuth client secret source given (--client-secret-env VAR)")
+        return client_id, secret.reveal()
 
     async def _user_refresh(self, attempt: Attempt, tap: HttpTap, scopes: list[str]) -> Credential:
         import google.oauth2.credentials
 
         client_id, client_secret = self._client(attempt)
-        if self.settings.refresh_token is None:
-            attempt.fail({"error": "configuration_error", "error_description": "refresh_token flow needs --refresh-token-env VAR"})
-        try:
-            refresh = attempt.secret(read_secret(self.settings.refresh_token), SecretKind.REFRESH_TOKEN)
-        except LookupError as exc:
-            attempt.fail({"error": "configuration_error", "error_description": f"the refresh token could not be read ({exc})"})
+        refresh = attempt.read_secret(self.settings.refresh_token, SecretKind.REFRESH_TOKEN, "refresh token",
+                                      missing="refresh_token flow needs --refresh-token-env VAR")
         credentials = google.oauth2.credentials.Credentials(
             token=None, refresh_token=refresh.reveal(), token_uri=self.token_uri, client_id=client_id,
             client_secret=client_secret, scopes=scopes)  # scopes= makes google-auth keep granted_scopes

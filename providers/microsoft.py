@@ -22,7 +22,6 @@ from mailscope.record import SessionRecord
 from mailscope.secret import SecretKind
 from mailscope.settings import CheckSettings
 from providers import presets
-from providers.generic import read_secret
 from providers.http import HttpTap, MsalHttpClient
 from providers.redirect import LoopbackRedirect
 from providers.token_cache import default_cache_path, granted_scope_for, load_cache, save_cache
@@ -135,14 +134,9 @@ class MicrosoftSource:
 
     def _client_credential(self, attempt: Attempt) -> Any:
         if self.flow == "client_credentials":
-            if self.settings.client_secret is None:
-                attempt.fail({"error": "configuration_error", "error_description": "client credentials need a client secret",
-                              "fix": ["Name where the secret's VALUE is: --client-secret-env VAR (or a file/prompt in the profile)."]})
-            try:
-                secret = attempt.secret(read_secret(self.settings.client_secret), SecretKind.CLIENT_SECRET)
-            except LookupError as exc:
-                attempt.fail({"error": "configuration_error", "error_description": f"the client secret could not be read ({exc})"})
-            return secret.reveal()
+            fix = ("Name where the secret's VALUE is: --client-secret-env VAR (or a file/prompt in the profile).",)
+            return attempt.read_secret(self.settings.client_secret, SecretKind.CLIENT_SECRET, "client secret",
+                                       missing="client credentials need a client secret", fix=fix).reveal()
         path = self.settings.certificate
         if not path:
             attempt.fail({"error": "configuration_error", "error_description": "certificate flow needs --certificate PEM (key and cert)"})
@@ -238,12 +232,8 @@ class MicrosoftSource:
         return await attempt.run(app.acquire_token_by_auth_code_flow, flow, params)
 
     async def _refresh_token(self, attempt: Attempt, app: Any, scopes: list[str]) -> dict[str, Any]:
-        if self.settings.refresh_token is None:
-            attempt.fail({"error": "configuration_error", "error_description": "refresh_token flow needs --refresh-token-env VAR"})
-        try:
-            refresh = attempt.secret(read_secret(self.settings.refresh_token), SecretKind.REFRESH_TOKEN)
-        except LookupError as exc:
-            attempt.fail({"error": "configuration_error", "error_description": f"the refresh token could not be read ({exc})"})
+        refresh = attempt.read_secret(self.settings.refresh_token, SecretKind.REFRESH_TOKEN, "refresh token",
+                                      missing="refresh_token flow needs --refresh-token-env VAR")
         return await attempt.run(app.acquire_token_by_refresh_token, refresh.reveal(), scopes)
 
     async def _silent(self, attempt: Attempt, app: Any, scopes: list[str], cache_path: Path) -> dict[str, Any]:

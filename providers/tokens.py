@@ -14,6 +14,8 @@ from mailscope.events import Channel, Direction
 from mailscope.evidence import TokenEvidence
 from mailscope.record import SessionRecord
 from mailscope.secret import Secret, SecretKind
+from mailscope.settings import SecretSource
+from providers.generic import read_secret
 from providers.http import HttpTap, describe_transport_error
 from providers.inspect import inspect_token
 
@@ -77,6 +79,16 @@ class Attempt:
         secret = Secret(kind, value)
         self.record.redactor.register(secret, None if kind is not SecretKind.PASSWORD else "password")
         return secret
+
+    def read_secret(self, source: SecretSource | None, kind: SecretKind, what: str, *, missing: str, fix: tuple[str, ...] = ()) -> Secret:
+        """Read (see providers.generic.read_secret) and register a secret the flow needs; a missing or
+        unreadable one is a configuration failure that names the source, never the value."""
+        if source is None:
+            self.fail({"error": "configuration_error", "error_description": missing, **({"fix": list(fix)} if fix else {})})
+        try:
+            return self.secret(read_secret(source), kind)
+        except LookupError as exc:
+            self.fail({"error": "configuration_error", "error_description": f"the {what} could not be read ({exc})"})
 
     async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking library call in a thread; transport/config exceptions become `fail()`."""
