@@ -130,3 +130,15 @@ def provider_for_host(host: str) -> tuple[str, str]:
     if host.endswith(_GOOGLE_HOST_SUFFIXES):
         return "google", ""
     return "generic", ""
+
+
+# The greeting is the strongest evidence of who answers; host and settings stand in only when it named no known server.
+_GREETING_PROVIDER = {"exchange": "microsoft", "gmail": "google", "dovecot": "generic"}
+
+
+def session_is(provider: str, *, server_family: str, host: str, chosen_provider: str | None) -> bool:
+    """Does the session talk to `provider`? The greeting's server family decides when known; otherwise
+    the host preset or the provider the user chose (either suffices)."""
+    if server_family in _GREETING_PROVIDER:
+        return _GREETING_PROVIDER[server_family] == provider
+    return provider_for_host(host)[0] == provider or chosen_provider == provider

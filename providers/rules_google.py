@@ -34,11 +34,8 @@ _SERVICE_ACCOUNT_FLOWS = ("service_account",)
 
 
 def is_google(ctx: Context) -> bool:
-    if ctx.server_family == "gmail":
-        return True
-    if ctx.server_family in ("exchange", "dovecot"):
-        return False
-    return presets.provider_for_host(ctx.host)[0] == "google" or (ctx.settings is not None and ctx.settings.provider == "google")
+    chosen = ctx.settings.provider if ctx.settings is not None else None
+    return presets.session_is("google", server_family=ctx.server_family, host=ctx.host, chosen_provider=chosen)
 
 
 def _scopes(ctx: Context) -> tuple[tuple[str, ...] | None, str]:

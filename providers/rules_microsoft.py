@@ -84,11 +84,8 @@ def _cloud(ctx: Context) -> str:
 
 
 def is_microsoft(ctx: Context) -> bool:
-    if ctx.server_family == "exchange":
-        return True
-    if ctx.server_family in ("gmail", "dovecot"):
-        return False
-    return presets.provider_for_host(ctx.host)[0] == "microsoft" or (ctx.settings is not None and ctx.settings.provider == "microsoft")
+    chosen = ctx.settings.provider if ctx.settings is not None else None
+    return presets.session_is("microsoft", server_family=ctx.server_family, host=ctx.host, chosen_provider=chosen)
 
 
 def _right_scopes(ctx: Context, *, app_only: bool | None = None) -> tuple[str, ...]:
