@@ -24,6 +24,9 @@ dpkg -s dovecot-imapd >/dev/null 2>&1 || bash tests/dovecot-lab/lab.sh install
 # compat mode: a plain path entry, not an import-hook finder that costs ~16 ms at every start
 .venv/bin/python -m pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e '.[test]'
 
+# Tests run the real console script (`mailscope ...`) as a user would: put the venv's bin first.
+export PATH="$PWD/.venv/bin:$PATH"
+
 bash tests/dovecot-lab/lab.sh restart  # restart: a stale instance from an earlier run must not fail the run
 trap 'bash tests/dovecot-lab/lab.sh stop >/dev/null 2>&1 || true' EXIT
 
