@@ -31,6 +31,7 @@ from mailscope.settings import CheckSettings
 
 Listener = Callable[[Event], None]
 Diagnoser = Callable[[DiagnosisInput], Diagnosis]
+_EVIDENCE_FIELDS = frozenset(f.name for f in fields(SessionEvidence))
 
 
 class SessionRecord:
@@ -115,9 +116,8 @@ class SessionRecord:
     def update_evidence(self, **changes: object) -> None:
         """Set evidence attributes; the text in them (strings, capability tuples, a fault's detail, TLS
         certificate names) is redacted and control-escaped on the way in: much of it is server text."""
-        valid = {f.name for f in fields(SessionEvidence)}
         for name, value in changes.items():
-            if name not in valid:
+            if name not in _EVIDENCE_FIELDS:
                 raise AttributeError(f"SessionEvidence has no field {name!r}")
             setattr(self.evidence, name, self._redacted(value))
         self._emit(EvidenceChanged(self.evidence, tuple(changes)))
