@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import urllib.parse
@@ -59,10 +60,18 @@ VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
     ).split()
 )
 
+
+# -- patterns ------------------------------------------------------------------------------------
+def _lazy(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
+    """A pattern compiled when first needed. Most catch-all and line-state patterns sit behind a trigger
+    that a healthy session never meets; compiling them all at import cost ~5 ms of `mailscope check`'s start-up."""
+    return functools.cache(lambda: re.compile(pattern, flags))
+
+
 # -- control characters -------------------------------------------------------------------------
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_CONTROL_RE = re.compile(f"[{_CONTROLS}]")
-_CONTROL_OR_NEWLINE_RE = re.compile(f"[{_CONTROLS}\n]")
+_CONTROL_RE = _lazy(f"[{_CONTROLS}]")
+_CONTROL_OR_NEWLINE_RE = _lazy(f"[{_CONTROLS}\n]")
 _CONTROL_NAMES = {"\x00": "\\0", "\x1b": "\\e", "\r": "\\r", "\n": "\\n"}
 
 
@@ -84,7 +93,7 @@ def escape_controls(text: str, *, keep_newlines: bool = True) -> str:
     if text.isascii() and text.isprintable():
         return text
     pattern = _CONTROL_RE if keep_newlines else _CONTROL_OR_NEWLINE_RE
-    return pattern.sub(_escape_one, text)
+    return pattern().sub(_escape_one, text)
 
 
 # -- describing a secret ------------------------------------------------------------------------
@@ -123,7 +132,7 @@ def fragment_length(value: str) -> int:
 # -- catch-all patterns (each applied only when its cheap trigger is present) -----------------------
 _SHAPE_TRIGGERS = ("eyJ", "ya29.", "1//0", "4/0", "GOCSPX-", "AIza", "EwA", "EwB", ".A", "M.", "Q~")
 _NOT_IN_TOKEN = r"(?<![\w+/.~-])"  # a shape starts where no token/base64 character precedes it
-_SHAPE_RE = re.compile(
+_SHAPE_RE = _lazy(
     _NOT_IN_TOKEN
     + r"""(?:
         eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]+\.[\w-]+)?
@@ -139,17 +148,17 @@ _SHAPE_RE = re.compile(
     )(?![\w~-])""",
     re.VERBOSE,
 )
-_PEM_RE = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|$)", re.DOTALL)
-_BEARER_RE = re.compile(r"(?P<head>\bbearer\s+)(?P<value>(?![<*])(?![A-Za-z_]+=[^=])[\w.~+/=!*%-]{8,})", re.IGNORECASE)
-_BASIC_RE = re.compile(r"(?P<head>\bbasic\s+)(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])", re.IGNORECASE)
-_AUTHORIZATION_RE = re.compile(r"(?P<head>\b(?:proxy-)?authorization:\s*[\w-]+\s+)(?P<value>(?![<*])\S+)", re.IGNORECASE)
-_COOKIE_RE = re.compile(r"(?P<head>\b(?:set-)?cookie:\s*)(?P<value>(?!<)\S.*)", re.IGNORECASE)
-_URL_USERINFO_RE = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>(?!<)[^@\s/]+)(?=@)", re.IGNORECASE)
+_PEM_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|$)", re.DOTALL)
+_BEARER_RE = _lazy(r"(?P<head>\bbearer\s+)(?P<value>(?![<*])(?![A-Za-z_]+=[^=])[\w.~+/=!*%-]{8,})", re.IGNORECASE)
+_BASIC_RE = _lazy(r"(?P<head>\bbasic\s+)(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])", re.IGNORECASE)
+_AUTHORIZATION_RE = _lazy(r"(?P<head>\b(?:proxy-)?authorization:\s*[\w-]+\s+)(?P<value>(?![<*])\S+)", re.IGNORECASE)
+_COOKIE_RE = _lazy(r"(?P<head>\b(?:set-)?cookie:\s*)(?P<value>(?!<)\S.*)", re.IGNORECASE)
+_URL_USERINFO_RE = _lazy(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>(?!<)[^@\s/]+)(?=@)", re.IGNORECASE)
 _PAIR_KEYWORDS = ("pass", "pwd", "secret", "token", "assertion", "key", "code")
 _SECRET_KEY = r"(?:[\w.-]*?(?:pass(?:word|wd|phrase)?|pwd|secret|token|assertion|private[_-]?key|api[_-]?key|access[_-]?key)|device_code)"
 # key=value anywhere; "key": value quoted (JSON); key: value only at a line start (YAML, headers), so
 # prose such as "cannot read the password: environment variable X is not set" stays readable.
-_PAIR_RE = re.compile(
+_PAIR_RE = _lazy(
     rf"""(?P<head>
           (?<![\w.-])(?P<q>["']){_SECRET_KEY}(?P=q)\s*[:=]\s*
         | (?<![\w.-]){_SECRET_KEY}\s*=\s*
@@ -158,16 +167,16 @@ _PAIR_RE = re.compile(
         (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&,;"'<>(){{}}\[\]]+)""",
     re.IGNORECASE | re.VERBOSE | re.MULTILINE,
 )
-_CODE_RE = re.compile(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
+_CODE_RE = _lazy(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
 _NOT_A_VALUE_RE = re.compile(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
 _LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
 _QUOTED_OR_ATOM = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
 _NOT_SASL = r"(?!\S*(?i:auth|authenticate)\s)"  # `AUTH LOGIN`, `250-AUTH LOGIN PLAIN`, `A1 AUTHENTICATE LOGIN`
-_LOGIN_RE = re.compile(
+_LOGIN_RE = _lazy(
     rf"(?P<head>(?:{_LINE_PREFIX}{_NOT_SASL}\S+\s+(?i:login)|(?:^|\s){_NOT_SASL}[A-Za-z0-9.]+\s+LOGIN)\s+{_QUOTED_OR_ATOM}\s+)"
     r"(?P<value>\S.*?)\s*$"
 )
-_PASS_RE = re.compile(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>(?!<)\S.*?)\s*$")
+_PASS_RE = _lazy(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>(?!<)\S.*?)\s*$")
 _LITERAL_RE = re.compile(r"^\{\d+\+?\}$")
 # Stand-alone runs of 12+ base64 characters whose length is a multiple of 4 (SASL base64 is always
 # padded; the shortest payload worth decoding is a 9-byte PLAIN triple). Possessive groups of four
@@ -180,17 +189,17 @@ _PRINTABLE_DECODED_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # tex
 
 
 # -- line state: what a previous line says about the next one --------------------------------------
-_LOGIN_LITERAL_RE = re.compile(
+_LOGIN_LITERAL_RE = _lazy(
     rf"{_LINE_PREFIX}\S+\s+(?i:login)\s+(?:(?P<user_literal>\{{\d+\+?\}})|{_QUOTED_OR_ATOM}\s+(?P<pw_literal>\{{\d+\+?\}}))\s*$"
 )
-_PASSWORD_PROMPT_RE = re.compile(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
+_PASSWORD_PROMPT_RE = _lazy(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
 _CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
 _LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
 _PREFIX_RE = re.compile(r"^\s*(?:[CS]:\s?|[<>]+\s?)")
 _PARTIAL_JWT_AT_END_RE = re.compile(r"(?<![\w.-])(?P<value>eyJ[\w-]{8,}(?:\.[\w-]*)?)\s*$")  # header, maybe part of the payload
 _CONTINUATION_TOKEN_RE = re.compile(r"^(?P<head>\s*(?:[CS]:\s?|[<>]+\s?)?)(?P<value>[A-Za-z0-9+/_=.~-]{8,})\s*$")
-_PEM_BEGIN_RE = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
-_PEM_END_RE = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+_PEM_BEGIN_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
+_PEM_END_RE = _lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
 
@@ -358,7 +367,7 @@ class Redactor:
             what, left = expect
             self._expect = (what, left - 1) if left > 1 else None
             if what == "private key":
-                if _PEM_END_RE.search(text):
+                if _PEM_END_RE().search(text):
                     self._expect = None
                     return text
                 return describe_secret(text.strip(), "private key line") if text.strip() else text
@@ -386,13 +395,13 @@ class Redactor:
                 start = prefix.end() if prefix else 0
                 user, rest = text[: start + self._literal_size], text[start + self._literal_size :].strip()
                 return f"{user} {self._password_or_literal(rest)}" if rest else text
-        literal = _LOGIN_LITERAL_RE.match(text) if text.rstrip().endswith("}") else None
+        literal = _LOGIN_LITERAL_RE().match(text) if text.rstrip().endswith("}") else None
         if literal:
             self._expect = ("user literal" if literal.group("user_literal") else "password literal", _STATE_LIFETIME)
             self._literal_size = int(literal.group("user_literal")[1:].rstrip("+}")) if literal.group("user_literal") else 0
-        elif "3dvcmQ6" in text and _PASSWORD_PROMPT_RE.search(text):
+        elif "3dvcmQ6" in text and _PASSWORD_PROMPT_RE().search(text):
             self._expect = ("password", _STATE_LIFETIME)
-        elif "-----BEGIN" in text and _PEM_BEGIN_RE.search(text):
+        elif "-----BEGIN" in text and _PEM_BEGIN_RE().search(text):
             self._expect = ("private key", 200)
         return text
 
@@ -419,28 +428,28 @@ def _may_hold_secret(text: str) -> bool:
 def _catch_all_patterns(text: str) -> str:
     """Token shapes, headers, key=value pairs, LOGIN/PASS: everything but base64 decoding."""
     if any(trigger in text for trigger in _SHAPE_TRIGGERS):
-        text = _SHAPE_RE.sub(lambda m: describe_secret(m.group()), text)
+        text = _SHAPE_RE().sub(lambda m: describe_secret(m.group()), text)
     if "-----BEGIN" in text:
-        text = _PEM_RE.sub(lambda m: f"<{m.group(1).lower()} {len(m.group())} chars {fingerprint(m.group())}>", text)
+        text = _PEM_RE().sub(lambda m: f"<{m.group(1).lower()} {len(m.group())} chars {fingerprint(m.group())}>", text)
     lowered = text.lower()
     if "bearer" in lowered:
-        text = _BEARER_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value")), text)
+        text = _BEARER_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value")), text)
     if "basic" in lowered:
-        text = _BASIC_RE.sub(_replace_basic, text)
+        text = _BASIC_RE().sub(_replace_basic, text)
     if "authorization:" in lowered:
-        text = _AUTHORIZATION_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value"), "credential"), text)
+        text = _AUTHORIZATION_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "credential"), text)
     if "cookie:" in lowered:
-        text = _COOKIE_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value"), "cookie"), text)
+        text = _COOKIE_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "cookie"), text)
     if "://" in text:
-        text = _URL_USERINFO_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value"), "password"), text)
+        text = _URL_USERINFO_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "password"), text)
     if any(keyword in lowered for keyword in _PAIR_KEYWORDS):
-        text = _PAIR_RE.sub(_replace_pair, text)
+        text = _PAIR_RE().sub(_replace_pair, text)
         if "code=" in text:
-            text = _CODE_RE.sub(lambda m: m.group("head") + describe_secret(m.group("value"), "authorization code"), text)
+            text = _CODE_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "authorization code"), text)
     if "login" in lowered:
-        text = _LOGIN_RE.sub(_replace_login_password, text)
+        text = _LOGIN_RE().sub(_replace_login_password, text)
     if "pass" in lowered:
-        text = _PASS_RE.sub(lambda m: m.group("head") + describe_secret(_unquote(m.group("value")), "password"), text)
+        text = _PASS_RE().sub(lambda m: m.group("head") + describe_secret(_unquote(m.group("value")), "password"), text)
     return text
 
 
