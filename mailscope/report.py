@@ -13,45 +13,30 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from mailscope.evidence import Fault, FaultKind
+from mailscope.evidence import Fault
 from mailscope.findings import EvidenceKind, EvidenceRef, Finding, Owner, Severity
 from mailscope.record import SessionRecord
 from mailscope.redact import Redactor
 
 SCHEMA = "mailscope.report/1"
 
-# Faults the diagnosis may not have a rule for still become a finding (catalogue id where one exists).
-_FAULT_OWNERS = {
-    FaultKind.DNS: Owner.NETWORK,
-    FaultKind.REFUSED: Owner.NETWORK,
-    FaultKind.CONNECT_TIMEOUT: Owner.NETWORK,
-    FaultKind.TLS_VERIFY: Owner.CLIENT_CONFIGURATION,
-    FaultKind.TLS_ON_PLAIN_PORT: Owner.CLIENT_CONFIGURATION,
-    FaultKind.PLAIN_ON_TLS_PORT: Owner.CLIENT_CONFIGURATION,
-    FaultKind.SETTINGS: Owner.USER,
-    FaultKind.TOKEN_ACQUISITION: Owner.APP_REGISTRATION,
-}
-_FAULT_FIXES = {
-    FaultKind.DNS: ("Check the host name (typo?) and that this machine's DNS resolves it.",),
-    FaultKind.REFUSED: ("Check the port: IMAP is 993 (implicit TLS) or 143 (STARTTLS).", "Check that a firewall does not reject it."),
-    FaultKind.CONNECT_TIMEOUT: ("Check that the host is reachable from here (firewall, proxy, VPN).",),
-    FaultKind.TLS_VERIFY: ("Trust the server's CA with --ca-file, or connect with the host name the certificate names.",),
-    FaultKind.TLS_ON_PLAIN_PORT: ("Use --security starttls (port 143) or --security tls with port 993.",),
-    FaultKind.PLAIN_ON_TLS_PORT: ("Use --security tls: this port expects TLS from the first byte.",),
-    FaultKind.SERVER_SILENT: ("Retry with a longer --timeout; if it persists the server or a middlebox is stuck.",),
-}
-_FAULT_IDS = {FaultKind.TLS_ON_PLAIN_PORT: "wrong_port_or_tls_mode", FaultKind.PLAIN_ON_TLS_PORT: "wrong_port_or_tls_mode"}
-
 
 def fault_finding(fault: Fault) -> Finding:
+    """The fault as an error finding, titled, owned and fixed as its catalogue entry says (one answer
+    whether or not a rule named it); a fault kind without an entry keeps its own name."""
+    from mailscope.diagnosis.generic import FAULT_FINDING_IDS
+    from mailscope.diagnosis.rule import WIRE_PROOF, finding
+
     evidence = (EvidenceRef(EvidenceKind.LINE, fault.step or "fault", fault.detail, fault.line_seq),) if fault.line_seq else ()
+    finding_id = FAULT_FINDING_IDS.get(fault.kind)
+    if finding_id is not None:
+        return finding(finding_id, fault.detail, score=WIRE_PROOF, confirmed=True, evidence=evidence, severity=Severity.ERROR)
     return Finding(
-        id=_FAULT_IDS.get(fault.kind, f"fault_{fault.kind}"),
+        id=f"fault_{fault.kind}",
         severity=Severity.ERROR,
         title=f"{fault.kind.replace('_', ' ')} ({fault.step})" if fault.step else fault.kind.replace("_", " "),
         explanation=fault.detail,
-        owner=_FAULT_OWNERS.get(fault.kind, Owner.SERVER),
-        fix=_FAULT_FIXES.get(fault.kind, ()),
+        owner=Owner.SERVER,
         evidence=evidence,
         confirmed=True,
     )

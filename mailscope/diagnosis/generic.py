@@ -20,7 +20,8 @@ from mailscope.diagnosis.rule import (
 from mailscope.evidence import FaultKind
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
 
-_FAULT_IDS: dict[FaultKind, str] = {
+# The catalogue entry naming each fault (report.fault_finding uses it too when no rule explained the fault).
+FAULT_FINDING_IDS: dict[FaultKind, str] = {
     FaultKind.DNS: "dns_failure",
     FaultKind.REFUSED: "connection_refused",
     FaultKind.CONNECT_TIMEOUT: "connect_timeout",
@@ -35,6 +36,7 @@ _FAULT_IDS: dict[FaultKind, str] = {
     FaultKind.PROTOCOL_ERROR: "protocol_error",
     FaultKind.STARTTLS_REFUSED: "starttls_refused",
     FaultKind.SETTINGS: "settings_invalid",
+    FaultKind.TOKEN_ACQUISITION: "token_acquisition_failed",
 }
 _WRONG_VERSION_RE = re.compile(r"wrong version number|unknown protocol|record layer failure|http request", re.I)
 _IMPLICIT_TLS_PORTS = {993: "IMAP", 995: "POP3", 465: "SMTP"}
@@ -50,7 +52,7 @@ def fault_rule(ctx: Context) -> Iterator[Finding]:
     fault = ctx.evidence.fault
     if fault is None or fault.kind in (FaultKind.TOKEN_ACQUISITION, FaultKind.NO_USABLE_MECHANISM):
         return  # token failures: the providers' explainers; no mechanism: the capability rules
-    finding_id = _FAULT_IDS.get(fault.kind, "protocol_error")
+    finding_id = FAULT_FINDING_IDS.get(fault.kind, "protocol_error")
     if fault.kind is FaultKind.TLS_HANDSHAKE and _WRONG_VERSION_RE.search(fault.detail):
         finding_id = "wrong_port_or_tls_mode"
     if fault.kind is FaultKind.SERVER_SILENT and ctx.gmail_challenge is not None:
