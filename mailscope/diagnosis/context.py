@@ -18,6 +18,7 @@ from mailscope.settings import CheckSettings
 NOT_CONNECTED_TEXT = "user is authenticated but not connected"
 PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN", "USER"})
 OAUTH_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER"})
+_USER_CLAIMS = ("upn", "unique_name", "preferred_username", "email")  # as providers.inspect.token_user reads them
 _LINE_WINDOW = 150  # lines kept from each end of a long transcript for signature matching
 _SASL_USER_RE = re.compile(r"(?:\buser=|\bn,a=)([^\s^,<>]+)")
 _EXCHANGE_GREETING_RE = re.compile(r"Microsoft Exchange|Microsoft ESMTP|outlook\.office365|\.outlook\.com", re.I)
@@ -290,20 +291,14 @@ class Context:
 
     @cached_property
     def token_user(self) -> str | None:
-        for name in ("upn", "unique_name", "preferred_username", "email"):
-            value = self.claims.get(name)
-            if isinstance(value, str) and value:
-                return value
-        if self.token is not None and self.token.account:
-            return self.token.account
-        return None
+        if self.token_user_claim != "account":
+            return self.claims[self.token_user_claim]
+        return self.token.account if self.token is not None and self.token.account else None
 
     @cached_property
     def token_user_claim(self) -> str:
-        for name in ("upn", "unique_name", "preferred_username", "email"):
-            if isinstance(self.claims.get(name), str) and self.claims.get(name):
-                return name
-        return "account"
+        """The claim naming the user (first of upn, unique_name, preferred_username, email), else "account"."""
+        return next((name for name in _USER_CLAIMS if isinstance(self.claims.get(name), str) and self.claims[name]), "account")
 
     @cached_property
     def seconds_left(self) -> float | None:
