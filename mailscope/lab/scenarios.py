@@ -469,4 +469,4 @@ def scenario(scenario_id: str) -> Scenario:
     for candidate in SCENARIOS:
         if candidate.id == scenario_id:
             return candidate
-    raise LookupError(f"no lab scenario {scenario_id!r}; known: {', '.join(s.id for s in SCENARIOS)}")
+    raise LookupError(f"unknown lab scenario {scenario_id!r}; known: {', '.join(s.id for s in SCENARIOS)}")

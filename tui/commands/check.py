@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except UsageError as exc:
-        print(f"mailscope check: error: {exc}", file=sys.stderr)
+        from mailscope.redact import escape_controls
+
+        print(f"mailscope check: error: {escape_controls(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug of ours: one clear line, never a traceback (MAILSCOPE_DEBUG=1 shows it)
         if os.environ.get("MAILSCOPE_DEBUG"):
@@ -150,10 +152,8 @@ def settings_from_args(args: argparse.Namespace) -> CheckSettings:
 
 
 def _load_profile(name: str) -> CheckSettings:
-    try:
-        from providers.profiles import load_profile
-    except ImportError:
-        raise UsageError("profiles are not available in this build (providers.profiles is missing)") from None
+    from providers.profiles import load_profile
+
     try:
         return load_profile(name)
     except (OSError, LookupError, ValueError, TypeError) as exc:
@@ -225,22 +225,21 @@ def _run_lab(args: argparse.Namespace) -> int:
     `make_record(settings)` so the output here is the same as for a live check."""
     import asyncio
 
+    from mailscope.lab.scenarios import scenario
+    from mailscope.lab.session import run_lab_check
+    from providers.registry import token_source_for
+
     try:
-        from mailscope.lab.session import run_lab_check
-    except ImportError:
-        raise UsageError("--lab needs the embedded lab (mailscope.lab.session), which is not available in this build") from None
+        scenario(args.lab)  # an unknown id is a usage error; a LookupError once the lab runs is not
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
     records: list[SessionRecord] = []
 
     def make_record(settings: CheckSettings) -> SessionRecord:
         records.append(_make_record(args, settings))
         return records[-1]
 
-    try:
-        from providers.registry import token_source_for
-
-        asyncio.run(run_lab_check(args.lab, make_record, token_source_for))
-    except LookupError as exc:
-        raise UsageError(f"unknown lab scenario {args.lab!r}: {exc}") from None
+    asyncio.run(run_lab_check(args.lab, make_record, token_source_for))
     if not records:
         raise UsageError(f"lab scenario {args.lab!r} ran no session")
     return _finish_output(args, records[-1])
