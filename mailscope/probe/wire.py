@@ -104,7 +104,10 @@ class WireRecorder:
             return
         command = _COMMAND_RE.match(raw)
         if command and not is_sasl_response:
-            self.command_seq[_text(command.group("tag"))] = line.seq
+            tag = _text(command.group("tag"))
+            self.command_seq[tag] = line.seq
+            if command.group("name").upper() == b"LOGOUT":
+                self._logout_tags.add(tag)
             if self._auth is not None and self.sasl is not None:
                 self.sasl.command_seq = line.seq
 
@@ -127,9 +130,6 @@ class WireRecorder:
             password = _unquote(_text(login.group("password")))
             described = describe_secret(password, "password")
             return f"{_text(login.group('tag'))} LOGIN {_text(login.group('user'))} {described}", ("LOGIN password redacted",)
-        command = _COMMAND_RE.match(raw)
-        if command and command.group("name").upper() == b"LOGOUT":
-            self._logout_tags.add(_text(command.group("tag")))
         return _text(raw), ()
 
     def _sasl_response(self, raw: bytes) -> tuple[str, tuple[str, ...]]:
