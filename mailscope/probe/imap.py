@@ -39,7 +39,7 @@ async def run_imap_probe(settings: CheckSettings, credential: Credential | None,
         await session.run()
     except ProbeFault as exc:
         record.update_evidence(fault=exc.fault)
-    except (OSError, ValueError, RuntimeError, _ai.AioImapException) as exc:  # a path we did not foresee: still data
+    except Exception as exc:  # a path we (or aioimaplib) did not foresee: still data, redacted with the session's secrets
         record.update_evidence(fault=Fault(FaultKind.PROTOCOL_ERROR, f"unexpected {exc.__class__.__name__}: {exc}", "session"))
     finally:
         session.close()

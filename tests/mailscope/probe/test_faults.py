@@ -230,3 +230,21 @@ async def test_untagged_bye_after_auth_stops_the_session_without_a_fault() -> No
 
     outcome = outcome_of(evidence)
     assert outcome.kind is OutcomeKind.AUTHENTICATED_NOT_CONNECTED and "* BYE Connection closed. 14" in outcome.summary
+
+
+async def test_an_unforeseen_library_error_becomes_a_redacted_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aioimaplib import aioimaplib
+
+    original = aioimaplib.Command.__init__
+
+    def broken(self: aioimaplib.Command, name: str, *args: object, **kwargs: object) -> None:
+        if name == "AUTHENTICATE":
+            raise TypeError(f"cannot build the command with {TOKEN}")  # a library bug quoting its arguments
+        original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(aioimaplib.Command, "__init__", broken)
+    async with serve(scripted(lambda *_: asyncio.sleep(0, True))) as port:
+        record = await _probe(_settings(port))
+    fault = record.evidence.fault
+    assert fault is not None and fault.kind is FaultKind.PROTOCOL_ERROR and "TypeError" in fault.detail
+    assert TOKEN not in fault.detail
