@@ -12,6 +12,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from tui.commands.common import guarded_diagnoser, internal_error, silence_stdout
+
 if TYPE_CHECKING:
     from mailscope.credential import TokenSource
     from mailscope.events import Event
@@ -71,14 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"mailscope check: error: {escape_controls(str(exc))}", file=sys.stderr)
         return 2
-    except Exception as exc:  # a bug of ours: one clear line, never a traceback (MAILSCOPE_DEBUG=1 shows it)
-        if os.environ.get("MAILSCOPE_DEBUG"):
-            raise
-        from mailscope.redact import Redactor
-
-        detail = Redactor().redact(f"{exc.__class__.__name__}: {exc}")
-        print(f"mailscope check: internal error: {detail} (MAILSCOPE_DEBUG=1 shows the traceback)", file=sys.stderr)
-        return 1
+    except Exception as exc:  # a bug of ours: one clear line, never a traceback
+        return internal_error("check", exc)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -188,24 +184,6 @@ def _make_record(args: argparse.Namespace, settings: CheckSettings) -> SessionRe
     return record
 
 
-def _diagnoser() -> Any:
-    """The engine's diagnosis with the provider rule plug-ins. A rule that crashes must not end the
-    check with a traceback: the session still runs and the report says the diagnosis failed."""
-    from mailscope.diagnosis import make_diagnoser
-    from mailscope.findings import Check, Diagnosis, DiagnosisInput
-    from providers.registry import provider_rules
-
-    diagnose = make_diagnoser(provider_rules())
-
-    def guarded(inp: DiagnosisInput) -> Diagnosis:
-        try:
-            return diagnose(inp)
-        except Exception as exc:  # noqa: BLE001 - shown as a failed check instead
-            return Diagnosis(checks=(Check("diagnosis", False, f"the diagnosis failed: {exc.__class__.__name__}"),))
-
-    return guarded
-
-
 def _execute(args: argparse.Namespace, record: SessionRecord, source: TokenSource | None) -> int:
     import asyncio
 
@@ -248,13 +226,13 @@ def _run_lab(args: argparse.Namespace) -> int:
 def _finish_output(args: argparse.Namespace, record: SessionRecord) -> int:
     from mailscope import report
 
-    record.diagnoser = _diagnoser()
+    record.diagnoser = guarded_diagnoser()
     record.rediagnose()
 
     try:
         return _print_result(args, record)
     except BrokenPipeError:  # `mailscope check ... | head`: the reader left, not an error of ours
-        _silence_stdout()
+        silence_stdout()
         return report.exit_code(record)
 
 
@@ -286,14 +264,7 @@ def _print_event(event: Event) -> None:
         try:
             print(f"{_PREFIX[line.direction.value]} {channel}{line.text}{note}", flush=True)
         except BrokenPipeError:  # `mailscope check ... | head`: the session goes on, the output stops
-            _silence_stdout()
-
-
-def _silence_stdout() -> None:
-    """The reader of stdout left: point fd 1 at /dev/null so later prints and the final flush succeed."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+            silence_stdout()
 
 
 def _answer_prompts(event: Event) -> None:

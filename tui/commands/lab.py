@@ -11,6 +11,8 @@ import shlex
 import sys
 from typing import TYPE_CHECKING, Any
 
+from tui.commands.common import internal_error, silence_stdout
+
 if TYPE_CHECKING:
     from mailscope.lab.session import LabSession
     from mailscope.settings import CheckSettings
@@ -31,10 +33,16 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.lab_command == "serve":
-        return _serve(args)
-    if args.lab_command == "list":
-        return _list(args.json)
+    try:
+        if args.lab_command == "serve":
+            return _serve(args)
+        if args.lab_command == "list":
+            return _list(args.json)
+    except BrokenPipeError:  # `mailscope lab list | head`: the reader left
+        silence_stdout()
+        return 0
+    except Exception as exc:  # a bug of ours: one clear line, never a traceback
+        return internal_error("lab", exc)
     print("usage: mailscope lab {list [--json] | serve [SCENARIO]}", file=sys.stderr)
     return 2
 

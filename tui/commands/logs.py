@@ -12,12 +12,11 @@ import argparse
 import dataclasses
 import functools
 import json
-import os
 import sys
-from collections.abc import Callable
 from typing import IO, Any
 
 from mailscope.logs.detect import FORMATS
+from tui.commands.common import guarded_diagnoser, internal_error, silence_stdout
 
 MAX_SESSION_LINES = 40  # session rows printed in text mode; --json lists them all
 MAX_REMEMBERED = 256  # distinct session shapes whose diagnosis is reused (a failure repeated 200 times is diagnosed once)
@@ -42,10 +41,18 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
-    out, err = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        return _run(args, stdout or sys.stdout, stderr or sys.stderr)
+    except Exception as exc:  # a parser or report bug on some odd log: one redacted line, never a traceback
+        return internal_error("logs", exc)
+
+
+def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from mailscope.logs import LogScan, LogSummary, replay
     from mailscope.record import SessionRecord
     from mailscope.redact import escape_controls
+    from mailscope.report import build_report, findings_of
+    from providers.inspect import inspect_token
 
     try:
         stream = sys.stdin.buffer if args.path == "-" else open(args.path, "rb")  # noqa: SIM115 - closed below
@@ -58,9 +65,9 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
     except OSError as exc:
         print(f"mailscope logs: cannot read {escape_controls(args.path)}: {exc.strerror}", file=err)
         return 2
-    diagnoser, diagnosis_note = _diagnoser()
-    inspect = _token_inspector()
-    findings_of = _findings_of()
+    diagnoser = guarded_diagnoser()
+    # Claims of tokens the log leaked (curl -v, Postfix debug) take part in the diagnosis, as a live token's do.
+    inspect = functools.partial(inspect_token, source="imported log", flow="unknown (seen in a log)")
     summary = LogSummary()
     shown: SessionRecord | None = None
     scan = LogScan(stream, args.format, full_scan=args.full_scan)
@@ -71,9 +78,8 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
             if key not in diagnosed:
                 record = SessionRecord()
                 replay(session, record, inspect_token=inspect)
-                if diagnoser is not None:
-                    record.diagnoser = diagnoser
-                    record.rediagnose()
+                record.diagnoser = diagnoser
+                record.rediagnose()
                 if len(diagnosed) >= MAX_REMEMBERED:
                     diagnosed.pop(next(iter(diagnosed)))
                 diagnosed[key] = (record, findings_of(record))
@@ -91,14 +97,14 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
     if getattr(args, "session", None) is not None and shown is None:
         print(f"mailscope logs: no session #{args.session} in this log ({summary.sessions} found)", file=err)
         return 2
-    notes = ([diagnosis_note] if diagnosis_note else []) + scan.notes
+    notes = list(scan.notes)
     if summary.sessions == 0:
         notes.append("no mail session found in this log" + ("" if scan.format != "generic" else " (format not recognised)"))
     try:
         if args.json:
             report = _report(args.path, scan, summary, notes)
             if shown is not None:
-                report["session_detail"] = _session_report(shown)
+                report["session_detail"] = build_report(shown)  # the shape of `mailscope check --json`
             out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")  # one write: json.dump writes per token
         else:
             _print_text(out, escape_controls(args.path), scan, summary, notes)
@@ -106,34 +112,8 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
                 _print_session(out, args.session, shown, findings_of(shown))
         out.flush()
     except BrokenPipeError:  # `mailscope logs big.log | head`: the reader left, nothing more to say
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the interpreter's flush at exit
+        silence_stdout()
     return 0 if summary.sessions and summary.healthy == summary.sessions and not summary.has_error else 1
-
-
-def _diagnoser() -> tuple[Callable[..., Any] | None, str]:
-    try:
-        from mailscope.diagnosis import make_diagnoser
-        from providers.registry import provider_rules
-    except ImportError as exc:  # the engine ships without diagnosis only in partial checkouts
-        return None, f"diagnosis unavailable ({exc}); sessions are listed without findings"
-    return make_diagnoser(provider_rules()), ""
-
-
-def _token_inspector() -> Callable[[Any], Any] | None:
-    """Claims of tokens the log leaked (curl -v, Postfix debug) take part in the diagnosis, as a live token's do."""
-    try:
-        from providers.inspect import inspect_token
-    except ImportError:
-        return None
-    return functools.partial(inspect_token, source="imported log", flow="unknown (seen in a log)")
-
-
-def _findings_of() -> Callable[[Any], tuple[Any, ...]]:
-    try:
-        from mailscope.report import findings_of
-    except ImportError:
-        return lambda record: record.diagnosis.findings
-    return findings_of
 
 
 def _plain(value: Any) -> Any:
@@ -171,15 +151,6 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
         "sessions": [_plain(row) for row in summary.rows_in_log_order()],
         "sessions_listed": len(summary.rows),
     }
-
-
-def _session_report(record: Any) -> dict[str, Any]:
-    """One session in the same shape as `mailscope check --json` (transcript, evidence, findings)."""
-    try:
-        from mailscope.report import build_report
-    except ImportError:
-        return {"transcript": [_plain(line) for line in record.lines], "evidence": _plain(record.evidence)}
-    return build_report(record)
 
 
 def _print_session(out: IO[str], index: int, record: Any, findings: tuple[Any, ...]) -> None:
