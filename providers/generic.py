@@ -91,13 +91,10 @@ class OAuthRefreshSource:
         try:
             if not self.token_endpoint.startswith(("https://", "http://")):
                 attempt.fail({"error": "configuration_error", "error_description": "the token endpoint must be an http(s) URL"})
-            form = {"grant_type": "refresh_token", "client_id": self.client_id}
-            try:
-                form["refresh_token"] = attempt.secret(read_secret(self.refresh_token), SecretKind.REFRESH_TOKEN).reveal()
-                if self.client_secret is not None:
-                    form["client_secret"] = attempt.secret(read_secret(self.client_secret), SecretKind.CLIENT_SECRET).reveal()
-            except LookupError as exc:
-                attempt.fail({"error": "configuration_error", "error_description": str(exc)})
+            refresh = attempt.read_secret(self.refresh_token, SecretKind.REFRESH_TOKEN, "refresh token")
+            form = {"grant_type": "refresh_token", "client_id": self.client_id, "refresh_token": refresh.reveal()}
+            if self.client_secret is not None:
+                form["client_secret"] = attempt.read_secret(self.client_secret, SecretKind.CLIENT_SECRET, "client secret").reveal()
             if self.scopes:
                 form["scope"] = " ".join(self.scopes)
             response = await attempt.run(tap.send, "POST", self.token_endpoint, data=form, headers={"Accept": "application/json"})

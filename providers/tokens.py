@@ -80,11 +80,13 @@ class Attempt:
         self.record.redactor.register(secret, None if kind is not SecretKind.PASSWORD else "password")
         return secret
 
-    def read_secret(self, source: SecretSource | None, kind: SecretKind, what: str, *, missing: str, fix: tuple[str, ...] = ()) -> Secret:
+    def read_secret(self, source: SecretSource | None, kind: SecretKind, what: str, *, missing: str = "",
+                    fix: tuple[str, ...] = ()) -> Secret:
         """Read (see providers.generic.read_secret) and register a secret the flow needs; a missing or
         unreadable one is a configuration failure that names the source, never the value."""
         if source is None:
-            self.fail({"error": "configuration_error", "error_description": missing, **({"fix": list(fix)} if fix else {})})
+            description = missing or f"no {what} source given"
+            self.fail({"error": "configuration_error", "error_description": description, **({"fix": list(fix)} if fix else {})})
         try:
             return self.secret(read_secret(source), kind)
         except LookupError as exc:
