@@ -20,7 +20,7 @@ from typing import Any
 
 from mailscope.lab.directory import Directory, MsCloud
 from mailscope.lab.exchange_auth import FRONTEND_NAMES, Grant, decide, verify_signature
-from mailscope.lab.imap_server import Command, Connection, ImapServer, State, b64decode, b64encode
+from mailscope.lab.imap_server import Command, Connection, ImapServer, State, b64encode, plain_user, sasl_payload
 
 _BASE_CAPS = "IMAP4 IMAP4rev1"
 _TLS_CAPS = f"{_BASE_CAPS} AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"
@@ -137,16 +137,14 @@ class ExchangeImapServer(ImapServer):
             self.record(conn, f"AUTHENTICATE {mechanism}", "", "NO", "mechanism not offered")
             conn.write_line(f"{cmd.tag} {AUTH_FAILED}")
             return
-        answer = cmd.args[1] if len(cmd.args) > 1 else await self.read_sasl_response(conn)
+        answer = await self.initial_response(conn, cmd)
         if answer == "*":
             self.record(conn, f"AUTHENTICATE {mechanism}", "", "BAD", "client cancelled")
             conn.write_line(f"{cmd.tag} BAD Command Argument Error. 12")
             return
-        payload = b64decode(answer) if answer != "=" else b""
+        payload = sasl_payload(answer)
         if mechanism == "PLAIN":
-            fields = (payload or b"").split(b"\0")
-            user = fields[1].decode("utf-8", "replace") if len(fields) == 3 else ""
-            self.record(conn, "AUTHENTICATE PLAIN", user, "NO", "basic authentication is disabled")
+            self.record(conn, "AUTHENTICATE PLAIN", plain_user(payload), "NO", "basic authentication is disabled")
             conn.write_line(f"{cmd.tag} {AUTH_FAILED}")
             return
         self._xoauth2(conn, cmd, payload)
@@ -196,13 +194,7 @@ class ExchangeImapServer(ImapServer):
             conn.write_line('* LIST (\\HasNoChildren \\Trash) "/" "Deleted Items"')
         conn.write_line(f"{cmd.tag} OK LIST completed.")
 
-    async def cmd_select(self, conn: Connection, cmd: Command) -> None:
-        await self._open(conn, cmd, read_only=False)
-
-    async def cmd_examine(self, conn: Connection, cmd: Command) -> None:
-        await self._open(conn, cmd, read_only=True)
-
-    async def _open(self, conn: Connection, cmd: Command, *, read_only: bool) -> None:
+    async def open_mailbox(self, conn: Connection, cmd: Command, *, read_only: bool) -> None:
         mailbox = cmd.args[0] if cmd.args else ""
         if mailbox.upper() != "INBOX":
             conn.write_line(f"{cmd.tag} NO {cmd.name} failed.")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailscope.lab.directory import Directory
-from mailscope.lab.imap_server import Command, Connection, ImapServer, State, b64decode, b64encode
+from mailscope.lab.imap_server import Command, Connection, ImapServer, State, b64encode, plain_user, sasl_payload
 
 CAPABILITIES = ("IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 XYZZY SASL-IR "
                 "AUTH=XOAUTH2 AUTH=PLAIN AUTH=PLAIN-CLIENTTOKEN AUTH=OAUTHBEARER AUTH=XOAUTH")
@@ -145,16 +145,14 @@ class GmailImapServer(ImapServer):
             self.record(conn, f"AUTHENTICATE {mechanism}", "", "BAD", "mechanism not supported")
             conn.write_line(f"{cmd.tag} BAD Unsupported AUTHENTICATE mechanism. {self.rid()}")
             return
-        answer = cmd.args[1] if len(cmd.args) > 1 else await self.read_sasl_response(conn)
+        answer = await self.initial_response(conn, cmd)
         if answer == "*":
             self.record(conn, f"AUTHENTICATE {mechanism}", "", "BAD", "client aborted")
             conn.write_line(f"{cmd.tag} BAD Client aborted AUTHENTICATE command. {self.rid()}")
             return
-        payload = b64decode(answer) if answer != "=" else b""
+        payload = sasl_payload(answer)
         if mechanism == "PLAIN":
-            fields = (payload or b"").split(b"\0")
-            user = fields[1].decode("utf-8", "replace") if len(fields) == 3 else ""
-            self.record(conn, "AUTHENTICATE PLAIN", user, "NO", "password sign-in: app password required")
+            self.record(conn, "AUTHENTICATE PLAIN", plain_user(payload), "NO", "password sign-in: app password required")
             conn.write_line(f"{cmd.tag} {APP_PASSWORD_REQUIRED}")
             return
         if mechanism == "OAUTHBEARER":
@@ -226,13 +224,7 @@ class GmailImapServer(ImapServer):
             conn.write_line('* LIST (\\HasNoChildren \\Sent) "/" "[Gmail]/Sent Mail"')
         conn.write_line(f"{cmd.tag} OK Success {self.rid()}")
 
-    async def cmd_select(self, conn: Connection, cmd: Command) -> None:
-        await self._open(conn, cmd, read_only=False)
-
-    async def cmd_examine(self, conn: Connection, cmd: Command) -> None:
-        await self._open(conn, cmd, read_only=True)
-
-    async def _open(self, conn: Connection, cmd: Command, *, read_only: bool) -> None:
+    async def open_mailbox(self, conn: Connection, cmd: Command, *, read_only: bool) -> None:
         mailbox = cmd.args[0] if cmd.args else ""
         if mailbox.upper() != "INBOX":
             conn.write_line(f"{cmd.tag} NO [NONEXISTENT] Unknown Mailbox: {mailbox} (Failure) {self.rid()}")

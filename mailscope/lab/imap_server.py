@@ -168,6 +168,17 @@ def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def sasl_payload(answer: str) -> bytes | None:
+    """A client's SASL response decoded: `=` is the empty response (RFC 4959); None when it is not base64."""
+    return b64decode(answer) if answer != "=" else b""
+
+
+def plain_user(payload: bytes | None) -> str:
+    """The authentication identity of a SASL PLAIN message (authzid NUL authcid NUL password); "" when malformed."""
+    fields = (payload or b"").split(b"\0")
+    return fields[1].decode("utf-8", "replace") if len(fields) == 3 else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """Why the server granted or refused, kept for the lab's own log and tests (never secret)."""
@@ -302,6 +313,16 @@ class ImapServer:
         await conn.writer.start_tls(self.ssl_context)
         conn.tls = True
 
+    async def initial_response(self, conn: Connection, cmd: Command) -> str:
+        """AUTHENTICATE's first client response: inline (SASL-IR) or after an empty `+` challenge."""
+        return cmd.args[1] if len(cmd.args) > 1 else await self.read_sasl_response(conn)
+
+    async def cmd_select(self, conn: Connection, cmd: Command) -> None:
+        await self.open_mailbox(conn, cmd, read_only=False)
+
+    async def cmd_examine(self, conn: Connection, cmd: Command) -> None:
+        await self.open_mailbox(conn, cmd, read_only=True)
+
     async def read_sasl_response(self, conn: Connection, challenge: str = "") -> str:
         """Send `+ challenge` and read the client's one-line answer (decoded text, not base64-decoded)."""
         conn.write_line(f"+ {challenge}" if challenge else "+ ")
@@ -315,6 +336,10 @@ class ImapServer:
 
     # -- texts and hooks each family defines --------------------------------------------------------
     def greeting(self, conn: Connection) -> str:
+        raise NotImplementedError
+
+    async def open_mailbox(self, conn: Connection, cmd: Command, *, read_only: bool) -> None:
+        """SELECT (read_only False) and EXAMINE: the family's untagged data and tagged answer."""
         raise NotImplementedError
 
     def session_expired(self, conn: Connection) -> bool:
