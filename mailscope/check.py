@@ -24,8 +24,9 @@ async def run_check(settings: CheckSettings, source: TokenSource | None, record:
                 credential = await source.acquire(record)
             except TokenAcquisitionError as exc:
                 record.set_token(exc.token)
-                record.update_evidence(fault=Fault(FaultKind.TOKEN_ACQUISITION, str(exc), "token"))
-                return _finish(record, Outcome(OutcomeKind.TOKEN_FAILED, str(exc)))  # both redacted by the record
+                return _token_failed(record, str(exc))
+            except Exception as exc:  # a source that broke its contract: still evidence, redacted with the secrets it registered
+                return _token_failed(record, f"the token source failed unexpectedly: {exc.__class__.__name__}: {exc}")
         if settings.protocol is not Protocol.IMAP:
             message = f"{settings.protocol} checks are not implemented yet; use --protocol imap"
             record.update_evidence(fault=Fault(FaultKind.SETTINGS, message, "settings"))
@@ -38,6 +39,11 @@ async def run_check(settings: CheckSettings, source: TokenSource | None, record:
         if record.outcome is None:
             record.finish(Outcome(OutcomeKind.CANCELLED, "cancelled before the session ended"))
         raise
+
+
+def _token_failed(record: SessionRecord, message: str) -> Outcome:
+    record.update_evidence(fault=Fault(FaultKind.TOKEN_ACQUISITION, message, "token"))
+    return _finish(record, Outcome(OutcomeKind.TOKEN_FAILED, message))  # both redacted by the record
 
 
 def _finish(record: SessionRecord, outcome: Outcome) -> Outcome:

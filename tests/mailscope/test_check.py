@@ -31,3 +31,20 @@ def test_outcomes_from_evidence() -> None:
     fault = outcome_of(SessionEvidence(fault=Fault(FaultKind.REFUSED, "connection to h:1 refused", "connect")))
     assert fault.kind is OutcomeKind.FAULT and fault.summary == "connection_refused: connection to h:1 refused"
     assert outcome_of(SessionEvidence()).kind is OutcomeKind.INCOMPLETE
+
+
+async def test_a_token_source_raising_anything_else_is_token_failed_and_redacted() -> None:
+    secret = "client-secret-value-0123456789abcdef"
+
+    class BrokenSource:
+        async def acquire(self, record: SessionRecord) -> None:
+            record.redactor.register(secret, "client secret")
+            raise KeyError(f"no 'access_token' in the answer to client_secret {secret}")
+
+    settings = CheckSettings(host="127.0.0.1", port=1)
+    record = SessionRecord(settings)
+    outcome = await run_check(settings, BrokenSource(), record)  # type: ignore[arg-type]
+    assert outcome.kind is OutcomeKind.TOKEN_FAILED and "KeyError" in outcome.summary
+    assert record.evidence.fault is not None and record.evidence.fault.kind is FaultKind.TOKEN_ACQUISITION
+    assert secret not in outcome.summary and secret not in record.evidence.fault.detail
+    assert record.lines == []  # no connection was attempted
