@@ -53,8 +53,8 @@ def unrelated_lines(n: int, day: str) -> list[str]:
     return out
 
 
-def failing_session(thread: str, tag: str) -> list[str]:
-    p = PREFIX.format(thread=thread)
+def _opening(p: str, tag: str, user: str, mechanism: str) -> list[str]:
+    """JavaMail's greeting, capabilities and AUTHENTICATE trace, the part every session in this log shares."""
     return [
         'IMAPS: trying to connect to host "outlook.office365.com", port 993, isSSL true',
         f"{p} * OK The Microsoft Exchange IMAP4 service is ready. {FRONTEND}",
@@ -63,8 +63,15 @@ def failing_session(thread: str, tag: str) -> list[str]:
         f"{p} {tag}0 OK CAPABILITY completed.",
         "IMAPS: AUTH: PLAIN",
         "IMAPS: AUTH: XOAUTH2",
-        "IMAPS: protocolConnect login, host=outlook.office365.com, user=helpdesk@contoso.onmicrosoft.com, password=<non-null>",
-        "IMAPS: AUTHENTICATE PLAIN command trace suppressed",
+        f"IMAPS: protocolConnect login, host=outlook.office365.com, user={user}, password=<non-null>",
+        f"IMAPS: AUTHENTICATE {mechanism} command trace suppressed",
+    ]
+
+
+def failing_session(thread: str, tag: str) -> list[str]:
+    p = PREFIX.format(thread=thread)
+    return [
+        *_opening(p, tag, "helpdesk@contoso.onmicrosoft.com", "PLAIN"),
         f"IMAPS: AUTHENTICATE PLAIN command result: {tag}1 NO AUTHENTICATE failed.",
         f"WARN {p} Incident ITSM [10900]: javax.mail.AuthenticationFailedException: AUTHENTICATE failed. while connecting to host "
         '"outlook.office365.com" as user "helpdesk@contoso.onmicrosoft.com" via protocol "SECURE_IMAP": '
@@ -77,15 +84,7 @@ def failing_session(thread: str, tag: str) -> list[str]:
 def healthy_session(thread: str, tag: str) -> list[str]:
     p = PREFIX.format(thread=thread)
     return [
-        'IMAPS: trying to connect to host "outlook.office365.com", port 993, isSSL true',
-        f"{p} * OK The Microsoft Exchange IMAP4 service is ready. {FRONTEND}",
-        f"{p} {tag}0 CAPABILITY",
-        f"{p} * CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+",
-        f"{p} {tag}0 OK CAPABILITY completed.",
-        "IMAPS: AUTH: PLAIN",
-        "IMAPS: AUTH: XOAUTH2",
-        "IMAPS: protocolConnect login, host=outlook.office365.com, user=support@contoso.onmicrosoft.com, password=<non-null>",
-        "IMAPS: AUTHENTICATE XOAUTH2 command trace suppressed",
+        *_opening(p, tag, "support@contoso.onmicrosoft.com", "XOAUTH2"),
         f"IMAPS: AUTHENTICATE XOAUTH2 command result: {tag}1 OK AUTHENTICATE completed.",
         f"{p} {tag}2 EXAMINE INBOX",
         f"{p} * 12 EXISTS",
