@@ -3,6 +3,7 @@ token-endpoint errors quoted in logs."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 from mailscope.events import Channel, Direction
@@ -146,6 +147,18 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
         errors = [generic.group(1).strip()]
     items.extend(LogItem(ItemKind.TOKEN_ERROR, error, stream=stream, wall_time=wall_time, lineno=lineno) for error in errors)
     return items
+
+
+def python_literal(text: str) -> str | None:
+    """The text of a Python bytes or str repr as debug output prints it (`b'* OK ...\\r\\n'`); None when it is not
+    one. `ast.literal_eval` evaluates literals only: nothing in a log line can run."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
 
 
 def looks_like_stack_frame(text: str) -> bool:

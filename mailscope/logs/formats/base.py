@@ -150,13 +150,14 @@ class Parser:
         return LogItem(ItemKind.CONNECT, text, stream=stream, wall_time=wall_time, lineno=lineno, facts=facts)
 
 
+_CHANNELS = {
+    "imaps": ("imap", "tls"), "imap": ("imap", "starttls"), "pop3s": ("pop3", "tls"), "pop3": ("pop3", "starttls"),
+    "pops": ("pop3", "tls"), "pop": ("pop3", "starttls"), "smtps": ("smtp", "tls"), "smtp": ("smtp", "starttls"),
+    "993": ("imap", "tls"), "143": ("imap", "starttls"), "995": ("pop3", "tls"), "110": ("pop3", "starttls"),
+    "465": ("smtp", "tls"), "587": ("smtp", "starttls"), "25": ("smtp", "starttls"),
+}  # fmt: skip
+
+
 def channel_for(scheme_or_port: str) -> tuple[str, str]:
     """(protocol, security) from a URL scheme ("imaps") or a well-known port ("993")."""
-    value = scheme_or_port.lower()
-    table = {
-        "imaps": ("imap", "tls"), "imap": ("imap", "starttls"), "pop3s": ("pop3", "tls"), "pop3": ("pop3", "starttls"),
-        "pops": ("pop3", "tls"), "pop": ("pop3", "starttls"), "smtps": ("smtp", "tls"), "smtp": ("smtp", "starttls"),
-        "993": ("imap", "tls"), "143": ("imap", "starttls"), "995": ("pop3", "tls"), "110": ("pop3", "starttls"),
-        "465": ("smtp", "tls"), "587": ("smtp", "starttls"), "25": ("smtp", "starttls"),
-    }  # fmt: skip
-    return table.get(value, ("", ""))
+    return _CHANNELS.get(scheme_or_port.lower(), ("", ""))

@@ -6,7 +6,6 @@ Payloads are Python bytes reprs."""
 
 from __future__ import annotations
 
-import ast
 import re
 
 from mailscope.events import Direction
@@ -16,14 +15,6 @@ from mailscope.logs.model import ItemKind, LogItem
 
 _LINE = re.compile(r"^(?:.*?: )?(?P<proto>IMAP|POP|SMTP) \((?P<conn>[^)]*)\)(?P<indent> +)(?P<arrow><--|-->|<->) (?P<body>.*)$")
 _SERVER = re.compile(r"(?:->|-)(?P<host>[^:;{}\s]+):(?P<port>\d+)\s*$")
-
-
-def _payload(text: str) -> str | None:
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else None
 
 
 class Parser(_Base):
@@ -44,7 +35,7 @@ class Parser(_Base):
             return self._event(stream, match.group("proto"), body.strip("[] "), wall_time, lineno)
         if not server_side:
             return []
-        payload = _payload(body)
+        payload = common.python_literal(body)
         if payload is None:
             return []
         direction = Direction.SERVER if arrow == "<--" else Direction.CLIENT

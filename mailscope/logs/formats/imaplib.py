@@ -8,7 +8,6 @@ imaplib (`imaplib.Debug = 4`): `  30:15.22 > b'JDLM1 CAPABILITY'`, `  30:15.23 <
 
 from __future__ import annotations
 
-import ast
 import re
 
 from mailscope.events import Direction
@@ -20,16 +19,6 @@ _IMAPLIB = re.compile(r"^\s*(?:\d\d:\d\d\.\d\d )?(?P<arrow>[<>]) (?P<repr>b?(?:'
 _SMTPLIB = re.compile(r"^(?:(?P<side>send|reply):|\*(?P<pop>cmd|resp|put|get)\*) (?P<repr>b?(?:'.*'|\".*\"))\s*$")
 _NEW_IMAP = re.compile(r"new IMAP4 connection, tag=")
 _SMTP_CONNECT = re.compile(r"^connect: \('(?P<host>[^']+)', (?P<port>\d+)\)")
-
-
-def _literal(text: str) -> str | None:
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return value if isinstance(value, str) else None
 
 
 class Parser(_Base):
@@ -50,7 +39,7 @@ class Parser(_Base):
             return common.evidence_items(rest, stream="", wall_time=wall_time, lineno=lineno)
         groups = match.groupdict()
         client = groups.get("arrow") == ">" or groups.get("side") == "send" or groups.get("pop") in ("cmd", "put")
-        payload = _literal(match.group("repr"))
+        payload = common.python_literal(match.group("repr"))
         if payload is None:
             return []
         direction = Direction.CLIENT if client else Direction.SERVER
