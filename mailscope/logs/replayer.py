@@ -1,6 +1,6 @@
 """Replay an imported session into a `SessionRecord`: the same lines, evidence and outcome a live session
 produces, so the same diagnosis runs. Every text passes the record's redactor (add_line, update_evidence);
-lists and dicts of strings are redacted here before they are stored."""
+what update_evidence cannot see into (log_facts' values, lists changed in place) is redacted here."""
 
 from __future__ import annotations
 
@@ -132,9 +132,7 @@ class _Replayer:
         self._facts(item.facts)
         self._note(item.text, item.wall_time)
 
-    def _on_note(self, item: LogItem) -> None:
-        self._facts(item.facts)
-        self._note(item.text, item.wall_time)
+    _on_note = _on_fact
 
     def _on_close(self, item: LogItem) -> None:
         self._note(item.text or "connection closed", item.wall_time)
@@ -222,7 +220,7 @@ class _Replayer:
             changes["frontend_name"] = frontend_name(text)
         caps = _CAPS_CODE.search(text)
         if caps:
-            changes[self._caps_field()] = self._redacted_tuple(caps.group("caps").split())
+            changes[self._caps_field()] = tuple(caps.group("caps").split())
         if text.upper().startswith("* BYE"):
             changes |= {"untagged_bye": text, "bye_seq": seq}
         self.record.update_evidence(**changes)
@@ -234,13 +232,10 @@ class _Replayer:
             return "capabilities_post_tls"
         return "capabilities_pre_tls"
 
-    def _redacted_tuple(self, values: list[str]) -> tuple[str, ...]:
-        return tuple(self.redact(v) for v in values)
-
     def _imap_server(self, text: str, seq: int) -> None:
         upper = text.upper()
         if upper.startswith("* CAPABILITY "):
-            self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(text.split()[2:])})
+            self.record.update_evidence(**{self._caps_field(): tuple(text.split()[2:])})
             return
         if upper.startswith("* BYE"):
             self.record.update_evidence(untagged_bye=text, bye_seq=seq)
@@ -257,7 +252,7 @@ class _Replayer:
             exchange = self.pending_auth.pop(tag)
             self._auth_result(exchange, status, f"{status} {rest}".strip(), seq)
             if caps:
-                self.record.update_evidence(capabilities_post_auth=self._redacted_tuple(caps.group("caps").split()))
+                self.record.update_evidence(capabilities_post_auth=tuple(caps.group("caps").split()))
             return
         if tag == self.pending_login:
             self.pending_login = None
@@ -272,7 +267,7 @@ class _Replayer:
             self.tls_done = True
             self.record.update_evidence(security="starttls")
         if caps:
-            self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(caps.group("caps").split())})
+            self.record.update_evidence(**{self._caps_field(): tuple(caps.group("caps").split())})
         self.ev.commands.append(CommandResult(command or "?", status, self.redact(f"{status} {rest}".strip()), seq))
         self.record.evidence_touched("commands")
 
@@ -344,7 +339,7 @@ class _Replayer:
             caps.append(words[0].upper())
             if words[0].upper() == "SASL":
                 caps.extend(f"AUTH={m.upper()}" for m in words[1:])
-        self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(caps)})
+        self.record.update_evidence(**{self._caps_field(): tuple(caps)})
 
     def _smtp_server(self, text: str, seq: int) -> None:
         code, more, rest = text[:3], text[3:4] == "-", text[4:]
@@ -360,7 +355,7 @@ class _Replayer:
                     if words[0].upper() == "AUTH":
                         caps.extend(f"AUTH={m.upper()}" for m in words[1:])
                 self.smtp_caps = []
-                self.record.update_evidence(**{self._caps_field(): self._redacted_tuple(caps)})
+                self.record.update_evidence(**{self._caps_field(): tuple(caps)})
             return
         if code == "334":
             self._challenge(rest.strip(), seq)
