@@ -70,6 +70,20 @@ def frontend_name(greeting: str) -> str | None:
     return None
 
 
+def _caps_with_mechanisms(lines: list[str], keyword: str) -> tuple[str, ...]:
+    """Capability names from POP3 CAPA or SMTP EHLO lines; the mechanisms after `keyword` (SASL, AUTH) become
+    AUTH=<name>, as IMAP lists them."""
+    caps: list[str] = []
+    for line in lines:
+        words = line.split()
+        if not words:
+            continue
+        caps.append(words[0].upper())
+        if words[0].upper() == keyword:
+            caps.extend(f"AUTH={m.upper()}" for m in words[1:])
+    return tuple(caps)
+
+
 class _Replayer:
     def __init__(self, session: ImportedSession, record: SessionRecord) -> None:
         self.session = session
@@ -333,29 +347,16 @@ class _Replayer:
 
     def _end_pop_capa(self) -> None:
         self.in_pop_capa = False
-        caps = []
-        for cap in self.pop_caps:
-            words = cap.split()
-            caps.append(words[0].upper())
-            if words[0].upper() == "SASL":
-                caps.extend(f"AUTH={m.upper()}" for m in words[1:])
-        self.record.update_evidence(**{self._caps_field(): tuple(caps)})
+        self.record.update_evidence(**{self._caps_field(): _caps_with_mechanisms(self.pop_caps, "SASL")})
 
     def _smtp_server(self, text: str, seq: int) -> None:
         code, more, rest = text[:3], text[3:4] == "-", text[4:]
         if code == "250" and (self.smtp_caps or more):
             self.smtp_caps.append(rest)
             if not more:
-                caps: list[str] = []
-                for cap in self.smtp_caps[1:]:
-                    words = cap.split()
-                    if not words:
-                        continue
-                    caps.append(words[0].upper())
-                    if words[0].upper() == "AUTH":
-                        caps.extend(f"AUTH={m.upper()}" for m in words[1:])
+                caps = _caps_with_mechanisms(self.smtp_caps[1:], "AUTH")  # the first line is the greeting's echo
                 self.smtp_caps = []
-                self.record.update_evidence(**{self._caps_field(): tuple(caps)})
+                self.record.update_evidence(**{self._caps_field(): caps})
             return
         if code == "334":
             self._challenge(rest.strip(), seq)
