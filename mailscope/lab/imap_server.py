@@ -19,6 +19,8 @@ import ssl
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mailscope.redact import escape_controls
+
 MAX_LINE = 64 * 1024  # longest command line (literals included) a lab server accepts
 IDLE_TIMEOUT = 120.0  # a silent client is disconnected after this many seconds
 _LITERAL_RE = re.compile(rb"\{(\d{1,9})(\+?)\}\r?\n?$")
@@ -332,7 +334,9 @@ class ImapServer:
     def record(self, conn: Connection, command: str, user: str, result: str, reason: str) -> None:
         decision = Decision(conn.peer, command, user, result, reason)
         self.decisions.append(decision)
-        self.log.info("%s %s %s user=%s -> %s (%s)", self.name, conn.peer, command, user or "-", result, reason)
+        # command and user are the client's words: `lab serve` prints this line on a terminal
+        self.log.info("%s %s %s user=%s -> %s (%s)", self.name, conn.peer, escape_controls(command), escape_controls(user) or "-",
+                      result, escape_controls(reason))
 
     # -- texts and hooks each family defines --------------------------------------------------------
     def greeting(self, conn: Connection) -> str:
