@@ -28,8 +28,15 @@ def add_parser(subparsers: Any) -> None:
     listing.add_argument("--json", action="store_true", help="machine-readable list")
     serve = sub.add_parser("serve", help="run a scenario's servers until Ctrl-C")
     serve.add_argument("scenario", nargs="?", default=DEFAULT_SERVE_SCENARIO, help=f"scenario id (default {DEFAULT_SERVE_SCENARIO})")
-    serve.add_argument("--port", type=int, action="append", default=[], metavar="PORT",
+    serve.add_argument("--port", type=_tcp_port, action="append", default=[], metavar="PORT",
                        help="fixed port for the scenario's mail server (default: a free port)")
+
+
+def _tcp_port(text: str) -> int:
+    port = int(text) if text.isdigit() else -1
+    if not 0 <= port < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return port
 
 
 def run(args: argparse.Namespace) -> int:
