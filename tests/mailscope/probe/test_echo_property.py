@@ -21,9 +21,12 @@ from mailscope.secret import Secret, SecretKind
 from mailscope.settings import CheckSettings, Mechanism, Security
 
 TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
-tokens = st.text(TOKEN_ALPHABET, min_size=20, max_size=300)
-# Real passwords mix classes; the filter also keeps a password from being, by chance, an ordinary
-# substring of the report (`client_s` of `client_secret`), which would be a false alarm, not a leak.
+# Real tokens and passwords mix classes; the filters also keep a secret from being, by chance, an ordinary
+# substring of the report (`client_s` of `client_secret`; hypothesis also tries the source's string constants,
+# such as the field name `capabilities_pre_tls`), which would be a false alarm, not a leak.
+tokens = st.text(TOKEN_ALPHABET, min_size=20, max_size=300).filter(
+    lambda t: any(c.isupper() for c in t) and any(c.islower() for c in t) and any(c.isdigit() for c in t)
+)
 passwords = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=12, max_size=40).filter(
     lambda p: any(c.isupper() for c in p) and any(c.islower() for c in p) and any(c.isdigit() for c in p) and not p.isalnum()
 )
