@@ -206,10 +206,6 @@ class LabIdentityProvider:
         return f"{self.base_url}/tokeninfo"
 
     @property
-    def device_login_url(self) -> str:
-        return f"{self.base_url}/devicelogin"
-
-    @property
     def ca_file(self) -> str:
         return str(self.ca.ca_file)
 
