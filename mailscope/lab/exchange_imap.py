@@ -82,16 +82,16 @@ class ExchangeImapServer(ImapServer):
             return f"{_TLS_CAPS} {_POST_AUTH_EXTRA}"
         return _TLS_CAPS
 
-    def unknown_command_text(self, cmd: Command) -> str:
+    def unknown_command_text(self) -> str:
         return "BAD Command Error. 12"
 
-    def unparsable_text(self, line: bytes) -> str:
+    def unparsable_text(self) -> str:
         return "* BAD Command Error. 10"
 
     def line_too_long_text(self) -> str:
         return "* BYE Connection closed. 14"
 
-    def starttls_refused_text(self, conn: Connection) -> str:
+    def starttls_refused_text(self) -> str:
         return "BAD Command received in Invalid state."
 
     def session_expired(self, conn: Connection) -> bool:

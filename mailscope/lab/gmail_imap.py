@@ -101,16 +101,16 @@ class GmailImapServer(ImapServer):
     def greeting(self, conn: Connection) -> str:
         return f"* OK Gimap ready for requests from {conn.peer.rsplit(':', 1)[0]} {self.rid()}"
 
-    def unknown_command_text(self, cmd: Command) -> str:
+    def unknown_command_text(self) -> str:
         return f"BAD Unknown command {self.rid()}"
 
-    def unparsable_text(self, line: bytes) -> str:
+    def unparsable_text(self) -> str:
         return f"* BAD Invalid tag {self.rid()}"
 
     def line_too_long_text(self) -> str:
         return f"* BYE Line too long {self.rid()}"
 
-    def starttls_refused_text(self, conn: Connection) -> str:
+    def starttls_refused_text(self) -> str:
         return f"BAD Unknown command {self.rid()}"
 
     # -- commands ---------------------------------------------------------------------------------

@@ -290,7 +290,7 @@ class ImapServer:
             return
         command = parse_command(line)
         if command is None:
-            conn.write_line(self.unparsable_text(line))
+            conn.write_line(self.unparsable_text())
         else:
             await self.dispatch(conn, command)
         await conn.flush()
@@ -302,13 +302,13 @@ class ImapServer:
             raise CloseConnection
         handler = getattr(self, f"cmd_{cmd.name.lower()}", None)
         if handler is None:
-            conn.write_line(f"{cmd.tag} {self.unknown_command_text(cmd)}")
+            conn.write_line(f"{cmd.tag} {self.unknown_command_text()}")
             return
         await handler(conn, cmd)
 
     async def cmd_starttls(self, conn: Connection, cmd: Command) -> None:
         if conn.tls or not self.offers_starttls:
-            conn.write_line(f"{cmd.tag} {self.starttls_refused_text(conn)}")
+            conn.write_line(f"{cmd.tag} {self.starttls_refused_text()}")
             return
         conn.write_line(f"{cmd.tag} OK Begin TLS negotiation now.")
         # No await between the OK and start_tls: the client's ClientHello must not reach the plain reader.
@@ -352,14 +352,14 @@ class ImapServer:
     def session_expired_text(self) -> str:
         return "* BYE Session expired."
 
-    def unknown_command_text(self, cmd: Command) -> str:
+    def unknown_command_text(self) -> str:
         return "BAD Unknown command."
 
-    def unparsable_text(self, line: bytes) -> str:
+    def unparsable_text(self) -> str:
         return "* BAD Invalid tag or command."
 
     def line_too_long_text(self) -> str:
         return "* BYE Line too long."
 
-    def starttls_refused_text(self, conn: Connection) -> str:
+    def starttls_refused_text(self) -> str:
         return "BAD STARTTLS not available."
