@@ -91,23 +91,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 # -- settings ---------------------------------------------------------------------------------------
-_OVERRIDES = {
-    "host": "host",
-    "port": "port",
-    "user": "user",
-    "ca_file": "ca_file",
-    "timeout": "timeout",
-    "provider": "provider",
-    "flow": "flow",
-    "client_id": "client_id",
-    "tenant": "tenant",
-    "cloud": "cloud",
-    "certificate": "certificate",
-    "service_account_file": "service_account_file",
-    "subject": "subject",
-    "authority": "authority",
-    "token_endpoint": "token_endpoint",
-}
+_OVERRIDES = (  # options copied as typed onto the CheckSettings field of the same name
+    "host", "port", "user", "ca_file", "timeout", "provider", "flow", "client_id", "tenant", "cloud", "certificate",
+    "service_account_file", "subject", "authority", "token_endpoint",
+)  # fmt: skip
 
 
 def settings_from_args(args: argparse.Namespace) -> CheckSettings:
@@ -117,7 +104,7 @@ def settings_from_args(args: argparse.Namespace) -> CheckSettings:
     from mailscope.settings import CheckSettings, Mechanism, SecretSource, Security
 
     base = _load_profile(args.profile) if args.profile else None
-    changes: dict[str, Any] = {field: getattr(args, option) for option, field in _OVERRIDES.items() if getattr(args, option) is not None}
+    changes: dict[str, Any] = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
     if args.security:
         changes["security"] = Security(args.security)
     if args.mechanism:
