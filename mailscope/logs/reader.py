@@ -201,20 +201,7 @@ class LineReader:
                 released = keep_from
 
     def _anchored_in_place(self, mm: mmap.mmap, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
-        regions: list[list[int]] = []
-        if self._reach > lo:
-            regions.append([lo, min(self._reach, hi)])
-        for anchor in ANCHORS:
-            i = mm.find(anchor, lo, hi)
-            while i >= 0:
-                self._reach = max(self._reach, i + RADIUS)
-                start, stop = i - RADIUS, min(i + RADIUS, hi)
-                if regions and start <= regions[-1][1]:
-                    regions[-1][1] = max(regions[-1][1], stop)
-                else:
-                    regions.append([start, stop])
-                i = mm.find(anchor, max(i + len(anchor), stop), hi)
-        for start, stop in regions:
+        for start, stop in self._regions(mm, lo, hi, 0):
             start = max(start, self._emitted_until, 0)
             if start >= stop:
                 continue
@@ -228,13 +215,15 @@ class LineReader:
             self._emitted_until = e
 
     # -- internals -------------------------------------------------------------------------
-    def _anchored(self, buf: bytearray, body_end: int, base: int) -> Iterator[tuple[int, bytes]]:
-        end = base + body_end
+    def _regions(self, buf: bytes | bytearray | mmap.mmap, lo: int, hi: int, base: int) -> list[list[int]]:
+        """Merged [start, stop) input offsets within RADIUS of an anchor in buf[lo:hi] (buf[0] is input offset `base`),
+        led by the part of this window an anchor in an earlier one still reaches."""
+        end = base + hi
         regions: list[list[int]] = []
-        if self._reach > base:  # an anchor in an earlier chunk reaches into this one
-            regions.append([base, min(self._reach, end)])
+        if self._reach > base + lo:
+            regions.append([base + lo, min(self._reach, end)])
         for anchor in ANCHORS:
-            i = buf.find(anchor, 0, body_end)
+            i = buf.find(anchor, lo, hi)
             while i >= 0:
                 at = base + i
                 self._reach = max(self._reach, at + RADIUS)
@@ -243,9 +232,13 @@ class LineReader:
                     regions[-1][1] = max(regions[-1][1], stop)
                 else:
                     regions.append([start, stop])
-                i = buf.find(anchor, max(i + len(anchor), stop - base), body_end)
+                i = buf.find(anchor, max(i + len(anchor), stop - base), hi)
+        return regions
+
+    def _anchored(self, buf: bytearray, body_end: int, base: int) -> Iterator[tuple[int, bytes]]:
+        end = base + body_end
         lower = max(self._emitted_until, self._tail_base)
-        for start, stop in regions:
+        for start, stop in self._regions(buf, 0, body_end, base):
             start = max(start, lower)
             if start >= stop:
                 continue
