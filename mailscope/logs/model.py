@@ -6,17 +6,10 @@ Items still hold the raw log text (secrets included): they are redacted when rep
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from mailscope.events import Channel, Direction
-
-if TYPE_CHECKING:
-    from mailscope.evidence import Outcome, TokenEvidence
-    from mailscope.record import SessionRecord
-    from mailscope.secret import Secret
 
 
 class ItemKind(StrEnum):
@@ -44,7 +37,7 @@ class LogItem:
 
 @dataclass(slots=True)
 class ImportedSession:
-    """One mail connection found in a log. `session.replay(record)` turns it into a live-like session."""
+    """One mail connection found in a log. `mailscope.logs.replay(session, record)` turns it into a live-like session."""
 
     index: int  # 1-based, in the order sessions end in the log
     format: str
@@ -77,12 +70,6 @@ class ImportedSession:
         if item.wall_time:
             self.first_time = self.first_time or item.wall_time
             self.last_time = item.wall_time
-
-    def replay(self, record: SessionRecord, *, inspect_token: Callable[[Secret], TokenEvidence] | None = None) -> Outcome:
-        """Same as `mailscope.logs.replay(self, record, inspect_token=...)`."""
-        from mailscope.logs.replayer import replay
-
-        return replay(self, record, inspect_token=inspect_token)
 
     def fingerprint(self) -> int:
         """Equal for sessions that replay to the same lines and evidence (times and positions aside): a failure
