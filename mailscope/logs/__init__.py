@@ -24,17 +24,17 @@ if TYPE_CHECKING:
     from mailscope.logs.detect import FORMATS, detect_format
     from mailscope.logs.model import ImportedSession, ItemKind, LogItem
     from mailscope.logs.replayer import replay
-    from mailscope.logs.scanner import LogScan, scan
+    from mailscope.logs.scanner import LogScan
     from mailscope.logs.summary import LogSummary, SessionRow
 
 # Loaded on first use: `mailscope` builds its argument parser from every command module, and the format list
 # must not drag the session record (asyncio) into `mailscope check`'s start-up.
 _EXPORTS = {
     "FORMATS": "detect", "detect_format": "detect", "ImportedSession": "model", "ItemKind": "model", "LogItem": "model",
-    "replay": "replayer", "LogScan": "scanner", "scan": "scanner", "LogSummary": "summary", "SessionRow": "summary",
+    "replay": "replayer", "LogScan": "scanner", "LogSummary": "summary", "SessionRow": "summary",
 }  # fmt: skip
 __all__ = [
-    "FORMATS", "ImportedSession", "ItemKind", "LogItem", "LogScan", "LogSummary", "SessionRow", "detect_format", "replay", "scan",
+    "FORMATS", "ImportedSession", "ItemKind", "LogItem", "LogScan", "LogSummary", "SessionRow", "detect_format", "replay",
 ]  # fmt: skip
 
 

@@ -100,11 +100,6 @@ class LogScan:
             yield session
 
 
-def scan(lines: Iterable[str | bytes] | BinaryIO, format: str = "auto") -> Iterator[ImportedSession]:
-    """The sessions in a log given as lines (pasted text) or a binary stream."""
-    return LogScan(lines, format).sessions()
-
-
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
