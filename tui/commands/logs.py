@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 diagnosed[key] = (record, findings_of(record))
             record, findings = diagnosed[key]
             summary.add(session, record, findings)
-            if session.index == getattr(args, "session", None):
+            if session.index == args.session:
                 shown = SessionRecord(diagnoser=diagnoser)  # its own replay: the shared one carries another's positions
                 replay(session, shown, inspect_token=inspect)
     except (OSError, EOFError) as exc:
@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-    if getattr(args, "session", None) is not None and shown is None:
+    if args.session is not None and shown is None:
         print(f"mailscope logs: no session #{args.session} in this log ({summary.sessions} found)", file=err)
         return 2
     notes = list(scan.notes)
