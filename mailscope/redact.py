@@ -280,8 +280,19 @@ class Redactor:
     # -- internals -----------------------------------------------------------------------------------
     def _redact_text(self, text: str, depth: int) -> str:
         if self._exact:
+            # SASL base64 first: once a registered secret inside it is cut out, the payload can no
+            # longer be decoded and its readable structure (user=..., auth=Bearer <...>) would be lost.
+            if depth < _MAX_DEPTH and len(text) >= 12:
+                text = _B64_RUN_RE.sub(lambda m: self._sasl_description(m, depth) or m.group(), text)
             text = self._redact_known(text)
         return self._catch_all(text, depth)
+
+    def _sasl_description(self, m: re.Match[str], depth: int) -> str | None:
+        decoded = _b64decode(m.group())
+        if decoded is None:
+            return None
+        text = decoded.decode("utf-8", "replace")
+        return self._describe_sasl(m.group(), None, depth) if _looks_like_sasl(text) else None
 
     def _redact_known(self, text: str) -> str:
         for form in self._exact_sorted:

@@ -476,3 +476,16 @@ def test_url_encoded_tokens_are_removed_whole() -> None:
     for line in (f"Authorization: Bearer {encoded}", f"GET /x?a=1 {encoded} end", f"token={encoded}&x=1"):
         out = Redactor().redact_line(line)
         assert "%2B" not in out and encoded[10:] not in out, out
+
+
+def test_sasl_structure_stays_readable_when_the_secret_inside_is_registered() -> None:
+    """A registered password or token must not cut the base64 before it is decoded: the readable
+    structure (user, mechanism, the secret's description) is what the transcript shows."""
+    password, token = "S3cretPassw0rd!", "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlLmNvbSJ9.c2lnbmF0dXJl"
+    redactor = Redactor()
+    redactor.register(password, "password")
+    redactor.register(token)
+    plain = redactor.redact_line("A1 AUTHENTICATE PLAIN " + base64.b64encode(plain_payload("alice@x.com", password)).decode())
+    bearer = redactor.redact_line("A2 AUTHENTICATE XOAUTH2 " + base64.b64encode(xoauth2_payload("alice@x.com", token)).decode())
+    assert plain == f"A1 AUTHENTICATE PLAIN <SASL PLAIN authzid= user=alice@x.com password={describe_secret(password, 'password')}>"
+    assert bearer == f"A2 AUTHENTICATE XOAUTH2 <SASL XOAUTH2 user=alice@x.com ^A auth=Bearer {describe_secret(token)} ^A^A>"
