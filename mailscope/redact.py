@@ -288,11 +288,8 @@ class Redactor:
         return self._catch_all(text, depth)
 
     def _sasl_description(self, m: re.Match[str], depth: int) -> str | None:
-        decoded = _b64decode(m.group())
-        if decoded is None:
-            return None
-        text = decoded.decode("utf-8", "replace")
-        return self._describe_sasl(m.group(), None, depth) if _looks_like_sasl(text) else None
+        text = _decoded_text(m.group())
+        return self._describe_sasl(m.group(), None, depth) if text is not None and _looks_like_sasl(text) else None
 
     def _redact_known(self, text: str) -> str:
         for form in self._exact_sorted:
@@ -342,14 +339,8 @@ class Redactor:
     def _decoded_secret(self, m: re.Match[str], depth: int) -> str | None:
         """A description when the base64 run `m` decodes to something secret, else None (keep it)."""
         candidate = m.group()
-        decoded = _b64decode(candidate)
-        if decoded is None:
-            return None
-        try:
-            text = decoded.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if _PRINTABLE_DECODED_RE.fullmatch(text) is None:
+        text = _decoded_text(candidate)
+        if text is None:
             return None
         if _looks_like_sasl(text):
             return self._describe_sasl(candidate, None, depth)
@@ -496,6 +487,19 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return re.sub(r"\\(.)", r"\1", value[1:-1])
     return value
+
+
+def _decoded_text(candidate: str) -> str | None:
+    """A base64 run's decoded text when it is printable UTF-8 (a SASL payload or a secret), else None:
+    random identifiers such as `AADSTS700016` decode to binary and must stay as they are."""
+    decoded = _b64decode(candidate)
+    if decoded is None:
+        return None
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if _PRINTABLE_DECODED_RE.fullmatch(text) else None
 
 
 def _b64decode(text: str) -> bytes | None:

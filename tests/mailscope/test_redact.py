@@ -489,3 +489,5 @@ def test_sasl_structure_stays_readable_when_the_secret_inside_is_registered() ->
     bearer = redactor.redact_line("A2 AUTHENTICATE XOAUTH2 " + base64.b64encode(xoauth2_payload("alice@x.com", token)).decode())
     assert plain == f"A1 AUTHENTICATE PLAIN <SASL PLAIN authzid= user=alice@x.com password={describe_secret(password, 'password')}>"
     assert bearer == f"A2 AUTHENTICATE XOAUTH2 <SASL XOAUTH2 user=alice@x.com ^A auth=Bearer {describe_secret(token)} ^A^A>"
+    # An identifier that happens to be valid base64 (and decodes to binary with NULs) is not a PLAIN payload.
+    assert redactor.redact_line('description="AADSTS700016: Application not found"') == 'description="AADSTS700016: Application not found"'
