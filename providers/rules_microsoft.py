@@ -567,7 +567,6 @@ def _basic_auth_fix(ctx: Context) -> tuple[str, ...]:
         steps.append(f"Microsoft 365 scopes: {smtp} and offline_access.")
     else:
         steps.append(f"Microsoft 365 scopes: {imap} (IMAP) or {pop} (POP3), and offline_access.")
-    steps.append(f"Google: {presets.GOOGLE_MAIL_SCOPE}.")
     steps.append("Basic auth cannot be turned back on for Exchange Online IMAP/POP.")
     return tuple(steps)
 
