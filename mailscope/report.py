@@ -127,6 +127,18 @@ def _guard(value: Any, redactor: Redactor) -> Any:
 _PREFIX = {"client": "C:", "server": "S:", "info": "* "}
 
 
+def settings_unverified(report: dict[str, Any]) -> bool:
+    settings = report["settings"]
+    return bool(settings) and settings.get("verify_tls") is False
+
+
+def _auth_answer(result: str, text: str) -> str:
+    """The server's answer once: auth_text is the reply as sent, which usually starts with the result itself."""
+    if not result:
+        return "(not answered)"
+    return text if text.split(" ", 1)[0].upper() == result.upper() else f"{result} {text}".strip()
+
+
 def report_markdown(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
     """A human-readable rendering of the same report (for tickets; the TUI's export uses it)."""
     report = build_report(record, generated_at=generated_at)
@@ -138,13 +150,16 @@ def report_markdown(record: SessionRecord, *, generated_at: datetime | None = No
         "",
         f"**Outcome:** {outcome['kind']}: {outcome['summary']}" if outcome else "**Outcome:** (session not finished)",
         "",
+        *(["**WARNING: TLS certificate verification was OFF for this session** (anyone on the path could read the credential).",
+           ""] if settings_unverified(report) else []),
         "## Findings",
         "",
     ]
     if not report["findings"]:
         out.append("No findings.")
     for finding in report["findings"]:
-        lines = ", ".join(str(e["seq"]) for e in finding["evidence"] if e["seq"])
+        # The lines the console marks: line evidence only (a capability or claim may carry a seq too).
+        lines = ", ".join(str(e["seq"]) for e in finding["evidence"] if e["kind"] == "line" and e["seq"])
         out.append(f"- **{finding['severity'].upper()} `{finding['id']}`: {finding['title']}** (owner: {finding['owner']})")
         out.append(f"  {finding['explanation']}")
         out += [f"  - fix: {step}" for step in finding["fix"]]
@@ -162,7 +177,7 @@ def report_markdown(record: SessionRecord, *, generated_at: datetime | None = No
         else ("TLS", "none"),
         ("Capabilities", " ".join(evidence["capabilities_post_tls"] or evidence["capabilities_pre_tls"] or []) or "(none)"),
         ("Mechanism", f"{evidence['mechanism']}: {evidence['mechanism_reason']}" if evidence["mechanism"] else "(none)"),
-        ("Authentication", f"{evidence['auth_result']} {evidence['auth_text']}".strip() if evidence["auth_result"] else "(not answered)"),
+        ("Authentication", _auth_answer(evidence["auth_result"], evidence["auth_text"])),
     ]
     for exchange in evidence["sasl"]:
         for challenge in exchange["challenges"]:
