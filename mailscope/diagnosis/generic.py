@@ -276,8 +276,13 @@ def expired_mid_session_rule(ctx: Context) -> Iterator[Finding]:
         "token_expired_mid_session",
         f"the server ended an authenticated session with '{text}': the token that opened it expired. This is not a bad "
         "credential.", score=WIRE_PROOF, confirmed=True, evidence=evidence,
-        fix=("Handle the untagged BYE: refresh the token (msal acquire_token_silent / google-auth creds.refresh) and reconnect.",),
+        fix=(f"Handle the untagged BYE: refresh the token ({_REFRESH_CALL.get(ctx.server_family, _REFRESH_CALL[''])}) and reconnect.",),
     )
+
+
+# How a client refreshes, for the server at hand (a fix names only the provider of the session).
+_REFRESH_CALL = {"exchange": "msal acquire_token_silent", "gmail": "google-auth creds.refresh",
+                 "": "msal acquire_token_silent / google-auth creds.refresh"}
 
 
 def provider_server_mismatch_rule(ctx: Context) -> Iterator[Finding]:
