@@ -104,3 +104,78 @@ async def test_filter_and_highlight():
         view.set_highlighted([2])
         view.select_seq(3)
         assert view.selected_seq == 3
+
+
+def _long(record: SessionRecord, count: int, width: int = 200) -> None:
+    for i in range(1, count + 1):
+        record.add_line(Direction.SERVER, f"* {i} FETCH " + "x" * width + f" END{i}")
+
+
+async def test_the_last_line_stays_visible_above_the_horizontal_scrollbar():
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(Transcript)
+        record = SessionRecord()
+        feed(record, view)
+        _long(record, 30)
+        await pilot.pause(0.2)
+        assert view.show_horizontal_scrollbar  # the lines are wider than the pane
+        last_visible_row = view.scrollable_content_region.height - 1  # the row above the scrollbar
+        assert view.render_line(last_visible_row).text.startswith("   30   S: * 30 FETCH")  # the newest line, not under it
+
+
+async def test_scrolling_sideways_keeps_the_gutter():
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(Transcript)
+        record = SessionRecord()
+        feed(record, view)
+        _long(record, 3)
+        await pilot.pause(0.1)
+        view.focus()
+        await pilot.press("right", "right", "right")
+        await pilot.pause()
+        row = view.render_line(0).text
+        assert row.startswith("    1   S: ") and "FETCH" not in row and "xxxx" in row  # body moved, number and S: stayed
+        await pilot.press("end")
+        view.scroll_to(x=10_000, animate=False, force=True)
+        await pilot.pause()
+        assert view.render_line(2).text.startswith("    3   S: ") and view.render_line(2).text.rstrip().endswith("END3")
+
+
+async def test_wrap_mode_folds_long_lines_under_the_gutter():
+    app = Host()
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(Transcript)
+        record = SessionRecord()
+        feed(record, view)
+        _long(record, 2, width=100)
+        await pilot.pause(0.1)
+        view.wrap = True
+        await pilot.pause()
+        rows = view.rendered_texts()
+        assert len(rows) > 2 and not view.show_horizontal_scrollbar
+        assert rows[0].startswith("    1   S: ") and rows[1].startswith(" " * 9 + "↪ ")
+        body = "".join(row[view.gutter_width:] for row in rows if row.startswith(("    1", " " * 9 + "↪")))
+        assert body.startswith("* 1 FETCH x") and "END1" in body
+        view.select_seq(2)
+        assert view.selected_seq == 2
+        view.action_cursor(-1)  # one line up, not one row
+        assert view.selected_seq == 1
+
+
+async def test_the_filter_counts_its_matches():
+    app = Host()
+    async with app.run_test(size=(100, 10)) as pilot:
+        view = app.query_one(Transcript)
+        record = SessionRecord()
+        feed(record, view)
+        for text in ("A1 CAPABILITY", "A2 LOGIN x y", "A3 LOGOUT"):
+            record.add_line(Direction.CLIENT, text)
+        await pilot.pause(0.1)
+        view.set_filter("log")
+        assert view.match_count == 2
+        view.explain = True
+        assert view.match_count == 2  # explanation rows are not matches
+        view.set_filter("")
+        assert view.match_count == 3
