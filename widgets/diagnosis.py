@@ -1,43 +1,50 @@
-"""Diagnosis pane: ranked findings (severity colour, owner), the selected finding's explanation, copyable
-fix steps and evidence, and the checks done / not done, updating while the session runs."""
+"""Diagnosis pane: the session's outcome in full, ranked findings (severity colour, owner; candidates set apart
+from confirmed causes), the selected finding's explanation, fix steps, evidence and links, and the checks done
+/ not done, updating while the session runs. Prose wraps at spaces only (widgets/wrap.py): a scope, a URL or
+an identifier is never split."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import OptionList, Static
+from textual.widgets import Static
 from textual.widgets.option_list import Option
 
 from mailscope.findings import Diagnosis, EvidenceKind, Finding, Severity
+from widgets.option_list import OptionList
+from widgets.wrap import wrap_words
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
 SEVERITY_BADGE = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "INFO "}
+CONFIRMED_BADGE = {Severity.ERROR: "bold white on red", Severity.WARNING: "bold black on yellow", Severity.INFO: "bold black on cyan"}
+OUTCOME_STYLE = {"ok": "bold green", "failed": "bold red", "cancelled": "bold yellow", "running": "bold yellow", "": "bold"}
+CANDIDATE_NOTE = "Candidate: neither the wire nor the token proves this; confirm it before acting on it."
 
 
-def fix_steps_text(finding: Finding) -> str:
-    """The fix steps as plain text, numbered: what `y` copies to the clipboard."""
-    return "\n".join(f"{i}. {step}" for i, step in enumerate(finding.fix, 1))
+def fix_steps_text(finding: Finding, mask: Callable[[str], str] = str) -> str:
+    """The fix steps as plain text, numbered, then the links: what `y` copies to the clipboard."""
+    steps = [f"{i}. {mask(step)}" for i, step in enumerate(finding.fix, 1)]
+    links = ["", "Read more:", *(mask(link) for link in finding.links)] if finding.links else []
+    return "\n".join(steps + links).strip()
 
 
 class DiagnosisPane(Widget, can_focus=False):
-    """Findings list on top, details of the highlighted one below."""
+    """Outcome and counts on top, the findings list, then details of the highlighted finding."""
 
     DEFAULT_CSS = """
     DiagnosisPane { layout: vertical; }
-    DiagnosisPane > #summary { height: auto; padding: 0 1; text-style: bold; }
+    DiagnosisPane > #summary { height: auto; padding: 0 1; }
     DiagnosisPane > OptionList { height: auto; max-height: 45%; border: none; padding: 0; }
-    DiagnosisPane > VerticalScroll { height: 1fr; padding: 0 1; }
-    DiagnosisPane .cited-note { color: $warning; }
+    DiagnosisPane > #details { height: 1fr; padding: 0 1; overflow-x: auto; overflow-y: auto; }
+    DiagnosisPane #detail { width: auto; }
     """
-
-    BINDINGS = [Binding("y", "copy_fix", "Copy fix", show=True)]
 
     class FindingSelected(Message):
         def __init__(self, finding: Finding | None) -> None:
@@ -49,6 +56,8 @@ class DiagnosisPane(Widget, can_focus=False):
         self.diagnosis = Diagnosis()
         self.running = False
         self.presenter = False
+        self.outcome = ""  # the session's outcome in full ("" before the end)
+        self.outcome_kind = ""  # "ok" | "failed" | "cancelled" | "running" | ""
         self._mask = mask
         self._marked: frozenset[str] = frozenset()
         self._list: OptionList | None = None
@@ -62,7 +71,7 @@ class DiagnosisPane(Widget, can_focus=False):
         """The findings list and the detail view, mounted on first use."""
         if self._list is None or self._detail is None:
             self._list, self._detail = OptionList(id="findings"), Static("", id="detail")
-            self.mount(self._list, VerticalScroll(self._detail, id="details"))
+            self.mount(self._list, ScrollableContainer(self._detail, id="details", can_focus=False))
         return self._list, self._detail
 
     @property
@@ -78,6 +87,10 @@ class DiagnosisPane(Widget, can_focus=False):
 
     def _m(self, text: str) -> str:
         return self._mask(text) if self.presenter and self._mask else text
+
+    @property
+    def mask(self) -> Callable[[str], str]:
+        return self._m
 
     def show(self, diagnosis: Diagnosis, *, running: bool | None = None) -> None:
         """Replace the content. While the user is browsing the list, the selection stays on the same finding id;
@@ -95,6 +108,11 @@ class DiagnosisPane(Widget, can_focus=False):
         self._render_summary()
         self._render_detail()
 
+    def set_outcome(self, text: str, kind: str) -> None:
+        """The outcome, in full: the status line may cut it, this never does."""
+        self.outcome, self.outcome_kind = text, kind
+        self._render_summary()
+
     def mark_citing(self, finding_ids: frozenset[str]) -> None:
         """Findings that cite the selected transcript line get a pointer."""
         if finding_ids == self._marked:
@@ -106,74 +124,99 @@ class DiagnosisPane(Widget, can_focus=False):
     def refresh_view(self) -> None:
         self.show(self.diagnosis)
 
+    def on_resize(self) -> None:
+        if self._detail is not None:
+            self._render_summary()
+            self._render_detail()
+
     def _finding_prompt(self, finding: Finding) -> Table:
-        """Badge in a column of its own, so a long title wraps under the title, not under the badge."""
+        """Badge in a column of its own, so a long title wraps under the title, not under the badge. A confirmed
+        cause gets a solid badge; a candidate an outlined one, its title dimmed, and the word candidate."""
         grid = Table.grid(padding=(0, 1))
         grid.add_column(no_wrap=True)
-        grid.add_column(ratio=1)
+        grid.add_column(ratio=1, overflow="ellipsis")
         marker = "▶" if finding.id in self._marked else " "
-        badge = Text.assemble((marker, "bold"), (SEVERITY_BADGE[finding.severity], SEVERITY_STYLE[finding.severity]))
-        body = Text.assemble(
-            (finding.id, "bold"),
-            ("" if finding.confirmed else " (candidate)", "dim"),
-            "\n",
-            self._m(finding.title),
-            ("\nowner: ", "dim"),
-            (str(finding.owner), "italic"),
-        )
+        if finding.confirmed:
+            badge = Text.assemble((marker, "bold"), (f" {SEVERITY_BADGE[finding.severity].strip():<5} ", CONFIRMED_BADGE[finding.severity]))
+            head = Text.assemble((finding.id, "bold"))
+            title_style = ""
+        else:
+            severity = SEVERITY_BADGE[finding.severity].strip().lower()
+            badge = Text.assemble((marker, "bold"), (f"({severity}?)", SEVERITY_STYLE[finding.severity]))
+            head = Text.assemble((finding.id, "bold dim"), (" candidate", "italic"))
+            title_style = "dim italic"
+        body = Text.assemble(head, "\n", (self._m(finding.title), title_style), ("\nowner: ", "dim"), (str(finding.owner), "italic"))
         grid.add_row(badge, body)
         return grid
 
+    def _width(self) -> int:
+        return max(20, self.content_region.width - 4)
+
     def _render_summary(self) -> None:
-        """One line: the count and the checks; the diagnosis' own summary only when no finding says more."""
+        """The outcome in full (wrapped, never cut), then the counts and checks."""
         diagnosis = self.diagnosis
-        state = "running… " if self.running else ""
         done = sum(1 for c in diagnosis.checks if c.done)
         checks = f" · checks {done}/{len(diagnosis.checks)} done" if diagnosis.checks else ""
         if diagnosis.findings:
+            confirmed = sum(1 for f in diagnosis.findings if f.confirmed)
             errors = sum(1 for f in diagnosis.findings if f.severity is Severity.ERROR)
-            body = f"{len(diagnosis.findings)} finding(s), {errors} error(s)"
+            body = f"{len(diagnosis.findings)} finding(s): {errors} error(s), {confirmed} confirmed"
         elif diagnosis.summary:
             body = self._m(diagnosis.summary)
         else:
             body = "no findings yet" if self.running else "no findings"
-        self.query_one("#summary", Static).update(Text(state + body + checks))
+        lines: list[Text] = []
+        if self.running:
+            lines.append(Text("running…", style=OUTCOME_STYLE["running"]))
+        elif self.outcome:
+            outcome = Text.assemble(("Outcome: ", "bold"), (self._m(self.outcome), OUTCOME_STYLE.get(self.outcome_kind, "bold")))
+            lines += wrap_words(outcome, self._width(), indent=2)
+        lines += wrap_words(Text(body + checks, style="dim" if not diagnosis.findings else ""), self._width(), indent=2)
+        self.query_one("#summary", Static).update(Text("\n").join(lines))
 
     def _render_detail(self) -> None:
         finding = self.selected
-        parts: list[Text] = []
+        width = self._width()
+        lines: list[Text] = []
+
+        def prose(text: Text | str, indent: int = 0, style: str = "") -> None:
+            lines.extend(wrap_words(Text(text, style=style) if isinstance(text, str) else text, width, indent=indent))
+
         if finding is not None:
-            parts.append(Text(self._m(finding.title), style=SEVERITY_STYLE[finding.severity]))
-            parts.append(Text(self._m(finding.explanation)))
-            parts.append(Text.assemble(("Owner: ", "bold"), str(finding.owner)))
+            if not finding.confirmed:
+                prose(CANDIDATE_NOTE, style="italic yellow")
+            prose(self._m(finding.explanation))
+            prose(Text.assemble(("Owner: ", "bold"), str(finding.owner)))
             if finding.fix:
-                parts.append(Text("Fix (y copies):", style="bold"))
-                parts.extend(Text(f"  {i}. {self._m(step)}") for i, step in enumerate(finding.fix, 1))
+                lines.append(Text("Fix (y copies the steps):", style="bold"))
+                for i, step in enumerate(finding.fix, 1):
+                    prose(f"  {i}. {self._m(step)}", indent=5)
             if finding.evidence:
-                parts.append(Text("Evidence:", style="bold"))
+                lines.append(Text("Evidence:", style="bold"))
                 for ref in finding.evidence:
                     where = f"line {ref.seq}" if ref.kind is EvidenceKind.LINE and ref.seq is not None else str(ref.kind)
                     value = f" = {self._m(ref.value)}" if ref.value else ""
-                    parts.append(Text(f"  [{where}] {self._m(ref.name)}{value}"))
+                    prose(f"  [{where}] {self._m(ref.name)}{value}", indent=4)
             if finding.links:
-                parts.append(Text("Read more: " + "  ".join(finding.links), style="dim"))
+                # A link is one line: clickable (OSC 8) with its full target, shortened to the pane when longer;
+                # y copies the full addresses.
+                lines.append(Text("Read more (y copies the full links):", style="bold"))
+                for link in finding.links:
+                    target = self._m(link)
+                    shown = target if len(target) <= width - 2 else target[: width - 3] + "…"
+                    lines.append(Text.assemble("  ", (shown, Style(underline=True, link=target))))
         if self.diagnosis.checks:
-            parts.append(Text("Checks:", style="bold"))
+            lines.append(Text("Checks:", style="bold"))
             for check in self.diagnosis.checks:
                 mark, style = ("✓", "green") if check.done else ("·", "dim")
                 detail = f" — {self._m(check.detail)}" if check.detail else ""
-                parts.append(Text.assemble((f"  {mark} ", style), check.name, (detail, "dim")))
-        self._parts()[1].update(Text("\n").join(parts) if parts else "")
+                prose(Text.assemble((f"  {mark} ", style), check.name, (detail, "dim")), indent=4)
+        content = Text("\n").join(lines) if lines else Text("")
+        content.no_wrap = True
+        content.overflow = "ignore"
+        self._parts()[1].update(content)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
         self._render_detail()
         self.post_message(self.FindingSelected(self.selected))
-
-    def action_copy_fix(self) -> None:
-        finding = self.selected
-        if finding is None or not finding.fix:
-            self.notify("No fix steps to copy", severity="warning")
-            return
-        self.app.copy_to_clipboard(fix_steps_text(finding))
-        self.notify(f"Copied {len(finding.fix)} fix step(s) for {finding.id}")
