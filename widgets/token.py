@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from mailscope.evidence import TokenEvidence
 from providers.inspect import display_claims
-from widgets.presenter import mask_claim
+from widgets.presenter import mask_claim, mask_identifiers
 
 
 def claim_rows(token: TokenEvidence, now: float) -> list[tuple[str, str, str]]:
@@ -41,11 +41,13 @@ class TokenInspector(Widget):
         token: TokenEvidence | None = None,
         highlighted: frozenset[str] = frozenset(),
         presenter: bool = False,
+        mask: Callable[[str], str] = mask_identifiers,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.token = token
         self.presenter = presenter
+        self._mask = mask
         self._clock = clock
         self._highlighted = highlighted
 
@@ -78,21 +80,22 @@ class TokenInspector(Widget):
         if token is None:
             facts.update("No token yet: the session has not obtained a credential.")
             return
+        m = self._mask if self.presenter else str  # endpoint errors and notes name tenants and apps too (AADSTS texts)
         lines = [
             Text.assemble(("Kind ", "bold"), f"{token.kind} ({token.shape or 'unknown shape'}), {token.length} chars, "
                           f"fingerprint {token.fingerprint or '-'}"),
-            Text.assemble(("From ", "bold"), f"{token.provider} via {token.flow or '?'} ({token.source or '?'})"),
+            Text.assemble(("From ", "bold"), m(f"{token.provider} via {token.flow or '?'} ({token.source or '?'})")),
         ]
         if token.requested_scopes:
-            lines.append(Text.assemble(("Requested ", "bold"), " ".join(token.requested_scopes)))
+            lines.append(Text.assemble(("Requested ", "bold"), m(" ".join(token.requested_scopes))))
         if token.granted_scopes is not None:
-            lines.append(Text.assemble(("Granted ", "bold"), " ".join(token.granted_scopes) or "(none)"))
+            lines.append(Text.assemble(("Granted ", "bold"), m(" ".join(token.granted_scopes)) or "(none)"))
         if token.error:
-            lines.append(Text.assemble(("Token endpoint error ", "bold red"), str(token.error.get("error", "")),
-                                       " ", str(token.error.get("error_description", ""))[:200]))
-        lines.extend(Text(note, style="dim") for note in token.notes)
+            lines.append(Text.assemble(("Token endpoint error ", "bold red"), m(str(token.error.get("error", ""))),
+                                       " ", m(str(token.error.get("error_description", ""))[:200])))
+        lines.extend(Text(m(note), style="dim") for note in token.notes)
         facts.update(Text("\n").join(lines))
         for name, value, note in claim_rows(token, self._clock()):
-            shown = mask_claim(name, value) if self.presenter else value
+            shown = self._mask(mask_claim(name, value)) if self.presenter else value
             style = "bold black on yellow" if name in self._highlighted else ""
             table.add_row(Text(name, style=style or "bold"), Text(shown, style=style), Text(note, style="dim"), key=name)
