@@ -1,5 +1,7 @@
-"""The mailscope console: settings, live transcript, diagnosis and token panes over one SessionRecord.
+"""The mailscope console: settings, live transcript, diagnosis and token views over one SessionRecord.
 
+Views are Textual modes (tui/views.py): built once, kept for the run, entered and left in any order. Keys come
+from one command table (tui/keys.py) that also feeds the footer, the help screen, the palette and the keymap.
 The session runs as an async worker on the app's own loop. Engine events arrive through a synchronous
 listener that only appends to buffers; timers flush them to the widgets at a fixed rate.
 """
@@ -7,6 +9,7 @@ listener that only appends to buffers; timers flush them to the widgets at a fix
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -15,13 +18,11 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from mailscope.events import (
@@ -35,9 +36,11 @@ from mailscope.events import (
     TokenKnown,
 )
 from mailscope.findings import Diagnosis, EvidenceKind, Finding
+from tui import keys
 from tui.session import SEED_SCENARIO, Runner, Target, default_diagnoser, lab_scenarios, run_target
-from widgets.diagnosis import DiagnosisPane
-from widgets.presenter import mask_identifiers
+from tui.views import VIEWS
+from widgets.diagnosis import DiagnosisPane, fix_steps_text
+from widgets.presenter import IdentifierMask
 from widgets.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -51,67 +54,17 @@ if TYPE_CHECKING:
 
 DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
 
-# (action, palette title, help) for every action: the command palette lists them all.
-ACTIONS: tuple[tuple[str, str, str], ...] = (
-    ("run", "Run session", "Run the current lab scenario or settings (r)"),
-    ("stop", "Stop session", "Cancel the running session (x)"),
-    ("show_tab('lab')", "Lab: pick a scenario", "Reproducible failure scenarios, Enter runs one (l)"),
-    ("show_tab('settings')", "Settings", "Provider, preset, host, user, flow, secret sources, profiles (s)"),
-    ("show_tab('token')", "Token inspector", "Token facts and decoded claims (t)"),
-    ("show_tab('session')", "Transcript and diagnosis", "Back to the session view (Esc)"),
-    ("toggle_explain", "Toggle explain mode", "Annotate each protocol line in plain words (e)"),
-    ("toggle_presenter", "Toggle presenter mode", "Mask user names, tenant, object and client ids (p)"),
-    ("filter", "Search / filter transcript", "Show only lines containing a text (/)"),
-    ("focus_findings", "Focus findings", "Move to the findings list (f)"),
-    ("copy_fix", "Copy fix steps", "Copy the selected finding's fix steps to the clipboard (y)"),
-    ("export_report", "Export report", "Write the redacted report as Markdown and JSON (ctrl+s)"),
-    ("export_screenshot", "Export screenshot", "Write an SVG of the current screen (ctrl+o)"),
-    ("toggle_theme", "Toggle light / dark theme", "Switch between the light and the dark theme (d)"),
-)
+
+def default_reports_dir() -> Path:
+    """$XDG_DATA_HOME/mailscope/reports: never the current directory (often a repository checkout)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "mailscope" / "reports"
 
 
-class StatusBar(Static):
-    pass
-
-
-VIEWS = (("session", "Session", "esc"), ("token", "Token", "t"), ("settings", "Settings", "s"), ("lab", "Lab", "l"))
-
-
-class NavBar(Static):
-    """The views, clickable, the current one marked: a one-row stand-in for tabs that costs nothing at startup."""
-
-    DEFAULT_CSS = "NavBar { height: 1; padding: 0 1; background: $panel; color: $text-muted; }"
-
-    def __init__(self, current: str) -> None:
-        parts = []
-        for view, title, key in VIEWS:
-            style = "bold reverse" if view == current else "underline"
-            parts.append(f"[{style}][@click=app.show_tab('{view}')] {title} [/][/] [dim]{key}[/]")
-        super().__init__("   ".join(parts), markup=True)
-
-
-class PaneScreen(Screen):
-    """One of the secondary views (token inspector, settings, lab picker) with the same bars as the console."""
-
-    BINDINGS = [Binding("escape", "app.show_tab('session')", "Back")]
-
-    def __init__(self, view: str, content: Widget) -> None:
-        super().__init__(name=view)
-        self.view = view
-        self.content = content
-
-    def compose(self) -> ComposeResult:
-        yield NavBar(self.view)
-        yield self.content
-        yield Footer()
-
-    def on_mount(self) -> None:
-        focus = {"lab": "#scenarios", "token": "#claims", "settings": "#preset"}[self.view]
-        self.query_one(focus).focus()
-
-    def on_screen_resume(self) -> None:
-        if self.is_mounted and self.content.is_mounted:
-            self.on_mount()
+def outcome_text(outcome: Outcome) -> str:
+    """`authentication failed: AUTHENTICATE PLAIN refused: NO ...`: the kind in words, then the summary, said once."""
+    kind = outcome.kind.replace("_", " ")
+    return outcome.summary if outcome.summary.lower().startswith(kind.split()[0]) else f"{kind}: {outcome.summary}"
 
 
 class MailscopeApp(App[int]):
@@ -119,28 +72,14 @@ class MailscopeApp(App[int]):
     TITLE = "mailscope"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True
+    MODES = {view.id: view.screen for view in VIEWS}
+    DEFAULT_MODE = "session"
+    BINDINGS = keys.bindings()
 
-    BINDINGS = [
-        Binding("r", "run", "Run"),
-        Binding("x", "stop", "Stop"),
-        Binding("l", "show_tab('lab')", "Lab"),
-        Binding("s", "show_tab('settings')", "Settings"),
-        Binding("t", "show_tab('token')", "Token"),
-        Binding("e", "toggle_explain", "Explain"),
-        Binding("p", "toggle_presenter", "Presenter"),
-        Binding("slash", "filter", "Filter"),
-        Binding("f", "focus_findings", "Findings", show=False),
-        Binding("y", "copy_fix", "Copy fix", show=False),
-        Binding("d", "toggle_theme", "Theme", show=False),
-        Binding("escape", "back", "Back", show=False),
-        Binding("ctrl+s", "export_report", "Report", show=False, priority=True),
-        Binding("ctrl+o", "export_screenshot", "Screenshot", show=False, priority=True),
-        Binding("q", "quit", "Quit"),
-    ]
-
-    running: reactive[bool] = reactive(False, bindings=True)
+    running: reactive[bool] = reactive(False)
     explain: reactive[bool] = reactive(False, init=False)
     presenter: reactive[bool] = reactive(False, init=False)
+    status: reactive[tuple[Text, str]] = reactive((Text("mailscope"), ""), always_update=True, init=False)
 
     def __init__(
         self,
@@ -152,55 +91,49 @@ class MailscopeApp(App[int]):
         settings: CheckSettings | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
-        export_dir: Path | str = ".",
+        export_dir: Path | str | None = None,
         flush_hz: float = 25,
+        keymap: dict[str, str] | None = None,
+        log_sessions: tuple[tuple[int, str], ...] | None = None,
+        run_at_start: bool = False,
+        presenter_at_start: bool = False,
     ) -> None:
         super().__init__()
         self.target = target or (Target(settings=settings) if settings else Target(scenario=SEED_SCENARIO))
         self.initial_settings = settings
         self.runner = runner
         self.diagnoser_factory = diagnoser_factory
-        self._scenarios = scenarios  # loaded on first use (the lab tab, the palette)
+        self._scenarios = scenarios  # loaded on first use (the lab view, the palette)
         self.clock = clock
         self.monotonic = monotonic
-        self.export_dir = Path(export_dir)
+        self.export_dir = Path(export_dir) if export_dir else default_reports_dir()
         self.flush_hz = flush_hz
+        self.keymap = dict(keymap or {})
+        self.log_sessions = log_sessions
+        self._start_with = (run_at_start, presenter_at_start)
+        self._keys_ready = False  # keys typed before the first frame would reach panes not yet built: they are dropped
+        self.mask = IdentifierMask()
         self.record: SessionRecord | None = None
         self.token: TokenEvidence | None = None
         self.claim_highlight: frozenset[str] = frozenset()
         self.outcome: Outcome | None = None
+        self._state: tuple[str, str] | None = None  # an explicit status message (error, stop) until the next run
         self._events: list[Event] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._device_screen: DeviceCodeScreen | None = None
-        self._main_screen: Screen | None = None
-        self._pane_screens: dict[str, PaneScreen] = {}
         if self.theme != DARK_THEME:  # pinned (snapshots, screenshots); setting it again would restyle at startup
             self.theme = DARK_THEME
 
-    # -- layout ----------------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        # Pre-set the breakpoint class so the first resize does not restyle every widget (a startup cost).
-        self.screen.set_class(self.size.width < 120, "-narrow").set_class(self.size.width >= 120, "-wide")
-        yield StatusBar(id="status-bar")
-        yield NavBar("session")
-        with Horizontal(id="session"):
-            with Vertical(id="transcript-column") as column:
-                column.border_title = "Transcript"
-                transcript = Transcript(id="transcript", mask=mask_identifiers, flush_hz=self.flush_hz)
-                transcript.placeholder = (f"Nothing yet. r runs {self.target.describe()}; l picks another lab scenario; "
-                                          "s opens the settings for a live server.")
-                yield transcript
-                yield Input(placeholder="filter: show lines containing…  (Enter keeps it, Esc clears)", id="filter")
-                yield Static("", id="line-info")
-            pane = DiagnosisPane(id="diagnosis", mask=mask_identifiers)
-            pane.border_title = "Diagnosis"
-            yield pane
-        yield Footer()
+    # -- views -----------------------------------------------------------------------------------
+    def view_screen(self, view: str) -> Screen | None:
+        """The view's screen once it has been shown (None before: views are built on first use)."""
+        stack = self._screen_stacks.get(view)
+        return stack[0] if stack else None
 
     @property
     def main_screen(self) -> Screen:
-        """The console's own screen (queries must not land on a modal dialog on top of it)."""
-        return self._main_screen or self.screen
+        """The session view's screen (queries must not land on another view or a dialog)."""
+        return self.view_screen("session") or self.screen
 
     @property
     def transcript(self) -> Transcript:
@@ -213,8 +146,24 @@ class MailscopeApp(App[int]):
     @property
     def token_inspector(self) -> TokenInspector | None:
         """None until the Token view is first opened."""
-        screen = self._pane_screens.get("token")
-        return screen.content if screen else None  # type: ignore[return-value]
+        from widgets.token import TokenInspector
+
+        screen = self.view_screen("token")
+        return screen.query_one(TokenInspector) if screen else None
+
+    @property
+    def settings_pane(self) -> SettingsPane | None:
+        from widgets.settings import SettingsPane
+
+        screen = self.view_screen("settings")
+        return screen.query_one(SettingsPane) if screen else None
+
+    @property
+    def lab_picker(self) -> LabPicker | None:
+        from widgets.lab_picker import LabPicker
+
+        screen = self.view_screen("lab")
+        return screen.query_one(LabPicker) if screen else None
 
     @property
     def scenarios(self) -> list[ScenarioInfo]:
@@ -222,45 +171,87 @@ class MailscopeApp(App[int]):
             self._scenarios = lab_scenarios()
         return self._scenarios
 
-    def pane_screen(self, tab: str) -> PaneScreen:
-        """The Token / Settings / Lab views are screens built the first time they are shown (fast startup)."""
-        if tab not in self._pane_screens:
-            if tab == "token":
-                from widgets.token import TokenInspector
-
-                widget: Widget = TokenInspector(id="token", clock=self.clock, token=self.token, highlighted=self.claim_highlight,
-                                                presenter=self.presenter)
-            elif tab == "settings":
-                from widgets.settings import SettingsPane
-
-                widget = SettingsPane(id="settings", initial=self.initial_settings, presenter=self.presenter)
-            else:
-                from widgets.lab_picker import LabPicker
-
-                widget = LabPicker(self.scenarios, current=self.target.scenario, id="lab")
-            self._pane_screens[tab] = PaneScreen(tab, widget)
-        return self._pane_screens[tab]
+    @property
+    def current_view(self) -> str:
+        return self.current_mode
 
     def on_mount(self) -> None:
-        self._main_screen = self.screen
+        if self.keymap:
+            self.set_keymap(self.keymap)
         self.set_interval(1 / self.flush_hz, self._flush_events, name="event-flush")
-        self._show_status()  # the transcript gets focus from AUTO_FOCUS: it is the first focusable widget
+        self._learn_identifiers(self.target.settings)
+        self._show_status()
+
+    def on_ready(self) -> None:
+        self._keys_ready = True
+        self.refresh_bindings()
+        run, presenter = self._start_with
+        if presenter:
+            self.presenter = True
+        if run:
+            self.start(self.target)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self._keys_ready or action in ("quit", "command_palette")
+
+    # Actions never await a screen change: an App handler awaiting a screen that another key removes before it
+    # mounts waits forever, and with it every key after (found by the monkey test).
+    def action_show_view(self, view: str) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return  # a dialog is open: it decides when it closes
+        self.switch_mode(view)
+
+    def action_back(self) -> None:
+        """Esc: from another view back to the session; on the session view, clear the transcript filter."""
+        if isinstance(self.screen, ModalScreen):
+            return
+        if self.current_mode != "session":
+            self.switch_mode("session")
+            return
+        if self.transcript.filter_text or self.main_screen.query_one("#filter", Input).has_class("-active"):
+            self._clear_filter()
+        self.transcript.focus()
+
+    def key_display(self, binding_id: str, default: str | None = None) -> str:
+        """How a command's key(s) read in the nav bar and help screen, with the user's keymap applied."""
+        keys_ = self.keymap.get(binding_id) or (keys.BY_ID[binding_id].keys if binding_id in keys.BY_ID else default) or ""
+        return " / ".join(self.get_key_display(Binding(key.strip(), "")) for key in keys_.split(","))
 
     # -- status ----------------------------------------------------------------------------------
     def _show_status(self, state: str | None = None, kind: str = "") -> None:
-        bar = self.main_screen.query_one(StatusBar)
+        """The status line every view shows: badges, target, state."""
+        if state is None and self._state is not None:
+            state, kind = self._state
         if state is None:
-            state = "running…" if self.running else ("press r to run, l for other scenarios" if self.outcome is None
-                                                      else self.outcome.summary)
-        modes = "".join(f" [{m}]" for m, on in (("explain", self.explain), ("presenter", self.presenter)) if on)
-        target = self.target.describe()
+            if self.running:
+                state, kind = "running…", "running"
+            elif self.outcome is not None:
+                ok = self.outcome.exit_code == 0
+                top = self.diagnosis_pane.diagnosis.top if self.view_screen("session") else None
+                state = (f"{top.id} ← " if top and not ok else "") + self.outcome.summary
+                kind = "ok" if ok else "failed"
+            else:
+                state = "press r to run, l for other scenarios, ? for every key"
+        badges: list[tuple[str, str]] = []
         if self.presenter:
-            target = mask_identifiers(target)
-            state = mask_identifiers(state)
-        bar.update(Text.assemble(("mailscope", "bold"), f" · {target} · ", state, (modes, "bold")))
-        bar.set_class(kind == "running", "-running")
-        bar.set_class(kind == "failed", "-failed")
-        bar.set_class(kind == "ok", "-ok")
+            badges.append((" PRESENTER: identifiers masked ", "bold black on yellow"))
+        settings = self.target.settings
+        if settings is not None and not settings.verify_tls:
+            badges.append((" TLS NOT VERIFIED ", "bold white on red"))
+        if self.explain:
+            badges.append(("[explain]", "bold"))
+        parts: list[str | tuple[str, str]] = []
+        for badge in badges:
+            parts += [badge, " "]
+        parts += [("mailscope", "bold"), f" · {self._shown(self.target.describe())} · ", self._shown(state)]
+        self.status = (Text.assemble(*parts, no_wrap=True, overflow="ellipsis"), kind)
+
+    def _shown(self, text: str) -> str:
+        """Text as the screen may show it: masked in presenter mode."""
+        return self.mask(text) if self.presenter else text
+
+    def notify_shown(self, message: str, **kwargs) -> None:
+        self.notify(self._shown(message), markup=False, **kwargs)
 
     # -- the session -----------------------------------------------------------------------------
     def _new_record(self, settings: CheckSettings | None) -> SessionRecord:
@@ -271,29 +262,51 @@ class MailscopeApp(App[int]):
             self._unsubscribe()
         self._unsubscribe = record.subscribe(self._on_event)
         self.record = record
+        self._learn_identifiers(settings)
         return record
+
+    def _learn_identifiers(self, settings: CheckSettings | None) -> None:
+        """Presenter mode masks what the user typed too: a tenant like contoso.com matches no pattern."""
+        if settings is not None:
+            self.mask.learn(settings.user, settings.tenant, settings.client_id, settings.subject)
 
     def _on_event(self, event: Event) -> None:
         """Runs synchronously inside the engine: O(1), never touches a widget's layout."""
         if isinstance(event, LineAdded):
-            self.transcript.add(event.line)
+            if self.view_screen("session") is not None:  # None while the app shuts down under a running session
+                self.transcript.add(event.line)
         else:
             self._events.append(event)
 
     def action_run(self) -> None:
-        self.start(self.target)
+        """r runs what the current view shows: the highlighted lab scenario, the settings, or the session's target."""
+        if isinstance(self.screen, ModalScreen):
+            return
+        view = self.current_mode
+        if view == "lab" and self.lab_picker is not None and self.lab_picker.highlighted_id:
+            self.start(Target(scenario=self.lab_picker.highlighted_id))
+        elif view == "settings":
+            self.run_settings()
+        else:
+            self.start(self.target)
 
     def start(self, target: Target) -> None:
+        if self.running:
+            self.workers.cancel_group(self, "session")
         self.target = target
         self.outcome = None
+        self._state = None
+        self._learn_identifiers(target.settings)
         self.transcript.clear()
+        self.diagnosis_pane.set_outcome("", "")
         self.diagnosis_pane.show(Diagnosis(), running=True)
         self._show_token(None)
-        self.main_screen.query_one("#line-info", Static).update("")
-        self.main_screen.query_one("#transcript-column").border_subtitle = ""
+        self._show_line_detail(None)
         self.running = True
-        self._show_status(kind="running")
-        self._back_to_session()
+        self._show_status()
+        if self.current_mode != "session":
+            self.switch_mode("session")
+        self.transcript.focus()
         self._run_session(target)
 
     @work(exclusive=True, group="session", exit_on_error=False)
@@ -304,11 +317,13 @@ class MailscopeApp(App[int]):
             from mailscope.evidence import Outcome, OutcomeKind
 
             if self.record is not None and self.record.outcome is None:
+                self.record.info("cancelled by the user (x): the session stopped before it finished")
                 self.record.finish(Outcome(OutcomeKind.CANCELLED, "stopped by the user"))
             raise
         finally:
-            self._flush_events()
-            self.transcript.flush()
+            if self.view_screen("session") is not None:
+                self._flush_events()
+                self.transcript.flush()
 
     def action_stop(self) -> None:
         if not self.running:
@@ -316,12 +331,19 @@ class MailscopeApp(App[int]):
             return
         self.workers.cancel_group(self, "session")
         self.running = False
-        self._show_status("stopped by the user", "failed")
+        self._state = ("stopped by the user", "failed")
+        self.diagnosis_pane.set_outcome("cancelled: stopped by the user", "cancelled")
+        self._show_status()
 
     @on(Worker.StateChanged)
     def _session_state(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "session" or event.state not in (WorkerState.ERROR, WorkerState.SUCCESS, WorkerState.CANCELLED):
             return
+        if self.view_screen("session") is None:
+            return  # shutting down
+        if any(w is not event.worker and w.group == "session" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+               for w in self.workers):
+            return  # an older session ended because a new one started
         self.running = False
         if event.state is WorkerState.ERROR:
             error = event.worker.error
@@ -329,13 +351,23 @@ class MailscopeApp(App[int]):
             if self.record is not None:
                 self.record.info(message)  # redacted on the way in
                 message = self.record.lines[-1].text
-            self.notify(message, severity="error", timeout=8)
-            self._show_status(message, "failed")
+                self.transcript.flush()
+            else:
+                from mailscope.redact import Redactor
+
+                message = Redactor().redact(message)
+            self.notify_shown(message, severity="error", timeout=8)
+            self._state = (message, "failed")
+            self.diagnosis_pane.set_outcome(message, "failed")
+            self.diagnosis_pane.show(self.diagnosis_pane.diagnosis, running=False)
+            self._show_status()
         elif event.state is WorkerState.SUCCESS and self.outcome is None:
-            self._show_status("finished", "ok")
+            self._state = ("finished", "ok")
+            self.diagnosis_pane.show(self.diagnosis_pane.diagnosis, running=False)
+            self._show_status()
 
     def _flush_events(self) -> None:
-        if not self._events:
+        if not self._events or self.view_screen("session") is None:
             return
         self.transcript.flush()  # lines first, so a finding never cites a line not yet on screen
         events, self._events = self._events, []
@@ -352,14 +384,14 @@ class MailscopeApp(App[int]):
             self.outcome = finished.outcome
             self.running = False
             self._close_device_prompt()
+            ok = finished.outcome.exit_code == 0
+            kind = "ok" if ok else "cancelled" if finished.outcome.kind == "cancelled" else "failed"
+            self.diagnosis_pane.set_outcome(outcome_text(finished.outcome), kind)
         if diagnosis is not None or finished is not None:
             self.diagnosis_pane.show(self._shown_diagnosis(diagnosis), running=self.running)
             self.transcript.set_cited(line for f in self.diagnosis_pane.diagnosis.findings for line in f.cited_lines)
         if finished is not None:
-            ok = finished.outcome.exit_code == 0
-            top = self.diagnosis_pane.diagnosis.top
-            summary = (f"{top.id} ← " if top and not ok else "") + finished.outcome.summary
-            self._show_status(summary, "ok" if ok else "failed")
+            self._show_status()
 
     def _shown_diagnosis(self, diagnosis: Diagnosis | None) -> Diagnosis:
         """The record's diagnosis plus a connection fault as a finding, exactly as the report lists them."""
@@ -372,6 +404,8 @@ class MailscopeApp(App[int]):
 
     def _show_token(self, token: TokenEvidence | None) -> None:
         self.token = token
+        if token is not None:
+            self.mask.learn(*(str(token.claims.get(c, "")) for c in ("upn", "preferred_username", "email", "hd")))
         if self.token_inspector is not None:
             self.token_inspector.show(token)
 
@@ -416,51 +450,48 @@ class MailscopeApp(App[int]):
     def _line_selected(self, event: Transcript.LineSelected) -> None:
         citing = self.findings_citing(event.seq)
         self.diagnosis_pane.mark_citing(frozenset(f.id for f in citing))
-        line = next((li for li in self.transcript.lines if li.seq == event.seq), None)
+        self._show_line_detail(event.seq)
+
+    def _show_line_detail(self, seq: int | None) -> None:
+        """Under the transcript: the whole selected line (annotations such as a decoded challenge on their own
+        rows), who cites it, and what it means in plain words."""
+        detail = self.main_screen.query_one("#line-detail", Static)
+        column = self.main_screen.query_one("#transcript-column")
+        line = next((li for li in self.transcript.lines if li.seq == seq), None) if seq is not None else None
+        if line is None:
+            detail.update("")
+            detail.remove_class("-shown")
+            column.border_subtitle = self._filter_subtitle()
+            return
         from mailscope.explain import explain_line
 
-        words = explain_line(line) if line else ""
+        citing = self.findings_citing(line.seq)
         cited = f"cited by {', '.join(f.id for f in citing)}" if citing else "no finding cites it"
-        self.main_screen.query_one("#line-info", Static).update(Text(f"line {event.seq}: {cited}" + (f" · {words}" if words else "")))
-        self.main_screen.query_one("#transcript-column").border_subtitle = f"line {event.seq}: {cited}"  # shown at 80x24 too
+        words = explain_line(line)
+        mask = self.mask if self.presenter else None
+        rows = [Text.assemble((f"line {line.seq} · {line.direction.value} · {cited}", "bold")),
+                Text(mask(line.text) if mask else line.text)]
+        rows += [Text(f"⟨{mask(note) if mask else note}⟩", style="italic") for note in line.annotations]
+        if words:
+            rows.append(Text(f"in plain words: {words}", style="dim italic"))
+        detail.update(Text("\n").join(rows))
+        detail.add_class("-shown")
+        column.border_subtitle = f"line {line.seq}: {cited}"
 
     def findings_citing(self, seq: int) -> list[Finding]:
         return [f for f in self.diagnosis_pane.diagnosis.findings if seq in f.cited_lines]
 
-    # -- modes and navigation --------------------------------------------------------------------
-    def _back_to_session(self) -> None:
-        while len(self.screen_stack) > 1 and isinstance(self.screen, PaneScreen):
-            self.pop_screen()
-
-    async def action_show_tab(self, tab: str) -> None:
-        if tab == "session":
-            self._back_to_session()
-            self.transcript.focus()
-            return
-        if isinstance(self.screen, ModalScreen):
-            return  # a dialog is open
-        screen = self.pane_screen(tab)
-        if self.screen is screen:
-            return
-        if isinstance(self.screen, PaneScreen):
-            await self.switch_screen(screen)
-        else:
-            await self.push_screen(screen)
-
-    async def action_back(self) -> None:
-        filter_input = self.main_screen.query_one("#filter", Input)
-        if filter_input.has_focus:
-            filter_input.value = ""
-            self.transcript.set_filter("")
-            filter_input.remove_class("-active")
-        await self.action_show_tab("session")
-
+    # -- modes -----------------------------------------------------------------------------------
     def action_toggle_explain(self) -> None:
         self.explain = not self.explain
 
     def watch_explain(self, on: bool) -> None:
         self.transcript.explain = on
-        self._refresh_status_keep()
+        self._show_status()
+
+    def action_toggle_wrap(self) -> None:
+        self.transcript.wrap = not self.transcript.wrap
+        self.notify("Long lines wrap under the gutter" if self.transcript.wrap else "Long lines scroll sideways (left/right)")
 
     def action_toggle_presenter(self) -> None:
         self.presenter = not self.presenter
@@ -469,34 +500,44 @@ class MailscopeApp(App[int]):
         self.transcript.presenter = on
         self.diagnosis_pane.presenter = on
         self.diagnosis_pane.refresh_view()
+        self._show_line_detail(self.transcript.selected_seq)
         if self.token_inspector is not None:
             self.token_inspector.presenter = on
             self.token_inspector.show(self.token)
-        if "settings" in self._pane_screens:
-            self._pane_screens["settings"].content.set_presenter(on)  # type: ignore[attr-defined]
-        self._refresh_status_keep()
+        if self.settings_pane is not None:
+            self.settings_pane.set_presenter(on)
+        self._show_status()
 
-    def _refresh_status_keep(self) -> None:
-        if not self.is_mounted:
-            return
-        if self.running:
-            self._show_status(kind="running")
-        elif self.outcome is not None:
-            ok = self.outcome.exit_code == 0
-            top = self.diagnosis_pane.diagnosis.top
-            self._show_status((f"{top.id} ← " if top and not ok else "") + self.outcome.summary, "ok" if ok else "failed")
-        else:
-            self._show_status()
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
 
+    # -- filter ----------------------------------------------------------------------------------
     def action_filter(self) -> None:
-        self._back_to_session()
+        if isinstance(self.screen, ModalScreen):
+            return
+        if self.current_mode != "session":
+            self.switch_mode("session")
         filter_input = self.main_screen.query_one("#filter", Input)
         filter_input.add_class("-active")
         filter_input.focus()
 
+    def _clear_filter(self) -> None:
+        filter_input = self.main_screen.query_one("#filter", Input)
+        filter_input.value = ""
+        filter_input.remove_class("-active")
+        self.transcript.set_filter("")
+        self.main_screen.query_one("#transcript-column").border_subtitle = ""
+
+    def _filter_subtitle(self) -> str:
+        transcript = self.transcript
+        if not transcript.filter_text:
+            return ""
+        return f"filter “{transcript.filter_text}”: {transcript.match_count} of {len(transcript.lines)} lines · Esc clears"
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.transcript.set_filter(event.value)
+        self._show_line_detail(None)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -504,47 +545,99 @@ class MailscopeApp(App[int]):
             event.input.remove_class("-active")
         self.transcript.focus()
 
+    # -- diagnosis -------------------------------------------------------------------------------
     def action_focus_findings(self) -> None:
-        self._back_to_session()
+        if isinstance(self.screen, ModalScreen):
+            return
+        if self.current_mode != "session":
+            self.switch_mode("session")
         self.diagnosis_pane.findings_list.focus()
 
     def action_copy_fix(self) -> None:
-        self.diagnosis_pane.action_copy_fix()
-
-    def action_toggle_theme(self) -> None:
-        self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
+        pane = self.diagnosis_pane
+        finding = pane.selected
+        if finding is None or not (finding.fix or finding.links):
+            self.notify("No fix steps to copy", severity="warning")
+            return
+        self.copy_to_clipboard(fix_steps_text(finding, pane.mask))
+        self.notify(f"Copied {len(finding.fix)} fix step(s) and {len(finding.links)} link(s) for {finding.id}")
 
     # -- panes' own messages ---------------------------------------------------------------------
     def on_lab_picker_run_scenario(self, event: LabPicker.RunScenario) -> None:
         self.start(Target(scenario=event.scenario_id))
 
     def on_settings_pane_run_requested(self) -> None:
+        self.run_settings()
+
+    def run_settings(self) -> None:
         from widgets.settings import SettingsError
 
+        pane = self.settings_pane
+        if pane is None:
+            return
         try:
-            settings = self.pane_screen("settings").content.to_settings()  # type: ignore[attr-defined]
+            settings = pane.to_settings()
         except SettingsError as error:
-            self.notify(str(error), severity="error", timeout=6)
+            self.notify_shown(str(error), severity="error", timeout=6)
             return
         self.start(Target(settings=settings))
 
     def on_settings_pane_profile_action(self, event: SettingsPane.ProfileAction) -> None:
+        from providers.profiles import ProfileError
         from tui.profiles import load_profile, save_profile
         from widgets.settings import SettingsError
 
-        pane: SettingsPane = self.pane_screen("settings").content  # type: ignore[assignment]
+        pane = self.settings_pane
+        if pane is None:
+            return
         if not event.name:
             self.notify("Type a profile name first", severity="warning")
             return
         try:
             if event.action == "save":
                 where = save_profile(event.name, pane.to_settings())
-                self.notify(f"Saved profile {event.name} ({where})")
+                self.notify_shown(f"Saved profile {event.name} in {where}")
             else:
                 pane.load(load_profile(event.name))
-                self.notify(f"Loaded profile {event.name}")
-        except (SettingsError, OSError, KeyError, ValueError) as error:
-            self.notify(f"Profile {event.name}: {error}", severity="error")
+                self.notify_shown(f"Loaded profile {event.name}")
+        except (SettingsError, ProfileError, OSError, KeyError, ValueError) as error:
+            self.notify_shown(f"Profile {event.name}: {error}", severity="error")
+
+    # -- log sessions ----------------------------------------------------------------------------
+    def action_log_sessions(self) -> None:
+        if self.target.log is None or isinstance(self.screen, ModalScreen):
+            self.notify("n switches between the sessions of a replayed log (mailscope --log FILE)")
+            return
+        self._open_log_sessions(self.target.log)
+
+    @work(exclusive=True, group="log-sessions", exit_on_error=False)
+    async def _open_log_sessions(self, log: str) -> None:
+        """The log's sessions (scanned once, off the UI loop), then the switcher; Enter replays one."""
+        from tui.log_sessions import LogSessionsScreen
+        from tui.session import scan_log
+
+        if self.log_sessions is None:
+            try:
+                self.log_sessions = (await asyncio.to_thread(scan_log, log)).sessions
+            except OSError as error:
+                self.notify_shown(f"{Path(log).name}: {error.strerror or error}", severity="error")
+                return
+        if isinstance(self.screen, ModalScreen) or self.target.log != log:
+            return  # something else opened meanwhile
+
+        def replay(index: int | None) -> None:
+            if index is not None:
+                self.start(Target(log=log, log_session=index))
+
+        sessions = [(index, self._shown(label)) for index, label in self.log_sessions]
+        self.push_screen(LogSessionsScreen(Path(log).name, sessions, self.target.log_session), replay)
+
+    # -- help ------------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from tui.help import HelpScreen
+
+        if not isinstance(self.screen, ModalScreen):
+            self.push_screen(HelpScreen())
 
     # -- export ----------------------------------------------------------------------------------
     def _stamp(self) -> str:
@@ -558,23 +651,44 @@ class MailscopeApp(App[int]):
 
         try:
             paths = write_report(self.record, self.export_dir, f"mailscope-report-{self._stamp()}",
-                                 datetime.fromtimestamp(self.clock(), UTC))
+                                 datetime.fromtimestamp(self.clock(), UTC), mask=self.mask if self.presenter else None)
         except OSError as error:
-            self.notify(f"Export failed: {error}", severity="error")
+            self.notify(f"Export failed: {error.strerror or error}", severity="error", markup=False)
             return []
-        self.notify("Wrote " + ", ".join(str(p) for p in paths))
+        self._notify_written("report", paths)
         return paths
 
-    def action_export_screenshot(self) -> Path:
-        self.export_dir.mkdir(parents=True, exist_ok=True)
-        path = Path(self.save_screenshot(f"mailscope-{self._stamp()}.svg", str(self.export_dir)))
-        self.notify(f"Wrote {path}")
+    def action_export_screenshot(self) -> Path | None:
+        try:
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+            path = Path(self.save_screenshot(f"mailscope-{self._stamp()}.svg", str(self.export_dir))).absolute()
+        except OSError as error:
+            self.notify(f"Export failed: {error.strerror or error}", severity="error", markup=False)
+            return None
+        self._notify_written("screenshot", [path])
         return path
 
+    def _notify_written(self, what: str, paths: list[Path]) -> None:
+        """The directory and the file names on lines of their own, so a long path never wraps mid-name."""
+        folder = paths[0].absolute().parent
+        names = "\n".join(f"  {p.name}" for p in paths)
+        mode = " (presenter mode: identifiers masked)" if self.presenter else ""
+        self.notify(f"Wrote {what}{mode} to\n{folder}/\n{names}", timeout=8, markup=False)
+
     # -- command palette -------------------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        from tui.palette import SafeCommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for action, title, help_text in ACTIONS:
-            yield SystemCommand(title, help_text, lambda a=action: self.run_action(a))
+        for command in keys.COMMANDS:
+            if command.palette:
+                yield SystemCommand(command.title, f"{command.help} ({self.key_display(command.id)})",
+                                    lambda a=command.action: self.run_action(a))
         for scenario in self.scenarios:
             yield SystemCommand(f"Run lab scenario {scenario.id}", scenario.title,
                                 lambda s=scenario.id: self.start(Target(scenario=s)))

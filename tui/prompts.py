@@ -7,11 +7,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from mailscope.events import DeviceCodePrompt, PasteBackPrompt
 from tui.bigtext import big
+from tui.dialog import Dialog
 
 
 def spaced(code: str) -> str:
@@ -19,7 +19,7 @@ def spaced(code: str) -> str:
     return " ".join(code)
 
 
-class DeviceCodeScreen(ModalScreen[None]):
+class DeviceCodeScreen(Dialog[None]):
     DEFAULT_CSS = """
     DeviceCodeScreen { align: center middle; }
     DeviceCodeScreen > Vertical { width: 76; max-width: 100%; height: auto; border: double $accent; background: $panel; padding: 1 2; }
@@ -57,7 +57,7 @@ class DeviceCodeScreen(ModalScreen[None]):
         self.notify("Code copied")
 
 
-class PasteBackScreen(ModalScreen[str | None]):
+class PasteBackScreen(Dialog[str | None]):
     """Shows the authorisation URL; the user pastes the URL the browser ended on."""
 
     DEFAULT_CSS = """

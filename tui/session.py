@@ -70,13 +70,32 @@ async def replay_log(path: str, wanted: int, make_record: RecordFactory) -> None
         for session in scan.sessions():
             found += 1
             await asyncio.sleep(0)  # a long log: keep the UI responsive between sessions
-            if found == wanted:
+            if session.index == wanted:
                 record = make_record(None)
-                record.info(f"log {Path(path).name} ({scan.format}), session {found}: {session.label()}")
+                record.info(f"log {Path(path).name} ({scan.format}), session {session.index}: {session.label()}")
                 inspect = functools.partial(inspect_token, source="imported log", flow="unknown (seen in a log)")
                 replay(session, record, inspect_token=inspect)
                 return
     raise LookupError(f"{Path(path).name}: the log has {found} session(s), not {wanted}")
+
+
+@dataclass(frozen=True, slots=True)
+class LogContents:
+    """What a log holds, for the start-up check and the session switcher."""
+
+    format: str
+    sessions: tuple[tuple[int, str], ...]  # (index, one-line label), in index order
+    notes: tuple[str, ...]
+
+
+def scan_log(path: str) -> LogContents:
+    """Every session of the log, labelled (secrets masked, controls escaped). Raises OSError for an unreadable file."""
+    from mailscope.logs import LogScan
+
+    with open(path, "rb") as stream:
+        scan = LogScan(stream)
+        sessions = sorted((session.index, session.label()) for session in scan.sessions())
+        return LogContents(scan.format, tuple(sessions), tuple(scan.notes))
 
 
 async def _check(settings: CheckSettings, record: SessionRecord) -> None:

@@ -15,17 +15,11 @@ from widgets.token import TokenInspector
 SIZE = (120, 36)
 
 
-async def run_seed(app, pilot) -> None:
-    await pilot.press("r")
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.1)
-
-
 async def test_opens_on_the_seed_scenario_and_runs_it_with_one_key(kit):
     app = kit.make_app()
     async with app.run_test(size=SIZE) as pilot:
         assert "lab: ms-seed-plain" in str(app.query_one("#status-bar").render())
-        await run_seed(app, pilot)
+        await kit.run_seed(app, pilot)
         pane = app.query_one(DiagnosisPane)
         assert [f.id for f in pane.diagnosis.findings][0] == "basic_auth_mechanism_used_when_disabled"
         assert "basic_auth_mechanism_used_when_disabled" in str(app.query_one("#status-bar").render())
@@ -38,7 +32,7 @@ async def test_opens_on_the_seed_scenario_and_runs_it_with_one_key(kit):
 async def test_selecting_a_finding_highlights_its_lines_and_claims(kit):
     app = kit.make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await run_seed(app, pilot)
+        await kit.run_seed(app, pilot)
         await pilot.press("f")
         assert app.transcript._highlighted == frozenset({6, 7})  # the AUTHENTICATE PLAIN line and the NO
         await pilot.press("down")
@@ -52,24 +46,25 @@ async def test_selecting_a_finding_highlights_its_lines_and_claims(kit):
 async def test_selecting_a_line_names_the_findings_that_cite_it(kit):
     app = kit.make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await run_seed(app, pilot)
+        await kit.run_seed(app, pilot)
         app.transcript.focus()
         await pilot.press("end")
         await pilot.pause()
         assert app.transcript.selected_seq == 7
-        info = str(app.query_one("#line-info").render())
-        assert "cited by basic_auth_mechanism_used_when_disabled" in info
-        assert "refuses the sign-in" in info
+        detail = str(app.query_one("#line-detail").render())
+        assert "cited by basic_auth_mechanism_used_when_disabled" in detail
+        assert "refuses the sign-in" in detail
+        assert "A2 NO AUTHENTICATE failed." in detail  # the whole line, however long
         assert app.main_screen.query_one("#transcript-column").border_subtitle.endswith("cited by basic_auth_mechanism_used_when_disabled")
         await pilot.press("home")
         await pilot.pause()
-        assert "no finding cites it" in str(app.query_one("#line-info").render())
+        assert "no finding cites it" in str(app.query_one("#line-detail").render())
 
 
 async def test_explain_mode_adds_plain_words_rows(kit):
     app = kit.make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await run_seed(app, pilot)
+        await kit.run_seed(app, pilot)
         plain_rows = app.transcript.row_count
         await pilot.press("e")
         joined = " ".join(t.strip().removeprefix("↳ ") for t in app.transcript.rendered_texts())
@@ -81,7 +76,7 @@ async def test_explain_mode_adds_plain_words_rows(kit):
 async def test_presenter_mode_masks_identifiers(kit):
     app = kit.make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await run_seed(app, pilot)
+        await kit.run_seed(app, pilot)
         await pilot.press("p")
         await pilot.pause()
         svg = app.export_screenshot()
@@ -99,13 +94,22 @@ async def test_presenter_mode_masks_identifiers(kit):
 async def test_filter_shows_only_matching_lines_and_escape_clears(kit):
     app = kit.make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await run_seed(app, pilot)
+        await kit.run_seed(app, pilot)
         await pilot.press("slash", *"authenticate")
         await pilot.pause()
         texts = app.transcript.rendered_texts()
         assert len(texts) == 2 and all("AUTHENTICATE" in t for t in texts)
+        column = app.main_screen.query_one("#transcript-column")
+        assert column.border_subtitle == "filter “authenticate”: 2 of 7 lines · Esc clears"
         await pilot.press("escape")
         assert app.transcript.row_count == 7
+        await pilot.press("slash", *"auth", "enter")  # kept: the focus goes back to the transcript
+        await pilot.pause()
+        assert app.transcript.row_count == 3 and app.transcript.has_focus  # AUTHENTICATE twice, AUTH= once
+        await pilot.press("escape")  # Esc clears it from there too
+        await pilot.pause()
+        assert app.transcript.row_count == 7 and not app.main_screen.query_one("#filter").has_class("-active")
+        assert column.border_subtitle == ""
 
 
 async def test_stop_cancels_a_running_session(kit):
@@ -123,10 +127,11 @@ async def test_stop_cancels_a_running_session(kit):
         await asyncio.wait_for(started.wait(), 5)
         assert app.running
         await pilot.press("x")
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.1)
+        await pilot.pause(0.2)
         assert not app.running
         assert app.record.outcome.kind == "cancelled"
+        assert "cancelled by the user (x)" in app.transcript.rendered_texts()[-1]  # the transcript says so
+        assert "cancelled: stopped by the user" in str(app.diagnosis_pane.query_one("#summary").render())
 
 
 async def test_a_crashing_session_becomes_a_message_not_a_crash(kit):
@@ -175,9 +180,11 @@ async def test_paste_back_dialog_resolves_the_prompt(kit):
 async def test_export_writes_redacted_report_and_screenshot(kit, tmp_path):
     app = kit.make_app(export_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await run_seed(app, pilot)
+        await kit.run_seed(app, pilot)
         await pilot.press("ctrl+s", "ctrl+o")
         await pilot.pause()
+        toasts = [str(n.message) for n in app._notifications]
+        assert f"Wrote report to\n{tmp_path}/\n  mailscope-report-20260921T141320Z.md" in toasts[0]  # absolute, whole names
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["mailscope-20260921T141320Z.svg", "mailscope-report-20260921T141320Z.json", "mailscope-report-20260921T141320Z.md"]
     report = json.loads((tmp_path / names[1]).read_text())
@@ -254,7 +261,7 @@ async def test_theme_toggles_between_light_and_dark(kit):
 async def test_readable_at_80x24(kit):
     app = kit.make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await run_seed(app, pilot)
+        await kit.run_seed(app, pilot)
         transcript, pane = app.transcript.region, app.query_one(DiagnosisPane).region
         assert transcript.height >= 6 and pane.height >= 6
         assert transcript.width >= 78 and pane.y > transcript.y  # stacked, full width

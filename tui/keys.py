@@ -1,0 +1,107 @@
+"""The console's one table of commands: every key binding has an id, and the footer, the help screen (`?`),
+the command palette and the user's keymap all derive from this table (posting's model: `Binding(id=...)` plus
+`App.set_keymap`). A keymap file remaps ids to keys:
+
+    # $XDG_CONFIG_HOME/mailscope/keymap.toml
+    run = "ctrl+r"
+    view_lab = "L,f7"
+
+Widgets keep their own navigation bindings (they must not import the app); those carry ids too, so the same
+keymap remaps them and the help screen lists them from the widgets' BINDINGS.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: str  # the binding id: what a keymap file names
+    keys: str  # default key(s), comma-separated, Textual key names
+    action: str
+    label: str  # short: the footer
+    title: str  # the command palette's title
+    help: str  # one line: the help screen and the palette
+    group: str  # the help screen's section
+    footer: bool = False
+    priority: bool = False  # works while an input has focus
+    palette: bool = True
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("run", "r", "run", "Run", "Run session",
+            "Run what the view shows: the session's target, the highlighted lab scenario, or the settings", "Session",
+            footer=True),
+    Command("stop", "x", "stop", "Stop", "Stop session", "Cancel the running session (the transcript says so)", "Session", footer=True),
+    Command("log_sessions", "n", "log_sessions", "Sessions", "Log: pick a session",
+            "Switch between the sessions of the replayed log", "Session"),
+    Command("view_session", "escape", "back", "Back", "Transcript and diagnosis",
+            "Back to the session view; on it, clear the transcript filter", "Views"),
+    Command("view_token", "t", "show_view('token')", "Token", "Token inspector", "Token facts and decoded claims", "Views"),
+    Command("view_settings", "s", "show_view('settings')", "Settings", "Settings",
+            "Server, security, CA file, sign-in, token source, profiles", "Views"),
+    Command("view_lab", "l", "show_view('lab')", "Lab", "Lab: pick a scenario",
+            "Reproducible failure scenarios; r or Enter runs the highlighted one", "Views"),
+    Command("filter", "slash", "filter", "Filter", "Filter transcript",
+            "Show only transcript lines containing a text (Esc clears)", "Transcript", footer=True),
+    Command("wrap", "w", "toggle_wrap", "Wrap", "Toggle line wrap", "Wrap long transcript lines under the gutter", "Transcript"),
+    Command("explain", "e", "toggle_explain", "Explain", "Toggle explain mode", "Annotate each protocol line in plain words",
+            "Modes", footer=True),
+    Command("presenter", "p", "toggle_presenter", "Presenter", "Toggle presenter mode",
+            "Mask user names, tenant domains, object and client ids on screen and in exports", "Modes", footer=True),
+    Command("theme", "d", "toggle_theme", "Theme", "Toggle light / dark theme", "Switch between the light and the dark theme", "Modes"),
+    Command("findings", "f", "focus_findings", "Findings", "Focus findings",
+            "Move to the findings list; up/down select a finding and light up its lines and claims", "Diagnosis"),
+    Command("copy_fix", "y", "copy_fix", "Copy fix", "Copy fix steps and links",
+            "Copy the selected finding's fix steps and links to the clipboard (OSC 52)", "Diagnosis"),
+    Command("report", "ctrl+s", "export_report", "Report", "Export report",
+            "Write the redacted report (Markdown + JSON) to the reports directory", "Export", priority=True),
+    Command("screenshot", "ctrl+o", "export_screenshot", "Screenshot", "Export screenshot",
+            "Write an SVG of the current screen to the reports directory", "Export", priority=True),
+    Command("help", "question_mark,f1", "help", "Help", "Help: keys", "Every key, grouped, with what it does", "Console",
+            footer=True),
+    Command("quit", "q", "quit", "Quit", "Quit", "Leave the console", "Console", footer=True, palette=False),
+)
+
+BY_ID = {command.id: command for command in COMMANDS}
+
+
+def bindings() -> list[Binding]:
+    return [Binding(c.keys, c.action, c.label, show=c.footer, priority=c.priority, tooltip=c.help, id=c.id) for c in COMMANDS]
+
+
+def keymap_path() -> Path:
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "mailscope" / "keymap.toml"
+
+
+class KeymapError(ValueError):
+    """The keymap file is unusable; the message says where and why."""
+
+
+def load_keymap(path: Path | None = None, known_ids: frozenset[str] = frozenset()) -> dict[str, str]:
+    """binding id -> keys from the user's keymap file ({} when there is none). Unknown ids are an error, so a
+    typo does not silently leave a key unbound."""
+    path = path or keymap_path()
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KeymapError(f"cannot read {path}: {exc}") from None
+    known = known_ids or frozenset(BY_ID)
+    keymap: dict[str, str] = {}
+    for binding_id, keys in data.items():
+        if binding_id not in known:
+            raise KeymapError(f"{path}: unknown binding id {binding_id!r} (known: {', '.join(sorted(known))})")
+        if not isinstance(keys, str) or not keys.strip():
+            raise KeymapError(f"{path}: {binding_id} must be a key string such as \"ctrl+r\" or \"r,f5\"")
+        keymap[binding_id] = ",".join(k.strip() for k in keys.split(","))
+    return keymap
