@@ -20,6 +20,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="mailscope",
         description="Find out why OAuth2 sign-in to a mail server fails. Without a subcommand, opens the console.",
     )
+    if only is None:  # `mailscope --help` lists the console's options too
+        from tui.console import add_console_arguments
+
+        add_console_arguments(parser.add_argument_group("console options (no subcommand)"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
         if only is None or name == only:
