@@ -8,8 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import OptionList, Static
+from textual.widgets import Static
 from textual.widgets.option_list import Option
+
+from widgets.option_list import OptionList
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ class LabPicker(Widget):
 
     def compose(self) -> ComposeResult:
         intro = ("Lab: emulated Exchange / Gmail servers and a local identity provider reproduce real failures, "
-                 "no account needed. Enter runs the highlighted scenario.")
+                 "no account needed. r or Enter runs the highlighted scenario.")
         yield Static(intro if self.scenarios else "The lab is not available in this installation.", id="lab-intro")
         options = OptionList(*[Option(self._prompt(s), id=s.id) for s in self.scenarios], id="scenarios")
         yield options
@@ -50,6 +52,12 @@ class LabPicker(Widget):
         ids = [s.id for s in self.scenarios]
         if self.current in ids:
             self.query_one(OptionList).highlighted = ids.index(self.current)
+
+    @property
+    def highlighted_id(self) -> str | None:
+        """The scenario under the cursor: what r and Enter run."""
+        index = self.query_one(OptionList).highlighted
+        return self.scenarios[index].id if index is not None and index < len(self.scenarios) else None
 
     @staticmethod
     def _prompt(s: ScenarioInfo) -> Text:
