@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -132,6 +139,13 @@ def paste_back_runner(answers: list[str]) -> Callable:
     return run
 
 
+async def run_seed(app: MailscopeApp, pilot) -> None:
+    """r, then until the session and its flushes are done."""
+    await pilot.press("r")
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+
+
 def make_app(runner=seed_runner, **kwargs) -> MailscopeApp:
     kwargs.setdefault("diagnoser_factory", lambda: seed_diagnoser)
     kwargs.setdefault("scenarios", SCENARIOS)
@@ -151,5 +165,88 @@ def kit() -> SimpleNamespace:
     """Everything a console test needs (test modules cannot import conftest under --import-mode=importlib)."""
     return SimpleNamespace(
         make_app=make_app, seed_runner=seed_runner, healthy_runner=healthy_runner, device_code_runner=device_code_runner,
-        paste_back_runner=paste_back_runner, PASSWORD=PASSWORD, NOW=NOW, JWT_CLAIMS=JWT_CLAIMS,
+        paste_back_runner=paste_back_runner, run_seed=run_seed, PASSWORD=PASSWORD, NOW=NOW, JWT_CLAIMS=JWT_CLAIMS,
     )
+
+
+# -- a real terminal: tmux (textual.md §3) ---------------------------------------------------------------
+MAILSCOPE = Path(sys.executable).with_name("mailscope")
+
+
+class Tmux:
+    """One private tmux server (its own socket): sessions, keys, screens. Fails, never skips, without tmux."""
+
+    def __init__(self, tmp: Path) -> None:
+        tmux = shutil.which("tmux")
+        assert tmux, "tmux is not installed: the end-to-end tests need it (apt-get install tmux); tests/run.sh installs it"
+        self.socket = f"ms-e2e-{uuid.uuid4().hex[:8]}"
+        self.base = [tmux, "-L", self.socket, "-f", "/dev/null"]
+        self.tmp = tmp
+        self.mailscope = str(MAILSCOPE)
+        self.env = {"TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "C.UTF-8", "HOME": str(tmp),
+                    "XDG_CONFIG_HOME": f"{tmp}/.config", "XDG_DATA_HOME": f"{tmp}/.local/share", "PATH": os.environ.get("PATH", "")}
+
+    def run(self, *args: str) -> str:
+        return subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=10, check=True).stdout
+
+    def new_session(self, name: str, command: str, width: int, height: int, *, fixed: bool = True) -> Pane:
+        env = [arg for key, value in self.env.items() for arg in ("-e", f"{key}={value}")]
+        self.run("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *env,
+                 # COLUMNS/LINES inherited from the test run would override the pane's real size (shutil.get_terminal_size)
+                 f"cd {self.tmp} && env -u COLUMNS -u LINES {command}; echo EXIT=$?; sleep 30")
+        self.run("set-option", "-t", name, "status", "off")
+        pane = Pane(self, name)
+        if fixed:
+            pane.resize(width, height)  # a fixed size: no attached client may change it
+        return pane
+
+    def close(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=10)
+
+
+class Pane:
+    def __init__(self, tmux: Tmux, target: str) -> None:
+        self.tmux = tmux
+        self.target = target
+
+    def screen(self) -> str:
+        return self.tmux.run("capture-pane", "-t", self.target, "-p")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux.run("send-keys", "-t", self.target, *keys)
+
+    def type(self, text: str) -> None:
+        self.tmux.run("send-keys", "-t", self.target, "-l", text)
+
+    def wait_for(self, text: str | tuple[str, ...], timeout: float = 20) -> str:
+        """The screen once `text` (or any of several texts) shows on it."""
+        texts = (text,) if isinstance(text, str) else text
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if any(t in screen for t in texts):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} did not appear within {timeout}s; the screen was:\n{screen}")
+            time.sleep(0.1)
+
+    def wait_gone(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text not in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} did not go away within {timeout}s; the screen was:\n{screen}")
+            time.sleep(0.1)
+
+    def resize(self, width: int, height: int) -> None:
+        self.tmux.run("resize-window", "-t", self.target, "-x", str(width), "-y", str(height))
+
+
+@pytest.fixture
+def tmux(tmp_path) -> Iterator[Tmux]:
+    assert MAILSCOPE.exists(), f"{MAILSCOPE} missing: install the package (pip install -e .) so the console script exists"
+    server = Tmux(tmp_path)
+    yield server
+    server.close()
