@@ -87,3 +87,26 @@ def test_markdown_has_outcome_findings_and_transcript() -> None:
     assert "   3 S: A1 NO [AUTHENTICATIONFAILED] Authentication failed." in markdown
     assert "[SASL XOAUTH2 initial response]" in markdown and "\x1b" not in markdown
     assert markdown.count("```") == 2  # server text cannot close the code fence
+
+
+def test_markdown_cites_the_lines_the_console_marks_and_states_the_answer_once() -> None:
+    from mailscope.findings import EvidenceKind, EvidenceRef
+
+    record = _record()
+    finding = Finding("basic_auth_mechanism_used_when_disabled", Severity.ERROR, "PLAIN where basic auth is off", "…",
+                      Owner.CLIENT_CONFIGURATION, evidence=(EvidenceRef(EvidenceKind.CAPABILITY, "capabilities", "AUTH=PLAIN", 1),
+                                                            EvidenceRef(EvidenceKind.LINE, "client PLAIN", seq=2),
+                                                            EvidenceRef(EvidenceKind.LINE, "server reply", seq=3)))
+    record.diagnosis = Diagnosis((finding,))
+    record.finish(Outcome(OutcomeKind.AUTH_FAILED, "AUTHENTICATE XOAUTH2 refused"))
+    markdown = report_markdown(record, generated_at=WHEN)
+    assert finding.cited_lines == (2, 3)  # what the console marks with ● and highlights
+    assert "  - evidence: transcript lines 2, 3\n" in markdown  # not the capability's line 1 as well
+    assert "- **Authentication:** NO [AUTHENTICATIONFAILED] Authentication failed.\n" in markdown  # not "NO NO …"
+    assert "verification was OFF" not in markdown
+
+
+def test_markdown_warns_when_certificate_verification_was_off() -> None:
+    record = SessionRecord(CheckSettings(host="127.0.0.1", port=10993, verify_tls=False))
+    record.finish(Outcome(OutcomeKind.AUTH_FAILED, "refused"))
+    assert "**WARNING: TLS certificate verification was OFF for this session**" in report_markdown(record)
