@@ -21,21 +21,24 @@ if TYPE_CHECKING:
 
 
 def help_table(app: MailscopeApp) -> Table:
+    """Key, what it does, and the binding id a keymap file names."""
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, style="bold")
     table.add_column()
-    groups: dict[str, list[tuple[str, str]]] = {}
+    table.add_column(no_wrap=True, style="dim")
+    groups: dict[str, list[tuple[str, str, str]]] = {}
     for command in COMMANDS:
-        groups.setdefault(command.group, []).append((app.key_display(command.id), command.help))
+        groups.setdefault(command.group, []).append((app.key_display(command.id), command.help, command.id))
     for binding in Transcript.BINDINGS:
         if isinstance(binding, Binding) and binding.id:
-            groups.setdefault("In the transcript", []).append((app.key_display(binding.id, binding.key), binding.description))
-    groups.setdefault("Anywhere", []).append(("ctrl+p", "Command palette: every command and every lab scenario by name"))
+            groups.setdefault("In the transcript", []).append((app.key_display(binding.id, binding.key), binding.description, binding.id))
+    groups.setdefault("Anywhere", []).append((app.key_display("command_palette", "ctrl+p"),
+                                              "Command palette: every command and every lab scenario by name", ""))
     for group, rows in groups.items():
-        table.add_row(Text(group, style="bold underline"), "")
-        for key, text in rows:
-            table.add_row(key, text)
-        table.add_row("", "")
+        table.add_row(Text(group, style="bold underline"), "", "")
+        for row in rows:
+            table.add_row(*row)
+        table.add_row("", "", "")
     return table
 
 
@@ -51,5 +54,6 @@ class HelpScreen(Dialog[None]):
     def compose(self) -> ComposeResult:
         app: MailscopeApp = self.app  # type: ignore[assignment]
         with VerticalScroll():
-            yield Static("mailscope keys (remap them in ~/.config/mailscope/keymap.toml; Esc closes)", id="help-title")
+            yield Static("mailscope keys. Remap one by its id (right column) in ~/.config/mailscope/keymap.toml, "
+                         'e.g. run = "ctrl+r". Esc closes.', id="help-title")
             yield Static(help_table(app), id="help-keys")
