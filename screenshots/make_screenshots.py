@@ -58,7 +58,41 @@ async def light_theme(app: MailscopeApp, pilot: Pilot) -> None:
     await then("p")(app, pilot)
 
 
+async def challenge_detail(app: MailscopeApp, pilot: Pilot) -> None:
+    """The Gmail challenge line selected: the detail under the transcript shows it whole, decoded."""
+    await run_to_end(app, pilot)
+    challenge = next(line.seq for line in app.transcript.lines if line.text.startswith("+ eyJ"))
+    app.transcript.focus()
+    app.transcript.select_seq(challenge)
+    await pilot.pause(0.3)
+
+
+async def settings_for_a_private_ca(app: MailscopeApp, pilot: Pilot) -> None:
+    """Settings as for the project's own Dovecot (a private CA), with the choices POP3 adds."""
+    await pilot.press("s")
+    await pilot.pause(0.3)
+    values = {"host": "127.0.0.1", "protocol": "pop3", "security": "tls", "ca_file": "/tmp/dovecot-lab/ssl/server.crt",
+              "user": "alice@example.test", "mechanism": "xoauth2", "sasl_ir": "no", "flow": "static", "src_token": "file:/tmp/token"}
+    for name, value in values.items():
+        app.screen.query_one(f"#{name}").value = value
+        await pilot.pause(0.05)
+    app.screen.query_one("#insecure").value = True
+    app.screen.query_one("#sasl_ir").focus()  # POP3's initial-response choice in view
+    await pilot.pause(0.3)
+
+
+async def log_switcher(app: MailscopeApp, pilot: Pilot) -> None:
+    await run_to_end(app, pilot)
+    await pilot.press("n")
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if app.screen.query("#log-sessions"):
+            break
+    await pilot.pause(0.2)
+
+
 SEED_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_seed.log")
+THREADS_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_threads_debug.log")
 
 SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
     ("01-seed-diagnosed", "ms-seed-plain", (120, 36), then()),
@@ -67,10 +101,14 @@ SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
     ("04-token-inspector", "ms-graph-scope", (120, 36), then("f", "t")),
     ("05-explain-mode", "ms-seed-plain", (120, 36), then("e")),
     ("06-device-code-dialog", "ms-healthy", (120, 36), device_code_dialog),
-    ("07-gmail-challenge-explained", "google-narrow-scope", (120, 36), then("e")),
+    ("07-gmail-challenge-detail", "google-narrow-scope", (120, 36), challenge_detail),
     ("08-presenter-mode-light", "ms-wrong-user", (120, 36), light_theme),
     ("09-lab-picker", "ms-seed-plain", (120, 36), lambda app, pilot: pilot.press("l")),
     ("10-jira-seed-log-replayed", f"log:{SEED_LOG}", (120, 36), then()),
+    ("11-settings-private-ca", "ms-seed-plain", (120, 36), settings_for_a_private_ca),
+    ("12-help", "ms-seed-plain", (120, 36), lambda app, pilot: pilot.press("question_mark")),
+    ("13-log-session-switcher", f"log:{THREADS_LOG}", (120, 36), log_switcher),
+    ("14-wrapped-80x24", "google-narrow-scope", (80, 24), then("w")),
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from widgets.token import TokenInspector
 
 DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
+_JSON_MEMBER = re.compile(r',(?=")')
 
 
 def default_reports_dir() -> Path:
@@ -471,7 +473,8 @@ class MailscopeApp(App[int]):
         mask = self.mask if self.presenter else None
         rows = [Text.assemble((f"line {line.seq} · {line.direction.value} · {cited}", "bold")),
                 Text(mask(line.text) if mask else line.text)]
-        rows += [Text(f"⟨{mask(note) if mask else note}⟩", style="italic") for note in line.annotations]
+        # a decoded JSON challenge gets a space after each member, so it wraps between members, not inside a URL
+        rows += [Text(f"⟨{_JSON_MEMBER.sub(', ', mask(note) if mask else note)}⟩", style="italic") for note in line.annotations]
         if words:
             rows.append(Text(f"in plain words: {words}", style="dim italic"))
         detail.update(Text("\n").join(rows))
