@@ -220,10 +220,9 @@ class MailscopeApp(App[int]):
         return " / ".join(self.get_key_display(Binding(key.strip(), "")) for key in keys_.split(","))
 
     # -- status ----------------------------------------------------------------------------------
-    def _show_status(self, state: str | None = None, kind: str = "") -> None:
+    def _show_status(self) -> None:
         """The status line every view shows: badges, target, state."""
-        if state is None and self._state is not None:
-            state, kind = self._state
+        state, kind = self._state or (None, "")
         if state is None:
             if self.running:
                 state, kind = "running…", "running"

@@ -80,6 +80,9 @@ class ViewScreen(Screen):
     FOCUS = ""  # what gets focus the first time the view opens (later: whatever had it when the user left)
 
     def compose(self) -> ComposeResult:
+        # The breakpoint class set before the first layout: a resize restyling every widget costs start-up time.
+        wide = self.app.size.width >= 120
+        self.set_class(not wide, "-narrow").set_class(wide, "-wide")
         yield StatusBar(id="status-bar")
         yield NavBar(self.VIEW)
         yield from self.body()
