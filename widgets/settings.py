@@ -136,7 +136,6 @@ class SettingsPane(VerticalScroll):
         self._initial = initial
         self._presenter = presenter
         self._port_default = 993  # the port follows protocol + security while it shows their default
-        self._problems: dict[str, Problem] = {}
         self._touched: set[str] = set()  # fields the user changed: a fresh form does not open full of red
         self._show_all = False  # after a Run attempt or a profile load, every field's problem shows
 
@@ -151,9 +150,7 @@ class SettingsPane(VerticalScroll):
         def text(name: str, placeholder: str, **kwargs) -> Input:
             return Input(placeholder=placeholder, id=name, **kwargs)
 
-        def choice(name: str, options: list[tuple[str, str]], value: str | None = None) -> Select:
-            if value is None:
-                return Select(options, id=name, prompt="choose", allow_blank=True)
+        def choice(name: str, options: list[tuple[str, str]], value: str) -> Select:
             return Select(options, id=name, value=value, allow_blank=False)
 
         yield Static("Server", classes="section")
@@ -342,7 +339,6 @@ class SettingsPane(VerticalScroll):
         summary.update(f"{len(errors)} problem(s) to fix before Run: " + "; ".join(p.text.split(":")[0] for p in errors) if errors
                        else "Ready: r (outside a text field) or the button runs these settings.")
         summary.set_class(bool(errors), "-error")
-        self._problems = found
         return found
 
     # -- settings in and out ---------------------------------------------------------------------
