@@ -85,7 +85,14 @@ class KeymapError(ValueError):
     """The keymap file is unusable; the message says where and why."""
 
 
-def load_keymap(path: Path | None = None, known_ids: frozenset[str] = frozenset()) -> dict[str, str]:
+def binding_ids() -> frozenset[str]:
+    """Every id a keymap may name: the commands and the transcript's own keys."""
+    from widgets.transcript import Transcript
+
+    return frozenset(BY_ID) | {b.id for b in Transcript.BINDINGS if isinstance(b, Binding) and b.id}
+
+
+def load_keymap(path: Path | None = None) -> dict[str, str]:
     """binding id -> keys from the user's keymap file ({} when there is none). Unknown ids are an error, so a
     typo does not silently leave a key unbound."""
     path = path or keymap_path()
@@ -96,7 +103,7 @@ def load_keymap(path: Path | None = None, known_ids: frozenset[str] = frozenset(
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise KeymapError(f"cannot read {path}: {exc}") from None
-    known = known_ids or frozenset(BY_ID)
+    known = binding_ids()
     keymap: dict[str, str] = {}
     for binding_id, keys in data.items():
         if binding_id not in known:

@@ -83,7 +83,6 @@ async def replay_log(path: str, wanted: int, make_record: RecordFactory) -> None
 class LogContents:
     """What a log holds, for the start-up check and the session switcher."""
 
-    format: str
     sessions: tuple[tuple[int, str], ...]  # (index, one-line label), in index order
     notes: tuple[str, ...]
 
@@ -95,7 +94,7 @@ def scan_log(path: str) -> LogContents:
     with open(path, "rb") as stream:
         scan = LogScan(stream)
         sessions = sorted((session.index, session.label()) for session in scan.sessions())
-        return LogContents(scan.format, tuple(sessions), tuple(scan.notes))
+        return LogContents(tuple(sessions), tuple(scan.notes))
 
 
 async def _check(settings: CheckSettings, record: SessionRecord) -> None:

@@ -53,3 +53,19 @@ def test_help_lists_the_console_options_and_the_subcommands(tmp_path):
     for option in ("--scenario", "--profile", "--log", "--log-session", "--run", "--light", "--presenter", "--refresh-hz",
                    "--export-dir", "check", "lab", "logs"):
         assert option in result.stdout, option
+
+
+def test_a_keymap_naming_an_unknown_binding_is_a_usage_error(tmp_path):
+    keymap = tmp_path / "config" / "mailscope" / "keymap.toml"
+    keymap.parent.mkdir(parents=True)
+    keymap.write_text('run = "ctrl+r"\ntranscript_down = "n"\nrnu = "x"\n')
+    result = console(tmp_path=tmp_path)
+    assert result.returncode == 2 and "unknown binding id 'rnu'" in result.stderr and "transcript_down" in result.stderr
+
+
+def test_the_keymap_loads_command_and_transcript_ids(tmp_path, monkeypatch):
+    from tui.keys import load_keymap
+
+    keymap = tmp_path / "keymap.toml"
+    keymap.write_text('run = "ctrl+r, f5"\ntranscript_down = "n"\n')
+    assert load_keymap(keymap) == {"run": "ctrl+r,f5", "transcript_down": "n"}
