@@ -63,7 +63,7 @@ def test_a_keymap_naming_an_unknown_binding_is_a_usage_error(tmp_path):
     assert result.returncode == 2 and "unknown binding id 'rnu'" in result.stderr and "transcript_down" in result.stderr
 
 
-def test_the_keymap_loads_command_and_transcript_ids(tmp_path, monkeypatch):
+def test_the_keymap_loads_command_and_transcript_ids(tmp_path):
     from tui.keys import load_keymap
 
     keymap = tmp_path / "keymap.toml"

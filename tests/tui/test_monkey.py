@@ -117,7 +117,9 @@ async def test_random_keys_never_crash_hang_or_leak(keys: list[str | Resize], so
                            clock=lambda: 1_790_000_000.0, export_dir=exports, flush_hz=10)
         async with app.run_test(size=(80, 24)) as pilot:
             burst: list[str] = []
-            for step in [*keys, None]:
+            for index, step in enumerate([*keys, None]):
+                if index == len(keys) // 2 and app.is_running:
+                    _visible(app.export_screenshot())  # mid-way too: whatever dialog or view is up
                 if not app.is_running:
                     break  # the palette's Quit is a legitimate end
                 if isinstance(step, str):
