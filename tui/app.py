@@ -37,7 +37,7 @@ from mailscope.events import (
     TokenKnown,
 )
 from mailscope.findings import Diagnosis, EvidenceKind, Finding
-from tui import keys
+from tui import keys, textual_fixes
 from tui.session import SEED_SCENARIO, Runner, Target, default_diagnoser, lab_scenarios, run_target
 from tui.views import VIEWS
 from widgets.diagnosis import DiagnosisPane, fix_steps_text
@@ -101,6 +101,7 @@ class MailscopeApp(App[int]):
         presenter_at_start: bool = False,
     ) -> None:
         super().__init__()
+        textual_fixes.apply()
         self.target = target or (Target(settings=settings) if settings else Target(scenario=SEED_SCENARIO))
         self.initial_settings = settings
         self.runner = runner

@@ -7,11 +7,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.dialog import Dialog
-from widgets.option_list import OptionList
 
 
 class LogSessionsScreen(Dialog[int | None]):

@@ -14,11 +14,10 @@ from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from mailscope.findings import Diagnosis, EvidenceKind, Finding, Severity
-from widgets.option_list import OptionList
 from widgets.wrap import wrap_words
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}

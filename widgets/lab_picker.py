@@ -8,10 +8,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
-
-from widgets.option_list import OptionList
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,3 +197,15 @@ async def test_wrap_toggles_with_w(kit):
         await pilot.press("w")
         await pilot.pause()
         assert app.transcript.row_count == rows
+
+
+async def test_page_keys_on_lists_not_laid_out_yet_never_end_the_app(kit):
+    """Textual 8.2.8 raises KeyError for page up/down on an OptionList before its first layout (tui/textual_fixes.py):
+    a Select's overlay right after it opens, the palette right after ctrl+p, a findings list squeezed to no rows."""
+    app = kit.make_app()
+    async with app.run_test(size=(60, 14)) as pilot:
+        await kit.run_seed(app, pilot)
+        await pilot.press("f", "pagedown", "pageup", "s", "down", "pagedown", "pageup", "escape", "escape",
+                          "ctrl+p", "pagedown", "pageup", "escape")
+        await pilot.pause()
+        assert app.is_running and app.current_view == "session"
