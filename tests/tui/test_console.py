@@ -227,6 +227,12 @@ async def test_lab_picker_runs_the_highlighted_scenario(kit):
         assert seen == ["ms-healthy"]
         assert app.outcome.exit_code == 0
         assert app.screen is app.main_screen
+        await pilot.press("l")  # the picker kept its highlight; r runs the highlighted one, not the last run
+        await pilot.pause()
+        await pilot.press("up", "r")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert seen == ["ms-healthy", "ms-seed-plain"] and app.current_view == "session"
 
 
 async def test_settings_preset_fills_host_and_refuses_a_raw_secret(kit):

@@ -68,29 +68,6 @@ async def test_every_view_reopens_in_any_order_with_its_state(kit):
         assert app.screen.query_one("#scenarios", OptionList).has_focus
 
 
-async def test_the_lab_picker_runs_the_highlighted_scenario_with_r_and_enter(kit):
-    seen: list[str | None] = []
-
-    async def runner(target, make_record):
-        seen.append(target.scenario)
-        await kit.healthy_runner(target, make_record)
-
-    app = kit.make_app(runner)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("l")
-        await pilot.pause()
-        await pilot.press("up", "r")  # ms-healthy is above the seed
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.1)
-        await pilot.press("l")
-        await pilot.pause()
-        await pilot.press("down", "enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.1)
-        assert seen == ["ms-healthy", "ms-seed-plain"]
-        assert app.current_view == "session" and app.target.scenario == "ms-seed-plain"
-
-
 async def test_the_palette_opens_the_view_it_names_after_views_were_closed(kit):
     app = kit.make_app()
     async with app.run_test(size=SIZE) as pilot:
