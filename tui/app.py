@@ -115,6 +115,7 @@ class MailscopeApp(App[int]):
         self.log_sessions = log_sessions
         self._start_with = (run_at_start, presenter_at_start)
         self._keys_ready = False  # keys typed before the first frame would reach panes not yet built: they are dropped
+        self._exiting = False
         self.mask = IdentifierMask()
         self.record: SessionRecord | None = None
         self.token: TokenEvidence | None = None
@@ -184,6 +185,15 @@ class MailscopeApp(App[int]):
         self.set_interval(1 / self.flush_hz, self._flush_events, name="event-flush")
         self._learn_identifiers(self.target.settings)
         self._show_status()
+
+    @property
+    def _panes_alive(self) -> bool:
+        """False once the app exits: a session still running then must not feed panes being torn down."""
+        return not self._exiting and self.view_screen("session") is not None
+
+    def exit(self, *args, **kwargs) -> None:
+        self._exiting = True
+        super().exit(*args, **kwargs)
 
     def on_ready(self) -> None:
         self._keys_ready = True
@@ -275,7 +285,7 @@ class MailscopeApp(App[int]):
     def _on_event(self, event: Event) -> None:
         """Runs synchronously inside the engine: O(1), never touches a widget's layout."""
         if isinstance(event, LineAdded):
-            if self.view_screen("session") is not None:  # None while the app shuts down under a running session
+            if self._panes_alive:
                 self.transcript.add(event.line)
         else:
             self._events.append(event)
@@ -323,7 +333,7 @@ class MailscopeApp(App[int]):
                 self.record.finish(Outcome(OutcomeKind.CANCELLED, "stopped by the user"))
             raise
         finally:
-            if self.view_screen("session") is not None:
+            if self._panes_alive:
                 self._flush_events()
                 self.transcript.flush()
 
@@ -341,8 +351,8 @@ class MailscopeApp(App[int]):
     def _session_state(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "session" or event.state not in (WorkerState.ERROR, WorkerState.SUCCESS, WorkerState.CANCELLED):
             return
-        if self.view_screen("session") is None:
-            return  # shutting down
+        if not self._panes_alive:
+            return
         if any(w is not event.worker and w.group == "session" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
                for w in self.workers):
             return  # an older session ended because a new one started
@@ -369,7 +379,7 @@ class MailscopeApp(App[int]):
             self._show_status()
 
     def _flush_events(self) -> None:
-        if not self._events or self.view_screen("session") is None:
+        if not self._events or not self._panes_alive:
             return
         self.transcript.flush()  # lines first, so a finding never cites a line not yet on screen
         events, self._events = self._events, []
