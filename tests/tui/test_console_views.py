@@ -186,3 +186,24 @@ async def test_page_keys_on_lists_not_laid_out_yet_never_end_the_app(kit):
                           "ctrl+p", "pagedown", "pageup", "escape")
         await pilot.pause()
         assert app.is_running and app.current_view == "session"
+
+
+async def test_quitting_during_a_session_ends_cleanly(kit):
+    """q while a session still emits lines and diagnoses: the app ends with exit code 0 (the session is cancelled with
+    it; the teardown race the monkey found, flushes into removed panes, is guarded by MailscopeApp._panes_alive)."""
+    import asyncio
+
+    async def chatty(target, make_record):
+        record = make_record(None)
+        for i in range(10_000):
+            record.info(f"line {i}")
+            record.update_evidence(auth_text=f"step {i}")  # a new diagnosis each time: the flush updates the panes
+            await asyncio.sleep(0.001)
+
+    app = kit.make_app(chatty)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert app.running
+        await pilot.press("q")
+    assert app.return_code == 0
