@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -23,6 +23,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from widgets.token import TokenInspector
 
 DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
+WidgetType = TypeVar("WidgetType", bound=Widget)
 _JSON_MEMBER = re.compile(r',(?=")')
 
 
@@ -134,6 +136,12 @@ class MailscopeApp(App[int]):
         stack = self._screen_stacks.get(view)
         return stack[0] if stack else None
 
+    def _view_widget(self, view: str, kind: type[WidgetType]) -> WidgetType | None:
+        """A view's main widget; None before the view is first shown and while its screen is still composing
+        (it reads the app's state then: nothing is missed)."""
+        screen = self.view_screen(view)
+        return next(iter(screen.query(kind)), None) if screen else None
+
     @property
     def main_screen(self) -> Screen:
         """The session view's screen (queries must not land on another view or a dialog)."""
@@ -152,22 +160,19 @@ class MailscopeApp(App[int]):
         """None until the Token view is first opened."""
         from widgets.token import TokenInspector
 
-        screen = self.view_screen("token")
-        return screen.query_one(TokenInspector) if screen else None
+        return self._view_widget("token", TokenInspector)
 
     @property
     def settings_pane(self) -> SettingsPane | None:
         from widgets.settings import SettingsPane
 
-        screen = self.view_screen("settings")
-        return screen.query_one(SettingsPane) if screen else None
+        return self._view_widget("settings", SettingsPane)
 
     @property
     def lab_picker(self) -> LabPicker | None:
         from widgets.lab_picker import LabPicker
 
-        screen = self.view_screen("lab")
-        return screen.query_one(LabPicker) if screen else None
+        return self._view_widget("lab", LabPicker)
 
     @property
     def scenarios(self) -> list[ScenarioInfo]:

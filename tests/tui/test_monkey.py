@@ -136,6 +136,7 @@ async def test_random_keys_never_crash_hang_or_leak(keys: list[str | Resize], so
                     await press(app, pilot, "escape")
                     await settle(app, pilot)
                 await asyncio.wait_for(pilot.pause(0.1), 10)
+            if app.is_running:  # else the app crashed: leaving this block raises its exception
                 assert app.current_mode == "session" and app.transcript is not None
                 _visible(app.export_screenshot())
                 _visible(app.clipboard)
