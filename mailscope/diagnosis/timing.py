@@ -33,11 +33,10 @@ class Validity:
 
 
 def validity(token: TokenEvidence | None, when: EvidenceTime) -> Validity:
-    if token is None or token.expires_at is None:
+    exp = _plausible(token.expires_at) if token is not None else None
+    if token is None or exp is None:
         return Validity(State.NO_EXPIRY)
-    exp = token.expires_at
-    nbf = token.claims.get("nbf")
-    start = float(nbf) if isinstance(nbf, int | float) and not isinstance(nbf, bool) else token.issued_at
+    start = _plausible(token.claims.get("nbf")) or _plausible(token.issued_at)
     if start is not None and when.latest is not None and when.latest < start - TOLERANCE:
         return Validity(State.NOT_YET_VALID, None, start)
     left = when.seconds_until(exp)
@@ -60,9 +59,9 @@ def used_at(when: EvidenceTime) -> str:
 
 def lifetime(token: TokenEvidence) -> str:
     """How long the token was issued for ("exp is 65 minutes after iat: ..."), or what is known of it."""
-    if token.expires_at is None:
+    if _plausible(token.expires_at) is None:
         return "the token names no expiry"
-    if token.issued_at is None:
+    if _plausible(token.issued_at) is None:
         return f"the token expires at {stamp(token.expires_at)} and does not say when it was issued"
     minutes = round((token.expires_at - token.issued_at) / 60)
     return f"exp is {minutes} minutes after iat: the token was issued for {minutes} minutes"
@@ -75,4 +74,17 @@ def undetermined(token: TokenEvidence, when: EvidenceTime) -> str:
 
 
 def stamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(epoch)
+
+
+def _plausible(value: object) -> float | None:
+    """A claim's epoch seconds when they can be one (a token in a log may say anything: Infinity, 1e300, "soon")."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < _YEAR_9000:
+        return None
+    return float(value)
+
+
+_YEAR_9000 = 221_845_392_000

@@ -82,6 +82,8 @@ def read_stamp(wall_time: str | None) -> Stamp | None:
         moment = dt.datetime.fromisoformat(text.replace(",", "."))
     except ValueError:
         return None
+    if _sane(moment) is None:
+        return None
     return Stamp(StampKind.ZONED if moment.tzinfo else StampKind.LOCAL, moment)
 
 
@@ -117,8 +119,8 @@ def of_session(session: ImportedSession, token: TokenEvidence | None, *, today: 
     if stamp is not None and stamp.kind is StampKind.LOCAL:
         return _local(TimeSource.LOG_LOCAL_TIME, stamp.moment, f"the log's own timestamp {where}, a local time without a zone")
     if stamp is not None and stamp.kind is StampKind.NO_YEAR:
-        exp = [("the token's exp", _epoch(token.expires_at))] if token is not None and token.expires_at is not None else []
-        moment, how = _with_year(stamp.moment, [*bounds, *exp], today)
+        exp = _epoch(token.expires_at) if token is not None else None
+        moment, how = _with_year(stamp.moment, [*bounds, *([("the token's exp", exp)] if exp else [])], today)
         return _local(TimeSource.LOG_YEAR_INFERRED, moment, f"the log's own syslog timestamp {where}, without a zone or a year ({how})")
     if bounds:
         what, moment = bounds[0]
@@ -174,10 +176,12 @@ def _lower_bounds(items: list[LogItem], token: TokenEvidence | None) -> list[tup
             break
     if token is not None:
         nbf = token.claims.get("nbf")
-        if isinstance(nbf, int | float) and not isinstance(nbf, bool):
-            found.append(("the token's own nbf", _epoch(float(nbf))))
-        elif token.issued_at is not None:
-            found.append(("the token's own iat", _epoch(token.issued_at)))
+        start = _epoch(nbf) if isinstance(nbf, int | float) and not isinstance(nbf, bool) else None
+        iat = _epoch(token.issued_at)
+        if start is not None:
+            found.append(("the token's own nbf", start))
+        elif iat is not None:
+            found.append(("the token's own iat", iat))
     return found
 
 
@@ -218,13 +222,28 @@ def _iso_short(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
-def _epoch(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+def _sane(moment: dt.datetime) -> dt.datetime | None:
+    """`moment` when it is a plausible time for a log (what a log or a token says may be anything), else None; the
+    margin keeps a day's window around it representable."""
+    try:
+        utc = moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except (OverflowError, ValueError):
+        return None
+    return moment if 1970 < utc.year < 9999 else None
+
+
+def _epoch(seconds: float | None) -> dt.datetime | None:
+    if seconds is None:
+        return None
+    try:
+        return _sane(dt.datetime.fromtimestamp(seconds, dt.UTC))
+    except (OverflowError, OSError, ValueError):  # inf, nan, out of range
+        return None
 
 
 def _iso_utc(text: str) -> dt.datetime | None:
     try:
-        return dt.datetime.fromisoformat(text)
+        return _sane(dt.datetime.fromisoformat(text))
     except ValueError:
         return None
 
@@ -234,7 +253,7 @@ def _rfc2822(text: str) -> dt.datetime | None:
         moment = email.utils.parsedate_to_datetime(text.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return moment if moment is not None and moment.tzinfo is not None else None
+    return _sane(moment) if moment is not None and moment.tzinfo is not None else None
 
 
 def _replace_year(moment: dt.datetime, year: int) -> dt.datetime | None:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailscope.diagnosis import make_diagnoser
 from mailscope.events import Channel, Direction
@@ -180,6 +182,41 @@ def test_nothing_at_all_is_unknown_and_says_why() -> None:
     when = of_session(session(wire("A1 AUTHENTICATE XOAUTH2 abc", Direction.CLIENT, "10:00:01.123456")), None, today=TODAY)
     assert when.source is TimeSource.UNKNOWN and not when.known
     assert "time of day 10:00:01.123456 names no date" in when.detail
+
+
+STAMPS = st.one_of(
+    st.none(),
+    st.text(max_size=40),
+    st.datetimes(timezones=st.one_of(st.none(), st.timezones())).map(lambda d: d.isoformat()),
+    st.from_regex(r"[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}|[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}", fullmatch=True),
+)
+CLAIM = st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.integers(), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=150, deadline=None)
+@given(stamps=st.lists(STAMPS, max_size=6), server=st.text(max_size=60), iat=CLAIM, nbf=CLAIM, exp=CLAIM)
+def test_any_timestamps_and_any_token_times_never_break_the_derivation_or_the_diagnosis(
+    stamps: list[str | None], server: str, iat: object, nbf: object, exp: object
+) -> None:
+    items = [
+        wire("A1 AUTHENTICATE XOAUTH2 abc" if i % 2 else "* OK x", Direction.CLIENT if i % 2 else Direction.SERVER, stamp)
+        for i, stamp in enumerate(stamps)
+    ]
+    items.append(wire(f"535 {server}", Direction.SERVER, channel=Channel.SMTP))
+    token = TokenEvidence(
+        kind="jwt",
+        provider="microsoft",
+        claims={"iat": iat, "nbf": nbf, "exp": exp},
+        issued_at=iat if isinstance(iat, float) else None,
+        expires_at=exp if isinstance(exp, float) else None,
+    )
+    when = of_session(session(*items), token, today=TODAY)
+    assert when.known == (when.earliest is not None)
+    record = SessionRecord(diagnoser=DIAGNOSER)
+    record.set_evidence_time(when)
+    record.set_token(token)
+    assert any(c.name == "time of the evidence" for c in record.diagnosis.checks)
+    assert not [c for c in record.diagnosis.checks if c.name.startswith("rule ")]  # no rule failed on it
 
 
 # -- every format with timestamps: valid then, expired now, the true cause first -------------------------------------
