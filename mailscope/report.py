@@ -91,13 +91,19 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
 
 def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:
     """The time a saved report was judged at, for reopening it: a reopened case is never re-judged at the new clock."""
-    window = report.get("evidence_time_window") or {}
+    window = report.get("evidence_time_window")
+    window = window if isinstance(window, dict) else {}
     try:
         source = TimeSource(report.get("evidence_time_source", "unknown"))
     except ValueError:
         source = TimeSource.UNKNOWN
-    return EvidenceTime(source, window.get("at"), window.get("earliest"), window.get("latest"), report.get("evidence_time") or "",
-                        report.get("evidence_time_detail", ""))  # fmt: skip
+    at, earliest, latest = (_epoch(window.get(key)) for key in ("at", "earliest", "latest"))
+    return EvidenceTime(source, at, earliest, latest, str(report.get("evidence_time") or ""), str(report.get("evidence_time_detail", "")))
+
+
+def _epoch(value: Any) -> float | None:
+    """A report is a file anyone may edit: only numbers count as times."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def report_json(record: SessionRecord, *, generated_at: datetime | None = None) -> str:

@@ -318,6 +318,15 @@ def test_the_report_states_the_time_and_its_source_and_reopens_at_it() -> None:
     assert shape(reopened.diagnosis.findings) == shape(record.diagnosis.findings)
 
 
+@pytest.mark.parametrize(
+    "edited",
+    [{}, {"evidence_time_source": ["log"], "evidence_time_window": "x"}, {"evidence_time_window": {"at": "soon", "earliest": True}}],
+)
+def test_a_hand_edited_report_reopens_at_an_unknown_time_not_an_error(edited: dict) -> None:
+    when = evidence_time_of(edited)
+    assert when.source is TimeSource.UNKNOWN and not when.known and when.at is None
+
+
 def test_a_live_check_is_judged_at_the_clock_and_frozen_when_it_ends() -> None:
     clock = [T_LOG.timestamp()]
     record = SessionRecord(diagnoser=DIAGNOSER, wall_clock=lambda: clock[0])
