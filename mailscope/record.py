@@ -25,7 +25,7 @@ from mailscope.events import (
     TranscriptLine,
 )
 from mailscope.evidence import Fault, Outcome, SessionEvidence, TlsFacts, TokenEvidence
-from mailscope.findings import Diagnosis, DiagnosisInput
+from mailscope.findings import Diagnosis, DiagnosisInput, EvidenceTime
 from mailscope.redact import Redactor
 from mailscope.settings import CheckSettings
 
@@ -56,6 +56,7 @@ class SessionRecord:
             self.evidence.host, self.evidence.port = settings.host, settings.port
             self.evidence.security, self.evidence.protocol = str(settings.security), str(settings.protocol)
         self.token: TokenEvidence | None = None
+        self.evidence_time: EvidenceTime | None = None  # when the evidence was produced; None: now, by this machine's clock
         self.diagnosis = Diagnosis()
         self.outcome: Outcome | None = None
         self._listeners: list[Listener] = []
@@ -143,6 +144,19 @@ class SessionRecord:
         self._emit(TokenKnown(token))
         self.rediagnose()
 
+    def set_evidence_time(self, when: EvidenceTime) -> None:
+        """Judge this session at the time of its evidence (an imported log's, a reopened case's), not at the clock."""
+        self.evidence_time = when
+        self.rediagnose()
+
+    def now(self) -> float:
+        """This machine's clock (injected for tests)."""
+        return self._wall_clock()
+
+    def judged_at(self) -> EvidenceTime:
+        """What time-dependent rules judge at: the evidence's own time, else the clock (a live check)."""
+        return self.evidence_time or EvidenceTime.from_clock(self._wall_clock())
+
     def prompt(self, request: PromptRequested) -> None:
         self._emit(request)
 
@@ -159,10 +173,13 @@ class SessionRecord:
             token=self.token,
             lines=tuple(self.lines),
             now=self._wall_clock(),
+            evidence_time=self.evidence_time,
         )
 
     def finish(self, outcome: Outcome) -> None:
         self.outcome = Outcome(outcome.kind, self.redactor.redact(outcome.summary))
+        if self.evidence_time is None:  # a live check is judged as of its end: a later look never re-judges it
+            self.evidence_time = EvidenceTime.from_clock(self._wall_clock())
         self.rediagnose()
         self._emit(SessionFinished(self.outcome))
 

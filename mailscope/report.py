@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from mailscope.evidence import Fault
-from mailscope.findings import EvidenceKind, EvidenceRef, Finding, Owner, Severity
+from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
 from mailscope.record import SessionRecord
 from mailscope.redact import Redactor
 
@@ -61,6 +61,7 @@ def exit_code(record: SessionRecord) -> int:
 def build_report(record: SessionRecord, *, generated_at: datetime | None = None) -> dict[str, Any]:
     settings = record.settings
     outcome = record.outcome
+    when = record.judged_at()
     report = {
         "schema": SCHEMA,
         "tool": {"name": "mailscope", "version": _version()},
@@ -80,8 +81,29 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
         "findings": [_plain(f) for f in findings_of(record)],
         "checks": [_plain(c) for c in record.diagnosis.checks],
         "summary": record.diagnosis.summary,
+        "evidence_time": when.stated or None,
+        "evidence_time_source": str(when.source),
+        "evidence_time_detail": when.detail,
+        "evidence_time_window": {"at": when.at, "earliest": when.earliest, "latest": when.latest},
     }
     return _guard(report, record.redactor)
+
+
+def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:
+    """The time a saved report was judged at, for reopening it: a reopened case is never re-judged at the new clock."""
+    window = report.get("evidence_time_window")
+    window = window if isinstance(window, dict) else {}
+    try:
+        source = TimeSource(report.get("evidence_time_source", "unknown"))
+    except ValueError:
+        source = TimeSource.UNKNOWN
+    at, earliest, latest = (_epoch(window.get(key)) for key in ("at", "earliest", "latest"))
+    return EvidenceTime(source, at, earliest, latest, str(report.get("evidence_time") or ""), str(report.get("evidence_time_detail", "")))
+
+
+def _epoch(value: Any) -> float | None:
+    """A report is a file anyone may edit: only numbers count as times."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def report_json(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
@@ -137,6 +159,8 @@ def report_markdown(record: SessionRecord, *, generated_at: datetime | None = No
         f"*{report['schema']}, mailscope {report['tool']['version']}, generated {report['generated_at']}*",
         "",
         f"**Outcome:** {outcome['kind']}: {outcome['summary']}" if outcome else "**Outcome:** (session not finished)",
+        "",
+        f"**Judged at:** {report['evidence_time'] or 'unknown'} ({report['evidence_time_source']}: {report['evidence_time_detail']})",
         "",
         "## Findings",
         "",

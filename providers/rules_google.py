@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from mailscope.diagnosis import timing
 from mailscope.diagnosis.context import OAUTH_MECHANISMS, Context, same_user
 from mailscope.diagnosis.rule import (
     CANDIDATE,
@@ -116,17 +117,17 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     else:
         yield Check("scope https://mail.google.com/", False, "opaque token and no token-response scope: scope unknown")
 
-    left = ctx.seconds_left
-    if left is not None:
-        yield Check("expiry", True, f"{int(left)} s left" if left > 0 else f"expired {int(-left)} s ago")
-        if left < 0:
-            problems += 1
-            score, confirmed = stage(CROSS_LAYER_PROOF - 2)
-            yield finding(
-                "google_token_expired_or_revoked", f"the access token expired {int(-left)} s ago (Google tokens last 3600 s)."
-                + ("" if confirmed else unconfirmed_note(ctx, "Gmail's AUTHENTICATIONFAILED will confirm it")),
-                score=score, confirmed=confirmed, fix=("creds.refresh(Request()) before each connect when creds.expired.",),
-                evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at", str(ctx.token.expires_at)), *_reject_evidence(ctx)))
+    left = ctx.seconds_left  # at the time of the evidence; None when that time cannot tell (the engine's expiry check says why)
+    if left is not None and left < 0:
+        problems += 1
+        score, confirmed = stage(CROSS_LAYER_PROOF - 2)
+        yield finding(
+            "google_token_expired_or_revoked",
+            f"the access token expired {timing.span(left, ctx.judged_at)} before {timing.used_at(ctx.judged_at)} "
+            "(Google tokens last 3600 s)."
+            + ("" if confirmed else unconfirmed_note(ctx, "Gmail's AUTHENTICATIONFAILED will confirm it")),
+            score=score, confirmed=confirmed, fix=("creds.refresh(Request()) before each connect when creds.expired.",),
+            evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at", str(ctx.token.expires_at)), *_reject_evidence(ctx)))
 
     sasl_user = ctx.sasl_user
     account = (ctx.token.account if ctx.has_token and ctx.token is not None else None) or ctx.claims.get("email")
@@ -161,7 +162,9 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     if rejected and problems == 0:
         readable = scopes is not None and source == "granted"
         base = CANDIDATE if readable else WEAK_CANDIDATE + 5
-        lead = ("the granted scope includes https://mail.google.com/ and the token has not expired, so: " if readable else
+        expiry = {timing.State.VALID: " and the token had not expired",
+                  timing.State.UNDETERMINED: " (whether the token had expired when used cannot be told)"}.get(ctx.validity.state, "")
+        lead = (f"the granted scope includes https://mail.google.com/{expiry}, so: " if readable else
                 "Gmail refused the token and the token response's scope is not known: " if ctx.has_token else
                 "Gmail refused the token and no token is known here (imported log): ")
         if not readable:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
+from mailscope.diagnosis import timing
 from mailscope.diagnosis.context import Context, same_user
 from mailscope.diagnosis.rule import (
     CANDIDATE,
@@ -326,19 +327,17 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     elif not perms and not graph:
         yield Check(f"scope for {protocol.value}", False, "opaque token and no granted scope recorded: scope unknown")
 
-    left = ctx.seconds_left
-    if left is not None:
-        yield Check("expiry", True, f"{int(left)} s left" if left > 0 else f"expired {int(-left)} s ago")
-        if left < -60 or (left < 0 and ctx.auth_refused):
-            problems += 1
-            score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 3)
-            yield finding(
-                "ms_token_expired", f"the token expired {int(-left)} s before this check (exp is in the past)."
-                + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
-                score=score, confirmed=confirmed, fix=("Call acquire_token_silent before each connection (refresh ~5 min before exp).",),
-                evidence=(ctx.claim_ref("exp") if "exp" in ctx.claims else EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at",
-                                                                                      str(ctx.token.expires_at)), *ctx.reply_ref()),
-            )
+    left = ctx.seconds_left  # at the time of the evidence; None when that time cannot tell (the engine's expiry check says why)
+    if left is not None and (left < -60 or (left < 0 and ctx.auth_refused)):
+        problems += 1
+        score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 3)
+        yield finding(
+            "ms_token_expired", f"the token expired {timing.span(left, ctx.judged_at)} before {timing.used_at(ctx.judged_at)}."
+            + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
+            score=score, confirmed=confirmed, fix=("Call acquire_token_silent before each connection (refresh ~5 min before exp).",),
+            evidence=(ctx.claim_ref("exp") if "exp" in ctx.claims else EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at",
+                                                                                  str(ctx.token.expires_at)), *ctx.reply_ref()),
+        )
 
     if not ctx.app_only:
         token_user, sasl_user = ctx.token_user, ctx.sasl_user
@@ -448,6 +447,17 @@ def _tenant_findings(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _checked(ctx: Context) -> str:
+    return "audience, scope, user" + (", expiry" if ctx.validity.state is timing.State.VALID else "")
+
+
+def _unless_expired(ctx: Context) -> str:
+    """The expiry the time of the evidence could not judge is said, never guessed."""
+    if ctx.token is None or ctx.validity.state is not timing.State.UNDETERMINED:
+        return ""
+    return f", unless the token had expired ({timing.undetermined(ctx.token, ctx.judged_at)})"
+
+
 def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
     """Exchange said NO and the token looks right (or cannot be read): rank what is left, say what would decide."""
     protocol = _protocol(ctx)
@@ -472,7 +482,7 @@ def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
         return
     if readable:
         base = CANDIDATE
-        lead = "the token checks passed (audience, scope, user, expiry), so the refusal is about the mailbox or the account: "
+        lead = f"the token checks passed ({_checked(ctx)}), so the refusal is about the mailbox or the account{_unless_expired(ctx)}: "
     else:
         base = WEAK_CANDIDATE + 5
         lead = ("Exchange's answer is the same for every token fault and the token could not be inspected: " if ctx.has_token else

@@ -228,8 +228,8 @@ class MailscopeApp(App[int]):
             if tab == "token":
                 from widgets.token import TokenInspector
 
-                widget: Widget = TokenInspector(id="token", clock=self.clock, token=self.token, highlighted=self.claim_highlight,
-                                                presenter=self.presenter)
+                widget: Widget = TokenInspector(id="token", clock=lambda: (self.record and self.record.judged_at().at) or self.clock(),
+                                                token=self.token, highlighted=self.claim_highlight, presenter=self.presenter)
             elif tab == "settings":
                 from widgets.settings import SettingsPane
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from mailscope.diagnosis import timing
 from mailscope.diagnosis.catalogue import TOKEN_STAGE_IDS
 from mailscope.diagnosis.context import Context
 from mailscope.diagnosis.generic import ENGINE_RULES
@@ -119,7 +120,9 @@ def _fallback_for_unexplained_refusal(ctx: Context, findings: list[Finding]) -> 
     if ctx.gmail_challenge is not None:
         known.append(f"the server's error challenge said {ctx.gmail_challenge}")
     if ctx.seconds_left is not None and ctx.seconds_left < 0:
-        known.append(f"the token expired {int(-ctx.seconds_left)} s ago")
+        known.append(f"the token expired {timing.span(ctx.seconds_left, ctx.judged_at)} before {timing.used_at(ctx.judged_at)}")
+    elif ctx.token is not None and ctx.validity.state is timing.State.UNDETERMINED:
+        known.append(timing.undetermined(ctx.token, ctx.judged_at))
     if ctx.audiences:
         known.append(f"its aud is {' '.join(ctx.audiences)}")
     explanation = f"the server answered '{ctx.reply.text}'." + (

@@ -241,6 +241,10 @@ _ENTRIES: tuple[Entry, ...] = (
        (ENTRA_ERRORS_DOC,), "any", ERR, True),
     _e("token_expires_soon", "The access token expires within 5 minutes", Owner.CLIENT_CONFIGURATION, "token", (C, T),
        ("Refresh the token before each connection (msal acquire_token_silent / google-auth creds.refresh).",), (), "any", WARN, True),
+    _e("token_not_yet_valid", "The token was not valid yet by the clock that timed the evidence: that clock is behind",
+       Owner.CLIENT_CONFIGURATION, "token", (C, T),
+       ("Synchronise the clock of the machine that runs the client (and writes the log) with NTP: "
+        "timedatectl set-ntp true (Linux), w32tm /resync (Windows).",), (), "any", WARN, True),
     _e("dns_failure", "The mail host name does not resolve", Owner.NETWORK, "connection", (S,),
        ("Check the host name for typos; check DNS from this machine.",), (), "any", ERR, True),
     _e("connection_refused", "Nothing listens on that host and port", Owner.NETWORK, "connection", (S,),
@@ -296,7 +300,8 @@ RULE_HOME: dict[str, tuple[str, ...]] = {
         "token_sent_as_password_via_plain", "no_oauth_mechanism_before_starttls", "server_lacks_oauth_mechanism",
         "sasl_ir_not_advertised_or_misused", "error_challenge_not_acknowledged", "xoauth2_string_malformed",
         "oauthbearer_payload_wrong_format", "token_expired_mid_session", "provider_host_token_mismatch", "wrong_port_or_tls_mode",
-        "local_proxy_capability_rewrite", "session_healthy", "token_expires_soon", "dns_failure", "connection_refused",
+        "local_proxy_capability_rewrite", "session_healthy", "token_expires_soon", "token_not_yet_valid", "dns_failure",
+        "connection_refused",
         "connect_timeout", "tls_verification_failed", "tls_handshake_failed", "server_refused_connection",
         "connection_closed_by_server", "server_silent", "protocol_error", "starttls_refused", "settings_invalid",
     ), (_ENGINE,)),
@@ -331,7 +336,9 @@ RULE_SETS = {"engine": _ENGINE, "microsoft": _MICROSOFT, "google": _GOOGLE, "exp
 
 CATALOGUE: dict[str, Entry] = {entry.id: entry for entry in _ENTRIES}
 CATALOGUE_IDS: tuple[str, ...] = tuple(e.id for e in _ENTRIES if not e.addition)
-TOKEN_STAGE_IDS: frozenset[str] = frozenset(e.id for e in _ENTRIES if e.stage == "token" and e.id != "token_expires_soon")
+TOKEN_STAGE_IDS: frozenset[str] = frozenset(
+    e.id for e in _ENTRIES if e.stage == "token" and e.id not in ("token_expires_soon", "token_not_yet_valid")
+)
 
 
 def entry(finding_id: str) -> Entry:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from mailscope.diagnosis import timing
 from mailscope.evidence import CommandResult, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef
 from mailscope.settings import CheckSettings
@@ -75,6 +76,7 @@ class Context:
         self.lines = inp.lines
         self.now = inp.now
         self.extra = inp.extra
+        self.judged_at = inp.judged_at  # the time of the evidence: time-dependent rules judge at it, never at `now` for a log
 
     # -- settings and server ---------------------------------------------------------------------
     @cached_property
@@ -301,10 +303,13 @@ class Context:
         return next((name for name in _USER_CLAIMS if isinstance(self.claims.get(name), str) and self.claims[name]), "account")
 
     @cached_property
+    def validity(self) -> timing.Validity:
+        return timing.validity(self.token, self.judged_at)
+
+    @property
     def seconds_left(self) -> float | None:
-        if self.token is None or self.token.expires_at is None:
-            return None
-        return self.token.expires_at - self.now
+        """exp minus the time the token was used (negative: expired then); None when that time cannot tell."""
+        return self.validity.seconds_left
 
     @cached_property
     def token_failed(self) -> bool:

@@ -1,11 +1,13 @@
-"""Provider-neutral rules: connection faults, TLS mode, capabilities, mechanism choice, SASL format,
-error challenges, mid-session expiry and the healthy result. Provider knowledge lives in providers/rules_*.py."""
+"""Provider-neutral rules: connection faults, TLS mode, capabilities, mechanism choice, SASL format, error challenges,
+mid-session expiry, the healthy result and the token's validity at the time of the evidence. Provider knowledge lives in
+providers/rules_*.py."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
+from mailscope.diagnosis import timing
 from mailscope.diagnosis.context import OAUTH_MECHANISMS, Context, mechanisms_in
 from mailscope.diagnosis.rule import (
     CANDIDATE,
@@ -18,7 +20,7 @@ from mailscope.diagnosis.rule import (
     unconfirmed_note,
 )
 from mailscope.evidence import FaultKind
-from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
+from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity, TimeSource
 
 # The catalogue entry naming each fault (report.fault_finding uses it too when no rule explained the fault).
 FAULT_FINDING_IDS: dict[FaultKind, str] = {
@@ -319,16 +321,50 @@ def healthy_rule(ctx: Context) -> Iterator[Finding]:
                       score=WARNING, confirmed=True, severity=Severity.WARNING, evidence=(ctx.caps_ref(),))
 
 
-def expiry_warning_rule(ctx: Context) -> Iterator[Finding]:
-    left = ctx.seconds_left
-    if left is None or left <= 0 or left > 300:
+def evidence_time_rule(ctx: Context) -> Iterator[Finding | Check]:
+    """When the evidence was produced, and the token's validity then: an imported log is judged as of its own time."""
+    when = ctx.judged_at
+    yield Check("time of the evidence", when.known, f"{when.stated}: {when.detail}" if when.known else when.detail)
+    token, validity = ctx.token, ctx.validity
+    if token is None or validity.state is timing.State.NO_EXPIRY:
         return
-    yield finding(
-        "token_expires_soon", f"the access token expires in {int(left)} s: a session opened now will be cut soon, and the "
-        "next connection needs a refreshed token.", score=WARNING, confirmed=True, severity=Severity.WARNING,
-        evidence=(ctx.claim_ref("exp") if "exp" in ctx.claims else EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at",
-                                                                               str(ctx.token.expires_at if ctx.token else "")),),
+    left = validity.seconds_left
+    if validity.state is timing.State.UNDETERMINED:
+        yield Check("expiry", False, timing.undetermined(token, when))
+    elif validity.state is timing.State.NOT_YET_VALID:
+        yield Check("expiry", False, "cannot be judged: by the clock that timed the evidence the token was not valid yet")
+        yield _not_yet_valid(ctx, validity)
+    elif left is not None:
+        verdict = f"{timing.span(left, when)} left" if left > 0 else f"expired {timing.span(left, when)} before"
+        yield Check("expiry", True, f"{verdict} {timing.used_at(when)}")
+        if 0 < left <= 300 and when.exact:
+            yield finding(
+                "token_expires_soon", f"the access token expires {int(left)} s after {timing.used_at(when)}: a session opened "
+                "then is cut soon, and the next connection needs a refreshed token.", score=WARNING, confirmed=True,
+                severity=Severity.WARNING, evidence=(_expiry_ref(ctx),),
+            )
+
+
+def _not_yet_valid(ctx: Context, validity: timing.Validity) -> Finding:
+    when = ctx.judged_at
+    early = int(((validity.start or 0) - (when.latest or 0)) // 60)
+    clock = "this machine's clock" if when.source is TimeSource.CLOCK else "the clock of the machine that wrote the log"
+    consequence = ("a client that trusts it refreshes its tokens late, after servers have started refusing them" if
+                   when.source is TimeSource.CLOCK else "so the log's times cannot tell whether the token had expired when used")
+    return finding(
+        "token_not_yet_valid",
+        f"the token becomes valid at {timing.stamp(validity.start or 0)} (nbf/iat) but the evidence is timed {when.stated} "
+        f"({when.detail}), at least {early} min earlier: {clock} is behind the identity provider's by at least that much, "
+        f"{consequence}.", score=WARNING, confirmed=True, severity=Severity.WARNING,
+        evidence=(ctx.claim_ref("nbf") if "nbf" in ctx.claims else ctx.claim_ref("iat") if "iat" in ctx.claims else
+                  EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "issued_at", str(ctx.token.issued_at if ctx.token else "")),),
     )
+
+
+def _expiry_ref(ctx: Context) -> EvidenceRef:
+    if "exp" in ctx.claims:
+        return ctx.claim_ref("exp")
+    return EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at", str(ctx.token.expires_at if ctx.token else ""))
 
 
 ENGINE_RULES = (
@@ -342,5 +378,5 @@ ENGINE_RULES = (
     expired_mid_session_rule,
     provider_server_mismatch_rule,
     healthy_rule,
-    expiry_warning_rule,
+    evidence_time_rule,
 )

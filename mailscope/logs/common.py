@@ -9,10 +9,11 @@ import re
 from mailscope.events import Channel, Direction
 from mailscope.logs.model import ItemKind, LogItem
 
-# 2026-11-28 10:00:01,234+0000 | 2026-11-28T10:00:01.234Z | 2024-03-28 10:28:10.307508 UTC - | Feb 24 10:00:01
+# 2026-11-28 10:00:01,234+0000 | 2026-11-28T10:00:01.234Z | 2024-03-28 10:28:10.307508 UTC - | Feb 24 10:00:01 |
+# 10:00:01.123456 (curl --trace-time, smtplib at debug level 2: a time of day). What each means: logs.evidence_time.
 _TIMESTAMP = re.compile(
     r"^\s*(?P<ts>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| UTC)?"
-    r"|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)(?:\s+-)?:?\s+"
+    r"|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d\d:\d\d:\d\d\.\d{6})(?:\s+-)?:?\s+"
 )
 
 IMAP_COMMANDS = frozenset(
@@ -95,7 +96,14 @@ def split_timestamp(text: str) -> tuple[str | None, str]:
     match = _TIMESTAMP.match(text)
     if not match:
         return None, text
-    return match.group("ts").replace(",", ".").removesuffix(" UTC"), text[match.end() :]
+    stamp = match.group("ts").replace(",", ".")
+    return (stamp[:-4] + "Z" if stamp.endswith(" UTC") else stamp), text[match.end() :]
+
+
+def whole_timestamp(text: str) -> str | None:
+    """`text` as a timestamp when it is nothing else (a bracketed `[2026-11-28 10:00:01]`)."""
+    stamp, rest = split_timestamp(text + " ")
+    return stamp if stamp is not None and not rest else None
 
 
 def protocol_of(text: str) -> Channel | None:

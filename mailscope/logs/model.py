@@ -72,10 +72,13 @@ class ImportedSession:
             self.last_time = item.wall_time
 
     def fingerprint(self) -> int:
-        """Equal for sessions that replay to the same lines and evidence (times and positions aside): a failure
-        repeated all day is replayed and diagnosed once."""
+        """Equal for sessions that replay to the same lines and evidence (positions aside, and times unless the session
+        carries a token, whose expiry is judged at them): a failure repeated all day is replayed and diagnosed once."""
+        from mailscope.logs.tokens import leaked_tokens  # tokens.py builds on this module
+
+        times = tuple(i.wall_time for i in self.items) if leaked_tokens(self) else ()
         return hash(
-            (self.format, self.truncated, self.dropped_items)
+            (self.format, self.truncated, self.dropped_items, times)
             + tuple((i.kind, i.direction, i.channel, i.text, tuple(sorted(i.facts.items())), i.annotations) for i in self.items)
         )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from mailscope.events import Channel, Direction
 from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange, TokenEvidence
 from mailscope.logs.detect import parser_class
+from mailscope.logs.evidence_time import clock_reading, of_session
 from mailscope.logs.model import ImportedSession, LogItem
 from mailscope.logs.tokens import leaked_tokens
 from mailscope.record import SessionRecord
@@ -34,17 +34,6 @@ _FAULTS = (
 NOT_CONNECTED = "User is authenticated but not connected"
 _GREETING_SHAPE = re.compile(r"^(?:\* (?:OK|PREAUTH|BYE)\b|\+OK\b|220[ -])", re.IGNORECASE)
 _AUTH_RESULT = re.compile(r"^(?:OK|NO|BAD) (?:\[AUTHENTICATIONFAILED\]|(?:AUTHENTICATE|LOGIN) (?:completed|failed))", re.IGNORECASE)
-
-
-def _instant(wall_time: str | None) -> float | None:
-    """Epoch seconds of an ISO-like log timestamp (naive ones taken as UTC); None when there is none or no year."""
-    if not wall_time:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(wall_time)
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def server_family(greeting: str) -> str:
@@ -130,7 +119,7 @@ class _Replayer:
 
     def _elapsed(self, wall_time: str | None) -> float:
         """Seconds since the session's first timestamp (a transcript's `t`); the last known value when a line has none."""
-        moment = _instant(wall_time)
+        moment = clock_reading(wall_time)
         if moment is not None:
             if self._t0 is None:
                 self._t0 = moment
@@ -468,13 +457,15 @@ def replay(session: ImportedSession, record: SessionRecord, *, inspect_token: To
 
     Tokens the log leaked are registered with the record's redactor first. With `inspect_token` (the UI layer passes
     `providers.inspect.inspect_token`; the engine does not import providers) the last of them becomes the record's
-    token evidence, so its claims take part in the diagnosis."""
+    token evidence, so its claims take part in the diagnosis. The record is judged at the time of the session's evidence
+    (`mailscope.logs.evidence_time`), never at today's clock."""
     tokens = leaked_tokens(session)
-    for token in tokens:
-        record.redactor.register(token)
-    replayer = _Replayer(session, record)
-    outcome = replayer.run()
-    if tokens and inspect_token is not None:
-        record.set_token(inspect_token(tokens[-1]))
+    for secret in tokens:
+        record.redactor.register(secret)
+    token = inspect_token(tokens[-1]) if tokens and inspect_token is not None else None
+    record.set_evidence_time(of_session(session, token, today=record.now()))  # judged as of then, from the first line on
+    outcome = _Replayer(session, record).run()
+    if token is not None:
+        record.set_token(token)
     record.finish(outcome)
     return record.outcome or outcome

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from mailscope.findings import Finding, Severity
+from mailscope.findings import EvidenceTime, Finding, Severity
+from mailscope.logs.evidence_time import of_session
 from mailscope.logs.model import ImportedSession
 from mailscope.record import SessionRecord
 
@@ -34,6 +35,9 @@ class SessionRow:
     findings: tuple[str, ...]  # ids, ranked
     lines: int
     truncated: bool
+    evidence_time: str | None = None  # what time-dependent checks judged this session at (logs.evidence_time)
+    evidence_time_source: str = "unknown"
+    evidence_time_detail: str = ""
 
     @property
     def where(self) -> str:
@@ -56,12 +60,16 @@ class LogSummary:
     sessions: int = 0
     healthy: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    time_sources: dict[str, int] = field(default_factory=dict)  # where each session's time of evidence came from
+    first_judged: EvidenceTime | None = None  # the earliest and the latest known of them
+    last_judged: EvidenceTime | None = None
     _findings: dict[str, _Aggregate] = field(default_factory=dict)
 
     def add(self, session: ImportedSession, record: SessionRecord, findings: tuple[Finding, ...]) -> SessionRow:
         ev, outcome = record.evidence, record.outcome
         kind = str(outcome.kind) if outcome else "incomplete"
         healthy = outcome is not None and outcome.exit_code == 0 and not any(f.severity is Severity.ERROR for f in findings)
+        when = of_session(session, record.token, today=record.now())  # its own: a shared record may be another's replay
         row = SessionRow(
             index=session.index, format=session.format, stream=record.redactor.redact(session.stream),
             first_line=session.first_line, last_line=session.last_line, position_unit=session.position_unit,
@@ -69,10 +77,17 @@ class LogSummary:
             host=ev.host, port=ev.port, protocol=ev.protocol, user=ev.log_facts.get("user", ""), mechanism=ev.mechanism,
             outcome=kind, outcome_summary=outcome.summary if outcome else "", healthy=healthy,
             findings=tuple(f.id for f in findings), lines=len(record.lines), truncated=session.truncated,
+            evidence_time=when.stated or None, evidence_time_source=str(when.source), evidence_time_detail=when.detail,
         )  # fmt: skip
         self.sessions += 1
         self.healthy += healthy
         self.outcomes[kind] = self.outcomes.get(kind, 0) + 1
+        self.time_sources[str(when.source)] = self.time_sources.get(str(when.source), 0) + 1
+        if when.at is not None:
+            if self.first_judged is None or when.at < (self.first_judged.at or 0.0):
+                self.first_judged = when
+            if self.last_judged is None or when.at > (self.last_judged.at or 0.0):
+                self.last_judged = when
         if len(self.rows) < MAX_ROWS:
             self.rows.append(row)
         for finding in findings:

@@ -147,6 +147,11 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
             "outcomes": summary.outcomes,
             "top": findings[0].id if findings else None,
         },
+        "evidence_time": {  # what time-dependent checks judged at: each session's own evidence, never today's clock
+            "sources": summary.time_sources,
+            "first": summary.first_judged.stated if summary.first_judged else None,
+            "last": summary.last_judged.stated if summary.last_judged else None,
+        },
         "findings": [_plain(f) | {"sessions": summary.sessions_with(f.id)[:100]} for f in findings],
         "sessions": [_plain(row) for row in summary.rows_in_log_order()],
         "sessions_listed": len(summary.rows),
@@ -156,6 +161,8 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
 def _print_session(out: IO[str], index: int, record: Any, findings: tuple[Any, ...]) -> None:
     w = out.write
     w(f"\nSession #{index}, rebuilt from the log (secrets redacted):\n")
+    when = record.judged_at()
+    w(f"  judged at {when.stated or 'an unknown time'} ({when.source}): {when.detail}\n")
     for line in record.lines:
         side = {"client": "C:", "server": "S:"}.get(str(line.direction), " *")
         notes = f"   [{'; '.join(line.annotations)}]" if line.annotations else ""
@@ -166,10 +173,23 @@ def _print_session(out: IO[str], index: int, record: Any, findings: tuple[Any, .
         w(f"  {finding.severity.upper():7} {finding.id}{cited}: {finding.title}\n")
 
 
+def _reference_time(summary: Any) -> str:
+    """One line: what the time-dependent checks judged at, and where it came from."""
+    first, last = summary.first_judged, summary.last_judged
+    if summary.sessions == 1 and first is not None:
+        return f"reference time: {first.stated} ({first.source}: {first.detail}); never today's clock"
+    if first is None:
+        return "reference time: unknown (no timestamps, server time, Date: header or token time); expiry is never judged at today's clock"
+    sources = ", ".join(f"{source} {count}" for source, count in summary.time_sources.items())
+    return f"reference time: each session's own evidence, never today's clock (sources: {sources}); {first.stated} to {last.stated}"
+
+
 def _print_text(out: IO[str], path: str, scan: Any, summary: Any, notes: list[str]) -> None:
     w = out.write
     size = f"{scan.stats.lines_seen:,} lines" if not scan.stats.anchored else f"{scan.stats.bytes_read / 1e6:,.0f} MB"
     w(f"{path}: {scan.format} log, {size}, {summary.sessions} mail session(s), {summary.healthy} healthy\n")
+    if summary.sessions:
+        w(f"{_reference_time(summary)}\n")
     rows = summary.rows_in_log_order()
     shown = rows if len(rows) <= MAX_SESSION_LINES else rows[: MAX_SESSION_LINES - 5] + rows[-5:]
     for i, row in enumerate(shown):

@@ -89,6 +89,7 @@ POSITIVE = [
     Case("session_healthy", lambda: make(protocol="smtp", mechanism="XOAUTH2", auth_result="235",
                                          auth_text="235 2.7.0 Authentication successful")),
     Case("token_expires_soon", lambda: healthy(token=jwt(exp=NOW + 120)), first=False),
+    Case("token_not_yet_valid", lambda: healthy(token=jwt(nbf=NOW + 3600, exp=NOW + 7200)), first=False),
     Case("sasl_ir_not_advertised_or_misused", lambda: healthy(capabilities_pre_tls=("IMAP4rev1", "AUTH=XOAUTH2")), first=False),
     Case("auth_refused_cause_unknown", lambda: make(server_family="dovecot", mechanism="XOAUTH2", sasl=sasl())),
     Case("token_acquisition_failed", lambda: make(
@@ -138,6 +139,7 @@ NEAR_MISS = [
                                          commands=[CommandResult("NAMESPACE", "BAD", "User is authenticated but not connected.", 8)])),
     Case("session_healthy", lambda: make(mechanism="XOAUTH2", sasl=sasl(result="OK", text="A1 OK"), auth_result="OK")),
     Case("token_expires_soon", lambda: healthy(token=jwt(exp=NOW + 3600))),
+    Case("token_not_yet_valid", lambda: healthy(token=jwt(nbf=NOW + 120, exp=NOW + 3720))),  # within the 5 min skew allowed
     Case("auth_refused_cause_unknown", lambda: make(mechanism="XOAUTH2", sasl=sasl(text="A1 NO Invalid SASL argument."))),
     Case("connection_closed_by_server", lambda: make(
         mechanism="XOAUTH2", sasl=sasl(result="OK", text="A1 OK"), auth_result="OK",
