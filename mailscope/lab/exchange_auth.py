@@ -41,15 +41,13 @@ FRONTEND_NAMES: dict[MsCloud, str] = {
     MsCloud.CHINA: "ZQ0PR01CA0010.CHNPR01.prod.partner.outlook.cn",
 }
 
+CLOCK_SKEW = 300  # seconds of tolerance on exp/nbf, as Entra-protected services allow
+_XOAUTH2_RE = re.compile(r"^user=(?P<user>[^\x01]*)\x01auth=(?P<scheme>\S+) (?P<token>[^\x01]+)\x01\x01$", re.DOTALL)
+
 
 def encoded_frontend(frontend: str) -> str:
     """The bracketed part of Exchange's IMAP and POP greetings: the front end's name, UTF-16LE, base64 (catalogue §0.6)."""
     return f"[{b64encode(frontend.encode('utf-16-le'))}]"
-
-CLOCK_SKEW = 300  # seconds of tolerance on exp/nbf, as Entra-protected services allow
-
-
-_XOAUTH2_RE = re.compile(r"^user=(?P<user>[^\x01]*)\x01auth=(?P<scheme>\S+) (?P<token>[^\x01]+)\x01\x01$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)

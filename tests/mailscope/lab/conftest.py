@@ -7,7 +7,7 @@ import asyncio
 import base64
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +108,16 @@ def xoauth2(user: str, token: str) -> str:
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def fake_tokeninfo(user: str, scopes: dict[str, str]) -> Callable[[str], dict[str, str] | None]:
+    """Google's tokeninfo for a few known tokens (token -> granted scope), all of them `user`'s and alive."""
+
+    def tokeninfo(token: str) -> dict[str, str] | None:
+        scope = scopes.get(token)
+        return None if scope is None else {"scope": scope, "email": user, "exp": str(int(time.time()) + 3000)}
+
+    return tokeninfo
 
 
 @pytest.fixture(scope="session")

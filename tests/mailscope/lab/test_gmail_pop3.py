@@ -7,14 +7,13 @@ import asyncio
 import base64
 import json
 import poplib
-import time
 
 import pytest
 
 from mailscope.lab.directory import Directory, GoogleUser
 from mailscope.lab.gmail_pop3 import GmailPop3Server
 
-from .conftest import Lab, Wire, b64, xoauth2
+from .conftest import Lab, Wire, b64, fake_tokeninfo, xoauth2
 
 USER = "alice@example-workspace.com"
 GOOD, NARROW = "ya29.a0-good-token", "ya29.a0-readonly-token"
@@ -23,10 +22,7 @@ CHALLENGE = "+ eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwc
 NOT_ACCEPTED = "-ERR [AUTH] Username and password not accepted."
 
 
-def tokeninfo(token: str) -> dict[str, str] | None:
-    exp = str(int(time.time()) + 3000)
-    return {GOOD: {"scope": "https://mail.google.com/", "email": USER, "exp": exp},
-            NARROW: {"scope": "https://www.googleapis.com/auth/gmail.readonly", "email": USER, "exp": exp}}.get(token)
+tokeninfo = fake_tokeninfo(USER, {GOOD: "https://mail.google.com/", NARROW: "https://www.googleapis.com/auth/gmail.readonly"})
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-import time
 
 import aiosmtplib
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from mailscope.lab.directory import Directory, GoogleUser
 from mailscope.lab.gmail_smtp import GmailSmtpServer
 
-from .conftest import Lab, Wire, b64, xoauth2
+from .conftest import Lab, Wire, b64, fake_tokeninfo, xoauth2
 
 USER = "alice@example-workspace.com"
 GOOD, SEND_ONLY = "ya29.a0-good-token", "ya29.a0-send-only-token"
@@ -23,10 +22,7 @@ CHALLENGE = "334 eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHR
 AUTH_KEYWORD = "AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH"
 
 
-def tokeninfo(token: str) -> dict[str, str] | None:
-    exp = str(int(time.time()) + 3000)
-    return {GOOD: {"scope": "https://mail.google.com/", "email": USER, "exp": exp},
-            SEND_ONLY: {"scope": "https://www.googleapis.com/auth/gmail.send", "email": USER, "exp": exp}}.get(token)
+tokeninfo = fake_tokeninfo(USER, {GOOD: "https://mail.google.com/", SEND_ONLY: "https://www.googleapis.com/auth/gmail.send"})
 
 
 @pytest.fixture(params=[True, False], ids=["465", "587"])

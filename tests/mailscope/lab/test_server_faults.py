@@ -24,7 +24,7 @@ from mailscope.lab.gmail_pop3 import GmailPop3Server
 from mailscope.lab.gmail_smtp import GmailSmtpServer
 from mailscope.lab.line_server import MAX_LINE, LineServer
 
-from .conftest import Lab, Wire, b64, xoauth2
+from .conftest import Lab, Wire, b64, fake_tokeninfo, xoauth2
 
 ALICE = "alice@contoso.onmicrosoft.com"
 GMAIL_TOKEN = "ya29.a0-fault-test-token-0123456789"
@@ -248,12 +248,8 @@ def _gmail_directory() -> Directory:
     return Directory(google_users=[GoogleUser(GMAIL_USER)])
 
 
-def _gmail_tokeninfo(token: str) -> dict[str, str] | None:
-    info = {"scope": "https://mail.google.com/", "email": GMAIL_USER, "exp": str(int(time.time()) + 3000)}
-    return info if token == GMAIL_TOKEN else None
-
-
 GMAIL_USER = "alice@example-workspace.com"
+_gmail_tokeninfo = fake_tokeninfo(GMAIL_USER, {GMAIL_TOKEN: "https://mail.google.com/"})
 DIALECTS = (
     Dialect("exchange-pop3", lambda lab, ctx: ExchangePop3Server(ctx, lab.directory, lab.key.public_key_pem), True,
             "+OK The Microsoft Exchange POP3", "AUTH XOAUTH2", "+ ", "+OK", "-ERR"),
@@ -270,11 +266,8 @@ DIALECTS = (
 
 @pytest.fixture(params=DIALECTS, ids=[d.name for d in DIALECTS])
 async def dialect_server(request, lab: Lab, server_context):
-    dialect: Dialect = request.param
-    instance = dialect.make(lab, server_context)
-    await instance.start()
-    yield dialect, instance
-    await instance.stop()
+    async with request.param.make(lab, server_context) as instance:
+        yield request.param, instance
 
 
 async def noop_answer(wire: Wire) -> str:
@@ -326,11 +319,8 @@ async def test_line_servers_huge_sasl_response(lab: Lab, dialect_server, wires, 
 
 @pytest.fixture(params=[d for d in DIALECTS if d.smtp], ids=[d.name for d in DIALECTS if d.smtp])
 async def smtp_server(request, lab: Lab, server_context):
-    dialect: Dialect = request.param
-    instance = dialect.make(lab, server_context)
-    await instance.start()
-    yield dialect, instance
-    await instance.stop()
+    async with request.param.make(lab, server_context) as instance:
+        yield request.param, instance
 
 
 async def test_smtp_huge_message_is_read_and_discarded(lab: Lab, smtp_server, wires) -> None:
