@@ -49,6 +49,7 @@ class CheckSettings:
     security: Security = Security.TLS
     user: str = ""
     mechanism: Mechanism = Mechanism.AUTO
+    sasl_ir: str = "auto"  # "auto" | "yes" | "no": initial response on the AUTH command line (POP3 one-line form, IMAP SASL-IR, SMTP)
     protocol: Protocol = Protocol.IMAP
     ca_file: str | None = None  # None: the system trust store
     verify_tls: bool = True

@@ -207,12 +207,14 @@ def disabled_rule(ctx: Context) -> Iterator[Finding]:
     if hit is None:
         return
     domain = "domain" in hit[0].lower()
+    service = "POP" if "pop" in hit[0].lower() else "IMAP"
     yield finding(
         "google_imap_pop_disabled", f"Gmail says '{hit[0]}': the credential was fine, but "
-        + ("the Workspace admin turned IMAP/POP off for the domain." if domain else "IMAP/POP is not enabled for this account."),
+        + (f"the Workspace admin turned {service} off for the domain." if domain else f"{service} is not enabled for this account."),
         score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
         fix=("Admin console → Apps → Google Workspace → Gmail → End User Access → POP and IMAP access." if domain else
-             "Gmail settings → Forwarding and POP/IMAP → enable IMAP (or ask the Workspace admin).",),
+             f"Gmail settings → See all settings → Forwarding and POP/IMAP → enable {service} (or ask the Workspace admin to "
+             "allow it under End User Access).",),
     )
 
 

@@ -35,7 +35,8 @@ _SMTP_DISABLED_RE = re.compile(r"5\.7\.139 .*SmtpClientAuthentication is disable
 _BASIC_DISABLED_RE = re.compile(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
 _CA_RE = re.compile(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
 _NOT_AUTHENTICATED_RE = re.compile(r"530 5\.7\.57", re.I)
-_SENDAS_RE = re.compile(r"SendAsDenied", re.I)
+_SENDAS_RE = re.compile(r"SendAsDenied|\b5\.7\.60\b.*permissions to send as", re.I)
+_SENT_AS_RE = re.compile(r"not allowed to send as (\S+?);", re.I)  # 554 5.2.252 SendAsDenied; a@x not allowed to send as b@x;
 _STOREDRV_LOGON_RE = re.compile(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
 _POP_PROTOCOL_ERROR_RE = re.compile(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
 _SPECIFIC_REPLY_RE = re.compile("|".join(r.pattern for r in (
@@ -156,8 +157,9 @@ def _graph_requested(ctx: Context) -> list[str]:
 
 
 def _stage(ctx: Context, proof: float) -> tuple[float, bool]:
-    """Score and confirmation for a token-proven cause: confirmed once Exchange refused, predicted before."""
-    if ctx.auth_refused:
+    """Score and confirmation for a token-proven cause: confirmed once Exchange refused the token, predicted before and
+    when its refusal named another cause (SMTP AUTH disabled, POP3 one-line form: the token was not the reason)."""
+    if ctx.auth_refused and not _SPECIFIC_REPLY_RE.search(ctx.reply.text):
         return proof, True
     return PREDICTION + (proof - CROSS_LAYER_PROOF) / 10, False
 
@@ -574,11 +576,12 @@ def _basic_auth_fix(ctx: Context) -> tuple[str, ...]:
     else:
         steps.append("Select the XOAUTH2 mechanism (mailscope: --mechanism xoauth2) and send the access token, not a password.")
     if protocol is Protocol.SMTP:
-        steps.append(f"Microsoft 365 scopes: {smtp} and offline_access.")
+        steps.append(f"Microsoft 365 scope: {smtp} (plus offline_access for non-msal clients).")
     else:
         steps.append(f"Microsoft 365 scopes: {imap} (IMAP) or {pop} (POP3), and offline_access.")
     steps.append(f"Google: {presets.GOOGLE_MAIL_SCOPE}.")
-    steps.append("Basic auth cannot be turned back on for Exchange Online IMAP/POP.")
+    steps.append("Exchange Online is retiring basic auth for SMTP AUTH too (550 5.7.30): a password will stop working there."
+                 if protocol is Protocol.SMTP else "Basic auth cannot be turned back on for Exchange Online IMAP/POP.")
     return tuple(steps)
 
 
@@ -651,13 +654,7 @@ def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
     mailbox = ctx.sasl_user or "<mailbox>"
     hit = ctx.find_server_text(_SMTP_DISABLED_RE)
     if hit:
-        level = "Mailbox" if "for the Mailbox" in hit[0] else "Tenant"
-        yield finding(
-            "ms_smtp_auth_disabled", f"Exchange says '{hit[0]}': SMTP AUTH is off for the {level.lower()}, and that blocks OAuth "
-            "too, whatever the token says.", score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
-            fix=(f"Set-CASMailbox -Identity {mailbox} -SmtpClientAuthenticationDisabled $false",
-                 "or tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false",
-                 "Check with: Get-CASMailbox <mbx> | fl SmtpClientAuthenticationDisabled"))
+        yield _smtp_auth_disabled(ctx, hit, mailbox)
     hit = ctx.find_server_text(_CA_RE)
     if hit:
         yield finding("ms_conditional_access_or_mfa", f"Exchange says '{hit[0]}': a security policy blocked this sign-in.",
@@ -669,24 +666,66 @@ def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
                       evidence=ctx.line_ref("server reply", hit[1], hit[0]))
     hit = ctx.find_server_text(_SENDAS_RE)
     if hit:
-        yield finding("ms_sendas_denied", f"Exchange says '{hit[0]}': the From address is not the authenticated mailbox.",
-                      score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
-                      fix=(f"Send as {ctx.token_user or mailbox}, or Add-RecipientPermission <from address> -AccessRights SendAs "
-                           f"-Trustee {ctx.token_user or mailbox}",))
+        yield _send_as_denied(ctx, hit)
     hit = ctx.find_server_text(_STOREDRV_LOGON_RE)
     if hit:
         yield _mailbox_permission(ctx, WIRE_PROOF - 2, f"Exchange says '{hit[0][:120]}': ")
     hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE)
     one_line_pop = ctx.protocol == "pop3" and ctx.sasl is not None and ctx.sasl.sasl_ir
-    if hit and ctx.protocol == "pop3":
+    two_step_known = ctx.sasl is not None and not ctx.sasl.sasl_ir  # then the protocol error has another cause
+    fix = (f"Send 'AUTH {ctx.mechanism_used or 'XOAUTH2'}', wait for the '+ ' continuation, then send the base64 string on a line of "
+           "its own (mailscope: --sasl-ir no).",
+           f"Scope for POP3: {_right_scopes(ctx)[0]}.")
+    if hit and ctx.protocol == "pop3" and not two_step_known:
         yield finding("pop3_xoauth2_one_line_rejected_exchange",
-                      f"Exchange POP3 answered '{hit[0]}' to AUTH XOAUTH2 with the initial response on the same line.",
-                      score=WIRE_PROOF, confirmed=True, evidence=(*ctx.command_ref(), *ctx.line_ref("server reply", hit[1], hit[0])))
+                      f"Exchange POP3 answered '{hit[0]}' to AUTH {ctx.mechanism_used or 'XOAUTH2'} with the initial response on the "
+                      "same line, and closed the connection. The token was never looked at: Exchange POP3 only takes the two-step "
+                      "form.", score=WIRE_PROOF, confirmed=True, fix=fix,
+                      evidence=(*ctx.command_ref(), *ctx.line_ref("server reply", hit[1], hit[0])))
     elif one_line_pop and not ctx.answered:
         yield finding("pop3_xoauth2_one_line_rejected_exchange",
                       "the client sent AUTH XOAUTH2 with the initial response on the same line; Exchange POP3 needs the "
                       "two-step form." + unconfirmed_note(ctx, "'-ERR Protocol error. Connection is closed. 10' will confirm it"),
-                      score=PREDICTION, confirmed=False, evidence=ctx.command_ref())
+                      score=PREDICTION, confirmed=False, fix=fix, evidence=ctx.command_ref())
+
+
+def _smtp_auth_disabled(ctx: Context, hit: tuple[str, int | None], mailbox: str) -> Finding:
+    """535 5.7.139 ... disabled for the Tenant|Mailbox: the mailbox's own setting overrides the tenant's unless it is $null."""
+    mailbox_level = "for the mailbox" in hit[0].lower()
+    enable_mailbox = f"Set-CASMailbox -Identity {mailbox} -SmtpClientAuthenticationDisabled $false"
+    check = (f"Check with: Get-CASMailbox {mailbox} | fl SmtpClientAuthenticationDisabled; "
+             "Get-TransportConfig | fl SmtpClientAuthenticationDisabled")
+    if mailbox_level:
+        why = (f"SMTP AUTH is switched off for the mailbox {mailbox} itself (its SmtpClientAuthenticationDisabled is $true, which "
+               "overrides the tenant).")
+        fix = (enable_mailbox, "or, to follow the tenant setting again: Set-CASMailbox -Identity "
+               f"{mailbox} -SmtpClientAuthenticationDisabled $null", check)
+    else:
+        why = "SMTP AUTH is switched off for the whole tenant (Get-TransportConfig SmtpClientAuthenticationDisabled is $true)."
+        fix = (f"{enable_mailbox} (enables it for this mailbox only; the mailbox setting overrides the tenant's)",
+               "or tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false", check)
+    return finding("ms_smtp_auth_disabled", f"Exchange says '{hit[0]}': {why} That blocks XOAUTH2 too, whatever the token "
+                   "says: the scope and the token are not the problem.", score=WIRE_PROOF, confirmed=True, fix=fix,
+                   evidence=ctx.line_ref("server reply", hit[1], hit[0]))
+
+
+def _send_as_denied(ctx: Context, hit: tuple[str, int | None]) -> Finding:
+    """550 5.7.60 at MAIL FROM (or 554 5.2.252 SendAsDenied after DATA): authenticated, but not allowed to use that sender."""
+    named = _SENT_AS_RE.search(hit[0])
+    sender = named.group(1) if named else ctx.sasl_user or "<from address>"
+    oid = str(ctx.claims.get("oid") or "<SERVICE_PRINCIPAL_ID>")
+    trustee = oid if ctx.app_only else ctx.token_user or "<signed-in user>"
+    accepted = f" after accepting the token ('{ctx.reply.text}')" if ctx.auth_ok else ""
+    return finding(
+        "ms_sendas_denied",
+        f"Exchange refused the sender{accepted}: '{hit[0]}'. The token is valid; {trustee} may not send as {sender} "
+        "(FullAccess on a mailbox does not include SendAs).",
+        score=WIRE_PROOF, confirmed=True, evidence=(*ctx.reply_ref(), *ctx.line_ref("server reply", hit[1], hit[0])),
+        fix=(f"Add-RecipientPermission -Identity {sender} -Trustee {trustee} -AccessRights SendAs",
+             f"or send as {ctx.token_user} (the signed-in mailbox)" if ctx.token_user and not ctx.app_only
+             else f"or Add-MailboxPermission -Identity {sender} -User {trustee} -AccessRights FullAccess (app-only: the app then acts "
+                  "as that mailbox)",
+             "Wait for replication (up to an hour) and try again."))
 
 
 def logged_token_error_rule(ctx: Context) -> Iterator[Finding]:

@@ -48,6 +48,7 @@ _CLIENT_ABORTED_RE = re.compile(r"Client aborted AUTHENTICATE", re.I)
 _EXPIRED_BYE_RE = re.compile(r"AccessTokenExpired|Session expired, please login again", re.I)
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _FORMAT_ONLY_DEFECTS = ("in lower case",)  # Exchange accepts 'bearer': not a cause on its own
+_SMTP_SENDING_COMMANDS = ("MAIL FROM", "RCPT TO", "DATA")  # CONTRACTS §1 command names
 
 
 def fault_rule(ctx: Context) -> Iterator[Finding]:
@@ -71,9 +72,13 @@ def fault_rule(ctx: Context) -> Iterator[Finding]:
     if finding_id == "wrong_port_or_tls_mode" and ctx.settings is not None:
         fix = _tls_mode_fix(ctx.settings.port, str(ctx.settings.security))
     after_bye = closing and ctx.evidence.untagged_bye is not None
+    after_refusal = closing and ctx.auth_refused  # e.g. Exchange POP3 hangs up after '-ERR Protocol error. Connection is closed. 10'
     if after_bye:
         explanation += f" (after the server's '{ctx.evidence.untagged_bye}')"
-    yield finding(finding_id, explanation, score=CANDIDATE if after_bye else WIRE_PROOF, confirmed=True, evidence=evidence, fix=fix)
+    elif after_refusal:
+        explanation += f" (after the server refused the credential: '{ctx.reply.text}')"
+    yield finding(finding_id, explanation, score=CANDIDATE if after_bye or after_refusal else WIRE_PROOF, confirmed=True,
+                  evidence=evidence, fix=fix)
 
 
 def _tls_mode_fix(port: int, security: str) -> tuple[str, ...]:
@@ -302,13 +307,20 @@ def provider_server_mismatch_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+def _smtp_sender_refused(ctx: Context) -> bool:
+    """A post-auth SMTP check (MAIL FROM, RCPT TO, DATA) was refused: authenticated, but it may not send."""
+    return any(c.command.upper() in _SMTP_SENDING_COMMANDS and c.result in ("NO", "BAD") for c in ctx.evidence.commands)
+
+
 def healthy_rule(ctx: Context) -> Iterator[Finding]:
     """The explicit good result, plus warnings that still matter on a good day."""
     reached = ctx.mailbox_reached
-    smtp_ok = ctx.protocol == "smtp" and ctx.auth_ok
+    smtp_ok = ctx.protocol == "smtp" and ctx.auth_ok and not _smtp_sender_refused(ctx)
     if reached is None and not smtp_ok:
         return
-    what = f"{reached.command} answered '{reached.text}'" if reached else "SMTP accepted the AUTH"
+    sending = [c.command for c in ctx.evidence.commands if c.command.upper() in _SMTP_SENDING_COMMANDS]
+    what = (f"{reached.command} answered '{reached.text}'" if reached else
+            "SMTP accepted the AUTH" + (f" and {' and '.join(dict.fromkeys(sending))}" if sending else ""))
     yield finding(
         "session_healthy",
         f"signed in with {ctx.mechanism_used or 'the credential'} and the mailbox is reachable: {what}.",

@@ -31,27 +31,50 @@ from mailscope.lab.directory import (
     stable_id,
 )
 from mailscope.settings import CheckSettings, Mechanism, SecretSource, Security
+from mailscope.settings import Protocol as MailProtocol
 
 if TYPE_CHECKING:
     from mailscope.lab.idp_keys import GeneratedServiceAccount
 
-# Server keys a scenario can ask for (LabSession starts them).
-EXCHANGE_TLS = "exchange"  # Exchange Online worldwide, implicit TLS (993)
-EXCHANGE_STARTTLS = "exchange-starttls"  # Exchange Online worldwide, plain + STARTTLS (143)
-EXCHANGE_CHINA = "exchange-china"  # Exchange Online operated by 21Vianet (partner.outlook.cn), implicit TLS
+# Server keys a scenario can ask for (LabSession starts them; CONTRACTS §4).
+EXCHANGE_TLS = "exchange"  # Exchange Online worldwide IMAP, implicit TLS (993)
+EXCHANGE_STARTTLS = "exchange-starttls"  # Exchange Online worldwide IMAP, plain + STARTTLS (143)
+EXCHANGE_CHINA = "exchange-china"  # Exchange Online IMAP operated by 21Vianet (partner.outlook.cn), implicit TLS
+EXCHANGE_POP3 = "exchange-pop3"  # Exchange Online POP3, implicit TLS (outlook.office365.com:995)
+EXCHANGE_SMTP = "exchange-smtp"  # Exchange Online SMTP submission, plain + STARTTLS (smtp.office365.com:587)
 GMAIL = "gmail"  # Gmail IMAP, implicit TLS
+GMAIL_POP3 = "gmail-pop3"  # Gmail POP3, implicit TLS (pop.gmail.com:995)
+GMAIL_SMTP = "gmail-smtp"  # Gmail SMTP, implicit TLS (smtp.gmail.com:465)
+GMAIL_SMTP_STARTTLS = "gmail-smtp-starttls"  # Gmail SMTP, plain + STARTTLS (smtp.gmail.com:587)
+
+# What a client talks to each server with: (protocol, security).
+SERVER_MODES: dict[str, tuple[MailProtocol, Security]] = {
+    EXCHANGE_TLS: (MailProtocol.IMAP, Security.TLS),
+    EXCHANGE_STARTTLS: (MailProtocol.IMAP, Security.STARTTLS),
+    EXCHANGE_CHINA: (MailProtocol.IMAP, Security.TLS),
+    EXCHANGE_POP3: (MailProtocol.POP3, Security.TLS),
+    EXCHANGE_SMTP: (MailProtocol.SMTP, Security.STARTTLS),
+    GMAIL: (MailProtocol.IMAP, Security.TLS),
+    GMAIL_POP3: (MailProtocol.POP3, Security.TLS),
+    GMAIL_SMTP: (MailProtocol.SMTP, Security.TLS),
+    GMAIL_SMTP_STARTTLS: (MailProtocol.SMTP, Security.STARTTLS),
+}
 
 TENANT_DOMAIN = "contoso.onmicrosoft.com"
 ALICE = "alice@contoso.onmicrosoft.com"
 BOB = "bob@contoso.onmicrosoft.com"
+SALES = "sales@contoso.onmicrosoft.com"  # a shared mailbox alice has FullAccess (but not SendAs) on
 MAIL_CLIENT_ID = stable_id("app", "contoso-mail-client")
 DAEMON_CLIENT_ID = stable_id("app", "contoso-mail-daemon")
 GOOGLE_USER = "alice@example-workspace.com"
 GOOGLE_CLIENT_ID = "418127063841-mailscopelab.apps.googleusercontent.com"
 GOOGLE_SA_EMAIL = "mail-archiver@mailscope-lab.iam.gserviceaccount.com"
 OUTLOOK_IMAP = "https://outlook.office.com/IMAP.AccessAsUser.All"
+OUTLOOK_POP = "https://outlook.office.com/POP.AccessAsUser.All"
+OUTLOOK_SMTP = "https://outlook.office.com/SMTP.Send"
 GOOGLE_MAIL = "https://mail.google.com/"
 GMAIL_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
+GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send"
 
 
 class LabContext(Protocol):
@@ -109,12 +132,19 @@ def microsoft_world(
     sign_in_as: str = ALICE,
     pending_polls: int = 0,
     exchange_service_principal: bool = True,
+    tenant_smtp_auth_disabled: bool = False,
+    alice_smtp_auth_disabled: bool | None = None,
+    alice_pop_enabled: bool = True,
 ) -> World:
-    """Contoso (worldwide): alice and bob with mailboxes, a public mail client app and a confidential daemon app.
+    """Contoso (worldwide): alice and bob with mailboxes, the shared mailbox sales (alice has FullAccess, no SendAs), a
+    public mail client app and a confidential daemon app.
 
     `pending_polls`: device-code polls answered authorization_pending before the simulated user's sign-in lands
-    (each costs msal's 1 s poll interval, so only the reference scenario shows one)."""
-    tenant = Tenant(TENANT_DOMAIN, MsCloud.GLOBAL, users_can_consent=users_can_consent)
+    (each costs msal's 1 s poll interval, so only the reference scenario shows one). `tenant_smtp_auth_disabled` /
+    `alice_smtp_auth_disabled`: SmtpClientAuthenticationDisabled of the tenant / of alice's mailbox (None follows the
+    tenant)."""
+    tenant = Tenant(TENANT_DOMAIN, MsCloud.GLOBAL, users_can_consent=users_can_consent,
+                    smtp_client_authentication_disabled=tenant_smtp_auth_disabled)
     daemon_secret = _lab_secret("lab~")
     daemon = AppRegistration(
         DAEMON_CLIENT_ID, tenant.id, "Contoso mail archiver (daemon)", public_client=False, secrets=(daemon_secret,),
@@ -122,11 +152,13 @@ def microsoft_world(
         exchange_service_principal_oid="" if exchange_service_principal else None,
     )
     client = AppRegistration(MAIL_CLIENT_ID, tenant.id, "Contoso mail client", public_client=True, consented_scopes=frozenset(consented))
-    alice = MsUser(ALICE, tenant.id, password=_lab_secret("Pw-"),
+    alice = MsUser(ALICE, tenant.id, password=_lab_secret("Pw-"), pop_enabled=alice_pop_enabled,
+                   smtp_client_authentication_disabled=alice_smtp_auth_disabled,
                    full_access=(daemon.service_principal_oid,) if daemon_full_access else ())
     bob = MsUser(BOB, tenant.id)
+    sales = MsUser(SALES, tenant.id, display_name="Sales (shared mailbox)", full_access=(ALICE,))
     directory = Directory(
-        tenants=[tenant], users=[alice, bob], apps=[client, daemon],
+        tenants=[tenant], users=[alice, bob, sales], apps=[client, daemon],
         sign_in=SimulatedSignIn(upn=sign_in_as, approve_after_polls=pending_polls),
         device_code_interval=1,
     )
@@ -134,8 +166,9 @@ def microsoft_world(
 
 
 def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple[str, ...] = (GOOGLE_MAIL,),
-                 revoked: bool = False, imap_enabled: bool = True) -> World:
-    """example-workspace.com: alice, an installed-app OAuth client with alice's refresh token, and a service account."""
+                 revoked: bool = False, imap_enabled: bool = True, pop_enabled: bool = True) -> World:
+    """example-workspace.com: alice (2-Step Verification on, no app password yet), an installed-app OAuth client with
+    alice's refresh token, and a service account."""
     from mailscope.lab.idp_keys import generate_service_account
 
     client_secret = _lab_secret("GOCSPX-")
@@ -143,13 +176,13 @@ def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple
     account = generate_service_account(GOOGLE_SA_EMAIL, dwd_scopes)
     directory = Directory(
         google_clients=[GoogleOAuthClient(GOOGLE_CLIENT_ID, client_secret)],
-        google_users=[GoogleUser(GOOGLE_USER, imap_enabled=imap_enabled)],
+        google_users=[GoogleUser(GOOGLE_USER, imap_enabled=imap_enabled, pop_enabled=pop_enabled)],
         google_refresh_tokens=[GoogleRefreshToken(refresh_token, GOOGLE_CLIENT_ID, GOOGLE_USER, granted, revoked=revoked)],
         service_accounts=[account.account],
         google_sign_in_email=GOOGLE_USER,
     )
     return World(directory, {"google_client_secret": client_secret, "google_refresh_token": refresh_token,
-                             "app_password": _lab_secret("")[:16]}, service_account_key=account)
+                             "account_password": _lab_secret("")[:16]}, service_account_key=account)
 
 
 # ----------------------------------------------------------------------------------------------- settings
@@ -157,8 +190,9 @@ def google_world(*, granted: tuple[str, ...] = (GOOGLE_MAIL,), dwd_scopes: tuple
 
 def _target(ctx: LabContext, server: str, **changes: object) -> dict[str, object]:
     host, port = ctx.endpoint(server)
-    security = Security.STARTTLS if server == EXCHANGE_STARTTLS else Security.TLS
-    return {"host": host, "port": port, "security": security, "ca_file": ctx.ca_file, "timeout": 4.0, **changes}
+    protocol, security = SERVER_MODES[server]
+    return {"host": host, "port": port, "protocol": protocol, "security": security, "ca_file": ctx.ca_file, "timeout": 4.0,
+            **changes}
 
 
 def ms_device_code(scopes: tuple[str, ...], *, user: str = ALICE, server: str = EXCHANGE_TLS, **changes: object):
@@ -190,11 +224,15 @@ def ms_client_credentials(scopes: tuple[str, ...] = ("https://outlook.office365.
     return build
 
 
-def ms_password(ctx: LabContext, world: World) -> CheckSettings:
-    """The Jira seed: the mail client is set to 'password' and sends AUTHENTICATE PLAIN."""
-    password = ctx.write_secret("password", world.secrets["alice_password"])
-    return CheckSettings(**_target(ctx, EXCHANGE_TLS, user=ALICE, mechanism=Mechanism.PLAIN, provider="microsoft", flow="password",
-                                   password=password))  # type: ignore[arg-type]
+def ms_password(*, server: str = EXCHANGE_TLS, mechanism: Mechanism = Mechanism.PLAIN):
+    """A mail client set to 'password' (the Jira seed: AUTHENTICATE PLAIN; SMTP: AUTH LOGIN)."""
+
+    def build(ctx: LabContext, world: World) -> CheckSettings:
+        password = ctx.write_secret("password", world.secrets["alice_password"])
+        return CheckSettings(**_target(ctx, server, user=ALICE, mechanism=mechanism, provider="microsoft", flow="password",
+                                       password=password))  # type: ignore[arg-type]
+
+    return build
 
 
 def ms_plain_on_starttls_port(ctx: LabContext, world: World) -> CheckSettings:
@@ -203,13 +241,13 @@ def ms_plain_on_starttls_port(ctx: LabContext, world: World) -> CheckSettings:
     return dataclasses.replace(typed, security=Security.PLAIN, mechanism=Mechanism.AUTO)
 
 
-def google_refresh(scopes: tuple[str, ...] = (GOOGLE_MAIL,), *, user: str = GOOGLE_USER, **changes: object):
+def google_refresh(scopes: tuple[str, ...] = (GOOGLE_MAIL,), *, user: str = GOOGLE_USER, server: str = GMAIL, **changes: object):
     """An installed app holding the user's refresh token (google-auth Credentials.refresh)."""
 
     def build(ctx: LabContext, world: World) -> CheckSettings:
         client_secret = ctx.write_secret("google-client-secret", world.secrets["google_client_secret"])
         refresh = ctx.write_secret("google-refresh-token", world.secrets["google_refresh_token"])
-        fields = _target(ctx, GMAIL, user=user, mechanism=Mechanism.XOAUTH2, provider="google", flow="refresh_token",
+        fields = _target(ctx, server, user=user, mechanism=Mechanism.XOAUTH2, provider="google", flow="refresh_token",
                          client_id=GOOGLE_CLIENT_ID, client_secret=client_secret, refresh_token=refresh, scopes=scopes,
                          token_endpoint=ctx.google_token_uri)
         fields.update(changes)
@@ -232,10 +270,15 @@ def google_service_account(*, subject: str = GOOGLE_USER):
     return build
 
 
-def google_app_password(ctx: LabContext, world: World) -> CheckSettings:
-    password = ctx.write_secret("gmail-password", world.secrets["app_password"])
-    return CheckSettings(**_target(ctx, GMAIL, user=GOOGLE_USER, mechanism=Mechanism.LOGIN, provider="google", flow="password",
-                                   password=password))  # type: ignore[arg-type]
+def google_account_password(*, server: str = GMAIL):
+    """The account password typed where an app password (or OAuth) is needed."""
+
+    def build(ctx: LabContext, world: World) -> CheckSettings:
+        password = ctx.write_secret("gmail-password", world.secrets["account_password"])
+        return CheckSettings(**_target(ctx, server, user=GOOGLE_USER, mechanism=Mechanism.LOGIN, provider="google", flow="password",
+                                       password=password))  # type: ignore[arg-type]
+
+    return build
 
 
 # ----------------------------------------------------------------------------------------------- the scenarios
@@ -243,8 +286,15 @@ def google_app_password(ctx: LabContext, world: World) -> CheckSettings:
 EXO_REJECT = "NO AUTHENTICATE failed."
 EXO_NOT_CONNECTED = "BAD User is authenticated but not connected."
 EXO_BYE_14 = "* BYE Connection closed. 14"
-GMAIL_CHALLENGE = "+ eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ=="
+GMAIL_CHALLENGE_JSON = "eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ=="
+GMAIL_CHALLENGE = f"+ {GMAIL_CHALLENGE_JSON}"
 GMAIL_REJECT = "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"
+EXO_POP_GREETING = "+OK The Microsoft Exchange POP3 service is ready. ["
+EXO_POP_OK = "+OK User successfully authenticated."
+EXO_POP_REJECT = "-ERR Authentication failure: unknown user name or bad password."
+EXO_SMTP_OK = "235 2.7.0 Authentication successful"
+EXO_SMTP_REJECT = "535 5.7.3 Authentication unsuccessful ["
+SMTP_AUTH_DISABLED = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the {}. Visit https://aka.ms/smtp_auth_disabled"
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -259,7 +309,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("basic_auth_mechanism_used_when_disabled",), "basic_auth_mechanism_used_when_disabled", OutcomeKind.AUTH_FAILED,
         "Exchange still advertises AUTH=PLAIN, but basic authentication is off: PLAIN always gets NO AUTHENTICATE failed. "
         "Advertised does not mean allowed. The client must use XOAUTH2 with an access token.",
-        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_password, (EXO_REJECT,),
+        (EXCHANGE_TLS,), EXCHANGE_TLS, microsoft_world, ms_password(), (EXO_REJECT,),
     ),
     Scenario(
         "ms-graph-scope", "Exchange Online: token requested for Microsoft Graph",
@@ -377,7 +427,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("google_password_auth_rejected",), "google_password_auth_rejected", OutcomeKind.AUTH_FAILED,
         "Gmail no longer takes account passwords over IMAP: with 2-Step Verification it asks for an app password. Use "
         "XOAUTH2 with https://mail.google.com/ (or an app password where the admin allows it).",
-        (GMAIL,), GMAIL, google_world, google_app_password,
+        (GMAIL,), GMAIL, google_world, google_account_password(),
         ("NO [ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)",),
     ),
     Scenario(
@@ -455,6 +505,139 @@ SCENARIOS: tuple[Scenario, ...] = (
         "The user removed the app's access (or changed the password): the refresh grant answers invalid_grant 'Token has "
         "been expired or revoked.' Run the consent again with access_type=offline and prompt=consent.",
         (GMAIL,), GMAIL, lambda: google_world(revoked=True), google_refresh(),
+    ),
+    # ------------------------------------------------------------------ POP3 and SMTP
+    Scenario(
+        "ms-pop-healthy", "Exchange Online POP3: device-code sign-in with POP.AccessAsUser.All", (), None,
+        OutcomeKind.MAILBOX_REACHABLE,
+        "The POP3 reference: scope https://outlook.office.com/POP.AccessAsUser.All, then AUTH XOAUTH2 in the two-step form "
+        "Exchange requires (AUTH XOAUTH2, '+ ', then the base64 line) and STAT.",
+        (EXCHANGE_POP3,), EXCHANGE_POP3, microsoft_world, ms_device_code((OUTLOOK_POP,), server=EXCHANGE_POP3),
+        (EXO_POP_GREETING, EXO_POP_OK, "+OK 0 0"),
+    ),
+    Scenario(
+        "ms-pop-one-line", "Exchange Online POP3: AUTH XOAUTH2 with the initial response on the same line",
+        ("pop3_xoauth2_one_line_rejected_exchange",), "pop3_xoauth2_one_line_rejected_exchange", OutcomeKind.AUTH_FAILED,
+        "The token is right, but the client put the base64 XOAUTH2 string on the AUTH line, as IMAP (SASL-IR) and SMTP allow. "
+        "Exchange POP3 answers '-ERR Protocol error. Connection is closed. 10' and hangs up. Send 'AUTH XOAUTH2', wait for "
+        "'+ ', then the base64 line (mailscope: --sasl-ir no).",
+        (EXCHANGE_POP3,), EXCHANGE_POP3, microsoft_world, ms_device_code((OUTLOOK_POP,), server=EXCHANGE_POP3, sasl_ir="yes"),
+        ("-ERR Protocol error. Connection is closed. 10",),
+    ),
+    Scenario(
+        "ms-pop-imap-scope", "Exchange Online POP3: token with the IMAP scope only",
+        ("ms_protocol_scope_mismatch",), "ms_protocol_scope_mismatch", OutcomeKind.AUTH_FAILED,
+        "The token's scp is IMAP.AccessAsUser.All: right resource, wrong protocol. POP3 needs POP.AccessAsUser.All, and "
+        "Exchange says only '-ERR Authentication failure: unknown user name or bad password.' (one token may carry both).",
+        (EXCHANGE_POP3,), EXCHANGE_POP3, microsoft_world, ms_device_code((OUTLOOK_IMAP,), server=EXCHANGE_POP3),
+        (EXO_POP_REJECT,),
+    ),
+    Scenario(
+        "ms-pop-disabled", "Exchange Online POP3: POP disabled for the mailbox",
+        ("ms_imap_pop_disabled", "ms_authenticated_but_not_connected"), "ms_imap_pop_disabled",
+        OutcomeKind.AUTHENTICATED_NOT_CONNECTED,
+        "alice's own token with POP.AccessAsUser.All is accepted, but an admin ran Set-CASMailbox -PopEnabled $false: STAT "
+        "gets 'User is authenticated but not connected.' The token is fine; enable POP for the mailbox.",
+        (EXCHANGE_POP3,), EXCHANGE_POP3, lambda: microsoft_world(alice_pop_enabled=False),
+        ms_device_code((OUTLOOK_POP,), server=EXCHANGE_POP3),
+        (EXO_POP_OK, "-ERR User is authenticated but not connected."),
+    ),
+    Scenario(
+        "ms-smtp-healthy", "Exchange Online SMTP: STARTTLS, then XOAUTH2 with SMTP.Send", (), None, OutcomeKind.MAILBOX_REACHABLE,
+        "The SMTP reference on 587: the first EHLO lists STARTTLS and no AUTH; after STARTTLS the second EHLO lists AUTH LOGIN "
+        "XOAUTH2; the token carries SMTP.Send; MAIL FROM and RCPT TO are accepted (no message is sent).",
+        (EXCHANGE_SMTP,), EXCHANGE_SMTP, microsoft_world, ms_device_code((OUTLOOK_SMTP,), server=EXCHANGE_SMTP),
+        ("Microsoft ESMTP MAIL Service ready", "250-STARTTLS", "250-AUTH LOGIN XOAUTH2", EXO_SMTP_OK, "250 2.1.0 Sender OK",
+         "250 2.1.5 Recipient OK"),
+    ),
+    Scenario(
+        "ms-smtp-auth-disabled-tenant", "Exchange Online SMTP: SMTP AUTH disabled for the tenant",
+        ("ms_smtp_auth_disabled",), "ms_smtp_auth_disabled", OutcomeKind.AUTH_FAILED,
+        "The token is right (SMTP.Send), but the tenant has SmtpClientAuthenticationDisabled: Exchange answers 535 5.7.139 "
+        "'SmtpClientAuthentication is disabled for the Tenant'. Turning SMTP AUTH off blocks OAuth too. Enable it for the "
+        "mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false) or the tenant.",
+        (EXCHANGE_SMTP,), EXCHANGE_SMTP, lambda: microsoft_world(tenant_smtp_auth_disabled=True),
+        ms_device_code((OUTLOOK_SMTP,), server=EXCHANGE_SMTP), (SMTP_AUTH_DISABLED.format("Tenant"),),
+    ),
+    Scenario(
+        "ms-smtp-auth-disabled-mailbox", "Exchange Online SMTP: SMTP AUTH disabled for the mailbox",
+        ("ms_smtp_auth_disabled",), "ms_smtp_auth_disabled", OutcomeKind.AUTH_FAILED,
+        "SMTP AUTH is on for the tenant, but alice's mailbox overrides it (Set-CASMailbox -SmtpClientAuthenticationDisabled "
+        "$true): 535 5.7.139 '... disabled for the Mailbox'. The mailbox setting wins whenever it is not $null.",
+        (EXCHANGE_SMTP,), EXCHANGE_SMTP, lambda: microsoft_world(alice_smtp_auth_disabled=True),
+        ms_device_code((OUTLOOK_SMTP,), server=EXCHANGE_SMTP), (SMTP_AUTH_DISABLED.format("Mailbox"),),
+    ),
+    Scenario(
+        "ms-smtp-scope-missing", "Exchange Online SMTP: token without SMTP.Send (IMAP and POP scopes only)",
+        ("ms_protocol_scope_mismatch",), "ms_protocol_scope_mismatch", OutcomeKind.AUTH_FAILED,
+        "The mail handler asked for IMAP.AccessAsUser.All and POP.AccessAsUser.All (the Jira default) and reuses that token "
+        "to send: Exchange answers only '535 5.7.3 Authentication unsuccessful'. SMTP needs "
+        "https://outlook.office.com/SMTP.Send in the token's scp.",
+        (EXCHANGE_SMTP,), EXCHANGE_SMTP, microsoft_world, ms_device_code((OUTLOOK_IMAP, OUTLOOK_POP), server=EXCHANGE_SMTP),
+        (EXO_SMTP_REJECT,),
+    ),
+    Scenario(
+        "ms-smtp-basic-auth", "Exchange Online SMTP: AUTH LOGIN with the account password",
+        ("basic_auth_mechanism_used_when_disabled",), "basic_auth_mechanism_used_when_disabled", OutcomeKind.AUTH_FAILED,
+        "The client still sends username and password with AUTH LOGIN. Exchange refuses basic authentication for SMTP "
+        "submission ('535 5.7.139 Authentication unsuccessful, basic authentication is disabled.'): use XOAUTH2 with "
+        "https://outlook.office.com/SMTP.Send.",
+        (EXCHANGE_SMTP,), EXCHANGE_SMTP, microsoft_world, ms_password(server=EXCHANGE_SMTP, mechanism=Mechanism.LOGIN),
+        ("334 VXNlcm5hbWU6", "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."),
+    ),
+    Scenario(
+        "ms-smtp-send-as-denied", "Exchange Online SMTP: sending as a shared mailbox without SendAs",
+        ("ms_sendas_denied",), "ms_sendas_denied", OutcomeKind.AUTHENTICATED_NOT_CONNECTED,
+        "alice signs in for the shared mailbox sales@: she has FullAccess, so AUTH succeeds, but FullAccess is not SendAs. "
+        "MAIL FROM:<sales@...> gets '550 5.7.60 SMTP; Client does not have permissions to send as this sender'. Grant "
+        "SendAs (Add-RecipientPermission) or send as alice.",
+        (EXCHANGE_SMTP,), EXCHANGE_SMTP, microsoft_world, ms_device_code((OUTLOOK_SMTP,), user=SALES, server=EXCHANGE_SMTP),
+        (EXO_SMTP_OK, "550 5.7.60 SMTP; Client does not have permissions to send as this sender"),
+    ),
+    Scenario(
+        "google-smtp-healthy", "Gmail SMTP on 465: XOAUTH2 with https://mail.google.com/", (), None, OutcomeKind.MAILBOX_REACHABLE,
+        "The Gmail SMTP reference over implicit TLS: AUTH XOAUTH2 with the refreshed token is accepted ('235 2.7.0 Accepted'), "
+        "then MAIL FROM and RCPT TO (no message is sent).",
+        (GMAIL_SMTP,), GMAIL_SMTP, google_world, google_refresh(server=GMAIL_SMTP),
+        ("ESMTP", "250-AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH", "235 2.7.0 Accepted", "250 2.1.0 OK"),
+    ),
+    Scenario(
+        "google-smtp-starttls", "Gmail SMTP on 587: STARTTLS, then XOAUTH2", (), None, OutcomeKind.MAILBOX_REACHABLE,
+        "The same as google-smtp-healthy on the STARTTLS port: the first EHLO offers STARTTLS and no AUTH, the second one "
+        "(after TLS) the OAuth mechanisms.",
+        (GMAIL_SMTP_STARTTLS,), GMAIL_SMTP_STARTTLS, google_world, google_refresh(server=GMAIL_SMTP_STARTTLS),
+        ("250-STARTTLS", "220 2.0.0 Ready to start TLS", "235 2.7.0 Accepted"),
+    ),
+    Scenario(
+        "google-smtp-app-password", "Gmail SMTP: AUTH LOGIN with the account password",
+        ("google_password_auth_rejected",), "google_password_auth_rejected", OutcomeKind.AUTH_FAILED,
+        "With 2-Step Verification on, Gmail no longer takes the account password for SMTP: '534-5.7.9 Application-specific "
+        "password required'. Use XOAUTH2 with https://mail.google.com/, or an app password where the admin allows it.",
+        (GMAIL_SMTP,), GMAIL_SMTP, google_world, google_account_password(server=GMAIL_SMTP),
+        ("534-5.7.9 Application-specific password required.", "InvalidSecondFactor"),
+    ),
+    Scenario(
+        "google-smtp-narrow-scope", "Gmail SMTP: token with gmail.send instead of https://mail.google.com/",
+        ("google_scope_not_full_mail",), "google_scope_not_full_mail", OutcomeKind.AUTH_FAILED,
+        "The Gmail API scope gmail.send was reused for SMTP. Gmail answers with its base64 JSON challenge (334), waits for "
+        "the empty line, then '535-5.7.8 Username and Password not accepted'. SMTP, like IMAP and POP, needs "
+        "https://mail.google.com/ (the lab follows Google's doc here; see the choices above).",
+        (GMAIL_SMTP,), GMAIL_SMTP, lambda: google_world(granted=(GMAIL_SEND,)), google_refresh((GMAIL_SEND,), server=GMAIL_SMTP),
+        (f"334 {GMAIL_CHALLENGE_JSON}", "535-5.7.8 Username and Password not accepted."),
+    ),
+    Scenario(
+        "google-pop-healthy", "Gmail POP3: XOAUTH2 with https://mail.google.com/", (), None, OutcomeKind.MAILBOX_REACHABLE,
+        "The Gmail POP3 reference: Gpop accepts the token ('+OK Welcome.') and STAT answers.",
+        (GMAIL_POP3,), GMAIL_POP3, google_world, google_refresh(server=GMAIL_POP3),
+        ("+OK Gpop ready for requests from", "+OK Welcome.", "+OK 0 0"),
+    ),
+    Scenario(
+        "google-pop-disabled", "Gmail POP3: POP access disabled for the account",
+        ("google_imap_pop_disabled",), "google_imap_pop_disabled", OutcomeKind.AUTH_FAILED,
+        "The token is valid (no error challenge), but POP is off for the account: '-ERR [SYS/PERM] Your account is not "
+        "enabled for POP access.' Enable POP in Gmail's settings, or ask the Workspace admin (Apps → Gmail → End User Access).",
+        (GMAIL_POP3,), GMAIL_POP3, lambda: google_world(pop_enabled=False), google_refresh(server=GMAIL_POP3),
+        ("-ERR [SYS/PERM] Your account is not enabled for POP",),
     ),
 )
 

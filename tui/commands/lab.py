@@ -117,7 +117,7 @@ def describe(lab: LabSession) -> str:
     lines = [f"lab scenario {s.id}: {s.title}", f"  reproduces: {', '.join(s.failure_ids) or '(healthy reference)'}", ""]
     for key, server in lab.servers.items():
         mode = "implicit TLS" if server.implicit_tls else "plain, STARTTLS offered"
-        lines.append(f"  {key:<18} imap {lab.host}:{server.port}  ({mode})")
+        lines.append(f"  {key:<18} {server.protocol} {lab.host}:{server.port}  ({mode})")
     assert lab.idp is not None
     lines.append(f"  {'identity provider':<18} {lab.idp.base_url}  (Entra authority {lab.authority('contoso.onmicrosoft.com')}, "
                  f"Google token URI {lab.google_token_uri})")
@@ -129,6 +129,10 @@ def describe(lab: LabSession) -> str:
 def check_command_line(settings: CheckSettings) -> str:
     """The `mailscope check` invocation matching these settings (secrets named by file or env var, never shown)."""
     words = ["mailscope", "check", "--host", settings.host, "--port", str(settings.port), "--security", str(settings.security)]
+    if settings.protocol != "imap":  # POP3/SMTP scenarios (CLI options of CONTRACTS §2)
+        words += ["--protocol", str(settings.protocol)]
+    if settings.sasl_ir != "auto":
+        words += ["--sasl-ir", settings.sasl_ir]
     env: list[str] = []
     if settings.user:
         words += ["--user", settings.user]
