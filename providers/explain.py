@@ -424,6 +424,13 @@ def explain_generic(error: dict, c: Context) -> list[Finding]:
             ("Check the authority/token URL, DNS and proxy settings from this machine (curl -v <token endpoint>).",
              "TLS verification failures: pass the CA that signed the identity provider's certificate, or fix the system trust store."),
             (), _evidence(error), score=0.9, confirmed=True)]
+    if code == "sign_in_timeout":
+        return [Finding(
+            "interactive_sign_in_not_completed", Severity.ERROR, "Nobody finished the sign-in in the browser in time",
+            f"{_description_line(error)}. No request reached the token endpoint: this is not an identity provider error.",
+            Owner.USER,
+            tuple(str(step) for step in error.get("fix", ())) or ("Run the check again and finish the sign-in in the browser.",),
+            (), _evidence(error), score=0.9, confirmed=True)]
     if code in ("configuration_error", "device_flow_unsupported"):
         return [Finding(
             "token_request_invalid_settings" if code == "configuration_error" else "google_device_flow_cannot_grant_mail",
