@@ -107,7 +107,7 @@ class PasteBackScreen(ModalScreen[str | None]):
 
     def waiting_text(self) -> Text:
         elapsed = time.monotonic() - self.started
-        limit = f" · gives up in {clock(self.prompt.timeout - elapsed)}" if self.prompt.timeout else ""
+        limit = f" · gives up in {clock(self.prompt.timeout - elapsed, round_up=True)}" if self.prompt.timeout else ""
         return Text(f"Waiting for the sign-in: {clock(elapsed)}{limit}   x stops the session · Esc hides this dialog")
 
     def _tick(self) -> None:

@@ -5,6 +5,7 @@ through a pipe and through a terminal; the sign-in timeout; Ctrl-C while waiting
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import pty
 import shutil
@@ -17,8 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from mailscope.events import PasteBackPrompt, PromptRequested
 from mailscope.lab.scenarios import ALICE, GOOGLE_CLIENT_ID, GOOGLE_MAIL, GOOGLE_USER, MAIL_CLIENT_ID, OUTLOOK_IMAP, TENANT_DOMAIN
 from mailscope.lab.session import LabSession
+from mailscope.record import SessionRecord
+from tui.commands.signin import SignInPrompts
 
 RUN_TIMEOUT = 60.0
 
@@ -228,3 +232,33 @@ async def test_ctrl_c_while_waiting_ends_at_once(microsoft: Lab) -> None:
         check.kill()
     assert time.monotonic() - interrupted < 3
     assert code == 130 and "interrupted" in stderr and "Traceback" not in stderr
+
+
+class Terminal(io.StringIO):
+    """stderr as a terminal (the progress line is redrawn in place there)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_a_transcript_line_first_closes_the_progress_line() -> None:
+    """The engine prints its next line before the progress task notices the end of the wait: the subscriber, registered
+    before the printer, erases the progress line first, so no transcript line is glued to it."""
+    read_end, write_end = os.pipe()  # stdin that stays silent
+    err = Terminal()
+    record = SessionRecord(None)
+    record.subscribe(SignInPrompts(stdin_fd=read_end, err=err))
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    try:
+        record.prompt(PromptRequested(PasteBackPrompt("https://idp/authorize?x=1", "http://localhost:1/", timeout=60, answer=answer),
+                                      answer=answer))
+        await asyncio.sleep(0.05)
+        assert err.getvalue().endswith("\r\x1b[Kwaiting for the sign-in in the browser: 0:00 | gives up in 1:00")
+        answer.cancel()  # the redirect arrived; the engine goes on at once
+        record.info("authorization response received via loopback")
+        assert err.getvalue().endswith("gives up in 1:00\r\x1b[K")
+        await asyncio.sleep(0.05)
+        assert err.getvalue().endswith("gives up in 1:00\r\x1b[K")  # the progress task, ending later, writes nothing more
+    finally:
+        os.close(write_end)
+        os.close(read_end)

@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.common import guarded_diagnoser, internal_error, silence_stdout
-from tui.commands.signin import answer_prompts, signin_timeout_argument
+from tui.commands.signin import SignInPrompts, signin_timeout_argument
 
 if TYPE_CHECKING:
     from mailscope.credential import TokenSource
@@ -172,9 +172,9 @@ def _make_record(args: argparse.Namespace, settings: CheckSettings) -> SessionRe
     from mailscope.record import SessionRecord
 
     record = SessionRecord(settings)  # diagnosed once at the end: nothing here shows findings live
+    record.subscribe(SignInPrompts())  # before the printer: it closes its progress line before a transcript line
     if not args.json:
         record.subscribe(_print_event)
-    record.subscribe(answer_prompts)
     return record
 
 

@@ -310,11 +310,11 @@ async def _credential(settings: CheckSettings) -> Credential | None:
     """What the scenario's client gets, through the real provider code (the lab's simulated user signs in by itself)."""
     from mailscope.record import SessionRecord
     from providers.registry import token_source_for
-    from tui.commands.signin import answer_prompts
+    from tui.commands.signin import SignInPrompts
 
     print("mailscope lab token: signing in as the scenario's client; the lab's simulated user completes the sign-in by itself",
           file=sys.stderr)
     record = SessionRecord(settings)
-    record.subscribe(answer_prompts)
+    record.subscribe(SignInPrompts())
     source = token_source_for(settings)
     return await source.acquire(record) if source is not None else None

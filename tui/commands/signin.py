@@ -14,13 +14,14 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import math
 import os
 import sys
 import threading
 import time
 from typing import IO, Any
 
-from mailscope.events import DeviceCodePrompt, PasteBackPrompt, PromptRequested
+from mailscope.events import DeviceCodePrompt, LineAdded, PasteBackPrompt, PromptRequested
 
 _RUNNING: set[asyncio.Task[None]] = set()  # the event loop keeps only weak references to tasks
 _NOT_A_TERMINAL_EVERY = 30.0  # seconds between progress lines when stderr is a file or a pipe
@@ -39,21 +40,37 @@ def signin_timeout_argument(text: str) -> str:
     return text
 
 
-def answer_prompts(event: object) -> None:
-    """A SessionRecord subscriber: device code instructions, or the browser sign-in wait."""
-    if not isinstance(event, PromptRequested):
-        return
-    prompt = event.prompt
-    if isinstance(prompt, DeviceCodePrompt):
-        print(prompt.message or f"Open {prompt.verification_uri} and enter the code {prompt.user_code}", file=sys.stderr, flush=True)
-        return
-    answer = event.answer if isinstance(event.answer, asyncio.Future) else None
-    SignInWait(prompt, answer).start()
+class SignInPrompts:
+    """A SessionRecord subscriber for one headless session: device code instructions, or the browser sign-in wait.
+
+    Subscribe it before the transcript printer: a transcript line then never lands on the progress line (it is
+    closed first), even though the engine prints the next line before the progress task has noticed the end."""
+
+    def __init__(self, *, stdin_fd: int = 0, err: IO[str] | None = None) -> None:
+        self.stdin_fd = stdin_fd
+        self.err = err
+        self.wait: SignInWait | None = None
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, LineAdded):
+            if self.wait is not None:
+                self.wait.close_line()
+            return
+        if not isinstance(event, PromptRequested):
+            return
+        prompt = event.prompt
+        if isinstance(prompt, DeviceCodePrompt):
+            print(prompt.message or f"Open {prompt.verification_uri} and enter the code {prompt.user_code}", file=sys.stderr,
+                  flush=True)
+            return
+        answer = event.answer if isinstance(event.answer, asyncio.Future) else None
+        self.wait = SignInWait(prompt, answer, stdin_fd=self.stdin_fd, err=self.err)
+        self.wait.start()
 
 
-def clock(seconds: float) -> str:
-    """125 -> '2:05'."""
-    whole = max(0, int(seconds))
+def clock(seconds: float, *, round_up: bool = False) -> str:
+    """125 -> '2:05' (a countdown rounds up: it shows 1:00 until a whole minute is gone)."""
+    whole = max(0, math.ceil(seconds) if round_up else int(seconds))
     return f"{whole // 60}:{whole % 60:02d}"
 
 
@@ -69,7 +86,9 @@ class SignInWait:
         self.started = time.monotonic()
         self.typing = threading.Event()  # set at the first key: the progress line then stays as it is
         self._write_lock = threading.Lock()
+        self._line_open = False  # the terminal's current line holds our progress or the typed address, unterminated
         self._saved_terminal: list[Any] | None = None
+        self._on_terminal = self._is_terminal(self.err)
 
     # -- what the user reads -----------------------------------------------------------------------
     def instructions(self) -> str:
@@ -82,7 +101,7 @@ class SignInWait:
 
     def status(self) -> str:
         elapsed = time.monotonic() - self.started
-        limit = f" | gives up in {clock(self.prompt.timeout - elapsed)}" if self.prompt.timeout else ""
+        limit = f" | gives up in {clock(self.prompt.timeout - elapsed, round_up=True)}" if self.prompt.timeout else ""
         return f"waiting for the sign-in in the browser: {clock(elapsed)}{limit}"
 
     def start(self) -> None:
@@ -95,23 +114,28 @@ class SignInWait:
         _RUNNING.add(task)
         task.add_done_callback(_RUNNING.discard)
 
+    def close_line(self) -> None:
+        """Something else is about to print: end our line (the progress goes away, a typed address stays)."""
+        with self._write_lock:
+            if self._line_open:
+                self._line_open = False
+                self._raw_write("\n" if self.typing.is_set() else _ERASE_LINE)
+
     # -- progress (on the event loop) --------------------------------------------------------------
     async def _show_progress(self) -> None:
         assert self.answer is not None
-        on_terminal = self._is_terminal(self.err)
         next_line = 0.0
         try:
             while not self.answer.done():
-                if on_terminal and not self.typing.is_set():
-                    self._write(_ERASE_LINE + self.status())
-                elif not on_terminal and time.monotonic() - self.started >= next_line:
+                if self._on_terminal and not self.typing.is_set():
+                    self._write(_ERASE_LINE + self.status(), line_open=True)
+                elif not self._on_terminal and time.monotonic() - self.started >= next_line:
                     self._write(self.status() + "\n")
                     next_line += _NOT_A_TERMINAL_EVERY
                 await asyncio.wait({self.answer}, timeout=1.0)
         finally:
             self._leave_key_by_key_mode()
-            if on_terminal:
-                self._write("\n" if self.typing.is_set() else _ERASE_LINE)
+            self.close_line()
 
     # -- stdin (on a daemon thread) ----------------------------------------------------------------
     def _read_stdin(self) -> None:
@@ -131,6 +155,7 @@ class SignInWait:
                     continue
                 if byte in (0x0A, 0x0D):
                     if line.strip():
+                        self.close_line()
                         self._deliver(line.decode("utf-8", "replace").strip())
                         return
                 elif byte == _END_OF_INPUT:
@@ -146,7 +171,7 @@ class SignInWait:
                         self.typing.set()
                         self._echo(echo, _ERASE_LINE + "pasted address: ")
                     line.append(byte)
-                    self._echo(echo, chr(byte) if byte < 0x80 else "")
+                    self._echo(echo, chr(byte) if byte < 0x80 else "")  # a URL is ASCII; other bytes are kept, not echoed
 
     def _deliver(self, text: str) -> None:
         loop = self.answer.get_loop() if self.answer is not None else None
@@ -162,7 +187,7 @@ class SignInWait:
 
     def _echo(self, enabled: bool, text: str) -> None:
         if enabled and text:
-            self._write(text)
+            self._write(text, line_open=True)
 
     # -- terminal ----------------------------------------------------------------------------------
     def _enter_key_by_key_mode(self) -> None:
@@ -209,7 +234,12 @@ class SignInWait:
         except OSError:
             return False
 
-    def _write(self, text: str) -> None:
-        with self._write_lock, contextlib.suppress(OSError, ValueError):
+    def _write(self, text: str, *, line_open: bool = False) -> None:
+        with self._write_lock:
+            self._raw_write(text)
+            self._line_open = line_open
+
+    def _raw_write(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
             self.err.write(text)
             self.err.flush()
