@@ -176,18 +176,14 @@ class GoogleSource:
         from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
         client_id, client_secret = self._client(attempt)
-        flows: list[tuple[Any, str]] = []
-
-        def authorization_url(redirect_uri: str) -> str:
+        def authorize(redirect_uri: str) -> tuple[str, tuple[Any, str]]:
             config = {"installed": {"client_id": client_id, "client_secret": client_secret, "token_uri": self.token_uri,
                                     "auth_uri": self.settings.extra.get("auth_uri") or AUTH_URI, "redirect_uris": [redirect_uri]}}
             flow = Flow.from_client_config(config, scopes=scopes, redirect_uri=redirect_uri)
             url, state = flow.authorization_url(access_type="offline", prompt="consent", login_hint=self.settings.user or None)
-            flows.append((flow, state))
-            return url
+            return url, (flow, state)
 
-        answer = await browser_sign_in(attempt, authorization_url, self.settings.extra, self.open_browser)
-        flow, state = flows[0]
+        answer, (flow, state) = await browser_sign_in(attempt, authorize, self.settings.extra, self.open_browser)
         params = answer.params
         if params.get("error") == "access_denied" and not params.get("error_description"):
             # Google's redirect after "Cancel" on its consent screen carries the bare error (its own error pages, e.g.

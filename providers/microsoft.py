@@ -201,9 +201,7 @@ class MicrosoftSource:
             await asyncio.sleep(max(float(flow.get("interval", 5)), 0.05))
 
     async def _auth_code(self, attempt: Attempt, app: Any, scopes: list[str]) -> dict[str, Any]:
-        flows: list[dict[str, Any]] = []
-
-        def authorization_url(redirect_uri: str) -> str:
+        def authorize(redirect_uri: str) -> tuple[str, dict[str, Any]]:
             # Query mode on purpose: a form_post answer cannot be pasted back over SSH. No network here (the
             # authority was loaded when the app was built), so this runs on the loop with msal's warning silenced.
             with warnings.catch_warnings():
@@ -214,11 +212,9 @@ class MicrosoftSource:
                     attempt.fail_from_exception(exc)
             if "auth_uri" not in flow:
                 attempt.fail(flow)
-            flows.append(flow)
-            return flow["auth_uri"]
+            return flow["auth_uri"], flow
 
-        answer = await browser_sign_in(attempt, authorization_url, self.settings.extra, self.open_browser)
-        flow = flows[0]
+        answer, flow = await browser_sign_in(attempt, authorize, self.settings.extra, self.open_browser)
         if answer.params.get("code"):
             attempt.secret(answer.params["code"], SecretKind.AUTH_CODE)
         attempt.note(f"authorization response received via {answer.via}")

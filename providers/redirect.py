@@ -15,7 +15,7 @@ import urllib.parse
 import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailscope.events import PasteBackPrompt, PromptRequested
 from mailscope.record import SessionRecord
@@ -23,6 +23,7 @@ from mailscope.record import SessionRecord
 if TYPE_CHECKING:
     from providers.tokens import Attempt
 
+T = TypeVar("T")
 DEFAULT_SIGN_IN_TIMEOUT = 300.0  # a person signing in, MFA included; the auth code itself lives 10 minutes
 MAX_SIGN_IN_TIMEOUT = 3600.0
 
@@ -57,7 +58,7 @@ def sign_in_timeout(extra: Mapping[str, str]) -> float:
         seconds = float(text)
     except ValueError:
         seconds = -1.0
-    if not 0 < seconds <= MAX_SIGN_IN_TIMEOUT:
+    if not 1 <= seconds <= MAX_SIGN_IN_TIMEOUT:
         raise ValueError(f"sign-in timeout {text!r} is not a number of seconds between 1 and {MAX_SIGN_IN_TIMEOUT:g}")
     return seconds
 
@@ -153,11 +154,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} min" if seconds >= 120 and seconds % 60 == 0 else f"{seconds:g} s"
 
 
-async def browser_sign_in(attempt: Attempt, authorization_url: Callable[[str], str], extra: Mapping[str, str],
-                          open_browser: Callable[[str], object] | None = None) -> AuthorizationResponse:
-    """The browser leg of an auth-code flow: listen on loopback (`extra["redirect_port"]`, default any free port), build
-    the authorization URL for that redirect URI, wait for the redirect or a paste (`extra["signin_timeout"]`).
-    Running out of time, or an unusable setting, fails the attempt."""
+async def browser_sign_in(attempt: Attempt, authorize: Callable[[str], tuple[str, T]], extra: Mapping[str, str],
+                          open_browser: Callable[[str], object] | None = None) -> tuple[AuthorizationResponse, T]:
+    """The browser leg of an auth-code flow: listen on loopback (`extra["redirect_port"]`, default any free port), let
+    `authorize(redirect_uri)` build the authorization URL (and the library's flow state, handed back with the answer),
+    wait for the redirect or a paste (`extra["signin_timeout"]`). Running out of time, or an unusable setting, fails
+    the attempt."""
     port_text = str(extra.get("redirect_port", "") or "0").strip()
     if not port_text.isdigit() or int(port_text) > 65535:
         attempt.fail({"error": "configuration_error", "error_description": f"redirect port {port_text!r} is not a TCP port"})
@@ -168,11 +170,11 @@ async def browser_sign_in(attempt: Attempt, authorization_url: Callable[[str], s
     loopback = LoopbackRedirect(int(port_text))
     try:
         redirect_uri = await loopback.start()
-        url = authorization_url(redirect_uri)
+        url, flow = authorize(redirect_uri)
         attempt.info(f"sign in at the authorization URL; waiting up to {_duration(timeout)} for the redirect to {redirect_uri} "
                      "or a pasted URL")
         try:
-            return await loopback.wait(attempt.record, url, timeout=timeout, open_browser=open_browser)
+            return await loopback.wait(attempt.record, url, timeout=timeout, open_browser=open_browser), flow
         except TimeoutError as exc:
             forward = f"ssh -L {loopback.port}:localhost:{loopback.port} <this host>"
             attempt.fail({"error": "sign_in_timeout", "error_description": f"{exc}: nobody finished the sign-in in a browser",
