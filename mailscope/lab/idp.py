@@ -389,15 +389,16 @@ class LabIdentityProvider:
         """Every request gets the answer (or the error shape) of the real endpoint; an unknown path gets the service's
         own "not found" page, which also lists the lab's endpoints."""
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+        method = "GET" if method == "HEAD" else method  # the handler sends the headers only
         if parts[:1] == ["google"] or parts in TOKENINFO_PATHS:
             return self._route_google(method, parts, {**params, **(json_body or {})}, path)
-        return self._route_entra("GET" if method == "HEAD" else method, parts, params, correlation_id, path)
+        return self._route_entra(method, parts, params, correlation_id, path)
 
     def _route_entra(self, method: str, parts: list[str], params: dict[str, str], correlation_id: str, path: str) -> Reply:
         endpoint, tenant = _entra_endpoint(parts)
-        allowed = ENTRA_METHODS.get(endpoint, ())
         if endpoint is None:
             return not_found_page(path, self.base_url)
+        allowed = ENTRA_METHODS[endpoint]
         if method == "OPTIONS":  # CORS preflight (single-page apps): Entra answers it on its token endpoints
             return Reply(200, "", {"Allow": ", ".join((*allowed, "OPTIONS")), "Access-Control-Allow-Methods": ", ".join(allowed)})
         if method not in allowed:
@@ -425,8 +426,6 @@ class LabIdentityProvider:
         if endpoint is None:
             return google_page(404, f"The requested URL <code>{html.escape(path)}</code> was not found on this server.", self.base_url)
         allowed = GOOGLE_METHODS[endpoint]
-        if method == "HEAD":
-            method = "GET"
         if method not in allowed:
             return google_page(405, f"The request method <code>{html.escape(method)}</code> is inappropriate for the URL "
                                     f"<code>{html.escape(path)}</code>.", self.base_url)

@@ -73,7 +73,6 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
                                    "subscriptions for the tenant."),
     90009: ("invalid_request", 400, "Application is requesting a token for itself. This scenario is supported only if resource is "
                                     "specified using the GUID based App Identifier."),
-    90094: ("invalid_grant", 400, "The grant requires admin permission."),
     500011: ("invalid_resource", 400, "The resource principal named {resource} was not found in the tenant named {tenant_name}. This can "
                                       "happen if the application has not been installed by the administrator of the tenant or consented "
                                       "to by any user in the tenant. You might have sent your authentication request to the wrong tenant."),
