@@ -198,11 +198,9 @@ class GoogleService:
         code, or `error=access_denied` after Cancel (and `consent_required` for prompt=none without an earlier consent).
         """
         with self._lock:
-            problem = self._authorization_problem(params)
-            if problem is not None:
-                return problem
-            client = self.directory.google_client(params["client_id"])
-            assert client is not None
+            client = self._authorization_client(params)
+            if isinstance(client, Reply):
+                return client
             redirect_uri = params["redirect_uri"]
             email = self.directory.google_sign_in_email or (self.directory.google_users[0].email if self.directory.google_users else "")
             user = self.directory.google_user(email)
@@ -231,8 +229,9 @@ class GoogleService:
                                       issue_refresh_token=offline and (first_consent or "consent" in prompts))
             return _back(redirect_uri, {**state, "code": code, "scope": " ".join(granted)})
 
-    def _authorization_problem(self, params: dict[str, str]) -> Reply | None:
-        """Google's checks of an authorization request, in its order; each failure is its error page."""
+    def _authorization_client(self, params: dict[str, str]) -> GoogleOAuthClient | Reply:
+        """The client of a well-formed authorization request; else the error page of the first check that fails, in
+        Google's order."""
         if not params.get("client_id"):
             return _error_page(400, "invalid_request", "Missing required parameter: client_id")
         client = self.directory.google_client(params["client_id"])
@@ -252,7 +251,7 @@ class GoogleService:
             return _error_page(400, "invalid_scope", f"Some requested scopes were invalid. {{invalid=[{', '.join(unknown)}]}}")
         if params.get("code_challenge") and params.get("code_challenge_method", "plain") not in ("S256", "plain"):
             return _error_page(400, "invalid_request", "Invalid code_challenge_method value.")
-        return None
+        return client
 
     # ------------------------------------------------------------------ tokeninfo
 
