@@ -103,7 +103,7 @@ class PasteBackScreen(ModalScreen[str | None]):
             yield Static(self.waiting_text(), id="waiting")
 
     def on_mount(self) -> None:
-        self.set_interval(0.25, self._tick)
+        self._ticker = self.set_interval(0.25, self._tick)
 
     def waiting_text(self) -> Text:
         elapsed = time.monotonic() - self.started
@@ -113,6 +113,7 @@ class PasteBackScreen(ModalScreen[str | None]):
     def _tick(self) -> None:
         answer = self.prompt.answer
         if isinstance(answer, asyncio.Future) and answer.done():
+            self._ticker.stop()
             self.dismiss(None)  # the redirect arrived, or the wait ended: nothing left to paste
             return
         self.query_one("#waiting", Static).update(self.waiting_text())
