@@ -17,7 +17,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-apt_install tmux python3-venv openssl
+apt_install tmux python3-venv openssl curl
 dpkg -s dovecot-imapd >/dev/null 2>&1 || bash tests/dovecot-lab/lab.sh install
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

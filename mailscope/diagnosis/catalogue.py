@@ -284,6 +284,9 @@ _ENTRIES: tuple[Entry, ...] = (
        ("Check the authority/token URL, DNS, proxy and TLS trust from this machine.",), (), "any", ERR, True),
     _e("token_request_invalid_settings", "The token request could not be built from the settings", Owner.CLIENT_CONFIGURATION,
        "token", (T,), ("Correct the setting named in the explanation.",), (), "any", ERR, True),
+    _e("interactive_sign_in_not_completed", "Nobody finished the sign-in in the browser in time", Owner.USER, "token", (T,),
+       ("Open the authorization URL and finish the sign-in while mailscope waits (--signin-timeout SECONDS gives more time).",
+        "Over SSH, forward the loopback port (ssh -L) or paste the address the browser ended on."), (), "any", ERR, True),
     _e("token_endpoint_error", "The token endpoint refused with an error mailscope has no specific explanation for",
        Owner.CLIENT_CONFIGURATION, "token", (T,),
        ("Look the error up in the identity provider's reference.",), (ENTRA_ERRORS_DOC,), "any", ERR, True),
@@ -329,7 +332,7 @@ RULE_HOME: dict[str, tuple[str, ...]] = {
         "google_refresh_token_invalid_grant", "google_testing_mode_7day_expiry", "google_testing_user_not_allowed",
         "google_admin_policy_blocks_app", "google_service_account_without_dwd", "ms_device_code_declined", "ms_device_code_expired",
         "google_oauth_client_mismatch", "google_consent_denied", "google_device_flow_cannot_grant_mail",
-        "token_endpoint_unreachable", "token_request_invalid_settings", "token_endpoint_error",
+        "token_endpoint_unreachable", "token_request_invalid_settings", "interactive_sign_in_not_completed", "token_endpoint_error",
     ), (_EXPLAINER,)),
 }
 RULE_SETS = {"engine": _ENGINE, "microsoft": _MICROSOFT, "google": _GOOGLE, "explainer": _EXPLAINER, "ranking": _RANKING}

@@ -53,7 +53,7 @@ class Tenant:
     cloud: MsCloud = MsCloud.GLOBAL
     id: str = ""  # GUID; derived from the domain when empty
     display_name: str = ""
-    users_can_consent: bool = True  # False: only an admin can consent (users hit AADSTS65001 / 90094)
+    users_can_consent: bool = True  # False: only an admin can consent (users hit AADSTS65001)
     smtp_client_authentication_disabled: bool = False  # Set-TransportConfig -SmtpClientAuthenticationDisabled (tenant-wide)
 
     def __post_init__(self) -> None:

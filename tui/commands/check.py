@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.common import guarded_diagnoser, internal_error, silence_stdout
+from tui.commands.signin import SignInPrompts, signin_timeout_argument
 
 if TYPE_CHECKING:
     from mailscope.credential import TokenSource
@@ -60,6 +61,9 @@ def add_parser(subparsers: Any) -> None:
     provider.add_argument("--refresh-token-env", metavar="VAR")
     provider.add_argument("--authority", help="explicit authority URL")
     provider.add_argument("--token-endpoint", help="generic OAuth token endpoint")
+    provider.add_argument("--auth-endpoint", metavar="URL", help="authorization (consent) endpoint of --flow installed_app")
+    provider.add_argument("--signin-timeout", type=signin_timeout_argument, metavar="SECONDS",
+                          help="how long a browser sign-in may take (default 300)")
     p.add_argument("--profile", metavar="NAME", help="start from a saved profile; options given here override it")
     p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process")
     p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
@@ -122,6 +126,9 @@ def settings_from_args(args: argparse.Namespace) -> CheckSettings:
         changes["client_secret"] = SecretSource("env", args.client_secret_env)
     if args.refresh_token_env:
         changes["refresh_token"] = SecretSource("env", args.refresh_token_env)
+    extra = {key: value for key, value in (("auth_uri", args.auth_endpoint), ("signin_timeout", args.signin_timeout)) if value}
+    if extra:
+        changes["extra"] = {**(base.extra if base else {}), **extra}
     if base is None:
         if not changes.get("host"):
             raise UsageError("--host is required (or --profile / --lab)")
@@ -165,9 +172,9 @@ def _make_record(args: argparse.Namespace, settings: CheckSettings) -> SessionRe
     from mailscope.record import SessionRecord
 
     record = SessionRecord(settings)  # diagnosed once at the end: nothing here shows findings live
+    record.subscribe(SignInPrompts())  # before the printer: it closes its progress line before a transcript line
     if not args.json:
         record.subscribe(_print_event)
-    record.subscribe(_answer_prompts)
     return record
 
 
@@ -252,23 +259,3 @@ def _print_event(event: Event) -> None:
             print(f"{_PREFIX[line.direction.value]} {channel}{line.text}{note}", flush=True)
         except BrokenPipeError:  # `mailscope check ... | head`: the session goes on, the output stops
             silence_stdout()
-
-
-def _answer_prompts(event: Event) -> None:
-    """Device code: show the instructions. Paste-back: show the URL and read the answer from stdin."""
-    from mailscope.events import DeviceCodePrompt, PromptRequested
-
-    if not isinstance(event, PromptRequested):
-        return
-    prompt = event.prompt
-    if isinstance(prompt, DeviceCodePrompt):
-        print(prompt.message or f"Open {prompt.verification_uri} and enter the code {prompt.user_code}", file=sys.stderr, flush=True)
-        return
-    print(f"Open this URL, sign in, then paste the address you were sent to:\n{prompt.authorization_url}", file=sys.stderr, flush=True)
-    answer = event.answer
-    if answer is not None:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        reader = loop.run_in_executor(None, sys.stdin.readline)
-        reader.add_done_callback(lambda done: None if answer.done() else answer.set_result(done.result().strip()))
