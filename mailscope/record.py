@@ -64,6 +64,7 @@ class SessionRecord:
         self.diagnosis = Diagnosis()
         self.outcome: Outcome | None = None
         self._listeners: list[Listener] = []
+        self._escaped_settings: tuple[CheckSettings | None, CheckSettings | None] = (None, None)  # (settings, escaped copy)
 
     # -- listeners ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -159,12 +160,21 @@ class SessionRecord:
 
     def diagnosis_input(self) -> DiagnosisInput:
         return DiagnosisInput(
-            settings=self.settings,
+            settings=self._settings_for_findings(),
             evidence=self.evidence,
             token=self.token,
             lines=tuple(self.lines),
             now=self._wall_clock(),
         )
+
+    def _settings_for_findings(self) -> CheckSettings | None:
+        """The settings as findings may quote them (a client id in a fix step): escaped, since a profile or a paste can
+        carry control characters too. The probe keeps using `self.settings` as typed."""
+        settings, escaped = self._escaped_settings
+        if settings is not self.settings:
+            escaped = clean_deep(self.settings, _escape_fact, escape_controls) if self.settings is not None else None
+            self._escaped_settings = (self.settings, escaped)
+        return escaped
 
     def finish(self, outcome: Outcome) -> None:
         self.outcome = Outcome(outcome.kind, self.redactor.redact(outcome.summary))

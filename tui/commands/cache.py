@@ -15,8 +15,11 @@ from tui.commands.common import internal_error, silence_stdout
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("cache", help="list or clear the token cache (accounts, scopes, expiry; never a token)",
-                              description="The msal token cache: $XDG_RUNTIME_DIR/mailscope/ when set, else $XDG_CACHE_HOME/mailscope/.")
+    p = subparsers.add_parser(
+        "cache",
+        help="list or clear the token cache (accounts, scopes, expiry; never a token)",
+        description="The msal token cache: $XDG_RUNTIME_DIR/mailscope/ when set, else $XDG_CACHE_HOME/mailscope/.",
+    )
     sub = p.add_subparsers(dest="cache_command", metavar="CACHE_COMMAND")
     listing = sub.add_parser("list", help="where the cache is and what it holds, without secrets")
     listing.add_argument("--json", action="store_true", help="machine-readable listing")
