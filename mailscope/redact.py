@@ -1,9 +1,14 @@
 """Redaction before storage. Two layers, then control escaping:
 
 1. Known secrets (registered by whoever obtained them: token, password, client secret, refresh
-   token...) are removed in every form: raw, base64 at all three alignments (standard and
-   urlsafe), URL-encoded, JSON/IMAP-quoted, and as any fragment of `fragment_length()` or more
-   characters (a secret split across two lines, or across a MIME-wrapped base64 blob).
+   token...; and passwords and secret values the catch-all meets on the wire or in a log, so a later
+   echo is caught too) are removed in every form: raw, base64 at all three alignments (standard and
+   urlsafe), URL-encoded, JSON/IMAP-quoted, hex (both cases), base64 of UTF-16LE, and as any fragment
+   of `fragment_length()` or more characters (a secret split across two lines, or across a
+   MIME-wrapped base64 blob). Registration costs a few bytes per character of each form
+   (mailscope.fragments), not a set of every fragment. Pieces are matched after the catch-all: a
+   second token from the same issuer shares the first one's header and claim prefix, and must be
+   described whole by its own shape, not cut where it resembles the first.
 2. A catch-all for secrets nobody registered (imported logs, server echoes): JWTs, `ya29.`,
    `EwA`/`EwB`, refresh-token and client-secret shapes, `Bearer x`, `Authorization:`/`Cookie:`
    headers, `password=`/`"access_token": "…"`-style pairs, URL user-info, IMAP LOGIN and POP3 PASS
@@ -261,9 +266,7 @@ class Redactor:
     def redact(self, text: str) -> str:
         """Any text (evidence, annotation, summary): secrets removed, controls escaped, newlines kept.
         A text that ends in the start of a JWT (a message cut at a length limit) loses that start too."""
-        partial = _PARTIAL_JWT_AT_END_RE.search(text) if "eyJ" in text else None
-        if partial and not _is_complete_base64_json(partial.group("value")):
-            text = text[: partial.start("value")] + describe_secret(partial.group("value"), "jwt fragment") + text[partial.end("value") :]
+        text, _ = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(text, 0))
         self._register_seen()
         return redacted
@@ -282,11 +285,7 @@ class Redactor:
         password sent as a literal, an AUTH LOGIN `Password:` prompt, a PEM private key block), and
         escapes a bare LF so one wire line always stays one transcript line."""
         text = self._apply_line_state(text)
-        self._split_suspected = False
-        partial = _PARTIAL_JWT_AT_END_RE.search(text) if "eyJ" in text else None
-        if partial and not _is_complete_base64_json(partial.group("value")):
-            text = text[: partial.start("value")] + describe_secret(partial.group("value"), "jwt fragment") + text[partial.end("value") :]
-            self._split_suspected = True
+        text, self._split_suspected = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(text, 0), keep_newlines=False)
         self._register_seen()
         if self._split_suspected and self._expect is None:
@@ -462,6 +461,15 @@ class Redactor:
         for value, kind in seen:
             if len(value) >= MIN_SEEN_SECRET and value.lower() not in VOCABULARY and not value.startswith("<"):
                 self.register(value, kind or None)
+
+
+def _without_cut_jwt(text: str) -> tuple[str, bool]:
+    """`text` with the start of a JWT at its end described (a line or message cut inside a token), and whether
+    there was one: its visible part has no token shape the catch-all would know."""
+    partial = _PARTIAL_JWT_AT_END_RE.search(text) if "eyJ" in text else None
+    if partial is None or _is_complete_base64_json(partial.group("value")):
+        return text, False
+    return text[: partial.start("value")] + describe_secret(partial.group("value"), "jwt fragment") + text[partial.end("value") :], True
 
 
 def _may_hold_secret(text: str) -> bool:
