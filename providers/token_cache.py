@@ -56,6 +56,8 @@ def save_cache(cache: Any, path: Path) -> None:
     if not cache.has_state_changed:
         return
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a directory made earlier with a looser umask: only the user may list it
+        os.chmod(path.parent, 0o700)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
