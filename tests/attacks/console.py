@@ -64,6 +64,7 @@ def replay_in_tmux(log: Path, tmp: Path, *, timeout: float) -> Run:
         tmux("send-keys", "-t", "attack", "y")  # copy the top finding's fix: it may quote claim text
         time.sleep(1.0)
         screen = tmux("capture-pane", "-t", "attack", "-p")
+        run.max_rss_mb = _peak_rss_mb(int(tmux("display-message", "-p", "-t", "attack", "#{pane_pid}").strip() or 0))
         title = tmux("display-message", "-p", "-t", "attack", "#{pane_title}").strip()
         buffers = tmux("list-buffers", "-F", "#{buffer_name}", check=False).split()
         contents = [tmux("show-buffer", "-b", name, check=False) for name in buffers]
@@ -82,6 +83,28 @@ def replay_in_tmux(log: Path, tmp: Path, *, timeout: float) -> Run:
         run.seconds = time.monotonic() - start
         run.returncode = 0
     return run
+
+
+def _peak_rss_mb(pane_pid: int) -> float:
+    """The largest VmHWM among the pane shell's descendants (the console's Python process)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    peak, todo = 0, list(children.get(pane_pid, []))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if "VmHWM:" in status:
+            peak = max(peak, int(status.split("VmHWM:", 1)[1].split()[0]))
+    return peak / 1024
 
 
 def _plain(screen: str) -> str:
