@@ -107,7 +107,7 @@ def _epoch(value: Any) -> float | None:
 
 
 def report_json(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
-    return json.dumps(build_report(record, generated_at=generated_at), indent=2, ensure_ascii=False)
+    return json.dumps(build_report(record, generated_at=generated_at), indent=2, ensure_ascii=True)
 
 
 def _version() -> str:
@@ -199,7 +199,7 @@ def report_markdown(record: SessionRecord, *, generated_at: datetime | None = No
         out += ["", "## Token", "", f"- {token['kind']} ({token['shape']}), {token['length']} chars, {token['fingerprint']}"]
         out += [f"- `{name}`: {value}" for name, value in token["claims"].items()]
         if token["error"]:
-            out.append(f"- token endpoint error: {json.dumps(token['error'], ensure_ascii=False)}")
+            out.append(f"- token endpoint error: {json.dumps(token['error'], ensure_ascii=True)}")
     out += ["", "## Transcript", "", "```"]
     for line in report["transcript"]:
         note = f"    [{'; '.join(line['annotations'])}]" if line["annotations"] else ""

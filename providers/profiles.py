@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
+from providers.inputs import InputError, read_text_file
 
 SECRET_FIELDS = ("token", "password", "client_secret", "refresh_token")
 SECRET_SOURCE_KINDS = ("env", "file", "stdin", "prompt")
@@ -35,12 +36,13 @@ def profiles_path() -> Path:
 
 
 def _read_all(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    try:  # a regular file under 1 MiB, read without blocking (a FIFO or /dev/zero named as the file is refused)
+        data = tomllib.loads(read_text_file(str(path), "profiles file"))
+    except InputError as exc:
+        raise ProfileError(str(exc)) from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ProfileError(f"cannot read {path}: {exc}") from None
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict):

@@ -92,6 +92,24 @@ _AADSTS = re.compile(r"\b(AADSTS\d{4,6}\b[^\"\\\r\n]{0,300})")
 _OAUTH_ERROR = re.compile(r"\b((?:invalid_grant|unauthorized_client|invalid_scope|invalid_client)\b[^\r\n]{0,200})")
 
 
+_WORD_REST = re.compile(r"[\w.+/=~%-]*")
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` cut near `limit` characters, never inside a word: a token cut in half would no longer have a token's
+    shape, and its visible half would escape redaction (which runs later, on what is kept)."""
+    if len(text) <= limit:
+        return text
+    rest = _WORD_REST.match(text, limit)
+    return text[: rest.end() if rest else limit]
+
+
+def _through_word(text: str, match: re.Match[str]) -> str:
+    """A length-capped match's group, continued to the end of the word it stops in (see `cut`)."""
+    rest = _WORD_REST.match(text, match.end(1))
+    return text[match.start(1) : rest.end() if rest else match.end(1)]
+
+
 def split_timestamp(text: str) -> tuple[str | None, str]:
     match = _TIMESTAMP.match(text)
     if not match:
@@ -148,11 +166,11 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
             facts = {"host": where.group("host"), "user": where.group("user")}
             if where.group("proto"):
                 facts["log_protocol"] = where.group("proto")
-        summary = exception.group(1) + (f": {message[:300]}" if message else "")
+        summary = exception.group(1) + (f": {cut(message, 300)}" if message else "")
         items.append(LogItem(ItemKind.EXCEPTION, summary, stream=stream, wall_time=wall_time, lineno=lineno, facts=facts))
-    errors = [m.group(1).strip() for m in _AADSTS.finditer(text)]  # Microsoft's code says the most
+    errors = [_through_word(text, m).strip() for m in _AADSTS.finditer(text)]  # Microsoft's code says the most
     if not errors and (generic := _OAUTH_ERROR.search(text)):
-        errors = [generic.group(1).strip()]
+        errors = [_through_word(text, generic).strip()]
     items.extend(LogItem(ItemKind.TOKEN_ERROR, error, stream=stream, wall_time=wall_time, lineno=lineno) for error in errors)
     return items
 

@@ -9,6 +9,7 @@ from mailscope.findings import EvidenceTime, Finding, Severity
 from mailscope.logs.evidence_time import of_session
 from mailscope.logs.model import ImportedSession
 from mailscope.record import SessionRecord
+from mailscope.redact import escape_controls
 
 MAX_ROWS = 10_000  # per-session rows kept for the report; further sessions are only counted
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -73,7 +74,7 @@ class LogSummary:
         row = SessionRow(
             index=session.index, format=session.format, stream=record.redactor.redact(session.stream),
             first_line=session.first_line, last_line=session.last_line, position_unit=session.position_unit,
-            first_time=session.first_time, last_time=session.last_time,
+            first_time=_escaped(session.first_time), last_time=_escaped(session.last_time),
             host=ev.host, port=ev.port, protocol=ev.protocol, user=ev.log_facts.get("user", ""), mechanism=ev.mechanism,
             outcome=kind, outcome_summary=outcome.summary if outcome else "", healthy=healthy,
             findings=tuple(f.id for f in findings), lines=len(record.lines), truncated=session.truncated,
@@ -124,6 +125,11 @@ class LogSummary:
     @property
     def has_error(self) -> bool:
         return any(a.finding.severity is Severity.ERROR for a in self._findings.values())
+
+
+def _escaped(wall_time: str | None) -> str | None:
+    """A log's own timestamp text (imapflow's `time` is any JSON string) as the table may print it."""
+    return escape_controls(wall_time, keep_newlines=False) if wall_time else wall_time
 
 
 def _rank(finding: Finding) -> tuple[int, float]:

@@ -8,7 +8,6 @@ Imports stay lazy: a static-token check must not load Textual, msal or google-au
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -155,16 +154,12 @@ def _validate(settings: CheckSettings) -> None:
         raise UsageError("no host given")
     if not 0 < settings.port < 65536:
         raise UsageError(f"--port {settings.port} is not a TCP port")
-    if not settings.timeout > 0:
-        raise UsageError("--timeout must be positive")
-    for label, path in (
-        ("--ca-file", settings.ca_file),
-        ("--certificate", settings.certificate),
-        ("--service-account-file", settings.service_account_file),
-        ("--token-file", settings.token.ref if settings.token and settings.token.kind == "file" else None),
-    ):
-        if path and not os.access(os.path.expanduser(path), os.R_OK):
-            raise UsageError(f"{label} {path}: not a readable file")
+    from providers.inputs import InputError, check_settings  # files, secrets, timeout: the console checks the same
+
+    try:
+        check_settings(settings)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # -- running ----------------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             report = _report(args.path, scan, summary, notes)
             if shown is not None:
                 report["session_detail"] = build_report(shown)  # the shape of `mailscope check --json`
-            out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")  # one write: json.dump writes per token
+            out.write(json.dumps(report, indent=2, ensure_ascii=True) + "\n")  # one write: json.dump writes per token
         else:
             _print_text(out, escape_controls(args.path), scan, summary, notes)
             if shown is not None:
