@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mailscope.credential import Credential
 from mailscope.evidence import TokenEvidence
-from mailscope.probe.imap import run_imap_probe
+from mailscope.probe import run_probe
 from mailscope.record import SessionRecord
 from mailscope.report import report_json, report_markdown
 from mailscope.secret import Secret, SecretKind
@@ -73,7 +73,7 @@ async def _session(secret: str, mechanism: Mechanism, is_password: bool, chunk: 
             Secret(SecretKind.PASSWORD if is_password else SecretKind.ACCESS_TOKEN, secret), is_password, TokenEvidence()
         )
         record.redactor.register(credential.secret, "password" if is_password else None)
-        await asyncio.wait_for(run_imap_probe(settings_, credential, record), 15)
+        await asyncio.wait_for(run_probe(settings_, credential, record), 15)
     return record
 
 
