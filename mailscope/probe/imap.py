@@ -20,17 +20,16 @@ import logging
 
 from aioimaplib import aioimaplib as _ai
 
-from mailscope import sasl
 from mailscope.credential import Credential
 from mailscope.evidence import CommandResult, FaultKind
-from mailscope.probe.faults import ProbeFault, fault
-from mailscope.probe.session import ProbeSession
+from mailscope.probe.faults import fault
+from mailscope.probe.session import Driver, ProbeSession
 from mailscope.probe.tap import TapTransport
-from mailscope.protocols.conversation import MAX_SASL_ROUNDS
+from mailscope.protocols.conversation import SaslAnswers
 from mailscope.protocols.imap import ImapConversation
-from mailscope.protocols.mechanism import MechanismChoice, choose_mechanism
+from mailscope.protocols.mechanism import MechanismChoice
 from mailscope.protocols.servers import parse_greeting
-from mailscope.settings import Protocol, Security
+from mailscope.settings import Protocol
 
 MAX_PENDING_LINE = 1024 * 1024  # aioimaplib keeps an unterminated line in memory: a server may never send CRLF
 
@@ -129,29 +128,18 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
     async def authenticate(self, mechanism: str, initial_response: bytes | None, *, sasl_ir: bool) -> _ai.Response:
         """AUTHENTICATE with the initial response on the command line (SASL-IR) or after the first `+`.
 
-        Later challenges are error reports (Gmail/Dovecot XOAUTH2 JSON, RFC 7628): answered with an empty line for
-        XOAUTH2, `AQ==` (%x01) for OAUTHBEARER and `*` (cancel) otherwise. A server that keeps challenging is
-        cancelled once with `*` after MAX_SASL_ROUNDS and then left unanswered.
+        Later challenges are error reports (Gmail/Dovecot XOAUTH2 JSON, RFC 7628), answered as SaslAnswers says.
         """
         encoded = None if initial_response is None else (base64.b64encode(initial_response).decode("ascii") or "=")
         args: list[str] = [mechanism]
-        pending = None
         if encoded is not None and sasl_ir:
             args.append(encoded)
-        else:
-            pending = encoded
+        answers = SaslAnswers(mechanism, [encoded] if encoded is not None and not sasl_ir else [])
         command = _ai.Command("AUTHENTICATE", self.new_tag(), *args, loop=self.loop)
-        rounds = 0
 
         def respond(challenge: bytes) -> bytes | None:
-            nonlocal pending, rounds
-            rounds += 1
-            if rounds > MAX_SASL_ROUNDS:
-                return b"*" if rounds == MAX_SASL_ROUNDS + 1 else None
-            if pending is not None:
-                answer, pending = pending, None
-                return answer.encode("ascii")
-            return {"XOAUTH2": b"", "OAUTHBEARER": b"AQ=="}.get(mechanism, b"*")
+            answer = answers.next()
+            return None if answer is None else answer.encode("ascii")
 
         command.sasl_responder = respond  # type: ignore[attr-defined]
         response = await self.execute(command, scrub=encoded)
@@ -160,63 +148,43 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
         return response
 
 
-class ImapDriver:
+class ImapDriver(Driver):
+    auth_step = "AUTHENTICATE"
+
     def __init__(self, session: ProbeSession, credential: Credential | None) -> None:
-        self.session = session
-        self.settings = session.settings
-        self.record = session.record
-        self.credential = credential
+        super().__init__(session, credential)
         assert isinstance(session.conversation, ImapConversation)
         self.conversation: ImapConversation = session.conversation
         self.protocol: TapProtocol | None = None
         self._bye_noted = False
 
-    async def run(self) -> None:
+    async def open(self) -> None:
         loop = asyncio.get_running_loop()
         await self.session.open(lambda: TapProtocol(loop, self.session))
         assert isinstance(self.session.protocol, TapProtocol)
         self.protocol = self.session.protocol
-        await self.session.greeting()
-        await self._capability()
-        if self.settings.security is Security.STARTTLS:
-            await self._starttls()
-        if self.credential is None:
-            self.record.info("no credential given: capabilities only")
-        elif await self._authenticate():
-            await self._mailbox()
-        await self._logout()
 
-    async def _capability(self) -> None:
+    async def capabilities(self) -> None:
         result = await self._command("CAPABILITY")
         if result.result != "OK":
             raise fault(FaultKind.PROTOCOL_ERROR, f"CAPABILITY failed: {result.result} {result.text}", "CAPABILITY", result.seq)
 
-    async def _starttls(self) -> None:
+    async def starttls(self) -> None:
         assert self.protocol is not None
         result = await self._command("STARTTLS")
         if result.result != "OK":
             raise fault(FaultKind.STARTTLS_REFUSED, f"STARTTLS refused: {result.result} {result.text}".strip(), "STARTTLS", result.seq)
         self.protocol.rewrap(await self.session.start_tls())
-        await self._capability()
+        await self.capabilities()
 
-    async def _authenticate(self) -> bool:
-        """True when the server accepted the credential."""
-        assert self.credential is not None and self.protocol is not None
-        evidence = self.record.evidence
-        choice = choose_mechanism(
-            self.settings.mechanism, evidence.capabilities or (), is_password=self.credential.is_password, sasl_ir=self.settings.sasl_ir
-        )
-        if choice is None:
-            offered = " ".join(c for c in evidence.capabilities or () if c.upper().startswith("AUTH=")) or "no AUTH= at all"
-            kind = "password" if self.credential.is_password else "OAuth (XOAUTH2/OAUTHBEARER)"
-            raise fault(FaultKind.NO_USABLE_MECHANISM, f"the server offers no {kind} mechanism: {offered}", "AUTHENTICATE")
-        self.record.update_evidence(mechanism=choice.mechanism, mechanism_reason=choice.reason)
+    async def authenticate(self, choice: MechanismChoice) -> bool:
+        assert self.protocol is not None
         if choice.mechanism == "LOGIN":
             return await self._login()
-        payload = sasl_payload(choice, self.settings.user, self.credential, self.settings.host, self.settings.port)
+        payload = self.first_message(choice.mechanism)
         response = await self._library(self.protocol.authenticate(choice.mechanism, payload, sasl_ir=choice.sasl_ir), "AUTHENTICATE")
-        exchange = evidence.sasl[-1] if evidence.sasl else None
-        return (exchange.result if exchange is not None and exchange.result else response.result) == "OK"
+        sasl_exchange = self.record.evidence.sasl[-1] if self.record.evidence.sasl else None
+        return (sasl_exchange.result if sasl_exchange is not None and sasl_exchange.result else response.result) == "OK"
 
     async def _login(self) -> bool:
         assert self.credential is not None and self.protocol is not None
@@ -229,22 +197,18 @@ class ImapDriver:
             self.protocol.state = _ai.AUTH
         return result.result == "OK"
 
-    async def _mailbox(self) -> None:
-        await self._capability()
+    async def post_auth_check(self) -> None:
+        await self.capabilities()
         for name, *args in (("NAMESPACE",), ("LIST", '""', '"INBOX"'), ("EXAMINE", "INBOX")):
             if self._server_said_bye():
                 return
             await self._command(name, *args)
 
-    async def _logout(self) -> None:
+    async def say_goodbye(self, timeout: float) -> bool:
         if self._server_said_bye():
-            return
-        try:
-            await self._command("LOGOUT", timeout=min(self.settings.timeout, 5))
-        except ProbeFault as exc:
-            self.record.info(f"LOGOUT: {exc.fault.detail}")
-            return
-        self.session.clean = True
+            return False
+        await self._command("LOGOUT", timeout=timeout)
+        return True
 
     def _server_said_bye(self) -> bool:
         """After an untagged BYE (e.g. Exchange's `* BYE Connection closed. 14`) the server is gone: sending more
@@ -274,13 +238,3 @@ class ImapDriver:
         if self.protocol is not None:
             for task in list(self.protocol.tasks):
                 task.cancel()
-
-
-def sasl_payload(choice: MechanismChoice, user: str, credential: Credential, host: str, port: int) -> bytes:
-    """The client's first SASL message for the chosen mechanism (OAuth mechanisms carry the bearer token)."""
-    secret = credential.secret.reveal()
-    if choice.mechanism == "OAUTHBEARER":
-        return sasl.oauthbearer_payload(user, secret, host, port)
-    if choice.mechanism == "PLAIN":
-        return sasl.plain_payload(user, secret)
-    return sasl.xoauth2_payload(user, secret)

@@ -1,7 +1,7 @@
 """One live connection, protocol-neutral: DNS and TCP in separately timed phases, implicit TLS or a STARTTLS/STLS
 upgrade (TLS facts as evidence), the wire tap, and every step raced against its timeout, the connection closing
 and the client library failing, each failure becoming a Fault. The drivers (`imap.py`, `smtp.py`, `pop3.py`) only
-say which command comes next and what its answer means for the session.
+say which command comes next and what its answer means for the session (`Driver` is the order every check follows).
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from mailscope import sasl
+from mailscope.credential import Credential
 from mailscope.events import Direction
 from mailscope.evidence import FaultKind, TlsFacts
 from mailscope.probe.connect import client_context, open_socket, speaks_tls, tls_facts
 from mailscope.probe.faults import ProbeFault, fault, fault_from_exception
 from mailscope.probe.tap import WireRecorder
-from mailscope.protocols import Fed, conversation_for
+from mailscope.protocols import conversation_for
+from mailscope.protocols.mechanism import MechanismChoice, choose_mechanism
 from mailscope.protocols.servers import Greeting
 from mailscope.record import SessionRecord
 from mailscope.settings import CheckSettings, Security
@@ -26,14 +29,15 @@ T = TypeVar("T")
 MAX_SERVER_BYTES = 16 * 1024 * 1024  # far beyond any authentication session; a flood is the server's fault
 _TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")  # a TLS alert/handshake record where a greeting should be
 _A_PROTOCOL = {"imap": "an IMAP", "pop3": "a POP3", "smtp": "an SMTP"}
+_NO_MECHANISMS = {"imap": "no AUTH= at all", "pop3": "no SASL at all", "smtp": "no AUTH at all"}
 
 
 class ProbeSession:
-    def __init__(self, settings: CheckSettings, record: SessionRecord, *, on_fed: Callable[[Fed], None] | None = None) -> None:
+    def __init__(self, settings: CheckSettings, record: SessionRecord) -> None:
         self.settings = settings
         self.record = record
         self.conversation = conversation_for(settings.protocol, record.redactor)
-        self.recorder = WireRecorder(record, self.conversation, on_fed)
+        self.recorder = WireRecorder(record, self.conversation)
         self.transport: asyncio.Transport | None = None  # the real transport (a driver's protocol may see a wrapper)
         self.protocol: asyncio.BaseProtocol | None = None
         self.context: ssl.SSLContext | None = None
@@ -246,3 +250,82 @@ class ProbeSession:
             else:
                 self.transport.abort()
         self.recorder.close()
+
+
+class Driver:
+    """What every check does, in order; a protocol's driver fills in the steps: `open` (its client library's protocol on
+    the session), `capabilities`, `starttls`, `authenticate`, `post_auth_check` and `say_goodbye`."""
+
+    auth_step = "AUTH"  # the step name faults carry while authenticating
+
+    def __init__(self, session: ProbeSession, credential: Credential | None) -> None:
+        self.session = session
+        self.settings = session.settings
+        self.record = session.record
+        self.credential = credential
+
+    async def run(self) -> None:
+        await self.open()
+        await self.greet()
+        await self.capabilities()
+        if self.settings.security is Security.STARTTLS:
+            await self.starttls()
+        if self.credential is None:
+            self.record.info("no credential given: capabilities only")
+        elif await self.authenticate(self._choose()):
+            await self.post_auth_check()
+        await self.goodbye()
+
+    def _choose(self) -> MechanismChoice:
+        """The mechanism for this credential and these capabilities (mailscope.protocols.mechanism), as evidence."""
+        assert self.credential is not None
+        settings, capabilities = self.settings, self.record.evidence.capabilities or ()
+        choice = choose_mechanism(
+            settings.mechanism, capabilities, is_password=self.credential.is_password, protocol=settings.protocol, sasl_ir=settings.sasl_ir
+        )
+        if choice is None:
+            offered = " ".join(c for c in capabilities if c.upper().startswith("AUTH=")) or _NO_MECHANISMS[str(settings.protocol)]
+            kind = "password" if self.credential.is_password else "OAuth (XOAUTH2/OAUTHBEARER)"
+            raise fault(FaultKind.NO_USABLE_MECHANISM, f"the server offers no {kind} mechanism: {offered}", self.auth_step)
+        self.record.update_evidence(mechanism=choice.mechanism, mechanism_reason=choice.reason)
+        return choice
+
+    def first_message(self, mechanism: str) -> bytes:
+        assert self.credential is not None
+        settings = self.settings
+        return sasl.first_message(mechanism, settings.user, self.credential.secret.reveal(), host=settings.host, port=settings.port)
+
+    async def goodbye(self) -> None:
+        """LOGOUT/QUIT, briefly: its failure is a note, not the session's fault; its success lets the connection close cleanly."""
+        try:
+            ended = await self.say_goodbye(min(self.settings.timeout, 5))
+        except ProbeFault as exc:
+            self.record.info(f"{exc.fault.step}: {exc.fault.detail}")
+            return
+        self.session.clean = ended
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def greet(self) -> None:
+        await self.session.greeting()
+
+    async def capabilities(self) -> None:
+        raise NotImplementedError
+
+    async def starttls(self) -> None:
+        raise NotImplementedError
+
+    async def authenticate(self, choice: MechanismChoice) -> bool:
+        """True when the server accepted the credential."""
+        raise NotImplementedError
+
+    async def post_auth_check(self) -> None:
+        raise NotImplementedError
+
+    async def say_goodbye(self, timeout: float) -> bool:
+        """True when the goodbye was answered (the connection may close gracefully)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """What the driver holds besides the connection (the session closes that)."""

@@ -23,7 +23,8 @@ from mailscope.protocols.servers import Greeting, parse_greeting
 from mailscope.redact import describe_secret
 from mailscope.settings import Protocol as MailProtocol
 
-MAX_SASL_ROUNDS = 8  # continuations answered per AUTH attempt; a server asking for more is looping (see the drivers)
+MAX_SASL_ROUNDS = 8  # continuations answered per AUTH attempt; a server asking for more is looping
+_ERROR_CHALLENGE_ANSWER = {"XOAUTH2": "", "OAUTHBEARER": "AQ=="}  # Google: an empty line; RFC 7628: %x01; others: cancel
 _SASL_RESPONSE_RE = re.compile(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
 
 
@@ -71,6 +72,26 @@ class Fed:
     command: CommandResult | None = None  # a command's answer: append it to evidence.commands
     greeting: Greeting | None = None  # this line completed the server's greeting
     reply: Reply | None = None
+
+
+class SaslAnswers:
+    """A client's answers to the continuations of one AUTH attempt (every live driver uses it): its own responses first
+    (the initial response when it was not on the command line, LOGIN's password), then the acknowledgement an error
+    challenge needs (XOAUTH2: an empty line, so Gmail sends its final answer; OAUTHBEARER: `AQ==`; others: `*`). A
+    server that keeps asking gets one `*` after MAX_SASL_ROUNDS, then no answer at all (None)."""
+
+    def __init__(self, mechanism: str, responses: list[str]) -> None:
+        self.mechanism = mechanism
+        self.responses = list(responses)
+        self.rounds = 0
+
+    def next(self) -> str | None:
+        self.rounds += 1
+        if self.rounds > MAX_SASL_ROUNDS:
+            return "*" if self.rounds == MAX_SASL_ROUNDS + 1 else None
+        if self.responses:
+            return self.responses.pop(0)
+        return _ERROR_CHALLENGE_ANSWER.get(self.mechanism, "*")
 
 
 def redact_json(value: Any, redactor: Redacting) -> Any:
@@ -240,8 +261,8 @@ class Conversation:
             auth.exchange.client_payload = f"user={self.redactor.redact(decoded)}"
             return f"<SASL LOGIN user={decoded}>"
         password = describe_secret(decoded or value, "password")
-        auth.exchange.client_payload = f"user={self.redactor.redact(auth.login_user)} password={password}".lstrip()
-        return f"<SASL LOGIN password={password}>"
+        auth.exchange.client_payload = f"user={self.redactor.redact(auth.login_user)} password={password}"
+        return password
 
     def _challenge(self, fed: Fed, payload: str, seq: int) -> None:
         """A continuation during authentication: the server asks for the (next) response, or reports an error."""

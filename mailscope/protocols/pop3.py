@@ -82,7 +82,7 @@ class Pop3Conversation(Conversation):
             return fed
         if verb == "PASS" and args:
             fed.text = f"PASS {describe_secret(args, 'password')}"
-            fed.annotations += ("PASS password redacted",)
+            fed.annotations += ("password redacted (POP3 PASS)",)
         if verb in ("USER", "PASS"):
             self._password_login(fed, "USER/PASS")
         if verb in COMMANDS:
