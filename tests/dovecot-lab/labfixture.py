@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +120,21 @@ def ensure_running(instance: LabInstance) -> bool:
             f"(run `bash tests/dovecot-lab/lab.sh install` as root first):\n{result.stdout}\n{result.stderr}"
         )
     return True
+
+
+def running(instance: LabInstance) -> Iterator[LabInstance]:
+    """For a fixture: the instance, started if needed and then stopped again (only what this started)."""
+    started = ensure_running(instance)
+    yield instance
+    if started:
+        stop(instance)
+
+
+def postfix_running() -> Iterator[PostfixLab]:
+    started = ensure_postfix()
+    yield POSTFIX
+    if started:
+        stop_postfix()
 
 
 def stop(instance: LabInstance) -> None:

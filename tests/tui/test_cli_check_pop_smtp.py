@@ -28,18 +28,12 @@ OAUTHBEARER_401 = {"status": "invalid_token"}
 
 @pytest.fixture(scope="module")
 def dovecot() -> Iterator[labfixture.LabInstance]:
-    started = labfixture.ensure_running(labfixture.MAIN)
-    yield labfixture.MAIN
-    if started:
-        labfixture.stop(labfixture.MAIN)
+    yield from labfixture.running(labfixture.MAIN)
 
 
 @pytest.fixture(scope="module")
 def postfix() -> Iterator[labfixture.PostfixLab]:
-    started = labfixture.ensure_postfix()
-    yield labfixture.POSTFIX
-    if started:
-        labfixture.stop_postfix()
+    yield from labfixture.postfix_running()
 
 
 def mailscope(*args: str, secret: str) -> subprocess.CompletedProcess[str]:
