@@ -121,6 +121,7 @@ class Conversation:
     """Shared machinery: greeting, SASL dialogue, evidence helpers. Subclasses know their protocol's grammar."""
 
     protocol: MailProtocol
+    commands: frozenset[str] = frozenset()  # the protocol's command words (a lone one is no SASL response)
 
     def __init__(self, redactor: Redacting, *, partial: bool = False) -> None:
         self.redactor = redactor
@@ -214,7 +215,9 @@ class Conversation:
         if self.auth is None:
             return False
         value = raw.strip()
-        return self.auth.awaiting or (bool(value) and " " not in value and bool(_SASL_RESPONSE_RE.match(value)))
+        if self.auth.awaiting:
+            return True
+        return bool(value) and " " not in value and value.upper() not in self.commands and bool(_SASL_RESPONSE_RE.match(value))
 
     def _sasl_response(self, fed: Fed, raw: str) -> None:
         auth = self.auth

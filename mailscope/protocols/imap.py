@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mailscope.events import Direction
 from mailscope.evidence import CommandResult, SessionEvidence
-from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, first_answer
+from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, first_answer
 from mailscope.redact import describe_secret
 from mailscope.settings import Protocol
 
@@ -103,8 +103,9 @@ def _unquote(value: str) -> str:
 
 class ImapConversation(Conversation):
     protocol = Protocol.IMAP
+    commands = COMMANDS
 
-    def __init__(self, redactor, *, partial: bool = False) -> None:  # noqa: ANN001 - Redacting
+    def __init__(self, redactor: Redacting, *, partial: bool = False) -> None:
         super().__init__(redactor, partial=partial)
         self.pending: dict[str, str] = {}  # tag -> command name, until its tagged answer
         self.results: dict[str, CommandResult] = {}  # tag -> its command's answer: the live driver reads them

@@ -12,7 +12,7 @@ from collections import deque
 
 from mailscope.events import Direction
 from mailscope.evidence import SessionEvidence
-from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Reply, first_answer
+from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, Reply, first_answer
 from mailscope.protocols.mechanism import MAX_CAPABILITIES, capability_keywords
 from mailscope.redact import describe_secret
 from mailscope.settings import Protocol
@@ -58,8 +58,9 @@ def _multi_line(verb: str, args: str) -> bool:
 
 class Pop3Conversation(Conversation):
     protocol = Protocol.POP3
+    commands = COMMANDS
 
-    def __init__(self, redactor, *, partial: bool = False) -> None:  # noqa: ANN001 - Redacting
+    def __init__(self, redactor: Redacting, *, partial: bool = False) -> None:
         super().__init__(redactor, partial=partial)
         self.pending: deque[tuple[str, str]] = deque()  # (verb, args) awaiting their status line
         self._listing: tuple[str, str, int] | None = None  # (verb, status line, seq) while a multi-line answer runs

@@ -13,7 +13,7 @@ from collections import deque
 
 from mailscope.events import Direction
 from mailscope.evidence import SessionEvidence
-from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Reply, first_answer
+from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, Reply, first_answer
 from mailscope.protocols.mechanism import MAX_CAPABILITIES, capability_keywords
 from mailscope.settings import Protocol
 
@@ -66,8 +66,9 @@ def mailbox_check(evidence: SessionEvidence, *, partial: bool = False) -> Mailbo
 
 class SmtpConversation(Conversation):
     protocol = Protocol.SMTP
+    commands = COMMANDS
 
-    def __init__(self, redactor, *, partial: bool = False) -> None:  # noqa: ANN001 - Redacting
+    def __init__(self, redactor: Redacting, *, partial: bool = False) -> None:
         super().__init__(redactor, partial=partial)
         self.pending: deque[str] = deque()  # command names awaiting their reply
         self._parts: list[str] = []  # the lines of a multi-line reply so far (code removed)
