@@ -52,12 +52,11 @@ def first_answer(evidence: SessionEvidence, names: tuple[str, ...], *, ok: bool 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A complete answer to the pending command, for drivers that read replies through the conversation."""
+    """A complete answer to the pending command, for a driver that reads replies through the conversation (POP3)."""
 
     status: str  # "OK" | "NO" | "BAD" | "CONTINUE" (a SASL continuation)
-    text: str  # the full reply as on the wire (multi-line replies joined), not yet redacted
+    text: str  # the status line as on the wire, not yet redacted
     seq: int
-    lines: tuple[str, ...] = ()  # a multi-line answer's data lines (POP3 CAPA, SMTP EHLO)
 
 
 @dataclass(slots=True)

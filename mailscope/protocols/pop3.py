@@ -133,4 +133,4 @@ class Pop3Conversation(Conversation):
         self._listing = None
         if verb == "CAPA":
             fed.changes[self._caps_field()] = capability_keywords(self._lines, "SASL")
-        fed.reply = Reply("OK", status_line, seq, tuple(self._lines))
+        fed.reply = Reply("OK", status_line, seq)

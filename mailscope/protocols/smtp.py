@@ -13,7 +13,7 @@ from collections import deque
 
 from mailscope.events import Direction
 from mailscope.evidence import SessionEvidence
-from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, Reply, first_answer
+from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, first_answer
 from mailscope.protocols.mechanism import MAX_CAPABILITIES, capability_keywords
 from mailscope.settings import Protocol
 
@@ -124,7 +124,6 @@ class SmtpConversation(Conversation):
                 self._challenge(fed, text, seq)
             else:
                 self._auth_result(fed, status, full, seq)
-                fed.reply = Reply(status, full, seq)
             return fed
         name = self.pending.popleft() if self.pending else ""
         if not name and self.partial and code == "250" and len(parts) > 1:
@@ -135,8 +134,6 @@ class SmtpConversation(Conversation):
             self._tls_started(fed)
         elif name == "DATA" and code == "354":
             self._message = True
-            fed.reply = Reply(status, full, seq)
             return fed
         self._command(fed, name or "?", status, full, seq)
-        fed.reply = Reply(status, full, seq, tuple(parts))
         return fed
