@@ -32,6 +32,7 @@ class FaultKind(StrEnum):
     CLOSED_MID_COMMAND = "closed_mid_command"
     SERVER_SILENT = "server_silent"
     PROTOCOL_ERROR = "protocol_error"
+    CLIENT_PARSER = "client_parser_error"  # the client library could not read what the server sent (not a server close)
     STARTTLS_REFUSED = "starttls_refused"
     NO_USABLE_MECHANISM = "no_usable_mechanism"
     TOKEN_ACQUISITION = "token_acquisition_failed"

@@ -26,6 +26,7 @@ class Owner(StrEnum):
     CLIENT_CONFIGURATION = "client configuration"
     SERVER = "server"
     NETWORK = "network"
+    MAILSCOPE = "mailscope (client library)"  # the probe's own client library could not read the server
 
 
 class EvidenceKind(StrEnum):

@@ -184,6 +184,8 @@ _NOT_A_VALUE_RE = re.compile(r"[<*]|(?:null|none|nil|true|false|undefined)$", re
 _LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
 _QUOTED_OR_ATOM = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
 _NOT_SASL = r"(?!\S*(?i:auth|authenticate)\s)"  # `AUTH LOGIN`, `250-AUTH LOGIN PLAIN`, `A1 AUTHENTICATE LOGIN`
+# ... nor a mechanism list (POP3 `SASL PLAIN LOGIN XOAUTH2 OAUTHBEARER`, SMTP `250-AUTH PLAIN LOGIN ...`): no tag is a mechanism
+_NOT_SASL += r"(?!(?i:sasl|plain|xoauth2?|oauthbearer|cram-md5|digest-md5|ntlm|gssapi|external|anonymous)\s)"
 _LOGIN_RE = _lazy(
     rf"(?P<head>(?:{_LINE_PREFIX}{_NOT_SASL}\S+\s+(?i:login)|(?:^|\s){_NOT_SASL}[A-Za-z0-9.]+\s+LOGIN)\s+{_QUOTED_OR_ATOM}\s+)"
     r"(?P<value>\S.*?)\s*$"
@@ -207,6 +209,7 @@ _LOGIN_LITERAL_RE = _lazy(
 _PASSWORD_PROMPT_RE = _lazy(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
 _CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
 _LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
+_PASSWORD_DESCRIPTION_RE = re.compile(r"<password \d+ chars sha256:[0-9a-f]{8}>")
 _PREFIX_RE = re.compile(r"^\s*(?:[CS]:\s?|[<>]+\s?)")
 # header, maybe part of the payload, at the end of a text or before a closing note ("[line cut by mailscope: too long]")
 _PARTIAL_JWT_AT_END_RE = re.compile(r"(?<![\w.-])(?P<value>eyJ[\w-]{8,}(?:\.[\w-]*)?)\s*(?:\[[^\]]*\]\s*)?$")
@@ -424,6 +427,8 @@ class Redactor:
                 return head + _seen_secret(self._seen, text[len(head) :], "password") if text[len(head) :] else text
             if what == "password":  # base64 answer to a `Password:` prompt: one token
                 self._expect = None
+                if _PASSWORD_DESCRIPTION_RE.fullmatch(text.strip()):
+                    return text  # the probe already described it (mailscope.protocols' SASL LOGIN)
                 return _LAST_TOKEN_RE.sub(lambda m: self._prompted_password(m.group("value")), text, count=1)
             if what == "user literal":  # `{size}` characters of user name, then the password argument
                 self._expect = None

@@ -77,6 +77,15 @@ def plain_payload(user: str, password: str, authzid: str = "") -> bytes:
     return f"{authzid}\0{user}\0{password}".encode()
 
 
+def first_message(mechanism: str, user: str, secret: str, *, host: str, port: int) -> bytes:
+    """The client's first SASL message for `mechanism` (XOAUTH2 and OAUTHBEARER carry the bearer token, PLAIN the password)."""
+    if mechanism == "OAUTHBEARER":
+        return oauthbearer_payload(user, secret, host, port)
+    if mechanism == "PLAIN":
+        return plain_payload(user, secret)
+    return xoauth2_payload(user, secret)
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

@@ -14,6 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from mailscope.protocols import default_port
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
 from providers.inputs import InputError, read_text_file
 
@@ -68,12 +69,11 @@ def parse_secret_source(value: str, field_name: str) -> SecretSource:
 
 
 def load_profile(name: str, path: Path | None = None) -> CheckSettings:
-    """The profile as CheckSettings; a profile without host/port gets "" and the security's usual port, so the
-    caller can `dataclasses.replace()` what the command line adds."""
+    """The profile as CheckSettings; a profile without host/port gets "" and the protocol's usual port for its security,
+    so the caller can `dataclasses.replace()` what the command line adds."""
     fields_ = load_profile_fields(name, path)
-    security = fields_.get("security", Security.TLS)
     fields_.setdefault("host", "")
-    fields_.setdefault("port", {Security.TLS: 993, Security.STARTTLS: 143, Security.PLAIN: 143}[security])
+    fields_.setdefault("port", default_port(fields_.get("protocol", Protocol.IMAP), fields_.get("security", Security.TLS)))
     return CheckSettings(**fields_)
 
 

@@ -264,6 +264,11 @@ _ENTRIES: tuple[Entry, ...] = (
        ("Check the port/TLS mode; a silent server after a challenge means the client must answer it.",), (), "any", ERR, True),
     _e("protocol_error", "The conversation broke the protocol", Owner.CLIENT_CONFIGURATION, "connection", (L,),
        ("Check that the port speaks the protocol selected (IMAP/POP3/SMTP).",), (), "any", ERR, True),
+    _e("client_parser_error", "mailscope's client library could not read the server's answer (not a server close)",
+       Owner.MAILSCOPE, "connection", (L,),
+       ("The server did not close the connection: the client library gave up on what it sent. The transcript holds every line.",
+        "Retry with another client (openssl s_client, curl) to see whether the server's answer is valid, and report the "
+        "transcript to mailscope with the fault's detail."), (), "any", ERR, True),
     _e("starttls_refused", "The server refused STARTTLS", Owner.SERVER, "connection", (L, S),
        ("Use the implicit-TLS port (IMAP 993, POP 995, SMTP 465) or a server that offers STARTTLS.",), (), "any", ERR, True),
     _e("settings_invalid", "The settings cannot work as given", Owner.CLIENT_CONFIGURATION, "settings", (S,),
@@ -307,6 +312,7 @@ RULE_HOME: dict[str, tuple[str, ...]] = {
         "connection_refused",
         "connect_timeout", "tls_verification_failed", "tls_handshake_failed", "server_refused_connection",
         "connection_closed_by_server", "server_silent", "protocol_error", "starttls_refused", "settings_invalid",
+        "client_parser_error",
     ), (_ENGINE,)),
     **dict.fromkeys(("auth_refused_cause_unknown", "token_acquisition_failed"), (_RANKING,)),
     **dict.fromkeys((

@@ -14,16 +14,17 @@ from typing import Any
 from mailscope.diagnosis import timing
 from mailscope.evidence import CommandResult, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef
+from mailscope.protocols import mailbox_check, pop3, smtp
+from mailscope.protocols.mechanism import offered_mechanisms
+from mailscope.protocols.mechanism import offered_mechanisms as mechanisms_in  # noqa: F401 - the rules' name for it
+from mailscope.protocols.servers import EXCHANGE_NOT_CONNECTED, server_family
 from mailscope.settings import CheckSettings
 
-NOT_CONNECTED_TEXT = "user is authenticated but not connected"
 PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN", "USER"})
 OAUTH_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER"})
 _USER_CLAIMS = ("upn", "unique_name", "preferred_username", "email")  # as providers.inspect.token_user reads them
 _LINE_WINDOW = 150  # lines kept from each end of a long transcript for signature matching
 _SASL_USER_RE = re.compile(r"(?:\buser=|\bn,a=)([^\s^,<>]+)")
-_EXCHANGE_GREETING_RE = re.compile(r"Microsoft Exchange|Microsoft ESMTP|outlook\.office365|\.outlook\.com", re.I)
-_GMAIL_GREETING_RE = re.compile(r"Gimap|gsmtp|Gpop|\bmx\.google\.com", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,22 +45,18 @@ def _split_scopes(value: Any) -> tuple[str, ...]:
 
 
 def _normalise_status(status: str | None, text: str) -> str | None:
-    """IMAP status as is; POP3 +OK/-ERR and SMTP codes mapped onto OK/NO/BAD."""
+    """A stored result (OK/NO/BAD) as is; a raw POP3 status or SMTP code, or without a result the reply text, read as
+    mailscope.protocols reads POP3 and SMTP replies."""
     if status:
         s = status.upper().strip()
-        if s in ("OK", "+OK") or s.startswith("2"):
-            return "OK"
-        if s in ("NO", "-ERR") or s.startswith(("4", "5")):
-            return "NO"
-        if s == "BAD":
-            return "BAD"
-        return s
-    stripped = text.strip()
-    if stripped.startswith("+OK") or re.match(r"^2\d\d\b", stripped):
-        return "OK"
-    if stripped.startswith("-ERR") or re.match(r"^[45]\d\d\b", stripped):
-        return "NO"
-    return None
+        return s if s in ("OK", "NO", "BAD") else _wire_status(s) or s
+    return _wire_status(text.strip())
+
+
+def _wire_status(text: str) -> str | None:
+    if smtp.is_reply(text):
+        return smtp.status_of(text[:3])
+    return pop3.status_of(text)
 
 
 class Context:
@@ -95,16 +92,13 @@ class Context:
 
     @cached_property
     def server_family(self) -> str:
-        """'exchange' | 'gmail' | 'dovecot' | 'unknown': the probe's verdict, else the greeting or front-end name."""
+        """'exchange' | 'gmail' | 'dovecot' | 'postfix' | 'unknown': the session's verdict, else greeting or front end."""
         family = (self.evidence.server_family or "unknown").lower()
         if family != "unknown":
             return family
-        greeting = self.evidence.greeting or ""
-        if _EXCHANGE_GREETING_RE.search(greeting) or self.evidence.frontend_name:
+        if self.evidence.frontend_name:
             return "exchange"
-        if _GMAIL_GREETING_RE.search(greeting):
-            return "gmail"
-        return "unknown"
+        return server_family(self.evidence.greeting or "")
 
     @cached_property
     def capabilities(self) -> frozenset[str] | None:
@@ -115,7 +109,7 @@ class Context:
     def advertised_mechanisms(self) -> frozenset[str] | None:
         """SASL mechanisms from IMAP `AUTH=X`, POP3 `SASL X Y` or SMTP `AUTH X Y` capability entries."""
         caps = self.evidence.capabilities
-        return None if caps is None else mechanisms_in(caps)
+        return None if caps is None else offered_mechanisms(caps)
 
     # -- the authentication attempt -----------------------------------------------------------------
     @cached_property
@@ -198,21 +192,18 @@ class Context:
     @cached_property
     def not_connected(self) -> CommandResult | None:
         for command in self.evidence.commands:
-            if NOT_CONNECTED_TEXT in command.text.lower():
+            if EXCHANGE_NOT_CONNECTED in command.text.lower():
                 return command
         return None
 
     @cached_property
     def mailbox_reached(self) -> CommandResult | None:
-        """A post-auth mailbox command that succeeded (IMAP EXAMINE/SELECT/LIST, POP3 STAT/LIST/UIDL)."""
+        """The post-auth check that passed (IMAP EXAMINE, POP3 STAT, SMTP MAIL FROM + RCPT TO; an imported log's other
+        mailbox commands), as mailscope.protocols defines it; None before it, when refused, or for a refused mailbox."""
         if not self.auth_ok or self.not_connected is not None:
             return None
-        wanted = {"EXAMINE", "SELECT", "STATUS", "STAT", "UIDL", "LIST", "NAMESPACE", "NOOP"}
-        for command in self.evidence.commands:
-            status = _normalise_status(command.result, command.text)
-            if command.command.upper() in wanted and status == "OK":
-                return command
-        return None
+        check = mailbox_check(self.evidence, partial=self.settings is None)
+        return check.command if check.reached else None
 
     def server_texts(self) -> list[tuple[str, int | None]]:
         """Every server answer the evidence holds (auth reply, command results, BYE), for signature matching."""
@@ -359,17 +350,6 @@ class Context:
         if self.granted_scopes is not None:
             return EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "scope", " ".join(self.granted_scopes))
         return EvidenceRef(EvidenceKind.SETTING, "scopes", " ".join(self.requested_scopes))
-
-
-def mechanisms_in(caps: tuple[str, ...] | list[str]) -> frozenset[str]:
-    found: set[str] = set()
-    for cap in caps:
-        upper = cap.upper().strip()
-        if upper.startswith("AUTH="):
-            found.add(upper[5:])
-        elif upper.startswith(("AUTH ", "SASL ")):
-            found.update(upper.split()[1:])
-    return frozenset(found)
 
 
 def same_user(a: str | None, b: str | None) -> bool:

@@ -36,6 +36,7 @@ FAULT_FINDING_IDS: dict[FaultKind, str] = {
     FaultKind.CLOSED_MID_COMMAND: "connection_closed_by_server",
     FaultKind.SERVER_SILENT: "server_silent",
     FaultKind.PROTOCOL_ERROR: "protocol_error",
+    FaultKind.CLIENT_PARSER: "client_parser_error",
     FaultKind.STARTTLS_REFUSED: "starttls_refused",
     FaultKind.SETTINGS: "settings_invalid",
     FaultKind.TOKEN_ACQUISITION: "token_acquisition_failed",

@@ -8,6 +8,7 @@ import re
 
 from mailscope.events import Channel, Direction
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.protocols import imap, pop3, smtp
 
 # 2026-11-28 10:00:01,234+0000 | 2026-11-28T10:00:01.234Z | 2024-03-28 10:28:10.307508 UTC - | Feb 24 10:00:01 |
 # 10:00:01.123456 (curl --trace-time, smtplib at debug level 2: a time of day). What each means: logs.evidence_time.
@@ -15,55 +16,6 @@ _TIMESTAMP = re.compile(
     r"^\s*(?P<ts>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| UTC)?"
     r"|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d\d:\d\d:\d\d\.\d{6})(?:\s+-)?:?\s+"
 )
-
-IMAP_COMMANDS = frozenset(
-    [
-        "CAPABILITY",
-        "AUTHENTICATE",
-        "LOGIN",
-        "LOGOUT",
-        "STARTTLS",
-        "SELECT",
-        "EXAMINE",
-        "LIST",
-        "LSUB",
-        "NAMESPACE",
-        "ID",
-        "NOOP",
-        "STATUS",
-        "FETCH",
-        "UID",
-        "SEARCH",
-        "IDLE",
-        "ENABLE",
-        "APPEND",
-        "CLOSE",
-        "EXPUNGE",
-        "STORE",
-        "COPY",
-        "MOVE",
-        "CREATE",
-        "DELETE",
-        "RENAME",
-        "SUBSCRIBE",
-        "UNSUBSCRIBE",
-        "GETQUOTAROOT",
-        "COMPRESS",
-        "XLIST",
-        "UNSELECT",
-        "CHECK",
-    ]
-)
-POP3_COMMANDS = frozenset(
-    ["USER", "PASS", "AUTH", "CAPA", "STAT", "LIST", "UIDL", "RETR", "TOP", "QUIT", "STLS", "APOP", "DELE", "NOOP", "RSET"]
-)
-SMTP_COMMANDS = frozenset(["EHLO", "HELO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT", "STARTTLS", "RSET", "NOOP", "VRFY", "BDAT"])
-
-_IMAP_SERVER = re.compile(r"^(?:\* |\*$|\+ |\+$|[A-Za-z0-9.]+ (?:OK|NO|BAD)\b)", re.IGNORECASE)
-_IMAP_CLIENT = re.compile(r"^[A-Za-z0-9.]+ ([A-Za-z]+)\b")
-_POP3_SERVER = re.compile(r"^(?:\+OK|-ERR)\b")
-_SMTP_SERVER = re.compile(r"^\d{3}(?:[ -]|$)")
-_WORD = re.compile(r"^([A-Za-z]+)\b")
 
 # A protocol line inside a log line, after whatever prefix the product adds (leftmost match wins). Kept strict so
 # ordinary log text does not pass for protocol: commands and statuses in upper case as clients send them, tags
@@ -125,32 +77,20 @@ def whole_timestamp(text: str) -> str | None:
 
 
 def protocol_of(text: str) -> Channel | None:
-    """Which protocol a bare line belongs to, when the line itself says so."""
-    if _POP3_SERVER.match(text):
+    """Which protocol a bare line belongs to, when the line itself says so (a POP3 status line, an SMTP reply)."""
+    if pop3.status_of(text) is not None:
         return Channel.POP3
-    if _SMTP_SERVER.match(text):
+    if smtp.is_reply(text):
         return Channel.SMTP
     return None
 
 
+_DIRECTION = {Channel.IMAP: imap.line_direction, Channel.POP3: pop3.line_direction, Channel.SMTP: smtp.line_direction}
+
+
 def classify(text: str, channel: Channel) -> Direction | None:
-    """Direction of a bare protocol line (logs such as JavaMail's do not mark it)."""
-    if channel is Channel.SMTP:
-        if _SMTP_SERVER.match(text):
-            return Direction.SERVER
-        word = _WORD.match(text)
-        return Direction.CLIENT if word and word.group(1).upper() in SMTP_COMMANDS else None
-    if channel is Channel.POP3:
-        if _POP3_SERVER.match(text) or text.startswith("+ ") or text == "+":
-            return Direction.SERVER
-        word = _WORD.match(text)
-        return Direction.CLIENT if word and word.group(1).upper() in POP3_COMMANDS else None
-    if _IMAP_SERVER.match(text):
-        return Direction.SERVER
-    command = _IMAP_CLIENT.match(text)
-    if command and command.group(1).upper() in IMAP_COMMANDS:
-        return Direction.CLIENT
-    return None
+    """Direction of a bare protocol line (logs such as JavaMail's do not mark it): the protocol's grammar decides."""
+    return _DIRECTION.get(channel, imap.line_direction)(text)
 
 
 def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int) -> list[LogItem]:

@@ -291,7 +291,7 @@ def test_redaction_is_idempotent(line: str) -> None:
 
 
 def test_exchange_greeting_front_end_name_stays_decodable() -> None:
-    from mailscope.probe.greeting import frontend_name
+    from mailscope.protocols.servers import frontend_name
 
     assert frontend_name(Redactor().redact_line(EXCHANGE_GREETING_REAL)) == "MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM"
 

@@ -1,6 +1,6 @@
-"""`mailscope check`: one live session, headless. Prints the redacted transcript as it happens and a
-one-line outcome, or with --json the versioned report. Exit 0: authenticated and mailbox reachable;
-1: an error finding or failed authentication; 2: usage error.
+"""`mailscope check`: one live session (IMAP, POP3 or SMTP), headless. Prints the redacted transcript as it happens
+and a one-line outcome, or with --json the versioned report. Exit 0: authenticated and mailbox reachable (SMTP: the
+server accepts MAIL FROM and RCPT TO for the user); 1: an error finding or failed authentication; 2: usage error.
 
 Imports stay lazy: a static-token check must not load Textual, msal or google-auth.
 """
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from mailscope.record import SessionRecord
     from mailscope.settings import CheckSettings
 
-DEFAULT_PORTS = {"tls": 993, "starttls": 143, "plain": 143}
-
 
 class UsageError(Exception):
     """Bad options or unreadable settings: message to stderr, exit 2."""
@@ -31,14 +29,21 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "check",
         help="run one live session against a mail server and diagnose it",
-        description="Connect, authenticate (XOAUTH2/OAUTHBEARER/PLAIN/LOGIN), examine INBOX; show the redacted transcript.",
+        description="Connect, authenticate (XOAUTH2/OAUTHBEARER/PLAIN/LOGIN), then prove the mailbox is usable (IMAP: EXAMINE "
+        "INBOX; POP3: STAT; SMTP: MAIL FROM + RCPT TO, never a message unless --send-test); show the redacted transcript.",
     )
     target = p.add_argument_group("server")
+    target.add_argument("--preset", help="a known server: " + ", ".join(_preset_ids()))
+    target.add_argument("--protocol", choices=("imap", "pop3", "smtp"), help="default: imap (or the preset's)")
     target.add_argument("--host", help="server host name")
-    target.add_argument("--port", type=int, help="port (default: 993 for tls, 143 otherwise)")
+    target.add_argument("--port", type=int, help="port (default per protocol and security: imap 993/143, pop3 995/110, smtp 465/587/25)")
     target.add_argument("--security", choices=("tls", "starttls", "plain"), help="implicit TLS (default), STARTTLS or none")
     target.add_argument("--user", help="mailbox user (e-mail address)")
-    target.add_argument("--mechanism", choices=("auto", "xoauth2", "oauthbearer", "plain", "login"), help="default: auto")
+    target.add_argument("--mechanism", choices=("auto", "xoauth2", "oauthbearer", "plain", "login"),
+                        help="default: auto; 'login' is IMAP LOGIN, POP3 USER/PASS, SMTP AUTH LOGIN")
+    target.add_argument("--sasl-ir", choices=("auto", "yes", "no"), help="initial response on the AUTH line: auto (IMAP: when SASL-IR "
+                        "is listed; SMTP: yes; POP3: no, the two-step form Exchange needs), yes or no")
+    target.add_argument("--send-test", action="store_true", help="SMTP: after the check, send one real test message to --user")
     target.add_argument("--ca-file", help="PEM file of CAs to trust instead of the system store")
     target.add_argument("--insecure", action="store_true", help="do not verify the server certificate (never the default)")
     target.add_argument("--timeout", type=float, help="seconds per step (default 10)")
@@ -96,18 +101,31 @@ def _run(args: argparse.Namespace) -> int:
 # -- settings ---------------------------------------------------------------------------------------
 _OVERRIDES = (  # options copied as typed onto the CheckSettings field of the same name
     "host", "port", "user", "ca_file", "timeout", "provider", "flow", "client_id", "tenant", "cloud", "certificate",
-    "service_account_file", "subject", "authority", "token_endpoint",
+    "service_account_file", "subject", "authority", "token_endpoint", "sasl_ir",
 )  # fmt: skip
+
+
+def _preset_ids() -> list[str]:
+    from providers.presets import HOST_PRESETS
+
+    return [p.id for p in HOST_PRESETS if p.host]
 
 
 def settings_from_args(args: argparse.Namespace) -> CheckSettings:
     """CheckSettings from a profile (if any) overridden by the options given; UsageError when unusable."""
     import dataclasses
 
-    from mailscope.settings import CheckSettings, Mechanism, SecretSource, Security
+    from mailscope.protocols import default_port
+    from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
 
-    base = _load_profile(args.profile) if args.profile else None
+    if args.profile and args.preset:
+        raise UsageError("--profile and --preset both name a server: give one")
+    base = _load_profile(args.profile) if args.profile else _load_preset(args.preset) if args.preset else None
     changes: dict[str, Any] = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    if args.protocol:
+        changes["protocol"] = Protocol(args.protocol)
+    if args.send_test:
+        changes["send_test"] = True
     if args.security:
         changes["security"] = Security(args.security)
     if args.mechanism:
@@ -130,14 +148,26 @@ def settings_from_args(args: argparse.Namespace) -> CheckSettings:
         changes["extra"] = {**(base.extra if base else {}), **extra}
     if base is None:
         if not changes.get("host"):
-            raise UsageError("--host is required (or --profile / --lab)")
-        security = changes.get("security", Security.TLS)
-        changes.setdefault("port", DEFAULT_PORTS[str(security)])
-        settings = CheckSettings(**changes)
-    else:
-        settings = dataclasses.replace(base, **changes)
+            raise UsageError("--host is required (or --preset / --profile / --lab)")
+        base = CheckSettings(host="", port=0)
+    if args.port is None and (base.port == 0 or args.protocol or args.security):  # the port that goes with them
+        protocol, security = changes.get("protocol", base.protocol), changes.get("security", base.security)
+        changes["port"] = default_port(protocol, security)
+    settings = dataclasses.replace(base, **changes)
     _validate(settings)
     return settings
+
+
+def _load_preset(preset_id: str) -> CheckSettings:
+    from mailscope.settings import CheckSettings
+    from providers.presets import host_preset
+
+    try:
+        preset = host_preset(preset_id)
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
+    return CheckSettings(host=preset.host, port=preset.port, security=preset.security, protocol=preset.protocol,
+                         provider=preset.provider, cloud=preset.cloud)
 
 
 def _load_profile(name: str) -> CheckSettings:
@@ -154,6 +184,8 @@ def _validate(settings: CheckSettings) -> None:
         raise UsageError("no host given")
     if not 0 < settings.port < 65536:
         raise UsageError(f"--port {settings.port} is not a TCP port")
+    if settings.send_test and settings.protocol != "smtp":
+        raise UsageError("--send-test sends a message: it needs --protocol smtp")
     from providers.inputs import InputError, check_settings  # files, secrets, timeout: the console checks the same
 
     try:
@@ -249,7 +281,7 @@ def _print_event(event: Event) -> None:
     if isinstance(event, LineAdded):
         line = event.line
         note = f"    [{'; '.join(line.annotations)}]" if line.annotations else ""
-        channel = "" if line.channel.value == "imap" else f"[{line.channel.value}] "
+        channel = "" if line.channel.value in ("imap", "pop3", "smtp") else f"[{line.channel.value}] "
         try:
             print(f"{_PREFIX[line.direction.value]} {channel}{line.text}{note}", flush=True)
         except BrokenPipeError:  # `mailscope check ... | head`: the session goes on, the output stops

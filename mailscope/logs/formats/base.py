@@ -12,6 +12,7 @@ from typing import ClassVar
 from mailscope.events import Channel, Direction
 from mailscope.logs import common
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.protocols import DEFAULT_PORTS
 
 _CAPA_LINE = re.compile(r"[A-Z][A-Z0-9-]*(?: [A-Za-z0-9._-]+)*")  # "SASL PLAIN XOAUTH2", "TOP", "IMPLEMENTATION x"
 
@@ -153,9 +154,9 @@ class Parser:
 _CHANNELS = {
     "imaps": ("imap", "tls"), "imap": ("imap", "starttls"), "pop3s": ("pop3", "tls"), "pop3": ("pop3", "starttls"),
     "pops": ("pop3", "tls"), "pop": ("pop3", "starttls"), "smtps": ("smtp", "tls"), "smtp": ("smtp", "starttls"),
-    "993": ("imap", "tls"), "143": ("imap", "starttls"), "995": ("pop3", "tls"), "110": ("pop3", "starttls"),
-    "465": ("smtp", "tls"), "587": ("smtp", "starttls"), "25": ("smtp", "starttls"),
 }  # fmt: skip
+for (_protocol, _security), _port in DEFAULT_PORTS.items():  # well-known ports, from the one table (143: starttls before plain)
+    _CHANNELS.setdefault(str(_port), (_protocol.value, _security.value))
 
 
 def channel_for(scheme_or_port: str) -> tuple[str, str]:

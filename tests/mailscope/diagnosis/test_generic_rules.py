@@ -101,10 +101,11 @@ POSITIVE = [
         (FaultKind.BYE_GREETING, "server_refused_connection"), (FaultKind.UNEXPECTED_GREETING, "server_refused_connection"),
         (FaultKind.CLOSED_MID_COMMAND, "connection_closed_by_server"), (FaultKind.SERVER_SILENT, "server_silent"),
         (FaultKind.PROTOCOL_ERROR, "protocol_error"), (FaultKind.STARTTLS_REFUSED, "starttls_refused"),
-        (FaultKind.SETTINGS, "settings_invalid"))),
+        (FaultKind.SETTINGS, "settings_invalid"), (FaultKind.CLIENT_PARSER, "client_parser_error"))),
 ]
 
 NEAR_MISS = [
+    Case("client_parser_error", lambda: make(fault=Fault(FaultKind.CLOSED_MID_COMMAND, "the server closed the connection", "LIST", 9))),
     Case("token_sent_as_password_via_plain", lambda: make(mechanism="PLAIN", sasl=sasl("PLAIN"),
                                                           token=TokenEvidence(kind="password", shape="password"))),
     Case("token_sent_as_password_via_plain", lambda: make(mechanism="PLAIN", sasl=sasl("PLAIN", result="OK", text="A1 OK"), token=jwt())),

@@ -1,45 +1,22 @@
-"""Line reassembly from arbitrary TCP splits and structural redaction of client lines (sans-IO)."""
+"""The wire tap's recorder: raw chunks → lines → the IMAP conversation → the record, with structural redaction of
+client lines (sans-IO)."""
 
 from __future__ import annotations
 
 import base64
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from mailscope import sasl
 from mailscope.events import Direction
-from mailscope.evidence import SaslExchange
-from mailscope.probe.lines import MAX_LINE, LineAssembler
-from mailscope.probe.wire import WireRecorder
+from mailscope.probe.tap import WireRecorder
+from mailscope.protocols.imap import ImapConversation
 from mailscope.record import SessionRecord
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZUBleGFtcGxlLnRlc3QifQ.dGhpcy1pcy1hLXNpZ25hdHVyZQ"
 
 
-@given(
-    st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")), min_size=1, max_size=12),
-    st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=50),
-)
-def test_lines_survive_any_split(lines: list[bytes], cuts: list[int]) -> None:
-    stream = b"".join(line + b"\r\n" for line in lines)
-    assembler, out, position, i = LineAssembler(), [], 0, 0
-    while position < len(stream):
-        size = cuts[i % len(cuts)]
-        out += assembler.feed(Direction.SERVER, stream[position : position + size])
-        position, i = position + size, i + 1
-    assert out == lines and assembler.flush(Direction.SERVER) is None
-
-
-def test_a_line_without_crlf_is_still_bounded() -> None:
-    assembler = LineAssembler()
-    assert assembler.feed(Direction.SERVER, b"x" * (MAX_LINE + 5)) == [b"x" * MAX_LINE]
-    assert assembler.flush(Direction.SERVER) == b"xxxxx"
-
-
 def _recorder() -> tuple[SessionRecord, WireRecorder]:
     record = SessionRecord()
-    recorder = WireRecorder(record)
+    recorder = WireRecorder(record, ImapConversation(record.redactor))
     recorder.feed(Direction.SERVER, b"* OK ready\r\n")
     return record, recorder
 
@@ -58,8 +35,6 @@ def test_authenticate_argument_is_described_structurally_even_when_split() -> No
 
 def test_continuation_answers_and_challenge_are_annotated() -> None:
     record, recorder = _recorder()
-    exchange = SaslExchange("XOAUTH2", sasl_ir=False)
-    recorder.sasl = exchange
     challenge = base64.b64encode(b'{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}').decode()
     recorder.feed(Direction.CLIENT, b"A1 AUTHENTICATE XOAUTH2\r\n")
     recorder.feed(Direction.SERVER, b"+ \r\n")
@@ -67,6 +42,7 @@ def test_continuation_answers_and_challenge_are_annotated() -> None:
     recorder.feed(Direction.SERVER, f"+ {challenge}\r\n".encode())
     recorder.feed(Direction.CLIENT, b"\r\n")
     recorder.feed(Direction.SERVER, b"A1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n")
+    [exchange] = record.evidence.sasl
     texts = [(line.text, line.annotations) for line in record.lines[1:]]
     assert texts[0] == ("A1 AUTHENTICATE XOAUTH2", ())
     assert texts[2][1] == ("SASL XOAUTH2 response",) and texts[2][0].startswith("<SASL XOAUTH2 user=alice@x.test")
@@ -76,7 +52,7 @@ def test_continuation_answers_and_challenge_are_annotated() -> None:
     assert (exchange.result, exchange.command_seq, exchange.result_seq) == ("NO", 2, 7)
     assert exchange.result_text == "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"
     recorder.feed(Direction.CLIENT, b"A2 NOOP\r\n")  # after the tagged answer: no longer a SASL response
-    assert record.lines[-1].text == "A2 NOOP" and recorder.command_seq["A2"] == record.lines[-1].seq
+    assert record.lines[-1].text == "A2 NOOP" and recorder.conversation.pending["A2"] == "NOOP"
 
 
 def test_login_password_is_redacted_quoted_or_not() -> None:

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from mailscope.probe.greeting import parse_greeting
-from mailscope.probe.mechanism import choose_mechanism
+from mailscope.protocols.mechanism import choose_mechanism
+from mailscope.protocols.servers import parse_greeting
 from mailscope.settings import Mechanism
 
 EXCHANGE_CAPS = ("IMAP4", "IMAP4rev1", "AUTH=PLAIN", "AUTH=XOAUTH2", "SASL-IR", "UIDPLUS", "MOVE", "ID", "UNSELECT", "CHILDREN", "IDLE")
@@ -27,7 +27,7 @@ def test_exchange_frontend_name_is_decoded(frontend: str) -> None:
 def test_other_families_and_statuses() -> None:
     assert parse_greeting("* OK Gimap ready for requests from 203.0.113.9 k1mb").family == "gmail"
     assert parse_greeting("* OK [CAPABILITY IMAP4rev1] Dovecot (Debian) ready.").family == "dovecot"
-    assert parse_greeting("* BYE Too many connections").status == "BYE"
+    assert parse_greeting("* BYE Too many connections").status == "REFUSED"
     assert parse_greeting("* PREAUTH welcome").status == "PREAUTH"
     garbage = parse_greeting("HTTP/1.1 400 Bad Request")
     assert (garbage.status, garbage.family, garbage.frontend_name) == ("", "unknown", None)
