@@ -583,7 +583,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "submission ('535 5.7.139 Authentication unsuccessful, basic authentication is disabled.'): use XOAUTH2 with "
         "https://outlook.office.com/SMTP.Send.",
         (EXCHANGE_SMTP,), EXCHANGE_SMTP, microsoft_world, ms_password(server=EXCHANGE_SMTP, mechanism=Mechanism.LOGIN),
-        ("334 VXNlcm5hbWU6", "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."),
+        ("334 UGFzc3dvcmQ6", "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."),
     ),
     Scenario(
         "ms-smtp-send-as-denied", "Exchange Online SMTP: sending as a shared mailbox without SendAs",
