@@ -21,6 +21,8 @@ from mailscope.diagnosis.rule import (
 )
 from mailscope.evidence import FaultKind
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity, TimeSource
+from mailscope.protocols import DEFAULT_PORTS, default_port
+from mailscope.settings import Security
 
 # The catalogue entry naming each fault (report.fault_finding uses it too when no rule explained the fault).
 FAULT_FINDING_IDS: dict[FaultKind, str] = {
@@ -42,8 +44,9 @@ FAULT_FINDING_IDS: dict[FaultKind, str] = {
     FaultKind.TOKEN_ACQUISITION: "token_acquisition_failed",
 }
 _WRONG_VERSION_RE = re.compile(r"wrong version number|unknown protocol|record layer failure|http request", re.I)
-_IMPLICIT_TLS_PORTS = {993: "IMAP", 995: "POP3", 465: "SMTP"}
-_PLAIN_FIRST_PORTS = {143: "IMAP", 110: "POP3", 587: "SMTP", 25: "SMTP"}
+# Which protocol a well-known port belongs to, split by whether it speaks TLS from the first byte (mailscope.protocols' table).
+_IMPLICIT_TLS_PORTS = {port: protocol for (protocol, security), port in DEFAULT_PORTS.items() if security is Security.TLS}
+_PLAIN_FIRST_PORTS = {port: protocol for (protocol, security), port in DEFAULT_PORTS.items() if security is not Security.TLS}
 _INVALID_SASL_RE = re.compile(r"Invalid SASL argument|Invalid XOAUTH2 auth data", re.I)
 _CLIENT_ABORTED_RE = re.compile(r"Client aborted AUTHENTICATE", re.I)
 _EXPIRED_BYE_RE = re.compile(r"AccessTokenExpired|Session expired, please login again", re.I)
@@ -87,7 +90,7 @@ def _tls_mode_fix(port: int, security: str) -> tuple[str, ...]:
         return (f"Port {port} speaks TLS from the first byte: set security to 'tls' (not '{security}').",)
     if port in _PLAIN_FIRST_PORTS:
         return (f"Port {port} starts in plain text: set security to 'starttls', or use the implicit-TLS port "
-                f"({ {'IMAP': 993, 'POP3': 995, 'SMTP': 465}[_PLAIN_FIRST_PORTS[port]] }).",)
+                f"({default_port(_PLAIN_FIRST_PORTS[port], Security.TLS)}).",)
     return ("IMAP 993 TLS, POP 995 TLS, SMTP 587 STARTTLS (Exchange) or 465 TLS / 587 STARTTLS (Gmail).",)
 
 
