@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 MAX_FILE_BYTES = 1_000_000  # a scenario or course is a few kB; anything bigger is not one
 
 
@@ -89,6 +90,14 @@ def read(path: str | Path) -> Source:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         raise DataFileError([Problem(name, int(found.group(1)) if found else None, "", f"not valid TOML: {message}")]) from None
     return Source(name, data, locate_keys(text))
+
+
+def load(path: str | Path, parse: Callable[[Source], tuple[T | None, list[Problem]]]) -> T:
+    """Read `path` and parse it; DataFileError with every problem when it is not a valid file of that kind."""
+    parsed, problems = parse(read(path))
+    if parsed is None:
+        raise DataFileError(problems)
+    return parsed
 
 
 # -- where keys are written ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from mailscope.datafile import DataFileError, Problem, read
+from mailscope.datafile import DataFileError, Problem, load, read
 from mailscope.lab.scenarios.model import Scenario
 from mailscope.lab.scenarios.schema import SCHEMA, parse
 
@@ -15,10 +15,7 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
 def load_file(path: str | Path) -> Scenario:
     """One scenario file; DataFileError listing every problem it has."""
-    scenario, problems = parse(read(path))
-    if scenario is None:
-        raise DataFileError(problems)
-    return scenario
+    return load(path, parse)
 
 
 def load_dir(directory: str | Path) -> tuple[Scenario, ...]:
@@ -42,18 +39,19 @@ def load_dir(directory: str | Path) -> tuple[Scenario, ...]:
         problems += found
         if scenario is not None:
             scenarios.append(scenario)
-    problems += _duplicates(scenarios)
+    problems += duplicate_ids(scenarios)
     if problems:
         raise DataFileError(problems)
     return tuple(scenarios)
 
 
-def _duplicates(scenarios: Iterable[Scenario]) -> list[Problem]:
+def duplicate_ids(scenarios: Iterable[Scenario]) -> list[Problem]:
+    """A problem for each scenario whose id an earlier one (from another file) already has."""
     seen: dict[str, Scenario] = {}
     problems = []
     for scenario in scenarios:
         first = seen.setdefault(scenario.id, scenario)
-        if first is not scenario:
+        if Path(first.source).resolve() != Path(scenario.source).resolve():
             where = "a built-in scenario" if Path(first.source).parent == BUILTIN_DIR else first.source
             problems.append(Problem(scenario.source, None, "id", f"{scenario.id!r} is already the id of {where}"))
     return problems
@@ -71,7 +69,7 @@ def available(dirs: Iterable[str | Path] = ()) -> tuple[Scenario, ...]:
             found += load_dir(directory)
         except DataFileError as exc:
             problems += exc.problems
-    problems += _duplicates(found)
+    problems += duplicate_ids(found)
     if problems:
         raise DataFileError(problems)
     return tuple(found)

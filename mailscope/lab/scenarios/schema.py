@@ -129,7 +129,7 @@ def parse(source: Source) -> tuple[Scenario | None, list[Problem]]:
     if sum(hint.cost for hint in hints) > 1 + 1e-9:
         top.fail("hint", "the hints together cost more than the exercise's one point")
     if problems or not (provider and server and client):
-        return None, problems
+        return None, sorted(problems, key=lambda p: (p.line is None, p.line or 0))
     return Scenario(
         id=fields["id"], title=fields["title"], provider=provider, protocol=SERVER_MODES[server][0],
         failure_ids=fields["reproduces"], expected_finding=fields["expected_finding"],
@@ -169,7 +169,8 @@ def _findings(top: Table, provider: str, expected: str | None, reproduces: tuple
     from mailscope.diagnosis.catalogue import CATALOGUE
     from mailscope.findings import Severity
 
-    for name, ids in (("expected_finding", (expected,) if expected else ()), ("reproduces", reproduces)):
+    listed = reproduces if top.has("reproduces") else ()  # the default (the expected finding) is checked once, as that
+    for name, ids in (("expected_finding", (expected,) if expected else ()), ("reproduces", listed)):
         for finding_id in ids:
             entry = CATALOGUE.get(finding_id)
             if entry is None:
