@@ -12,8 +12,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.common import internal_error, silence_stdout
+from tui.commands.lab_files import add_validate_parser, run_validate
 
 if TYPE_CHECKING:
+    from mailscope.lab.scenarios import Scenario
     from mailscope.lab.session import LabSession
     from mailscope.settings import CheckSettings
 
@@ -26,10 +28,14 @@ def add_parser(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="lab_command", metavar="LAB_COMMAND")
     listing = sub.add_parser("list", help="list the scenarios")
     listing.add_argument("--json", action="store_true", help="machine-readable list")
+    listing.add_argument("--dir", action="append", default=[], metavar="DIR", help="also the scenario files in DIR (repeatable)")
     serve = sub.add_parser("serve", help="run a scenario's servers until Ctrl-C")
-    serve.add_argument("scenario", nargs="?", default=DEFAULT_SERVE_SCENARIO, help=f"scenario id (default {DEFAULT_SERVE_SCENARIO})")
+    serve.add_argument("scenario", nargs="?", default=DEFAULT_SERVE_SCENARIO,
+                       help=f"scenario id or file (default {DEFAULT_SERVE_SCENARIO})")
+    serve.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="a directory of scenario files (repeatable)")
     serve.add_argument("--port", type=_tcp_port, action="append", default=[], metavar="PORT",
                        help="fixed port for the scenario's mail server (default: a free port)")
+    add_validate_parser(sub)
 
 
 def _tcp_port(text: str) -> int:
@@ -44,27 +50,35 @@ def run(args: argparse.Namespace) -> int:
         if args.lab_command == "serve":
             return _serve(args)
         if args.lab_command == "list":
-            return _list(args.json)
+            return _list(args.json, args.dir)
+        if args.lab_command == "validate":
+            return run_validate(args)
     except BrokenPipeError:  # `mailscope lab list | head`: the reader left
         silence_stdout()
         return 0
     except Exception as exc:  # a bug of ours: one clear line, never a traceback
         return internal_error("lab", exc)
-    print("usage: mailscope lab {list [--json] | serve [SCENARIO]}", file=sys.stderr)
+    print("usage: mailscope lab {list [--json] [--dir DIR] | serve [SCENARIO] | validate FILE...}", file=sys.stderr)
     return 2
 
 
-def _list(as_json: bool) -> int:
-    from mailscope.lab.scenarios import SCENARIOS
+def _list(as_json: bool, dirs: list[str]) -> int:
+    from mailscope.datafile import DataFileError
+    from mailscope.lab.scenarios import available
 
+    try:
+        scenarios = available(dirs)
+    except DataFileError as exc:
+        print("\n".join(f"mailscope lab list: error: {problem}" for problem in exc.problems), file=sys.stderr)
+        return 2
     if as_json:
         print(json.dumps([{
             "id": s.id, "title": s.title, "failure_ids": list(s.failure_ids), "expected_finding": s.expected_finding,
             "expected_outcome": str(s.expected_outcome), "servers": list(s.servers), "teaching": s.teaching,
-        } for s in SCENARIOS], indent=2))
+        } for s in scenarios], indent=2))
         return 0
-    width = max(len(s.id) for s in SCENARIOS)
-    for s in SCENARIOS:
+    width = max(len(s.id) for s in scenarios)
+    for s in scenarios:
         reproduces = f"  [{', '.join(s.failure_ids)}]" if s.failure_ids else ""
         print(f"{s.id:<{width}}  {s.title}{reproduces}")
     return 0
@@ -76,13 +90,13 @@ def _serve(args: argparse.Namespace) -> int:
     from mailscope.lab.scenarios import scenario
 
     try:
-        chosen = scenario(args.scenario)
-    except LookupError as exc:
+        chosen = scenario(args.scenario, args.lab_dir)
+    except (LookupError, ValueError) as exc:  # an unknown id, or an invalid scenario file (its problems, one a line)
         print(f"mailscope lab serve: error: {exc}", file=sys.stderr)
         return 2
     ports = dict(zip(chosen.servers, args.port, strict=False))
     try:
-        asyncio.run(_serve_until_interrupted(chosen.id, ports))
+        asyncio.run(_serve_until_interrupted(chosen, ports))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -92,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_until_interrupted(scenario_id: str, ports: dict[str, int]) -> None:
+async def _serve_until_interrupted(chosen: Scenario, ports: dict[str, int]) -> None:
     import asyncio
     import logging
 
@@ -104,7 +118,7 @@ async def _serve_until_interrupted(scenario_id: str, ports: dict[str, int]) -> N
     lab_log.addHandler(handler)
     lab_log.setLevel(logging.INFO)
     try:
-        async with LabSession(scenario_id, ports=ports) as lab:
+        async with LabSession(chosen, ports=ports) as lab:
             print(describe(lab), flush=True)
             await asyncio.Event().wait()
     finally:
