@@ -92,11 +92,16 @@ def read(path: str | Path) -> Source:
     return Source(name, data, locate_keys(text))
 
 
+def by_line(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems in the order a reader meets them in the file; those without a line last."""
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+
+
 def load(path: str | Path, parse: Callable[[Source], tuple[T | None, list[Problem]]]) -> T:
     """Read `path` and parse it; DataFileError with every problem when it is not a valid file of that kind."""
     parsed, problems = parse(read(path))
     if parsed is None:
-        raise DataFileError(problems)
+        raise DataFileError(by_line(problems))
     return parsed
 
 

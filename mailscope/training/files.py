@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailscope.datafile import DataFileError, Problem, read
+from mailscope.datafile import DataFileError, Problem, by_line, read
 from mailscope.lab.scenarios import SCENARIOS, Scenario
 from mailscope.lab.scenarios import schema as scenario_schema
 from mailscope.lab.scenarios.registry import duplicate_ids
@@ -52,10 +52,10 @@ def _check(path: Path) -> tuple[Checked, Scenario | None]:
                 course.scenarios()
             except DataFileError as exc:
                 problems += exc.problems
-        return Checked(str(path), kind, course.title if course else "", tuple(problems)), None
+        return Checked(str(path), kind, course.title if course else "", tuple(by_line(problems))), None
     if kind == "answers":
         answers, problems = parse_answers(source)
-        return Checked(str(path), kind, answers.trainee if answers else "", tuple(problems)), None
+        return Checked(str(path), kind, answers.trainee if answers else "", tuple(by_line(problems))), None
     scenario, problems = scenario_schema.parse(source)  # also explains a missing or unknown schema line
     return Checked(str(path), "scenario", scenario.id if scenario else "", tuple(problems)), scenario
 

@@ -98,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.owner or args.fix or args.hints or args.json:
             raise UsageError("--owner, --fix, --hints and --json go with --answer (without it, train asks on the terminal)")
         return 0 if _interactive(args, chosen, results, course=None).score.cause_right else 1
-    result = _headless(args, chosen, Answer(args.answer, args.owner, args.fix), args.hints, results, course=None)
+    result = _headless(args, chosen, Answer(args.answer, args.owner, args.fix), args.hints, results, course=None, trainee=args.trainee)
     _print_result(args, result)
     return 0 if result.score.cause_right else 1
 
@@ -131,7 +131,8 @@ def _exercise(args: argparse.Namespace, scenario: Scenario) -> Exercise:
     return exercise
 
 
-def _headless(args: argparse.Namespace, scenario: Scenario, answer: Answer, hints: int, results: Path, *, course: str | None) -> Result:
+def _headless(args: argparse.Namespace, scenario: Scenario, answer: Answer, hints: int, results: Path, *, course: str | None,
+              trainee: str) -> Result:
     from mailscope.diagnosis.catalogue import CATALOGUE
 
     for name, value in (("--answer", answer.cause), ("--fix", answer.fix)):
@@ -141,7 +142,7 @@ def _headless(args: argparse.Namespace, scenario: Scenario, answer: Answer, hint
         raise UsageError(f"--hints {hints}: scenario {scenario.id} has {len(scenario.hints)} hint(s)")
     exercise = _exercise(args, scenario)
     exercise.take_hints(hints)
-    return _record(exercise.answer(answer, trainee=args.trainee), results, course)
+    return _record(exercise.answer(answer, trainee=trainee), results, course)
 
 
 def _record(result: Result, results: Path, course: str | None) -> Result:
@@ -169,7 +170,7 @@ def _course(args: argparse.Namespace, course: Course, scenarios: tuple[Scenario,
             done.append(_interactive(args, scenario, results, course=course.title))
         else:
             answer, hints = answers.by_scenario[scenario.id]
-            done.append(_headless(args, scenario, answer, hints, results, course=course.title))
+            done.append(_headless(args, scenario, answer, hints, results, course=course.title, trainee=args.trainee or answers.trainee))
     summary = CourseSummary(course, tuple((r.scenario, r.score.value) for r in done))
     if args.json and answers is not None:
         print(json.dumps({"schema": "mailscope.training-course/1", "course": course.title, "pass_mark": course.pass_mark,

@@ -21,9 +21,16 @@ def load_file(path: str | Path) -> Scenario:
 def load_dir(directory: str | Path) -> tuple[Scenario, ...]:
     """Every scenario file (`*.toml` whose schema is a scenario's) in a directory, in file-name order; other TOML files
     there (a course) are left alone. DataFileError with the problems of all its files and any duplicate id."""
-    folder = Path(directory)
+    scenarios, problems = _read_dir(Path(directory))
+    problems += duplicate_ids(scenarios)
+    if problems:
+        raise DataFileError(problems)
+    return scenarios
+
+
+def _read_dir(folder: Path) -> tuple[tuple[Scenario, ...], list[Problem]]:
     if not folder.is_dir():
-        raise DataFileError([Problem(str(folder), None, "", "not a directory")])
+        return (), [Problem(str(folder), None, "", "not a directory")]
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
     for path in sorted(folder.glob("*.toml")):
@@ -39,10 +46,7 @@ def load_dir(directory: str | Path) -> tuple[Scenario, ...]:
         problems += found
         if scenario is not None:
             scenarios.append(scenario)
-    problems += duplicate_ids(scenarios)
-    if problems:
-        raise DataFileError(problems)
-    return tuple(scenarios)
+    return tuple(scenarios), problems
 
 
 def duplicate_ids(scenarios: Iterable[Scenario]) -> list[Problem]:
@@ -65,10 +69,9 @@ def available(dirs: Iterable[str | Path] = ()) -> tuple[Scenario, ...]:
     found = [*SCENARIOS]
     problems: list[Problem] = []
     for directory in dirs:
-        try:
-            found += load_dir(directory)
-        except DataFileError as exc:
-            problems += exc.problems
+        scenarios, read_problems = _read_dir(Path(directory))
+        found += scenarios
+        problems += read_problems
     problems += duplicate_ids(found)
     if problems:
         raise DataFileError(problems)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mailscope.datafile import Key, Problem, Source, Table, check_schema, unknown_message
+from mailscope.datafile import Key, Problem, Source, Table, by_line, check_schema, unknown_message
 from mailscope.evidence import OutcomeKind
 from mailscope.lab.scenarios.client import CAST, DEFAULT_SCOPES, FLOWS
 from mailscope.lab.scenarios.model import Scenario
@@ -75,7 +75,7 @@ MICROSOFT = (
     Key("pending_polls", "int", "device-code polls answered authorization_pending first, a second each (default 0)", minimum=0, maximum=10),
     Key("token_age_seconds", "int", "tokens are issued as if this many seconds ago: 3600 and more are expired (default 0)",
         minimum=0, maximum=30 * 86400),
-    Key("mailbox", "table", "per mailbox, [microsoft.mailbox.alice|bob|sales]: its settings and permissions"),
+    Key("mailbox", "table", "one table per mailbox, [microsoft.mailbox.<name>] for alice, bob or sales: its settings and permissions"),
 )
 MAILBOX = (
     Key("imap_enabled", "bool", "Set-CASMailbox -ImapEnabled (default true)"),
@@ -129,7 +129,7 @@ def parse(source: Source) -> tuple[Scenario | None, list[Problem]]:
     if sum(hint.cost for hint in hints) > 1 + 1e-9:
         top.fail("hint", "the hints together cost more than the exercise's one point")
     if problems or not (provider and server and client):
-        return None, sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+        return None, by_line(problems)
     return Scenario(
         id=fields["id"], title=fields["title"], provider=provider, protocol=SERVER_MODES[server][0],
         failure_ids=fields["reproduces"], expected_finding=fields["expected_finding"],
@@ -152,7 +152,7 @@ def _top(top: Table) -> dict[str, Any]:
     servers = top.get("servers") or ((server,) if server else ())
     if server and server not in servers:
         top.fail("servers", f"must include the server under test, {server!r}")
-    for other in servers:
+    for other in top.get("servers", ()):
         if provider and server_provider(other) != provider:
             top.fail("servers", f"{other!r} is a {server_provider(other)} server; this scenario's provider is {provider!r}")
     protocol = top.get("protocol")
