@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mailscope.redact import escape_controls
+
 T = TypeVar("T")
 MAX_FILE_BYTES = 1_000_000  # a scenario or course is a few kB; anything bigger is not one
 
@@ -180,6 +182,7 @@ class Key:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    nonempty: bool = False  # a blank string or an empty list is refused
 
 
 _TYPE_NAMES = {"str": "a string", "bool": "true or false", "int": "a whole number", "number": "a number",
@@ -218,6 +221,14 @@ class Table:
         if not _is_kind(value, key.kind):
             self.fail(name, f"must be {_TYPE_NAMES[key.kind]}, not {_describe(value)}")
             return default
+        if key.nonempty and not (value.strip() if isinstance(value, str) else value):
+            self.fail(name, "must not be empty")
+            return default
+        texts = value if key.kind == "strings" else (value,) if key.kind == "str" else ()
+        for text in texts:
+            if escape_controls(text) != text:  # what a file says reaches terminals: never as control sequences
+                self.fail(name, f"contains control characters: {escape_controls(text)!r}")
+                return default
         if key.choices:
             for item in value if key.kind == "strings" else (value,):
                 if item not in key.choices:

@@ -16,11 +16,11 @@ ANSWERS_SCHEMA = "mailscope.answers/1"
 
 COURSE_KEYS = (
     Key("schema", "str", f'"{COURSE_SCHEMA}"', required=True),
-    Key("title", "str", "the course's name", required=True),
+    Key("title", "str", "the course's name", required=True, nonempty=True),
     Key("description", "str", "what it teaches"),
     Key("pass_mark", "number", "the average score (0 to 1) needed to pass", required=True, minimum=0, maximum=1),
     Key("scenarios", "strings", "in order: scenario ids (built-in, or in the course's directory or --lab-dir) or files "
-        "relative to the course (*.toml)", required=True),
+        "relative to the course (*.toml)", required=True, nonempty=True),
 )
 ANSWERS_KEYS = (
     Key("schema", "str", f'"{ANSWERS_SCHEMA}"', required=True),
@@ -75,12 +75,8 @@ def parse_course(source: Source) -> tuple[Course | None, list[Problem]]:
     if not check_schema(source, COURSE_SCHEMA, problems):
         return None, problems
     table = Table(source, (), source.data, COURSE_KEYS, problems)
-    entries = table.get("scenarios", ())
-    if table.has("scenarios") and not entries:
-        table.fail("scenarios", "a course needs at least one scenario")
-    if table.has("title") and not table.get("title", "").strip():
-        table.fail("title", "must not be empty")
-    course = Course(table.get("title", ""), table.get("description", ""), float(table.get("pass_mark", 0)), entries, source.path)
+    course = Course(table.get("title", ""), table.get("description", ""), float(table.get("pass_mark", 0)), table.get("scenarios", ()),
+                    source.path)
     return (None if problems else course), problems
 
 

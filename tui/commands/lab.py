@@ -65,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
 def _list(as_json: bool, dirs: list[str]) -> int:
     from mailscope.datafile import DataFileError
     from mailscope.lab.scenarios import available
+    from mailscope.redact import escape_controls
 
     try:
         scenarios = available(dirs)
     except DataFileError as exc:
-        print("\n".join(f"mailscope lab list: error: {problem}" for problem in exc.problems), file=sys.stderr)
+        print("\n".join(escape_controls(f"mailscope lab list: error: {problem}") for problem in exc.problems), file=sys.stderr)
         return 2
     if as_json:
         print(json.dumps([{
@@ -92,7 +93,9 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         chosen = scenario(args.scenario, args.lab_dir)
     except (LookupError, ValueError) as exc:  # an unknown id, or an invalid scenario file (its problems, one a line)
-        print(f"mailscope lab serve: error: {exc}", file=sys.stderr)
+        from mailscope.redact import escape_controls
+
+        print(escape_controls(f"mailscope lab serve: error: {exc}"), file=sys.stderr)
         return 2
     ports = dict(zip(chosen.servers, args.port, strict=False))
     try:

@@ -56,14 +56,13 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mailscope.datafile import DataFileError
+    from mailscope.redact import escape_controls
 
     try:
         return _run(args)
     except (UsageError, LookupError, ValueError) as exc:
-        if isinstance(exc, DataFileError):
-            print("\n".join(f"mailscope train: error: {problem}" for problem in exc.problems), file=sys.stderr)
-        else:
-            print(f"mailscope train: error: {exc}", file=sys.stderr)
+        problems = exc.problems if isinstance(exc, DataFileError) else (exc,)
+        print("\n".join(escape_controls(f"mailscope train: error: {problem}") for problem in problems), file=sys.stderr)
         return 2
     except NoAnswer:
         print("mailscope train: no answer given: nothing recorded", file=sys.stderr)

@@ -24,7 +24,7 @@ RESOURCE_KINDS = ("exchange", "graph")
 TOP = (
     Key("schema", "str", f'the format and its version: "{SCHEMA}"', required=True),
     Key("id", "str", "the scenario's name: lower-case letters, digits and '-', unique among the scenarios in use", required=True),
-    Key("title", "str", "one line saying what the case is", required=True),
+    Key("title", "str", "one line saying what the case is", required=True, nonempty=True),
     Key("provider", "str", "whose world: microsoft (Contoso on Entra and Exchange Online) or google (example-workspace.com on Gmail)",
         required=True, choices=("microsoft", "google")),
     Key("server", "str", "the lab server the client talks to; its protocol and TLS mode follow from it", required=True,
@@ -34,7 +34,7 @@ TOP = (
     Key("expected_finding", "str", "the catalogue id the diagnosis must rank first; omit it for a healthy reference"),
     Key("reproduces", "strings", "the catalogue ids the scenario reproduces (default: the expected finding)"),
     Key("expected_outcome", "str", "how the session ends", required=True, choices=OUTCOMES),
-    Key("teaching", "str", "the teaching note: what happened, how the evidence shows it, what fixes it", required=True),
+    Key("teaching", "str", "the teaching note: what happened, how the evidence shows it, what fixes it", required=True, nonempty=True),
     Key("wire", "strings", "server texts the session must show (the test suite checks them)"),
     Key("client", "table", "the settings the user typed", required=True),
     Key("microsoft", "table", "knobs of the Contoso world (provider = microsoft only)"),
@@ -102,7 +102,7 @@ GOOGLE = (
     Key("token_age_seconds", "int", "access tokens are issued as if this many seconds ago (default 0)", minimum=0, maximum=30 * 86400),
 )
 HINT = (
-    Key("text", "str", "what the trainee is told", required=True),
+    Key("text", "str", "what the trainee is told", required=True, nonempty=True),
     Key("cost", "number", f"share of the exercise's one point it costs (default {DEFAULT_HINT_COST})", minimum=0, maximum=1),
 )
 TABLES = {"": TOP, "client": CLIENT, "microsoft": MICROSOFT, "microsoft.mailbox.<name>": MAILBOX, "google": GOOGLE, "hint": HINT}
@@ -143,9 +143,6 @@ def _top(top: Table) -> dict[str, Any]:
     fields: dict[str, Any] = {name: top.get(name, "") for name in ("id", "title", "provider", "server", "teaching", "expected_outcome")}
     if fields["id"] and not ID_PATTERN.fullmatch(fields["id"]):
         top.fail("id", f"{fields['id']!r}: use lower-case letters, digits and '-' (at most 64), starting with a letter or digit")
-    for name in ("title", "teaching"):
-        if top.has(name) and not fields[name].strip():
-            top.fail(name, "must not be empty")
     provider, server = fields["provider"], fields["server"]
     if provider and server and server_provider(server) != provider:
         top.fail("server", f"{server!r} is a {server_provider(server)} server; this scenario's provider is {provider!r}")
@@ -273,7 +270,4 @@ def _google(table: Table) -> GoogleSpec:
 
 
 def _hint(table: Table) -> Hint:
-    text = table.get("text", "")
-    if table.has("text") and not text.strip():
-        table.fail("text", "must not be empty")
-    return Hint(text, float(table.get("cost", DEFAULT_HINT_COST)))
+    return Hint(table.get("text", ""), float(table.get("cost", DEFAULT_HINT_COST)))

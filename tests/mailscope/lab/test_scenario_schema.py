@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailscope.datafile import DataFileError, read
 from mailscope.lab.directory import DeviceCodeDecision
@@ -402,3 +405,47 @@ def test_every_key_of_the_schema_has_a_meaning() -> None:
     for table, keys in TABLES.items():
         for key in keys:
             assert key.doc.strip() and not key.doc.endswith("."), (table, key.name)
+
+
+def test_control_characters_in_a_file_never_reach_a_terminal(tmp_path: Path) -> None:
+    text = GOOD.replace('title = "Exchange Online: IMAP switched off for alice"', 'title = "IMAP off \\u001b[2J\\u202e"')
+    assert problems_of(tmp_path, text) == ["s.toml:3: title: contains control characters: 'IMAP off \\\\e[2J\\\\u202e'"]
+
+
+KEY_NAMES = sorted({key.name for keys in TABLES.values() for key in keys} | {"alice", "bob", "daemon", "exchange", "mailbox", "x"})
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=20)
+    | st.sampled_from(["microsoft", "google", "exchange", "gmail", "device_code", "password", "ms_token_expired", "mailscope.scenario/1"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEY_NAMES), children, max_size=5),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(KEY_NAMES), VALUES, max_size=12))
+def test_any_toml_document_gets_problems_or_a_scenario_never_an_exception(tmp_path: Path, document: dict) -> None:
+    document = {"schema": "mailscope.scenario/1", **document}
+    file = tmp_path / "fuzz.toml"
+    file.write_text(tomli_w.dumps(_no_none(document)), encoding="utf-8")
+    found, problems = parse(read(file))
+    assert (found is None) == bool(problems)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=300))
+def test_any_bytes_are_read_or_refused_clearly(tmp_path: Path, raw: bytes) -> None:
+    file = tmp_path / "fuzz.toml"
+    file.write_bytes(raw)
+    try:
+        parse(read(file))
+    except DataFileError as exc:
+        assert exc.problems and all(p.file == str(file) for p in exc.problems)
+
+
+def _no_none(value):  # type: ignore[no-untyped-def]
+    """TOML has no null: drop them (and keep arrays homogeneous enough for tomli_w)."""
+    if isinstance(value, dict):
+        return {k: _no_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_no_none(v) for v in value if v is not None]
+    return value

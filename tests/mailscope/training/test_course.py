@@ -45,7 +45,7 @@ def test_a_course_resolves_ids_and_files_in_order(tmp_path: Path) -> None:
         ),
         (
             'schema = "mailscope.course/1"\ntitle = "t"\npass_mark = 0.7\nscenarios = []\n',
-            "c.toml:4: scenarios: a course needs at least one",
+            "c.toml:4: scenarios: must not be empty",
         ),
         (
             'schema = "mailscope.course/1"\ntitle = "t"\npass_mark = 0.7\nscenario = ["ms-healthy"]\n',
