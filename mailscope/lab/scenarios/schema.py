@@ -4,6 +4,7 @@ keys, wrong types, unknown catalogue ids or server keys, and combinations the la
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -125,6 +126,8 @@ def parse(source: Source) -> tuple[Scenario | None, list[Problem]]:
         microsoft = _microsoft(Table(source, ("microsoft",), top.get("microsoft", {}), MICROSOFT, problems))
     elif provider == "google":
         google = _google(Table(source, ("google",), top.get("google", {}), GOOGLE, problems))
+    if client is not None and client.flow == "password" and fields["expected_outcome"] == str(OutcomeKind.TOKEN_FAILED):
+        top.fail("expected_outcome", "a password sign-in obtains no token, so it cannot end token_acquisition_failed")
     hints = tuple(_hint(Table(source, ("hint", i), item, HINT, problems)) for i, item in enumerate(top.get("hint", ())))
     if sum(hint.cost for hint in hints) > 1 + 1e-9:
         top.fail("hint", "the hints together cost more than the exercise's one point")
@@ -189,8 +192,6 @@ def _findings(top: Table, provider: str, expected: str | None, reproduces: tuple
 
 
 def _close_ids(finding_id: str, catalogue: dict[str, object]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(finding_id, list(catalogue), n=1)
     return f"; did you mean {close[0]!r}? (docs/findings.md lists them all)" if close else " (docs/findings.md lists them all)"
 

@@ -177,6 +177,12 @@ BAD = [
         'flow = "password"\npassword = "app-password"',
         "s.toml:12: client.password: Exchange Online has no app passwords for these protocols (basic authentication is off)",
     ),
+    (
+        GOOD[GOOD.index("expected_finding") : GOOD.index("[microsoft")],
+        'expected_finding = "ms_consent_or_permission_missing"\nexpected_outcome = "token_acquisition_failed"\nteaching = "t"\n'
+        '[client]\nflow = "password"\n',
+        "s.toml:7: expected_outcome: a password sign-in obtains no token, so it cannot end token_acquisition_failed",
+    ),
     ('flow = "device_code"', 'flow = "device_code"\nsasl_ir = "maybe"', "s.toml:12: client.sasl_ir: 'maybe' is not one of: auto, yes, no"),
     (
         "[microsoft.mailbox.alice]",

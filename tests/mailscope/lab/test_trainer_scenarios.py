@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mailscope.lab.scenarios import load_dir
+from mailscope.lab.scenarios import BUILTIN_DIR, load_dir
 
 DIR = Path(__file__).resolve().parent / "trainer_scenarios"
 MAILSCOPE = str(Path(sys.executable).with_name("mailscope"))
@@ -34,6 +34,11 @@ def test_they_are_trainer_files_not_built_ins() -> None:
     result = mailscope("lab", "validate", str(DIR))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count(": valid scenario ") == 4 and ": valid course " in result.stdout
+
+
+def test_the_built_ins_pass_lab_validate() -> None:
+    result = mailscope("lab", "validate", str(BUILTIN_DIR))
+    assert result.returncode == 0 and result.stdout.count(": valid scenario ") == 42, result.stdout
 
 
 def test_listed_after_the_built_ins() -> None:
