@@ -25,7 +25,7 @@ class Option:
 @dataclass(frozen=True, slots=True)
 class AnswerForm:
     causes: tuple[Option, ...]
-    owners: tuple[str, ...]
+    owners: tuple[Option, ...]  # every Owner, in the catalogue's order
     fixes: tuple[Option, ...]  # empty for a healthy reference: nothing to fix, nobody to name
     families: tuple[str, ...]  # the wire signatures the causes were drawn from
     seed: int
@@ -60,7 +60,7 @@ def answer_form(scenario: Scenario, seed: int, *, size: int = DEFAULT_SIZE, tabl
         rng.shuffle(fix_ids)
         seen: set[str] = set()
         fixes = tuple(Option(i, text) for i in fix_ids if (text := fix_text(i)) and not (text in seen or seen.add(text)))
-    return AnswerForm(causes, tuple(str(owner) for owner in Owner), fixes, families, seed)
+    return AnswerForm(causes, tuple(Option(str(owner), str(owner)) for owner in Owner), fixes, families, seed)
 
 
 def fix_text(finding_id: str) -> str:

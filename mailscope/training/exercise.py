@@ -154,8 +154,9 @@ class Exercise:
         for name, value in (("cause", given.cause), ("fix", given.fix)):
             if value is not None and value not in CATALOGUE:
                 raise ValueError(f"{name} {value!r} is not a finding id (docs/findings.md lists them)")
-        if given.owner is not None and given.owner not in self.form.owners:
-            raise ValueError(f"owner {given.owner!r} is not one of: {', '.join(self.form.owners)}")
+        owners = [option.id for option in self.form.owners]
+        if given.owner is not None and given.owner not in owners:
+            raise ValueError(f"owner {given.owner!r} is not one of: {', '.join(owners)}")
         right = self.right
         seconds = self._clock() - (self._shown_at or self._clock())
         return Result(

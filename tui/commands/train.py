@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +161,9 @@ def _course(args: argparse.Namespace, course: Course, scenarios: tuple[Scenario,
         missing = [s.id for s in scenarios if s.id not in answers.by_scenario]
         if missing:
             raise UsageError(f"{answers.source} has no answer for {', '.join(missing)}")
+        for s in scenarios:  # checked before any exercise runs, so a bad answers file records nothing
+            if answers.by_scenario[s.id][1] > len(s.hints):
+                raise UsageError(f"{answers.source}: {answers.by_scenario[s.id][1]} hints for {s.id}, which has {len(s.hints)}")
     done: list[Result] = []
     for number, scenario in enumerate(scenarios, start=1):
         if answers is None:
@@ -190,8 +192,7 @@ def _print_result(args: argparse.Namespace, result: Result) -> None:
 
 
 # -- the line prompt ----------------------------------------------------------------------------------
-def _interactive(args: argparse.Namespace, scenario: Scenario, results: Path, *, course: str | None,
-                 read: Callable[[str], str] = input) -> Result:
+def _interactive(args: argparse.Namespace, scenario: Scenario, results: Path, *, course: str | None) -> Result:
     """Show the session (concealed), ask cause, owner and fix on stdin, then score, reveal and record."""
     from mailscope.training.scoring import Answer
 
@@ -199,24 +200,18 @@ def _interactive(args: argparse.Namespace, scenario: Scenario, results: Path, *,
     exercise = _exercise(args, scenario)
     print(render_presented(exercise.presented))
     form = exercise.form
-    cause = _ask(read, "What is the cause?", form.causes, exercise)
+    cause = _ask("What is the cause?", form.causes, exercise)
     owner = fix = None
     if form.asks_owner_and_fix:
-        owner = _ask(read, "Who must fix it?", [_owner_option(o) for o in form.owners], exercise)
-        fix = _ask(read, "Which fix?", form.fixes, exercise)
+        owner = _ask("Who must fix it?", form.owners, exercise)
+        fix = _ask("Which fix?", form.fixes, exercise)
     result = _record(exercise.answer(Answer(cause, owner, fix), trainee=args.trainee), results, course)
     print(render_result(result))
     print(f"\nResult appended to {results}")
     return result
 
 
-def _owner_option(owner: str) -> Option:
-    from mailscope.training.choices import Option
-
-    return Option(owner, owner)
-
-
-def _ask(read: Callable[[str], str], question: str, options: list[Option] | tuple[Option, ...], exercise: Exercise) -> str:
+def _ask(question: str, options: tuple[Option, ...], exercise: Exercise) -> str:
     print(f"\n{question}")
     for number, option in enumerate(options, start=1):
         print(f"  {number}. {option.text}")
@@ -224,7 +219,7 @@ def _ask(read: Callable[[str], str], question: str, options: list[Option] | tupl
         left = exercise.hints_left
         more = f"; h for a hint, {left} left, the next costs {exercise.scenario.hints[exercise.hints_taken].cost:g}" if left else ""
         try:
-            text = read(f"Your choice (1-{len(options)}{more}): ").strip().lower()
+            text = input(f"Your choice (1-{len(options)}{more}): ").strip().lower()
         except EOFError:
             raise NoAnswer from None
         if text == "h" and left:
