@@ -53,8 +53,9 @@ LOOPBACK = "127.0.0.1"
 class LabSession:
     """`async with LabSession("ms-healthy") as lab:` → `lab.settings`, `lab.scenario`, `lab.servers`, `lab.idp`."""
 
-    def __init__(self, scenario_id: str, *, host: str = LOOPBACK, ports: dict[str, int] | None = None) -> None:
-        self.scenario: Scenario = scenario(scenario_id)  # LookupError for an unknown id, before anything starts
+    def __init__(self, scenario_id: str | Scenario, *, host: str = LOOPBACK, ports: dict[str, int] | None = None) -> None:
+        # a Scenario as read from its file, or a built-in's id (LookupError for an unknown one, before anything starts)
+        self.scenario: Scenario = scenario_id if isinstance(scenario_id, Scenario) else scenario(scenario_id)
         self.host = host
         self.requested_ports = ports or {}
         self.servers: dict[str, LineServer] = {}
@@ -157,7 +158,7 @@ class LabSession:
 
 
 async def run_lab_check(
-    scenario_id: str,
+    scenario_id: str | Scenario,
     record_factory: Callable[[CheckSettings], SessionRecord],
     token_source_for: Callable[[CheckSettings], TokenSource | None],
 ) -> SessionRecord:

@@ -69,7 +69,8 @@ def add_parser(subparsers: Any) -> None:
     provider.add_argument("--signin-timeout", type=signin_timeout_argument, metavar="SECONDS",
                           help="how long a browser sign-in may take (default 300)")
     p.add_argument("--profile", metavar="NAME", help="start from a saved profile; options given here override it")
-    p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process")
+    p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process (an id, or a scenario file)")
+    p.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="with --lab: a directory of scenario files")
     p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
 
 
@@ -88,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.lab:
         return _run_lab(args)
+    if args.lab_dir:
+        raise UsageError("--lab-dir goes with --lab")
     settings = settings_from_args(args)
     from providers.registry import token_source_for
 
@@ -229,8 +232,8 @@ def _run_lab(args: argparse.Namespace) -> int:
     from providers.registry import token_source_for
 
     try:
-        scenario(args.lab)  # an unknown id is a usage error; a LookupError once the lab runs is not
-    except LookupError as exc:
+        chosen = scenario(args.lab, args.lab_dir)  # an unknown id or a bad file is a usage error; a LookupError once the lab runs is not
+    except (LookupError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     records: list[SessionRecord] = []
 
@@ -238,7 +241,7 @@ def _run_lab(args: argparse.Namespace) -> int:
         records.append(_make_record(args, settings))
         return records[-1]
 
-    asyncio.run(run_lab_check(args.lab, make_record, token_source_for))
+    asyncio.run(run_lab_check(chosen, make_record, token_source_for))
     if not records:
         raise UsageError(f"lab scenario {args.lab!r} ran no session")
     return _finish_output(args, records[-1])

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.common import internal_error, silence_stdout
+from tui.commands.lab_files import add_validate_parser, run_validate
 
 if TYPE_CHECKING:
     from mailscope.credential import Credential
+    from mailscope.lab.scenarios import Scenario
     from mailscope.lab.session import LabSession
     from mailscope.settings import CheckSettings
 
@@ -37,15 +39,20 @@ def add_parser(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="lab_command", metavar="LAB_COMMAND")
     listing = sub.add_parser("list", help="list the scenarios")
     listing.add_argument("--json", action="store_true", help="machine-readable list")
+    listing.add_argument("--dir", action="append", default=[], metavar="DIR", help="also the scenario files in DIR (repeatable)")
     serve = sub.add_parser("serve", help="run a scenario's servers until Ctrl-C")
-    serve.add_argument("scenario", nargs="?", default=DEFAULT_SERVE_SCENARIO, help=f"scenario id (default {DEFAULT_SERVE_SCENARIO})")
+    serve.add_argument("scenario", nargs="?", default=DEFAULT_SERVE_SCENARIO,
+                       help=f"scenario id or file (default {DEFAULT_SERVE_SCENARIO})")
+    serve.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="a directory of scenario files (repeatable)")
     serve.add_argument("--port", type=_server_port, action="append", default=[], metavar="[SERVER=]PORT",
                        help="fixed port for a mail server: SERVER=PORT, or PORT for the scenario's servers in order (repeatable)")
     serve.add_argument("--idp-port", type=_tcp_port, metavar="PORT", help="fixed port for the identity provider")
     token = sub.add_parser("token", help="print the token (or password) the scenario's client obtains (a lab secret)",
                            description="Print, to stdout only, the access token (or password) the scenario's client obtains. "
                                        "Taken from the running `mailscope lab serve SCENARIO`, so any client can use it there.")
-    token.add_argument("scenario", help="scenario id")
+    token.add_argument("scenario", help="scenario id or file")
+    token.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="a directory of scenario files (repeatable)")
+    add_validate_parser(sub)
 
 
 def _tcp_port(text: str) -> int:
@@ -66,29 +73,38 @@ def run(args: argparse.Namespace) -> int:
         if args.lab_command == "serve":
             return _serve(args)
         if args.lab_command == "token":
-            return _token(args.scenario)
+            return _token(args.scenario, args.lab_dir)
         if args.lab_command == "list":
-            return _list(args.json)
+            return _list(args.json, args.dir)
+        if args.lab_command == "validate":
+            return run_validate(args)
     except BrokenPipeError:  # `mailscope lab list | head`: the reader left
         silence_stdout()
         return 0
     except Exception as exc:  # a bug of ours: one clear line, never a traceback
         return internal_error("lab", exc)
-    print("usage: mailscope lab {list [--json] | serve [SCENARIO] | token SCENARIO}", file=sys.stderr)
+    print("usage: mailscope lab {list [--json] [--dir DIR] | serve [SCENARIO] | token SCENARIO | validate FILE...}", file=sys.stderr)
     return 2
 
 
-def _list(as_json: bool) -> int:
-    from mailscope.lab.scenarios import SCENARIOS
+def _list(as_json: bool, dirs: list[str]) -> int:
+    from mailscope.datafile import DataFileError
+    from mailscope.lab.scenarios import available
+    from mailscope.redact import escape_controls
 
+    try:
+        scenarios = available(dirs)
+    except DataFileError as exc:
+        print("\n".join(escape_controls(f"mailscope lab list: error: {problem}") for problem in exc.problems), file=sys.stderr)
+        return 2
     if as_json:
         print(json.dumps([{
             "id": s.id, "title": s.title, "failure_ids": list(s.failure_ids), "expected_finding": s.expected_finding,
             "expected_outcome": str(s.expected_outcome), "servers": list(s.servers), "teaching": s.teaching,
-        } for s in SCENARIOS], indent=2))
+        } for s in scenarios], indent=2))
         return 0
-    width = max(len(s.id) for s in SCENARIOS)
-    for s in SCENARIOS:
+    width = max(len(s.id) for s in scenarios)
+    for s in scenarios:
         reproduces = f"  [{', '.join(s.failure_ids)}]" if s.failure_ids else ""
         print(f"{s.id:<{width}}  {s.title}{reproduces}")
     return 0
@@ -101,15 +117,17 @@ def _serve(args: argparse.Namespace) -> int:
     from mailscope.lab.scenarios import scenario
 
     try:
-        chosen = scenario(args.scenario)
+        chosen = scenario(args.scenario, args.lab_dir)
         ports = requested_ports(chosen.servers, args.port)
-    except LookupError as exc:
-        print(f"mailscope lab serve: error: {exc}", file=sys.stderr)
+    except (LookupError, ValueError) as exc:  # an unknown id or server, or an invalid scenario file (its problems, one a line)
+        from mailscope.redact import escape_controls
+
+        print(escape_controls(f"mailscope lab serve: error: {exc}"), file=sys.stderr)
         return 2
     if args.idp_port is not None:
         ports["idp"] = args.idp_port
     try:
-        asyncio.run(_serve_until_stopped(chosen.id, ports))
+        asyncio.run(_serve_until_stopped(chosen, ports))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -133,7 +151,7 @@ def requested_ports(servers: tuple[str, ...], given: list[tuple[str, int]]) -> d
     return ports
 
 
-async def _serve_until_stopped(scenario_id: str, ports: dict[str, int]) -> None:
+async def _serve_until_stopped(chosen: Scenario, ports: dict[str, int]) -> None:
     import asyncio
     import logging
     import signal
@@ -151,7 +169,7 @@ async def _serve_until_stopped(scenario_id: str, ports: dict[str, int]) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):  # a service manager or a closed terminal: clean up like Ctrl-C
         loop.add_signal_handler(signum, stop.set)
     try:
-        async with LabSession(scenario_id, ports=ports) as lab:
+        async with LabSession(chosen, ports=ports) as lab:
             assert lab.directory is not None
             save_profile(lab.scenario.id, lab.settings, lab.directory / SERVE_PROFILE)
             (lab.directory / SERVE_PID).write_text(f"{os.getpid()}\n", encoding="ascii")
@@ -259,19 +277,21 @@ def running_lab(scenario_id: str) -> Path | None:
     return None
 
 
-def _token(scenario_id: str) -> int:
+def _token(scenario_ref: str, lab_dirs: list[str]) -> int:
     import asyncio
 
     from mailscope.credential import TokenAcquisitionError
     from mailscope.lab.scenarios import scenario
+    from mailscope.redact import escape_controls
 
     try:
-        scenario(scenario_id)
-    except LookupError as exc:
-        print(f"mailscope lab token: error: {exc}", file=sys.stderr)
+        chosen = scenario(scenario_ref, lab_dirs)
+    except (LookupError, ValueError) as exc:
+        print(escape_controls(f"mailscope lab token: error: {exc}"), file=sys.stderr)
         return 2
+    scenario_id = chosen.id
     try:
-        credential, where = asyncio.run(_acquire(scenario_id))
+        credential, where = asyncio.run(_acquire(chosen))
     except TokenAcquisitionError as exc:
         print(f"mailscope lab token: the scenario's client gets no token: {exc}", file=sys.stderr)
         return 1
@@ -289,10 +309,11 @@ def _token(scenario_id: str) -> int:
     return 0
 
 
-async def _acquire(scenario_id: str) -> tuple[Credential | None, str]:
+async def _acquire(chosen: Scenario) -> tuple[Credential | None, str]:
     """The scenario's credential, from the running `lab serve` if there is one, else from a lab that lives for this command."""
     from providers.profiles import load_profile
 
+    scenario_id = chosen.id
     directory = running_lab(scenario_id)
     if directory is not None:
         settings = load_profile(scenario_id, directory / SERVE_PROFILE)
@@ -302,7 +323,7 @@ async def _acquire(scenario_id: str) -> tuple[Credential | None, str]:
 
     print(f"mailscope lab token: no `mailscope lab serve {scenario_id}` is running: the token comes from a lab that stops "
           "with this command (only its claims are of use).", file=sys.stderr)
-    async with LabSession(scenario_id) as lab:
+    async with LabSession(chosen) as lab:
         return await _credential(lab.settings), "Its lab has stopped already."
 
 
