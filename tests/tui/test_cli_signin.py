@@ -19,12 +19,15 @@ import pytest
 import requests
 
 from mailscope.events import PasteBackPrompt, PromptRequested
-from mailscope.lab.scenarios import ALICE, GOOGLE_CLIENT_ID, GOOGLE_MAIL, GOOGLE_USER, MAIL_CLIENT_ID, OUTLOOK_IMAP, TENANT_DOMAIN
+from mailscope.lab.scenarios.spec import GOOGLE_MAIL
+from mailscope.lab.scenarios.world import ALICE, GOOGLE_CLIENT_ID, GOOGLE_USER, MAIL_CLIENT_ID, TENANT_DOMAIN
 from mailscope.lab.session import LabSession
 from mailscope.record import SessionRecord
 from tui.commands.signin import SignInPrompts
 
 RUN_TIMEOUT = 60.0
+
+OUTLOOK_IMAP = "https://outlook.office.com/IMAP.AccessAsUser.All"  # the scope as a client asks for it
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mailscope.diagnosis.catalogue import CATALOGUE
+from mailscope.findings import Owner
 from tests.tui.test_tmux_e2e import Pane
 
 pytestmark = pytest.mark.tmux
@@ -41,8 +42,8 @@ def answer(pane: Pane, cause_text: str) -> str:
     for hidden in ("ms_graph_scope_or_audience", TITLE, "ms-graph-scope", "token requested for Microsoft Graph"):
         assert hidden not in before, hidden
     pane.keys(option_number(before, cause_text), "Enter")
-    pane.wait_for("Your choice (1-6")
-    pane.keys("4", "Enter")  # client configuration
+    pane.wait_for(f"Your choice (1-{len(Owner)}")
+    pane.keys(str(list(Owner).index(Owner.CLIENT_CONFIGURATION) + 1), "Enter")
     screen = pane.wait_for("Which fix?")
     pane.wait_for("Your choice (1-")
     pane.keys(option_number(everything(pane), "Request https://outlook.office.com/IMAP.AccessAsUser.All"), "Enter")

@@ -25,10 +25,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from mailscope.lab.scenarios import ALICE, MAIL_CLIENT_ID, OUTLOOK_IMAP, TENANT_DOMAIN
+from mailscope.lab.scenarios.world import ALICE, MAIL_CLIENT_ID, TENANT_DOMAIN
 from mailscope.lab.session import LabSession
 
 WAIT = 30.0
+
+OUTLOOK_IMAP = "https://outlook.office.com/IMAP.AccessAsUser.All"  # the scope as a client asks for it
 
 
 def emailproxy_script() -> str:
