@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import functools
 import json
 import re
@@ -200,6 +201,7 @@ _PARTIAL_JWT_AT_END_RE = re.compile(r"(?<![\w.-])(?P<value>eyJ[\w-]{8,}(?:\.[\w-
 _CONTINUATION_TOKEN_RE = re.compile(r"^(?P<head>\s*(?:[CS]:\s?|[<>]+\s?)?)(?P<value>[A-Za-z0-9+/_=.~-]{8,})\s*$")
 _PEM_BEGIN_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
 _PEM_END_RE = _lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
+_MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
 
@@ -217,6 +219,7 @@ class Redactor:
         self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key"..., lines left)
         self._split_suspected = False  # this line ends inside a secret (JWT without signature, SASL without ^A^A)
         self._literal_size = 0  # characters of the user-name literal announced by `LOGIN {n}`
+        self._memo: dict[str, str] | None = None  # what `redact` gave, shared by a family of forks (see fork)
         for secret in secrets:
             self.register(secret)
 
@@ -230,6 +233,7 @@ class Redactor:
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if not value:
             return
+        self._memo = None  # a redactor that learns a secret of its own leaves its family's memo
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
         description = describe_secret(value, kind)
@@ -249,10 +253,31 @@ class Redactor:
         alphabet = "".join(re.escape(c) for c in sorted(self._alphabet))
         self._run_re = re.compile(f"[{alphabet}]{{{min(self._grams)},}}")
 
+    def fork(self) -> Redactor:
+        """A redactor for another session that knows the same secrets without registering them again (an audit's
+        hundreds of sessions share one app-only token): the secret tables are shared, so a secret registered on either
+        is removed by both (never less redaction); the line state (`redact_line`'s expectations) is its own.
+        The family also shares what `redact` gave for a text (the same settings, claims and server lines recur in every
+        report of an audit), until one of them registers a secret of its own: that one leaves the memo.
+        """
+        if self._memo is None:
+            self._memo = {}
+        twin = copy.copy(self)
+        twin._expect, twin._split_suspected, twin._literal_size = None, False, 0
+        return twin
+
     # -- redaction -----------------------------------------------------------------------------------
     def redact(self, text: str) -> str:
         """Any text (evidence, annotation, summary): secrets removed, controls escaped, newlines kept."""
-        return escape_controls(self._redact_text(text, 0))
+        memo = self._memo
+        if memo is None:
+            return escape_controls(self._redact_text(text, 0))
+        done = memo.get(text)
+        if done is None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            done = memo[text] = escape_controls(self._redact_text(text, 0))
+        return done
 
     def redact_line(self, text: str) -> str:
         """One transcript line, fed in wire order: also uses what earlier lines announced (a LOGIN
