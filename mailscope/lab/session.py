@@ -36,8 +36,9 @@ LOOPBACK = "127.0.0.1"
 class LabSession:
     """`async with LabSession("ms-healthy") as lab:` → `lab.settings`, `lab.scenario`, `lab.servers`, `lab.idp`."""
 
-    def __init__(self, scenario_id: str, *, host: str = LOOPBACK, ports: dict[str, int] | None = None) -> None:
-        self.scenario: Scenario = scenario(scenario_id)  # LookupError for an unknown id, before anything starts
+    def __init__(self, scenario_id: str | Scenario, *, host: str = LOOPBACK, ports: dict[str, int] | None = None) -> None:
+        # LookupError for an unknown id, before anything starts; a Scenario object is a world built elsewhere (the fleet)
+        self.scenario: Scenario = scenario_id if isinstance(scenario_id, Scenario) else scenario(scenario_id)
         self.host = host
         self.requested_ports = ports or {}
         self.servers: dict[str, ImapServer] = {}
