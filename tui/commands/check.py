@@ -33,6 +33,13 @@ def add_parser(subparsers: Any) -> None:
         help="run one live session against a mail server and diagnose it",
         description="Connect, authenticate (XOAUTH2/OAUTHBEARER/PLAIN/LOGIN), examine INBOX; show the redacted transcript.",
     )
+    add_settings_arguments(p)
+    p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process")
+    p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
+
+
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """The options `settings_from_args` reads (server, credential, token acquisition, --profile); `audit` shares them."""
     target = p.add_argument_group("server")
     target.add_argument("--host", help="server host name")
     target.add_argument("--port", type=int, help="port (default: 993 for tls, 143 otherwise)")
@@ -61,8 +68,6 @@ def add_parser(subparsers: Any) -> None:
     provider.add_argument("--authority", help="explicit authority URL")
     provider.add_argument("--token-endpoint", help="generic OAuth token endpoint")
     p.add_argument("--profile", metavar="NAME", help="start from a saved profile; options given here override it")
-    p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process")
-    p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
 
 
 def run(args: argparse.Namespace) -> int:
