@@ -11,6 +11,7 @@ import shlex
 import sys
 from typing import TYPE_CHECKING, Any
 
+from tui.commands import lab_fleet
 from tui.commands.common import internal_error, silence_stdout
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ def add_parser(subparsers: Any) -> None:
     serve.add_argument("scenario", nargs="?", default=DEFAULT_SERVE_SCENARIO, help=f"scenario id (default {DEFAULT_SERVE_SCENARIO})")
     serve.add_argument("--port", type=_tcp_port, action="append", default=[], metavar="PORT",
                        help="fixed port for the scenario's mail server (default: a free port)")
+    lab_fleet.add_serve_arguments(serve)
+    lab_fleet.add_truth_parser(sub)
 
 
 def _tcp_port(text: str) -> int:
@@ -42,7 +45,9 @@ def _tcp_port(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     try:
         if args.lab_command == "serve":
-            return _serve(args)
+            return lab_fleet.serve(args) if args.fleet else _serve(args)
+        if args.lab_command == "fleet-truth":
+            return lab_fleet.print_truth(args)
         if args.lab_command == "list":
             return _list(args.json)
     except BrokenPipeError:  # `mailscope lab list | head`: the reader left
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except Exception as exc:  # a bug of ours: one clear line, never a traceback
         return internal_error("lab", exc)
-    print("usage: mailscope lab {list [--json] | serve [SCENARIO]}", file=sys.stderr)
+    print("usage: mailscope lab {list [--json] | serve [SCENARIO] | serve --fleet N | fleet-truth N}", file=sys.stderr)
     return 2
 
 
