@@ -9,12 +9,17 @@ mailboxes and holds their (redacted) transcripts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
 from typing import Any
 
 from mailscope.audit.plan import AuditInputError
+
+
+class AuditOutputError(OSError):
+    """The output could not be written (a full disk): the message says so and how to go on."""
 
 
 class AuditOutput:
@@ -38,13 +43,19 @@ class AuditOutput:
     def append(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:  # a full disk: what was written before is whole; this line is cut off on resume
+            raise AuditOutputError(
+                f"cannot write {self.path}: {exc.strerror or exc} (the records before are whole; --resume continues)"
+            ) from None
         self.written += 1
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.fsync(self._fd)
+            with contextlib.suppress(OSError):  # durability where the file system offers it (not /dev/full, a pipe)
+                os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
 

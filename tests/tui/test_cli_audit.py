@@ -202,6 +202,17 @@ def test_usage_errors_exit_2_with_one_line(args: list[str], message: str, tmp_pa
     no_secret(result.stderr)
 
 
+def test_the_output_is_never_the_sheet_and_a_full_disk_is_one_clear_line(tmp_path: Path) -> None:
+    sheet = tmp_path / "mailboxes.csv"
+    sheet.write_text("user\nalice@example.org\n")
+    same = run(["audit", str(sheet), "--host", "imap.example.org", "-o", str(sheet), "--overwrite"])
+    assert same.returncode == 2 and "is the sheet itself" in same.stderr
+    assert sheet.read_text() == "user\nalice@example.org\n"
+    full = run(["audit", "--lab-fleet", "5", "-o", "/dev/full", "--overwrite", "--backoff", "0.05"])
+    assert full.returncode == 1 and "cannot write /dev/full: No space left on device" in full.stderr
+    assert full.stderr.count("\n") == 1
+
+
 def test_lab_serve_fleet_prints_an_audit_command_that_works(tmp_path: Path) -> None:
     serve = subprocess.Popen([*MAILSCOPE, "lab", "serve", "--fleet", "20", "--seed", "2"], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)  # fmt: skip

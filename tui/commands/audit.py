@@ -6,9 +6,10 @@ Lines file (`-o`, default `MAILBOXES.audit.jsonl`), then prints a summary groupe
 `--markdown` for a ticket). `--resume` continues an interrupted audit; Ctrl-C and SIGTERM leave a valid file.
 `--lab-fleet N` audits a lab fleet of N mailboxes in-process (`--truth FILE` writes what the lab knows about it).
 
-Exit codes: 0 every mailbox healthy; 1 at least one mailbox failed; 2 usage error (bad options, unreadable CSV, no
-auditable row, output exists); 3 no failure, but not every mailbox was judged (rows left out, or still throttled
-after the last retry); 130 interrupted by Ctrl-C, 143 by SIGTERM (the output holds every mailbox finished so far).
+Exit codes: 0 every mailbox healthy; 1 at least one mailbox failed (or the output could not be written); 2 usage
+error (bad options, unreadable CSV, no auditable row, output exists); 3 no failure, but not every mailbox was judged
+(rows left out, or still throttled after the last retry); 130 interrupted by Ctrl-C, 143 by SIGTERM (the output holds
+every mailbox finished so far).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mailscope.audit.output import AuditOutputError
     from mailscope.audit.plan import AuditInputError
     from mailscope.redact import escape_controls
 
@@ -97,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     except (UsageError, AuditInputError) as exc:
         print(f"mailscope audit: error: {escape_controls(str(exc))}", file=sys.stderr)
         return 2
+    except AuditOutputError as exc:
+        print(f"mailscope audit: error: {escape_controls(str(exc))}", file=sys.stderr)
+        return 1
     except Exception as exc:  # a bug of ours: one clear line, never a traceback
         return internal_error("audit", exc)
 
@@ -114,6 +119,8 @@ def _run(args: argparse.Namespace) -> int:
 
     plan = _plan(read_csv_file(args.mailboxes), _base_settings(args))
     output = args.output or f"{os.path.splitext(args.mailboxes)[0]}.audit.jsonl"
+    if os.path.exists(output) and os.path.samefile(output, args.mailboxes):
+        raise UsageError(f"-o {output} is the sheet itself")
     return asyncio.run(_audit(args, plan, output))
 
 
