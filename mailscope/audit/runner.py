@@ -2,8 +2,8 @@
 
 A fixed pool of workers (`concurrency`) pulls the planned rows; a host takes at most `per_host` sessions at a time.
 A session the server throttled (`throttle.throttle_of`) is not the mailbox's failure: it is backed off (the server's
-suggested wait or an exponential one, with jitter, capped) and tried again, up to `max_attempts`; a refusal of the
-connection itself pauses every session to that host. Each finished session is diagnosed once and handed to `emit`
+suggested wait or an exponential one, with jitter, capped) and tried again, up to `max_attempts`, while its worker
+goes on with the next rows; a refusal of the connection itself pauses every session to that host. Each finished session is diagnosed once and handed to `emit`
 as its redacted `mailscope.report/1` record plus the row's identity (`audit`). Cancelling the audit (Ctrl-C) drops
 only the sessions in flight: every record emitted before is whole.
 
@@ -14,6 +14,8 @@ caller once per tenant, the diagnosis runs once at the end, and nothing of a ses
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -114,17 +116,26 @@ async def run_audit(
     progress = Progress(len(items))
     rng = rng or random.Random()
     hosts: dict[str, _Host] = {}
-    pending = iter(items)
+    queue = _Queue(items)
 
     async def worker() -> None:
-        for item in pending:  # one iterator shared by all workers: each row is taken once
-            host = hosts.setdefault(item.settings.host.lower(), _Host(options.per_host or options.concurrency))
-            record, throttles = await _audit_one(item, host, credentials, options, rng, progress)
+        while (job := await queue.next()) is not None:
+            host = hosts.setdefault(job.item.settings.host.lower(), _Host(options.per_host or options.concurrency))
+            record = await _session(job.item, host, credentials)
+            throttle = throttle_of(record.evidence)
+            if throttle is not None:
+                job.throttles.append(throttle)
+                if len(job.throttles) < options.max_attempts:
+                    progress.retries += 1
+                    delay = backoff_delay(len(job.throttles), throttle.suggested_delay, options, rng)
+                    if throttle.scope is ThrottleScope.HOST:
+                        host.resume_at = max(host.resume_at, time.monotonic() + delay)
+                    queue.later(job, delay)  # meanwhile this worker takes the next mailbox
+                    continue
             record.diagnoser = diagnoser
             record.rediagnose()
-            failed = exit_code(record) != 0
-            status = THROTTLED if len(throttles) == options.max_attempts else FAILED if failed else HEALTHY
-            emit(audit_record(item, record, status, throttles))
+            status = THROTTLED if throttle is not None else FAILED if exit_code(record) != 0 else HEALTHY
+            emit(audit_record(job.item, record, status, job.throttles))
             progress.done += 1
             progress.failed += status == FAILED
             if on_progress is not None:
@@ -140,37 +151,54 @@ async def run_audit(
     return progress
 
 
-async def _audit_one(
-    item: AuditItem, host: _Host, credentials: CredentialProvider, options: AuditOptions, rng: random.Random, progress: Progress
-) -> tuple[SessionRecord, list[Throttle]]:
-    """The mailbox's last session and the throttling answers of the attempts before it (all of them when it never got in)."""
-    throttles: list[Throttle] = []
-    for attempt in range(1, options.max_attempts + 1):
-        try:
-            credential = await credentials(item.settings)
-        except Exception as exc:  # noqa: BLE001 - a provider bug becomes the session's token-stage fault
-            credential = MailboxCredential(_FailingSource(exc), Redactor())
-        await host.ready()
-        async with host.slots:
-            record = SessionRecord(item.settings, redactor=credential.redactor)
-            await run_check(item.settings, credential.source, record)
-        throttle = throttle_of(record.evidence)
-        if throttle is None:
-            break
-        throttles.append(throttle)
-        if attempt == options.max_attempts:
-            break
-        progress.retries += 1
-        delay = backoff_delay(attempt, throttle.suggested_delay, options, rng)
-        if throttle.scope is ThrottleScope.HOST:
-            host.resume_at = max(host.resume_at, time.monotonic() + delay)
-        await asyncio.sleep(delay)
-    return record, throttles
+@dataclass(slots=True)
+class _Job:
+    item: AuditItem
+    throttles: list[Throttle] = field(default_factory=list)  # the answers of the attempts so far
+
+
+class _Queue:
+    """The rows not yet tried, and the throttled ones waiting for their next attempt (soonest first). A waiting mailbox
+    holds no worker: the others go on with the next rows."""
+
+    def __init__(self, items: Sequence[AuditItem]) -> None:
+        self._fresh = iter(items)
+        self._waiting: list[tuple[float, int, _Job]] = []  # (due, tie-breaker, job) as a heap
+        self._count = itertools.count()
+
+    def later(self, job: _Job, delay: float) -> None:
+        heapq.heappush(self._waiting, (time.monotonic() + delay, next(self._count), job))
+
+    async def next(self) -> _Job | None:
+        """The next job; None when nothing is left (a job put back later is taken by the worker that put it back)."""
+        while True:
+            if self._waiting and self._waiting[0][0] <= time.monotonic():
+                return heapq.heappop(self._waiting)[2]
+            item = next(self._fresh, None)
+            if item is not None:
+                return _Job(item)
+            if not self._waiting:
+                return None
+            await asyncio.sleep(self._waiting[0][0] - time.monotonic())
+
+
+async def _session(item: AuditItem, host: _Host, credentials: CredentialProvider) -> SessionRecord:
+    """One session for the mailbox, within its host's share."""
+    try:
+        credential = await credentials(item.settings)
+    except Exception as exc:  # noqa: BLE001 - a provider bug becomes the session's token-stage fault
+        credential = MailboxCredential(_FailingSource(exc), Redactor())
+    await host.ready()
+    async with host.slots:
+        record = SessionRecord(item.settings, redactor=credential.redactor)
+        await run_check(item.settings, credential.source, record)
+    return record
 
 
 def backoff_delay(attempt: int, suggested: float | None, options: AuditOptions, rng: random.Random) -> float:
-    """Never shorter than the server asked, doubling per attempt, spread by up to +50 % so that sessions throttled
-    together do not all come back together, and never longer than `max_backoff`."""
+    """The wait after the `attempt`-th throttled session: the server's suggestion or `backoff` doubling per attempt,
+    whichever is longer, spread by up to +50 % so that sessions throttled together do not come back together, and
+    never longer than `max_backoff`."""
     target = max(suggested or 0.0, options.backoff * 2 ** (attempt - 1))
     return min(options.max_backoff, target * rng.uniform(1.0, 1.5))
 

@@ -71,6 +71,18 @@ async def test_throttled_sign_ins_are_retried_and_never_a_failure(answer: str) -
             assert record["outcome"]["kind"] == "authenticated_mailbox_reachable"
 
 
+async def test_a_mailbox_waiting_for_its_retry_holds_no_worker() -> None:
+    fleet = make_fleet(12, seed=3)
+    throttled = next(m.user for m in fleet.mailboxes if m.state is MailboxState.THROTTLED)
+    emitted: list[dict[str, Any]] = []
+    async with FleetLab(fleet) as lab:
+        items = sorted(planned(lab).items, key=lambda item: item.user != throttled)  # the throttled mailbox first
+        await run_audit(items, AuditCredentials(), guarded_diagnoser(), emitted.append,
+                        options=AuditOptions(concurrency=1, backoff=1.0, max_backoff=1.0))  # fmt: skip
+    assert [r["audit"]["user"] for r in emitted][-1] == throttled  # the one worker went on while it waited
+    assert len(emitted) == 12 and emitted[-1]["audit"]["status"] == "healthy"
+
+
 async def test_a_mailbox_still_throttled_after_the_last_attempt_is_not_judged() -> None:
     fleet = make_fleet(12, seed=3)
     async with FleetLab(fleet) as lab:
