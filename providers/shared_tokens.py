@@ -128,9 +128,8 @@ class AuditCredentials:
         self.acquisitions += 1
         entry.credential = entry.error = None
         entry.obtained = datetime.now(UTC).strftime("%H:%M:%S UTC")
+        assert source is not None  # a shared key names a static or an app-only source
         try:
-            if source is None:
-                raise TokenAcquisitionError("no credential is configured", TokenEvidence())
             entry.credential = await source.acquire(record)
         except TokenAcquisitionError as exc:
             entry.error = exc
@@ -163,13 +162,14 @@ class _Reused:
         if self.credential is None:
             assert self.error is not None
             record.info(
-                f"token request refused at {self.obtained}; shared by this audit's mailboxes of the same tenant and app, "
-                "so it was not repeated"
+                f"the credential was refused at {self.obtained}; every mailbox of this audit that shares it gets that answer "
+                "(the request is not repeated per mailbox)"
             )
             raise TokenAcquisitionError(str(self.error), self.error.token)
         token = self.credential.token
         record.info(
-            f"{token.flow or 'shared'} token obtained at {self.obtained}, shared by this audit's mailboxes of the same tenant and app"
+            f"{token.flow or 'shared'} credential obtained once at {self.obtained}, shared by every mailbox of this audit "
+            "with the same tenant, app and secret"
         )
         record.set_token(token)
         return self.credential

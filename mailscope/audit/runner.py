@@ -3,9 +3,9 @@
 A fixed pool of workers (`concurrency`) pulls the planned rows; a host takes at most `per_host` sessions at a time.
 A session the server throttled (`throttle.throttle_of`) is not the mailbox's failure: it is backed off (the server's
 suggested wait or an exponential one, with jitter, capped) and tried again, up to `max_attempts`, while its worker
-goes on with the next rows; a refusal of the connection itself pauses every session to that host. Each finished session is diagnosed once and handed to `emit`
-as its redacted `mailscope.report/1` record plus the row's identity (`audit`). Cancelling the audit (Ctrl-C) drops
-only the sessions in flight: every record emitted before is whole.
+goes on with the next rows; a refusal of the connection itself pauses every session to that host. Each finished
+session is diagnosed once and handed to `emit` as its redacted `mailscope.report/1` record plus the row's identity
+(`audit`). Cancelling the audit (Ctrl-C) drops only the sessions in flight: every record emitted before is whole.
 
 Per session the cost stays small: the credential (and the redactor that knows its secret) is prepared by the
 caller once per tenant, the diagnosis runs once at the end, and nothing of a session is kept after its record.

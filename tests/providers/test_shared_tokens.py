@@ -52,7 +52,7 @@ async def test_one_app_only_token_serves_every_mailbox_of_the_tenant(lab: Lab) -
     token = tokens.pop()
     for _, record in results:
         assert record.token is not None and record.token.claims["roles"] == ["IMAP.AccessAsApp", "SMTP.SendAsApp"]
-        assert "shared by this audit's mailboxes" in record.lines[0].text
+        assert "shared by every mailbox of this audit" in record.lines[0].text
         assert token[20:60] not in record.redactor.redact(f"AUTHENTICATE XOAUTH2 {token}")
         assert CLIENT_SECRET not in record.redactor.redact(f"client_secret={CLIENT_SECRET}")
 
@@ -78,7 +78,7 @@ async def test_a_refusal_is_reused_and_a_transient_failure_is_tried_again_later(
     for user in ("a", "b", "c"):
         error, record = await session(credentials, daemon(lab, f"{user}@x.org", client_secret=SecretSource("env", "WRONG_SECRET")))
         assert isinstance(error, TokenAcquisitionError) and "AADSTS7000215" in str(error)
-        assert "not repeated" in record.lines[0].text
+        assert "not repeated per mailbox" in record.lines[0].text
     now[0] += 3600
     await session(credentials, daemon(lab, "d@x.org", client_secret=SecretSource("env", "WRONG_SECRET")))
     assert token_requests(lab, before) == 1
