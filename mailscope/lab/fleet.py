@@ -297,7 +297,8 @@ def _sasl_ir_user(cmd: Command) -> str:
 
 
 class FleetLab(LabSession):
-    """The fleet's world running on loopback, plus the files an audit reads: `mailboxes_csv` and `truth`."""
+    """The fleet's world running on loopback, plus the sheet an audit reads (`mailboxes_csv`, in the lab's 0700 directory;
+    rows of the retired app name its secret's 0600 file)."""
 
     def __init__(
         self,
@@ -314,7 +315,9 @@ class FleetLab(LabSession):
 
     async def start(self) -> None:
         await super().start()
-        self.mailboxes_csv = self.write_file("mailboxes.csv", self.csv_text())
+        assert self.world is not None
+        retired = self.write_secret("client-secret-retired", self.world.secrets["retired_secret"])
+        self.mailboxes_csv = self.write_file("mailboxes.csv", self._csv_text(f"file:{retired.ref}"))
 
     def _make_server(self, key: str, context: ssl.SSLContext) -> ImapServer:
         if key != EXCHANGE_TLS:
@@ -332,16 +335,14 @@ class FleetLab(LabSession):
             throttle_text=self.throttle_text,
         )
 
-    def csv_text(self) -> str:
-        """One row per mailbox: where it is served and, for rows of the retired app, its client id and secret file."""
-        assert self.directory is not None
-        retired_secret = self.write_secret("client-secret-retired", self.world.secrets["retired_secret"]) if self.world else None
+    def _csv_text(self, retired_secret: str) -> str:
+        """One row per mailbox: where it is served and, for rows of the retired app, its client id and secret source."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for m in self.fleet.mailboxes:
             key, security = PROTOCOL_SERVERS[m.protocol]
             host, port = self.endpoint(key)
-            secret = f"file:{retired_secret.ref}" if m.retired_app and retired_secret else ""
-            writer.writerow((m.user, m.protocol, host, port, security, RETIRED_CLIENT_ID if m.retired_app else ACTIVE_CLIENT_ID, secret))
+            client_id, secret = (RETIRED_CLIENT_ID, retired_secret) if m.retired_app else (ACTIVE_CLIENT_ID, "")
+            writer.writerow((m.user, m.protocol, host, port, security, client_id, secret))
         return out.getvalue()
