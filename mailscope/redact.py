@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import functools
 import json
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from mailscope import sasl
 from mailscope.fragments import Fragments
@@ -217,7 +219,21 @@ _CONTINUATION_TOKEN_RE = re.compile(r"^(?P<head>\s*(?:[CS]:\s?|[<>]+\s?)?)(?P<va
 _PEM_BEGIN_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
 _PEM_END_RE = _lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
 MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it would hide every such word
+_MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
+
+
+@dataclass(slots=True)
+class _SecretTables:
+    """What a redactor knows of its registered secrets; a family of forks shares one."""
+
+    short: dict[str, str] = field(default_factory=dict)  # forms too short for the fragment index -> description (matched whole)
+    short_sorted: list[str] = field(default_factory=list)  # longest first, so a form never eats part of a longer one
+    fragments: Fragments = field(default_factory=Fragments)  # every longer form, found in any text with its pieces
+    registered: set[str] = field(default_factory=set)
+    alphabet: set[str] = field(default_factory=set)
+    run_re: re.Pattern[str] | None = None
+    memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
 
 
 class Redactor:
@@ -225,12 +241,7 @@ class Redactor:
     order (it remembers LOGIN literals, `Password:` prompts and PEM blocks); `redact` for any text."""
 
     def __init__(self, secrets: Iterable[Secret | str] = ()) -> None:
-        self._short: dict[str, str] = {}  # forms too short for the fragment index -> description (matched whole)
-        self._short_sorted: list[str] = []  # longest first, so a form never eats part of a longer one
-        self._fragments = Fragments()  # every longer form, found in any text with its pieces
-        self._registered: set[str] = set()
-        self._alphabet: set[str] = set()
-        self._run_re: re.Pattern[str] | None = None
+        self._secrets = _SecretTables()  # shared by a family of forks: a secret one member learns, all remove
         self._seen: list[tuple[str, str]] = []  # (value, kind) of secrets the catch-all met on this text: registered after it
         self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key"..., lines left)
         self._split_suspected = False  # this line ends inside a secret (JWT without signature, SASL without ^A^A)
@@ -240,38 +251,61 @@ class Redactor:
 
     @property
     def has_secrets(self) -> bool:
-        return bool(self._registered)
+        return bool(self._secrets.registered)
 
     # -- registration ------------------------------------------------------------------------------
     def register(self, secret: Secret | str, kind: str | None = None) -> None:
         """Remove `secret` from everything redacted from now on, in every form it can take. The cost is bounded:
         a few bytes per character of each form (see mailscope.fragments)."""
         value = secret.reveal() if isinstance(secret, Secret) else secret
-        if not value or value in self._registered:
+        if not value or value in self._secrets.registered:
             return
+        tables = self._secrets
+        tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
-        self._registered.add(value)
+        self._secrets.registered.add(value)
         description = describe_secret(value, kind)
         short = fragment_length(value)
         for length, dense, forms in ((short, False, _forms(value)), (FRAGMENT, True, _wide_forms(value))):
             for form in forms:
-                self._alphabet.update(form)
+                self._secrets.alphabet.update(form)
                 if len(form) < length:
-                    self._short.setdefault(form, description)
+                    self._secrets.short.setdefault(form, description)
                 else:
-                    self._fragments.add(form, description, length, dense=dense)
-        self._short_sorted = sorted(self._short, key=len, reverse=True)
-        alphabet = "".join(re.escape(c) for c in sorted(self._alphabet) if c != "\0")
-        self._run_re = re.compile(f"[{alphabet}]{{{self._fragments.min_length or 1},}}")
+                    self._secrets.fragments.add(form, description, length, dense=dense)
+        self._secrets.short_sorted = sorted(self._secrets.short, key=len, reverse=True)
+        alphabet = "".join(re.escape(c) for c in sorted(self._secrets.alphabet) if c != "\0")
+        self._secrets.run_re = re.compile(f"[{alphabet}]{{{self._secrets.fragments.min_length or 1},}}")
+
+    def fork(self) -> Redactor:
+        """A redactor for another session that knows the same secrets without registering them again (an audit's
+        hundreds of sessions share one app-only token): the secret tables are shared, so a secret registered on any
+        member is removed by all (never less redaction); the line state (`redact_line`'s expectations) is its own.
+        The family also shares what `redact` gave for a text (the same settings, claims and server lines recur in every
+        report of an audit); a registration on any member forgets it.
+        """
+        if self._secrets.memo is None:
+            self._secrets.memo = {}
+        twin = copy.copy(self)
+        twin._seen, twin._expect, twin._split_suspected, twin._literal_size = [], None, False, 0
+        return twin
 
     # -- redaction -----------------------------------------------------------------------------------
     def redact(self, text: str) -> str:
         """Any text (evidence, annotation, summary): secrets removed, controls escaped, newlines kept.
         A text that ends in the start of a JWT (a message cut at a length limit) loses that start too."""
-        text, _ = _without_cut_jwt(text)
-        redacted = escape_controls(self._redact_text(text, 0))
+        memo = self._secrets.memo
+        if memo is not None and (done := memo.get(text)) is not None:
+            return done
+        cut, _ = _without_cut_jwt(text)
+        redacted = escape_controls(self._redact_text(cut, 0))
         self._register_seen()
+        memo = self._secrets.memo  # registering what it saw started a new memo
+        if memo is not None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[text] = redacted
         return redacted
 
     def redact_fact(self, key: str, value: str) -> str:
@@ -308,7 +342,7 @@ class Redactor:
     # -- internals -----------------------------------------------------------------------------------
     def _redact_text(self, text: str, depth: int) -> str:
         pieces = False
-        if self._registered:
+        if self._secrets.registered:
             # SASL base64 first: once a registered secret inside it is cut out, the payload can no
             # longer be decoded and its readable structure (user=..., auth=Bearer <...>) would be lost.
             if depth < _MAX_DEPTH and len(text) >= 12:
@@ -328,15 +362,15 @@ class Redactor:
     def _redact_known(self, text: str, *, whole_only: bool) -> tuple[str, bool]:
         """Registered forms: whole ones (and, unless `whole_only`, any piece of `fragment_length()` or more).
         Also says whether pieces were seen that this pass left in place."""
-        for form in self._short_sorted:
+        for form in self._secrets.short_sorted:
             if form in text:
-                text = text.replace(form, self._short[form])
-        run_re = self._run_re
+                text = text.replace(form, self._secrets.short[form])
+        run_re = self._secrets.run_re
         assert run_re is not None
         spans: list[tuple[int, int, str, bool]] = []
         pieces = False
         for run in run_re.finditer(text):
-            for match in self._fragments.find(run.group()):
+            for match in self._secrets.fragments.find(run.group()):
                 start, stop = run.start() + match.start, run.start() + match.stop
                 if not match.whole and text[start:stop].lower() in VOCABULARY:
                     continue

@@ -8,6 +8,7 @@ Schema: docs/report-schema.md.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from datetime import UTC, datetime
 from enum import Enum
@@ -110,8 +111,9 @@ def report_json(record: SessionRecord, *, generated_at: datetime | None = None) 
     return json.dumps(build_report(record, generated_at=generated_at), indent=2, ensure_ascii=True)
 
 
+@functools.cache
 def _version() -> str:
-    from importlib import metadata  # slow to import (~20 ms): only when a report is built
+    from importlib import metadata  # slow to import (~20 ms) and to ask (~0.4 ms): once, when a report is built
 
     try:
         return metadata.version("mailscope")
@@ -121,17 +123,26 @@ def _version() -> str:
 
 def _plain(value: Any) -> Any:
     """Dataclasses/enums/tuples → JSON types. Secret sources become their description ('env:VAR')."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, Enum):  # before the plain types: a StrEnum member is a str
+        return value.value
+    if isinstance(value, str | int | float | None):
+        return value
+    names = _field_names(type(value))
+    if names is not None:
         if type(value).__name__ == "SecretSource":
             return value.describe()
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v) for v in value]
     return value
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass' field names, looked up once per class (a fleet audit builds thousands of reports)."""
+    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
 
 
 def _guard(value: Any, redactor: Redactor) -> Any:

@@ -54,7 +54,8 @@ class LabSession:
     """`async with LabSession("ms-healthy") as lab:` → `lab.settings`, `lab.scenario`, `lab.servers`, `lab.idp`."""
 
     def __init__(self, scenario_id: str | Scenario, *, host: str = LOOPBACK, ports: dict[str, int] | None = None) -> None:
-        # a Scenario as read from its file, or a built-in's id (LookupError for an unknown one, before anything starts)
+        # a Scenario as read from its file or built elsewhere (the fleet), or a built-in's id (LookupError for an unknown one,
+        # before anything starts)
         self.scenario: Scenario = scenario_id if isinstance(scenario_id, Scenario) else scenario(scenario_id)
         self.host = host
         self.requested_ports = ports or {}

@@ -32,6 +32,14 @@ def add_parser(subparsers: Any) -> None:
         description="Connect, authenticate (XOAUTH2/OAUTHBEARER/PLAIN/LOGIN), then prove the mailbox is usable (IMAP: EXAMINE "
         "INBOX; POP3: STAT; SMTP: MAIL FROM + RCPT TO, never a message unless --send-test); show the redacted transcript.",
     )
+    add_settings_arguments(p)
+    p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process (an id, or a scenario file)")
+    p.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="with --lab: a directory of scenario files")
+    p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
+
+
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """The options `settings_from_args` reads (server, credential, token acquisition, --profile); `audit` shares them."""
     target = p.add_argument_group("server")
     target.add_argument("--preset", help="a known server: " + ", ".join(_preset_ids()))
     target.add_argument("--protocol", choices=("imap", "pop3", "smtp"), help="default: imap (or the preset's)")
@@ -69,9 +77,6 @@ def add_parser(subparsers: Any) -> None:
     provider.add_argument("--signin-timeout", type=signin_timeout_argument, metavar="SECONDS",
                           help="how long a browser sign-in may take (default 300)")
     p.add_argument("--profile", metavar="NAME", help="start from a saved profile; options given here override it")
-    p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process (an id, or a scenario file)")
-    p.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="with --lab: a directory of scenario files")
-    p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.commands import lab_fleet
 from tui.commands.common import internal_error, silence_stdout
 from tui.commands.lab_files import add_validate_parser, run_validate
 
@@ -52,6 +53,8 @@ def add_parser(subparsers: Any) -> None:
                                        "Taken from the running `mailscope lab serve SCENARIO`, so any client can use it there.")
     token.add_argument("scenario", help="scenario id or file")
     token.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="a directory of scenario files (repeatable)")
+    lab_fleet.add_serve_arguments(serve)
+    lab_fleet.add_truth_parser(sub)
     add_validate_parser(sub)
 
 
@@ -71,7 +74,9 @@ def _server_port(text: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     try:
         if args.lab_command == "serve":
-            return _serve(args)
+            return lab_fleet.serve(args) if args.fleet else _serve(args)
+        if args.lab_command == "fleet-truth":
+            return lab_fleet.print_truth(args)
         if args.lab_command == "token":
             return _token(args.scenario, args.lab_dir)
         if args.lab_command == "list":
@@ -83,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except Exception as exc:  # a bug of ours: one clear line, never a traceback
         return internal_error("lab", exc)
-    print("usage: mailscope lab {list [--json] [--dir DIR] | serve [SCENARIO] | token SCENARIO | validate FILE...}", file=sys.stderr)
+    print("usage: mailscope lab {list [--json] [--dir DIR] | serve [SCENARIO] | serve --fleet N | fleet-truth N | token SCENARIO | "
+          "validate FILE...}", file=sys.stderr)
     return 2
 
 

@@ -80,7 +80,8 @@ def test_answers_file(tmp_path: Path) -> None:
         load_answers(bad)
     assert [str(p).replace(str(bad), "b.toml") for p in caught.value.problems] == [
         "b.toml:4: answer[0].cause: 'no_such_id' is not a finding id (docs/findings.md lists them)",
-        "b.toml:5: answer[0].owner: 'boss' is not one of: user, tenant admin, app registration, client configuration, server, network, mailscope (client library)",
+        "b.toml:5: answer[0].owner: 'boss' is not one of: user, tenant admin, app registration, client configuration, server, network, "
+        "mailscope (client library)",
         "b.toml:7: answer[1].scenario: a second answer for 'x'",
         "b.toml:9: answer[1].hints: -1 is out of range (0 to 20)",
     ]
