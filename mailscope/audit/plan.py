@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mailscope.protocols import default_port
 from mailscope.redact import Redactor
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
 
@@ -175,11 +176,8 @@ def _row_settings(columns: tuple[str, ...], cells: list[str], base: CheckSetting
     if not settings.host:
         raise ValueError("no host: give --host, a profile, or a host column")
     moved = (settings.protocol, settings.security) != (base.protocol, base.security)
-    if moved and "port" not in values:
-        raise ValueError(
-            f"give a port for {settings.protocol} over {settings.security} "
-            f"(the base settings' port {base.port} is for {base.protocol} over {base.security})"
-        )
+    if moved and "port" not in values:  # the port that goes with the row's protocol and security, as `check` chooses it
+        settings = dataclasses.replace(settings, port=default_port(settings.protocol, settings.security))
     return settings
 
 

@@ -34,7 +34,9 @@ from mailscope.lab.directory import EXCHANGE, AppRegistration, Directory, MsClou
 from mailscope.lab.exchange_auth import verify_signature
 from mailscope.lab.exchange_imap import ExchangeImapServer
 from mailscope.lab.imap_server import Command, Connection, ImapServer
-from mailscope.lab.scenarios import EXCHANGE_TLS, TENANT_DOMAIN, LabContext, Scenario, World
+from mailscope.lab.scenarios import EXCHANGE_TLS, LabContext, Scenario, World
+from mailscope.lab.scenarios.spec import ClientSpec
+from mailscope.lab.scenarios.world import TENANT_DOMAIN
 from mailscope.lab.session import LOOPBACK, LabSession
 from mailscope.settings import CheckSettings, Mechanism, Protocol, Security
 
@@ -179,18 +181,19 @@ class Fleet:
         return World(directory, {"active_secret": active_secret, "retired_secret": retired_secret})
 
     def scenario(self) -> Scenario:
-        """The fleet as a lab scenario: LabSession starts its servers and IdP like any other."""
+        """The fleet as a lab scenario: LabSession starts its servers and IdP like any other (FleetLab brings the world)."""
         return Scenario(
-            f"fleet-{self.size}-seed-{self.seed}",
-            f"Exchange Online fleet of {self.size} service mailboxes (seed {self.seed})",
-            (),
-            None,
-            OutcomeKind.MAILBOX_REACHABLE,
-            "An app-only daemon reads many mailboxes; some were left behind by a migration or a secret rotation.",
-            tuple(PROTOCOL_SERVERS[p][0] for p in self.protocols),
-            EXCHANGE_TLS,
-            self.world,
-            _base_settings,
+            id=f"fleet-{self.size}-seed-{self.seed}",
+            title=f"Exchange Online fleet of {self.size} service mailboxes (seed {self.seed})",
+            provider="microsoft",
+            protocol=self.protocols[0],
+            failure_ids=(),
+            expected_finding=None,
+            expected_outcome=OutcomeKind.MAILBOX_REACHABLE,
+            teaching="An app-only daemon reads many mailboxes; some were left behind by a migration or a secret rotation.",
+            servers=tuple(PROTOCOL_SERVERS[p][0] for p in self.protocols),
+            server_under_test=EXCHANGE_TLS,
+            client=ClientSpec("client_credentials"),
         )
 
     def throttled_users(self) -> dict[str, int]:
@@ -227,7 +230,7 @@ def _directory_user(mailbox: FleetMailbox, tenant_id: str, daemons: tuple[str, .
         elif mailbox.protocol is Protocol.POP3:
             user.pop_enabled = False
         else:
-            user.smtp_auth_enabled = False
+            user.smtp_client_authentication_disabled = True  # Set-CASMailbox -SmtpClientAuthenticationDisabled $true
     return user
 
 
@@ -312,6 +315,12 @@ class FleetLab(LabSession):
         self.fleet = fleet
         self.throttle_text = throttle_text
         self.mailboxes_csv = ""
+
+    def _make_world(self) -> World:
+        return self.fleet.world()
+
+    def _make_settings(self, world: World) -> CheckSettings:
+        return _base_settings(self, world)
 
     async def start(self) -> None:
         await super().start()

@@ -117,7 +117,7 @@ class LabSession:
 
         self.directory = Path(tempfile.mkdtemp(prefix=f"mailscope-lab-{self.scenario.id}-"))  # mode 0700
         self.ca = LabCA.create(self.directory / "ca")
-        self.world = self.scenario.world()
+        self.world = self._make_world()
         self.idp = LabIdentityProvider(self.world.directory, self.ca, host=self.host, port=self.requested_ports.get("idp", 0))
         self.idp.start()
         context = self.ca.server_context((self.host,))
@@ -125,7 +125,14 @@ class LabSession:
             server = self._make_server(key, context)
             self.servers[key] = server
             await server.start(self.host, self.requested_ports.get(key, 0))
-        self._settings = self.scenario.settings(self, self.world)
+        self._settings = self._make_settings(self.world)
+
+    def _make_world(self) -> World:
+        """The directory and secrets of this lab's world (a subclass with a world of its own overrides it: the fleet)."""
+        return self.scenario.world()
+
+    def _make_settings(self, world: World) -> CheckSettings:
+        return self.scenario.settings(self, world)
 
     def _make_server(self, key: str, context: ssl.SSLContext) -> LineServer:
         assert self.world is not None and self.idp is not None

@@ -58,7 +58,6 @@ def _fields(settings: CheckSettings) -> dict[str, object]:
         ("alice @contoso.com", "row 2: user 'alice @contoso.com' has spaces or control characters"),
         ("alice@contoso.com,imap,,99999", "row 2: port '99999' is not a TCP port"),
         ("alice@contoso.com,imap4", "row 2: protocol 'imap4' is not one of imap, pop3, smtp"),
-        ("alice@contoso.com,pop3", "row 2: give a port for pop3 over tls (the base settings' port 993 is for imap over tls)"),
         ("alice@contoso.com,imap,,,x,y", "row 2: 6 cells, but the header names 4 columns (a comma inside an unquoted value?)"),
     ],
 )
@@ -66,6 +65,12 @@ def test_a_bad_row_gets_its_own_message_and_the_others_still_run(row: str, messa
     result = plan(f"user,protocol,host,port\n{row}\nbob@contoso.com,,,\n")
     assert [str(e) for e in result.rejected] == [message]
     assert [i.user for i in result.items] == ["bob@contoso.com"]
+
+
+def test_a_row_that_changes_protocol_gets_that_protocol_s_default_port() -> None:
+    result = plan("user,protocol,security\nalice@contoso.com,pop3,\nbob@contoso.com,smtp,starttls\ncarol@contoso.com,,\n")
+    assert [(i.user, i.settings.protocol, i.settings.port) for i in result.items] == [
+        ("alice@contoso.com", Protocol.POP3, 995), ("bob@contoso.com", Protocol.SMTP, 587), ("carol@contoso.com", Protocol.IMAP, 993)]
 
 
 def test_a_secret_column_names_the_source_and_never_repeats_a_pasted_secret() -> None:

@@ -10,7 +10,7 @@ import csv
 from collections import Counter
 
 from mailscope.lab.fleet import ACTIVE_CLIENT_ID, RETIRED_CLIENT_ID, FleetLab, MailboxState, make_fleet
-from mailscope.lab.scenarios import TENANT_DOMAIN
+from mailscope.lab.scenarios.world import TENANT_DOMAIN
 from mailscope.settings import Protocol
 
 
