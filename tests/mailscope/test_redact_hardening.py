@@ -65,7 +65,7 @@ def test_registration_cost_is_bounded() -> None:
     token = base64.urlsafe_b64encode(random.Random(5).randbytes(3 * 1024 * 1024)).decode()
     redactor = Redactor()
     redactor.register(token)
-    fragments = redactor._fragments
+    fragments = redactor._secrets.fragments
     stored = sum(len(index._haystack) + len(index.windows) * index.windows.itemsize for index in fragments._indexes.values())
     assert stored < 12 * len(token)
     assert all(len(index.windows) <= 7 * MAX_WINDOWS for index in fragments._indexes.values())
