@@ -189,19 +189,19 @@ def _untagged(text: str) -> str:
 def exception_wrapped(s: ServerString) -> str:
     """Quoted in the exception the usual client library raises for it (the form pasted from a stack trace)."""
     first_line = s.text.split("\n")[0]
-    if s.protocol == "smtp":
-        code, _, rest = first_line.partition(" ") if first_line[3:4] == " " else first_line.partition("-")
-        joined = "\\n".join(line[4:] for line in s.text.split("\n"))
-        return (
-            f"smtplib.SMTPAuthenticationError: ({code}, b'{joined}')"
-            if code.startswith("5")
-            else f"smtplib.SMTPResponseException: ({code}, b'{rest}')"
-        )
+    if s.protocol == "smtp":  # smtplib: the code, then the reply lines without their codes
+        code = int(first_line[:3])
+        text = repr("\n".join(line[4:] for line in s.text.split("\n")).encode())  # b'...' as Python prints it
+        if code == 530:  # refused at MAIL FROM
+            return f"smtplib.SMTPSenderRefused: ({code}, {text}, 'alice@contoso.com')"
+        if code in (430, 554):  # refused at DATA
+            return f"smtplib.SMTPDataError: ({code}, {text})"
+        return f"smtplib.SMTPAuthenticationError: ({code}, {text})"
     if s.protocol == "pop3":
-        return f"poplib.error_proto: b'{first_line}'"
+        return f"poplib.error_proto: {first_line.encode()!r}"
     if s.provider == "exchange":  # Jira's mail handler: JavaMail
         return f"javax.mail.AuthenticationFailedException: {_untagged(first_line)}"
-    return f"imaplib.IMAP4.error: b'{_untagged(first_line)}'"
+    return f"imaplib.IMAP4.error: {_untagged(first_line).encode()!r}"
 
 
 WRAPPERS = {

@@ -181,9 +181,10 @@ def curl(trace_ascii: bool) -> Callable[[Session], str]:
         if s.secret_kind == "token":
             argv += ["--login-options", "AUTH=XOAUTH2", "--oauth2-bearer", s.secret, "--user", f"{s.user}:"]
         else:
-            # IMAP's LOGIN command is curl's AUTH=+LOGIN; AUTH=LOGIN / AUTH=PLAIN are the SASL mechanisms
-            mechanism = "+LOGIN" if s.protocol == "imap" and s.mechanism == "LOGIN" else s.mechanism
-            argv += ["--login-options", f"AUTH={mechanism}", "--user", f"{s.user}:{s.secret}"]
+            # a password over IMAP: curl picks the mechanism itself (7.88 has no option for the LOGIN command)
+            argv += ["--user", f"{s.user}:{s.secret}"]
+            if s.protocol != "imap" or s.mechanism == "PLAIN":
+                argv += ["--login-options", f"AUTH={s.mechanism}"]
         if s.sasl_ir == "yes":
             argv.append("--sasl-ir")
         url = f"{s.scheme}://{s.host}:{s.port}/"
@@ -340,45 +341,23 @@ def getmail(s: Session) -> str:
 # -- msmtp and mpop -----------------------------------------------------------------------------------
 
 
+def marlam_options(s: Session, auth: str) -> list[str]:
+    """msmtp and mpop (one author, one option set): --debug, the lab's CA, and passwordeval printing the secret."""
+    starttls = "on" if s.security == "starttls" else "off"
+    return ["--debug", f"--host={s.host}", f"--port={s.port}", "--tls=on", f"--tls-starttls={starttls}", f"--tls-trust-file={s.ca_file}",
+            f"--auth={auth}", f"--user={s.user}", f"--passwordeval=cat {s.secret_file}"]  # fmt: skip
+
+
 def msmtp(s: Session) -> str:
     auth = "xoauth2" if s.secret_kind == "token" else s.mechanism.lower()
-    argv = [
-        "msmtp",
-        "--debug",
-        f"--host={s.host}",
-        f"--port={s.port}",
-        "--tls=on",
-        f"--tls-starttls={'on' if s.security == 'starttls' else 'off'}",
-        f"--tls-trust-file={s.ca_file}",
-        f"--auth={auth}",
-        f"--user={s.user}",
-        f"--passwordeval=cat {s.secret_file}",
-        f"--from={s.mail_from}",
-        "--",
-        s.rcpt_to,
-    ]
+    argv = ["msmtp", *marlam_options(s, auth), f"--from={s.mail_from}", "--", s.rcpt_to]
     done = run(argv, s, stdin=f"From: {s.mail_from}\nTo: {s.rcpt_to}\nSubject: corpus\n\nlab test\n")
     return done.stdout + done.stderr
 
 
 def mpop(s: Session) -> str:
     auth = "xoauth2" if s.secret_kind == "token" else "user"
-    argv = [
-        "mpop",
-        "--debug",
-        "--status-only",
-        "--delivery=mda,/bin/true",
-        "--keep=on",
-        f"--host={s.host}",
-        f"--port={s.port}",
-        "--tls=on",
-        f"--tls-starttls={'on' if s.security == 'starttls' else 'off'}",
-        f"--tls-trust-file={s.ca_file}",
-        f"--auth={auth}",
-        f"--user={s.user}",
-        f"--passwordeval=cat {s.secret_file}",
-    ]
-    done = run(argv, s)
+    done = run(["mpop", "--status-only", "--delivery=mda,/bin/true", "--keep=on", *marlam_options(s, auth)], s)
     return done.stdout + done.stderr
 
 
@@ -593,6 +572,8 @@ def reproduced(scenario, shape: str, log: str) -> str:
         return "the client wrote no log"
     if str(scenario.expected_outcome) == "connection_fault" and shape == "refused":
         return ""  # the client sent AUTHENTICATE although no AUTH= was offered before STARTTLS: the server refused it
+    if expected == "refused" and shape == "no_auth" and re.search(r"(\+|334) eyJzdGF0dXMi", log):
+        return ""  # Gmail refused the token with its error challenge and the client hung up before the final NO (neomutt)
     return "" if shape == expected else f"lab saw {shape}, the scenario needs {expected}"
 
 
@@ -734,7 +715,9 @@ def _write(client: Client, version: str, scenario, session: Session, log: str, d
 
 def _tidy(log: str, session: Session) -> str:
     """Per-run paths replaced by stable ones (the fixture must not change with the temp directory names); nothing else."""
-    log = log.replace(str(session.home), "/home/corpus").replace(session.ca_file, "/etc/ssl/lab-ca.pem")
+    log = (
+        log.replace(str(session.home), "/home/corpus").replace(session.ca_file, "/etc/ssl/lab-ca.pem").replace(str(ROOT), "/src/mailscope")
+    )
     return log if log.endswith("\n") else log + "\n"
 
 
