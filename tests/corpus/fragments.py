@@ -78,6 +78,8 @@ SERVER_STRINGS: tuple[ServerString, ...] = (
     _s("exo-imap-caps-before-starttls", "imap", "exchange",
        "* CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED STARTTLS UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+",
        "no_oauth_mechanism_before_starttls", ("server_lacks_oauth_mechanism", "wrong_port_or_tls_mode"), decisive=False),
+    _s("imap-unsupported-mechanism", "imap", "exchange",
+       "A0001 NO AUTHENTICATE failed. Unsupported authentication mechanism 'XOAUTH2'", "server_lacks_oauth_mechanism"),
     # -- Exchange Online POP3
     _s("exo-pop-auth-failure", "pop3", "exchange", "-ERR Authentication failure: unknown user name or bad password.",
        "ms_graph_scope_or_audience", EXO_TOKEN_CAUSES, decisive=False),
@@ -146,6 +148,17 @@ SERVER_STRINGS: tuple[ServerString, ...] = (
     _s("gmail-imap-disabled-domain", "imap", "gmail",
        "A0001 NO [ALERT] IMAP access is disabled for your domain. Please contact your domain administrator. (Failure)",
        "google_imap_pop_disabled"),
+    _s("gmail-imap-session-expired-bye", "imap", "gmail", "* BYE Session expired, please login again.", "token_expired_mid_session"),
+    # -- a local OAuth proxy (email-oauth2-proxy) refusing the client: its own replies, not the server's
+    _s("emailproxy-imap-login-failed", "imap", "exchange",
+       "A1 NO LOGIN Email OAuth 2.0 Proxy: Login failed - the password for account alice@contoso.com is incorrect",
+       "local_proxy_capability_rewrite", decisive=False),
+    _s("emailproxy-pop-auth-failed", "pop3", "exchange",
+       "-ERR Authentication failed. Email OAuth 2.0 Proxy: Login failed - the password for account alice@contoso.com is incorrect",
+       "local_proxy_capability_rewrite", decisive=False),
+    _s("emailproxy-smtp-credentials-invalid", "smtp", "exchange",
+       "535 5.7.8  Authentication credentials invalid. Email OAuth 2.0 Proxy: Login failed - the password for account "
+       "alice@contoso.com is incorrect", "local_proxy_capability_rewrite", decisive=False),
     # -- Gmail POP3
     _s("gmail-pop-app-password", "pop3", "gmail", "-ERR [AUTH] Application-specific password required",
        "google_password_auth_rejected"),
