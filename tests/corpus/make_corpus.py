@@ -130,7 +130,7 @@ class Client:
 
 
 def run(
-    argv: list[str], session: Session, *, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
+    argv: list[str], session: Session, *, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     environment = {
         "PATH": os.environ["PATH"],
@@ -150,12 +150,22 @@ def run(
             text=True,
             errors="replace",
             timeout=CLIENT_TIMEOUT,
-            cwd=cwd or session.home,
+            cwd=session.home,
         )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
         err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
         return subprocess.CompletedProcess(argv, -9, out, err)
+
+
+def stop(process: subprocess.Popen, grace: float) -> None:
+    """SIGTERM (the lab and the proxy clean up on it), SIGKILL after `grace` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def first_line(argv: list[str]) -> str:
@@ -424,11 +434,7 @@ def emailproxy(s: Session) -> str:
         run([sys.executable, "-c", _PROXY_CLIENT, s.protocol], local)
         time.sleep(0.5)
     finally:
-        proxy.send_signal(signal.SIGTERM)
-        try:
-            proxy.wait(10)
-        except subprocess.TimeoutExpired:
-            proxy.kill()
+        stop(proxy, 10)
     return log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
 
 
@@ -518,12 +524,7 @@ def lab_serve(scenario_id: str, servers: tuple[str, ...], scratch: Path) -> Iter
             raise RuntimeError(f"lab serve {scenario_id} did not start: {stderr_path.read_text()[-2000:]}")
         yield RunningLab(process, stderr_path, ca_file, Path(ca_file).parents[1])
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 15)
 
 
 def lab_token(scenario_id: str) -> str | None:
