@@ -599,6 +599,8 @@ def _mailbox_permission(ctx: Context, score: float, lead: str) -> Finding:
         score=score, confirmed=False,
         fix=(f"Add-MailboxPermission -Identity {mailbox} -User {sp} -AccessRights FullAccess",
              f"SASL user= must be the mailbox address ({mailbox})."),
+        decide=(f"The admin runs `Get-MailboxPermission {mailbox}`: no FullAccess entry for the app's service principal "
+                f"({sp}) confirms it.",),
         evidence=(*([ctx.claim_ref("oid")] if "oid" in ctx.claims else []), *ctx.reply_ref()),
     )
 

@@ -130,7 +130,9 @@ def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
     yield Check("capabilities", True, "after STARTTLS" if ev.capabilities_post_tls is not None else
                 "over implicit TLS" if implicit_tls else "as first listed")
     pre_mechs = mechanisms_in(pre) if pre is not None else None
-    judged_pre = pre is not None and ev.capabilities_post_tls is None and not implicit_tls
+    # A list read before TLS: the server offers STARTTLS (IMAP, SMTP) or STLS (POP3) in it; without, there is no later list.
+    upgradable = pre is not None and bool({c.upper() for c in pre} & {"STARTTLS", "STLS", "LOGINDISABLED"})
+    judged_pre = pre is not None and ev.capabilities_post_tls is None and not implicit_tls and upgradable
     if judged_pre and not pre_mechs:
         gave_up = (ev.fault is not None and ev.fault.kind is FaultKind.NO_USABLE_MECHANISM) or ctx.answered or ev.login_used
         if gave_up or (ctx.settings is not None and str(ctx.settings.security) == "plain"):

@@ -30,6 +30,7 @@ _WIRE_ALTERNATIVES = (
     r"|\+OK\b.*|-ERR\b.*"
     r"|(?:220|221|235|250|334|421|432|454|500|501|502|503|504|530|534|535|550|554)[ -]"
     r"(?:\d\.\d\.\d+\b|[A-Z][A-Z0-9-]+\b|[\w-]+\.[\w.-]+\b|[A-Za-z0-9+/]{8,}=*$).*"
+    r"|[45]\d\d[ -][245]\.\d\.\d+\b.*"  # any other refusal with an enhanced status code (430 4.2.0, 555 5.5.2)
     r"|(?:EHLO|HELO|AUTH|STARTTLS|CAPA|USER|PASS|QUIT)\b(?: .*)?"
 )
 WIRE_IN_LINE = re.compile(rf"(?:^|(?<=\s))({_WIRE_ALTERNATIVES})$")
@@ -39,13 +40,13 @@ WIRE_LINE = re.compile(rf"(?:{_WIRE_ALTERNATIVES}|\+ .*|\+)")
 _EXCEPTION = re.compile(
     r"\b((?:javax|jakarta)\.mail\.[\w.]*Exception|com\.sun\.mail\.[\w.]*Exception|MailKit\.[\w.]*Exception|"
     r"System\.Security\.Authentication\.[\w.]*Exception|imaplib\.(?:IMAP4\.)?(?:error|abort)|"
-    r"(?:smtplib\.)?SMTP(?:\w*Error|SenderRefused|RecipientsRefused|ServerDisconnected)|"
+    r"(?:smtplib\.)?SMTP(?:\w*Error|SenderRefused|RecipientsRefused|ServerDisconnected|Exception)|"
     r"poplib\.error_proto|ssl\.SSL\w*Error|java\.net\.\w*Exception|javax\.net\.ssl\.\w*Exception|"
     r"(?:AuthenticationFailure|AuthenticationException|IMAP4\.error))\b(?::\s*(?P<msg>.*))?"
 )
 _WHILE_CONNECTING = re.compile(r'while connecting to host "(?P<host>[^"]+)" as user "(?P<user>[^"]*)"(?: via protocol "(?P<proto>[^"]+)")?')
 _AADSTS = re.compile(r"\b(AADSTS\d{4,6}\b[^\"\\\r\n]{0,300})")
-_OAUTH_ERROR = re.compile(r"\b((?:invalid_grant|unauthorized_client|invalid_scope|invalid_client)\b[^\r\n]{0,200})")
+_OAUTH_ERROR = re.compile(r"\b((?:invalid_grant|unauthorized_client|invalid_scope|invalid_client)\b[^\r\n'\"{}]{0,200})")
 # A client that gives up before signing in because the server offers no mechanism it can use (JavaMail, smtplib, curl,
 # mutt/neomutt, fetchmail, msmtp/mpop, node-imap, imapflow word it differently): with the capability line, that is evidence.
 NO_MECHANISM = re.compile(
@@ -58,6 +59,15 @@ NO_MECHANISM = re.compile(
 )
 # email-oauth2-proxy could not decrypt its cached token with the local password the client gave it.
 _PROXY_DECRYPT = re.compile(r"exception while decrypting OAuth 2\.0 credentials[^\r\n]*", re.IGNORECASE)
+# `Get-CASMailbox <mailbox> | fl ImapEnabled,PopEnabled,SmtpClientAuthenticationDisabled` as an admin pastes it.
+_MAILBOX_SETTING = re.compile(r"^\s*(?P<name>ImapEnabled|PopEnabled|SmtpClientAuthenticationDisabled)\s*:\s*(?P<value>\S*)\s*$")
+# The mechanism a client was set to use: JavaMail properties, mutt/neomutt, offlineimap/getmail; msmtp/mpop and fetchmail
+# configuration lines are lower case (`auth oauthbearer`), unlike the protocol's `AUTH XOAUTH2`.
+_CONFIGURED = re.compile(
+    r"(?i:mail\.(?:imaps?|pop3s?|smtps?)\.auth\.mechanisms|(?:imap|smtp|pop)_authenticators|auth_mechanisms)"
+    r"\s*[=:]\s*[\"']?(?P<list>[A-Za-z0-9_:, -]+)|^\s*(?:auth(?:entication)?|--auth)\s+(?P<one>xoauth2|oauthbearer)\s*$"
+)
+_MECHANISM_NAMES = re.compile(r"XOAUTH2|OAUTHBEARER|PLAIN|LOGIN", re.IGNORECASE)
 MAX_LITERAL = 20_000  # characters of a quoted repr or JSON body parsed (literal_eval/json: bounded, nothing runs)
 _STRUCTURE_START = re.compile(r"[{(\[]")
 
@@ -94,11 +104,16 @@ def whole_timestamp(text: str) -> str | None:
     return stamp if stamp is not None and not rest else None
 
 
+_SMTP_ONLY_COMMAND = re.compile(r"^(?:EHLO|HELO|MAIL FROM:|RCPT TO:)", re.IGNORECASE)
+_POP3_ONLY_COMMAND = re.compile(r"^(?:CAPA|STLS|STAT|UIDL|USER \S+)$", re.IGNORECASE)
+
+
 def protocol_of(text: str) -> Channel | None:
-    """Which protocol a bare line belongs to, when the line itself says so (a POP3 status line, an SMTP reply)."""
-    if pop3.status_of(text) is not None:
+    """Which protocol a bare line belongs to, when the line itself says so (a POP3 status line, an SMTP reply, a
+    command only one protocol has: EHLO, CAPA...)."""
+    if pop3.status_of(text) is not None or _POP3_ONLY_COMMAND.match(text):
         return Channel.POP3
-    if smtp.is_reply(text):
+    if smtp.is_reply(text) or _SMTP_ONLY_COMMAND.match(text):
         return Channel.SMTP
     return None
 
@@ -120,9 +135,13 @@ def classify(text: str, channel: Channel) -> Direction | None:
 
 
 def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int) -> list[LogItem]:
-    """Exceptions (with the server answer they quote), a client giving up for want of a mechanism, an OAuth proxy that
-    could not decrypt its cached token, and token-endpoint
+    """What decides between candidate causes when pasted with a log (the admin's `Get-CASMailbox` output, the mechanism
+    a client is configured with), exceptions (with the server answer they quote), a client giving up for want of a
+    mechanism, an OAuth proxy that could not decrypt its cached token, and token-endpoint
     errors (a JSON body or Python dict repr is parsed; else the AADSTS code or OAuth error name is cut out) in a log line."""
+    fact = settings_fact(text)
+    if fact is not None:
+        return [LogItem(ItemKind.FACT, text.strip(), stream=stream, wall_time=wall_time, lineno=lineno, facts=fact)]
     items: list[LogItem] = []
     exception = _EXCEPTION.search(text)
     if exception:
@@ -137,15 +156,30 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
         facts.update(quoted_reply(exception.group(1), message))
         summary = exception.group(1) + (f": {cut(message, 300)}" if message else "")
         items.append(LogItem(ItemKind.EXCEPTION, summary, stream=stream, wall_time=wall_time, lineno=lineno, facts=facts))
-    elif client_error := NO_MECHANISM.search(text) or _PROXY_DECRYPT.search(text):
-        message = cut(text[max(0, client_error.start() - 120) :].strip(), 300)
+    elif gave_up := NO_MECHANISM.search(text):
+        message = cut(text[max(0, gave_up.start() - 120) :].strip(), 300)
         items.append(LogItem(ItemKind.EXCEPTION, message, stream=stream, wall_time=wall_time, lineno=lineno))
+    elif proxy := _PROXY_DECRYPT.search(text):
+        items.append(LogItem(ItemKind.EXCEPTION, cut(proxy.group(0), 300), stream=stream, wall_time=wall_time, lineno=lineno))
     elif challenge := decoded_challenge(text):
         items.append(LogItem(ItemKind.EXCEPTION, cut(text.strip(), 300), stream=stream, wall_time=wall_time, lineno=lineno,
                              facts=challenge))
     errors = token_errors(text)
     items.extend(LogItem(ItemKind.TOKEN_ERROR, error, stream=stream, wall_time=wall_time, lineno=lineno) for error in errors)
     return items
+
+
+def settings_fact(text: str) -> dict[str, str] | None:
+    """A mailbox setting from the admin's `Get-CASMailbox` output, or the mechanism a client is configured with."""
+    setting = _MAILBOX_SETTING.match(text)
+    if setting is not None:
+        return {"mailbox_setting": f"{setting.group('name')}={setting.group('value').lstrip('$').capitalize()}"}
+    configured = _CONFIGURED.search(text)
+    if configured is not None:
+        names = _MECHANISM_NAMES.findall(configured.group("list") or configured.group("one") or "")
+        if names:
+            return {"mechanism_configured": " ".join(dict.fromkeys(n.upper() for n in names))}
+    return None
 
 
 def token_errors(text: str) -> list[str]:
@@ -289,7 +323,8 @@ def _facts(protocol: str, reply: str, *, credential: bool = False, command: str 
 def _smtplib_reply(kind: str, message: str) -> dict[str, str]:
     """smtplib's exceptions carry `(code, b'text'[, sender])` (RCPT: `{recipient: (code, b'text')}`): each line of a
     multi-line reply without its code, joined by newlines."""
-    value = structured(message, 0) if message[:1] in "({[" else None
+    start = 0 if message[:1] in "({" else message.find("(")  # SMTPException: "... Last response: (334, b'...')"
+    value = structured(message, start) if start >= 0 else None
     who = ""
     if isinstance(value, dict) and value:
         who, value = next(iter(value.items()))
@@ -312,7 +347,10 @@ def decoded_challenge(text: str) -> dict[str, str]:
         value = json.loads(match.group(0))
     except ValueError:
         return {}
-    if not isinstance(value, dict) or not ({"schemes", "scope", "openid-configuration"} & value.keys()):
+    if not isinstance(value, dict):
+        return {}
+    rfc7628 = str(value.get("status", "")) in ("invalid_request", "invalid_token", "insufficient_scope")
+    if not (rfc7628 or {"schemes", "scope", "openid-configuration"} & value.keys()):
         return {}
     payload = base64.b64encode(match.group(0).encode()).decode("ascii")
     return _facts("", f"+ {payload}")

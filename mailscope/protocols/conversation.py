@@ -29,6 +29,10 @@ from mailscope.settings import Protocol as MailProtocol
 MAX_SASL_ROUNDS = 8  # continuations answered per AUTH attempt; a server asking for more is looping
 _ERROR_CHALLENGE_ANSWER = {"XOAUTH2": "", "OAUTHBEARER": "AQ=="}  # Google: an empty line; RFC 7628: %x01; others: cancel
 _SASL_RESPONSE_RE = re.compile(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
+# What clients print instead of the SASL response (MailKit `********`, emailjs `"(* value hidden *)"`, `[redacted]`,
+# `<token>`): the log hides the payload, which is no evidence of its format.
+_MASKED_RE = re.compile(r"^[\"']?(?:\*{3,}|\(\* value hidden \*\)|\[[^\]]{0,40}\]|<[^>]{0,40}>|x{4,}|\.{3}|…)[\"']?$", re.IGNORECASE)
+HIDDEN_PAYLOAD = "(hidden in the client's log)"
 
 
 class Redacting(Protocol):
@@ -274,6 +278,9 @@ class Conversation:
         assert auth is not None
         exchange = auth.exchange
         auth.responses += 1
+        if self.partial and _MASKED_RE.match(value.strip()):
+            exchange.client_payload = exchange.client_payload or HIDDEN_PAYLOAD
+            return value
         if exchange.mechanism == "LOGIN":
             return self._login_payload(value)
         described = self.redactor.describe_sasl(value, exchange.mechanism)

@@ -38,11 +38,12 @@ _REPLY_FAMILIES = (
         r"\b5\.7\.(?:139 Authentication unsuccessful|3 Authentication unsuccessful|57 Client not authenticated|"
         r"60 SMTP; Client does not have|30 Basic authentication)|STOREDRV|SendAsDenied|Session invalidated - AccessTokenExpired|"
         r"5\.5\.124 Invalid XOAUTH2 auth data|aka\.ms/|\.prod\.outlook\.com\b|\.prod\.partner\.outlook\.cn\b|"
-        r"\bCLIENTACCESSRULES\b|\bBACKENDAUTHENTICATE\b")),
+        r"\bCLIENTACCESSRULES\b|\bBACKENDAUTHENTICATE\b|^\* BYE Connection closed\. 14\b")),
     ("gmail", re.compile(
         r"\bgsmtp\b|support\.google\.com/|accounts\.google\.com/|\[AUTHENTICATIONFAILED\] Invalid credentials \(Failure\)|"
         r"Invalid SASL argument|Client aborted AUTHENTICATE command|\[WEBALERT\b|\[SYS/PERM\]|\bX-GM-EXT-1\b|\bLookup failed\b|"
-        r"Username and Password not accepted")),
+        r"Username and Password not accepted|Application-specific password required|Please log in via your web browser|"
+        r"Web login required|Your account is not enabled for (?:IMAP|POP)|(?:IMAP|POP) access is disabled for your domain")),
 )
 GOOGLE_MAIL_SCOPE = "https://mail.google.com/"  # the only scope Gmail's error challenge names
 _BRACKETS_RE = re.compile(r"\[([A-Za-z0-9+/]{8,}={0,2})\]")

@@ -4,9 +4,6 @@ Python or JavaScript string repr of a line, a server answer quoted in an excepti
 error body. Protocol lines are recognised by their shape through `mailscope.protocols` (an SMTP `NNN ` reply, POP3
 `+OK`/`-ERR`, IMAP `* `/tagged answers, a `+ <base64>` continuation) and the protocol is inferred from them; the
 conversations read such lines in their `partial` mode, where no greeting is needed (mailscope.protocols.conversation).
-
-Besides the wire it picks up what decides between candidate causes when a user pastes it next to the log: the
-admin's `Get-CASMailbox` output (`ImapEnabled : False`) and the mechanism a client was configured with.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import re
 from mailscope.events import Channel, Direction
 from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
-from mailscope.logs.model import ItemKind, LogItem
+from mailscope.logs.model import LogItem
 from mailscope.protocols import imap
 
 # A log level before the text (`DEBUG:`, `[INFO]`, `<7>`, `level=debug`), as loggers print it.
@@ -35,16 +32,6 @@ _SASL_RESPONSE = re.compile(r"^(?:[A-Za-z0-9+/]{4,}={0,2}|\*|=|)$")  # what a cl
 _LITERAL = re.compile(r"^b?(?:'.*'|\".*\")$")
 # A continuation after a prefix the product-prefix search does not know (a fragment's only line).
 _CONTINUATION = re.compile(r"(?:^|\s)(\+ [A-Za-z0-9+/]{16,}={0,2})$")
-# `Get-CASMailbox <mailbox> | fl ImapEnabled,PopEnabled,SmtpClientAuthenticationDisabled` as an admin pastes it.
-_MAILBOX_SETTING = re.compile(r"^\s*(?P<name>ImapEnabled|PopEnabled|SmtpClientAuthenticationDisabled)\s*:\s*(?P<value>\S*)\s*$")
-# The mechanism a client was set to use: JavaMail properties, mutt/neomutt, offlineimap/getmail; msmtp/mpop and fetchmail
-# configuration lines are lower case (`auth oauthbearer`), unlike the protocol's `AUTH XOAUTH2`.
-_CONFIGURED = re.compile(
-    r"(?i:mail\.(?:imaps?|pop3s?|smtps?)\.auth\.mechanisms|(?:imap|smtp|pop)_authenticators|auth_mechanisms)"
-    r"\s*[=:]\s*[\"']?(?P<list>[A-Za-z0-9_:, -]+)|^\s*(?:auth(?:entication)?|--auth)\s+(?P<one>xoauth2|oauthbearer)\s*$"
-)
-_MECHANISM_NAMES = re.compile(r"XOAUTH2|OAUTHBEARER|PLAIN|LOGIN", re.IGNORECASE)
-
 
 class Parser(_Base):
     name = "generic"
@@ -57,9 +44,6 @@ class Parser(_Base):
         if wall_time is None:  # the level came before the time
             wall_time, rest = common.split_timestamp(rest)
             where["wall_time"] = wall_time
-        fact = _fact(rest)
-        if fact is not None:
-            return [LogItem(ItemKind.FACT, rest.strip(), stream=self._last_stream, facts=fact, **where)]
         mark = _START_MARK.match(rest)
         if mark is not None:
             return self._marked(_direction(mark), rest[mark.end() :], **where)
@@ -136,16 +120,3 @@ def _direction(match: re.Match[str]) -> Direction:
 def _shape_direction(payload: str) -> Direction:
     first = payload.strip().splitlines()[0]
     return common.classify(first, common.protocol_of(first) or Channel.IMAP) or Direction.SERVER
-
-
-def _fact(text: str) -> dict[str, str] | None:
-    """A mailbox setting from the admin's `Get-CASMailbox` output, or the mechanism a client is configured with."""
-    setting = _MAILBOX_SETTING.match(text)
-    if setting is not None:
-        return {"mailbox_setting": f"{setting.group('name')}={setting.group('value').lstrip('$').capitalize()}"}
-    configured = _CONFIGURED.search(text)
-    if configured is not None:
-        names = _MECHANISM_NAMES.findall(configured.group("list") or configured.group("one") or "")
-        if names:
-            return {"mechanism_configured": " ".join(dict.fromkeys(n.upper() for n in names))}
-    return None
