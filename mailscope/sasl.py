@@ -276,7 +276,7 @@ def _auth_field(text: str, payload: SaslPayload) -> None:
         payload.add("token_quoted")
     elif re.search(r"\s", token):
         payload.add("token_whitespace")
-    elif looks_like_password(token):
+    elif looks_like_password(token) and "missing_terminator" not in payload.codes:  # a cut token is short too
         payload.add("bearer_is_password")
 
 

@@ -33,6 +33,7 @@ _SASL_RESPONSE_RE = re.compile(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
 # `<token>`): the log hides the payload, which is no evidence of its format.
 _MASKED_RE = re.compile(r"^[\"']?(?:\*{3,}|\(\* value hidden \*\)|\[[^\]]{0,40}\]|<[^>]{0,40}>|x{4,}|\.{3}|…)[\"']?$", re.IGNORECASE)
 HIDDEN_PAYLOAD = "(hidden in the client's log)"
+CUT_BY_LOG = 500  # base64 characters: a longer response without its ^A^A end was cut by the log, not built so
 
 
 class Redacting(Protocol):
@@ -287,7 +288,11 @@ class Conversation:
         if not exchange.client_payload:
             exchange.client_payload = described
             exchange.response_length = len(value)
-            exchange.defects = [self.redactor.redact(d) for d in sasl.parse_response(value, exchange.mechanism).defects]
+            parsed = sasl.parse_response(value, exchange.mechanism)
+            if self.partial and len(value) >= CUT_BY_LOG and "missing_terminator" in parsed.codes:
+                exchange.client_payload += " (cut short in the log: its format cannot be judged)"  # neomutt keeps ~1 KB
+            else:
+                exchange.defects = [self.redactor.redact(d) for d in parsed.defects]
         return described
 
     def _login_payload(self, value: str) -> str:

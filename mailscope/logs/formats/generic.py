@@ -29,6 +29,7 @@ _MARK = re.compile("|".join(rf"(?P<{d.value}>(?:{pattern}))" for d, pattern in _
 _START_MARK = re.compile(rf"^(?:{_MARK.pattern})(?:\s+|$)")
 _END_MARK = re.compile(rf"(?:^|\s)(?:{_MARK.pattern})\s*$")
 _SASL_RESPONSE = re.compile(r"^(?:[A-Za-z0-9+/]{4,}={0,2}|\*|=|)$")  # what a client sends after a continuation
+_BRACKETED = re.compile(r"^\[([^\]]{8,40})\]\s*")  # `[2026-11-28 10:00:01] ...`
 _LITERAL = re.compile(r"^b?(?:'.*'|\".*\")$")
 # A continuation after a prefix the product-prefix search does not know (a fragment's only line).
 _CONTINUATION = re.compile(r"(?:^|\s)(\+ [A-Za-z0-9+/]{16,}={0,2})$")
@@ -41,8 +42,13 @@ class Parser(_Base):
         if self._multiline.get(self._last_stream):
             return super().parse(lineno, wall_time, rest)
         rest = _LEVEL.sub("", rest, count=1)
-        if wall_time is None:  # the level came before the time
-            wall_time, rest = common.split_timestamp(rest)
+        if wall_time is None:  # the level came before the time, or the time is in brackets
+            bracket = _BRACKETED.match(rest)
+            if bracket and (stamp := common.whole_timestamp(bracket.group(1))):
+                wall_time, rest = stamp, rest[bracket.end() :]
+                rest = _LEVEL.sub("", rest, count=1)
+            else:
+                wall_time, rest = common.split_timestamp(rest)
             where["wall_time"] = wall_time
         mark = _START_MARK.match(rest)
         if mark is not None:

@@ -6,7 +6,6 @@ generic/fragment importer, the protocol layer's partial reading, the replayer an
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 
 import pytest

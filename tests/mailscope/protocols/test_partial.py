@@ -57,8 +57,8 @@ CASES = [
          {"auth_result": "NO", "server_family": "gmail"}),
     Case("not connected implies the sign-in was accepted", Protocol.IMAP, [(S, "A3 BAD User is authenticated but not connected.")],
          {"auth_result": "OK", "server_family": "exchange"}),
-    Case("an error challenge implies the XOAUTH2 exchange", Protocol.IMAP, [(S, f"+ {GMAIL_CHALLENGE}"), (C, ""),
-                                                                            (S, "A1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)")],
+    Case("an error challenge implies the XOAUTH2 exchange", Protocol.IMAP, [
+        (S, f"+ {GMAIL_CHALLENGE}"), (C, ""), (S, "A1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)")],
          {"mechanism": "XOAUTH2", "server_family": "gmail", "auth_result": "NO"}),
     Case("an RFC 7628 challenge implies OAUTHBEARER", Protocol.IMAP, [(S, f"+ {RFC7628_CHALLENGE}")],
          {"mechanism": "OAUTHBEARER", "server_family": "unknown"}),
