@@ -194,7 +194,7 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
             yield finding("google_user_mismatch", lead + f"user={sasl_user or '?'} may not be the account that consented; the "
                           "token's account (tokeninfo email) would decide.", score=base - 1, confirmed=False,
                           evidence=_reject_evidence(ctx), decide=decide)
-        if not ctx.has_token and (ctx.settings is None or ctx.settings.subject is None):
+        if not ctx.has_token and not (ctx.settings is not None and ctx.settings.subject):
             yield finding("google_service_account_token_not_impersonating", lead + "a service-account token obtained without a "
                           "subject is refused the same way.", score=base - 2, confirmed=False, evidence=_reject_evidence(ctx),
                           decide=("The token's account decides: an …iam.gserviceaccount.com address (tokeninfo email/azp) "

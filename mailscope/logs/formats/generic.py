@@ -34,8 +34,13 @@ _LITERAL = re.compile(r"^b?(?:'.*'|\".*\")$")
 # A continuation after a prefix the product-prefix search does not know (a fragment's only line).
 _CONTINUATION = re.compile(r"(?:^|\s)(\+ [A-Za-z0-9+/]{16,}={0,2})$")
 
+
 class Parser(_Base):
     name = "generic"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prefix_direction: Direction | None = None  # the mark that ended the prefix of the wire line just found
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         where = {"wall_time": wall_time, "lineno": lineno}
@@ -77,8 +82,6 @@ class Parser(_Base):
             end = _END_MARK.search(rest[: len(rest) - len(wire)])
             self._prefix_direction = _direction(end) if end else None
         return stream, wire
-
-    _prefix_direction: Direction | None = None
 
     # -- fragment shapes ------------------------------------------------------------------------------------
     def _marked(self, direction: Direction, body: str, *, wall_time: str | None, lineno: int) -> list[LogItem]:
