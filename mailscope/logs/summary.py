@@ -128,10 +128,6 @@ class LogSummary:
         return list(aggregate.sessions) if aggregate else []
 
     @property
-    def has_error(self) -> bool:
-        return any(a.finding.severity is Severity.ERROR for a in self._findings.values())
-
-    @property
     def exit_code(self) -> int:
         """The log's: no session found; else a cause found in any session; else some failure left undecided; else healthy."""
         if not self.sessions:
