@@ -313,6 +313,23 @@ def _quoted(exception: str, message: str) -> dict[str, str]:
     return {}
 
 
+# A client's own error line that quotes the server after its words: PHPMailer `SMTP ERROR: Password command failed: 535-…`,
+# nodemailer `Error: Invalid login: 535-5.7.8 …`, `LoginError: NO [AUTHENTICATIONFAILED] …`.
+_QUOTING_PREFIX = re.compile(r"\b(?:error|failed|failure|exception|invalid login)\b[^:]{0,40}:\s*$", re.IGNORECASE)
+
+
+def quoted_in_error(text: str) -> tuple[str, dict[str, str]] | None:
+    """(the client's words, quoted-reply facts) for an error line that ends in a server reply, else None."""
+    match = WIRE_IN_LINE.search(text)
+    if match is None or not _QUOTING_PREFIX.search(text[: match.start(1)]):
+        return None
+    reply = match.group(1)
+    protocol = "pop3" if reply.startswith(("-ERR", "+OK")) else "smtp" if smtp.is_reply(reply) else "imap"
+    if protocol == "imap" and (tagged := _QUOTED_IMAP_ANSWER.match(reply)) is not None:
+        reply = f"{tagged.group('status')} {tagged.group('text')}"
+    return text[: match.start(1)].strip(), _facts(protocol, reply, credential=True)
+
+
 def _facts(protocol: str, reply: str, *, credential: bool = False, command: str = "") -> dict[str, str]:
     facts = {"quoted_reply": reply, "quoted_protocol": protocol, "quoted_answers": "credential" if credential else ""}
     if command:

@@ -13,7 +13,7 @@ import re
 from mailscope.events import Channel, Direction
 from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
-from mailscope.logs.model import LogItem
+from mailscope.logs.model import ItemKind, LogItem
 from mailscope.protocols import imap
 
 # A log level before the text (`DEBUG:`, `[INFO]`, `<7>`, `level=debug`), as loggers print it.
@@ -58,6 +58,9 @@ class Parser(_Base):
         mark = _START_MARK.match(rest)
         if mark is not None:
             return self._marked(_direction(mark), rest[mark.end() :], **where)
+        quoting = common.quoted_in_error(rest)
+        if quoting is not None:  # the client's error line quotes the server: not the wire, nor another connection
+            return [LogItem(ItemKind.EXCEPTION, common.cut(rest.strip(), 300), stream=self._last_stream, facts=quoting[1], **where)]
         items = super().parse(lineno, wall_time, rest)
         if items:
             return items

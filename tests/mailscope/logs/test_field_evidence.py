@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from providers.inspect import inspect_token
 from providers.registry import provider_rules
 
 DIAGNOSER = make_diagnoser(provider_rules())
+SAMPLES = Path(__file__).parent / "samples"
 USER = "alice@example.test"
 EXO_GREETING = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgA=]"
 LOG_TIME = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -226,3 +228,21 @@ def test_a_wrong_local_password_to_the_oauth_proxy_without_its_log_is_a_candidat
     proxy = next(f for f in item.findings if f.id == "oauth_proxy_password_mismatch")
     assert not proxy.confirmed and "invalid password" in " ".join(proxy.decide)
     assert "wrong-local-pw" not in json.dumps([line.text for line in item.record.lines])
+
+
+# -- shapes of lines the generic importer reads ----------------------------------------------------------------------------
+def test_phpmailer_marks_and_its_error_line_are_one_session() -> None:
+    """`CLIENT -> SERVER:` / `SERVER -> CLIENT:` marks, continuation lines without them, and PHPMailer's own
+    `SMTP ERROR: ... failed: 535-...` (a quote of the reply, not a second connection)."""
+    result = diagnose_text((SAMPLES / "fragment_phpmailer_gmail.log").read_text(), diagnoser=DIAGNOSER, inspect_token=inspect_token)
+    assert result.summary.sessions == 1
+    item = result.sessions[0]
+    assert item.record.evidence.mechanism == "XOAUTH2" and item.record.evidence.sasl[0].challenge_json
+    assert ids(item)[0] == "google_scope_not_full_mail" and not item.findings[0].confirmed
+    assert any("SMTP ERROR" in line.text for line in item.record.lines if "exception" in line.annotations)
+
+
+def test_node_imap_debug_reprs_behind_a_debug_prefix() -> None:
+    item = run(*(SAMPLES / "fragment_node_imap_debug.log").read_text().splitlines())
+    assert item.record.evidence.server_family == "gmail" and item.record.evidence.capabilities_pre_tls
+    assert ids(item)[0] == "xoauth2_string_malformed" and item.findings[0].confirmed
