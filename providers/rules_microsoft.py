@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from mailscope.diagnosis import timing
 from mailscope.diagnosis.context import Context, same_user
+from mailscope.diagnosis.generic import UNSUPPORTED_MECHANISM_RE
 from mailscope.diagnosis.rule import (
     CANDIDATE,
     CROSS_LAYER_PROOF,
@@ -42,8 +43,8 @@ _STOREDRV_LOGON_RE = re.compile(r"430 4\.2\.0 STOREDRV; mailbox logon failure|Ma
 _POP_PROTOCOL_ERROR_RE = re.compile(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
 _CONNECTION_CLOSED_14_RE = re.compile(r"^\* BYE Connection closed\. 14\b")
 _SPECIFIC_REPLY_RE = re.compile("|".join(r.pattern for r in (
-    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, re.compile(r"Invalid SASL argument|Invalid XOAUTH2 auth data"))),
-    re.I)
+    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, re.compile(r"Invalid SASL argument|Invalid XOAUTH2 auth data"),
+    UNSUPPORTED_MECHANISM_RE)), re.I)
 # Google's token endpoint words (Entra's always carry an AADSTS code): a pasted error body without a host says whose it is.
 _GOOGLE_TOKEN_ERROR_RE = re.compile(
     r"Token has been expired or revoked|Client is unauthorized to retrieve access tokens|admin_policy_enforced|"

@@ -49,6 +49,10 @@ _WRONG_VERSION_RE = re.compile(r"wrong version number|unknown protocol|record la
 _IMPLICIT_TLS_PORTS = {port: protocol for (protocol, security), port in DEFAULT_PORTS.items() if security is Security.TLS}
 _PLAIN_FIRST_PORTS = {port: protocol for (protocol, security), port in DEFAULT_PORTS.items() if security is not Security.TLS}
 _INVALID_SASL_RE = re.compile(r"Invalid SASL argument|Invalid XOAUTH2 auth data", re.I)
+# The server's own words that it has no such mechanism (GreenMail, Dovecot without the oauth2 passdb, SMTP 504 5.7.4).
+UNSUPPORTED_MECHANISM_RE = re.compile(
+    r"Unsupported authentication mechanism|Unrecognized authentication type|Unsupported mechanism|mechanism not supported|"
+    r"^504[ -]5\.7\.4\b", re.I)
 _CLIENT_ABORTED_RE = re.compile(r"Client aborted AUTHENTICATE", re.I)
 _EXPIRED_BYE_RE = re.compile(r"AccessTokenExpired|Session expired, please login again", re.I)
 _FORMAT_ONLY_DEFECTS = ("in lower case", sasl_format.DEFECTS["bearer_is_password"])  # not a format cause on its own
@@ -120,6 +124,12 @@ def tls_mode_settings_rule(ctx: Context) -> Iterator[Finding]:
 def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
     ev = ctx.evidence
     pre = ev.capabilities_pre_tls
+    unsupported = ctx.find_server_text(UNSUPPORTED_MECHANISM_RE) if ctx.auth_refused else None
+    if unsupported is not None and (ctx.mechanism_used or "OAUTH") in (*OAUTH_MECHANISMS, "OAUTH") and (
+            ctx.advertised_mechanisms is None or not ctx.advertised_mechanisms & OAUTH_MECHANISMS):
+        yield finding("server_lacks_oauth_mechanism", f"the server answered '{unsupported[0]}': it has no such mechanism, so a "
+                      "bearer token cannot be presented here.", score=WIRE_PROOF, confirmed=True,
+                      evidence=(*ctx.command_ref(), *ctx.line_ref("server reply", unsupported[1], unsupported[0])))
     if ctx.advertised_mechanisms is None:
         yield Check("capabilities", False, "no capability list seen yet")
         if ev.fault is not None and ev.fault.kind is FaultKind.NO_USABLE_MECHANISM and ctx.settings is None:
@@ -145,6 +155,8 @@ def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
                 score=WIRE_PROOF, confirmed=True,
                 evidence=(EvidenceRef(EvidenceKind.CAPABILITY, "capabilities before TLS", " ".join(pre), ctx.capability_seq),),
             )
+        elif _pasted_alone(ctx):
+            yield from _capabilities_alone(ctx, pre)
         return
     mechs = ctx.advertised_mechanisms
     if mechs & OAUTH_MECHANISMS:
@@ -173,6 +185,24 @@ def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
         severity=None if (wants_oauth or no_mech_fault) else Severity.WARNING,
         evidence=(ctx.caps_ref(), *(ctx.line_ref("fault", ev.fault.line_seq, ev.fault.detail) if no_mech_fault and ev.fault else ())),
     )
+
+
+def _pasted_alone(ctx: Context) -> bool:
+    """A fragment: no connection, no greeting, nothing the client did after the list (a capability line pasted alone)."""
+    ev = ctx.evidence
+    return ctx.settings is None and not ev.host and not ev.greeting and not ev.sasl and not ev.login_used and ev.auth_result is None
+
+
+def _capabilities_alone(ctx: Context, pre: tuple[str, ...]) -> Iterator[Finding]:
+    """A pre-TLS capability list pasted on its own: why it matters is undecided until the client's next lines."""
+    evidence = (EvidenceRef(EvidenceKind.CAPABILITY, "capabilities before TLS", " ".join(pre), ctx.capability_seq),)
+    decide = ("The client's next lines decide: STARTTLS and a second list with AUTH=XOAUTH2 mean all is well; a client that gives "
+              "up here ('No authenticators available', 'No known authentication mechanisms') confirms the first cause.",)
+    yield finding("no_oauth_mechanism_before_starttls", "this capability list comes before TLS (it offers STARTTLS) and names no "
+                  "mechanism: a client that chooses from it finds no XOAUTH2.", score=CANDIDATE, confirmed=False,
+                  evidence=evidence, decide=decide)
+    yield finding("server_lacks_oauth_mechanism", "the list names no OAuth mechanism; if the one after STARTTLS does not either, "
+                  "the server offers none.", score=CANDIDATE - 2, confirmed=False, evidence=evidence, decide=decide)
 
 
 def _gave_up_without_capabilities(ctx: Context) -> Iterator[Finding]:
@@ -265,9 +295,10 @@ def _malformed_unknown_mechanism(ctx: Context) -> Iterator[Finding]:
     yield finding("xoauth2_string_malformed", said + " Most clients send XOAUTH2; its string is 'user=<mailbox>^Aauth=Bearer "
                   "<token>^A^A', base64-encoded once, on one line.", score=WIRE_PROOF - 5, confirmed=True,
                   evidence=ctx.reply_ref())
-    if ctx.reply.status == "BAD":  # Gmail answers an XOAUTH2-shaped OAUTHBEARER payload with BAD at once
-        yield finding("oauthbearer_payload_wrong_format", said + " A BAD (not NO) is what Gmail answers an OAUTHBEARER "
-                      "payload without its GS2 header.", score=CANDIDATE, confirmed=False, evidence=ctx.reply_ref(), decide=decide)
+    bad = ctx.reply.status == "BAD"  # Gmail answers an XOAUTH2-shaped OAUTHBEARER payload with BAD at once
+    yield finding("oauthbearer_payload_wrong_format", said + (" A BAD (not NO) is what Gmail answers an OAUTHBEARER payload without "
+                  "its GS2 header." if bad else " With OAUTHBEARER it is the GS2 header that is missing."),
+                  score=CANDIDATE if bad else WEAK_CANDIDATE, confirmed=False, evidence=ctx.reply_ref(), decide=decide)
 
 
 def error_challenge_rule(ctx: Context) -> Iterator[Finding]:
@@ -422,6 +453,8 @@ _LINE_TOO_LONG_RE = re.compile(r"\b5\.5\.2\b.*(?:Syntax error|line too long)|\bl
 SMTP_LINE_LIMIT = 512  # RFC 5321 §4.5.3.1.4: a command line, CRLF included
 _PROXY_PASSWORD_RE = re.compile(r"decrypting OAuth 2\.0 credentials.*invalid password|InvalidToken\(\)", re.I)
 _PROXY_NAME_RE = re.compile(r"Email OAuth 2\.0 Proxy|DavMail", re.I)
+# email-oauth2-proxy's own refusal when the local password does not decrypt the account's cached token.
+_PROXY_WRONG_PASSWORD_RE = re.compile(r"Email OAuth 2\.0 Proxy: Login failed - the password for account \S+ is incorrect", re.I)
 _MECHANISM_SETTING = {"xoauth2": "XOAUTH2", "oauthbearer": "OAUTHBEARER", "plain": "PLAIN"}
 
 
@@ -554,6 +587,16 @@ def proxy_password_rule(ctx: Context) -> Iterator[Finding]:
     """A local OAuth proxy took the client's password (LOGIN/PLAIN: OK), then the mailbox refused the session: the proxy
     signed in upstream with a token that is not this mailbox's, which a local password unlike the one it saved its token
     with leads to (it throws the cached token away and authorises again)."""
+    refused = ctx.find_server_text(_PROXY_WRONG_PASSWORD_RE)
+    if refused is not None:
+        yield finding("oauth_proxy_password_mismatch", f"the local OAuth proxy answered '{refused[0]}': the password the client "
+                      "gave it does not decrypt the token it saved for this account, so it signed nothing in upstream.",
+                      score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("proxy reply", refused[1], refused[0]))
+        yield finding("local_proxy_capability_rewrite", "the client talks to a local OAuth proxy: the server's capabilities and "
+                      "answers the client sees are the proxy's.", score=CANDIDATE, confirmed=False,
+                      evidence=ctx.line_ref("proxy reply", refused[1], refused[0]),
+                      decide=("The proxy's own log shows the upstream leg (email-oauth2-proxy --debug).",))
+        return
     proxy_said = next((e for e in ctx.evidence.exceptions if _PROXY_PASSWORD_RE.search(e)), None)
     at_proxy = ctx.local_endpoint or ctx.find_server_text(_PROXY_NAME_RE) is not None or proxy_said is not None
     if not at_proxy or not ctx.password_mechanism_used or not ctx.auth_ok or ctx.not_connected is None:

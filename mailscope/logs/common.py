@@ -156,7 +156,7 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
         facts.update(quoted_reply(exception.group(1), message))
         summary = exception.group(1) + (f": {cut(message, 300)}" if message else "")
         items.append(LogItem(ItemKind.EXCEPTION, summary, stream=stream, wall_time=wall_time, lineno=lineno, facts=facts))
-    elif gave_up := NO_MECHANISM.search(text):
+    elif not WIRE_IN_LINE.search(text) and (gave_up := NO_MECHANISM.search(text)):  # a server's own "Unsupported ..." is wire
         message = cut(text[max(0, gave_up.start() - 120) :].strip(), 300)
         items.append(LogItem(ItemKind.EXCEPTION, message, stream=stream, wall_time=wall_time, lineno=lineno))
     elif proxy := _PROXY_DECRYPT.search(text):
@@ -292,6 +292,9 @@ def _quoted(exception: str, message: str) -> dict[str, str]:
         if not text.startswith(("-ERR", "+OK")):
             return {}
         return _facts("pop3", text, credential=bool(_POP3_AUTH_WORDS.search(text)))
+    if text.startswith(("* ", "+ ")):  # an untagged line or a continuation, quoted whole
+        return _facts("imap" if exception.startswith("imaplib") or "IMAP4" in exception else "", text,
+                      credential=credential and text.startswith("* NO"))
     if exception.startswith("imaplib") or "IMAP4" in exception:
         if exception.endswith("abort"):  # a BYE: imaplib raises its text
             return _facts("imap", f"* BYE {text}")
@@ -315,15 +318,20 @@ def _quoted(exception: str, message: str) -> dict[str, str]:
 
 # A client's own error line that quotes the server after its words: PHPMailer `SMTP ERROR: Password command failed: 535-…`,
 # nodemailer `Error: Invalid login: 535-5.7.8 …`, `LoginError: NO [AUTHENTICATIONFAILED] …`.
+# getmail6 nests it in parentheses: `getmailOperationError error (POP error (-ERR Protocol error. ...))`.
 _QUOTING_PREFIX = re.compile(r"\b(?:error|failed|failure|exception|invalid login)\b[^:]{0,40}:\s*$", re.IGNORECASE)
+_ERROR_WORD = re.compile(r"\b(?:error|failed|failure|exception)\b", re.IGNORECASE)
+_PARENTHESISED_REPLY = re.compile(r"\((-ERR\b[^()]*|[45]\d\d[ -]\d\.\d\.\d+\b[^()]*|[A-Za-z]*\d[A-Za-z0-9.]* (?:NO|BAD)\b[^()]*)\)+\s*$")
 
 
 def quoted_in_error(text: str) -> tuple[str, dict[str, str]] | None:
     """(the client's words, quoted-reply facts) for an error line that ends in a server reply, else None."""
     match = WIRE_IN_LINE.search(text)
     if match is None or not _QUOTING_PREFIX.search(text[: match.start(1)]):
-        return None
-    reply = match.group(1)
+        match = _PARENTHESISED_REPLY.search(text)
+        if match is None or not _ERROR_WORD.search(text[: match.start(1)]):
+            return None
+    reply = match.group(1).strip()
     protocol = "pop3" if reply.startswith(("-ERR", "+OK")) else "smtp" if smtp.is_reply(reply) else "imap"
     if protocol == "imap" and (tagged := _QUOTED_IMAP_ANSWER.match(reply)) is not None:
         reply = f"{tagged.group('status')} {tagged.group('text')}"

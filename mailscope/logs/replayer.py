@@ -116,7 +116,7 @@ class _Replayer:
         facts = item.facts
         protocol = facts.get("quoted_protocol") or self.ev.protocol or "imap"
         reply = facts["quoted_reply"]
-        if not facts.get("quoted_protocol") and not reply.startswith("+ "):  # JavaMail quotes the answer's text only
+        if not facts.get("quoted_protocol") and not reply.startswith(("+ ", "* ")):  # JavaMail quotes the answer's text only
             reply = {"imap": f"NO {reply}", "pop3": f"-ERR {reply}"}.get(protocol, reply)
         if protocol == "smtp" and reply.startswith("+ "):
             reply = f"334 {reply[2:]}"

@@ -41,7 +41,7 @@ _BYE_RE = re.compile(r"^\* BYE\b", re.IGNORECASE)
 _AUTH_ANSWER_RE = re.compile(
     r"^(?:OK|NO|BAD) (?:\[CAPABILITY [^\]]*\] )?(?:\[(?:AUTHENTICATIONFAILED|AUTHORIZATIONFAILED|ALERT|WEBALERT\b[^\]]*)\]|"
     r"(?:AUTHENTICATE|LOGIN) (?:completed|failed)|\S+ authenticated \(Success\)|Logged in\b|Invalid SASL argument|"
-    r"Client aborted AUTHENTICATE|Lookup failed|Invalid credentials|Authentication (?:failed|successful))",
+    r"Client aborted AUTHENTICATE|Lookup failed|Invalid credentials|Authentication (?:failed|successful)|.*\bLogin failed\b)",
     re.IGNORECASE,
 )
 _LOGIN_ANSWER_RE = re.compile(r"^(?:OK|NO|BAD) LOGIN (?:completed|failed)", re.IGNORECASE)

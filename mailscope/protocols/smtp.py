@@ -167,6 +167,8 @@ class SmtpConversation(Conversation):
             return fed
         if not name and self.partial and code == "250" and len(parts) > 1:
             name = "EHLO"  # a log that shows the extensions but not the EHLO command
+        if name == "AUTH":  # an AUTH whose mechanism the log did not show (Postfix logs only the refusal): its answer
+            self._answered(fed, status, full, seq)
         if name in ("EHLO", "HELO") and status == "OK":
             fed.changes[self._caps_field()] = capability_keywords(parts[1:], "AUTH")  # the first line echoes the greeting
         elif name == "STARTTLS" and code == "220":

@@ -31,6 +31,8 @@ _END_MARK = re.compile(rf"(?:^|\s)(?:{_MARK.pattern})\s*$")
 _SASL_RESPONSE = re.compile(r"^(?:[A-Za-z0-9+/]{4,}={0,2}|\*|=|)$")  # what a client sends after a continuation
 _BRACKETED = re.compile(r"^\[([^\]]{8,40})\]\s*")  # `[2026-11-28 10:00:01] ...`
 _LITERAL = re.compile(r"^b?(?:'.*'|\".*\")$")
+# Exchange's and Gmail's refusal texts alone on a line.
+_BARE_ANSWER = re.compile(r"(?:AUTHENTICATE|LOGIN) failed\.|\[AUTHENTICATIONFAILED\] Invalid credentials \(Failure\)")
 # A continuation after a prefix the product-prefix search does not know (a fragment's only line).
 _CONTINUATION = re.compile(r"(?:^|\s)(\+ [A-Za-z0-9+/]{16,}={0,2})$")
 
@@ -117,6 +119,10 @@ class Parser(_Base):
                     return lines
         if imap.status_of(text) is not None and imap.stands_alone(text):  # an IMAP answer whose tag was cut off
             item = self.wire(text, stream="", wall_time=wall_time, lineno=lineno, direction=Direction.SERVER)
+            return [item] if item else []
+        if _BARE_ANSWER.fullmatch(text):  # even its status: Ruby's Net::IMAP::NoResponseError prints only the text
+            item = self.wire(f"NO {text}", stream="", wall_time=wall_time, lineno=lineno, direction=Direction.SERVER,
+                             annotations=("an IMAP refusal's text without its tag and status",))
             return [item] if item else []
         continuation = _CONTINUATION.search(text)
         if continuation is not None:

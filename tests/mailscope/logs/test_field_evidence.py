@@ -89,6 +89,13 @@ def test_smtplib_without_any_auth_offered() -> None:
     assert ids(item)[0] == "server_lacks_oauth_mechanism" and item.findings[0].confirmed
 
 
+def test_a_pre_tls_capability_line_pasted_alone_is_a_candidate_not_a_verdict() -> None:
+    item = run("* CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED STARTTLS UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+")
+    assert ids(item)[:2] == ["no_oauth_mechanism_before_starttls", "server_lacks_oauth_mechanism"]
+    assert not any(f.confirmed for f in item.findings) and "STARTTLS" in item.findings[0].decide[0]
+    assert item.findings[0].id not in ids(run("* OK IMAP4 ready", "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED", "C: A1 STARTTLS"))
+
+
 def test_a_client_that_gave_up_without_the_capability_line_gets_both_candidates() -> None:
     item = run("mutt: No authenticators available")
     assert ids(item)[:2] == ["no_oauth_mechanism_before_starttls", "server_lacks_oauth_mechanism"]

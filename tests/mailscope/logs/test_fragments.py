@@ -161,6 +161,19 @@ ROWS = [
         ("* CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED STARTTLS UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+",
          "javax.mail.AuthenticationFailedException: No authentication mechanisms supported by both server and client")),
     # -- causes the catalogue lacked (issue 11) ---------------------------------------------------------------------------
+    Row(("A0001 NO AUTHENTICATE failed. Unsupported authentication mechanism 'XOAUTH2'",), "server_lacks_oauth_mechanism", (),
+        imaplib_no("AUTHENTICATE failed. Unsupported authentication mechanism 'XOAUTH2'")),
+    Row(("A1 NO LOGIN Email OAuth 2.0 Proxy: Login failed - the password for account alice@contoso.com is incorrect",),
+        "oauth_proxy_password_mismatch", ("local_proxy_capability_rewrite",),
+        imaplib_no("LOGIN Email OAuth 2.0 Proxy: Login failed - the password for account alice@contoso.com is incorrect")),
+    Row(("-ERR Authentication failed. Email OAuth 2.0 Proxy: Login failed - the password for account alice@contoso.com is incorrect",),
+        "oauth_proxy_password_mismatch", ("local_proxy_capability_rewrite",),
+        poplib("-ERR Authentication failed. Email OAuth 2.0 Proxy: Login failed - the password for account alice@contoso.com is "
+               "incorrect")),
+    Row(("535 5.7.8  Authentication credentials invalid. Email OAuth 2.0 Proxy: Login failed - the password for account "
+         "alice@contoso.com is incorrect",), "oauth_proxy_password_mismatch", ("local_proxy_capability_rewrite",),
+        smtplib(535, "5.7.8  Authentication credentials invalid. Email OAuth 2.0 Proxy: Login failed - the password for account "
+                     "alice@contoso.com is incorrect")),
     Row(("555 5.5.2 Syntax error, goodbye. s1-20020a170902 - gsmtp",), "auth_line_too_long", (),
         smtplib(555, "5.5.2 Syntax error, goodbye. s1-20020a170902 - gsmtp"), confirmed=False),
     Row(("A1 NO Lookup failed cf29mb85450632edb",), "google_account_lookup_failed", (), imaplib_no("Lookup failed cf29mb85450632edb")),

@@ -89,6 +89,9 @@ CASES = [
     Case("SMTP 501 naming the XOAUTH2 data answers AUTH", Protocol.SMTP, [
         (S, "501 5.5.124 Invalid XOAUTH2 auth data - User address provided is not valid. Please ensure the auth d")],
          {"auth_result": "BAD", "server_family": "exchange"}),
+    Case("an AUTH whose mechanism the log hides (Postfix) is answered", Protocol.SMTP, [
+        (C, "AUTH"), (S, "535 5.7.3 Authentication unsuccessful [FR3P281CA0094.DEUP281.PROD.OUTLOOK.COM]")],
+         {"auth_result": "NO", "server_family": "exchange", "frontend_name": "FR3P281CA0094.DEUP281.PROD.OUTLOOK.COM"}),
     Case("a 550 at MAIL FROM is no answer to the credential", Protocol.SMTP, [
         (S, "550 5.7.60 SMTP; Client does not have permissions to send as this sender")],
          {"auth_result": None, "server_family": "exchange"}),
