@@ -59,6 +59,7 @@ class SaslExchange:
     command_seq: int | None = None  # transcript line of the AUTHENTICATE command
     result_seq: int | None = None
     defects: list[str] = field(default_factory=list)  # sasl.parse_payload(...).defects of the client payload (no secrets)
+    response_length: int = 0  # characters of the client's first response as sent (base64): a line's length limit is evidence
 
 
 @dataclass(slots=True)
@@ -89,6 +90,7 @@ class SessionEvidence:
     login_used: bool = False  # IMAP LOGIN command (not AUTHENTICATE)
     auth_result: str | None = None  # "OK" | "NO" | "BAD"
     auth_text: str = ""
+    auth_seq: int | None = None  # the transcript line that answered the credential (or quoted that answer)
     commands: list[CommandResult] = field(default_factory=list)  # post-auth and others, in order
     untagged_bye: str | None = None
     bye_seq: int | None = None

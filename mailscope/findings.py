@@ -58,6 +58,7 @@ class Finding:
     evidence: tuple[EvidenceRef, ...] = ()
     score: float = 0.0  # ranking weight: higher first; ties keep rule order
     confirmed: bool = False  # True when the wire/token proves it; False for a ranked candidate
+    decide: tuple[str, ...] = ()  # a candidate's next step: what to run or paste so the evidence decides
     count: int = 1  # log import: how many sessions showed it
     first_seen: str | None = None
     last_seen: str | None = None

@@ -188,6 +188,8 @@ _QUOTED_OR_ATOM = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
 _NOT_SASL = r"(?!\S*(?i:auth|authenticate)\s)"  # `AUTH LOGIN`, `250-AUTH LOGIN PLAIN`, `A1 AUTHENTICATE LOGIN`
 # ... nor a mechanism list (POP3 `SASL PLAIN LOGIN XOAUTH2 OAUTHBEARER`, SMTP `250-AUTH PLAIN LOGIN ...`): no tag is a mechanism
 _NOT_SASL += r"(?!(?i:sasl|plain|xoauth2?|oauthbearer|cram-md5|digest-md5|ntlm|gssapi|external|anonymous)\s)"
+# ... nor a server's answer that names the command (`A1 NO LOGIN failed.`, `A1 NO LOGIN Email OAuth 2.0 Proxy: Login failed - …`)
+_NOT_SASL += r"(?!(?:OK|NO|BAD)\s)"
 _LOGIN_RE = _lazy(
     rf"(?P<head>(?:{_LINE_PREFIX}{_NOT_SASL}\S+\s+(?i:login)|(?:^|\s){_NOT_SASL}[A-Za-z0-9.]+\s+LOGIN)\s+{_QUOTED_OR_ATOM}\s+)"
     r"(?P<value>\S.*?)\s*$"

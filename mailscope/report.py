@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from mailscope.evidence import Fault
+from mailscope.evidence import Fault, Outcome
 from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
 from mailscope.record import SessionRecord
 from mailscope.redact import Redactor
@@ -52,11 +52,26 @@ def findings_of(record: SessionRecord) -> tuple[Finding, ...]:
     return findings
 
 
+# Exit codes of `mailscope check` and `mailscope logs` (README: "Exit codes").
+EXIT_HEALTHY = 0  # authenticated, the mailbox reachable, no error finding
+EXIT_CAUSE_FOUND = 1  # a confirmed error finding names the cause (or a healthy session still has an error finding)
+EXIT_USAGE = 2  # bad options, unreadable file
+EXIT_UNDECIDED = 3  # it failed, but the evidence only supports unconfirmed candidates (their `decide` says what would)
+EXIT_NO_SESSION = 4  # `mailscope logs`: no mail session in the input
+
+
 def exit_code(record: SessionRecord) -> int:
-    """0 only when the mailbox was reachable and no error finding stands; otherwise 1."""
-    if record.outcome is None or record.outcome.exit_code != 0:
-        return 1
-    return 1 if any(f.severity is Severity.ERROR for f in findings_of(record)) else 0
+    return exit_code_of(record.outcome, findings_of(record))
+
+
+def exit_code_of(outcome: Outcome | None, findings: tuple[Finding, ...]) -> int:
+    """EXIT_HEALTHY only when the mailbox was reachable and no error finding stands; EXIT_CAUSE_FOUND when an error finding
+    is confirmed (or stands beside a reachable mailbox); EXIT_UNDECIDED when only candidates the evidence cannot decide
+    (or nothing) explain the failure."""
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if outcome is not None and outcome.exit_code == 0:
+        return EXIT_CAUSE_FOUND if errors else EXIT_HEALTHY
+    return EXIT_CAUSE_FOUND if any(f.confirmed for f in errors) else EXIT_UNDECIDED
 
 
 def build_report(record: SessionRecord, *, generated_at: datetime | None = None) -> dict[str, Any]:

@@ -57,6 +57,8 @@ DEFECTS: dict[str, str] = {
     "plain_payload_for_oauth_mechanism": "a PLAIN payload (user NUL password) was sent with an OAuth mechanism",
     "oauth_payload_for_password_mechanism": "an XOAUTH2/OAUTHBEARER payload was sent with PLAIN or LOGIN",
     "unknown_payload": "not a recognisable SASL payload",
+    # what the bearer value is
+    "bearer_is_password": "the bearer value is short and not token-shaped: a password was sent where the access token belongs",
 }
 
 
@@ -274,6 +276,16 @@ def _auth_field(text: str, payload: SaslPayload) -> None:
         payload.add("token_quoted")
     elif re.search(r"\s", token):
         payload.add("token_whitespace")
+    elif looks_like_password(token) and "missing_terminator" not in payload.codes:  # a cut token is short too
+        payload.add("bearer_is_password")
+
+
+PASSWORD_MAX = 64  # access tokens run to hundreds of characters (Google's ya29. ~200, Entra's JWTs 1,000-4,000)
+
+
+def looks_like_password(value: str) -> bool:
+    """A bearer value no issuer would mint: short, no token shape (JWT, ya29., EwA…), not even a JWT's dots."""
+    return 0 < len(value) <= PASSWORD_MAX and not _TOKEN_SHAPE_RE.match(value) and value.count(".") < 2
 
 
 def _user_field(user: str, payload: SaslPayload) -> None:

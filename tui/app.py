@@ -58,6 +58,8 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("show_tab('lab')", "Lab: pick a scenario", "Reproducible failure scenarios, Enter runs one (l)"),
     ("show_tab('settings')", "Settings", "Provider, preset, host, user, flow, secret sources, profiles (s)"),
     ("show_tab('token')", "Token inspector", "Token facts and decoded claims (t)"),
+    ("show_tab('paste')", "Paste: diagnose pasted text", "A log excerpt, a lone server line or an exception: transcript and "
+     "diagnosis, nothing written to disk (v)"),
     ("show_tab('session')", "Transcript and diagnosis", "Back to the session view (Esc)"),
     ("toggle_explain", "Toggle explain mode", "Annotate each protocol line in plain words (e)"),
     ("toggle_presenter", "Toggle presenter mode", "Mask user names, tenant, object and client ids (p)"),
@@ -106,7 +108,7 @@ class PaneScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        focus = {"lab": "#scenarios", "token": "#claims", "settings": "#preset"}[self.view]
+        focus = {"lab": "#scenarios", "token": "#claims", "settings": "#preset", "paste": "#paste-input"}[self.view]
         self.query_one(focus).focus()
 
     def on_screen_resume(self) -> None:
@@ -126,6 +128,7 @@ class MailscopeApp(App[int]):
         Binding("l", "show_tab('lab')", "Lab"),
         Binding("s", "show_tab('settings')", "Settings"),
         Binding("t", "show_tab('token')", "Token"),
+        Binding("v", "show_tab('paste')", "Paste", show=False),
         Binding("e", "toggle_explain", "Explain"),
         Binding("p", "toggle_presenter", "Presenter"),
         Binding("slash", "filter", "Filter"),
@@ -234,6 +237,10 @@ class MailscopeApp(App[int]):
                 from widgets.settings import SettingsPane
 
                 widget = SettingsPane(id="settings", initial=self.initial_settings, presenter=self.presenter)
+            elif tab == "paste":
+                from widgets.paste import PasteView
+
+                widget = PasteView(id="paste", mask=mask_identifiers)
             else:
                 from widgets.lab_picker import LabPicker
 

@@ -149,6 +149,9 @@ class DiagnosisPane(Widget, can_focus=False):
             if finding.fix:
                 parts.append(Text("Fix (y copies):", style="bold"))
                 parts.extend(Text(f"  {i}. {self._m(step)}") for i, step in enumerate(finding.fix, 1))
+            if finding.decide:  # an unconfirmed candidate: what to run or paste so the evidence decides
+                parts.append(Text("To decide:", style="bold"))
+                parts.extend(Text(f"  - {self._m(step)}") for step in finding.decide)
             if finding.evidence:
                 parts.append(Text("Evidence:", style="bold"))
                 for ref in finding.evidence:

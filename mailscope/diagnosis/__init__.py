@@ -68,7 +68,9 @@ def _merge(produced: list[Finding]) -> list[Finding]:
             continue
         best, other = (f, old) if f.score > old.score else (old, f)
         evidence = tuple(dict.fromkeys((*best.evidence, *other.evidence)))
-        by_id[f.id] = replace(best, evidence=evidence, confirmed=best.confirmed or other.confirmed)
+        confirmed = best.confirmed or other.confirmed
+        decide = () if confirmed else tuple(dict.fromkeys((*best.decide, *other.decide)))
+        by_id[f.id] = replace(best, evidence=evidence, confirmed=confirmed, decide=decide)
     return list(by_id.values())
 
 

@@ -273,6 +273,60 @@ _ENTRIES: tuple[Entry, ...] = (
        ("Use the implicit-TLS port (IMAP 993, POP 995, SMTP 465) or a server that offers STARTTLS.",), (), "any", ERR, True),
     _e("settings_invalid", "The settings cannot work as given", Owner.CLIENT_CONFIGURATION, "settings", (S,),
        ("Correct the setting named in the explanation.",), (), "any", ERR, True),
+    # -- field evidence: causes seen in real client logs and pasted fragments (issue 11) ------------------------------
+    _e("password_sent_as_bearer", "A password was sent where the OAuth access token belongs (XOAUTH2/OAUTHBEARER)",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (L, S),
+       ("Give the client an OAuth access token (from the provider's token endpoint: msal, google-auth, the client's own "
+        "sign-in), not the account or app password: XOAUTH2 carries 'auth=Bearer <access token>'.",
+        "A client with a password field and an OAuth switch: switch it to OAuth 2.0 and sign in in the browser; a client "
+        "without one needs a helper that prints a fresh token (mutt_oauth2.py, oama, sasl-xoauth2) or a local OAuth proxy."),
+       (MS_OAUTH_DOC, GOOGLE_XOAUTH2_DOC), "any", ERR, True),
+    _e("token_expired", "The access token had expired when it was used", Owner.CLIENT_CONFIGURATION, "token", (C, T, L),
+       ("Refresh the token before each connection (and about 5 minutes before exp); a cached token must be renewed with the "
+        "refresh token, not reused.",), (RFC7628,), "any", ERR, True),
+    _e("token_user_mismatch", "The user the client signs in as is not the user the token was issued to",
+       Owner.USER, "token", (C, L, S),
+       ("Sign in (get the token) as the mailbox user, or put the token's user in the SASL user= / a= field.",),
+       (RFC7628,), "any", ERR, True),
+    _e("token_scope_missing", "The token lacks the scope the server's error challenge names", Owner.CLIENT_CONFIGURATION, "token",
+       (C, L), ("Request the scope the challenge names (its 'scope' member) from the identity provider, and consent again.",),
+       (RFC7628,), "any", ERR, True),
+    _e("oauth_request_invalid", "The server's error challenge says the OAuth request itself is malformed (status invalid_request)",
+       Owner.CLIENT_CONFIGURATION, "wire", (L,),
+       ("The token was not judged: the SASL message is. Send exactly one token, in 'auth=Bearer <token>', with the fields the "
+        "mechanism needs (OAUTHBEARER: the GS2 header 'n,a=<user>,' and host/port; XOAUTH2: 'user=<mailbox>').",
+        "Run the client with its SASL response logged (or paste it into mailscope logs): the payload's defects are listed."),
+       (RFC7628,), "any", ERR, True),
+    _e("auth_line_too_long", "The AUTH line (or the token in it) is longer than the server accepts", Owner.CLIENT_CONFIGURATION,
+       "wire", (L,),
+       ("Send 'AUTH XOAUTH2' without the initial response and the base64 after the server's 334/+ continuation: RFC 4954 "
+        "says a client must do so when the initial response would make the command line too long.",
+        "Exchange POP3 refuses tokens over about 4,096 characters even in the two-step form: use IMAP, or a token without large "
+        "optional claims (group claims) for this app."),
+       ("https://www.rfc-editor.org/rfc/rfc4954#section-4",), "any", ERR, True),
+    _e("server_not_the_providers", "Another server answered than the provider's: an ISP, antivirus or proxy intercepts the port",
+       Owner.NETWORK, "connection", (L, S),
+       ("The greeting names the server that answered: compare it with the provider's (Exchange Online: '… Microsoft ESMTP MAIL "
+        "Service ready', Gmail: '… ESMTP … - gsmtp').",
+        "Turn off the antivirus' or firewall's mail scanning for this port, or ask the ISP to stop redirecting port 587/25; "
+        "port 465 (implicit TLS) is not redirected by most.",
+        "Check the certificate the server presents names the provider's host."), (), "any", ERR, True),
+    _e("mechanism_setting_ignored", "The client sent another SASL mechanism than the one it was configured with",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (L, S, LOG),
+       ("Check that the client reads the setting (its version and the exact option name), and that no fallback list puts the "
+        "other mechanism first; Exchange Online offers only XOAUTH2.",), (RFC7628,), "any", ERR, True),
+    _e("google_account_lookup_failed", "Gmail could not find the account named in user= ('Lookup failed')", Owner.USER, "token",
+       (L, S),
+       ("Put the Google account's primary address in user= (not an alias, a group or a non-Google address).",
+        "Service account: with_subject('<user>') and user= must name the same existing Workspace user."),
+       (GOOGLE_XOAUTH2_DOC,), "google", ERR, True),
+    _e("oauth_proxy_password_mismatch", "The local password given to the OAuth proxy is not the one it saved the account's token "
+       "with", Owner.CLIENT_CONFIGURATION, "settings", (L, S, LOG),
+       ("Use one and the same password in every client of the proxy (IMAP, POP3 and SMTP alike): the proxy encrypts its "
+        "cached token with it.",
+        "Remove the account's cached token from the proxy's configuration and sign in again in the browser with the mailbox's "
+        "own account (email-oauth2-proxy: delete the account's access_token/refresh_token entries)."),
+       ("https://github.com/simonrob/email-oauth2-proxy#configuration",), "any", ERR, True),
     # -- token-endpoint outcomes the providers' explainer (providers/explain.py) names beyond the catalogue -------
     _e("ms_device_code_declined", "The device-code sign-in was declined", Owner.USER, "token", (T,),
        ("Run the check again and approve the sign-in with the mailbox account.",), (), "microsoft", ERR, True),
@@ -303,6 +357,7 @@ _MICROSOFT = "Microsoft plug-in (providers/rules_microsoft.py)"
 _GOOGLE = "Google plug-in (providers/rules_google.py)"
 _EXPLAINER = "token-endpoint explainer (providers/explain.py)"
 _RANKING = "ranking (mailscope/diagnosis/__init__.py)"
+_COMMON = "provider plug-ins (providers/rules_common.py)"
 RULE_HOME: dict[str, tuple[str, ...]] = {
     **dict.fromkeys((
         "token_sent_as_password_via_plain", "no_oauth_mechanism_before_starttls", "server_lacks_oauth_mechanism",
@@ -312,8 +367,12 @@ RULE_HOME: dict[str, tuple[str, ...]] = {
         "connection_refused",
         "connect_timeout", "tls_verification_failed", "tls_handshake_failed", "server_refused_connection",
         "connection_closed_by_server", "server_silent", "protocol_error", "starttls_refused", "settings_invalid",
-        "client_parser_error",
+        "client_parser_error", "password_sent_as_bearer", "token_expired", "token_user_mismatch", "token_scope_missing",
+        "oauth_request_invalid", "mechanism_setting_ignored", "oauth_proxy_password_mismatch",
     ), (_ENGINE,)),
+    "auth_line_too_long": (_ENGINE, _MICROSOFT),
+    "server_not_the_providers": (_COMMON,),
+    "google_account_lookup_failed": (_GOOGLE,),
     **dict.fromkeys(("auth_refused_cause_unknown", "token_acquisition_failed"), (_RANKING,)),
     **dict.fromkeys((
         "basic_auth_mechanism_used_when_disabled", "pop3_xoauth2_one_line_rejected_exchange", "ms_bare_scope_defaults_to_graph",
@@ -341,7 +400,8 @@ RULE_HOME: dict[str, tuple[str, ...]] = {
         "token_endpoint_unreachable", "token_request_invalid_settings", "interactive_sign_in_not_completed", "token_endpoint_error",
     ), (_EXPLAINER,)),
 }
-RULE_SETS = {"engine": _ENGINE, "microsoft": _MICROSOFT, "google": _GOOGLE, "explainer": _EXPLAINER, "ranking": _RANKING}
+RULE_SETS = {"engine": _ENGINE, "microsoft": _MICROSOFT, "google": _GOOGLE, "explainer": _EXPLAINER, "ranking": _RANKING,
+             "common": _COMMON}  # fmt: skip
 
 CATALOGUE: dict[str, Entry] = {entry.id: entry for entry in _ENTRIES}
 CATALOGUE_IDS: tuple[str, ...] = tuple(e.id for e in _ENTRIES if not e.addition)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from mailscope import sasl as sasl_format
 from mailscope.diagnosis import timing
 from mailscope.evidence import CommandResult, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef
@@ -21,6 +22,7 @@ from mailscope.protocols.servers import EXCHANGE_NOT_CONNECTED, server_family
 from mailscope.settings import CheckSettings
 
 PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN", "USER"})
+LOCAL_HOSTS = ("localhost", "127.", "::1")
 OAUTH_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER"})
 _USER_CLAIMS = ("upn", "unique_name", "preferred_username", "email")  # as providers.inspect.token_user reads them
 _LINE_WINDOW = 150  # lines kept from each end of a long transcript for signature matching
@@ -143,7 +145,7 @@ class Context:
         if sasl is not None and sasl.result is not None:
             return Reply(_normalise_status(sasl.result, sasl.result_text), sasl.result_text, sasl.result_seq)
         if self.evidence.auth_result is not None:
-            seq = sasl.result_seq if sasl else self._login_seq
+            seq = sasl.result_seq if sasl else (self.evidence.auth_seq or self._login_seq)
             return Reply(_normalise_status(self.evidence.auth_result, self.evidence.auth_text), self.evidence.auth_text, seq)
         return Reply(None, "", None)
 
@@ -169,6 +171,22 @@ class Context:
     @cached_property
     def command_seq(self) -> int | None:
         return self.sasl.command_seq if self.sasl else self._login_seq
+
+    @cached_property
+    def bearer_is_password(self) -> bool:
+        """The client's OAuth payload carried a password where the access token belongs (a sasl defect says so)."""
+        return self.sasl is not None and sasl_format.DEFECTS["bearer_is_password"] in self.sasl.defects
+
+    @cached_property
+    def local_endpoint(self) -> bool:
+        """The client talks to this machine (an OAuth proxy such as email-oauth2-proxy or DavMail listens there)."""
+        return any(self.host == h or self.host.startswith(h) for h in LOCAL_HOSTS)
+
+    @cached_property
+    def mailbox_settings(self) -> dict[str, str]:
+        """Mailbox settings an admin's `Get-CASMailbox` output pasted with the log states (`{"ImapEnabled": "False"}`)."""
+        pairs = (item.partition("=") for item in self.evidence.log_facts.get("mailbox_settings", "").split())
+        return {name: value for name, _, value in pairs if name}
 
     @cached_property
     def sasl_user(self) -> str | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from mailscope.events import Channel, Direction
 from mailscope.evidence import Fault, FaultKind, Outcome, OutcomeKind, TokenEvidence
+from mailscope.logs.common import NO_MECHANISM
 from mailscope.logs.detect import parser_class
 from mailscope.logs.evidence_time import clock_reading, of_session
 from mailscope.logs.model import ImportedSession, LogItem
@@ -29,6 +30,7 @@ _FAULTS = (
     (re.compile(r"Connection refused|ConnectException", re.I), FaultKind.REFUSED),
     (re.compile(r"timed out|SocketTimeout|Timeout", re.I), FaultKind.CONNECT_TIMEOUT),
     (re.compile(r"PKIX path|certificate verify failed|SSLHandshakeException|unable to find valid cert", re.I), FaultKind.TLS_VERIFY),
+    (NO_MECHANISM, FaultKind.NO_USABLE_MECHANISM),  # the client gave up before signing in, as the live probe does
 )  # fmt: skip
 _WIRE_CHANNELS = (Channel.IMAP, Channel.POP3, Channel.SMTP)
 
@@ -45,6 +47,7 @@ class _Replayer:
         self._raw_facts: dict[str, str] = {}  # log facts as last seen, before redaction (to skip repeats)
         self._t0: float | None = None  # the session's first timestamp, epoch seconds
         self._t = 0.0
+        self._server_said: set[str] = set()  # server lines of the wire (a few), so a quoted answer is not shown twice
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -58,6 +61,10 @@ class _Replayer:
         for item in self.session.items:
             handler = getattr(self, f"_on_{item.kind.value}")
             handler(item)
+        for transcript in self.transcripts.values():  # the log ends: a reply cut short still says what it says
+            fed = transcript.conversation.close()
+            if fed is not None:
+                transcript.apply(fed)
         if self.session.dropped_items:
             self._note(f"{self.session.dropped_items} further log lines of this session were not kept (cap per session)", None)
         return self.outcome()
@@ -96,9 +103,34 @@ class _Replayer:
         text = self.redact(item.text)
         if text in self.ev.exceptions:  # "Caused by:" chains and retries repeat the same exception
             return
+        if item.facts.get("quoted_reply"):
+            self._quoted_reply(item)
         self.ev.exceptions.append(text)
         self._note(text, item.wall_time, ("exception",))
         self.record.evidence_touched("exceptions")
+
+    def _quoted_reply(self, item: LogItem) -> None:
+        """The server's answer a client library's exception quotes, rebuilt as the wire line it was (as JavaMail's own
+        rebuilt lines are): IMAP's tagless `NO …`, POP3's `-ERR …`, SMTP's reply with its code, a decoded error challenge
+        as its continuation. Not when the log already showed that answer on the wire."""
+        facts = item.facts
+        protocol = facts.get("quoted_protocol") or self.ev.protocol or "imap"
+        reply = facts["quoted_reply"]
+        if not facts.get("quoted_protocol") and not reply.startswith(("+ ", "* ")):  # JavaMail quotes the answer's text only
+            reply = {"imap": f"NO {reply}", "pop3": f"-ERR {reply}"}.get(protocol, reply)
+        if protocol == "smtp" and reply.startswith("+ "):
+            reply = f"334 {reply[2:]}"
+        answered = facts.get("quoted_answers") == "credential" and self.ev.auth_result is not None
+        if answered or reply in self._server_said:
+            return
+        if protocol != self.ev.protocol:
+            self.record.update_evidence(protocol=protocol)
+        transcript = self._transcript(Channel(protocol))
+        rebuilt = ("rebuilt from the exception message",)
+        if facts.get("quoted_command"):
+            transcript.line(Direction.CLIENT, facts["quoted_command"], annotations=rebuilt, wall_time=item.wall_time,
+                            t=self._elapsed(item.wall_time))  # fmt: skip
+        transcript.line(Direction.SERVER, reply, annotations=rebuilt, wall_time=item.wall_time, t=self._elapsed(item.wall_time))
 
     def _on_token_error(self, item: LogItem) -> None:
         text = self.redact(item.text)
@@ -115,6 +147,8 @@ class _Replayer:
             return
         if item.channel.value != self.ev.protocol:
             self.record.update_evidence(protocol=item.channel.value)
+        if item.direction is Direction.SERVER and len(self._server_said) < 64:
+            self._server_said.add(item.text)  # what an exception may quote again
         self._transcript(item.channel).line(item.direction, item.text, annotations=item.annotations, wall_time=item.wall_time,
                                             t=self._elapsed(item.wall_time))  # fmt: skip
 
@@ -140,7 +174,7 @@ class _Replayer:
         if facts.get("client_software") and facts["client_software"] != self.ev.client_software:
             changes["client_software"] = facts["client_software"]
         log_facts = dict(self.ev.log_facts)
-        for key in ("user", "password", "log_protocol", "mechanisms_tried", "mechanism_chosen"):
+        for key in ("user", "password", "log_protocol", "mechanisms_tried", "mechanism_chosen", "mechanism_configured"):
             if facts.get(key) and facts[key] != self._raw_facts.get(key):
                 self._raw_facts[key] = facts[key]
                 log_facts[key] = self.redact(facts[key])
@@ -150,6 +184,10 @@ class _Replayer:
             self.auth_verdict = facts["auth_verdict"]
             if self.auth_verdict == "succeeded":  # a failure waits: the exception that follows quotes the reply
                 self._resolve_by_verdict()
+        if facts.get("mailbox_setting"):  # the admin's Get-CASMailbox output pasted with the log: `ImapEnabled=False`
+            name = facts["mailbox_setting"].partition("=")[0]
+            kept = [s for s in log_facts.get("mailbox_settings", "").split() if not s.startswith(f"{name}=")]
+            log_facts["mailbox_settings"] = " ".join([*kept, self.redact(facts["mailbox_setting"])])
         if facts.get("mechanism_advertised"):  # one name, or several separated by spaces
             known = log_facts.get("mechanisms_advertised", "").split()
             new = [self.redact(m) for m in facts["mechanism_advertised"].split() if m not in known]

@@ -10,6 +10,7 @@ from mailscope.logs.evidence_time import of_session
 from mailscope.logs.model import ImportedSession
 from mailscope.record import SessionRecord
 from mailscope.redact import escape_controls
+from mailscope.report import EXIT_CAUSE_FOUND, EXIT_HEALTHY, EXIT_NO_SESSION, EXIT_UNDECIDED, exit_code_of
 
 MAX_ROWS = 10_000  # per-session rows kept for the report; further sessions are only counted
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -39,6 +40,7 @@ class SessionRow:
     evidence_time: str | None = None  # what time-dependent checks judged this session at (logs.evidence_time)
     evidence_time_source: str = "unknown"
     evidence_time_detail: str = ""
+    exit_code: int = EXIT_HEALTHY  # this session alone (mailscope.report: 0 healthy, 1 cause found, 3 undecided)
 
     @property
     def where(self) -> str:
@@ -64,6 +66,7 @@ class LogSummary:
     time_sources: dict[str, int] = field(default_factory=dict)  # where each session's time of evidence came from
     first_judged: EvidenceTime | None = None  # the earliest and the latest known of them
     last_judged: EvidenceTime | None = None
+    exit_codes: dict[int, int] = field(default_factory=dict)  # sessions per exit code
     _findings: dict[str, _Aggregate] = field(default_factory=dict)
 
     def add(self, session: ImportedSession, record: SessionRecord, findings: tuple[Finding, ...]) -> SessionRow:
@@ -79,7 +82,9 @@ class LogSummary:
             outcome=kind, outcome_summary=outcome.summary if outcome else "", healthy=healthy,
             findings=tuple(f.id for f in findings), lines=len(record.lines), truncated=session.truncated,
             evidence_time=when.stated or None, evidence_time_source=str(when.source), evidence_time_detail=when.detail,
+            exit_code=exit_code_of(outcome, findings),
         )  # fmt: skip
+        self.exit_codes[row.exit_code] = self.exit_codes.get(row.exit_code, 0) + 1
         self.sessions += 1
         self.healthy += healthy
         self.outcomes[kind] = self.outcomes.get(kind, 0) + 1
@@ -123,8 +128,11 @@ class LogSummary:
         return list(aggregate.sessions) if aggregate else []
 
     @property
-    def has_error(self) -> bool:
-        return any(a.finding.severity is Severity.ERROR for a in self._findings.values())
+    def exit_code(self) -> int:
+        """The log's: no session found; else a cause found in any session; else some failure left undecided; else healthy."""
+        if not self.sessions:
+            return EXIT_NO_SESSION
+        return next((code for code in (EXIT_CAUSE_FOUND, EXIT_UNDECIDED) if self.exit_codes.get(code)), EXIT_HEALTHY)
 
 
 def _escaped(wall_time: str | None) -> str | None:

@@ -7,7 +7,10 @@ command's answer). It never does I/O and never touches a SessionRecord; it is ha
 puts into evidence objects the record cannot see into.
 
 `partial=True` marks lines seen in part, as a client's debug log shows them: the session may begin mid-way, the
-log may drop the continuation request or a list's end, and hide commands whose answers still say what happened.
+log may drop the continuation request or a list's end, and hide commands whose answers still say what happened. A
+pasted fragment is the extreme case: one server line, with no greeting and no command before it, still says what it
+answers (an IMAP `NO AUTHENTICATE failed.`, a POP3 `-ERR Authentication failure…`, an SMTP `535 …`, an error
+challenge); an IMAP answer whose tag a client library's exception dropped (`NO [AUTHENTICATIONFAILED] …`) too.
 """
 
 from __future__ import annotations
@@ -19,13 +22,18 @@ from typing import Any, Protocol
 from mailscope import sasl
 from mailscope.events import Direction
 from mailscope.evidence import CommandResult, SaslExchange, SessionEvidence
-from mailscope.protocols.servers import Greeting, parse_greeting
+from mailscope.protocols.servers import EXCHANGE_NOT_CONNECTED, Greeting, challenge_family, frontend_name, parse_greeting, reply_family
 from mailscope.redact import describe_secret
 from mailscope.settings import Protocol as MailProtocol
 
 MAX_SASL_ROUNDS = 8  # continuations answered per AUTH attempt; a server asking for more is looping
 _ERROR_CHALLENGE_ANSWER = {"XOAUTH2": "", "OAUTHBEARER": "AQ=="}  # Google: an empty line; RFC 7628: %x01; others: cancel
 _SASL_RESPONSE_RE = re.compile(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
+# What clients print instead of the SASL response (MailKit `********`, emailjs `"(* value hidden *)"`, `[redacted]`,
+# `<token>`): the log hides the payload, which is no evidence of its format.
+_MASKED_RE = re.compile(r"^[\"']?(?:\*{3,}|\(\* value hidden \*\)|\[[^\]]{0,40}\]|<[^>]{0,40}>|x{4,}|\.{3}|…)[\"']?$", re.IGNORECASE)
+HIDDEN_PAYLOAD = "(hidden in the client's log)"
+CUT_BY_LOG = 500  # base64 characters: a longer response without its ^A^A end was cut by the log, not built so
 
 
 class Redacting(Protocol):
@@ -130,6 +138,8 @@ class Conversation:
         self.greeted = False
         self.client_spoke = False
         self.auth: _Auth | None = None
+        self.family = "unknown"  # the server family, from the greeting or (a log without one) the server's own words
+        self.frontend: str | None = None
 
     # -- the one entry point ---------------------------------------------------------------------
     def feed(self, direction: Direction, raw: str, seq: int) -> Fed:
@@ -138,8 +148,15 @@ class Conversation:
             self.client_spoke = True
             return self._client(raw, seq)
         if direction is Direction.SERVER:
-            return self._server(raw, seq)
+            fed = self._server(raw, seq)
+            self._identify(fed, raw)
+            return fed
         return Fed(raw)
+
+    def close(self) -> Fed | None:
+        """The lines end (a log's last line): what a half-finished answer already says, if anything (SMTP's multi-line
+        reply without its last line)."""
+        return None
 
     def conclude_auth(self, status: str, text: str) -> Fed | None:
         """A log said how the authentication ended without showing the server's reply (JavaMail's `AUTH XOAUTH2
@@ -156,6 +173,18 @@ class Conversation:
     def _server(self, raw: str, seq: int) -> Fed:
         raise NotImplementedError
 
+    def _identify(self, fed: Fed, text: str, family: str = "") -> None:
+        """Which server answers, when the greeting did not say (a fragment has none): its replies' own words, or Gmail's
+        error challenge; and Exchange's front end when a refusal is stamped with it."""
+        if self.family == "unknown":
+            family = family or reply_family(text)
+            if family != "unknown":
+                self.family = family
+                fed.changes["server_family"] = family
+        if self.family == "exchange" and self.frontend is None and (name := frontend_name(text)):
+            self.frontend = name
+            fed.changes["frontend_name"] = name
+
     # -- greeting ----------------------------------------------------------------------------------
     def _may_be_greeting(self, raw: str) -> bool:
         """Live: the first server line is the greeting, whatever it is. A log may begin mid-session: only a
@@ -164,12 +193,14 @@ class Conversation:
             return False
         if not self.partial:
             return True
-        return not self.client_spoke and parse_greeting(raw, self.protocol).status != ""
+        # A log shows refusals mid-session far more often than at connect: only a welcome counts as its greeting.
+        return not self.client_spoke and parse_greeting(raw, self.protocol).status in ("OK", "PREAUTH")
 
     def _greet(self, fed: Fed, text: str, seq: int) -> Greeting:
         self.greeted = True
         greeting = parse_greeting(text, self.protocol)
         fed.greeting = greeting
+        self.family, self.frontend = greeting.family, greeting.frontend_name
         fed.changes.update(greeting=text, greeting_seq=seq, server_family=greeting.family)
         if greeting.frontend_name:
             fed.changes["frontend_name"] = greeting.frontend_name
@@ -190,7 +221,10 @@ class Conversation:
         fed.changes["security"] = "starttls"
 
     # -- SASL dialogue -------------------------------------------------------------------------------
-    def _start_auth(self, fed: Fed, key: str, mechanism: str, initial: str | None, seq: int) -> str:
+    def _start_auth(
+        self, fed: Fed, key: str, mechanism: str, initial: str | None, seq: int, *,
+        reason: str = "the log shows the client's AUTHENTICATE command",
+    ) -> str:
         """An AUTHENTICATE/AUTH command: the exchange starts; returns the argument as it may be shown."""
         mechanism = mechanism.upper()
         exchange = SaslExchange(mechanism=mechanism, sasl_ir=initial is not None, command_seq=seq)
@@ -198,7 +232,7 @@ class Conversation:
         fed.sasl = exchange
         fed.changes["mechanism"] = mechanism
         if self.partial:
-            fed.changes["mechanism_reason"] = "the log shows the client's AUTHENTICATE command"
+            fed.changes["mechanism_reason"] = reason
         if initial is None:
             return ""
         if initial == "=":
@@ -245,12 +279,20 @@ class Conversation:
         assert auth is not None
         exchange = auth.exchange
         auth.responses += 1
+        if self.partial and _MASKED_RE.match(value.strip()):
+            exchange.client_payload = exchange.client_payload or HIDDEN_PAYLOAD
+            return value
         if exchange.mechanism == "LOGIN":
             return self._login_payload(value)
         described = self.redactor.describe_sasl(value, exchange.mechanism)
         if not exchange.client_payload:
             exchange.client_payload = described
-            exchange.defects = [self.redactor.redact(d) for d in sasl.parse_response(value, exchange.mechanism).defects]
+            exchange.response_length = len(value)
+            parsed = sasl.parse_response(value, exchange.mechanism)
+            if self.partial and len(value) >= CUT_BY_LOG and "missing_terminator" in parsed.codes:
+                exchange.client_payload += " (cut short in the log: its format cannot be judged)"  # neomutt keeps ~1 KB
+            else:
+                exchange.defects = [self.redactor.redact(d) for d in parsed.defects]
         return described
 
     def _login_payload(self, value: str) -> str:
@@ -280,8 +322,22 @@ class Conversation:
         auth.exchange.challenges.append(self.redactor.redact(decoded))
         if parsed is not None:
             auth.exchange.challenge_json.append(redact_json(parsed, self.redactor))
+            self._identify(fed, "", challenge_family(parsed))
         fed.sasl_touched = True
         fed.annotations += (f"SASL challenge, decoded: {decoded}",)  # the record redacts annotations
+
+    def _implied_auth(self, fed: Fed, payload: str, seq: int) -> None:
+        """A log that begins with a SASL continuation (a pasted error challenge) shows an authentication whose command it
+        does not show: an error challenge in JSON answers only XOAUTH2 (Gmail's carries `schemes`) or OAUTHBEARER."""
+        decoded, parsed = sasl.decode_challenge(payload)
+        if parsed is not None:
+            mechanism = "XOAUTH2" if "schemes" in parsed or challenge_family(parsed) == "gmail" else "OAUTHBEARER"
+            why = f"inferred: the log shows the server's {mechanism} error challenge, not the client's command"
+        elif decoded.rstrip(":").lower() in ("username", "password"):
+            mechanism, why = "LOGIN", "inferred: the log shows the server's LOGIN prompt, not the client's command"
+        else:
+            return
+        self._start_auth(fed, "", mechanism, None, seq, reason=why)
 
     def _auth_result(self, fed: Fed, status: str, text: str, seq: int | None) -> None:
         auth = self.auth
@@ -290,11 +346,11 @@ class Conversation:
         exchange = auth.exchange
         exchange.result, exchange.result_text, exchange.result_seq = status, self.redactor.redact(text), seq
         fed.sasl_touched = True
-        self._answered(fed, status, text)
+        self._answered(fed, status, text, seq)
 
-    def _answered(self, fed: Fed, status: str, text: str) -> None:
+    def _answered(self, fed: Fed, status: str, text: str, seq: int | None = None) -> None:
         """The server answered the credential (AUTH, IMAP LOGIN, POP3 PASS)."""
-        fed.changes.update(auth_result=status, auth_text=text)
+        fed.changes.update(auth_result=status, auth_text=text, auth_seq=seq)
         self.auth_status = status
 
     @property
@@ -304,6 +360,8 @@ class Conversation:
     # -- commands ------------------------------------------------------------------------------------
     def _command(self, fed: Fed, name: str, status: str | None, text: str, seq: int) -> CommandResult:
         fed.command = CommandResult(name, status, self.redactor.redact(text), seq)
+        if self.partial and self.auth_status is None and EXCHANGE_NOT_CONNECTED in text.lower():
+            self._answered(fed, "OK", "")  # the log hid the sign-in; Exchange's answer says it was accepted
         return fed.command
 
     def _password_login(self, fed: Fed, how: str) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from mailscope.events import Direction
 from mailscope.evidence import CommandResult, SessionEvidence
 from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, first_answer
+from mailscope.protocols.mechanism import offered_mechanisms
+from mailscope.protocols.servers import reply_family
 from mailscope.redact import describe_secret
 from mailscope.settings import Protocol
 
@@ -33,8 +35,19 @@ _LOGIN_ARGS_RE = re.compile(r'^(?P<user>"(?:[^"\\]|\\.)*"|\S+) (?P<password>.*)$
 _CAPS_CODE_RE = re.compile(r"\[CAPABILITY (?P<caps>[^\]]*)\]", re.IGNORECASE)
 _UNTAGGED_CAPS_RE = re.compile(r"^\* CAPABILITY\b ?(?P<caps>.*)$", re.IGNORECASE)
 _BYE_RE = re.compile(r"^\* BYE\b", re.IGNORECASE)
-# A log may not show the LOGIN/AUTHENTICATE command (Thunderbird hides it); its answer still says what happened.
-_AUTH_ANSWER_RE = re.compile(r"^(?:OK|NO|BAD) (?:\[AUTHENTICATIONFAILED\]|(?:AUTHENTICATE|LOGIN) (?:completed|failed))", re.IGNORECASE)
+# A log may not show the LOGIN/AUTHENTICATE command (Thunderbird hides it, a pasted line has none); its answer still says
+# what happened: Exchange's `AUTHENTICATE failed.`, Gmail's `[AUTHENTICATIONFAILED] Invalid credentials (Failure)` and
+# `[ALERT] …`, `Invalid SASL argument.`, `Lookup failed`, a success that names the user (`… authenticated (Success)`).
+_AUTH_ANSWER_RE = re.compile(
+    r"^(?:OK|NO|BAD) (?:\[CAPABILITY [^\]]*\] )?(?:\[(?:AUTHENTICATIONFAILED|AUTHORIZATIONFAILED|ALERT|WEBALERT\b[^\]]*)\]|"
+    r"(?:AUTHENTICATE|LOGIN) (?:completed|failed)|\S+ authenticated \(Success\)|Logged in\b|Invalid SASL argument|"
+    r"Client aborted AUTHENTICATE|Lookup failed|Invalid credentials|Authentication (?:failed|successful)|.*\bLogin failed\b)",
+    re.IGNORECASE,
+)
+_LOGIN_ANSWER_RE = re.compile(r"^(?:OK|NO|BAD) LOGIN (?:completed|failed)", re.IGNORECASE)
+_UNTAGGED_REFUSAL_RE = re.compile(r"^\* (?:NO|BAD) \[[A-Z]")  # `* NO [WEBALERT https://…] Web login required.`
+_RESPONSE_CODE_RE = re.compile(r"^(?:OK|NO|BAD) \[[A-Z][A-Z0-9-]*[\] ]")
+_TAGLESS_RE = re.compile(r"^(?P<status>OK|NO|BAD) (?P<text>.*)$", re.IGNORECASE)  # a client library's exception drops the tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +86,22 @@ def line_direction(text: str) -> Direction | None:
     return Direction.CLIENT if command is not None and command.name in COMMANDS else None
 
 
+def stands_alone(text: str) -> bool:
+    """A server line that is evidence without the session around it (a pasted fragment): a NO or BAD, an answer to
+    the credential, a BYE, an error challenge, a capability list."""
+    status = status_of(text)
+    if status is not None:
+        tagged = parse_tagged(text)
+        answer = f"{status} {tagged.text}" if tagged else text
+        if _AUTH_ANSWER_RE.match(answer) or capabilities_in(text) is not None:
+            return True
+        # Any NO or BAD a server wrote ("Job2 NO entries" in ordinary log text is none): a response code, or words only
+        # a known server family uses.
+        return status != "OK" and (_RESPONSE_CODE_RE.match(answer) is not None or reply_family(answer) != "unknown")
+    return bool(_BYE_RE.match(text) or _UNTAGGED_CAPS_RE.match(text) or _UNTAGGED_REFUSAL_RE.match(text)
+                or (text.startswith("+ ") and len(text) > 6))
+
+
 def capabilities_in(text: str) -> tuple[str, ...] | None:
     """The capability list an untagged `* CAPABILITY` line or a `[CAPABILITY ...]` response code carries."""
     untagged = _UNTAGGED_CAPS_RE.match(text)
@@ -95,6 +124,15 @@ def mailbox_check(evidence: SessionEvidence, *, partial: bool = False) -> Mailbo
     return MailboxCheck(None, "EXAMINE INBOX was not answered")
 
 
+def status_of(text: str) -> str | None:
+    """OK | NO | BAD of a tagged answer, or of one quoted without its tag (`NO [AUTHENTICATIONFAILED] …`)."""
+    tagged = parse_tagged(text)
+    if tagged is not None:
+        return tagged.status
+    tagless = _TAGLESS_RE.match(text)
+    return tagless.group("status").upper() if tagless else None
+
+
 def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return re.sub(r"\\(.)", r"\1", value[1:-1])
@@ -111,6 +149,7 @@ class ImapConversation(Conversation):
         self.results: dict[str, CommandResult] = {}  # tag -> its command's answer: the live driver reads them
         self._logout_tags: set[str] = set()
         self._auth_caps: tuple[str, ...] | None = None
+        self._listed_mechanisms = False  # a capability list with AUTH= entries was seen
 
     # -- client --------------------------------------------------------------------------------------
     def _client(self, raw: str, seq: int) -> Fed:
@@ -145,11 +184,13 @@ class ImapConversation(Conversation):
             greeting = self._greet(fed, raw, seq)
             caps = capabilities_in(raw)
             if caps is not None:
-                fed.changes[self._caps_field()] = caps
+                self._store_caps(fed, caps)
             if greeting.status == "REFUSED":
                 fed.changes.update(untagged_bye=raw, bye_seq=seq)
             return fed
         if raw.startswith("+"):
+            if self.auth is None and self.partial and self.auth_status is None:
+                self._implied_auth(fed, raw[1:].strip(), seq)
             if self.auth is not None:
                 self._challenge(fed, raw[1:].strip(), seq)
             return fed
@@ -158,32 +199,48 @@ class ImapConversation(Conversation):
             if caps is not None and self.auth is not None:
                 self._auth_caps = caps  # sent with the AUTHENTICATE answer: the post-auth list, if the answer is OK
             elif caps is not None:
-                fed.changes[self._caps_field()] = caps
+                self._store_caps(fed, caps)
             elif _BYE_RE.match(raw) and not self._logout_tags:
                 fed.changes.update(untagged_bye=raw, bye_seq=seq)
             return fed
         tagged = parse_tagged(raw)
+        if tagged is None and self.partial and (tagless := _TAGLESS_RE.match(raw)):
+            tagged = Tagged("", tagless.group("status").upper(), tagless.group("text"))
         if tagged is not None:
             self._tagged(fed, tagged, seq)
         return fed
 
+    def _store_caps(self, fed: Fed, caps: tuple[str, ...]) -> None:
+        """A log that hides the sign-in still shows its effect: a list without AUTH= after one with it is the
+        post-auth list (Gmail's tagged OK after sign-in carries one), never the mechanisms offered before it."""
+        offered = bool(offered_mechanisms(caps))
+        field = self._caps_field()
+        if self.partial and not offered and self._listed_mechanisms and field != "capabilities_post_auth":
+            field = "capabilities_post_auth"
+        self._listed_mechanisms = self._listed_mechanisms or offered
+        fed.changes[field] = caps
+
     def _tagged(self, fed: Fed, tagged: Tagged, seq: int) -> None:
         answer = f"{tagged.status} {tagged.text}".strip()
         caps = capabilities_in(tagged.text)
-        if self.auth is not None and self.auth.key == tagged.tag:
-            self._auth_result(fed, tagged.status, answer, seq)
+        if self.auth is not None and (self.auth.key == tagged.tag or not self.auth.key or not tagged.tag):
+            self._auth_result(fed, tagged.status, answer, seq)  # a tag the log did not show (or dropped) answers it too
             caps, self._auth_caps = caps or self._auth_caps, None
             if caps is not None and self.authenticated:
                 fed.changes["capabilities_post_auth"] = caps
             return
         name = self.pending.pop(tagged.tag, None)
         if name is None and self.partial and self.auth_status is None and _AUTH_ANSWER_RE.match(answer):
-            self._answered(fed, tagged.status, answer)  # the LOGIN/AUTHENTICATE command was not logged
+            self._answered(fed, tagged.status, answer, seq)  # the LOGIN/AUTHENTICATE command was not logged
+            if _LOGIN_ANSWER_RE.match(answer):
+                fed.changes.update(login_used=True, mechanism="LOGIN", mechanism_reason="the server's answer names the LOGIN command")
+            if caps is not None and self.authenticated:
+                fed.changes["capabilities_post_auth"] = caps
             return
         if name == "LOGIN":
-            self._answered(fed, tagged.status, answer)
+            self._answered(fed, tagged.status, answer, seq)
         elif name == "STARTTLS" and tagged.status == "OK":
             self._tls_started(fed)
         if caps is not None:
-            fed.changes[self._caps_field()] = caps
+            self._store_caps(fed, caps)
         self.results[tagged.tag] = self._command(fed, name or "?", tagged.status, tagged.text, seq)

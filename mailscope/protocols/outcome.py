@@ -38,8 +38,8 @@ def decide_outcome(evidence: SessionEvidence, *, partial: bool = False) -> Outco
             refused = next((c for c in evidence.commands if EXCHANGE_NOT_CONNECTED in c.text.lower()), None)
             if evidence.untagged_bye is not None:
                 reason = f"the server ended the session: {evidence.untagged_bye}"
-            elif refused is not None:
-                reason = f"{refused.command} answered {refused.result} {refused.text}"
+            elif refused is not None:  # "?": a command the log did not show
+                reason = f"{'the server' if refused.command == '?' else refused.command} answered {refused.result} {refused.text}"
             elif partial:
                 return Outcome(OutcomeKind.MAILBOX_REACHABLE, f"{how} accepted (the log shows no refused mailbox check)")
             elif evidence.fault is not None:

@@ -22,6 +22,10 @@ COMMANDS = frozenset(
 )
 _STATUS_RE = re.compile(r"^(?:\+OK|-ERR)\b")
 _WORD_RE = re.compile(r"^([A-Za-z]+)\b")
+# A log may not show USER/PASS or AUTH (a pasted line has none); these answers still say the credential was judged.
+_AUTH_ANSWER_RE = re.compile(
+    r"^(?:\+OK|-ERR)\b.*(?:authenticat|logon failure|logged in|\[AUTH\]|\[SYS/PERM\]|password|"
+    r"Protocol error\. Connection is closed\. 10)", re.IGNORECASE)
 
 
 def status_of(text: str) -> str | None:
@@ -38,6 +42,12 @@ def line_direction(text: str) -> Direction | None:
         return Direction.SERVER
     word = _WORD_RE.match(text)
     return Direction.CLIENT if word and word.group(1).upper() in COMMANDS else None
+
+
+def stands_alone(text: str) -> bool:
+    """A server line that is evidence without the session around it: a refusal, an answer to the credential, a
+    SASL continuation with content."""
+    return text.startswith("-ERR") or bool(_AUTH_ANSWER_RE.match(text)) or (text.startswith("+ ") and len(text) > 6)
 
 
 def mailbox_check(evidence: SessionEvidence, *, partial: bool = False) -> MailboxCheck:
@@ -106,7 +116,10 @@ class Pop3Conversation(Conversation):
                 elif len(self._lines) < MAX_CAPABILITIES:
                     self._lines.append(raw[1:] if raw.startswith("..") else raw)  # byte-stuffing (RFC 1939 §3)
                 return fed
-        if self.auth is not None and (raw.startswith("+ ") or raw == "+"):
+        continuation = raw.startswith("+ ") or raw == "+"
+        if continuation and self.auth is None and self.partial and self.auth_status is None:
+            self._implied_auth(fed, raw[1:].strip(), seq)
+        if self.auth is not None and continuation:
             self._challenge(fed, raw[1:].strip(), seq)
             return fed
         if status is None:
@@ -116,8 +129,11 @@ class Pop3Conversation(Conversation):
             fed.reply = Reply(status, raw, seq)
             return fed
         verb, args = self.pending.popleft() if self.pending else ("?", "")
+        if verb == "?" and self.partial and self.auth_status is None and _AUTH_ANSWER_RE.match(raw):
+            self._answered(fed, status, raw, seq)  # USER/PASS or AUTH was not logged
+            return fed
         if verb == "PASS":
-            self._answered(fed, status, raw)
+            self._answered(fed, status, raw, seq)
         elif verb == "STLS" and status == "OK":
             self._tls_started(fed)
         self._command(fed, verb, status, raw, seq)

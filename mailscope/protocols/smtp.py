@@ -22,6 +22,10 @@ POST_AUTH_CHECK = ("MAIL FROM", "RCPT TO")  # both 2xx: the server lets this use
 _REPLY_RE = re.compile(r"^(?P<code>\d{3})(?P<more>[ -]|$)(?P<text>.*)$", re.DOTALL)
 _WORD_RE = re.compile(r"^([A-Za-z]+)\b")
 _BAD_CODES = ("500", "501", "504")  # syntax error, bad argument, unknown mechanism
+# Replies only AUTH gets (RFC 4954: 235, 334, 454, 534, 535, 538), and syntax errors that name the AUTH data: a log
+# that does not show the AUTH command (a pasted reply) still shows what the server made of the credential.
+_AUTH_CODES = ("235", "454", "534", "535", "538")
+_AUTH_TEXT_RE = re.compile(r"XOAUTH2|OAUTHBEARER|auth(?:entication)? data|Cannot Decode response|authentication", re.IGNORECASE)
 
 
 def status_of(code: str) -> str:
@@ -33,6 +37,17 @@ def status_of(code: str) -> str:
 
 def is_reply(text: str) -> bool:
     return bool(_REPLY_RE.match(text))
+
+
+
+def stands_alone(text: str) -> bool:
+    """A reply that is evidence without the session around it: a refusal (4xx/5xx), AUTH's answer (235) or a SASL
+    continuation with content (334 <base64>)."""
+    reply = _REPLY_RE.match(text)
+    if reply is None:
+        return False
+    code = reply.group("code")
+    return code[0] in "45" or code == "235" or (code == "334" and bool(reply.group("text").strip()))
 
 
 def line_direction(text: str) -> Direction | None:
@@ -68,10 +83,12 @@ class SmtpConversation(Conversation):
     protocol = Protocol.SMTP
     commands = COMMANDS
 
+
     def __init__(self, redactor: Redacting, *, partial: bool = False) -> None:
         super().__init__(redactor, partial=partial)
         self.pending: deque[str] = deque()  # command names awaiting their reply
         self._parts: list[str] = []  # the lines of a multi-line reply so far (code removed)
+        self._pending_reply: tuple[str, int] | None = None  # its code and the transcript line of its latest part
         self._message = False  # the client is sending the message after DATA's 354
 
     # -- client --------------------------------------------------------------------------------------
@@ -112,13 +129,30 @@ class SmtpConversation(Conversation):
         if reply.group("more") == "-":
             if len(self._parts) < MAX_CAPABILITIES:
                 self._parts.append(text)
+            self._pending_reply = (code, seq)
             return fed
-        parts, self._parts = [*self._parts, text], []
+        parts, self._parts, self._pending_reply = [*self._parts, text], [], None
+        return self._reply(fed, code, parts, raw, seq)
+
+    def close(self) -> Fed | None:
+        """A log (a pasted fragment) that ends inside a multi-line reply (`535-5.7.8 Username and Password not accepted.`
+        without its last line): what was shown is the reply."""
+        if not self._parts or self._pending_reply is None or not self.partial:
+            return None
+        code, seq = self._pending_reply
+        parts, self._parts, self._pending_reply = self._parts, [], None
+        return self._reply(Fed(""), code, parts, "", seq)
+
+    def _reply(self, fed: Fed, code: str, parts: list[str], raw: str, seq: int) -> Fed:
+        """A complete reply (the lines of a multi-line one joined) in the conversation's state."""
+        text = parts[-1]
         full = " ".join([code, *(p for p in parts if p)])
-        if self._may_be_greeting(raw):
+        if raw and self._may_be_greeting(raw):
             self._greet(fed, full, seq)
             return fed
         status = status_of(code)
+        if code == "334" and self.auth is None and self.partial and self.auth_status is None:
+            self._implied_auth(fed, text, seq)
         if self.auth is not None:
             if code == "334":
                 self._challenge(fed, text, seq)
@@ -126,8 +160,15 @@ class SmtpConversation(Conversation):
                 self._auth_result(fed, status, full, seq)
             return fed
         name = self.pending.popleft() if self.pending else ""
+        if not name and self.partial and self.auth_status is None and (
+            code in _AUTH_CODES or (code.startswith("5") and _AUTH_TEXT_RE.search(full))
+        ):
+            self._answered(fed, status, full, seq)  # the AUTH command was not logged
+            return fed
         if not name and self.partial and code == "250" and len(parts) > 1:
             name = "EHLO"  # a log that shows the extensions but not the EHLO command
+        if name == "AUTH":  # an AUTH whose mechanism the log did not show (Postfix logs only the refusal): its answer
+            self._answered(fed, status, full, seq)
         if name in ("EHLO", "HELO") and status == "OK":
             fed.changes[self._caps_field()] = capability_keywords(parts[1:], "AUTH")  # the first line echoes the greeting
         elif name == "STARTTLS" and code == "220":

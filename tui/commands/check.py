@@ -1,6 +1,7 @@
 """`mailscope check`: one live session (IMAP, POP3 or SMTP), headless. Prints the redacted transcript as it happens
 and a one-line outcome, or with --json the versioned report. Exit 0: authenticated and mailbox reachable (SMTP: the
-server accepts MAIL FROM and RCPT TO for the user); 1: an error finding or failed authentication; 2: usage error.
+server accepts MAIL FROM and RCPT TO for the user); 1: the cause found (a confirmed error finding, as before); 2: usage
+error; 3: it failed but only unconfirmed candidates explain it (each says what would decide). README "Exit codes".
 
 Imports stay lazy: a static-token check must not load Textual, msal or google-auth.
 """
@@ -272,9 +273,12 @@ def _print_result(args: argparse.Namespace, record: SessionRecord) -> int:
         print(report.report_json(record))
         return report.exit_code(record)
     for finding in report.findings_of(record):
-        print(f"{finding.severity.upper()}: {finding.title} [{finding.id}] (owner: {finding.owner})")
+        status = "" if finding.confirmed else " (unconfirmed candidate)"
+        print(f"{finding.severity.upper()}{status}: {finding.title} [{finding.id}] (owner: {finding.owner})")
         for step in finding.fix:
             print(f"    fix: {step}")
+        for step in finding.decide:
+            print(f"    to decide: {step}")
     outcome = record.outcome
     print(f"outcome: {outcome.kind}: {outcome.summary}" if outcome else "outcome: unknown (session not finished)")
     return report.exit_code(record)

@@ -45,5 +45,6 @@ class Parser(_Base):
                 return [LogItem(ItemKind.CLOSE, message, wall_time=wall_time, lineno=lineno)]
             if message.startswith(("SSL connection using", "TLS connection using", "Server certificate", "STARTTLS")):
                 return [LogItem(ItemKind.NOTE, f"curl: {message}", wall_time=wall_time, lineno=lineno)]
-            return []
+            # "No known authentication mechanisms supported!": curl gives up before signing in
+            return common.evidence_items(message, stream="", wall_time=wall_time, lineno=lineno)
         return common.evidence_items(rest, stream="", wall_time=wall_time, lineno=lineno)
