@@ -149,16 +149,17 @@ SERVER_STRINGS: tuple[ServerString, ...] = (
        "A0001 NO [ALERT] IMAP access is disabled for your domain. Please contact your domain administrator. (Failure)",
        "google_imap_pop_disabled"),
     _s("gmail-imap-session-expired-bye", "imap", "gmail", "* BYE Session expired, please login again.", "token_expired_mid_session"),
-    # -- a local OAuth proxy (email-oauth2-proxy) refusing the client: its own replies, not the server's
+    # -- a local OAuth proxy (email-oauth2-proxy) refusing the client: its own replies, not the server's. Its words name
+    #    the cause: the local password the client gave the proxy is not the one the proxy stored for the account
     _s("emailproxy-imap-login-failed", "imap", "exchange",
        "A1 NO LOGIN Email OAuth 2.0 Proxy: Login failed - the password for account alice@contoso.com is incorrect",
-       "local_proxy_capability_rewrite", decisive=False),
+       "oauth_proxy_password_mismatch", ("local_proxy_capability_rewrite",)),
     _s("emailproxy-pop-auth-failed", "pop3", "exchange",
        "-ERR Authentication failed. Email OAuth 2.0 Proxy: Login failed - the password for account alice@contoso.com is incorrect",
-       "local_proxy_capability_rewrite", decisive=False),
+       "oauth_proxy_password_mismatch", ("local_proxy_capability_rewrite",)),
     _s("emailproxy-smtp-credentials-invalid", "smtp", "exchange",
        "535 5.7.8  Authentication credentials invalid. Email OAuth 2.0 Proxy: Login failed - the password for account "
-       "alice@contoso.com is incorrect", "local_proxy_capability_rewrite", decisive=False),
+       "alice@contoso.com is incorrect", "oauth_proxy_password_mismatch", ("local_proxy_capability_rewrite",)),
     # -- Gmail POP3
     _s("gmail-pop-app-password", "pop3", "gmail", "-ERR [AUTH] Application-specific password required",
        "google_password_auth_rejected"),

@@ -104,5 +104,5 @@ def test_log_is_read_without_traceback_and_without_leaking_its_secret(entry: dic
     for args, (code, out, err) in runs.items():
         shown = out + err
         assert "Traceback" not in shown and "internal error" not in shown.lower(), (args, shown[-1500:])
-        assert code in (0, 1), (args, shown[-800:])
+        assert code in (0, 1, 3, 4), (args, shown[-800:])  # README: healthy, cause found, only candidates, no session
         assert leak(shown, secrets, pieces) is None, (args, leak(shown, secrets, pieces))
