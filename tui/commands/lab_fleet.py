@@ -22,9 +22,19 @@ def positive(text: str) -> int:
     return int(text)
 
 
+def fleet_size(text: str) -> int:
+    """argparse type: how many mailboxes a lab fleet has (1 to MAX_FLEET_SIZE)."""
+    from mailscope.lab.fleet import MAX_FLEET_SIZE
+
+    size = positive(text)
+    if size > MAX_FLEET_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r}: a lab fleet has at most {MAX_FLEET_SIZE:,} mailboxes")
+    return size
+
+
 def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     fleet = serve.add_argument_group("fleet (instead of a scenario)")
-    fleet.add_argument("--fleet", type=positive, metavar="N", help="serve a fleet of N service mailboxes in mixed states")
+    fleet.add_argument("--fleet", type=fleet_size, metavar="N", help="serve a fleet of N service mailboxes in mixed states")
     add_fleet_options(fleet)
     fleet.add_argument("--truth", metavar="FILE", help="also write the fleet's truth (JSON) to FILE")
     fleet.add_argument("--json", action="store_true", help="describe the running fleet as one JSON line (paths, no secret)")
@@ -37,7 +47,7 @@ def add_truth_parser(sub: Any) -> None:
         description="Each mailbox's state, real cause and expected primary finding, and the counts an "
         "audit's summary must show. The same N and seed give the same fleet.",
     )
-    truth.add_argument("size", type=positive, metavar="N", help="mailboxes in the fleet")
+    truth.add_argument("size", type=fleet_size, metavar="N", help="mailboxes in the fleet")
     add_fleet_options(truth)
 
 
