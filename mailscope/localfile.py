@@ -10,6 +10,8 @@ import errno
 import os
 import stat
 
+_NOT_AN_OUTPUT = "is not a regular file but a FIFO (named pipe) or socket; nothing is written to it (it could block forever)"
+
 
 class NotRegularFile(OSError):
     """The path is a directory, FIFO, device or socket: its message says which, to follow the file's name. An OSError,
@@ -40,12 +42,12 @@ def open_output(path: str, flags: int, mode: int = 0o600) -> int:
         fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, mode)
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # a FIFO without a reader
-            raise NotRegularFile(_what(stat.S_IFIFO)) from None
+            raise NotRegularFile(_NOT_AN_OUTPUT) from None
         raise
     kind = os.fstat(fd).st_mode
-    if stat.S_ISFIFO(kind) or stat.S_ISSOCK(kind) or stat.S_ISDIR(kind):
+    if stat.S_ISFIFO(kind) or stat.S_ISSOCK(kind):
         os.close(fd)
-        raise NotRegularFile(_what(kind))
+        raise NotRegularFile(_NOT_AN_OUTPUT)
     os.set_blocking(fd, True)
     return fd
 

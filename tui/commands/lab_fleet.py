@@ -69,7 +69,12 @@ def fleet_from_args(size: int, seed: int, protocols: str) -> Fleet:
 
 
 def write_truth(fleet: Fleet, path: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
+    """The fleet's truth as JSON; OSError when it cannot be written (a FIFO is refused at once, not waited on)."""
+    import os
+
+    from mailscope.localfile import open_output
+
+    with os.fdopen(open_output(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "w", encoding="utf-8") as handle:
         json.dump(fleet.truth(), handle, indent=2)
         handle.write("\n")
 
@@ -115,7 +120,10 @@ async def _serve_until_stopped(fleet: Fleet, args: argparse.Namespace) -> None:
     async with FleetLab(fleet) as lab:
         truth = lab.write_file("truth.json", json.dumps(fleet.truth(), indent=2) + "\n")
         if args.truth:
-            write_truth(fleet, args.truth)
+            try:
+                write_truth(fleet, args.truth)
+            except OSError as exc:
+                raise OSError(f"cannot write --truth {args.truth}: {exc.strerror or exc}") from None
         print(json.dumps(describe_json(lab, truth)) if args.json else describe(lab, truth), flush=True)
         await stop.wait()
 
