@@ -224,6 +224,8 @@ _PRINTABLE_DECODED_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # tex
 _LOGIN_LITERAL_RE = _lazy(
     rf"{_LINE_PREFIX}\S+\s+(?i:login)\s+(?:(?P<user_literal>\{{\d+\+?\}})|{_QUOTED_OR_ATOM}\s+(?P<pw_literal>\{{\d+\+?\}}))\s*$"
 )
+# a server's reply where a prompt's answer was expected: `S:`/`<` lines, SMTP codes, POP3 status, IMAP untagged or tagged
+_SERVER_REPLY_RE = _lazy(r"^\s*(?:S:|<)|^\s*(?:C:\s*|>+\s*)?(?:\d{3}(?:[ -]|$)|[+-](?:OK|ERR)\b|\*\s|[^\s:]+ (?:OK|NO|BAD)\b)")
 _PASSWORD_PROMPT_RE = _lazy(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
 _CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
 _LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
@@ -477,6 +479,8 @@ class Redactor:
                 return head + _seen_secret(self._seen, text[len(head) :], "password") if text[len(head) :] else text
             if what == "password":  # base64 answer to a `Password:` prompt: one token
                 self._expect = None
+                if _SERVER_REPLY_RE().match(text):
+                    return text  # the server's reply (a log that dropped the answer): its last word is no password
                 if _PASSWORD_DESCRIPTION_RE.fullmatch(text.strip()):
                     return text  # the probe already described it (mailscope.protocols' SASL LOGIN)
                 return _LAST_TOKEN_RE.sub(lambda m: self._prompted_password(m.group("value")), text, count=1)

@@ -461,6 +461,17 @@ def test_a_short_password_next_to_protocol_words_is_still_redacted_in_every_spel
         assert piece not in r.redact_line(f"334 UGFzc3dvcmQ6 {piece}"), piece
 
 
+def test_a_reply_after_the_password_prompt_is_not_taken_for_the_answer() -> None:
+    """JavaMail's debug output drops the client's base64 answers: the line after `334 UGFzc3dvcmQ6` is then the server's
+    reply, whose last word (here the prompt again) was described, and registered, as the password."""
+    r = Redactor()
+    r.redact_line("334 UGFzc3dvcmQ6")
+    reply = "535 5.7.139 Authentication unsuccessful: UGFzc3dvcmQ6"
+    assert r.redact_line(reply) == reply and not r.has_secrets
+    r.redact_line("334 UGFzc3dvcmQ6")
+    assert r.redact_line(f"C: {b64('Winter2026!Pass')}") == "C: <password 15 chars " + fingerprint("Winter2026!Pass") + ">"
+
+
 @pytest.mark.parametrize("cut", [12, 40, 90, 200])
 def test_unregistered_jwt_cut_at_a_line_end(cut: int) -> None:
     """Log import: a JWT wrapped onto the next line. The cut head has no signature yet; its rest
