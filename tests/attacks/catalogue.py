@@ -246,6 +246,15 @@ def attacks() -> list[Attack]:
             forbidden=(p.SHORT_PASSWORD,),
         ),
         Attack(
+            "log: JavaMail SMTP debug with AUTH LOGIN answers on lines of their own and the password echoed",
+            "log",
+            _log(p.javamail_smtp_login(p.SHORT_PASSWORD), summary=False),
+            (p.SHORT_PASSWORD,),
+            required=("334 UGFzc3dvcmQ6",),
+            forbidden=(p.SHORT_PASSWORD, "<password 9 chars"),  # "Password:" taken for the password
+            fast=False,
+        ),
+        Attack(
             "log: SMTP (Thunderbird) with control sequences and Gmail's challenge echoing the token",
             "log",
             _log(SMTP_GMAIL_LOG),

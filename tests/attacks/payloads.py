@@ -135,3 +135,18 @@ def thunderbird_smtp(lines: list[tuple[str, str]]) -> str:
     """Thunderbird's SMTP log (MOZ_LOG=SMTP:5)."""
     prefix = "2026-11-28 09:30:00.{:06d} UTC - [Parent 5120: Main Thread]: D/SMTP"
     return "".join(f"{prefix.format(i)} {side}: {text}\n" for i, (side, text) in enumerate(lines))
+
+
+def javamail_smtp_login(password: str, user: str = USER) -> str:
+    """JavaMail's SMTP debug output with mail.debug.auth=true: the password in protocolConnect, AUTH LOGIN's prompts
+    and the base64 answers on lines of their own (which the log import does not attribute), then a reply echoing it."""
+    encoded = base64.b64encode(password.encode()).decode()
+    return "\n".join([
+        'DEBUG SMTP: trying to connect to host "smtp.office365.com", port 587, isSSL false',
+        "220 AM0PR02CA0001.outlook.office365.com Microsoft ESMTP MAIL Service ready",
+        'DEBUG SMTP: connected to host "smtp.office365.com", port: 587',
+        "EHLO jira.contoso.local", "250-AM0PR02CA0001.outlook.office365.com Hello [203.0.113.20]", "250-AUTH LOGIN XOAUTH2", "250 SMTPUTF8",
+        f"DEBUG SMTP: protocolConnect login, host=smtp.office365.com, user={user}, password={password}",
+        "DEBUG SMTP: Using mechanism LOGIN", "AUTH LOGIN", "334 VXNlcm5hbWU6", base64.b64encode(user.encode()).decode(),
+        "334 UGFzc3dvcmQ6", encoded, f"535 5.7.139 Authentication failed: {password} {encoded} {password.encode().hex()} UGFzc3dvcmQ6",
+    ]) + "\n"  # fmt: skip

@@ -20,7 +20,8 @@ def _session(lines: list[tuple[Direction, str]], cap: int) -> ImportedSession:
 
 def test_the_head_and_the_latest_items_are_kept_the_middle_is_dropped() -> None:
     lines = [(S, "+OK ready"), (C, "CAPA"), (S, "+OK"), *((S, f"X-CAP-{i}") for i in range(500)), (S, "SASL XOAUTH2"), (S, "."),
-             (C, "USER alice@contoso.com"), (S, "+OK"), (C, "PASS hunter2-hunter2"), (S, "+OK logged in"), (C, "STAT"), (S, "+OK 1 2")]  # fmt: skip
+             (C, "USER alice@contoso.com"), (S, "+OK"), (C, "PASS hunter2-hunter2"), (S, "+OK logged in"),
+             (C, "STAT"), (S, "+OK 1 2")]  # fmt: skip
     session = _session(lines, cap=100)
     texts = [item.text for item in session.items]
     assert len(texts) <= 100 and session.dropped_items == len(lines) - len(texts)
