@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mailscope.redact import escape_controls
+from mailscope.localfile import NotRegularFile, read_regular_file
+from mailscope.redact import describe_token_shapes, escape_controls
 
 T = TypeVar("T")
 MAX_FILE_BYTES = 1_000_000  # a scenario or course is a few kB; anything bigger is not one
@@ -28,6 +29,10 @@ class Problem:
     line: int | None
     key: str  # dotted path of the key ("client.scopes", "hint[2].cost"); "" for the file as a whole
     message: str
+
+    def __post_init__(self) -> None:
+        """A message may quote what the file says: a token pasted into it is not repeated."""
+        object.__setattr__(self, "message", describe_token_shapes(self.message))
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -76,8 +81,9 @@ def read(path: str | Path) -> Source:
     """Parse a TOML file; DataFileError (with the parser's line) when it cannot be read or is not TOML."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        raw = read_regular_file(name, MAX_FILE_BYTES + 1)
+    except NotRegularFile as exc:
+        raise DataFileError([Problem(name, None, "", str(exc))]) from None
     except OSError as exc:
         raise DataFileError([Problem(name, None, "", f"cannot read: {exc.strerror or exc}")]) from None
     if len(raw) > MAX_FILE_BYTES:
@@ -87,6 +93,8 @@ def read(path: str | Path) -> Source:
         data = tomllib.loads(text)
     except UnicodeDecodeError:
         raise DataFileError([Problem(name, None, "", "not UTF-8 text")]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise DataFileError([Problem(name, None, "", "nested too deeply: not a scenario, course or answers file")]) from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"

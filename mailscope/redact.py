@@ -55,7 +55,9 @@ _MAX_DEPTH = 2  # nested base64 decoding (double base64 of a SASL string is a re
 # Runs that are plain protocol or description words are not fragments: a password such as
 # "alice-password" must not turn every "password" in the transcript (and in our own
 # `password=<password 14 chars …>` descriptions) into a fragment marker. Only the word itself stays
-# visible; any run reaching beyond it ("e-passwo") is still caught.
+# visible; any run reaching beyond it ("e-passwo") is still caught. The words count in the spellings
+# the wire uses too (`_is_plain_word`): AUTH LOGIN's prompts are base64 (`334 UGFzc3dvcmQ6` is
+# "Password:"), and a base64 piece of the password must not eat them.
 VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
     " ".join(
         [
@@ -64,6 +66,12 @@ VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
             "examine namespace mailbox inbox microsoft exchange outlook office365 onmicrosoft google gmail",
             "bearer xoauth2 oauthbearer fragment fragment-of sasl response secret secrets token tokens refresh",
             "access client private key line authorization code cookie chars sha256 basic cancelled",
+            # SASL LOGIN's prompts, mechanism names and capability keywords of IMAP, POP3 and SMTP
+            "username: password: accepted plain login xoauth cram-md5 digest-md5 scram-sha-1",
+            "scram-sha-256 ntlm gssapi external anonymous plain-clienttoken imap4rev1 imap4rev2 sasl-ir literal+ idle",
+            "uidplus unselect children special-use condstore qresync enable move utf8=accept compress=deflate",
+            "logindisabled starttls capa stls uidl resp-codes auth-resp-code pipelining expire login-delay implementation",
+            "enhancedstatuscodes 8bitmime binarymime smtputf8 chunking deliverby authenticationfailed",
         ]
     ).split()
 )
@@ -130,6 +138,14 @@ def token_shape(value: str) -> str:
 def describe_secret(value: str, kind: str | None = None) -> str:
     """`<jwt 1532 chars sha256:1a2b3c4d>`: enough to tell two tokens apart, nothing to reuse."""
     return f"<{kind or token_shape(value)} {len(value)} chars {fingerprint(value)}>"
+
+
+def describe_token_shapes(text: str) -> str:
+    """`text` with every token-shaped run (JWT, `ya29.`, `EwA…`, refresh tokens, client secrets) described: for messages
+    that quote what a user wrote (a token pasted into the wrong place), whose `key = value` words are not secrets."""
+    if not any(trigger in text for trigger in _SHAPE_TRIGGERS):
+        return text
+    return _SHAPE_RE().sub(lambda m: describe_secret(m.group()), text)
 
 
 def is_secret_key(key: str) -> bool:
@@ -210,6 +226,8 @@ _PRINTABLE_DECODED_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # tex
 _LOGIN_LITERAL_RE = _lazy(
     rf"{_LINE_PREFIX}\S+\s+(?i:login)\s+(?:(?P<user_literal>\{{\d+\+?\}})|{_QUOTED_OR_ATOM}\s+(?P<pw_literal>\{{\d+\+?\}}))\s*$"
 )
+# a server's reply where a prompt's answer was expected: `S:`/`<` lines, SMTP codes, POP3 status, IMAP untagged or tagged
+_SERVER_REPLY_RE = _lazy(r"^\s*(?:S:|<)|^\s*(?:C:\s*|>+\s*)?(?:\d{3}(?:[ -]|$)|[+-](?:OK|ERR)\b|\*\s|[^\s:]+ (?:OK|NO|BAD)\b)")
 _PASSWORD_PROMPT_RE = _lazy(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
 _CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
 _LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
@@ -374,7 +392,7 @@ class Redactor:
         for run in run_re.finditer(text):
             for match in self._secrets.fragments.find(run.group()):
                 start, stop = run.start() + match.start, run.start() + match.stop
-                if not match.whole and text[start:stop].lower() in VOCABULARY:
+                if not match.whole and _is_plain_word(text[start:stop]):
                     continue
                 if whole_only and not match.whole:
                     pieces = True
@@ -463,6 +481,8 @@ class Redactor:
                 return head + _seen_secret(self._seen, text[len(head) :], "password") if text[len(head) :] else text
             if what == "password":  # base64 answer to a `Password:` prompt: one token
                 self._expect = None
+                if _SERVER_REPLY_RE().match(text):
+                    return text  # the server's reply (a log that dropped the answer): its last word is no password
                 if _PASSWORD_DESCRIPTION_RE.fullmatch(text.strip()):
                     return text  # the probe already described it (mailscope.protocols' SASL LOGIN)
                 return _LAST_TOKEN_RE.sub(lambda m: self._prompted_password(m.group("value")), text, count=1)
@@ -495,13 +515,35 @@ class Redactor:
         decoded = _decoded_text(value) if len(value) % 4 == 0 else None
         return _seen_secret(self._seen, decoded, "password") if decoded else _seen_secret(self._seen, _unquote(value), "password")
 
+    def learn(self, value: str, kind: str | None = None) -> None:
+        """A secret met in the text (a password a client sent, as a log shows it) is registered, so a later echo is
+        redacted in every form; unless it is too short or a plain word to be told apart from the text around it."""
+        if len(value) >= MIN_SEEN_SECRET and value.lower() not in VOCABULARY and not value.startswith("<"):
+            self.register(value, kind)
+
     def _register_seen(self) -> None:
         """Secrets the catch-all met in this text are registered now: a later echo of a password the client sent
         (a server or a log repeating it) is then redacted in every form, not only where a pattern recognises it."""
         seen, self._seen = self._seen, []
         for value, kind in seen:
-            if len(value) >= MIN_SEEN_SECRET and value.lower() not in VOCABULARY and not value.startswith("<"):
-                self.register(value, kind or None)
+            self.learn(value, kind or None)
+
+
+def _is_plain_word(run: str) -> bool:
+    """A fragment match that lies inside a VOCABULARY word, or inside the base64, hex or UTF-16 spelling of one."""
+    return run.lower() in VOCABULARY or run in _vocabulary_spellings()
+
+
+@functools.cache
+def _vocabulary_spellings() -> str:
+    """VOCABULARY as the wire spells it too (lower, upper and capitalised): base64 at every alignment (standard and
+    urlsafe, and whole as a prompt is sent), hex and base64 of UTF-16LE; NUL-joined."""
+    spelled: list[str] = []
+    for word in VOCABULARY.split("\0"):
+        for cased in dict.fromkeys((word, word.upper(), word.capitalize())):
+            raw = cased.encode()
+            spelled += [*_base64_forms(raw), base64.b64encode(raw).decode().rstrip("="), *_wide_forms(cased)]
+    return "\0".join(spelled)
 
 
 def _without_cut_jwt(text: str) -> tuple[str, bool]:

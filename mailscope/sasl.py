@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_CHALLENGE_DEPTH = 16  # Gmail's and RFC 7628's error objects nest two levels
 _B64_RE = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
 
@@ -112,9 +113,17 @@ def decode_challenge(text: str) -> tuple[str, dict[str, Any] | None]:
     as_text = decoded.decode("utf-8", "backslashreplace")
     try:
         parsed = json.loads(as_text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile server nests arrays past the parser's stack
         return as_text, None
-    return as_text, parsed if isinstance(parsed, dict) else None
+    return as_text, parsed if isinstance(parsed, dict) and _nested_within(parsed, MAX_CHALLENGE_DEPTH) else None
+
+
+def _nested_within(value: object, depth: int) -> bool:
+    """JSON no deeper than `depth`: deeper structure is no error report, and every consumer (redaction, the report's
+    JSON) walks it recursively."""
+    if isinstance(value, dict | list):
+        return depth > 0 and all(_nested_within(item, depth - 1) for item in (value.values() if isinstance(value, dict) else value))
+    return True
 
 
 @dataclass(slots=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 
+from mailscope.localfile import NotRegularFile, read_regular_file
 from mailscope.redact import escape_controls
 from mailscope.settings import CheckSettings, SecretSource
 
@@ -39,18 +39,11 @@ def read_text_file(path: str, flag: str, cap: int = FILE_CAP) -> str:
     large, binary). Never blocks and never reads more than `cap + 1` bytes."""
     shown = f"{flag} {escape_controls(path)}"
     try:
-        fd = os.open(os.path.expanduser(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        data = read_regular_file(os.path.expanduser(path), cap + 1)
+    except NotRegularFile as exc:
+        raise InputError(f"{shown}: {exc}") from None
     except OSError as exc:
         raise InputError(f"{shown}: not a readable file (cannot read: {exc.strerror or exc})") from None
-    try:
-        problem = _not_regular(os.fstat(fd), cap)
-        if problem is not None:
-            raise InputError(f"{shown}: {problem}")
-        data = _read_at_most(fd, cap + 1)
-    except OSError as exc:
-        raise InputError(f"{shown}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
     if len(data) > cap:
         raise InputError(f"{shown}: larger than {_size(cap)}; this is not the file meant here")
     if b"\0" in data:
@@ -112,33 +105,6 @@ def read_source(source: SecretSource, field_name: str | None = None) -> str:
     if value is None:
         raise InputError(f"{variable} is not set" + (f" ({flag})" if flag else ""))
     return read_secret_text(value, variable + (f" ({flag})" if flag else ""))
-
-
-def _not_regular(info: os.stat_result, cap: int) -> str | None:
-    """Why a file is refused before anything is read from it, or None."""
-    mode = info.st_mode
-    if stat.S_ISDIR(mode):
-        return "is a directory, not a file"
-    if stat.S_ISFIFO(mode):
-        return "is a FIFO (named pipe), not a regular file; it is not read (it could block forever)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a regular file; it is not read"
-    if not stat.S_ISREG(mode):
-        return "is not a regular file"
-    if info.st_size > cap:
-        return f"is {_size(info.st_size)}, larger than {_size(cap)}; this is not the file meant here"
-    return None
-
-
-def _read_at_most(fd: int, limit: int) -> bytes:
-    chunks, left = [], limit
-    while left > 0:
-        chunk = os.read(fd, min(left, 65536))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
 
 
 def _check_ca(text: str, flag: str, path: str) -> None:

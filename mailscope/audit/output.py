@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mailscope.audit.plan import AuditInputError
+from mailscope.localfile import NotRegularFile, open_output
 
 
 class AuditOutputError(OSError):
@@ -27,21 +28,23 @@ class AuditOutput:
 
     def __init__(self, path: str, *, resume: bool = False, overwrite: bool = False) -> None:
         self.path = path
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         if overwrite and not resume:
             flags |= os.O_TRUNC
         elif not resume:
             flags |= os.O_EXCL
         try:
-            self._fd = os.open(path, flags, 0o600)
+            self._fd = open_output(path, flags)
         except FileExistsError:
             raise AuditInputError(f"{path} exists: --resume continues it, --overwrite replaces it") from None
+        except NotRegularFile as exc:
+            raise AuditInputError(f"cannot write {path}: it {exc}") from None
         except OSError as exc:
             raise AuditInputError(f"cannot write {path}: {exc.strerror or exc}") from None
         self.written = 0
 
     def append(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        data = (json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
         view = memoryview(data)
         try:
             while view:
@@ -80,7 +83,7 @@ def read_records(path: str) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 record = None
             if not isinstance(record, dict) or not isinstance(record.get("audit"), dict):
                 raise AuditInputError(f"line {number} of {path} is not an audit record: refusing to append to this file")

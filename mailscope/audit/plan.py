@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 import re
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mailscope.localfile import NotRegularFile, read_regular_file
 from mailscope.protocols import default_port
-from mailscope.redact import Redactor
+from mailscope.redact import Redactor, describe_token_shapes, escape_controls
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
 
 MAX_CSV_BYTES = 32 * 1024 * 1024  # about 300,000 rows of a wide sheet
@@ -31,6 +30,7 @@ _ENUMS: dict[str, Any] = {"security": Security, "protocol": Protocol, "mechanism
 PROVIDERS = ("microsoft", "google", "generic")
 _WORD = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f]+$")  # one word without controls (host, tenant, client id, user...)
 _SHOWN = 60  # characters of a bad value quoted in a message
+_MAX_WORD = 1024  # characters of a user, host, tenant or scope cell (an address has at most 254)
 
 SecretSourceParser = Callable[[str, str], SecretSource]  # (value, column) -> source; ValueError for a literal secret
 SettingsAdapter = Callable[[CheckSettings], CheckSettings]  # providers' last word on a row (ValueError: not auditable)
@@ -78,24 +78,13 @@ def mailbox_key(user: str, protocol: str, host: str) -> tuple[str, str, str]:
 def read_csv_file(path: str) -> str:
     """The file's text: a regular file (not a FIFO or device that could block or never end) under MAX_CSV_BYTES."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_regular_file(path, MAX_CSV_BYTES + 1)
+    except NotRegularFile as exc:
+        raise AuditInputError(f"{path} {exc}") from None
     except OSError as exc:
         raise AuditInputError(f"cannot open {path}: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise AuditInputError(f"{path} is not a regular file")
-        if info.st_size > MAX_CSV_BYTES:
-            raise AuditInputError(f"{path} is {info.st_size} bytes; an audit reads at most {MAX_CSV_BYTES} (split the sheet)")
-        chunks, size = [], 0
-        while size <= MAX_CSV_BYTES and (chunk := os.read(fd, MAX_CSV_BYTES + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
-        data = b"".join(chunks)
-    finally:
-        os.close(fd)
     if len(data) > MAX_CSV_BYTES:
-        raise AuditInputError(f"{path} grew past {MAX_CSV_BYTES} bytes while it was read")
+        raise AuditInputError(f"{path} is larger than {MAX_CSV_BYTES} bytes; an audit reads at most that (split the sheet)")
     if b"\0" in data:
         raise AuditInputError(f"{path} is not a text file (it contains NUL bytes)")
     try:
@@ -108,7 +97,10 @@ def plan_audit(text: str, base: CheckSettings, *, secret_source: SecretSourcePar
     """Items for the rows that can be audited and a RowError for each that cannot."""
     lines = text.splitlines()
     delimiter = _delimiter(next((line for line in lines if line.strip()), ""))
-    records = list(enumerate(csv.reader(lines, delimiter=delimiter, strict=False), start=1))
+    try:
+        records = list(enumerate(csv.reader(lines, delimiter=delimiter, strict=False), start=1))
+    except csv.Error as exc:  # a cell past the csv module's field limit (128 KiB): no mailbox sheet has one
+        raise AuditInputError(f"the sheet cannot be read as CSV: {exc}") from None
     header_at = next((i for i, (_, cells) in enumerate(records) if any(c.strip() for c in cells)), None)
     if header_at is None:
         raise AuditInputError("the file holds no mailbox (an empty sheet)")
@@ -211,8 +203,12 @@ def _value(name: str, value: str, secret_source: SecretSourceParser) -> Any:
 
 
 def _word(name: str, value: str) -> None:
-    if not _WORD.match(value):
+    if len(value) > _MAX_WORD:
+        raise ValueError(f"{name} {_shown(value)!r} is longer than {_MAX_WORD} characters")
+    if not _WORD.match(value) or escape_controls(value) != value:  # also bidi overrides, which show no space
         raise ValueError(f"{name} {_shown(value)!r} has spaces or control characters")
+    if describe_token_shapes(value) != value:
+        raise ValueError(f"{name} {_shown(value)!r} looks like a token: pasted into the wrong column? (the row is left out)")
 
 
 def _shown(value: str) -> str:

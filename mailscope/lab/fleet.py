@@ -41,6 +41,7 @@ from mailscope.lab.session import LOOPBACK, LabSession
 from mailscope.settings import CheckSettings, Mechanism, Protocol, Security
 
 TRUTH_SCHEMA = "mailscope.fleet-truth/1"
+MAX_FLEET_SIZE = 100_000  # mailboxes: an audit of them runs for hours already; more only fills memory
 HEALTHY = "healthy"  # the truth's and the audit summary's key for mailboxes without an error finding
 APP_SCOPE = "https://outlook.office365.com/.default"
 ACTIVE_CLIENT_ID = stable_id("app", "fleet-mail-daemon")
@@ -202,8 +203,8 @@ class Fleet:
 
 def make_fleet(size: int, seed: int = 0, *, protocols: tuple[Protocol, ...] = (Protocol.IMAP,), throttled_attempts: int = 2) -> Fleet:
     """`size` mailboxes; every state occurs at least once when the fleet is big enough, the rest drawn by weight."""
-    if size < 1:
-        raise ValueError("a fleet has at least one mailbox")
+    if not 1 <= size <= MAX_FLEET_SIZE:
+        raise ValueError(f"a lab fleet has 1 to {MAX_FLEET_SIZE:,} mailboxes, not {size:,}")
     if not protocols:
         raise ValueError("a fleet needs at least one protocol")
     rng = random.Random(seed)

@@ -2,7 +2,7 @@
 connection on the same stream) ends it. Interleaved connections are kept apart by their stream key.
 
 Memory stays bounded: at most MAX_OPEN sessions are open at once (the least recently active is closed
-first) and each keeps at most MAX_ITEMS items.
+first) and each keeps at most MAX_ITEMS items (its first and latest ones).
 """
 
 from __future__ import annotations

@@ -58,15 +58,16 @@ class _Replayer:
         software = parser_class(self.session.format).client_software
         if software and not self.ev.client_software:
             self.record.update_evidence(client_software=software)
-        for item in self.session.items:
+        dropped = self.session.dropped_items
+        for index, item in enumerate(self.session.items):
+            if dropped and index == self.session.dropped_at:
+                self._note(f"{dropped} log lines of this session were not kept here (cap per session: its first and latest are)", None)
             handler = getattr(self, f"_on_{item.kind.value}")
             handler(item)
         for transcript in self.transcripts.values():  # the log ends: a reply cut short still says what it says
             fed = transcript.conversation.close()
             if fed is not None:
                 transcript.apply(fed)
-        if self.session.dropped_items:
-            self._note(f"{self.session.dropped_items} further log lines of this session were not kept (cap per session)", None)
         return self.outcome()
 
     # -- lines -----------------------------------------------------------------------------

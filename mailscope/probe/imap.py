@@ -22,10 +22,10 @@ from aioimaplib import aioimaplib as _ai
 
 from mailscope.credential import Credential
 from mailscope.evidence import CommandResult, FaultKind
-from mailscope.probe.faults import fault
+from mailscope.probe.faults import ProbeFault, fault
 from mailscope.probe.session import Driver, ProbeSession
 from mailscope.probe.tap import TapTransport
-from mailscope.protocols.conversation import SaslAnswers
+from mailscope.protocols.conversation import SASL_LOOP, SaslAnswers
 from mailscope.protocols.imap import ImapConversation
 from mailscope.protocols.mechanism import MechanismChoice
 from mailscope.protocols.servers import parse_greeting
@@ -57,6 +57,7 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
     def __init__(self, loop: asyncio.AbstractEventLoop, session: ProbeSession) -> None:
         super().__init__(loop, session.connection_lost)
         self.session = session
+        self.sasl_loop = False  # the server kept sending continuations past every answer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(TapTransport(transport, self.session.recorder))  # type: ignore[arg-type]
@@ -139,6 +140,7 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
 
         def respond(challenge: bytes) -> bytes | None:
             answer = answers.next()
+            self.sasl_loop = answer is None  # no more answers: a tagged verdict may still come (ImapDriver.authenticate)
             return None if answer is None else answer.encode("ascii")
 
         command.sasl_responder = respond  # type: ignore[attr-defined]
@@ -182,7 +184,12 @@ class ImapDriver(Driver):
         if choice.mechanism == "LOGIN":
             return await self._login()
         payload = self.first_message(choice.mechanism)
-        response = await self._library(self.protocol.authenticate(choice.mechanism, payload, sasl_ir=choice.sasl_ir), "AUTHENTICATE")
+        try:
+            response = await self._library(self.protocol.authenticate(choice.mechanism, payload, sasl_ir=choice.sasl_ir), "AUTHENTICATE")
+        except ProbeFault as exc:
+            if self.protocol.sasl_loop and exc.fault.kind is FaultKind.SERVER_SILENT:  # no verdict came: the server loops
+                raise fault(FaultKind.PROTOCOL_ERROR, f"AUTHENTICATE: {SASL_LOOP}", "AUTHENTICATE", exc.fault.line_seq) from None
+            raise
         sasl_exchange = self.record.evidence.sasl[-1] if self.record.evidence.sasl else None
         return (sasl_exchange.result if sasl_exchange is not None and sasl_exchange.result else response.result) == "OK"
 

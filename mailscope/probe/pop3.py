@@ -70,7 +70,12 @@ class Pop3Driver(Driver):
         self.record.info(f"sending AUTH {choice.mechanism} in the {form}")
         answers = SaslAnswers(choice.mechanism, [] if choice.sasl_ir else [payload])
         reply = await self._command("AUTH", choice.mechanism, *([payload] if choice.sasl_ir else []))
-        while reply.status == "CONTINUE" and (answer := answers.next()) is not None:
+        while reply.status == "CONTINUE":
+            if (answer := answers.next()) is None:
+                accepted = await self.verdict_after_sasl_loop("AUTH")
+                while not self._replies.empty():  # the continuations and the verdict read meanwhile answer nothing now
+                    self._replies.get_nowait()
+                return accepted
             reply = await self._send(answer, "AUTH")
         return reply.status == "OK"
 

@@ -20,6 +20,7 @@ from mailscope.probe.connect import client_context, open_socket, speaks_tls, tls
 from mailscope.probe.faults import ProbeFault, fault, fault_from_exception
 from mailscope.probe.tap import WireRecorder
 from mailscope.protocols import conversation_for
+from mailscope.protocols.conversation import SASL_LOOP
 from mailscope.protocols.mechanism import MechanismChoice, choose_mechanism
 from mailscope.protocols.servers import Greeting
 from mailscope.record import SessionRecord
@@ -27,6 +28,7 @@ from mailscope.settings import CheckSettings, Security
 
 T = TypeVar("T")
 MAX_SERVER_BYTES = 16 * 1024 * 1024  # far beyond any authentication session; a flood is the server's fault
+MAX_SESSION_LINES = 20_000  # the same for lines: each costs a transcript line and its report entry, bytes alone do not bound that
 _TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")  # a TLS alert/handshake record where a greeting should be
 _A_PROTOCOL = {"imap": "an IMAP", "pop3": "a POP3", "smtp": "an SMTP"}
 _NO_MECHANISMS = {"imap": "no AUTH= at all", "pop3": "no SASL at all", "smtp": "no AUTH at all"}
@@ -148,6 +150,9 @@ class ProbeSession:
             self.fail(
                 FaultKind.PROTOCOL_ERROR, f"the server sent more than {MAX_SERVER_BYTES // (1024 * 1024)} MiB: the session was dropped"
             )
+            return False
+        if len(self.record.lines) > MAX_SESSION_LINES:
+            self.fail(FaultKind.PROTOCOL_ERROR, f"the session passed {MAX_SESSION_LINES:,} lines: it was dropped")
             return False
         return True
 
@@ -289,6 +294,24 @@ class Driver:
             raise fault(FaultKind.NO_USABLE_MECHANISM, f"the server offers no {kind} mechanism: {offered}", self.auth_step)
         self.record.update_evidence(mechanism=choice.mechanism, mechanism_reason=choice.reason)
         return choice
+
+    async def verdict_after_sasl_loop(self, step: str) -> bool:
+        """The client stopped answering continuations (SaslAnswers gave up). A burst of them may still end in the server's
+        verdict, which the wire tap reads: it is waited for up to the step's timeout. Without one, the fault is the
+        server's loop, not a silent server."""
+        conversation = self.session.conversation
+
+        async def verdict() -> bool:
+            while conversation.auth is not None:
+                await asyncio.sleep(0.02)
+            return conversation.auth_status == "OK"
+
+        try:
+            return await self.session.race(verdict(), step)
+        except ProbeFault as exc:
+            if exc.fault.kind is FaultKind.SERVER_SILENT:
+                raise fault(FaultKind.PROTOCOL_ERROR, f"{step}: {SASL_LOOP}", step, exc.fault.line_seq) from None
+            raise
 
     def first_message(self, mechanism: str) -> bytes:
         assert self.credential is not None

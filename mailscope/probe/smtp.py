@@ -119,7 +119,9 @@ class SmtpDriver(Driver):
         initial = [responses.pop(0)] if choice.sasl_ir else []
         answers = SaslAnswers(choice.mechanism, responses)
         response = await self._command("AUTH", choice.mechanism, *initial)
-        while response.code == 334 and not self._closing and (answer := answers.next()) is not None:
+        while response.code == 334 and not self._closing:
+            if (answer := answers.next()) is None:
+                return await self.verdict_after_sasl_loop("AUTH")
             response = await self._send_line(answer.encode(), "AUTH")
         return response.code == 235
 

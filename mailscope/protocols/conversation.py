@@ -27,6 +27,7 @@ from mailscope.redact import describe_secret
 from mailscope.settings import Protocol as MailProtocol
 
 MAX_SASL_ROUNDS = 8  # continuations answered per AUTH attempt; a server asking for more is looping
+SASL_LOOP = f"the server kept sending continuations after {MAX_SASL_ROUNDS} answers and the client's cancel: authentication abandoned"
 _ERROR_CHALLENGE_ANSWER = {"XOAUTH2": "", "OAUTHBEARER": "AQ=="}  # Google: an empty line; RFC 7628: %x01; others: cancel
 _SASL_RESPONSE_RE = re.compile(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
 # What clients print instead of the SASL response (MailKit `********`, emailjs `"(* value hidden *)"`, `[redacted]`,
@@ -42,6 +43,8 @@ class Redacting(Protocol):
     def redact(self, text: str) -> str: ...
 
     def describe_sasl(self, b64_text: str, mechanism: str | None = None) -> str: ...
+
+    def learn(self, value: str, kind: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,7 @@ class SaslAnswers:
     """A client's answers to the continuations of one AUTH attempt (every live driver uses it): its own responses first
     (the initial response when it was not on the command line, LOGIN's password), then the acknowledgement an error
     challenge needs (XOAUTH2: an empty line, so Gmail sends its final answer; OAUTHBEARER: `AQ==`; others: `*`). A
-    server that keeps asking gets one `*` after MAX_SASL_ROUNDS, then no answer at all (None)."""
+    server that keeps asking gets one `*` after MAX_SASL_ROUNDS, then no answer at all (None): the driver reports SASL_LOOP."""
 
     def __init__(self, mechanism: str, responses: list[str]) -> None:
         self.mechanism = mechanism
@@ -304,7 +307,7 @@ class Conversation:
             auth.login_user = decoded
             auth.exchange.client_payload = f"user={self.redactor.redact(decoded)}"
             return f"<SASL LOGIN user={decoded}>"
-        password = describe_secret(decoded or value, "password")
+        password = self._password(decoded or value)
         auth.exchange.client_payload = f"user={self.redactor.redact(auth.login_user)} password={password}"
         return password
 
@@ -363,6 +366,12 @@ class Conversation:
         if self.partial and self.auth_status is None and EXCHANGE_NOT_CONNECTED in text.lower():
             self._answered(fed, "OK", "")  # the log hid the sign-in; Exchange's answer says it was accepted
         return fed.command
+
+    def _password(self, value: str) -> str:
+        """A password the client sent, described; the redactor learns it, so an echo of it later (a server or a log
+        repeating it) is redacted too."""
+        self.redactor.learn(value, "password")
+        return describe_secret(value, "password")
 
     def _password_login(self, fed: Fed, how: str) -> None:
         """A password login command (IMAP LOGIN, POP3 USER/PASS) was sent."""

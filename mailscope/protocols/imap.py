@@ -15,7 +15,6 @@ from mailscope.evidence import CommandResult, SessionEvidence
 from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, first_answer
 from mailscope.protocols.mechanism import offered_mechanisms
 from mailscope.protocols.servers import reply_family
-from mailscope.redact import describe_secret
 from mailscope.settings import Protocol
 
 # RFC 3501: tag = 1*<any ASTRING-CHAR except "+">; no space, no control, none of ( ) { % * " \
@@ -168,7 +167,7 @@ class ImapConversation(Conversation):
         if command.name == "LOGIN":
             login = _LOGIN_ARGS_RE.match(command.args)
             if login:
-                password = describe_secret(_unquote(login.group("password")), "password")
+                password = self._password(_unquote(login.group("password")))
                 fed.text = f"{command.tag} LOGIN {login.group('user')} {password}"
                 fed.annotations += ("LOGIN password redacted",)
             self._password_login(fed, "LOGIN")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from mailscope.settings import Mechanism, Protocol
 
-MAX_CAPABILITIES = 1000  # a hostile server may list endlessly: the rest is not evidence anyone reads
+MAX_CAPABILITIES = 1000  # a hostile server may list endlessly: the rest is not evidence anyone reads (but see below)
 SASL_IR_SETTINGS = ("auto", "yes", "no")
 
 
@@ -23,7 +23,7 @@ def capability_keywords(lines: Iterable[str], mechanism_keyword: str) -> tuple[s
     caps: list[str] = []
     for line in lines:
         words = line.split()
-        if not words or len(caps) >= MAX_CAPABILITIES:
+        if not words or not keeps_capability_line(len(caps), line, mechanism_keyword):
             continue
         keyword = words[0].upper()
         caps.append(keyword)
@@ -32,6 +32,15 @@ def capability_keywords(lines: Iterable[str], mechanism_keyword: str) -> tuple[s
         elif keyword.startswith(f"{mechanism_keyword}="):  # 250-AUTH=LOGIN PLAIN (pre-RFC 4954 servers)
             caps.extend(f"AUTH={m.upper()}" for m in (keyword.split("=", 1)[1], *words[1:]) if m)
     return tuple(caps)
+
+
+def keeps_capability_line(kept: int, line: str, mechanism_keyword: str) -> bool:
+    """Whether a capability line is kept after `kept` others: the first MAX_CAPABILITIES, and past them still the lines
+    that name mechanisms (up to twice as many in all), so a flood of keywords cannot hide `SASL ...` / `AUTH ...`."""
+    if kept < MAX_CAPABILITIES:
+        return True
+    keyword = line.split(" ", 1)[0].upper()
+    return kept < 2 * MAX_CAPABILITIES and (keyword == mechanism_keyword or keyword.startswith(f"{mechanism_keyword}="))
 
 
 def offered_mechanisms(caps: Iterable[str]) -> frozenset[str]:

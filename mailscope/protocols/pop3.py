@@ -13,8 +13,7 @@ from collections import deque
 from mailscope.events import Direction
 from mailscope.evidence import SessionEvidence
 from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, Reply, first_answer
-from mailscope.protocols.mechanism import MAX_CAPABILITIES, capability_keywords
-from mailscope.redact import describe_secret
+from mailscope.protocols.mechanism import capability_keywords, keeps_capability_line
 from mailscope.settings import Protocol
 
 COMMANDS = frozenset(
@@ -92,7 +91,7 @@ class Pop3Conversation(Conversation):
             fed.text = f"AUTH {mechanism.upper()}{shown}"
             return fed
         if verb == "PASS" and args:
-            fed.text = f"PASS {describe_secret(args, 'password')}"
+            fed.text = f"PASS {self._password(args)}"
             fed.annotations += ("password redacted (POP3 PASS)",)
         if verb in ("USER", "PASS"):
             self._password_login(fed, "USER/PASS")
@@ -113,7 +112,7 @@ class Pop3Conversation(Conversation):
             else:
                 if raw == ".":
                     self._end_listing(fed)
-                elif len(self._lines) < MAX_CAPABILITIES:
+                elif keeps_capability_line(len(self._lines), raw, "SASL"):
                     self._lines.append(raw[1:] if raw.startswith("..") else raw)  # byte-stuffing (RFC 1939 §3)
                 return fed
         continuation = raw.startswith("+ ") or raw == "+"

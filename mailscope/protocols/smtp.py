@@ -14,7 +14,7 @@ from collections import deque
 from mailscope.events import Direction
 from mailscope.evidence import SessionEvidence
 from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, first_answer
-from mailscope.protocols.mechanism import MAX_CAPABILITIES, capability_keywords
+from mailscope.protocols.mechanism import capability_keywords, keeps_capability_line
 from mailscope.settings import Protocol
 
 COMMANDS = frozenset(["EHLO", "HELO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT", "STARTTLS", "RSET", "NOOP", "VRFY", "BDAT"])
@@ -127,7 +127,7 @@ class SmtpConversation(Conversation):
             self._message = False
             self.pending.appendleft("DATA")
         if reply.group("more") == "-":
-            if len(self._parts) < MAX_CAPABILITIES:
+            if keeps_capability_line(len(self._parts), text, "AUTH"):
                 self._parts.append(text)
             self._pending_reply = (code, seq)
             return fed

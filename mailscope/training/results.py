@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mailscope.localfile import open_output
 from mailscope.training.exercise import Result
 
 RESULT_SCHEMA = "mailscope.training-result/1"
@@ -46,7 +47,7 @@ def append(path: str | Path, line: dict[str, Any]) -> None:
     target = Path(path).expanduser()
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     data = (json.dumps(line, ensure_ascii=True) + "\n").encode("ascii")
-    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = open_output(str(target), os.O_WRONLY | os.O_APPEND | os.O_CREAT)  # a FIFO is refused (NotRegularFile), not waited on
     try:
         os.write(fd, data)
     finally:

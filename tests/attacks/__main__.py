@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from .catalogue import attacks
-from .oracle import problems
 
 
 def main() -> int:
@@ -25,8 +24,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="mailscope-attack-") as tmp:
             start = time.monotonic()
             runs = attack.run(Path(tmp), attack)
-            found = problems(runs, attack.secrets, timeout=attack.timeout, max_rss_mb=attack.max_rss_mb,
-                             expect_exit=attack.expect_exit, max_seconds=attack.max_seconds, forbidden=attack.forbidden)  # fmt: skip
+            found = attack.judge(runs)
         peak = max((run.max_rss_mb for run in runs), default=0)
         passed += not found
         print(f"{attack.name[:72]:72} {attack.kind:8} {len(runs):>4} {time.monotonic() - start:6.1f} {peak:5.0f}  "

@@ -3,149 +3,74 @@
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import io
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import inputs, scripts, training
 from . import payloads as p
-from .oracle import Run, run_mailscope
-from .servers import HostileServer, ServerScript, token_forms
-
-TOKEN_ENV = "MAILSCOPE_ATTACK_TOKEN"
-PASSWORD_ENV = "MAILSCOPE_ATTACK_PASSWORD"
-USER = "alice@contoso.com"
-# Flags `mailscope check` takes to talk to a hostile server of each protocol (POP3/SMTP join when the probe speaks them).
-PROTOCOL_ARGS = {"imap": ["--security", "plain"]}
-
-
-@dataclass(frozen=True)
-class Attack:
-    name: str
-    kind: str  # "server" | "log" | "file" | "console"
-    run: Callable[[Path, Attack], list[Run]]
-    secrets: tuple[str, ...] = ()
-    timeout: float = 30
-    max_rss_mb: float = 250
-    expect_exit: int | None = None
-    max_seconds: float | None = None
-    fast: bool = True  # part of the CI slice
-    forbidden: tuple[str, ...] = ()  # strings that must not appear decoded (an OSC 52 payload, a title)
-    params: dict[str, object] = field(default_factory=dict)
+from .attack import PASSWORD_ENV, TOKEN_ENV, Attack
+from .oracle import Run, run_each, run_mailscope
+from .payloads import HOSTILE_TOKEN, PLAIN_TOKEN, USER
+from .scripts import Hostile
+from .servers import HostileServer, token_forms
 
 
 # -- hostile servers ---------------------------------------------------------------------------------
-def _server(script: ServerScript, *, json_too: bool = True, password: bool = False) -> Callable[[Path, Attack], list[Run]]:
+def _server(hostile: Hostile) -> Callable[[Path, Attack], list[Run]]:
+    """`mailscope check` against the hostile server, as text and as --json."""
+
     def run(tmp: Path, attack: Attack) -> list[Run]:
         secret = attack.secrets[0]
-        runs = []
-        with HostileServer(script, token_forms(secret)) as server:
-            base = ["check", "--host", "127.0.0.1", "--port", str(server.port), "--user", USER, "--timeout", "5",
-                    *PROTOCOL_ARGS[script.protocol]]  # fmt: skip
-            credential = ["--password-env", PASSWORD_ENV, "--mechanism", "login"] if password else ["--token-env", TOKEN_ENV]
-            env = {PASSWORD_ENV if password else TOKEN_ENV: secret}
-            for extra in ([], ["--json"]) if json_too else ([],):
-                runs.append(run_mailscope([*base, *credential, *extra], env=env, timeout=attack.timeout))
-        return runs
+        with HostileServer(hostile.script, token_forms(secret)) as server:
+            base = ["check", "--protocol", hostile.script.protocol, "--security", hostile.security, "--host", "127.0.0.1",
+                    "--port", str(server.port), "--user", USER, "--timeout", "5", *hostile.options]  # fmt: skip
+            credential = ["--password-env", PASSWORD_ENV, "--mechanism", "login"] if hostile.password else ["--token-env", TOKEN_ENV]
+            env = {PASSWORD_ENV if hostile.password else TOKEN_ENV: secret}
+            return run_each([functools.partial(run_mailscope, [*base, *credential, *extra], env=env, timeout=attack.timeout)
+                             for extra in ([], ["--json"])])  # fmt: skip
 
     return run
 
 
-HOSTILE_TOKEN = p.jwt(p.hostile_claims(), seed=11)
-PLAIN_TOKEN = p.jwt({"aud": "https://outlook.office.com", "iss": p.ISSUER, "upn": USER, "scp": "IMAP.AccessAsUser.All",
-                     "exp": 1_800_003_600, "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47"}, seed=12)  # fmt: skip
-PASSWORD = "correct horse battery staple 42!"
-CAPS = "* CAPABILITY IMAP4rev1 AUTH=XOAUTH2 AUTH=PLAIN AUTH=LOGIN SASL-IR"
-ECHOES = ["* OK raw {token}", "* OK b64 {token_b64}", "* OK b64+1 {token_b64_1}", "* OK b64+2 {token_b64_2}",
-          "* OK urlsafe {token_b64url}", "* OK hex {token_hex}", "* OK HEX {token_HEX}", "* OK utf16 {token_utf16}",
-          "* OK first {token_head}", "{token_tail} second"]  # fmt: skip
-
-
-def _flood(count: int) -> Callable[[dict[str, str]], list[str]]:
-    return lambda values: [f"* {i} EXISTS" for i in range(count)] + [f"{values['tag']} OK [READ-ONLY] EXAMINE completed."]
-
-
-def _controls_everywhere(values: dict[str, str]) -> list[str]:
-    return [f"* OK {seq}" for seq in p.HOSTILE] + [f"{values['tag']} NO [AUTHENTICATIONFAILED] {p.OSC52}{p.CSI_CLEAR}"]
-
-
-SERVERS = [
-    (
-        "greeting and capabilities full of control sequences",
-        ServerScript(
-            "imap",
-            f"* OK {p.ALL_CONTROLS} ready",
-            {"CAPABILITY": [f"{CAPS} X-{p.OSC0}", "{tag} OK " + p.CSI_CLEAR], "AUTHENTICATE": [_controls_everywhere]},
-        ),
-    ),
-    (
-        "the token echoed in every spelling, then refused",
-        ServerScript(
-            "imap",
-            "* OK ready",
-            {"CAPABILITY": [CAPS, "{tag} OK done"], "AUTHENTICATE": [*ECHOES, "{tag} NO [AUTHENTICATIONFAILED] bad token {token_hex}"]},
-        ),
-    ),
-    (
-        "the token inside a base64 JSON error challenge",
-        ServerScript(
-            "imap",
-            "* OK ready",
-            {
-                "CAPABILITY": [CAPS, "{tag} OK done"],
-                "AUTHENTICATE": [
-                    lambda v: [
-                        "+ " + base64.b64encode(json.dumps({"status": "401", "echo": v["token"], "x": p.OSC52}).encode()).decode(),
-                        f"{v['tag']} NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)",
-                    ]
-                ],
-            },
-        ),
-    ),
-    (
-        "authenticated, then the mailbox answers with echoes and controls",
-        ServerScript(
-            "imap",
-            "* OK ready",
-            {
-                "CAPABILITY": [CAPS, "{tag} OK done"],
-                "AUTHENTICATE": ["{tag} OK AUTHENTICATE completed."],
-                "EXAMINE": [*ECHOES, "{tag} NO " + p.OSC0 + " {token_b64}"],
-                "*": ["* BYE " + p.OSC52, "{tag} OK done"],
-            },
-        ),
-    ),
-    (
-        "a thousand untagged lines in one write",
-        ServerScript(
-            "imap",
-            "* OK ready",
-            {"CAPABILITY": [CAPS, "{tag} OK done"], "AUTHENTICATE": ["{tag} OK AUTHENTICATE completed."], "EXAMINE": [_flood(1000)]},
-        ),
-    ),
-]
-PASSWORD_ECHOES = ["* OK your password was {token}", "* OK b64 {token_b64}", "* OK hex {token_hex}",
-                   "{tag} NO [AUTHENTICATIONFAILED] {token}"]
-PASSWORD_SERVER = ServerScript("imap", "* OK ready", {
-    "CAPABILITY": ["* CAPABILITY IMAP4rev1 AUTH=PLAIN", "{tag} OK done"], "LOGIN": PASSWORD_ECHOES, "AUTHENTICATE": PASSWORD_ECHOES,
-})  # fmt: skip
+def _server_attacks() -> list[Attack]:
+    return [
+        Attack(
+            f"{hostile.script.protocol} server: {hostile.name}",
+            "server",
+            _server(hostile),
+            (hostile.password or PLAIN_TOKEN,),
+            expect_exit=hostile.expect_exit,
+            required=hostile.required,
+            forbidden=hostile.forbidden,
+            timeout=hostile.timeout,
+            fast=hostile.fast,
+        )  # fmt: skip
+        for hostile in (*scripts.IMAP, *scripts.POP3, *scripts.SMTP)
+    ]
 
 
 # -- hostile logs ---------------------------------------------------------------------------------------
+BOTH = ("1", "2")  # a log of two sessions; or one, and asking for a second is a clean usage error
+
+
 def _log(
-    text: str | bytes | Callable[[], bytes], *, name: str = "client.log", sessions: bool = True
+    text: str | bytes | Callable[[], bytes], *, name: str = "client.log", sessions: tuple[str, ...] = ("1",), summary: bool = True
 ) -> Callable[[Path, Attack], list[Run]]:
+    """`mailscope logs` on the log: its summary (unless not `summary`) and the rebuilt `sessions`, each as text and --json
+    (a session the log lacks is a clean usage error). An attack whose `required` is transcript text runs the sessions only."""
+
     def run(tmp: Path, attack: Attack) -> list[Run]:
         path = tmp / name
         data = text() if callable(text) else text
         path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape"))
-        variants = [["logs", str(path)], ["logs", str(path), "--json"]]
-        if sessions:  # the rebuilt transcripts too (a session the log lacks is a clean usage error)
-            variants += [["logs", str(path), "--session", n, *json] for n in ("1", "2") for json in ([], ["--json"])]
-        return [run_mailscope(args, timeout=attack.timeout) for args in variants]
+        variants = [["logs", str(path)], ["logs", str(path), "--json"]] if summary else []
+        variants += [["logs", str(path), "--session", n, *json] for n in sessions for json in ([], ["--json"])]
+        return run_each([functools.partial(run_mailscope, args, timeout=attack.timeout) for args in variants])
 
     return run
 
@@ -159,7 +84,7 @@ IMAPFLOW = "\n".join(json.dumps(line) for line in [
     {"level": 10, "time": p.C1_CSI, "pid": 1, "msg": "S: 1 NO [AUTHENTICATIONFAILED] Invalid credentials " + p.BIDI, "cid": "x1"},
 ]) + "\n"  # fmt: skip
 CUT_LINE = "C: A1 NOOP " + "A" * (64 * 1024 - 160) + " " + PLAIN_TOKEN + "\n"  # the 64 KiB cap cuts the JWT after ~150 chars
-SASL_IR = base64.b64encode(f"user={USER}\x01auth=Bearer {PLAIN_TOKEN}\x01\x01".encode()).decode()
+SASL_IR = p.sasl_ir(PLAIN_TOKEN)
 SASL_PREFIX_CUT = (
     "C: a1 AUTHENTICATE XOAUTH2 "
     + " " * (64 * 1024 - 30 - len(SASL_IR) // 2)
@@ -172,6 +97,42 @@ SASL_PREFIX_CUT = (
 ECHO_LOG = p.imaplib_session([f"LFKD1 AUTHENTICATE XOAUTH2 {SASL_IR}"], [
     f"* NO hex {PLAIN_TOKEN.encode().hex()}", f"* BAD utf16 {base64.b64encode(PLAIN_TOKEN.encode('utf-16-le')).decode()}",
     "LFKD1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"])  # fmt: skip
+
+
+CAPA = [("C", "CAPA"), ("S", "+OK"), ("S", "USER"), ("S", "SASL PLAIN XOAUTH2"), ("S", ".")]
+POP3_LOG = p.curl([
+    ("S", f"+OK {p.ALL_CONTROLS} The Microsoft Exchange POP3 service is ready."), ("C", "CAPA"), ("S", "+OK " + p.OSC0),
+    ("S", f"X-{p.OSC52}"), ("S", "SASL PLAIN XOAUTH2"), ("S", "."), ("C", "AUTH XOAUTH2"), ("S", "+"), ("C", SASL_IR),
+    ("S", "+ " + p.json_challenge(PLAIN_TOKEN)), ("C", ""), *(("S", line) for line in p.echoes(PLAIN_TOKEN)),
+    ("S", f"-ERR [AUTH] {p.OSC52}{p.CSI_CLEAR} {PLAIN_TOKEN.encode().hex()}"),
+])  # fmt: skip
+LOGIN_USER, LOGIN_PASSWORD = (base64.b64encode(v.encode()).decode() for v in (USER, p.SHORT_PASSWORD))
+AUTH_LOGIN = [("C", "AUTH LOGIN"), ("S", "334 VXNlcm5hbWU6"), ("C", LOGIN_USER), ("S", "334 UGFzc3dvcmQ6"), ("C", LOGIN_PASSWORD)]
+SMTP_LOGIN_LOG = p.transcript([
+    ("S", "220 mx.contoso.com ESMTP Postfix"), ("C", "EHLO client"), ("S", "250-mx.contoso.com"), ("S", "250 AUTH LOGIN PLAIN"),
+    *AUTH_LOGIN, ("S", "535 5.7.8 Error: authentication failed: UGFzc3dvcmQ6"),
+    *AUTH_LOGIN, *(("S", f"535-5.7.8 {line}") for line in p.echoes(p.SHORT_PASSWORD)), ("S", "535 5.7.8 Error: authentication failed"),
+])  # fmt: skip
+SMTP_GMAIL_LOG = p.thunderbird_smtp([
+    ("S", f"220 smtp.gmail.com ESMTP {p.OSC0} gsmtp"), ("C", "EHLO [127.0.0.1]"), ("S", f"250-smtp.gmail.com {p.CSI_CLEAR}"),
+    ("S", "250-AUTH LOGIN PLAIN XOAUTH2 OAUTHBEARER"), ("S", f"250 {p.DCS}"), ("C", f"AUTH XOAUTH2 {SASL_IR}"),
+    ("S", "334 " + p.json_challenge(PLAIN_TOKEN)), ("C", ""), *(("S", f"535-5.7.8 {line}") for line in p.echoes(PLAIN_TOKEN)),
+    ("S", f"535 5.7.8 Username and Password not accepted. {p.OSC52}"),
+])  # fmt: skip
+DEEP_CHALLENGES = p.transcript([
+    ("S", "220 smtp.gmail.com ESMTP"), ("C", "EHLO x"), ("S", "250 AUTH XOAUTH2"), ("C", f"AUTH XOAUTH2 {SASL_IR}"),
+    ("S", "334 " + p.json_challenge(PLAIN_TOKEN, depth=3000)), ("C", ""), ("S", "535 5.7.8 Password not accepted."),
+]) + "\n" + p.curl([("S", "+OK ready"), ("C", "AUTH XOAUTH2"), ("S", "+"), ("C", SASL_IR),
+                    ("S", "+ " + p.json_challenge(PLAIN_TOKEN, depth=3000)), ("C", ""), ("S", "-ERR [AUTH] failed.")])  # fmt: skip
+POP3_FLOOD_LOG = p.curl([("S", "+OK ready"), *CAPA[:2], *(("S", f"X-CAPABILITY-{i}") for i in range(5000)), *CAPA[2:],
+                         ("C", "AUTH XOAUTH2"), ("S", "+"), ("C", SASL_IR), ("S", "+OK User successfully authenticated."),
+                         ("C", "STAT"), ("S", "+OK 3 1024")])  # fmt: skip
+
+
+def _long_pop3_session() -> bytes:
+    """One POP3 session of 300,000 lines: a mailbox listing that never seems to end."""
+    lines = [("S", "+OK ready"), ("C", "AUTH XOAUTH2"), ("S", "+"), ("C", SASL_IR), ("S", "+OK authenticated"), ("C", "LIST"), ("S", "+OK")]
+    return p.curl([*lines, *(("S", f"{i} {1000 + i}") for i in range(300_000)), ("S", ".")]).encode()
 
 
 def _gzip_bomb() -> bytes:
@@ -230,11 +191,10 @@ FILE_EXIT = {"expect_exit": 2, "max_seconds": 1.5, "timeout": 10}
 
 
 def attacks() -> list[Attack]:
-    out = [
-        Attack(f"imap server: {name}", "server", _server(script), (PLAIN_TOKEN,), fast=i < 4) for i, (name, script) in enumerate(SERVERS)
-    ]
+    out = _server_attacks()
+    out += inputs.attacks()
+    out += training.ATTACKS
     out += [
-        Attack("imap server: a password echoed back after LOGIN", "server", _server(PASSWORD_SERVER, password=True), (PASSWORD,)),
         Attack(
             "log: JWT claims with OSC 52, OSC 0, CSI, DCS, C1 and bidi",
             "log",
@@ -244,7 +204,10 @@ def attacks() -> list[Attack]:
         ),
         Attack("log: imapflow time fields with control sequences", "log", _log(IMAPFLOW, name="imapflow.jsonl")),
         Attack(
-            "log: JavaMail password= with spaces, then echoed", "log", _log(p.javamail_login(PASSWORD, f"echo {PASSWORD}")), (PASSWORD,)
+            "log: JavaMail password= with spaces, then echoed",
+            "log",
+            _log(p.javamail_login(p.PASSWORD, f"echo {p.PASSWORD}")),
+            (p.PASSWORD,),
         ),
         Attack(
             "log: a JWT across the 300-character exception cut",
@@ -253,20 +216,63 @@ def attacks() -> list[Attack]:
             (PLAIN_TOKEN,),
         ),
         Attack("log: a JWT across the 64 KiB line cap", "log", _log(CUT_LINE), (PLAIN_TOKEN,)),
-        Attack("log: a SASL response cut by the line cap, then whole", "log", _log(SASL_PREFIX_CUT), (PLAIN_TOKEN,)),
-        Attack("log: two tokens from one issuer", "log", _log(p.postfix_sessions([FIRST, SECOND])), (FIRST, SECOND)),
-        Attack("log: the token echoed in hex and UTF-16LE base64", "log", _log(ECHO_LOG), (PLAIN_TOKEN,)),
+        Attack("log: a SASL response cut by the line cap, then whole", "log", _log(SASL_PREFIX_CUT, sessions=BOTH), (PLAIN_TOKEN,)),
+        Attack("log: two tokens from one issuer", "log", _log(p.postfix_sessions([FIRST, SECOND]), sessions=BOTH), (FIRST, SECOND)),
+        Attack("log: the token echoed in hex and UTF-16LE base64", "log", _log(ECHO_LOG), (PLAIN_TOKEN,), fast=False),
         Attack(
             "log: 300 sessions with their own JWTs",
             "log",
-            _log(lambda: p.postfix_sessions([p.jwt(p.hostile_claims(f"u{i}@contoso.com", i), seed=i) for i in range(300)]).encode(),
-                 sessions=False),
+            _log(
+                lambda: p.postfix_sessions([p.jwt(p.hostile_claims(f"u{i}@contoso.com", i), seed=i) for i in range(300)]).encode(),
+                sessions=(),
+            ),
             max_rss_mb=100,
             timeout=60,
             fast=False,
         ),
-        Attack("log: binary garbage with NUL and C1 bytes", "log", _log(bytes(range(256)) * 400 + b"\n* OK \x1b]0;t\x07\n")),
-        Attack("log: a gzip bomb (200 MB of NUL)", "log", _log(_gzip_bomb, name="bomb.log.gz", sessions=False), fast=False),
+        Attack(
+            "log: POP3 (curl) with control sequences, a JSON challenge and the token echoed in every spelling",
+            "log",
+            _log(POP3_LOG),
+            (PLAIN_TOKEN,),
+            forbidden=(p.OSC52_PAYLOAD,),
+        ),
+        Attack(
+            "log: SMTP AUTH LOGIN with Postfix's prompts and a short password, then its echoes",
+            "log",
+            _log(SMTP_LOGIN_LOG, summary=False),
+            (p.SHORT_PASSWORD,),
+            required=("334 UGFzc3dvcmQ6", "334 VXNlcm5hbWU6"),
+            forbidden=(p.SHORT_PASSWORD,),
+        ),
+        Attack(
+            "log: JavaMail SMTP debug with AUTH LOGIN answers on lines of their own and the password echoed",
+            "log",
+            _log(p.javamail_smtp_login(p.SHORT_PASSWORD), summary=False),
+            (p.SHORT_PASSWORD,),
+            required=("334 UGFzc3dvcmQ6",),
+            forbidden=(p.SHORT_PASSWORD, "<password 9 chars"),  # "Password:" taken for the password
+            fast=False,
+        ),
+        Attack(
+            "log: SMTP (Thunderbird) with control sequences and Gmail's challenge echoing the token",
+            "log",
+            _log(SMTP_GMAIL_LOG),
+            (PLAIN_TOKEN,),
+            forbidden=(p.OSC52_PAYLOAD,),
+            fast=False,
+        ),
+        Attack("log: SMTP and POP3 challenges of 3,000 nested JSON arrays", "log", _log(DEEP_CHALLENGES, sessions=BOTH), (PLAIN_TOKEN,)),
+        Attack(
+            "log: a POP3 session with 5,000 CAPA lines, SASL after them",
+            "log",
+            _log(POP3_FLOOD_LOG, summary=False),
+            (PLAIN_TOKEN,),
+            required=("authenticated_mailbox_reachable",),
+        ),
+        Attack("log: one POP3 session of 300,000 lines", "log", _log(_long_pop3_session), (PLAIN_TOKEN,), timeout=120, fast=False),
+        Attack("log: binary garbage with NUL and C1 bytes", "log", _log(bytes(range(256)) * 400 + b"\n* OK \x1b]0;t\x07\n", sessions=BOTH)),
+        Attack("log: a gzip bomb (200 MB of NUL)", "log", _log(_gzip_bomb, name="bomb.log.gz", sessions=()), fast=False),
         Attack("file: --token-file is a FIFO", "file", _bad_file("--token-file", _fifo), **FILE_EXIT),
         Attack("file: --token-file /dev/zero", "file", _bad_file("--token-file", lambda t: "/dev/zero"), **FILE_EXIT),
         Attack("file: --token-file /dev/urandom", "file", _bad_file("--token-file", lambda t: "/dev/urandom"), **FILE_EXIT),

@@ -11,7 +11,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,12 @@ def run_mailscope(
     return run
 
 
+def run_each(calls: list[Callable[[], Run]]) -> list[Run]:
+    """Independent runs of one attack, two at a time (each is a process of its own: its output, time and RSS are its own)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
 def _wait(pid: int, deadline: float) -> tuple[int | None, int]:
     """The exit status (None past the deadline) and the process's peak RSS in kB, read from /proc while it runs
     (VmHWM, the new program's own high-water mark: wait4's ru_maxrss would include the forking test process)."""
@@ -115,8 +122,9 @@ def problems(
     expect_exit: int | None = None,
     max_seconds: float | None = None,
     forbidden: Iterable[str] = (),
+    required: Iterable[str] = (),
 ) -> list[str]:
-    """Everything wrong with an attack's runs; empty when it passed."""
+    """Everything wrong with an attack's runs; empty when it passed. `required` must be in each run's output."""
     found: list[str] = []
     pieces = secret_pieces(secrets)
     for run in runs:
@@ -134,6 +142,8 @@ def problems(
         for where, text in outputs.items():
             if "Traceback (most recent call last)" in text:
                 found.append(f"{name}: a traceback on {where}")
+            if "internal error" in text:  # the guarded form of a traceback: a bug of ours
+                found.append(f"{name}: an internal error on {where}")
             control = RAW_CONTROL.search(text)
             if control:
                 before = text[max(0, control.start() - 40) : control.start()]
@@ -146,6 +156,8 @@ def problems(
             for word in forbidden:
                 if word in text:
                     found.append(f"{name}: {word!r} on {where}")
+        said = "\n".join(outputs.values())
+        found += [f"{name}: {word!r} is not in its output" for word in required if word not in said]
     return found
 
 

@@ -17,6 +17,7 @@ HOSTILE = [OSC52, OSC0, CSI_CLEAR, C1_CSI, DCS, BIDI, "\x07\x08\x7f\x00"]
 ALL_CONTROLS = "".join(HOSTILE)
 
 ISSUER = "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/"
+USER = "alice@contoso.com"
 
 
 def b64url(data: bytes) -> str:
@@ -86,3 +87,66 @@ def javamail_login(password: str, echo: str, *, exception: str = "") -> str:
     if exception:
         lines.append(f"WARN {prefix} [10900]: javax.mail.AuthenticationFailedException: {exception}")
     return "\n".join(lines) + "\n"
+
+
+PASSWORD = "correct horse battery staple 42!"
+SHORT_PASSWORD = "alice-password"  # short: its base64 pieces overlap the base64 of "Password:" (`334 UGFzc3dvcmQ6`)
+HOSTILE_TOKEN = jwt(hostile_claims(), seed=11)
+PLAIN_TOKEN = jwt({"aud": "https://outlook.office.com", "iss": ISSUER, "upn": USER, "scp": "IMAP.AccessAsUser.All", "exp": 1_800_003_600,
+                   "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47"}, seed=12)  # fmt: skip
+
+
+# -- POP3 and SMTP logs ------------------------------------------------------------------------------------
+def sasl_ir(token: str, user: str = USER) -> str:
+    """The XOAUTH2 initial response a client sends (and logs) for `token`."""
+    return base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+
+
+def echoes(secret: str) -> list[str]:
+    """`secret` in every spelling a careless server or log repeats it in, one split in two."""
+    raw = secret.encode()
+    return [f"raw {secret}", f"b64 {base64.b64encode(raw).decode()}", f"b64+1 {base64.b64encode(b'x' + raw).decode()}",
+            f"b64+2 {base64.b64encode(b'xy' + raw).decode()}", f"urlsafe {base64.urlsafe_b64encode(raw).decode()}",
+            f"hex {raw.hex()}", f"HEX {raw.hex().upper()}", f"utf16 {base64.b64encode(secret.encode('utf-16-le')).decode()}",
+            f"head {secret[: len(secret) // 2]}", f"{secret[len(secret) // 2 :]} tail"]  # fmt: skip
+
+
+def json_challenge(token: str, *, depth: int = 0) -> str:
+    """Gmail's base64 JSON error challenge, with the token echoed and control sequences in keys and values; `depth`
+    nested arrays make it a parser attack."""
+    body = {"status": "401" + OSC0, "schemes": "Bearer " + CSI_CLEAR, "echo": token, OSC52: {"x": [C1_CSI + BIDI]}}
+    text = json.dumps(body) if not depth else json.dumps(body)[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}"
+    return base64.b64encode(text.encode()).decode()
+
+
+def transcript(lines: list[tuple[str, str]]) -> str:
+    """A pasted `C:`/`S:` transcript."""
+    return "".join(f"{side}: {text}\n" for side, text in lines)
+
+
+def curl(lines: list[tuple[str, str]], *, host: str = "outlook.office365.com", port: int = 995) -> str:
+    """`curl -v` output: `> ` client lines, `< ` server lines."""
+    head = [f"*   Trying 40.99.10.114:{port}...", f"* Connected to {host} (40.99.10.114) port {port}",
+            "* SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384"]  # fmt: skip
+    return "\n".join(head + [f"{'>' if side == 'C' else '<'} {text}" for side, text in lines]) + "\n* Closing connection\n"
+
+
+def thunderbird_smtp(lines: list[tuple[str, str]]) -> str:
+    """Thunderbird's SMTP log (MOZ_LOG=SMTP:5)."""
+    prefix = "2026-11-28 09:30:00.{:06d} UTC - [Parent 5120: Main Thread]: D/SMTP"
+    return "".join(f"{prefix.format(i)} {side}: {text}\n" for i, (side, text) in enumerate(lines))
+
+
+def javamail_smtp_login(password: str, user: str = USER) -> str:
+    """JavaMail's SMTP debug output with mail.debug.auth=true: the password in protocolConnect, AUTH LOGIN's prompts
+    and the base64 answers on lines of their own (which the log import does not attribute), then a reply echoing it."""
+    encoded = base64.b64encode(password.encode()).decode()
+    return "\n".join([
+        'DEBUG SMTP: trying to connect to host "smtp.office365.com", port 587, isSSL false',
+        "220 AM0PR02CA0001.outlook.office365.com Microsoft ESMTP MAIL Service ready",
+        'DEBUG SMTP: connected to host "smtp.office365.com", port: 587',
+        "EHLO jira.contoso.local", "250-AM0PR02CA0001.outlook.office365.com Hello [203.0.113.20]", "250-AUTH LOGIN XOAUTH2", "250 SMTPUTF8",
+        f"DEBUG SMTP: protocolConnect login, host=smtp.office365.com, user={user}, password={password}",
+        "DEBUG SMTP: Using mechanism LOGIN", "AUTH LOGIN", "334 VXNlcm5hbWU6", base64.b64encode(user.encode()).decode(),
+        "334 UGFzc3dvcmQ6", encoded, f"535 5.7.139 Authentication failed: {password} {encoded} {password.encode().hex()} UGFzc3dvcmQ6",
+    ]) + "\n"  # fmt: skip

@@ -17,8 +17,7 @@ FAST = [attack for attack in attacks() if attack.fast]
 def test_attack(attack: Attack, tmp_path: Path) -> None:
     runs = attack.run(tmp_path, attack)
     assert runs
-    assert problems(runs, attack.secrets, timeout=attack.timeout, max_rss_mb=attack.max_rss_mb, expect_exit=attack.expect_exit,
-                    max_seconds=attack.max_seconds, forbidden=attack.forbidden) == []  # fmt: skip
+    assert attack.judge(runs) == []
 
 
 def test_the_oracle_sees_every_spelling_and_every_control() -> None:

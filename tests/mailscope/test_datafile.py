@@ -3,6 +3,7 @@ big, and checking a table against declared keys (every problem collected, near m
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,25 @@ def test_unreadable_files_are_one_clear_problem(tmp_path: Path, content: bytes, 
         read(file)
     assert len(caught.value.problems) == 1
     assert str(caught.value).startswith(str(file)) and expected in str(caught.value)
+
+
+def test_a_fifo_is_refused_at_once_and_deep_nesting_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    for file, expected in ((fifo, "not a regular file but a FIFO"), (deep, "nested too deeply")):
+        with pytest.raises(DataFileError, match=expected):
+            read(file)
+
+
+def test_a_token_pasted_into_a_file_is_not_repeated_by_its_problem(tmp_path: Path) -> None:
+    token = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlLmNvbSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    file = tmp_path / "t.toml"
+    file.write_text(f'colour = "{token}"\n', encoding="utf-8")
+    problems: list = []
+    Table(read(file), (), read(file).data, (Key("colour", "str", "a colour", choices=("red",)),), problems).get("colour")
+    assert problems and token not in str(problems[0]) and "<jwt " in str(problems[0])
 
 
 def test_a_missing_file(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.common import guarded_diagnoser, internal_error, silence_stdout
-from tui.commands.lab_fleet import add_fleet_options, positive
+from tui.commands.lab_fleet import add_fleet_options, fleet_size, positive
 
 if TYPE_CHECKING:
     from mailscope.audit.plan import AuditPlan
@@ -84,7 +84,7 @@ def add_parser(subparsers: Any) -> None:
     pace.add_argument("--backoff", type=_seconds, default=1.0, metavar="SECONDS", help="first wait after throttling (default 1)")
     pace.add_argument("--max-backoff", type=_seconds, default=60.0, metavar="SECONDS", help="longest wait (default 60)")
     lab = p.add_argument_group("lab fleet")
-    lab.add_argument("--lab-fleet", type=positive, metavar="N", help="audit a lab fleet of N mailboxes, in-process")
+    lab.add_argument("--lab-fleet", type=fleet_size, metavar="N", help="audit a lab fleet of N mailboxes, in-process")
     add_fleet_options(lab)
     lab.add_argument("--truth", metavar="FILE", help="write the fleet's truth (JSON) to FILE")
 
@@ -233,7 +233,7 @@ def _print_summary(args: argparse.Namespace, summary: AuditSummary, output_path:
 
     try:
         if args.json:
-            print(json.dumps({**summary.to_json(), "output": output_path}, indent=2, ensure_ascii=False))
+            print(json.dumps({**summary.to_json(), "output": output_path}, indent=2, ensure_ascii=True))
         elif args.markdown:
             print(summary_markdown(summary, output=output_path), end="")
         else:

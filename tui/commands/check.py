@@ -55,7 +55,7 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     target.add_argument("--send-test", action="store_true", help="SMTP: after the check, send one real test message to --user")
     target.add_argument("--ca-file", help="PEM file of CAs to trust instead of the system store")
     target.add_argument("--insecure", action="store_true", help="do not verify the server certificate (never the default)")
-    target.add_argument("--timeout", type=float, help="seconds per step (default 10)")
+    target.add_argument("--timeout", type=timeout_argument, help="seconds per step (default 10)")
     secret = p.add_argument_group("credential").add_mutually_exclusive_group()
     secret.add_argument("--token-file", help="read the access token from this file")
     secret.add_argument("--token-env", metavar="VAR", help="read the access token from this environment variable")
@@ -118,6 +118,18 @@ def _preset_ids() -> list[str]:
     from providers.presets import HOST_PRESETS
 
     return [p.id for p in HOST_PRESETS if p.host]
+
+
+def timeout_argument(text: str) -> float:
+    """argparse type of --timeout: positive, finite and capped for every command that takes it (with --lab too)."""
+    from providers.inputs import InputError, check_timeout
+
+    try:
+        return check_timeout(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def settings_from_args(args: argparse.Namespace) -> CheckSettings:

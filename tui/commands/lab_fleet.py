@@ -22,9 +22,19 @@ def positive(text: str) -> int:
     return int(text)
 
 
+def fleet_size(text: str) -> int:
+    """argparse type: how many mailboxes a lab fleet has (1 to MAX_FLEET_SIZE)."""
+    from mailscope.lab.fleet import MAX_FLEET_SIZE
+
+    size = positive(text)
+    if size > MAX_FLEET_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r}: a lab fleet has at most {MAX_FLEET_SIZE:,} mailboxes")
+    return size
+
+
 def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     fleet = serve.add_argument_group("fleet (instead of a scenario)")
-    fleet.add_argument("--fleet", type=positive, metavar="N", help="serve a fleet of N service mailboxes in mixed states")
+    fleet.add_argument("--fleet", type=fleet_size, metavar="N", help="serve a fleet of N service mailboxes in mixed states")
     add_fleet_options(fleet)
     fleet.add_argument("--truth", metavar="FILE", help="also write the fleet's truth (JSON) to FILE")
     fleet.add_argument("--json", action="store_true", help="describe the running fleet as one JSON line (paths, no secret)")
@@ -37,7 +47,7 @@ def add_truth_parser(sub: Any) -> None:
         description="Each mailbox's state, real cause and expected primary finding, and the counts an "
         "audit's summary must show. The same N and seed give the same fleet.",
     )
-    truth.add_argument("size", type=positive, metavar="N", help="mailboxes in the fleet")
+    truth.add_argument("size", type=fleet_size, metavar="N", help="mailboxes in the fleet")
     add_fleet_options(truth)
 
 
@@ -59,7 +69,12 @@ def fleet_from_args(size: int, seed: int, protocols: str) -> Fleet:
 
 
 def write_truth(fleet: Fleet, path: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
+    """The fleet's truth as JSON; OSError when it cannot be written (a FIFO is refused at once, not waited on)."""
+    import os
+
+    from mailscope.localfile import open_output
+
+    with os.fdopen(open_output(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "w", encoding="utf-8") as handle:
         json.dump(fleet.truth(), handle, indent=2)
         handle.write("\n")
 
@@ -105,7 +120,10 @@ async def _serve_until_stopped(fleet: Fleet, args: argparse.Namespace) -> None:
     async with FleetLab(fleet) as lab:
         truth = lab.write_file("truth.json", json.dumps(fleet.truth(), indent=2) + "\n")
         if args.truth:
-            write_truth(fleet, args.truth)
+            try:
+                write_truth(fleet, args.truth)
+            except OSError as exc:
+                raise OSError(f"cannot write --truth {args.truth}: {exc.strerror or exc}") from None
         print(json.dumps(describe_json(lab, truth)) if args.json else describe(lab, truth), flush=True)
         await stop.wait()
 

@@ -144,12 +144,14 @@ def _headless(args: argparse.Namespace, scenario: Scenario, answer: Answer, hint
 
 
 def _record(result: Result, results: Path, course: str | None) -> Result:
+    from mailscope.redact import escape_controls
     from mailscope.training.results import append, result_line
 
     try:
         append(results, result_line(result, course=course))
-    except OSError as exc:
-        print(f"mailscope train: warning: cannot append to {results}: {exc.strerror or exc}", file=sys.stderr)
+    except OSError as exc:  # mailscope.localfile's NotRegularFile too (a FIFO)
+        reason = exc.strerror or f"it {exc}"
+        print(escape_controls(f"mailscope train: warning: cannot append to {results}: {reason}"), file=sys.stderr)
     return result
 
 

@@ -88,6 +88,16 @@ def test_a_token_pasted_into_another_column_is_not_repeated_in_the_message() -> 
     assert jwt[:20] not in result.rejected[0].message
 
 
+def test_a_token_as_a_user_a_bidi_override_and_a_huge_cell_leave_their_row_out() -> None:
+    jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlLmNvbSJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+    result = plan(f"user\n{jwt}\nalice\u202egnp.exe@contoso.com\n{'a' * 5000}@contoso.com\nbob@contoso.com\n")
+    assert [i.user for i in result.items] == ["bob@contoso.com"]
+    looks, bidi, huge = (e.message for e in result.rejected)
+    assert "looks like a token" in looks and jwt[:20] not in looks
+    assert "control characters" in bidi and "\u202e" not in bidi
+    assert "longer than 1024 characters" in huge and len(huge) < 200
+
+
 def test_duplicates_blank_rows_comments_and_the_header_row_numbers() -> None:
     result = plan("User , Protocol\n\nalice@contoso.com,imap\n# bob@contoso.com,imap\nALICE@contoso.com,imap\ncarol@contoso.com,imap\n")
     assert [(i.row, i.user) for i in result.items] == [(3, "alice@contoso.com"), (6, "carol@contoso.com")]
@@ -107,6 +117,7 @@ def test_a_plain_list_of_addresses_and_a_semicolon_sheet_are_read() -> None:
         ("mailbox,host\nalice@contoso.com,x\n", "the first row must name the columns, one of them 'user'"),
         ("user,colour\nalice@contoso.com,red\n", "unknown column 'colour'"),
         ("user,host,host\nalice@contoso.com,a,b\n", "column host given twice"),
+        ("user\n" + "a" * 200_000 + "\n", "cannot be read as CSV: field larger than field limit"),
     ],
 )
 def test_a_sheet_that_cannot_be_read_as_a_whole_is_a_usage_error(text: str, message: str) -> None:

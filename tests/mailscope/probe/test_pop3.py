@@ -117,6 +117,16 @@ async def test_endless_continuations_are_cancelled() -> None:
     assert clients[-2] == "*" and record.evidence.auth_result == "NO" and record.evidence.fault is None
 
 
+async def test_a_server_that_answers_the_cancel_with_another_continuation_loops() -> None:
+    async def script(command: str, writer) -> bytes:  # noqa: ANN001
+        return b"+ \r\n"  # every response, the cancel too, gets another continuation: no verdict ever comes
+
+    record = await _probe(pop3_server(script), timeout=0.5)
+    fault = record.evidence.fault
+    assert fault.kind is FaultKind.PROTOCOL_ERROR and fault.detail.startswith("AUTH: the server kept sending continuations")
+    assert sum(1 for line in record.lines if line.direction == "client" and line.text == "*") == 1
+
+
 async def test_a_capability_list_that_never_ends_is_server_silence_not_a_hang() -> None:
     async def script(command: str, writer) -> bytes:  # noqa: ANN001
         return b"+OK\r\n"

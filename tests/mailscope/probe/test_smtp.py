@@ -153,6 +153,15 @@ async def test_endless_continuations_are_cancelled_not_followed() -> None:
     assert record.evidence.auth_result == "NO" and record.evidence.fault is None
 
 
+async def test_a_server_that_answers_the_cancel_with_another_334_loops() -> None:
+    async def script(command: str, writer) -> bytes:  # noqa: ANN001
+        return b"334 \r\n" if command.startswith("AUTH") or " " not in command else b"250 OK\r\n"
+
+    record = await _probe(smtp_server(script), timeout=0.5)
+    fault = record.evidence.fault
+    assert fault.kind is FaultKind.PROTOCOL_ERROR and fault.detail.startswith("AUTH: the server kept sending continuations")
+
+
 @pytest.mark.parametrize(
     ("flood", "kind"),
     [(b"250-" + b"x" * 9000 + b"\r\n250 OK\r\n", FaultKind.PROTOCOL_ERROR),  # one line beyond any RFC limit
