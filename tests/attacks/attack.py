@@ -20,7 +20,7 @@ class Attack:
     secrets: tuple[str, ...] = ()
     timeout: float = 30
     max_rss_mb: float = 250
-    expect_exit: int | None = None
+    expect_exit: int | tuple[int, ...] | None = None  # a tuple: any of these
     max_seconds: float | None = None
     fast: bool = True  # part of the CI slice
     forbidden: tuple[str, ...] = ()  # strings that must not appear decoded (an OSC 52 payload, a title)

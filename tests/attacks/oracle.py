@@ -119,7 +119,7 @@ def problems(
     *,
     timeout: float,
     max_rss_mb: float,
-    expect_exit: int | None = None,
+    expect_exit: int | tuple[int, ...] | None = None,
     max_seconds: float | None = None,
     forbidden: Iterable[str] = (),
     required: Iterable[str] = (),
@@ -137,8 +137,9 @@ def problems(
             found.append(f"{name}: took {run.seconds:.2f} s (bound {max_seconds:g} s)")
         if run.max_rss_mb > max_rss_mb:
             found.append(f"{name}: peak RSS {run.max_rss_mb:.0f} MB (bound {max_rss_mb:g} MB)")
-        if expect_exit is not None and run.returncode != expect_exit and not run.timed_out:
-            found.append(f"{name}: exit {run.returncode}, expected {expect_exit}")
+        allowed = (expect_exit,) if isinstance(expect_exit, int) else expect_exit
+        if allowed is not None and run.returncode not in allowed and not run.timed_out:
+            found.append(f"{name}: exit {run.returncode}, expected {' or '.join(map(str, allowed))}")
         for where, text in outputs.items():
             if "Traceback (most recent call last)" in text:
                 found.append(f"{name}: a traceback on {where}")
