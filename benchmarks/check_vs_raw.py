@@ -41,7 +41,7 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
-def _time(command: list[str], env: dict[str, str]) -> float:
+def time_run(command: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
     elapsed = time.perf_counter() - started
@@ -66,11 +66,11 @@ def main() -> None:
     check_cmd += ["--mechanism", "xoauth2", "--token-env", "MS_TOKEN", "--ca-file", lab.ca_file]
     raw_cmd = [sys.executable, "-c", RAW, "127.0.0.1", str(lab.imaps), lab.ca_file]
 
-    _time(check_cmd, env), _time(raw_cmd, env)  # warm the page cache and write the .pyc files
+    time_run(check_cmd, env), time_run(raw_cmd, env)  # warm the page cache and write the .pyc files
     check_times, raw_times = [], []
     for _ in range(args.runs):
-        check_times.append(_time(check_cmd, env))
-        raw_times.append(_time(raw_cmd, env))
+        check_times.append(time_run(check_cmd, env))
+        raw_times.append(time_run(raw_cmd, env))
     check_median, raw_median = statistics.median(check_times), statistics.median(raw_times)
     print(f"runs each               : {args.runs} (interleaved, fresh processes, Dovecot {lab.imaps}/tls, XOAUTH2 + EXAMINE)")
     print(

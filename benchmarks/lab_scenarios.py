@@ -1,6 +1,7 @@
 """Seconds per lab scenario end to end, as `mailscope check --lab ID --json` runs it in-process (lab start,
-token from real msal/google-auth, probe, diagnosis, lab stop), plus the lab's own start/stop time.
-Target: every scenario under 5 s; lab start + stop well under 1 s.
+token from real msal/google-auth, probe, diagnosis, lab stop), plus the lab's own start/stop time, and whether
+the top finding is the one the scenario expects (IMAP, POP3 and SMTP alike).
+Target: every scenario under 5 s with its expected finding first; lab start + stop well under 1 s.
 
     python benchmarks/lab_scenarios.py [--runs 3] [SCENARIO ...]
 """
@@ -15,7 +16,7 @@ import json
 import statistics
 import time
 
-from mailscope.lab.scenarios import SCENARIOS
+from mailscope.lab.scenarios import SCENARIOS, SERVER_MODES, scenario
 from mailscope.lab.session import LabSession
 from tui.commands import check
 
@@ -49,14 +50,22 @@ def main() -> None:
     args = parser.parse_args()
     starts, stops = zip(*(asyncio.run(lab_start_stop("ms-healthy")) for _ in range(args.runs)), strict=True)
     print(f"lab start (CA, IdP, server): median {statistics.median(starts):.3f} s; stop: median {statistics.median(stops):.3f} s")
-    print(f"{'scenario':38} {'median s':>8} {'max s':>6}  outcome / top finding")
-    worst = 0.0
+    print(f"{'scenario':38} {'proto':5} {'median s':>8} {'max s':>6}  {'top finding as expected':24} outcome / top finding")
+    worst, misses = 0.0, []
     for scenario_id in args.scenarios:
+        chosen = scenario(scenario_id)
         runs = [run_scenario(scenario_id) for _ in range(args.runs)]
         times = [r[0] for r in runs]
         worst = max(worst, max(times))
-        print(f"{scenario_id:38} {statistics.median(times):8.2f} {max(times):6.2f}  {runs[-1][1]} / {runs[-1][2]}")
+        expected = chosen.expected_finding or "session_healthy"
+        as_expected = all(r[2] == expected and r[1] == str(chosen.expected_outcome) for r in runs)
+        misses += [] if as_expected else [scenario_id]
+        protocol = SERVER_MODES[chosen.server_under_test][0]
+        print(f"{scenario_id:38} {protocol:5} {statistics.median(times):8.2f} {max(times):6.2f}  {'yes' if as_expected else 'NO':24} "
+              f"{runs[-1][1]} / {runs[-1][2]}")
     print(f"slowest run: {worst:.2f} s (target < 5 s)")
+    print(f"expected finding first: {len(args.scenarios) - len(misses)}/{len(args.scenarios)}"
+          + (f"; not: {', '.join(misses)}" if misses else ""))
 
 
 if __name__ == "__main__":

@@ -79,10 +79,15 @@ class DeviceCodePrompt:
 
 @dataclass(frozen=True, slots=True)
 class PasteBackPrompt:
-    """The user must open `authorization_url` and paste back the final redirect URL."""
+    """The user must open `authorization_url`; the browser's redirect to `redirect_uri` (a loopback listener)
+    ends the wait by itself, or the user pastes the final redirect URL back."""
 
     authorization_url: str
     redirect_uri: str
+    timeout: float = 0.0  # seconds the flow waits before giving up (0: not known)
+    # The asyncio.Future[str] the UI resolves with the pasted URL (the same object as PromptRequested.answer). It is
+    # done (cancelled) as soon as the wait ends any other way, so a dialog or progress line knows when to go away.
+    answer: object | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ class FaultKind(StrEnum):
     CLOSED_MID_COMMAND = "closed_mid_command"
     SERVER_SILENT = "server_silent"
     PROTOCOL_ERROR = "protocol_error"
+    CLIENT_PARSER = "client_parser_error"  # the client library could not read what the server sent (not a server close)
     STARTTLS_REFUSED = "starttls_refused"
     NO_USABLE_MECHANISM = "no_usable_mechanism"
     TOKEN_ACQUISITION = "token_acquisition_failed"
@@ -58,6 +59,7 @@ class SaslExchange:
     command_seq: int | None = None  # transcript line of the AUTHENTICATE command
     result_seq: int | None = None
     defects: list[str] = field(default_factory=list)  # sasl.parse_payload(...).defects of the client payload (no secrets)
+    response_length: int = 0  # characters of the client's first response as sent (base64): a line's length limit is evidence
 
 
 @dataclass(slots=True)
@@ -88,6 +90,7 @@ class SessionEvidence:
     login_used: bool = False  # IMAP LOGIN command (not AUTHENTICATE)
     auth_result: str | None = None  # "OK" | "NO" | "BAD"
     auth_text: str = ""
+    auth_seq: int | None = None  # the transcript line that answered the credential (or quoted that answer)
     commands: list[CommandResult] = field(default_factory=list)  # post-auth and others, in order
     untagged_bye: str | None = None
     bye_seq: int | None = None

@@ -1,7 +1,10 @@
 """SessionRecord: the single place where a session's lines, evidence, token facts and diagnosis are
 stored, and from where events fan out to listeners (CLI printer, TUI, report).
 
-Every text goes through the redactor on its way in, so nothing unredacted is ever stored.
+Every text goes through the redactor on its way in, so nothing unredacted is ever stored, and none of it can
+reach a terminal, a clipboard or a report as a control sequence: strings at any depth (keys of a server's JSON
+or a token's claims included) are redacted and control-escaped here, where they become evidence. A value whose
+key names a secret (`password`, `client_secret`...) is described and registered, whatever it looks like.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import fields, replace
+from dataclasses import fields, is_dataclass, replace
 from enum import Enum
+from typing import Any
 
 from mailscope.events import (
     Channel,
@@ -24,14 +28,15 @@ from mailscope.events import (
     TokenKnown,
     TranscriptLine,
 )
-from mailscope.evidence import Fault, Outcome, SessionEvidence, TlsFacts, TokenEvidence
-from mailscope.findings import Diagnosis, DiagnosisInput
-from mailscope.redact import Redactor
+from mailscope.evidence import Outcome, SessionEvidence, TokenEvidence
+from mailscope.findings import Diagnosis, DiagnosisInput, EvidenceTime
+from mailscope.redact import Redactor, escape_controls
 from mailscope.settings import CheckSettings
 
 Listener = Callable[[Event], None]
 Diagnoser = Callable[[DiagnosisInput], Diagnosis]
 _EVIDENCE_FIELDS = frozenset(f.name for f in fields(SessionEvidence))
+MAX_DEPTH = 16  # nesting kept in evidence; deeper JSON (a hostile token's claims) is cut, never recursed into
 
 
 class SessionRecord:
@@ -56,9 +61,11 @@ class SessionRecord:
             self.evidence.host, self.evidence.port = settings.host, settings.port
             self.evidence.security, self.evidence.protocol = str(settings.security), str(settings.protocol)
         self.token: TokenEvidence | None = None
+        self.evidence_time: EvidenceTime | None = None  # when the evidence was produced; None: now, by this machine's clock
         self.diagnosis = Diagnosis()
         self.outcome: Outcome | None = None
         self._listeners: list[Listener] = []
+        self._escaped_settings: tuple[CheckSettings | None, CheckSettings | None] = (None, None)  # (settings, escaped copy)
 
     # -- listeners ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -104,7 +111,7 @@ class SessionRecord:
             nbytes=len(text.encode("utf-8", "surrogateescape")) if nbytes is None else nbytes,
             channel=channel,
             annotations=tuple(map(self.redactor.redact, annotations)) if annotations else (),
-            wall_time=wall_time,
+            wall_time=escape_controls(wall_time, keep_newlines=False) if wall_time else wall_time,
         )
         self.lines.append(line)
         self._emit(LineAdded(line))
@@ -123,25 +130,39 @@ class SessionRecord:
         self._emit(EvidenceChanged(self.evidence, tuple(changes)))
         self.rediagnose()
 
-    def _redacted(self, value: object) -> object:
-        if _is_text(value):
-            return self.redactor.redact(value)  # type: ignore[arg-type]
-        if isinstance(value, tuple):
-            return tuple(self._redacted(item) for item in value)
-        if isinstance(value, Fault | TlsFacts):
-            texts = {f.name: getattr(value, f.name) for f in fields(value)}
-            return replace(value, **{name: self.redactor.redact(text) for name, text in texts.items() if _is_text(text)})
-        return value
+    def _redacted(self, value: Any) -> Any:
+        return clean_deep(value, self.redactor.redact_fact, self.redactor.redact)
 
     def evidence_touched(self, *names: str) -> None:
-        """Announce in-place changes to mutable evidence (lists such as `sasl`, `commands`)."""
+        """Announce in-place changes to mutable evidence (lists such as `sasl`, `commands`). Their producers redact
+        what they append; the text in them is control-escaped here once more, in place."""
+        for name in names:
+            if name in _EVIDENCE_FIELDS:
+                setattr(self.evidence, name, clean_deep(getattr(self.evidence, name), _escape_fact, escape_controls))
         self._emit(EvidenceChanged(self.evidence, names))
         self.rediagnose()
 
     def set_token(self, token: TokenEvidence) -> None:
+        """The token's evidence, its text redacted and escaped in place (claims, header, error, notes: a token's
+        claims are whatever its issuer, or a log's author, wrote)."""
+        clean_deep(token, self.redactor.redact_fact, self.redactor.redact)
         self.token = token
         self._emit(TokenKnown(token))
         self.rediagnose()
+
+    def set_evidence_time(self, when: EvidenceTime) -> None:
+        """Judge this session at the time of its evidence (an imported log's, a reopened case's), not at the clock.
+        Its texts quote the log (a timestamp, a Date: header): they cross the same boundary as the evidence."""
+        self.evidence_time = self._redacted(when)
+        self.rediagnose()
+
+    def now(self) -> float:
+        """This machine's clock (injected for tests)."""
+        return self._wall_clock()
+
+    def judged_at(self) -> EvidenceTime:
+        """What time-dependent rules judge at: the evidence's own time, else the clock (a live check)."""
+        return self.evidence_time or EvidenceTime.from_clock(self._wall_clock())
 
     def prompt(self, request: PromptRequested) -> None:
         self._emit(request)
@@ -154,15 +175,27 @@ class SessionRecord:
 
     def diagnosis_input(self) -> DiagnosisInput:
         return DiagnosisInput(
-            settings=self.settings,
+            settings=self._settings_for_findings(),
             evidence=self.evidence,
             token=self.token,
             lines=tuple(self.lines),
             now=self._wall_clock(),
+            evidence_time=self.evidence_time,
         )
+
+    def _settings_for_findings(self) -> CheckSettings | None:
+        """The settings as findings may quote them (a client id in a fix step): escaped, since a profile or a paste can
+        carry control characters too. The probe keeps using `self.settings` as typed."""
+        settings, escaped = self._escaped_settings
+        if settings is not self.settings:
+            escaped = clean_deep(self.settings, _escape_fact, escape_controls) if self.settings is not None else None
+            self._escaped_settings = (self.settings, escaped)
+        return escaped
 
     def finish(self, outcome: Outcome) -> None:
         self.outcome = Outcome(outcome.kind, self.redactor.redact(outcome.summary))
+        if self.evidence_time is None:  # a live check is judged as of its end: a later look never re-judges it
+            self.evidence_time = EvidenceTime.from_clock(self._wall_clock())
         self.rediagnose()
         self._emit(SessionFinished(self.outcome))
 
@@ -170,3 +203,35 @@ class SessionRecord:
 def _is_text(value: object) -> bool:
     """Free text, not an enum member (a StrEnum is a str, but must stay the member)."""
     return isinstance(value, str) and not isinstance(value, Enum)
+
+
+def _escape_fact(key: str, value: str) -> str:
+    return escape_controls(value)
+
+
+def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str], str], key: str | None = None, depth: int = 0) -> Any:
+    """`value` with every string at any depth passed through `text`, or through `fact` when a dict key names it.
+    Lists, dicts and mutable dataclasses are changed in place (producers keep references to them); tuples and frozen
+    dataclasses are rebuilt."""
+    if _is_text(value):
+        return fact(key, value) if key is not None else text(value)
+    if depth > MAX_DEPTH:
+        return "<nested too deep>" if isinstance(value, list | tuple | dict) else value
+    if isinstance(value, tuple):
+        return tuple(clean_deep(item, fact, text, None, depth + 1) for item in value)
+    if isinstance(value, list):
+        value[:] = [clean_deep(item, fact, text, None, depth + 1) for item in value]
+        return value
+    if isinstance(value, dict):
+        items = [(clean_deep(k, fact, text) if _is_text(k) else k, clean_deep(v, fact, text, k if _is_text(k) else None, depth + 1))
+                 for k, v in value.items()]  # fmt: skip
+        value.clear()
+        value.update(items)
+        return value
+    if is_dataclass(value) and not isinstance(value, type):
+        changed = {f.name: clean_deep(getattr(value, f.name), fact, text, None, depth + 1) for f in fields(value)}
+        if type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            return replace(value, **changed)
+        for name, item in changed.items():
+            setattr(value, name, item)
+    return value

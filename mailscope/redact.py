@@ -1,9 +1,14 @@
 """Redaction before storage. Two layers, then control escaping:
 
 1. Known secrets (registered by whoever obtained them: token, password, client secret, refresh
-   token...) are removed in every form: raw, base64 at all three alignments (standard and
-   urlsafe), URL-encoded, JSON/IMAP-quoted, and as any fragment of `fragment_length()` or more
-   characters (a secret split across two lines, or across a MIME-wrapped base64 blob).
+   token...; and passwords and secret values the catch-all meets on the wire or in a log, so a later
+   echo is caught too) are removed in every form: raw, base64 at all three alignments (standard and
+   urlsafe), URL-encoded, JSON/IMAP-quoted, hex (both cases), base64 of UTF-16LE, and as any fragment
+   of `fragment_length()` or more characters (a secret split across two lines, or across a
+   MIME-wrapped base64 blob). Registration costs a few bytes per character of each form
+   (mailscope.fragments), not a set of every fragment. Pieces are matched after the catch-all: a
+   second token from the same issuer shares the first one's header and claim prefix, and must be
+   described whole by its own shape, not cut where it resembles the first.
 2. A catch-all for secrets nobody registered (imported logs, server echoes): JWTs, `ya29.`,
    `EwA`/`EwB`, refresh-token and client-secret shapes, `Bearer x`, `Authorization:`/`Cookie:`
    headers, `password=`/`"access_token": "…"`-style pairs, URL user-info, IMAP LOGIN and POP3 PASS
@@ -30,13 +35,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import functools
 import json
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from mailscope import sasl
+from mailscope.fragments import Fragments
 from mailscope.secret import Secret, SecretKind, fingerprint
 
 FRAGMENT = 16
@@ -47,7 +55,9 @@ _MAX_DEPTH = 2  # nested base64 decoding (double base64 of a SASL string is a re
 # Runs that are plain protocol or description words are not fragments: a password such as
 # "alice-password" must not turn every "password" in the transcript (and in our own
 # `password=<password 14 chars …>` descriptions) into a fragment marker. Only the word itself stays
-# visible; any run reaching beyond it ("e-passwo") is still caught.
+# visible; any run reaching beyond it ("e-passwo") is still caught. The words count in the spellings
+# the wire uses too (`_is_plain_word`): AUTH LOGIN's prompts are base64 (`334 UGFzc3dvcmQ6` is
+# "Password:"), and a base64 piece of the password must not eat them.
 VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
     " ".join(
         [
@@ -56,6 +66,12 @@ VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
             "examine namespace mailbox inbox microsoft exchange outlook office365 onmicrosoft google gmail",
             "bearer xoauth2 oauthbearer fragment fragment-of sasl response secret secrets token tokens refresh",
             "access client private key line authorization code cookie chars sha256 basic cancelled",
+            # SASL LOGIN's prompts, mechanism names and capability keywords of IMAP, POP3 and SMTP
+            "username: password: accepted plain login xoauth cram-md5 digest-md5 scram-sha-1",
+            "scram-sha-256 ntlm gssapi external anonymous plain-clienttoken imap4rev1 imap4rev2 sasl-ir literal+ idle",
+            "uidplus unselect children special-use condstore qresync enable move utf8=accept compress=deflate",
+            "logindisabled starttls capa stls uidl resp-codes auth-resp-code pipelining expire login-delay implementation",
+            "enhancedstatuscodes 8bitmime binarymime smtputf8 chunking deliverby authenticationfailed",
         ]
     ).split()
 )
@@ -124,6 +140,19 @@ def describe_secret(value: str, kind: str | None = None) -> str:
     return f"<{kind or token_shape(value)} {len(value)} chars {fingerprint(value)}>"
 
 
+def describe_token_shapes(text: str) -> str:
+    """`text` with every token-shaped run (JWT, `ya29.`, `EwA…`, refresh tokens, client secrets) described: for messages
+    that quote what a user wrote (a token pasted into the wrong place), whose `key = value` words are not secrets."""
+    if not any(trigger in text for trigger in _SHAPE_TRIGGERS):
+        return text
+    return _SHAPE_RE().sub(lambda m: describe_secret(m.group()), text)
+
+
+def is_secret_key(key: str) -> bool:
+    """A key whose value is a secret whatever the value looks like (`password`, `client_secret`, `refresh_token`)."""
+    return bool(_SECRET_KEY_RE.match(key))
+
+
 def fragment_length(value: str) -> int:
     """The shortest run of a registered secret's form that is still recognised (see module doc)."""
     return FRAGMENT if len(value) >= SHORT_SECRET else SHORT_FRAGMENT
@@ -135,7 +164,7 @@ _NOT_IN_TOKEN = r"(?<![\w+/.~-])"  # a shape starts where no token/base64 charac
 _SHAPE_RE = _lazy(
     _NOT_IN_TOKEN
     + r"""(?:
-        eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]+\.[\w-]+)?
+        eyJ[\w-]{4,}\.[\w-]{4,}(?:\.[\w-]*(?:\.[\w-]+\.[\w-]+)?)?  # a JWT, or one cut after its payload
       | ya29\.[\w.-]{8,}
       | 1//0[\w-]{16,}
       | 4/0[\w-]{16,}
@@ -167,11 +196,16 @@ _PAIR_RE = _lazy(
         (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&,;"'<>(){{}}\[\]]+)""",
     re.IGNORECASE | re.VERBOSE | re.MULTILINE,
 )
+_SECRET_KEY_RE = re.compile(rf"^{_SECRET_KEY}$", re.IGNORECASE)
 _CODE_RE = _lazy(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
 _NOT_A_VALUE_RE = re.compile(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
 _LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
 _QUOTED_OR_ATOM = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
 _NOT_SASL = r"(?!\S*(?i:auth|authenticate)\s)"  # `AUTH LOGIN`, `250-AUTH LOGIN PLAIN`, `A1 AUTHENTICATE LOGIN`
+# ... nor a mechanism list (POP3 `SASL PLAIN LOGIN XOAUTH2 OAUTHBEARER`, SMTP `250-AUTH PLAIN LOGIN ...`): no tag is a mechanism
+_NOT_SASL += r"(?!(?i:sasl|plain|xoauth2?|oauthbearer|cram-md5|digest-md5|ntlm|gssapi|external|anonymous)\s)"
+# ... nor a server's answer that names the command (`A1 NO LOGIN failed.`, `A1 NO LOGIN Email OAuth 2.0 Proxy: Login failed - …`)
+_NOT_SASL += r"(?!(?:OK|NO|BAD)\s)"
 _LOGIN_RE = _lazy(
     rf"(?P<head>(?:{_LINE_PREFIX}{_NOT_SASL}\S+\s+(?i:login)|(?:^|\s){_NOT_SASL}[A-Za-z0-9.]+\s+LOGIN)\s+{_QUOTED_OR_ATOM}\s+)"
     r"(?P<value>\S.*?)\s*$"
@@ -192,15 +226,34 @@ _PRINTABLE_DECODED_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # tex
 _LOGIN_LITERAL_RE = _lazy(
     rf"{_LINE_PREFIX}\S+\s+(?i:login)\s+(?:(?P<user_literal>\{{\d+\+?\}})|{_QUOTED_OR_ATOM}\s+(?P<pw_literal>\{{\d+\+?\}}))\s*$"
 )
+# a server's reply where a prompt's answer was expected: `S:`/`<` lines, SMTP codes, POP3 status, IMAP untagged or tagged
+_SERVER_REPLY_RE = _lazy(r"^\s*(?:S:|<)|^\s*(?:C:\s*|>+\s*)?(?:\d{3}(?:[ -]|$)|[+-](?:OK|ERR)\b|\*\s|[^\s:]+ (?:OK|NO|BAD)\b)")
 _PASSWORD_PROMPT_RE = _lazy(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
 _CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
 _LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
+_PASSWORD_DESCRIPTION_RE = re.compile(r"<password \d+ chars sha256:[0-9a-f]{8}>")
 _PREFIX_RE = re.compile(r"^\s*(?:[CS]:\s?|[<>]+\s?)")
-_PARTIAL_JWT_AT_END_RE = re.compile(r"(?<![\w.-])(?P<value>eyJ[\w-]{8,}(?:\.[\w-]*)?)\s*$")  # header, maybe part of the payload
+# header, maybe part of the payload, at the end of a text or before a closing note ("[line cut by mailscope: too long]")
+_PARTIAL_JWT_AT_END_RE = re.compile(r"(?<![\w.-])(?P<value>eyJ[\w-]{8,}(?:\.[\w-]*)?)\s*(?:\[[^\]]*\]\s*)?$")
 _CONTINUATION_TOKEN_RE = re.compile(r"^(?P<head>\s*(?:[CS]:\s?|[<>]+\s?)?)(?P<value>[A-Za-z0-9+/_=.~-]{8,})\s*$")
 _PEM_BEGIN_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
 _PEM_END_RE = _lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
+MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it would hide every such word
+_MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
+
+
+@dataclass(slots=True)
+class _SecretTables:
+    """What a redactor knows of its registered secrets; a family of forks shares one."""
+
+    short: dict[str, str] = field(default_factory=dict)  # forms too short for the fragment index -> description (matched whole)
+    short_sorted: list[str] = field(default_factory=list)  # longest first, so a form never eats part of a longer one
+    fragments: Fragments = field(default_factory=Fragments)  # every longer form, found in any text with its pieces
+    registered: set[str] = field(default_factory=set)
+    alphabet: set[str] = field(default_factory=set)
+    run_re: re.Pattern[str] | None = None
+    memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
 
 
 class Redactor:
@@ -208,12 +261,8 @@ class Redactor:
     order (it remembers LOGIN literals, `Password:` prompts and PEM blocks); `redact` for any text."""
 
     def __init__(self, secrets: Iterable[Secret | str] = ()) -> None:
-        self._exact: dict[str, str] = {}  # form -> description
-        self._exact_sorted: list[str] = []  # longest first, so a form never eats part of a longer one
-        self._grams: dict[int, dict[str, str]] = {}  # fragment length -> {run of a form -> description}
-        self._blocks: dict[int, set[str]] = {}  # fragment length -> every half-length run of a form
-        self._alphabet: set[str] = set()
-        self._run_re: re.Pattern[str] | None = None
+        self._secrets = _SecretTables()  # shared by a family of forks: a secret one member learns, all remove
+        self._seen: list[tuple[str, str]] = []  # (value, kind) of secrets the catch-all met on this text: registered after it
         self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key"..., lines left)
         self._split_suspected = False  # this line ends inside a secret (JWT without signature, SASL without ^A^A)
         self._literal_size = 0  # characters of the user-name literal announced by `LOGIN {n}`
@@ -222,49 +271,80 @@ class Redactor:
 
     @property
     def has_secrets(self) -> bool:
-        return bool(self._exact)
+        return bool(self._secrets.registered)
 
     # -- registration ------------------------------------------------------------------------------
     def register(self, secret: Secret | str, kind: str | None = None) -> None:
-        """Remove `secret` from everything redacted from now on, in every form it can take."""
+        """Remove `secret` from everything redacted from now on, in every form it can take. The cost is bounded:
+        a few bytes per character of each form (see mailscope.fragments)."""
         value = secret.reveal() if isinstance(secret, Secret) else secret
-        if not value:
+        if not value or value in self._secrets.registered:
             return
+        tables = self._secrets
+        tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
+        self._secrets.registered.add(value)
         description = describe_secret(value, kind)
-        length = fragment_length(value)
-        grams = self._grams.setdefault(length, {})
-        blocks = self._blocks.setdefault(length, set())
-        half = length // 2
-        for form in _forms(value):
-            self._exact.setdefault(form, description)
-            self._alphabet.update(form)
-            for i in range(len(form) - length + 1):
-                gram = form[i : i + length]
-                if gram.lower() not in VOCABULARY:
-                    grams.setdefault(gram, description)
-            blocks.update(form[i : i + half] for i in range(len(form) - half + 1))
-        self._exact_sorted = sorted(self._exact, key=len, reverse=True)
-        alphabet = "".join(re.escape(c) for c in sorted(self._alphabet))
-        self._run_re = re.compile(f"[{alphabet}]{{{min(self._grams)},}}")
+        short = fragment_length(value)
+        for length, dense, forms in ((short, False, _forms(value)), (FRAGMENT, True, _wide_forms(value))):
+            for form in forms:
+                self._secrets.alphabet.update(form)
+                if len(form) < length:
+                    self._secrets.short.setdefault(form, description)
+                else:
+                    self._secrets.fragments.add(form, description, length, dense=dense)
+        self._secrets.short_sorted = sorted(self._secrets.short, key=len, reverse=True)
+        alphabet = "".join(re.escape(c) for c in sorted(self._secrets.alphabet) if c != "\0")
+        self._secrets.run_re = re.compile(f"[{alphabet}]{{{self._secrets.fragments.min_length or 1},}}")
+
+    def fork(self) -> Redactor:
+        """A redactor for another session that knows the same secrets without registering them again (an audit's
+        hundreds of sessions share one app-only token): the secret tables are shared, so a secret registered on any
+        member is removed by all (never less redaction); the line state (`redact_line`'s expectations) is its own.
+        The family also shares what `redact` gave for a text (the same settings, claims and server lines recur in every
+        report of an audit); a registration on any member forgets it.
+        """
+        if self._secrets.memo is None:
+            self._secrets.memo = {}
+        twin = copy.copy(self)
+        twin._seen, twin._expect, twin._split_suspected, twin._literal_size = [], None, False, 0
+        return twin
 
     # -- redaction -----------------------------------------------------------------------------------
     def redact(self, text: str) -> str:
-        """Any text (evidence, annotation, summary): secrets removed, controls escaped, newlines kept."""
-        return escape_controls(self._redact_text(text, 0))
+        """Any text (evidence, annotation, summary): secrets removed, controls escaped, newlines kept.
+        A text that ends in the start of a JWT (a message cut at a length limit) loses that start too."""
+        memo = self._secrets.memo
+        if memo is not None and (done := memo.get(text)) is not None:
+            return done
+        cut, _ = _without_cut_jwt(text)
+        redacted = escape_controls(self._redact_text(cut, 0))
+        self._register_seen()
+        memo = self._secrets.memo  # registering what it saw started a new memo
+        if memo is not None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[text] = redacted
+        return redacted
+
+    def redact_fact(self, key: str, value: str) -> str:
+        """A value whose key says what it is (`password`, `client_secret`, `token` in parsed log facts or a JSON
+        object): a secret one is described and registered whatever it looks like, anything else redacted."""
+        if is_secret_key(key) and value and not _NOT_A_VALUE_RE.match(value):
+            kind = "password" if "pass" in key.lower() or "pwd" in key.lower() else "secret"
+            self.register(value, kind)
+            return describe_secret(value, kind)
+        return self.redact(value)
 
     def redact_line(self, text: str) -> str:
         """One transcript line, fed in wire order: also uses what earlier lines announced (a LOGIN
         password sent as a literal, an AUTH LOGIN `Password:` prompt, a PEM private key block), and
         escapes a bare LF so one wire line always stays one transcript line."""
         text = self._apply_line_state(text)
-        self._split_suspected = False
-        partial = _PARTIAL_JWT_AT_END_RE.search(text) if "eyJ" in text else None
-        if partial and not _is_complete_base64_json(partial.group("value")):
-            text = text[: partial.start("value")] + describe_secret(partial.group("value"), "jwt fragment") + text[partial.end("value") :]
-            self._split_suspected = True
+        text, self._split_suspected = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(text, 0), keep_newlines=False)
+        self._register_seen()
         if self._split_suspected and self._expect is None:
             self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
         return redacted
@@ -275,63 +355,69 @@ class Redactor:
 
     def describe_sasl(self, b64_text: str, mechanism: str | None = None) -> str:
         """A client SASL response (base64) as readable structure with secrets redacted."""
-        return escape_controls(self._describe_sasl(b64_text, mechanism, 0))
+        described = escape_controls(self._describe_sasl(b64_text, mechanism, 0))
+        self._register_seen()
+        return described
 
     # -- internals -----------------------------------------------------------------------------------
     def _redact_text(self, text: str, depth: int) -> str:
-        if self._exact:
+        pieces = False
+        if self._secrets.registered:
             # SASL base64 first: once a registered secret inside it is cut out, the payload can no
             # longer be decoded and its readable structure (user=..., auth=Bearer <...>) would be lost.
             if depth < _MAX_DEPTH and len(text) >= 12:
                 text = _B64_RUN_RE.sub(lambda m: self._sasl_description(m, depth) or m.group(), text)
-            text = self._redact_known(text)
-        return self._catch_all(text, depth)
+            text, pieces = self._redact_known(text, whole_only=True)
+        text = self._catch_all(text, depth)
+        if pieces:
+            # Pieces only after the catch-all: a second token from the same issuer shares the first one's header and
+            # claim prefix; cut there first, it would no longer have a token's shape and its own part would show.
+            text, _ = self._redact_known(text, whole_only=False)
+        return text
 
     def _sasl_description(self, m: re.Match[str], depth: int) -> str | None:
         text = _decoded_text(m.group())
         return self._describe_sasl(m.group(), None, depth) if text is not None and _looks_like_sasl(text) else None
 
-    def _redact_known(self, text: str) -> str:
-        for form in self._exact_sorted:
+    def _redact_known(self, text: str, *, whole_only: bool) -> tuple[str, bool]:
+        """Registered forms: whole ones (and, unless `whole_only`, any piece of `fragment_length()` or more).
+        Also says whether pieces were seen that this pass left in place."""
+        for form in self._secrets.short_sorted:
             if form in text:
-                text = text.replace(form, self._exact[form])
-        assert self._run_re is not None
-        spans: list[tuple[int, int, str]] = []
-        for run in self._run_re.finditer(text):
-            spans += self._fragments(text, run.start(), run.end())
+                text = text.replace(form, self._secrets.short[form])
+        run_re = self._secrets.run_re
+        assert run_re is not None
+        spans: list[tuple[int, int, str, bool]] = []
+        pieces = False
+        for run in run_re.finditer(text):
+            for match in self._secrets.fragments.find(run.group()):
+                start, stop = run.start() + match.start, run.start() + match.stop
+                if not match.whole and _is_plain_word(text[start:stop]):
+                    continue
+                if whole_only and not match.whole:
+                    pieces = True
+                    continue
+                spans.append((start, stop, match.description, match.whole))
         if not spans:
-            return text
+            return text, pieces
         spans.sort()
         merged = [spans[0]]
-        for start, stop, description in spans[1:]:
-            if start <= merged[-1][1]:  # overlapping or touching runs are one fragment
-                merged[-1] = (merged[-1][0], max(merged[-1][1], stop), merged[-1][2])
+        for start, stop, description, whole in spans[1:]:
+            last = merged[-1]
+            if start <= last[1]:  # overlapping or touching runs are one fragment
+                merged[-1] = (last[0], max(last[1], stop), last[2], False)
             else:
-                merged.append((start, stop, description))
-        out, last = [], 0
-        for start, stop, description in merged:
-            out += [text[last:start], f"<fragment of {description[1:-1]}>"]
-            last = stop
-        out.append(text[last:])
-        return "".join(out)
-
-    def _fragments(self, text: str, start: int, stop: int) -> list[tuple[int, int, str]]:
-        """Fragments inside one run. Any window of `length` characters contains a half-length block
-        starting at a multiple of `length // 2`, so probing those blocks first is exact and cheap."""
-        found = []
-        for length, grams in tuple(self._grams.items()):  # snapshot: a token source may register from its thread
-            half, blocks = length // 2, self._blocks[length]
-            if not any(text[i : i + half] in blocks for i in range(start, stop - half + 1, half)):
-                continue
-            for i in range(start, stop - length + 1):
-                description = grams.get(text[i : i + length])
-                if description is not None:
-                    found.append((i, i + length, description))
-        return found
+                merged.append((start, stop, description, whole))
+        out, last_stop = [], 0
+        for start, stop, description, whole in merged:
+            out += [text[last_stop:start], description if whole else f"<fragment of {description[1:-1]}>"]
+            last_stop = stop
+        out.append(text[last_stop:])
+        return "".join(out), pieces
 
     def _catch_all(self, text: str, depth: int) -> str:
         if _may_hold_secret(text):
-            text = _catch_all_patterns(text)
+            text = _catch_all_patterns(text, self._seen)
         if depth < _MAX_DEPTH and len(text) >= 12:
             text = _B64_RUN_RE.sub(lambda m: self._decoded_secret(m, depth) or m.group(), text)
         return text
@@ -357,6 +443,11 @@ class Redactor:
         label = payload.kind.upper() if payload.kind != "raw_token" else (mechanism or "SASL").upper()
         if payload.kind in ("xoauth2", "oauthbearer") and "missing_terminator" in payload.codes:
             self._split_suspected = True
+        if "missing_terminator" not in payload.codes:  # a cut payload holds a prefix: registering it would hide only that
+            if payload.kind == "plain" and payload.password:
+                self._seen.append((payload.password, "password"))
+            elif payload.token:
+                self._seen.append((payload.token, ""))
         described = sasl.describe_payload(payload, describe_secret)
         # Belt and braces: a malformed payload may put part of the secret where structure is shown.
         if depth < _MAX_DEPTH:
@@ -387,10 +478,14 @@ class Redactor:
                 self._expect = None
                 prefix = _PREFIX_RE.match(text)
                 head = prefix.group() if prefix else ""
-                return head + describe_secret(text[len(head) :], "password") if text[len(head) :] else text
+                return head + _seen_secret(self._seen, text[len(head) :], "password") if text[len(head) :] else text
             if what == "password":  # base64 answer to a `Password:` prompt: one token
                 self._expect = None
-                return _LAST_TOKEN_RE.sub(lambda m: _describe_unless_cancel(m.group("value")), text, count=1)
+                if _SERVER_REPLY_RE().match(text):
+                    return text  # the server's reply (a log that dropped the answer): its last word is no password
+                if _PASSWORD_DESCRIPTION_RE.fullmatch(text.strip()):
+                    return text  # the probe already described it (mailscope.protocols' SASL LOGIN)
+                return _LAST_TOKEN_RE.sub(lambda m: self._prompted_password(m.group("value")), text, count=1)
             if what == "user literal":  # `{size}` characters of user name, then the password argument
                 self._expect = None
                 prefix = _PREFIX_RE.match(text)
@@ -411,7 +506,53 @@ class Redactor:
         if _LITERAL_RE.match(value):
             self._expect = ("password literal", _STATE_LIFETIME)
             return value
-        return describe_secret(_unquote(value), "password")
+        return _seen_secret(self._seen, _unquote(value), "password")
+
+    def _prompted_password(self, value: str) -> str:
+        """The base64 answer to AUTH LOGIN's `Password:` prompt; the password it decodes to is registered."""
+        if value in ("*", "=") or value.startswith("<"):
+            return value
+        decoded = _decoded_text(value) if len(value) % 4 == 0 else None
+        return _seen_secret(self._seen, decoded, "password") if decoded else _seen_secret(self._seen, _unquote(value), "password")
+
+    def learn(self, value: str, kind: str | None = None) -> None:
+        """A secret met in the text (a password a client sent, as a log shows it) is registered, so a later echo is
+        redacted in every form; unless it is too short or a plain word to be told apart from the text around it."""
+        if len(value) >= MIN_SEEN_SECRET and value.lower() not in VOCABULARY and not value.startswith("<"):
+            self.register(value, kind)
+
+    def _register_seen(self) -> None:
+        """Secrets the catch-all met in this text are registered now: a later echo of a password the client sent
+        (a server or a log repeating it) is then redacted in every form, not only where a pattern recognises it."""
+        seen, self._seen = self._seen, []
+        for value, kind in seen:
+            self.learn(value, kind or None)
+
+
+def _is_plain_word(run: str) -> bool:
+    """A fragment match that lies inside a VOCABULARY word, or inside the base64, hex or UTF-16 spelling of one."""
+    return run.lower() in VOCABULARY or run in _vocabulary_spellings()
+
+
+@functools.cache
+def _vocabulary_spellings() -> str:
+    """VOCABULARY as the wire spells it too (lower, upper and capitalised): base64 at every alignment (standard and
+    urlsafe, and whole as a prompt is sent), hex and base64 of UTF-16LE; NUL-joined."""
+    spelled: list[str] = []
+    for word in VOCABULARY.split("\0"):
+        for cased in dict.fromkeys((word, word.upper(), word.capitalize())):
+            raw = cased.encode()
+            spelled += [*_base64_forms(raw), base64.b64encode(raw).decode().rstrip("="), *_wide_forms(cased)]
+    return "\0".join(spelled)
+
+
+def _without_cut_jwt(text: str) -> tuple[str, bool]:
+    """`text` with the start of a JWT at its end described (a line or message cut inside a token), and whether
+    there was one: its visible part has no token shape the catch-all would know."""
+    partial = _PARTIAL_JWT_AT_END_RE.search(text) if "eyJ" in text else None
+    if partial is None or _is_complete_base64_json(partial.group("value")):
+        return text, False
+    return text[: partial.start("value")] + describe_secret(partial.group("value"), "jwt fragment") + text[partial.end("value") :], True
 
 
 def _may_hold_secret(text: str) -> bool:
@@ -427,8 +568,9 @@ def _may_hold_secret(text: str) -> bool:
     )
 
 
-def _catch_all_patterns(text: str) -> str:
-    """Token shapes, headers, key=value pairs, LOGIN/PASS: everything but base64 decoding."""
+def _catch_all_patterns(text: str, seen: list[tuple[str, str]]) -> str:
+    """Token shapes, headers, key=value pairs, LOGIN/PASS: everything but base64 decoding. Passwords and secret
+    values it meets are appended to `seen` (the redactor registers them, so a later echo is caught too)."""
     if any(trigger in text for trigger in _SHAPE_TRIGGERS):
         text = _SHAPE_RE().sub(lambda m: describe_secret(m.group()), text)
     if "-----BEGIN" in text:
@@ -437,50 +579,52 @@ def _catch_all_patterns(text: str) -> str:
     if "bearer" in lowered:
         text = _BEARER_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value")), text)
     if "basic" in lowered:
-        text = _BASIC_RE().sub(_replace_basic, text)
+        text = _BASIC_RE().sub(lambda m: _replace_basic(m, seen), text)
     if "authorization:" in lowered:
         text = _AUTHORIZATION_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "credential"), text)
     if "cookie:" in lowered:
         text = _COOKIE_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "cookie"), text)
     if "://" in text:
-        text = _URL_USERINFO_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "password"), text)
+        text = _URL_USERINFO_RE().sub(lambda m: m.group("head") + _seen_secret(seen, m.group("value"), "password"), text)
     if any(keyword in lowered for keyword in _PAIR_KEYWORDS):
-        text = _PAIR_RE().sub(_replace_pair, text)
+        text = _PAIR_RE().sub(lambda m: _replace_pair(m, seen), text)
         if "code=" in text:
             text = _CODE_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "authorization code"), text)
     if "login" in lowered:
-        text = _LOGIN_RE().sub(_replace_login_password, text)
+        text = _LOGIN_RE().sub(lambda m: _replace_login_password(m, seen), text)
     if "pass" in lowered:
-        text = _PASS_RE().sub(lambda m: m.group("head") + describe_secret(_unquote(m.group("value")), "password"), text)
+        text = _PASS_RE().sub(lambda m: m.group("head") + _seen_secret(seen, _unquote(m.group("value")), "password"), text)
     return text
 
 
-def _replace_pair(m: re.Match[str]) -> str:
+def _seen_secret(seen: list[tuple[str, str]], value: str, kind: str) -> str:
+    """The description of a secret the catch-all found, noted for registration."""
+    seen.append((value, kind))
+    return describe_secret(value, kind)
+
+
+def _replace_pair(m: re.Match[str], seen: list[tuple[str, str]]) -> str:
     value = m.group("value")
     inner = value[1:-1] if value[:1] in "\"'" and len(value) >= 2 else value
     if not inner or _NOT_A_VALUE_RE.match(inner):
         return m.group()
     quote = value[0] if inner is not value else ""
-    return f"{m.group('head')}{quote}{describe_secret(inner, 'secret')}{quote}"
+    return f"{m.group('head')}{quote}{_seen_secret(seen, inner, 'secret')}{quote}"
 
 
-def _replace_basic(m: re.Match[str]) -> str:
+def _replace_basic(m: re.Match[str], seen: list[tuple[str, str]]) -> str:
     decoded = _b64decode(m.group("value"))
     if decoded is None or b":" not in decoded:
         return m.group()  # prose ("Basic authentication is disabled"), not a credential
     user, _, password = decoded.decode("utf-8", "backslashreplace").partition(":")
-    return f"{m.group('head')}<basic user={user} password={describe_secret(password, 'password')}>"
+    return f"{m.group('head')}<basic user={user} password={_seen_secret(seen, password, 'password')}>"
 
 
-def _replace_login_password(m: re.Match[str]) -> str:
+def _replace_login_password(m: re.Match[str], seen: list[tuple[str, str]]) -> str:
     value = m.group("value")
     if _LITERAL_RE.match(value) or value.startswith("<"):
         return m.group()  # the password follows as a literal (redact_line), or is already redacted
-    return m.group("head") + describe_secret(_unquote(value), "password")
-
-
-def _describe_unless_cancel(value: str) -> str:
-    return value if value in ("*", "=") or value.startswith("<") else describe_secret(_unquote(value), "password")
+    return m.group("head") + _seen_secret(seen, _unquote(value), "password")
 
 
 def _unquote(value: str) -> str:
@@ -528,22 +672,42 @@ def _looks_like_sasl(text: str) -> bool:
     return False
 
 
-def _forms(value: str) -> set[str]:
-    """Every spelling a secret can take on the wire or in a log."""
-    raw = value.encode()
-    forms = {
-        value,
-        urllib.parse.quote(value, safe=""),
-        urllib.parse.quote_plus(value),
-        re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), urllib.parse.quote(value, safe="")),  # some encoders write %2f
-        json.dumps(value)[1:-1],
-        json.dumps(value)[1:-1].replace("/", "\\/"),
-        value.replace("\\", "\\\\").replace('"', '\\"'),  # IMAP quoted string
-    }
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        for offset in range(3):
-            forms.add(_stable_base64(encode, raw, offset))
-    return {form for form in forms if len(form) >= _MIN_DERIVED_FORM or form == value}
+HUGE_SECRET = 64 * 1024  # characters: a secret this long keeps only its raw and base64 spellings
+
+
+def _forms(value: str) -> list[str]:
+    """Every spelling a secret can take on the wire or in a log: raw, URL-encoded, JSON- and IMAP-quoted, and base64
+    at the three alignments (standard and urlsafe). A huge secret keeps its raw and base64 spellings only."""
+    raw = value.encode("utf-8", "surrogatepass")
+    forms = [value]
+    if len(value) <= HUGE_SECRET:
+        quoted = urllib.parse.quote(value, safe="")
+        forms += [
+            quoted,
+            urllib.parse.quote_plus(value),
+            re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quoted),  # some encoders write %2f
+            json.dumps(value)[1:-1],
+            json.dumps(value)[1:-1].replace("/", "\\/"),
+            value.replace("\\", "\\\\").replace('"', '\\"'),  # IMAP quoted string
+        ]
+    forms += _base64_forms(raw)
+    return [form for form in dict.fromkeys(forms) if len(form) >= _MIN_DERIVED_FORM or form == value]
+
+
+def _wide_forms(value: str) -> list[str]:
+    """Spellings that take two or more characters per character of the secret: hex in both cases (a server echoing
+    bytes) and base64 of UTF-16LE (Windows components log wide strings). Their pieces count from FRAGMENT characters
+    whatever the secret's length: shorter ones are a handful of the secret's characters, and hex digits and
+    UTF-16 base64 (`AGEAYgBj…`) are everywhere in logs."""
+    if len(value) > HUGE_SECRET:
+        return []
+    raw = value.encode("utf-8", "surrogatepass")
+    wide = value.encode("utf-16-le", "surrogatepass")
+    return list(dict.fromkeys([raw.hex(), raw.hex().upper(), *(_stable_base64(base64.b64encode, wide, offset) for offset in range(3))]))
+
+
+def _base64_forms(data: bytes) -> list[str]:
+    return [_stable_base64(encode, data, offset) for encode in (base64.b64encode, base64.urlsafe_b64encode) for offset in range(3)]
 
 
 def _stable_base64(encode: Callable[[bytes], bytes], raw: bytes, offset: int) -> str:

@@ -8,13 +8,14 @@ Schema: docs/report-schema.md.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from mailscope.evidence import Fault
-from mailscope.findings import EvidenceKind, EvidenceRef, Finding, Owner, Severity
+from mailscope.evidence import Fault, Outcome
+from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
 from mailscope.record import SessionRecord
 from mailscope.redact import Redactor
 
@@ -51,16 +52,32 @@ def findings_of(record: SessionRecord) -> tuple[Finding, ...]:
     return findings
 
 
+# Exit codes of `mailscope check` and `mailscope logs` (README: "Exit codes").
+EXIT_HEALTHY = 0  # authenticated, the mailbox reachable, no error finding
+EXIT_CAUSE_FOUND = 1  # a confirmed error finding names the cause (or a healthy session still has an error finding)
+EXIT_USAGE = 2  # bad options, unreadable file
+EXIT_UNDECIDED = 3  # it failed, but the evidence only supports unconfirmed candidates (their `decide` says what would)
+EXIT_NO_SESSION = 4  # `mailscope logs`: no mail session in the input
+
+
 def exit_code(record: SessionRecord) -> int:
-    """0 only when the mailbox was reachable and no error finding stands; otherwise 1."""
-    if record.outcome is None or record.outcome.exit_code != 0:
-        return 1
-    return 1 if any(f.severity is Severity.ERROR for f in findings_of(record)) else 0
+    return exit_code_of(record.outcome, findings_of(record))
+
+
+def exit_code_of(outcome: Outcome | None, findings: tuple[Finding, ...]) -> int:
+    """EXIT_HEALTHY only when the mailbox was reachable and no error finding stands; EXIT_CAUSE_FOUND when an error finding
+    is confirmed (or stands beside a reachable mailbox); EXIT_UNDECIDED when only candidates the evidence cannot decide
+    (or nothing) explain the failure."""
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if outcome is not None and outcome.exit_code == 0:
+        return EXIT_CAUSE_FOUND if errors else EXIT_HEALTHY
+    return EXIT_CAUSE_FOUND if any(f.confirmed for f in errors) else EXIT_UNDECIDED
 
 
 def build_report(record: SessionRecord, *, generated_at: datetime | None = None) -> dict[str, Any]:
     settings = record.settings
     outcome = record.outcome
+    when = record.judged_at()
     report = {
         "schema": SCHEMA,
         "tool": {"name": "mailscope", "version": _version()},
@@ -80,16 +97,38 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
         "findings": [_plain(f) for f in findings_of(record)],
         "checks": [_plain(c) for c in record.diagnosis.checks],
         "summary": record.diagnosis.summary,
+        "evidence_time": when.stated or None,
+        "evidence_time_source": str(when.source),
+        "evidence_time_detail": when.detail,
+        "evidence_time_window": {"at": when.at, "earliest": when.earliest, "latest": when.latest},
     }
     return _guard(report, record.redactor)
 
 
+def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:
+    """The time a saved report was judged at, for reopening it: a reopened case is never re-judged at the new clock."""
+    window = report.get("evidence_time_window")
+    window = window if isinstance(window, dict) else {}
+    try:
+        source = TimeSource(report.get("evidence_time_source", "unknown"))
+    except ValueError:
+        source = TimeSource.UNKNOWN
+    at, earliest, latest = (_epoch(window.get(key)) for key in ("at", "earliest", "latest"))
+    return EvidenceTime(source, at, earliest, latest, str(report.get("evidence_time") or ""), str(report.get("evidence_time_detail", "")))
+
+
+def _epoch(value: Any) -> float | None:
+    """A report is a file anyone may edit: only numbers count as times."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def report_json(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
-    return json.dumps(build_report(record, generated_at=generated_at), indent=2, ensure_ascii=False)
+    return json.dumps(build_report(record, generated_at=generated_at), indent=2, ensure_ascii=True)
 
 
+@functools.cache
 def _version() -> str:
-    from importlib import metadata  # slow to import (~20 ms): only when a report is built
+    from importlib import metadata  # slow to import (~20 ms) and to ask (~0.4 ms): once, when a report is built
 
     try:
         return metadata.version("mailscope")
@@ -99,17 +138,26 @@ def _version() -> str:
 
 def _plain(value: Any) -> Any:
     """Dataclasses/enums/tuples → JSON types. Secret sources become their description ('env:VAR')."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, Enum):  # before the plain types: a StrEnum member is a str
+        return value.value
+    if isinstance(value, str | int | float | None):
+        return value
+    names = _field_names(type(value))
+    if names is not None:
         if type(value).__name__ == "SecretSource":
             return value.describe()
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v) for v in value]
     return value
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass' field names, looked up once per class (a fleet audit builds thousands of reports)."""
+    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
 
 
 def _guard(value: Any, redactor: Redactor) -> Any:
@@ -152,6 +200,8 @@ def report_markdown(record: SessionRecord, *, generated_at: datetime | None = No
         "",
         *(["**WARNING: TLS certificate verification was OFF for this session** (anyone on the path could read the credential).",
            ""] if settings_unverified(report) else []),
+        f"**Judged at:** {report['evidence_time'] or 'unknown'} ({report['evidence_time_source']}: {report['evidence_time_detail']})",
+        "",
         "## Findings",
         "",
     ]
@@ -190,7 +240,7 @@ def report_markdown(record: SessionRecord, *, generated_at: datetime | None = No
         out += ["", "## Token", "", f"- {token['kind']} ({token['shape']}), {token['length']} chars, {token['fingerprint']}"]
         out += [f"- `{name}`: {value}" for name, value in token["claims"].items()]
         if token["error"]:
-            out.append(f"- token endpoint error: {json.dumps(token['error'], ensure_ascii=False)}")
+            out.append(f"- token endpoint error: {json.dumps(token['error'], ensure_ascii=True)}")
     out += ["", "## Transcript", "", "```"]
     for line in report["transcript"]:
         note = f"    [{'; '.join(line['annotations'])}]" if line["annotations"] else ""

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_CHALLENGE_DEPTH = 16  # Gmail's and RFC 7628's error objects nest two levels
 _B64_RE = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
 
@@ -57,6 +58,8 @@ DEFECTS: dict[str, str] = {
     "plain_payload_for_oauth_mechanism": "a PLAIN payload (user NUL password) was sent with an OAuth mechanism",
     "oauth_payload_for_password_mechanism": "an XOAUTH2/OAUTHBEARER payload was sent with PLAIN or LOGIN",
     "unknown_payload": "not a recognisable SASL payload",
+    # what the bearer value is
+    "bearer_is_password": "the bearer value is short and not token-shaped: a password was sent where the access token belongs",
 }
 
 
@@ -75,6 +78,15 @@ def oauthbearer_payload(user: str, token: str, host: str, port: int) -> bytes:
 
 def plain_payload(user: str, password: str, authzid: str = "") -> bytes:
     return f"{authzid}\0{user}\0{password}".encode()
+
+
+def first_message(mechanism: str, user: str, secret: str, *, host: str, port: int) -> bytes:
+    """The client's first SASL message for `mechanism` (XOAUTH2 and OAUTHBEARER carry the bearer token, PLAIN the password)."""
+    if mechanism == "OAUTHBEARER":
+        return oauthbearer_payload(user, secret, host, port)
+    if mechanism == "PLAIN":
+        return plain_payload(user, secret)
+    return xoauth2_payload(user, secret)
 
 
 def b64(data: bytes) -> str:
@@ -101,9 +113,17 @@ def decode_challenge(text: str) -> tuple[str, dict[str, Any] | None]:
     as_text = decoded.decode("utf-8", "backslashreplace")
     try:
         parsed = json.loads(as_text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile server nests arrays past the parser's stack
         return as_text, None
-    return as_text, parsed if isinstance(parsed, dict) else None
+    return as_text, parsed if isinstance(parsed, dict) and _nested_within(parsed, MAX_CHALLENGE_DEPTH) else None
+
+
+def _nested_within(value: object, depth: int) -> bool:
+    """JSON no deeper than `depth`: deeper structure is no error report, and every consumer (redaction, the report's
+    JSON) walks it recursively."""
+    if isinstance(value, dict | list):
+        return depth > 0 and all(_nested_within(item, depth - 1) for item in (value.values() if isinstance(value, dict) else value))
+    return True
 
 
 @dataclass(slots=True)
@@ -265,6 +285,16 @@ def _auth_field(text: str, payload: SaslPayload) -> None:
         payload.add("token_quoted")
     elif re.search(r"\s", token):
         payload.add("token_whitespace")
+    elif looks_like_password(token) and "missing_terminator" not in payload.codes:  # a cut token is short too
+        payload.add("bearer_is_password")
+
+
+PASSWORD_MAX = 64  # access tokens run to hundreds of characters (Google's ya29. ~200, Entra's JWTs 1,000-4,000)
+
+
+def looks_like_password(value: str) -> bool:
+    """A bearer value no issuer would mint: short, no token shape (JWT, ya29., EwA…), not even a JWT's dots."""
+    return 0 < len(value) <= PASSWORD_MAX and not _TOKEN_SHAPE_RE.match(value) and value.count(".") < 2
 
 
 def _user_field(user: str, payload: SaslPayload) -> None:

@@ -54,6 +54,7 @@ class CheckSettings:
     ca_file: str | None = None  # None: the system trust store
     verify_tls: bool = True
     timeout: float = 10.0  # per step
+    send_test: bool = False  # SMTP: after the post-auth check, send one real test message to the user (DATA)
     # How the credential is obtained (providers/ interpret these).
     provider: str = "generic"  # "microsoft" | "google" | "generic"
     flow: str = "static"  # e.g. "device_code", "client_credentials", "refresh_token", "password", "static"

@@ -180,6 +180,7 @@ MS_CODES: dict[int, tuple[str, str]] = {
     # code: (Entra error name, what it means for a mail setup)
     65001: ("DelegationDoesNotExist",
             "the user or an admin has not consented to the app for this resource (e.g. IMAP.AccessAsUser.All)"),
+    65004: ("UserDeclinedConsent", "the user pressed Cancel on the consent prompt, so nothing was consented"),
     90094: ("AdminConsentRequired", "the tenant requires an administrator to approve this app"),
     90095: ("AdminConsentRequiredRequestAccess", "the tenant requires admin approval; the user can only request access"),
     650057: ("InvalidResourceServicePrincipalNotFound", "the resource is not listed in the app's required permissions"),
@@ -250,7 +251,7 @@ _EXPLAINERS: tuple[Explainer, ...] = (
 EXPLAINERS: dict[str, Explainer] = {ex.finding_id: ex for ex in _EXPLAINERS}
 
 _CODE_FINDING: dict[int, str] = {
-    **dict.fromkeys((65001, 90094, 90095, 650057, 650056), "ms_consent_or_permission_missing"),
+    **dict.fromkeys((65001, 65004, 90094, 90095, 650057, 650056), "ms_consent_or_permission_missing"),
     **dict.fromkeys((700016, 90002), "ms_wrong_tenant_or_authority"),
     **dict.fromkeys((90038, 50049), "ms_national_cloud_mismatch"),
     **dict.fromkeys((50020, 16000, 500208, 50194, 9002332), "ms_account_type_or_authority_mismatch"),
@@ -423,6 +424,13 @@ def explain_generic(error: dict, c: Context) -> list[Finding]:
             Owner.NETWORK,
             ("Check the authority/token URL, DNS and proxy settings from this machine (curl -v <token endpoint>).",
              "TLS verification failures: pass the CA that signed the identity provider's certificate, or fix the system trust store."),
+            (), _evidence(error), score=0.9, confirmed=True)]
+    if code == "sign_in_timeout":
+        return [Finding(
+            "interactive_sign_in_not_completed", Severity.ERROR, "Nobody finished the sign-in in the browser in time",
+            f"{_description_line(error)}. No request reached the token endpoint: this is not an identity provider error.",
+            Owner.USER,
+            tuple(str(step) for step in error.get("fix", ())) or ("Run the check again and finish the sign-in in the browser.",),
             (), _evidence(error), score=0.9, confirmed=True)]
     if code in ("configuration_error", "device_flow_unsupported"):
         return [Finding(

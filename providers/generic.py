@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 
@@ -11,30 +10,19 @@ from mailscope.evidence import TokenEvidence
 from mailscope.record import SessionRecord
 from mailscope.secret import Secret, SecretKind
 from mailscope.settings import SecretSource
+from providers.inputs import SECRET_FILE_CAP, read_secret_text, read_source
 
 
-def read_secret(source: SecretSource) -> str:
-    """Read a secret from where the settings say; errors name the source, never the value."""
-    if source.kind == "env":
-        value = os.environ.get(source.ref)
-        if value is None:
-            raise LookupError(f"environment variable {source.ref} is not set")
-    elif source.kind == "file":
-        try:
-            with open(os.path.expanduser(source.ref), encoding="utf-8") as handle:
-                value = handle.read()
-        except OSError as exc:
-            raise LookupError(f"cannot read {source.ref}: {exc.strerror}") from None
-    elif source.kind == "stdin":
-        value = sys.stdin.readline()
-    elif source.kind == "prompt":
+def read_secret(source: SecretSource, field_name: str | None = None) -> str:
+    """Read a secret from where the settings say; errors (LookupError) name the source or its flag, never the value.
+    Files and stdin are read within a cap and without blocking (see providers.inputs)."""
+    if source.kind in ("env", "file"):
+        return read_source(source, field_name)
+    if source.kind == "stdin":
+        return read_secret_text(sys.stdin.readline(SECRET_FILE_CAP + 2), "the secret on standard input")
+    if source.kind == "prompt":
         raise LookupError("this secret is asked at run time: the console asks for it; headless, name env:VAR or file:/path instead")
-    else:
-        raise LookupError(f"secret source {source.describe()} cannot be read here")
-    value = value.strip()
-    if not value:
-        raise LookupError(f"{source.describe()} is empty")
-    return value
+    raise LookupError(f"secret source {source.describe()} cannot be read here")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +36,7 @@ class StaticSource:
         kind = SecretKind.PASSWORD if self.is_password else SecretKind.ACCESS_TOKEN
         what = "password" if self.is_password else "token"
         try:
-            secret = Secret(kind, read_secret(self.source))
+            secret = Secret(kind, read_secret(self.source, what))
         except LookupError as exc:
             raise TokenAcquisitionError(
                 f"the {what} could not be read ({exc})",

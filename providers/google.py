@@ -21,7 +21,7 @@ from mailscope.secret import SecretKind
 from mailscope.settings import CheckSettings
 from providers import presets
 from providers.http import HttpTap, google_request
-from providers.redirect import LoopbackRedirect
+from providers.redirect import browser_sign_in
 from providers.tokens import Attempt
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -67,8 +67,7 @@ class GoogleSource:
 
     settings: CheckSettings
     ca_file: str | None = None  # trust for the token endpoint (lab CA); None: system trust
-    open_browser: Any = None
-    interactive_timeout: float = 300.0
+    open_browser: Any = None  # callable(url) for the installed-app flow; None: decide from the environment
 
     @property
     def flow(self) -> str:
@@ -177,21 +176,20 @@ class GoogleSource:
         from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
         client_id, client_secret = self._client(attempt)
-        loopback = LoopbackRedirect(int(self.settings.extra.get("redirect_port", "0") or 0))
-        try:
-            redirect_uri = await loopback.start()
+        def authorize(redirect_uri: str) -> tuple[str, tuple[Any, str]]:
             config = {"installed": {"client_id": client_id, "client_secret": client_secret, "token_uri": self.token_uri,
                                     "auth_uri": self.settings.extra.get("auth_uri") or AUTH_URI, "redirect_uris": [redirect_uri]}}
             flow = Flow.from_client_config(config, scopes=scopes, redirect_uri=redirect_uri)
             url, state = flow.authorization_url(access_type="offline", prompt="consent", login_hint=self.settings.user or None)
-            attempt.info(f"sign in at the consent URL; waiting for the redirect to {redirect_uri} or a pasted URL")
-            try:
-                answer = await loopback.wait(attempt.record, url, timeout=self.interactive_timeout, open_browser=self.open_browser)
-            except TimeoutError as exc:
-                attempt.fail({"error": "timeout", "error_description": str(exc)})
-        finally:
-            await loopback.close()
+            return url, (flow, state)
+
+        answer, (flow, state) = await browser_sign_in(attempt, authorize, self.settings.extra, self.open_browser)
         params = answer.params
+        if params.get("error") == "access_denied" and not params.get("error_description"):
+            # Google's redirect after "Cancel" on its consent screen carries the bare error (its own error pages, e.g.
+            # for an account that is not a test user, never come back to the app).
+            attempt.fail({"error": "access_denied", "error_description": "the user cancelled Google's consent screen "
+                                                                          "(the redirect carried error=access_denied)"})
         if params.get("error"):
             attempt.fail({"error": params["error"], "error_description": params.get("error_description", "")})
         code = params.get("code", "")

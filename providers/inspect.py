@@ -1,5 +1,8 @@
 """Token inspection, all local: decode a JWT's header and claims without verifying the signature;
-fall back to what the token response said for opaque tokens (Google `ya29.`, MSA `EwA…`)."""
+fall back to what the token response said for opaque tokens (Google `ya29.`, MSA `EwA…`).
+
+Claims are whatever the issuer, or the author of a log, wrote: every string in them (keys included, at any depth)
+is control-escaped as it is decoded, so no consumer (diagnosis, token pane, report, copied fix) meets a raw one."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailscope.evidence import TokenEvidence
-from mailscope.redact import token_shape
+from mailscope.record import clean_deep
+from mailscope.redact import escape_controls, token_shape
 from mailscope.secret import Secret
 
 
@@ -18,9 +22,9 @@ def _b64url_json(part: str) -> dict[str, Any] | None:
     try:
         data = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
         value = json.loads(data)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
-    return value if isinstance(value, dict) else None
+    return clean_deep(value, lambda key, text: escape_controls(text), escape_controls) if isinstance(value, dict) else None
 
 
 def decode_jwt(value: str) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -23,7 +23,7 @@ from mailscope.secret import SecretKind
 from mailscope.settings import CheckSettings
 from providers import presets
 from providers.http import HttpTap, MsalHttpClient
-from providers.redirect import LoopbackRedirect
+from providers.redirect import browser_sign_in
 from providers.token_cache import default_cache_path, granted_scope_for, load_cache, save_cache
 from providers.tokens import Attempt
 
@@ -88,7 +88,6 @@ class MicrosoftSource:
     ca_file: str | None = None  # trust for the identity provider (lab CA); None: system trust
     cache_path: Path | None = None  # None: default_cache_path(); only user flows use the file
     open_browser: Any = None  # callable(url) for the auth-code flow; None: decide from the environment
-    interactive_timeout: float = 300.0
     flow: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -202,10 +201,7 @@ class MicrosoftSource:
             await asyncio.sleep(max(float(flow.get("interval", 5)), 0.05))
 
     async def _auth_code(self, attempt: Attempt, app: Any, scopes: list[str]) -> dict[str, Any]:
-        port = int(self.settings.extra.get("redirect_port", "0") or 0)
-        loopback = LoopbackRedirect(port)
-        try:
-            redirect_uri = await loopback.start()
+        def authorize(redirect_uri: str) -> tuple[str, dict[str, Any]]:
             # Query mode on purpose: a form_post answer cannot be pasted back over SSH. No network here (the
             # authority was loaded when the app was built), so this runs on the loop with msal's warning silenced.
             with warnings.catch_warnings():
@@ -216,14 +212,9 @@ class MicrosoftSource:
                     attempt.fail_from_exception(exc)
             if "auth_uri" not in flow:
                 attempt.fail(flow)
-            attempt.info(f"sign in at the authorization URL; waiting for the redirect to {redirect_uri} or a pasted URL")
-            try:
-                answer = await loopback.wait(attempt.record, flow["auth_uri"], timeout=self.interactive_timeout,
-                                             open_browser=self.open_browser)
-            except TimeoutError as exc:
-                attempt.fail({"error": "timeout", "error_description": str(exc)})
-        finally:
-            await loopback.close()
+            return flow["auth_uri"], flow
+
+        answer, flow = await browser_sign_in(attempt, authorize, self.settings.extra, self.open_browser)
         if answer.params.get("code"):
             attempt.secret(answer.params["code"], SecretKind.AUTH_CODE)
         attempt.note(f"authorization response received via {answer.via}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mailscope.protocols import default_port
 from mailscope.settings import Protocol, Security
 
 
@@ -97,21 +98,44 @@ class HostPreset:
     cloud: str = ""
 
 
+def _preset(id: str, title: str, provider: str, protocol: Protocol, host: str, security: Security, cloud: str = "") -> HostPreset:
+    """Ports come from the one table (mailscope.protocols.DEFAULT_PORTS): 993/995/465 TLS, 143/110/587 STARTTLS."""
+    return HostPreset(id, title, provider, protocol, host, default_port(protocol, security), security, cloud)
+
+
+def _microsoft(cloud: str, name: str, label: str) -> tuple[HostPreset, ...]:
+    """IMAP 993, POP3 995 and SMTP submission 587 STARTTLS of one Microsoft cloud (catalogue §1.2)."""
+    c = CLOUDS[cloud]
+    return (
+        _preset(f"{name}-imap", f"{label} IMAP", "microsoft", Protocol.IMAP, c.imap_host, Security.TLS, cloud),
+        _preset(f"{name}-pop", f"{label} POP3", "microsoft", Protocol.POP3, c.pop_host, Security.TLS, cloud),
+        _preset(f"{name}-smtp", f"{label} SMTP", "microsoft", Protocol.SMTP, c.smtp_host, Security.STARTTLS, cloud),
+    )
+
+
 HOST_PRESETS: tuple[HostPreset, ...] = (
-    HostPreset("m365-imap", "Microsoft 365 IMAP", "microsoft", Protocol.IMAP, "outlook.office365.com", 993, Security.TLS, "global"),
-    HostPreset("m365-imap-starttls", "Microsoft 365 IMAP (STARTTLS)", "microsoft", Protocol.IMAP, "outlook.office365.com", 143,
-               Security.STARTTLS, "global"),
-    HostPreset("m365-pop", "Microsoft 365 POP3", "microsoft", Protocol.POP3, "outlook.office365.com", 995, Security.TLS, "global"),
-    HostPreset("m365-smtp", "Microsoft 365 SMTP", "microsoft", Protocol.SMTP, "smtp.office365.com", 587, Security.STARTTLS,
-               "global"),
-    HostPreset("gcchigh-imap", "GCC High / DoD IMAP", "microsoft", Protocol.IMAP, "outlook.office365.us", 993, Security.TLS, "usgov"),
-    HostPreset("china-imap", "21Vianet IMAP", "microsoft", Protocol.IMAP, "partner.outlook.cn", 993, Security.TLS, "china"),
-    HostPreset("outlookcom-imap", "Outlook.com IMAP", "microsoft", Protocol.IMAP, "outlook.office365.com", 993, Security.TLS, "global"),
-    HostPreset("gmail-imap", "Gmail IMAP", "google", Protocol.IMAP, "imap.gmail.com", 993, Security.TLS),
-    HostPreset("gmail-pop", "Gmail POP3", "google", Protocol.POP3, "pop.gmail.com", 995, Security.TLS),
-    HostPreset("gmail-smtp", "Gmail SMTP", "google", Protocol.SMTP, "smtp.gmail.com", 465, Security.TLS),
-    HostPreset("custom", "Custom server", "generic", Protocol.IMAP, "", 993, Security.TLS),
-)
+    *_microsoft("global", "m365", "Microsoft 365"),
+    _preset("m365-imap-starttls", "Microsoft 365 IMAP (STARTTLS)", "microsoft", Protocol.IMAP, "outlook.office365.com",
+            Security.STARTTLS, "global"),
+    *_microsoft("usgov", "gcchigh", "GCC High / DoD"),
+    *_microsoft("china", "china", "21Vianet"),
+    _preset("outlookcom-imap", "Outlook.com IMAP", "microsoft", Protocol.IMAP, "outlook.office365.com", Security.TLS, "global"),
+    _preset("outlookcom-smtp", "Outlook.com SMTP", "microsoft", Protocol.SMTP, "smtp-mail.outlook.com", Security.STARTTLS, "global"),
+    _preset("gmail-imap", "Gmail IMAP", "google", Protocol.IMAP, "imap.gmail.com", Security.TLS),
+    _preset("gmail-pop", "Gmail POP3", "google", Protocol.POP3, "pop.gmail.com", Security.TLS),
+    _preset("gmail-smtp", "Gmail SMTP (465, TLS)", "google", Protocol.SMTP, "smtp.gmail.com", Security.TLS),
+    _preset("gmail-smtp-starttls", "Gmail SMTP (587, STARTTLS)", "google", Protocol.SMTP, "smtp.gmail.com", Security.STARTTLS),
+    _preset("custom", "Custom server", "generic", Protocol.IMAP, "", Security.TLS),
+)  # fmt: skip
+
+
+def host_preset(preset_id: str) -> HostPreset:
+    """LookupError names the known ids."""
+    for preset in HOST_PRESETS:
+        if preset.id == preset_id:
+            return preset
+    raise LookupError(f"no preset {preset_id!r} (known: {', '.join(p.id for p in HOST_PRESETS)})")
+
 
 _MICROSOFT_HOST_SUFFIXES = {
     "global": ("office365.com", "outlook.com", "hotmail.com", "live.com"),
@@ -133,7 +157,7 @@ def provider_for_host(host: str) -> tuple[str, str]:
 
 
 # The greeting is the strongest evidence of who answers; host and settings stand in only when it named no known server.
-_GREETING_PROVIDER = {"exchange": "microsoft", "gmail": "google", "dovecot": "generic"}
+_GREETING_PROVIDER = {"exchange": "microsoft", "gmail": "google", "dovecot": "generic", "postfix": "generic"}
 
 
 def session_is(provider: str, *, server_family: str, host: str, chosen_provider: str | None) -> bool:

@@ -14,7 +14,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from mailscope.protocols import default_port
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
+from providers.inputs import InputError, read_text_file
 
 SECRET_FIELDS = ("token", "password", "client_secret", "refresh_token")
 SECRET_SOURCE_KINDS = ("env", "file", "stdin", "prompt")
@@ -35,12 +37,13 @@ def profiles_path() -> Path:
 
 
 def _read_all(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    try:  # a regular file under 1 MiB, read without blocking (a FIFO or /dev/zero named as the file is refused)
+        data = tomllib.loads(read_text_file(str(path), "profiles file"))
+    except InputError as exc:
+        raise ProfileError(str(exc)) from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ProfileError(f"cannot read {path}: {exc}") from None
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict):
@@ -66,12 +69,11 @@ def parse_secret_source(value: str, field_name: str) -> SecretSource:
 
 
 def load_profile(name: str, path: Path | None = None) -> CheckSettings:
-    """The profile as CheckSettings; a profile without host/port gets "" and the security's usual port, so the
-    caller can `dataclasses.replace()` what the command line adds."""
+    """The profile as CheckSettings; a profile without host/port gets "" and the protocol's usual port for its security,
+    so the caller can `dataclasses.replace()` what the command line adds."""
     fields_ = load_profile_fields(name, path)
-    security = fields_.get("security", Security.TLS)
     fields_.setdefault("host", "")
-    fields_.setdefault("port", {Security.TLS: 993, Security.STARTTLS: 143, Security.PLAIN: 143}[security])
+    fields_.setdefault("port", default_port(fields_.get("protocol", Protocol.IMAP), fields_.get("security", Security.TLS)))
     return CheckSettings(**fields_)
 
 

@@ -13,11 +13,19 @@ import os
 import sys
 import urllib.parse
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailscope.events import PasteBackPrompt, PromptRequested
 from mailscope.record import SessionRecord
+
+if TYPE_CHECKING:
+    from providers.tokens import Attempt
+
+T = TypeVar("T")
+DEFAULT_SIGN_IN_TIMEOUT = 300.0  # a person signing in, MFA included; the auth code itself lives 10 minutes
+MAX_SIGN_IN_TIMEOUT = 3600.0
 
 _PAGE = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n\r\n"
          b"<html><body><p>mailscope received the sign-in answer. You can close this window.</p></body></html>")
@@ -39,6 +47,20 @@ def parse_redirect(text: str) -> dict[str, str]:
             query = text.split("#", 1)[1]
         return dict(urllib.parse.parse_qsl(query.lstrip("?"), keep_blank_values=True))
     return {"code": text} if text else {}
+
+
+def sign_in_timeout(extra: Mapping[str, str]) -> float:
+    """`extra["signin_timeout"]` (seconds, as the CLI and profiles store it), else the default; ValueError names the limits."""
+    text = str(extra.get("signin_timeout", "") or "").strip()
+    if not text:
+        return DEFAULT_SIGN_IN_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= MAX_SIGN_IN_TIMEOUT:
+        raise ValueError(f"sign-in timeout {text!r} is not a number of seconds between 1 and {MAX_SIGN_IN_TIMEOUT:g}")
+    return seconds
 
 
 def can_open_browser() -> bool:
@@ -87,24 +109,36 @@ class LoopbackRedirect:
 
     async def wait(self, record: SessionRecord, authorization_url: str, *, timeout: float,
                    open_browser: Callable[[str], object] | None = None) -> AuthorizationResponse:
-        """Prompt (paste-back future attached), optionally open a browser, and wait for either answer."""
+        """Prompt (paste-back future attached), optionally open a browser, and wait for either answer.
+
+        The browser's redirect alone ends the wait. A paste the UI gives up on (the future cancelled: dialog
+        closed, stdin at EOF) leaves the loopback listening until `timeout`. Whatever ends the wait (answer,
+        TimeoutError, cancellation), the paste-back future is done afterwards, so every prompt can close itself.
+        """
         assert self._received is not None, "start() first"
         loop = asyncio.get_running_loop()
         pasted: asyncio.Future[str] = loop.create_future()
-        record.prompt(PromptRequested(PasteBackPrompt(authorization_url, self.redirect_uri), answer=pasted))
-        if open_browser is None and can_open_browser():
-            open_browser = webbrowser.open
-        if open_browser is not None:
-            await asyncio.to_thread(open_browser, authorization_url)
-        done, _ = await asyncio.wait({self._received, pasted}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if self._received in done:
-            return AuthorizationResponse(self._received.result(), "loopback")
-        if pasted in done:
-            pasted_text = pasted.result()
-            pasted.cancel()
-            return AuthorizationResponse(parse_redirect(str(pasted_text)), "paste-back")
-        pasted.cancel()
-        raise TimeoutError(f"no sign-in answer within {int(timeout)} s")
+        prompt = PasteBackPrompt(authorization_url, self.redirect_uri, timeout=timeout, answer=pasted)
+        record.prompt(PromptRequested(prompt, answer=pasted))
+        try:
+            if open_browser is None and can_open_browser():
+                open_browser = webbrowser.open
+            if open_browser is not None:
+                await asyncio.to_thread(open_browser, authorization_url)
+            deadline = loop.time() + timeout
+            waiting: set[asyncio.Future[Any]] = {self._received, pasted}
+            while (remaining := deadline - loop.time()) > 0:
+                done, _ = await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                if self._received in done:
+                    return AuthorizationResponse(self._received.result(), "loopback")
+                if pasted in done:
+                    if not pasted.cancelled():
+                        return AuthorizationResponse(parse_redirect(str(pasted.result())), "paste-back")
+                    waiting = {self._received}  # no paste will come; the redirect still may
+            raise TimeoutError(f"no sign-in answer within {_duration(timeout)}")
+        finally:
+            if not pasted.done():
+                pasted.cancel()
 
     async def close(self) -> None:
         if self._server is not None:
@@ -113,3 +147,40 @@ class LoopbackRedirect:
                 await self._server.wait_closed()
         if self._received is not None and not self._received.done():
             self._received.cancel()
+
+
+def _duration(seconds: float) -> str:
+    """300 -> '5 min', 90 -> '90 s': how long a sign-in was given, as a person says it."""
+    return f"{seconds / 60:g} min" if seconds >= 120 and seconds % 60 == 0 else f"{seconds:g} s"
+
+
+async def browser_sign_in(attempt: Attempt, authorize: Callable[[str], tuple[str, T]], extra: Mapping[str, str],
+                          open_browser: Callable[[str], object] | None = None) -> tuple[AuthorizationResponse, T]:
+    """The browser leg of an auth-code flow: listen on loopback (`extra["redirect_port"]`, default any free port), let
+    `authorize(redirect_uri)` build the authorization URL (and the library's flow state, handed back with the answer),
+    wait for the redirect or a paste (`extra["signin_timeout"]`). Running out of time, or an unusable setting, fails
+    the attempt."""
+    port_text = str(extra.get("redirect_port", "") or "0").strip()
+    if not port_text.isdigit() or int(port_text) > 65535:
+        attempt.fail({"error": "configuration_error", "error_description": f"redirect port {port_text!r} is not a TCP port"})
+    try:
+        timeout = sign_in_timeout(extra)
+    except ValueError as exc:
+        attempt.fail({"error": "configuration_error", "error_description": str(exc)})
+    loopback = LoopbackRedirect(int(port_text))
+    try:
+        redirect_uri = await loopback.start()
+        url, flow = authorize(redirect_uri)
+        attempt.info(f"sign in at the authorization URL; waiting up to {_duration(timeout)} for the redirect to {redirect_uri} "
+                     "or a pasted URL")
+        try:
+            return await loopback.wait(attempt.record, url, timeout=timeout, open_browser=open_browser), flow
+        except TimeoutError as exc:
+            forward = f"ssh -L {loopback.port}:localhost:{loopback.port} <this host>"
+            attempt.fail({"error": "sign_in_timeout", "error_description": f"{exc}: nobody finished the sign-in in a browser",
+                          "fix": [f"Open the authorization URL and finish the sign-in within {_duration(timeout)} "
+                                  "(--signin-timeout SECONDS gives more time).",
+                                  f"Over SSH the browser's redirect to {redirect_uri} cannot reach this machine: forward the port "
+                                  f"({forward}) or paste the address the browser ended on."]})
+    finally:
+        await loopback.close()

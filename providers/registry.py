@@ -48,13 +48,15 @@ def token_source_for(settings: CheckSettings) -> TokenSource | None:
 
 
 def provider_rules() -> tuple:
-    """Provider-specific diagnosis rules (Microsoft, Google), added to the engine's own.
+    """Provider-specific diagnosis rules (Microsoft, Google, and those that need both providers' hosts), added to the
+    engine's own.
 
     Each is `(ctx) -> Iterable[Finding | Check]`; `ctx` is a mailscope.diagnosis.context.Context, which carries the
     DiagnosisInput's attributes (settings, evidence, token, lines, now) plus derived facts.
     """
     from providers.explain import token_error_rule
+    from providers.rules_common import COMMON_RULES
     from providers.rules_google import GOOGLE_RULES
     from providers.rules_microsoft import MICROSOFT_RULES
 
-    return (token_error_rule, *MICROSOFT_RULES, *GOOGLE_RULES)
+    return (token_error_rule, *MICROSOFT_RULES, *GOOGLE_RULES, *COMMON_RULES)

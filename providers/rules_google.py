@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from mailscope.diagnosis import timing
 from mailscope.diagnosis.context import OAUTH_MECHANISMS, Context, same_user
 from mailscope.diagnosis.rule import (
     CANDIDATE,
@@ -30,6 +31,7 @@ _PASSWORD_REJECT_RE = re.compile(
     r"Application-specific password required|Please log in via your web browser|WEBALERT|Web login required|534[- ]5\.7\.(9|14)",
     re.I)
 _DISABLED_RE = re.compile(r"not enabled for (IMAP|POP)|(IMAP|POP) access is disabled for your domain", re.I)
+_LOOKUP_FAILED_RE = re.compile(r"\bLookup failed\b")
 _SERVICE_ACCOUNT_FLOWS = ("service_account",)
 
 
@@ -60,10 +62,22 @@ def _service_account(ctx: Context) -> bool:
 
 
 def _token_reject(ctx: Context) -> bool:
-    """GMAIL_TOKEN_REJECT: the JSON challenge, or the tagged AUTHENTICATIONFAILED / 535 after an OAuth mechanism."""
-    if (ctx.mechanism_used or "") not in OAUTH_MECHANISMS:
+    """GMAIL_TOKEN_REJECT: the JSON challenge, or the tagged AUTHENTICATIONFAILED / 535 after an OAuth mechanism (or after a
+    command the log does not show: then a password is a candidate too)."""
+    if (ctx.mechanism_used or "") not in OAUTH_MECHANISMS and not _mechanism_unknown(ctx):
         return False
     return ctx.gmail_challenge is not None or bool(ctx.reply.text and _TOKEN_REJECT_RE.search(ctx.reply.text))
+
+
+def _mechanism_unknown(ctx: Context) -> bool:
+    """A fragment: the server's refusal without the client's AUTHENTICATE/AUTH/LOGIN line."""
+    return ctx.mechanism_used is None and ctx.auth_refused and not ctx.has_token
+
+
+def _decide_by_token(ctx: Context) -> tuple[str, ...]:
+    return ("The token response's scope (or https://oauth2.googleapis.com/tokeninfo?access_token=… : scope, email, "
+            "expires_in) decides; paste the token into `mailscope logs -` with this log, or run `mailscope check --provider "
+            f"google --host {ctx.host or 'imap.gmail.com'} --user {ctx.sasl_user or '<address>'}` with the client's settings.",)
 
 
 def _reject_evidence(ctx: Context) -> tuple[EvidenceRef, ...]:
@@ -77,8 +91,10 @@ def _reject_evidence(ctx: Context) -> tuple[EvidenceRef, ...]:
 
 def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """Rank the causes behind GMAIL_TOKEN_REJECT by what the token response shows; predict before the answer."""
-    if not is_google(ctx) or ctx.token_failed or ctx.auth_ok or ctx.password_mechanism_used:
-        return
+    if not is_google(ctx) or ctx.token_failed or ctx.auth_ok or ctx.password_mechanism_used or ctx.bearer_is_password:
+        return  # a password in the bearer's place is its own cause (the engine's password_sent_as_bearer)
+    if ctx.find_server_text(_LOOKUP_FAILED_RE) is not None:
+        return  # lookup_rule: the account itself was not found
     if ctx.token is not None and ctx.token.provider == "microsoft":
         return  # provider_host_token_mismatch says it
     rejected = _token_reject(ctx)
@@ -116,17 +132,17 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     else:
         yield Check("scope https://mail.google.com/", False, "opaque token and no token-response scope: scope unknown")
 
-    left = ctx.seconds_left
-    if left is not None:
-        yield Check("expiry", True, f"{int(left)} s left" if left > 0 else f"expired {int(-left)} s ago")
-        if left < 0:
-            problems += 1
-            score, confirmed = stage(CROSS_LAYER_PROOF - 2)
-            yield finding(
-                "google_token_expired_or_revoked", f"the access token expired {int(-left)} s ago (Google tokens last 3600 s)."
-                + ("" if confirmed else unconfirmed_note(ctx, "Gmail's AUTHENTICATIONFAILED will confirm it")),
-                score=score, confirmed=confirmed, fix=("creds.refresh(Request()) before each connect when creds.expired.",),
-                evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at", str(ctx.token.expires_at)), *_reject_evidence(ctx)))
+    left = ctx.seconds_left  # at the time of the evidence; None when that time cannot tell (the engine's expiry check says why)
+    if left is not None and left < 0:
+        problems += 1
+        score, confirmed = stage(CROSS_LAYER_PROOF - 2)
+        yield finding(
+            "google_token_expired_or_revoked",
+            f"the access token expired {timing.span(left, ctx.judged_at)} before {timing.used_at(ctx.judged_at)} "
+            "(Google tokens last 3600 s)."
+            + ("" if confirmed else unconfirmed_note(ctx, "Gmail's AUTHENTICATIONFAILED will confirm it")),
+            score=score, confirmed=confirmed, fix=("creds.refresh(Request()) before each connect when creds.expired.",),
+            evidence=(EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at", str(ctx.token.expires_at)), *_reject_evidence(ctx)))
 
     sasl_user = ctx.sasl_user
     account = (ctx.token.account if ctx.has_token and ctx.token is not None else None) or ctx.claims.get("email")
@@ -161,19 +177,34 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     if rejected and problems == 0:
         readable = scopes is not None and source == "granted"
         base = CANDIDATE if readable else WEAK_CANDIDATE + 5
-        lead = ("the granted scope includes https://mail.google.com/ and the token has not expired, so: " if readable else
+        expiry = {timing.State.VALID: " and the token had not expired",
+                  timing.State.UNDETERMINED: " (whether the token had expired when used cannot be told)"}.get(ctx.validity.state, "")
+        lead = (f"the granted scope includes https://mail.google.com/{expiry}, so: " if readable else
                 "Gmail refused the token and the token response's scope is not known: " if ctx.has_token else
-                "Gmail refused the token and no token is known here (imported log): ")
+                "Gmail refused the credential and no token is known here (imported log): ")
+        decide = _decide_by_token(ctx)
         if not readable:
             yield finding("google_scope_not_full_mail", lead + "the most common cause is a scope narrower than "
                           f"{presets.GOOGLE_MAIL_SCOPE}." + note + " The token response's scope (or tokeninfo) would decide.",
-                          score=base + 1, confirmed=False, evidence=_reject_evidence(ctx))
+                          score=base + 1, confirmed=False, evidence=_reject_evidence(ctx), decide=decide)
         yield finding("google_token_expired_or_revoked", lead + "the token may have been revoked (password change, user removed "
-                      "access). Refreshing and retrying would decide.", score=base, confirmed=False, evidence=_reject_evidence(ctx))
+                      "access). Refreshing and retrying would decide.", score=base, confirmed=False, evidence=_reject_evidence(ctx),
+                      decide=("Refresh the token (creds.refresh) and retry; a refresh that fails with invalid_grant says revoked.",))
         if not (isinstance(account, str) and account):
             yield finding("google_user_mismatch", lead + f"user={sasl_user or '?'} may not be the account that consented; the "
                           "token's account (tokeninfo email) would decide.", score=base - 1, confirmed=False,
-                          evidence=_reject_evidence(ctx))
+                          evidence=_reject_evidence(ctx), decide=decide)
+        if not ctx.has_token and not (ctx.settings is not None and ctx.settings.subject):
+            yield finding("google_service_account_token_not_impersonating", lead + "a service-account token obtained without a "
+                          "subject is refused the same way.", score=base - 2, confirmed=False, evidence=_reject_evidence(ctx),
+                          decide=("The token's account decides: an …iam.gserviceaccount.com address (tokeninfo email/azp) "
+                                  "confirms it.",))
+        if _mechanism_unknown(ctx) and ctx.gmail_challenge is None:
+            yield finding("google_password_auth_rejected", lead + "the log does not show the mechanism: a password (LOGIN/PLAIN) "
+                          "gets the same answer since Gmail stopped taking account passwords.", score=base - 0.5,
+                          confirmed=False, evidence=_reject_evidence(ctx),
+                          decide=("The client's AUTHENTICATE/AUTH line decides: LOGIN/PLAIN means a password; XOAUTH2 a token "
+                                  "cause. An error challenge (+ eyJ… / 334 eyJ…) before the refusal also means a token.",))
 
 
 def password_rule(ctx: Context) -> Iterator[Finding]:
@@ -204,12 +235,34 @@ def disabled_rule(ctx: Context) -> Iterator[Finding]:
     if hit is None:
         return
     domain = "domain" in hit[0].lower()
+    service = "POP" if "pop" in hit[0].lower() else "IMAP"
     yield finding(
         "google_imap_pop_disabled", f"Gmail says '{hit[0]}': the credential was fine, but "
-        + ("the Workspace admin turned IMAP/POP off for the domain." if domain else "IMAP/POP is not enabled for this account."),
+        + (f"the Workspace admin turned {service} off for the domain." if domain else f"{service} is not enabled for this account."),
         score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
         fix=("Admin console → Apps → Google Workspace → Gmail → End User Access → POP and IMAP access." if domain else
-             "Gmail settings → Forwarding and POP/IMAP → enable IMAP (or ask the Workspace admin).",),
+             f"Gmail settings → See all settings → Forwarding and POP/IMAP → enable {service} (or ask the Workspace admin to "
+             "allow it under End User Access).",),
+    )
+
+
+def lookup_rule(ctx: Context) -> Iterator[Finding]:
+    """Gmail's `NO Lookup failed <id>`: the account named in user= (or LOGIN's user) was not found."""
+    if not is_google(ctx):
+        return
+    hit = ctx.find_server_text(_LOOKUP_FAILED_RE)
+    if hit is None:
+        return
+    user = ctx.sasl_user or "the user named"
+    service = " A service-account token for a subject that is not a user of the domain is refused so too." if (
+        _service_account(ctx)) else ""
+    yield finding(
+        "google_account_lookup_failed", f"Gmail answered '{hit[0]}': it found no Google account for {user}; the token itself was "
+        f"not the reason.{service}", score=WIRE_PROOF, confirmed=True, evidence=(*_reject_evidence(ctx), *ctx.line_ref(
+            "server reply", hit[1], hit[0])),
+        fix=("Put the Google account's primary address in user= (not an alias, a group or a non-Google address)"
+             + (f": not {user}." if ctx.sasl_user else "."),
+             "Service account: with_subject('<user>') and user= must name the same existing Workspace user."),
     )
 
 
@@ -226,4 +279,4 @@ def refresh_warning_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
-GOOGLE_RULES = (token_rule, password_rule, disabled_rule, refresh_warning_rule)
+GOOGLE_RULES = (token_rule, password_rule, disabled_rule, lookup_rule, refresh_warning_rule)

@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
+from mailscope.diagnosis import timing
 from mailscope.diagnosis.context import Context, same_user
+from mailscope.diagnosis.generic import UNSUPPORTED_MECHANISM_RE
 from mailscope.diagnosis.rule import (
     CANDIDATE,
     CROSS_LAYER_PROOF,
@@ -25,7 +27,8 @@ from mailscope.diagnosis.rule import (
 )
 from mailscope.evidence import TokenEvidence
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
-from mailscope.settings import Protocol
+from mailscope.protocols import default_port
+from mailscope.settings import Protocol, Security
 from providers import presets
 from providers.explain import explain_token_error
 
@@ -34,12 +37,18 @@ _SMTP_DISABLED_RE = re.compile(r"5\.7\.139 .*SmtpClientAuthentication is disable
 _BASIC_DISABLED_RE = re.compile(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
 _CA_RE = re.compile(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
 _NOT_AUTHENTICATED_RE = re.compile(r"530 5\.7\.57", re.I)
-_SENDAS_RE = re.compile(r"SendAsDenied", re.I)
+_SENDAS_RE = re.compile(r"SendAsDenied|\b5\.7\.60\b.*permissions to send as", re.I)
+_SENT_AS_RE = re.compile(r"not allowed to send as (\S+?);", re.I)  # 554 5.2.252 SendAsDenied; a@x not allowed to send as b@x;
 _STOREDRV_LOGON_RE = re.compile(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
 _POP_PROTOCOL_ERROR_RE = re.compile(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
+_CONNECTION_CLOSED_14_RE = re.compile(r"^\* BYE Connection closed\. 14\b")
 _SPECIFIC_REPLY_RE = re.compile("|".join(r.pattern for r in (
-    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, re.compile(r"Invalid SASL argument|Invalid XOAUTH2 auth data"))),
-    re.I)
+    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, re.compile(r"Invalid SASL argument|Invalid XOAUTH2 auth data"),
+    UNSUPPORTED_MECHANISM_RE)), re.I)
+# Google's token endpoint words (Entra's always carry an AADSTS code): a pasted error body without a host says whose it is.
+_GOOGLE_TOKEN_ERROR_RE = re.compile(
+    r"Token has been expired or revoked|Client is unauthorized to retrieve access tokens|admin_policy_enforced|"
+    r"Account has been deleted|^invalid_grant: Bad Request$", re.I)
 _GRAPH_ONLY_PERMISSIONS = {"user.read", "mail.read", "mail.readwrite", "mail.send", "mail.readbasic", "mail.read.shared"}
 _RESERVED = {"offline_access", "openid", "profile", "email"}
 _JAVAMAIL_PROPERTY = {"imap": "mail.imaps.auth.mechanisms=XOAUTH2", "pop3": "mail.pop3s.auth.mechanisms=XOAUTH2",
@@ -155,8 +164,9 @@ def _graph_requested(ctx: Context) -> list[str]:
 
 
 def _stage(ctx: Context, proof: float) -> tuple[float, bool]:
-    """Score and confirmation for a token-proven cause: confirmed once Exchange refused, predicted before."""
-    if ctx.auth_refused:
+    """Score and confirmation for a token-proven cause: confirmed once Exchange refused the token, predicted before and
+    when its refusal named another cause (SMTP AUTH disabled, POP3 one-line form: the token was not the reason)."""
+    if ctx.auth_refused and not _SPECIFIC_REPLY_RE.search(ctx.reply.text):
         return proof, True
     return PREDICTION + (proof - CROSS_LAYER_PROOF) / 10, False
 
@@ -244,8 +254,8 @@ def _cloud_finding(ctx: Context, why: str, score: float, confirmed: bool, *evide
 # -- the token against Exchange --------------------------------------------------------------------------
 def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """Names the token fault behind Exchange's generic refusal; before the answer, predicts it."""
-    if not is_microsoft(ctx) or ctx.auth_ok or ctx.password_mechanism_used:
-        return
+    if not is_microsoft(ctx) or ctx.auth_ok or ctx.password_mechanism_used or ctx.bearer_is_password:
+        return  # a password in the bearer's place is its own cause (the engine's password_sent_as_bearer)
     if ctx.token is None or not ctx.has_token:
         if _generic_reject(ctx) and not ctx.token_failed:
             yield from _unexplained_exchange_refusal(ctx)  # imported logs: rank by prior, say what would decide
@@ -326,19 +336,17 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     elif not perms and not graph:
         yield Check(f"scope for {protocol.value}", False, "opaque token and no granted scope recorded: scope unknown")
 
-    left = ctx.seconds_left
-    if left is not None:
-        yield Check("expiry", True, f"{int(left)} s left" if left > 0 else f"expired {int(-left)} s ago")
-        if left < -60 or (left < 0 and ctx.auth_refused):
-            problems += 1
-            score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 3)
-            yield finding(
-                "ms_token_expired", f"the token expired {int(-left)} s before this check (exp is in the past)."
-                + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
-                score=score, confirmed=confirmed, fix=("Call acquire_token_silent before each connection (refresh ~5 min before exp).",),
-                evidence=(ctx.claim_ref("exp") if "exp" in ctx.claims else EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at",
-                                                                                      str(ctx.token.expires_at)), *ctx.reply_ref()),
-            )
+    left = ctx.seconds_left  # at the time of the evidence; None when that time cannot tell (the engine's expiry check says why)
+    if left is not None and (left < -60 or (left < 0 and ctx.auth_refused)):
+        problems += 1
+        score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 3)
+        yield finding(
+            "ms_token_expired", f"the token expired {timing.span(left, ctx.judged_at)} before {timing.used_at(ctx.judged_at)}."
+            + ("" if confirmed else unconfirmed_note(ctx, "the server's NO will confirm it")),
+            score=score, confirmed=confirmed, fix=("Call acquire_token_silent before each connection (refresh ~5 min before exp).",),
+            evidence=(ctx.claim_ref("exp") if "exp" in ctx.claims else EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "expires_at",
+                                                                                  str(ctx.token.expires_at)), *ctx.reply_ref()),
+        )
 
     if not ctx.app_only:
         token_user, sasl_user = ctx.token_user, ctx.sasl_user
@@ -448,11 +456,88 @@ def _tenant_findings(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _checked(ctx: Context) -> str:
+    return "audience, scope, user" + (", expiry" if ctx.validity.state is timing.State.VALID else "")
+
+
+def _unless_expired(ctx: Context) -> str:
+    """The expiry the time of the evidence could not judge is said, never guessed."""
+    if ctx.token is None or ctx.validity.state is not timing.State.UNDETERMINED:
+        return ""
+    return f", unless the token had expired ({timing.undetermined(ctx.token, ctx.judged_at)})"
+
+
+def _decide_by_token(ctx: Context) -> tuple[str, ...]:
+    """What decides between the token causes when the token is not in the evidence."""
+    protocol = _protocol(ctx)
+    port = ctx.port or default_port(protocol, Security.STARTTLS if protocol is Protocol.SMTP else Security.TLS)
+    host = ctx.host or _mail_host(presets.CLOUDS.get(_cloud(ctx), presets.CLOUDS["global"]), protocol)
+    target = f"--host {host} --port {port} --protocol {protocol.value}"
+    return (
+        "Paste the access token the client sent (or a log that shows its SASL response) into `mailscope logs -` with this "
+        "log: its aud, scp, exp and upn decide.",
+        f"Or run `mailscope check {target} --user {ctx.sasl_user or '<mailbox>'} --token-env MAIL_TOKEN` with the client's token "
+        "and settings: the same diagnosis, with the token read.",
+    )
+
+
+def _decide_by_mailbox(ctx: Context) -> tuple[str, ...]:
+    mailbox = ctx.sasl_user or "<mailbox>"
+    return (f"The admin runs `Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled,SmtpClientAuthenticationDisabled` and pastes "
+            "its output with the log into `mailscope logs -`.",)
+
+
+def _mailbox_setting(ctx: Context, protocol: Protocol) -> tuple[str, str] | None:
+    """The admin's pasted `Get-CASMailbox` line for this protocol: (setting, value)."""
+    name = {Protocol.IMAP: "ImapEnabled", Protocol.POP3: "PopEnabled", Protocol.SMTP: "SmtpClientAuthenticationDisabled"}[protocol]
+    value = ctx.mailbox_settings.get(name)
+    return (name, value) if value else None
+
+
+def _protocol_off(ctx: Context, protocol: Protocol) -> bool | None:
+    """True/False when the admin's output says the protocol is off/on for the mailbox; None when not pasted."""
+    setting = _mailbox_setting(ctx, protocol)
+    if setting is None:
+        return None
+    name, value = setting
+    return (value == "True") if name == "SmtpClientAuthenticationDisabled" else (value == "False")
+
+
+def _protocol_disabled_finding(ctx: Context, protocol: Protocol, lead: str) -> Finding:
+    """The pasted Get-CASMailbox output shows the protocol switched off: the refusal's cause, confirmed."""
+    name, value = _mailbox_setting(ctx, protocol) or ("", "")
+    mailbox = ctx.sasl_user or "<mailbox>"
+    ref = EvidenceRef(EvidenceKind.LOG, f"Get-CASMailbox {name}", value)
+    if protocol is Protocol.SMTP:
+        return finding("ms_smtp_auth_disabled", lead + f"the admin's Get-CASMailbox output shows {name} : {value}: SMTP AUTH is "
+                       f"off for {mailbox}, which blocks XOAUTH2 too.", score=CROSS_LAYER_PROOF + 3, confirmed=True,
+                       fix=(f"Set-CASMailbox -Identity {mailbox} -SmtpClientAuthenticationDisabled $false",),
+                       evidence=(ref, *ctx.reply_ref()))
+    flag = "-PopEnabled" if protocol is Protocol.POP3 else "-ImapEnabled"
+    return finding("ms_imap_pop_disabled", lead + f"the admin's Get-CASMailbox output shows {name} : {value}: "
+                   f"{protocol.value.upper()} is off for {mailbox}.", score=CROSS_LAYER_PROOF + 3, confirmed=True,
+                   fix=(f"Set-CASMailbox -Identity {mailbox} {flag} $true",), evidence=(ref, *ctx.reply_ref()))
+
+
+# Exchange's generic refusal without a readable token: the token causes, most common first (all unconfirmed).
+_WHY = {
+    "ms_graph_scope_or_audience": "a Graph token (the most common cause at IMAP and POP3)",
+    "ms_protocol_scope_mismatch": "a token without {scope}",
+    "ms_token_expired": "an expired token",
+    "ms_user_mismatch_token_vs_login": "a token for another user than the mailbox signed in",
+}
+
+
 def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
-    """Exchange said NO and the token looks right (or cannot be read): rank what is left, say what would decide."""
+    """Exchange said NO and the token looks right (or cannot be read): rank what is left as unconfirmed candidates, each
+    with what would decide it (the token, `mailscope check`, the admin's Get-CASMailbox output); a pasted Get-CASMailbox
+    output that shows the protocol off decides it."""
     protocol = _protocol(ctx)
     readable = bool(ctx.claims) or ctx.granted_scopes is not None
     mailbox = ctx.sasl_user or "<mailbox>"
+    if _protocol_off(ctx, protocol):
+        yield _protocol_disabled_finding(ctx, protocol, "")
+        return
     if ctx.app_only and readable:
         appid = str(ctx.claims.get("appid") or ctx.claims.get("azp") or "<APPLICATION_ID>")
         oid = str(ctx.claims.get("oid") or "<OBJECT_ID of the Enterprise Application>")
@@ -467,34 +552,43 @@ def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
                  f"New-ServicePrincipal -AppId {appid} -ObjectId {oid}",
                  f"Add-MailboxPermission -Identity {mailbox} -User {oid} -AccessRights FullAccess"),
             evidence=(ctx.claim_ref("appid", appid), ctx.claim_ref("oid", oid), ctx.claim_ref("roles"), *ctx.reply_ref()),
+            decide=(f"The admin runs `Get-ServicePrincipal | fl AppId,ObjectId` in Exchange Online: no entry for {appid} (or "
+                    "another ObjectId than the Enterprise Application's) confirms it.",),
         )
         yield _mailbox_permission(ctx, CANDIDATE, "")
         return
     if readable:
         base = CANDIDATE
-        lead = "the token checks passed (audience, scope, user, expiry), so the refusal is about the mailbox or the account: "
+        lead = f"the token checks passed ({_checked(ctx)}), so the refusal is about the mailbox or the account{_unless_expired(ctx)}: "
     else:
         base = WEAK_CANDIDATE + 5
         lead = ("Exchange's answer is the same for every token fault and the token could not be inspected: " if ctx.has_token else
                 "Exchange's answer is the same for every token fault and no token is known here (imported log): ")
-        for offset, (fid, why) in enumerate((
-            ("ms_graph_scope_or_audience", "a Graph token (the most common cause)"),
-            ("ms_protocol_scope_mismatch", f"a token without {presets.DELEGATED_SCOPE[protocol]}"),
-            ("ms_token_expired", "an expired token"),
-            ("ms_user_mismatch_token_vs_login", "a token for another user"),
-        )):
+        decide = _decide_by_token(ctx)
+        for offset, (fid, why) in enumerate(_WHY.items()):
+            why = why.format(scope=presets.DELEGATED_SCOPE[protocol])
             yield finding(fid, lead + f"candidate: {why}. A decodable token (aud, scp, exp, upn) or the token response's "
                           "scope would decide.", score=base - offset, confirmed=False,
-                          fix=(_scope_fix(ctx),), evidence=(*ctx.command_ref(), *ctx.reply_ref()))
+                          fix=(_scope_fix(ctx),), evidence=(*ctx.command_ref(), *ctx.reply_ref()), decide=decide)
+        if ctx.mechanism_used is None and not ctx.has_token:
+            yield finding(
+                "basic_auth_mechanism_used_when_disabled", lead + "the log does not show which mechanism the client used: with "
+                "PLAIN or LOGIN (a password) Exchange Online gives the same answer, since basic auth is off.",
+                score=base - 0.5, confirmed=False, fix=_basic_auth_fix(ctx), evidence=ctx.reply_ref(),
+                decide=("The client's AUTHENTICATE/AUTH line decides: PLAIN or LOGIN means a password (basic auth); XOAUTH2 "
+                        "means one of the token causes. Paste the lines before the refusal.",))
         base -= 5
-    yield finding(
-        "ms_imap_pop_disabled", lead + f"{protocol.value.upper()} may be disabled for {mailbox}. "
-        f"Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled would confirm it.", score=base, confirmed=False,
-        fix=(f"Set-CASMailbox -Identity {mailbox} -{'Pop' if protocol is Protocol.POP3 else 'Imap'}Enabled $true",),
-        evidence=ctx.reply_ref())
+    if _protocol_off(ctx, protocol) is None and protocol is not Protocol.SMTP:
+        yield finding(
+            "ms_imap_pop_disabled", lead + f"{protocol.value.upper()} may be disabled for {mailbox}. "
+            f"Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled would confirm it.", score=base, confirmed=False,
+            fix=(f"Set-CASMailbox -Identity {mailbox} -{'Pop' if protocol is Protocol.POP3 else 'Imap'}Enabled $true",),
+            evidence=ctx.reply_ref(), decide=_decide_by_mailbox(ctx))
     yield finding(
         "ms_mailbox_license_or_type", lead + f"{mailbox} may have no Exchange Online licence/mailbox, or live on-premises.",
-        score=base - 2, confirmed=False, evidence=ctx.reply_ref())
+        score=base - 2, confirmed=False, evidence=ctx.reply_ref(),
+        decide=(f"The admin checks `Get-Mailbox {mailbox} | fl RecipientTypeDetails` (an error: no Exchange Online mailbox) and "
+                "the user's licences in the Microsoft 365 admin centre.",))
 
 
 def _mailbox_permission(ctx: Context, score: float, lead: str) -> Finding:
@@ -506,6 +600,8 @@ def _mailbox_permission(ctx: Context, score: float, lead: str) -> Finding:
         score=score, confirmed=False,
         fix=(f"Add-MailboxPermission -Identity {mailbox} -User {sp} -AccessRights FullAccess",
              f"SASL user= must be the mailbox address ({mailbox})."),
+        decide=(f"The admin runs `Get-MailboxPermission {mailbox}`: no FullAccess entry for the app's service principal "
+                f"({sp}) confirms it.",),
         evidence=(*([ctx.claim_ref("oid")] if "oid" in ctx.claims else []), *ctx.reply_ref()),
     )
 
@@ -564,10 +660,11 @@ def _basic_auth_fix(ctx: Context) -> tuple[str, ...]:
     else:
         steps.append("Select the XOAUTH2 mechanism (mailscope: --mechanism xoauth2) and send the access token, not a password.")
     if protocol is Protocol.SMTP:
-        steps.append(f"Microsoft 365 scopes: {smtp} and offline_access.")
+        steps.append(f"Microsoft 365 scope: {smtp} (plus offline_access for non-msal clients).")
     else:
         steps.append(f"Microsoft 365 scopes: {imap} (IMAP) or {pop} (POP3), and offline_access.")
-    steps.append("Basic auth cannot be turned back on for Exchange Online IMAP/POP.")
+    steps.append("Exchange Online is retiring basic auth for SMTP AUTH too (550 5.7.30): a password will stop working there."
+                 if protocol is Protocol.SMTP else "Basic auth cannot be turned back on for Exchange Online IMAP/POP.")
     return tuple(steps)
 
 
@@ -582,7 +679,8 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
     evidence = (*ctx.reply_ref(), *ctx.line_ref(bad.command, bad.seq, bad.text))
     yield finding(
         "ms_authenticated_but_not_connected",
-        f"Exchange accepted the token ('{ctx.reply.text}') and then answered {bad.command} with '{bad.text}'. The token is valid: "
+        f"Exchange accepted the token{f' ({ctx.reply.text!r})' if ctx.reply.text else ''} and then answered "
+        f"{'a mailbox command' if bad.command == '?' else bad.command} with '{bad.text}'. The token is valid: "
         "scope and audience are not the problem. The mailbox could not be opened for this identity; the candidates below are "
         "ranked by what the token shows.", score=SIGNATURE, confirmed=True, evidence=evidence,
         fix=("Check the candidates below in order: user, FullAccess, service-principal permission, IMAP/POP enabled, licence, "
@@ -623,11 +721,16 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
         ruled_out = (f"the token is {token_user}'s own delegated token for its own mailbox, which rules out a user mismatch, "
                      "a shared mailbox and a service-principal permission; so ")
     flag = "-PopEnabled" if protocol is Protocol.POP3 else "-ImapEnabled"
-    yield finding(
-        "ms_imap_pop_disabled",
-        f"{ruled_out}{protocol.value.upper()} may be disabled for {mailbox}; Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled "
-        "would confirm it.", score=base, confirmed=False, fix=(f"Set-CASMailbox -Identity {mailbox} {flag} $true",),
-        evidence=(*((ctx.claim_ref(ctx.token_user_claim, token_user),) if ruled_out and ctx.claims else ()), *evidence))
+    off = _protocol_off(ctx, protocol) if protocol is not Protocol.SMTP else None
+    if off:
+        yield _protocol_disabled_finding(ctx, protocol, "Exchange accepted the token but refused the mailbox, and ")
+    elif off is None:
+        yield finding(
+            "ms_imap_pop_disabled",
+            f"{ruled_out}{protocol.value.upper()} may be disabled for {mailbox}; Get-CASMailbox {mailbox} | fl ImapEnabled,PopEnabled "
+            "would confirm it.", score=base, confirmed=False, fix=(f"Set-CASMailbox -Identity {mailbox} {flag} $true",),
+            evidence=(*((ctx.claim_ref(ctx.token_user_claim, token_user),) if ruled_out and ctx.claims else ()), *evidence),
+            decide=_decide_by_mailbox(ctx))
     yield finding(
         "ms_mailbox_license_or_type", f"{mailbox} may have no Exchange Online licence (or one without IMAP), or be on-premises.",
         score=min(base - 8, SIGNATURE - 7), confirmed=False, evidence=evidence)
@@ -640,13 +743,7 @@ def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
     mailbox = ctx.sasl_user or "<mailbox>"
     hit = ctx.find_server_text(_SMTP_DISABLED_RE)
     if hit:
-        level = "Mailbox" if "for the Mailbox" in hit[0] else "Tenant"
-        yield finding(
-            "ms_smtp_auth_disabled", f"Exchange says '{hit[0]}': SMTP AUTH is off for the {level.lower()}, and that blocks OAuth "
-            "too, whatever the token says.", score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
-            fix=(f"Set-CASMailbox -Identity {mailbox} -SmtpClientAuthenticationDisabled $false",
-                 "or tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false",
-                 "Check with: Get-CASMailbox <mbx> | fl SmtpClientAuthenticationDisabled"))
+        yield _smtp_auth_disabled(ctx, hit, mailbox)
     hit = ctx.find_server_text(_CA_RE)
     if hit:
         yield finding("ms_conditional_access_or_mfa", f"Exchange says '{hit[0]}': a security policy blocked this sign-in.",
@@ -658,24 +755,101 @@ def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
                       evidence=ctx.line_ref("server reply", hit[1], hit[0]))
     hit = ctx.find_server_text(_SENDAS_RE)
     if hit:
-        yield finding("ms_sendas_denied", f"Exchange says '{hit[0]}': the From address is not the authenticated mailbox.",
-                      score=WIRE_PROOF, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]),
-                      fix=(f"Send as {ctx.token_user or mailbox}, or Add-RecipientPermission <from address> -AccessRights SendAs "
-                           f"-Trustee {ctx.token_user or mailbox}",))
+        yield _send_as_denied(ctx, hit)
     hit = ctx.find_server_text(_STOREDRV_LOGON_RE)
     if hit:
         yield _mailbox_permission(ctx, WIRE_PROOF - 2, f"Exchange says '{hit[0][:120]}': ")
+    yield from _pop3_protocol_error(ctx)
+    hit = ctx.find_server_text(_CONNECTION_CLOSED_14_RE)
+    if hit and not ctx.answered and ctx.not_connected is None:
+        yield finding("ms_authenticated_but_not_connected", f"Exchange ended the session with '{hit[0]}', the close that follows "
+                      "an accepted sign-in whose mailbox could not be opened.", score=CANDIDATE, confirmed=False,
+                      evidence=ctx.line_ref("server reply", hit[1], hit[0]),
+                      decide=("The lines before it decide: 'BAD User is authenticated but not connected.' after an accepted "
+                              "AUTHENTICATE confirms it.",))
+
+
+EXCHANGE_POP_TOKEN_LIMIT = 4096  # characters: Exchange POP3 refuses longer tokens, two-step form or not (MailKit #1948)
+
+
+def _pop3_protocol_error(ctx: Context) -> Iterator[Finding]:
+    """`-ERR Protocol error. Connection is closed. 10`: the one-line AUTH form, or (two-step) a token too long for POP3."""
     hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE)
-    one_line_pop = ctx.protocol == "pop3" and ctx.sasl is not None and ctx.sasl.sasl_ir
-    if hit and ctx.protocol == "pop3":
+    sasl = ctx.sasl
+    one_line_pop = ctx.protocol == "pop3" and sasl is not None and sasl.sasl_ir
+    fix = (f"Send 'AUTH {ctx.mechanism_used or 'XOAUTH2'}', wait for the '+ ' continuation, then send the base64 string on a line of "
+           "its own (mailscope: --sasl-ir no).",
+           f"Scope for POP3: {_right_scopes(ctx)[0]}.")
+    if hit is None or ctx.protocol != "pop3":
+        if one_line_pop and not ctx.answered:
+            yield finding("pop3_xoauth2_one_line_rejected_exchange",
+                          "the client sent AUTH XOAUTH2 with the initial response on the same line; Exchange POP3 needs the "
+                          "two-step form." + unconfirmed_note(ctx, "'-ERR Protocol error. Connection is closed. 10' will confirm it"),
+                          score=PREDICTION, confirmed=False, fix=fix, evidence=ctx.command_ref())
+        return
+    evidence = (*ctx.command_ref(), *ctx.line_ref("server reply", hit[1], hit[0]))
+    token_chars = max(0, (sasl.response_length if sasl else 0) * 3 // 4 - 40)  # the base64's payload less user= and framing
+    long_token = token_chars > EXCHANGE_POP_TOKEN_LIMIT
+    if sasl is None:
+        decide = ("The client's AUTH line decides: 'AUTH XOAUTH2 <base64>' on one line confirms the first; the two-step form "
+                  f"with a token over {EXCHANGE_POP_TOKEN_LIMIT:,} characters the second. Paste the lines before the answer.",)
+        yield finding("pop3_xoauth2_one_line_rejected_exchange", f"Exchange POP3 answered '{hit[0]}': its answer to AUTH XOAUTH2 "
+                      "with the initial response on the same line (the log does not show the AUTH line).", score=CANDIDATE + 10,
+                      confirmed=False, fix=fix, evidence=evidence, decide=decide)
+        yield finding("auth_line_too_long", f"Exchange POP3 also answers '{hit[0]}' to a token longer than "
+                      f"{EXCHANGE_POP_TOKEN_LIMIT:,} characters.", score=CANDIDATE, confirmed=False, evidence=evidence, decide=decide)
+        return
+    if sasl.sasl_ir:
         yield finding("pop3_xoauth2_one_line_rejected_exchange",
-                      f"Exchange POP3 answered '{hit[0]}' to AUTH XOAUTH2 with the initial response on the same line.",
-                      score=WIRE_PROOF, confirmed=True, evidence=(*ctx.command_ref(), *ctx.line_ref("server reply", hit[1], hit[0])))
-    elif one_line_pop and not ctx.answered:
-        yield finding("pop3_xoauth2_one_line_rejected_exchange",
-                      "the client sent AUTH XOAUTH2 with the initial response on the same line; Exchange POP3 needs the "
-                      "two-step form." + unconfirmed_note(ctx, "'-ERR Protocol error. Connection is closed. 10' will confirm it"),
-                      score=PREDICTION, confirmed=False, evidence=ctx.command_ref())
+                      f"Exchange POP3 answered '{hit[0]}' to AUTH {ctx.mechanism_used or 'XOAUTH2'} with the initial response on the "
+                      "same line, and closed the connection. The token was never looked at: Exchange POP3 only takes the two-step "
+                      "form.", score=WIRE_PROOF, confirmed=True, fix=fix, evidence=evidence)
+    if long_token:
+        yield finding("auth_line_too_long", f"the token is about {token_chars:,} characters and Exchange POP3 answered '{hit[0]}': "
+                      f"it refuses tokens over {EXCHANGE_POP_TOKEN_LIMIT:,} characters"
+                      + (" even in the two-step form." if not sasl.sasl_ir else "; the two-step form alone will not help."),
+                      score=WIRE_PROOF - (0 if not sasl.sasl_ir else 2), confirmed=not sasl.sasl_ir, evidence=evidence,
+                      decide=() if not sasl.sasl_ir else ("Send the two-step form: if Exchange still answers so, the length is "
+                                                          "the cause.",))
+
+
+def _smtp_auth_disabled(ctx: Context, hit: tuple[str, int | None], mailbox: str) -> Finding:
+    """535 5.7.139 ... disabled for the Tenant|Mailbox: the mailbox's own setting overrides the tenant's unless it is $null."""
+    mailbox_level = "for the mailbox" in hit[0].lower()
+    enable_mailbox = f"Set-CASMailbox -Identity {mailbox} -SmtpClientAuthenticationDisabled $false"
+    check = (f"Check with: Get-CASMailbox {mailbox} | fl SmtpClientAuthenticationDisabled; "
+             "Get-TransportConfig | fl SmtpClientAuthenticationDisabled")
+    if mailbox_level:
+        why = (f"SMTP AUTH is switched off for the mailbox {mailbox} itself (its SmtpClientAuthenticationDisabled is $true, which "
+               "overrides the tenant).")
+        fix = (enable_mailbox, "or, to follow the tenant setting again: Set-CASMailbox -Identity "
+               f"{mailbox} -SmtpClientAuthenticationDisabled $null", check)
+    else:
+        why = "SMTP AUTH is switched off for the whole tenant (Get-TransportConfig SmtpClientAuthenticationDisabled is $true)."
+        fix = (f"{enable_mailbox} (enables it for this mailbox only; the mailbox setting overrides the tenant's)",
+               "or tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false", check)
+    return finding("ms_smtp_auth_disabled", f"Exchange says '{hit[0]}': {why} That blocks XOAUTH2 too, whatever the token "
+                   "says: the scope and the token are not the problem.", score=WIRE_PROOF, confirmed=True, fix=fix,
+                   evidence=ctx.line_ref("server reply", hit[1], hit[0]))
+
+
+def _send_as_denied(ctx: Context, hit: tuple[str, int | None]) -> Finding:
+    """550 5.7.60 at MAIL FROM (or 554 5.2.252 SendAsDenied after DATA): authenticated, but not allowed to use that sender."""
+    named = _SENT_AS_RE.search(hit[0])
+    sender = named.group(1) if named else ctx.sasl_user or "<from address>"
+    oid = str(ctx.claims.get("oid") or "<SERVICE_PRINCIPAL_ID>")
+    trustee = oid if ctx.app_only else ctx.token_user or "<signed-in user>"
+    accepted = f" after accepting the token ('{ctx.reply.text}')" if ctx.auth_ok else ""
+    return finding(
+        "ms_sendas_denied",
+        f"Exchange refused the sender{accepted}: '{hit[0]}'. The token is valid; {trustee} may not send as {sender} "
+        "(FullAccess on a mailbox does not include SendAs).",
+        score=WIRE_PROOF, confirmed=True, evidence=(*ctx.reply_ref(), *ctx.line_ref("server reply", hit[1], hit[0])),
+        fix=(f"Add-RecipientPermission -Identity {sender} -Trustee {trustee} -AccessRights SendAs",
+             f"or send as {ctx.token_user} (the signed-in mailbox)" if ctx.token_user and not ctx.app_only
+             else f"or Add-MailboxPermission -Identity {sender} -User {trustee} -AccessRights FullAccess (app-only: the app then acts "
+                  "as that mailbox)",
+             "Wait for replication (up to an hour) and try again."))
 
 
 def logged_token_error_rule(ctx: Context) -> Iterator[Finding]:
@@ -686,7 +860,8 @@ def logged_token_error_rule(ctx: Context) -> Iterator[Finding]:
     for text in ctx.evidence.token_endpoint_errors:
         name = text.split(":", 1)[0].split()[0] if text else ""
         error = {"error": name if not name.startswith("AADSTS") else "", "error_description": text}
-        google = not name.startswith("AADSTS") and (ctx.server_family == "gmail" or presets.provider_for_host(ctx.host)[0] == "google")
+        google = not name.startswith("AADSTS") and (ctx.server_family == "gmail" or presets.provider_for_host(ctx.host)[0] == "google"
+                                                    or (not is_microsoft(ctx) and bool(_GOOGLE_TOKEN_ERROR_RE.search(text))))
         token = TokenEvidence(kind="none", provider="google" if google else "microsoft", error=error)
         for f in explain_token_error(token, ctx.settings):
             evidence = (*f.evidence, EvidenceRef(EvidenceKind.LOG, "token endpoint error", text[:300]))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need (Debian packages: Dovecot, tmux, python3-venv;
-# a virtualenv with mailscope and its test extras), starts the real Dovecot lab, runs ruff and the
-# whole pytest suite, and stops Dovecot again. Extra arguments go to pytest.
+# The one test command: installs what the tests need (Debian packages: Dovecot, Postfix, tmux, python3-venv;
+# a virtualenv with mailscope and its test extras), starts the real Dovecot lab and the Postfix submission lab
+# (its own config dir and ports; the system's mail setup is never touched), runs ruff and the whole pytest
+# suite, and stops both again. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-apt_install tmux python3-venv openssl
+apt_install tmux python3-venv openssl curl
 dpkg -s dovecot-imapd >/dev/null 2>&1 || bash tests/dovecot-lab/lab.sh install
+dpkg -s postfix >/dev/null 2>&1 || bash tests/dovecot-lab/postfix.sh install
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # compat mode: a plain path entry, not an import-hook finder that costs ~16 ms at every start
@@ -28,7 +30,8 @@ dpkg -s dovecot-imapd >/dev/null 2>&1 || bash tests/dovecot-lab/lab.sh install
 export PATH="$PWD/.venv/bin:$PATH"
 
 bash tests/dovecot-lab/lab.sh restart  # restart: a stale instance from an earlier run must not fail the run
-trap 'bash tests/dovecot-lab/lab.sh stop >/dev/null 2>&1 || true' EXIT
+bash tests/dovecot-lab/postfix.sh restart
+trap 'bash tests/dovecot-lab/postfix.sh stop >/dev/null 2>&1 || true; bash tests/dovecot-lab/lab.sh stop >/dev/null 2>&1 || true' EXIT
 
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -q "$@"

@@ -59,3 +59,34 @@ def test_importing_every_engine_and_provider_module_loads_no_textual() -> None:
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _importers(package: str, forbidden: tuple[str, ...]) -> dict[str, set[str]]:
+    found = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        bad = {name for name in _imported_modules(path) if name.split(".")[0] in forbidden or name.startswith(forbidden)}
+        if bad:
+            found[str(path.relative_to(ROOT))] = bad
+    return found
+
+
+def test_the_protocol_layer_does_no_io() -> None:
+    """mailscope.protocols is sans-IO: no event loop, no client library, no session record."""
+    assert _importers("mailscope/protocols", ("asyncio", "aioimaplib", "aiosmtplib", "socket", "ssl", "mailscope.record")) == {}
+
+
+def test_probe_and_log_import_never_import_each_other() -> None:
+    """Both feed mailscope.protocols; neither knows the other."""
+    assert _importers("mailscope/probe", ("mailscope.logs",)) == {}
+    assert _importers("mailscope/logs", ("mailscope.probe",)) == {}

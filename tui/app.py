@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from mailscope.settings import CheckSettings
     from tui.prompts import DeviceCodeScreen
     from widgets.lab_picker import LabPicker, ScenarioInfo
+    from widgets.paste import PasteView
     from widgets.settings import SettingsPane
     from widgets.token import TokenInspector
 
@@ -175,10 +176,20 @@ class MailscopeApp(App[int]):
         return self._view_widget("lab", LabPicker)
 
     @property
+    def paste_view(self) -> PasteView | None:
+        from widgets.paste import PasteView
+
+        return self._view_widget("paste", PasteView)
+
+    @property
     def scenarios(self) -> list[ScenarioInfo]:
         if self._scenarios is None:
             self._scenarios = lab_scenarios()
         return self._scenarios
+
+    def evidence_clock(self) -> float:
+        """The time the session is judged at: a replayed log's own time, else now (the token view reads claims by it)."""
+        return (self.record and self.record.judged_at().at) or self.clock()
 
     @property
     def current_view(self) -> str:
@@ -296,7 +307,8 @@ class MailscopeApp(App[int]):
             self._events.append(event)
 
     def action_run(self) -> None:
-        """r runs what the current view shows: the highlighted lab scenario, the settings, or the session's target."""
+        """r runs what the current view shows: the highlighted lab scenario, the settings, the pasted text, or the
+        session's target."""
         if isinstance(self.screen, ModalScreen):
             return
         view = self.current_mode
@@ -304,6 +316,8 @@ class MailscopeApp(App[int]):
             self.start(Target(scenario=self.lab_picker.highlighted_id))
         elif view == "settings":
             self.run_settings()
+        elif view == "paste" and self.paste_view is not None:
+            self.paste_view.action_diagnose()
         else:
             self.start(self.target)
 
@@ -524,6 +538,8 @@ class MailscopeApp(App[int]):
             self.token_inspector.show(self.token)
         if self.settings_pane is not None:
             self.settings_pane.set_presenter(on)
+        if self.paste_view is not None:
+            self.paste_view.set_presenter(on)
         self._show_status()
 
     def action_toggle_theme(self) -> None:

@@ -4,6 +4,7 @@ In presenter mode the export follows the screen: identifiers are masked in both 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -27,9 +28,19 @@ def write_report(record: SessionRecord, directory: Path, stem: str, generated_at
     if mask is not None:
         markdown, js = PRESENTER_NOTE + mask(markdown), json.dumps(_masked(json.loads(js), mask), indent=2, ensure_ascii=False)
     md_path, js_path = directory / f"{stem}.md", directory / f"{stem}.json"
-    md_path.write_text(markdown, encoding="utf-8")
-    js_path.write_text(js, encoding="utf-8")
+    _write_private(md_path, markdown)
+    _write_private(js_path, js)
     return [md_path, js_path]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """0600, as an audit's records: a report names mailboxes and holds their (redacted) transcripts. Never through a
+    symlink left under the report's name, and never blocking on a FIFO (mailscope.localfile refuses it)."""
+    from mailscope.localfile import open_output
+
+    fd = open_output(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _masked(value: Any, mask: Callable[[str], str]) -> Any:

@@ -1,5 +1,5 @@
 """The help screen (`?` / F1): every key, grouped, from the same command table as the footer and the palette,
-with the user's keymap applied, plus the keys the transcript itself knows."""
+with the user's keymap applied, plus the keys the transcript and the Paste view bind themselves."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.dialog import Dialog
-from tui.keys import COMMANDS
-from widgets.transcript import Transcript
+from tui.keys import COMMANDS, widget_bindings
 
 if TYPE_CHECKING:
     from tui.app import MailscopeApp
@@ -29,9 +28,8 @@ def help_table(app: MailscopeApp) -> Table:
     groups: dict[str, list[tuple[str, str, str]]] = {}
     for command in COMMANDS:
         groups.setdefault(command.group, []).append((app.key_display(command.id), command.help, command.id))
-    for binding in Transcript.BINDINGS:
-        if isinstance(binding, Binding) and binding.id:
-            groups.setdefault("In the transcript", []).append((app.key_display(binding.id, binding.key), binding.description, binding.id))
+    for section, found in widget_bindings().items():
+        groups[section] = [(app.key_display(b.id or "", b.key), b.description, b.id or "") for b in found]
     groups.setdefault("Anywhere", []).append((app.key_display("command_palette", "ctrl+p"),
                                               "Command palette: every command and every lab scenario by name", ""))
     for group, rows in groups.items():

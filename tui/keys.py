@@ -6,8 +6,8 @@ the command palette and the user's keymap all derive from this table (posting's 
     run = "ctrl+r"
     view_lab = "L,f7"
 
-Widgets keep their own navigation bindings (they must not import the app); those carry ids too, so the same
-keymap remaps them and the help screen lists them from the widgets' BINDINGS.
+Widgets keep their own bindings (they must not import the app); those carry ids too, so the same keymap remaps
+them and the help screen lists them from the widgets' BINDINGS (`widget_bindings`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command("run", "r", "run", "Run", "Run session",
-            "Run what the view shows: the session's target, the highlighted lab scenario, or the settings", "Session",
+            "Run what the view shows: the session's target, the highlighted lab scenario, the settings, or the pasted text", "Session",
             footer=True),
     Command("stop", "x", "stop", "Stop", "Stop session", "Cancel the running session (the transcript says so)", "Session", footer=True),
     Command("log_sessions", "n", "log_sessions", "Sessions", "Log: pick a session",
@@ -48,6 +48,8 @@ COMMANDS: tuple[Command, ...] = (
             "Server, security, CA file, sign-in, token source, profiles", "Views"),
     Command("view_lab", "l", "show_view('lab')", "Lab", "Lab: pick a scenario",
             "Reproducible failure scenarios; r or Enter runs the highlighted one", "Views"),
+    Command("view_paste", "v", "show_view('paste')", "Paste", "Paste: diagnose pasted text",
+            "A log excerpt, a lone server line or an exception: transcript and diagnosis, nothing written to disk", "Views"),
     Command("filter", "slash", "filter", "Filter", "Filter transcript",
             "Show only transcript lines containing a text (Esc clears)", "Transcript", footer=True),
     Command("wrap", "w", "toggle_wrap", "Wrap", "Toggle line wrap", "Wrap long transcript lines under the gutter", "Transcript"),
@@ -85,11 +87,18 @@ class KeymapError(ValueError):
     """The keymap file is unusable; the message says where and why."""
 
 
-def binding_ids() -> frozenset[str]:
-    """Every id a keymap may name: the commands and the transcript's own keys."""
+def widget_bindings() -> dict[str, list[Binding]]:
+    """The keys widgets bind themselves (with ids), by the help screen's section: a keymap may remap them too."""
+    from widgets.paste import PasteView
     from widgets.transcript import Transcript
 
-    return frozenset(BY_ID) | {b.id for b in Transcript.BINDINGS if isinstance(b, Binding) and b.id}
+    sections = {"In the transcript": Transcript.BINDINGS, "In the Paste view": PasteView.BINDINGS}
+    return {section: [b for b in found if isinstance(b, Binding) and b.id] for section, found in sections.items()}
+
+
+def binding_ids() -> frozenset[str]:
+    """Every id a keymap may name: the commands and the widgets' own keys."""
+    return frozenset(BY_ID) | {b.id for found in widget_bindings().values() for b in found if b.id}
 
 
 def load_keymap(path: Path | None = None) -> dict[str, str]:

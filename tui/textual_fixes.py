@@ -5,13 +5,26 @@ Page up/down on any OptionList before it has been laid out (a list squeezed to n
 palette right after ctrl+p, a Select's overlay right after it opens) raises KeyError from its empty line map
 and ends the app. Every OptionList is affected, Textual's own included, so the fix is on the class: a page
 with nothing laid out moves to the first or last option instead.
+
+A terminal paste reaches an Input (the filter, a settings field, the palette) or a TextArea (the Paste view) as
+it came: a log excerpt's escape sequences (`ESC ]0;…BEL`, `ESC [2J`) were stored and drawn raw, i.e. sent to the
+user's terminal. Pasted text is made visible first (`\\e[2J`, as the transcript shows server text); Windows line
+ends become plain ones. Typed keys need no fix: both widgets insert printable characters only.
 """
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
+from typing import TYPE_CHECKING
+
+from textual import events
+from textual.widgets import Input, OptionList
+
+if TYPE_CHECKING:
+    from textual.widgets import TextArea
+    from textual.widgets.text_area import EditResult, Location
 
 _move_page = OptionList._move_page
+_input_paste = Input._on_paste
 
 
 def _safe_move_page(self: OptionList, direction: int) -> None:
@@ -24,6 +37,34 @@ def _safe_move_page(self: OptionList, direction: int) -> None:
             self.action_last()
 
 
+def visible_paste(text: str) -> str:
+    from mailscope.redact import escape_controls  # not at start-up (tests/tui/test_startup.py)
+
+    return escape_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _visible_input_paste(self: Input, event: events.Paste) -> None:
+    event.text = visible_paste(event.text)
+    _input_paste(self, event)
+
+
 def apply() -> None:
     """Idempotent: the console calls it once per app."""
     OptionList._move_page = _safe_move_page  # type: ignore[method-assign]
+    Input._on_paste = _visible_input_paste  # type: ignore[method-assign]
+
+
+def apply_text_area() -> None:
+    """Idempotent; called by the first view with a TextArea (TextArea costs start-up time the console need not pay)."""
+    from textual.widgets import TextArea
+
+    replace = TextArea._replace_via_keyboard
+    if getattr(replace, "visible_paste", False):
+        return
+
+    def visible_replace(self: TextArea, insert: str, start: Location, end: Location) -> EditResult | None:
+        """Every keyboard-side edit of a TextArea, its paste included, goes through here."""
+        return replace(self, visible_paste(insert), start, end)
+
+    visible_replace.visible_paste = True  # type: ignore[attr-defined]
+    TextArea._replace_via_keyboard = visible_replace  # type: ignore[method-assign]

@@ -129,8 +129,8 @@ class TokenScreen(ViewScreen):
         from widgets.token import TokenInspector
 
         app = self.console
-        yield TokenInspector(id="token", clock=app.clock, token=app.token, highlighted=app.claim_highlight, presenter=app.presenter,
-                             mask=app.mask)
+        yield TokenInspector(id="token", clock=app.evidence_clock, token=app.token, highlighted=app.claim_highlight,
+                             presenter=app.presenter, mask=app.mask)
 
 
 class SettingsScreen(ViewScreen):
@@ -153,6 +153,18 @@ class LabScreen(ViewScreen):
         yield LabPicker(app.scenarios, current=app.target.scenario, id="lab")
 
 
+class PasteScreen(ViewScreen):
+    VIEW, FOCUS = "paste", "#paste-input"
+
+    def body(self) -> ComposeResult:
+        from tui.textual_fixes import apply_text_area
+        from widgets.paste import PasteView
+
+        apply_text_area()
+        app = self.console
+        yield PasteView(id="paste", mask=app.mask, presenter=app.presenter)
+
+
 @dataclass(frozen=True, slots=True)
 class View:
     id: str
@@ -165,4 +177,5 @@ VIEWS: tuple[View, ...] = (
     View("token", "Token", TokenScreen),
     View("settings", "Settings", SettingsScreen),
     View("lab", "Lab", LabScreen),
+    View("paste", "Paste", PasteScreen),
 )

@@ -190,6 +190,10 @@ class DiagnosisPane(Widget, can_focus=False):
                 lines.append(Text("Fix (y copies the steps):", style="bold"))
                 for i, step in enumerate(finding.fix, 1):
                     prose(f"  {i}. {self._m(step)}", indent=5)
+            if finding.decide:  # an unconfirmed candidate: what to run or paste so the evidence decides
+                lines.append(Text("To decide:", style="bold"))
+                for step in finding.decide:
+                    prose(f"  - {self._m(step)}", indent=4)
             if finding.evidence:
                 lines.append(Text("Evidence:", style="bold"))
                 for ref in finding.evidence:

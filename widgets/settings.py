@@ -20,6 +20,7 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from mailscope.protocols import default_port
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
 from providers.presets import CLOUDS, HOST_PRESETS, microsoft_scopes
 from providers.profiles import ProfileError, list_profiles, parse_secret_source
@@ -42,13 +43,6 @@ SASL_IR_HINT = {
     Protocol.POP3: "auto: two-step (AUTH XOAUTH2, then +, then the response); yes: one line, which Exchange refuses",
     Protocol.SMTP: "auto: on the AUTH line (RFC 4954)",
 }
-# The default port per protocol and security (contract §3). Moves to mailscope/protocols/__init__.py with the
-# `protocols` branch; until then this is the one table the console reads.
-DEFAULT_PORTS: dict[tuple[Protocol, Security], int] = {
-    (Protocol.IMAP, Security.TLS): 993, (Protocol.IMAP, Security.STARTTLS): 143, (Protocol.IMAP, Security.PLAIN): 143,
-    (Protocol.POP3, Security.TLS): 995, (Protocol.POP3, Security.STARTTLS): 110, (Protocol.POP3, Security.PLAIN): 110,
-    (Protocol.SMTP, Security.TLS): 465, (Protocol.SMTP, Security.STARTTLS): 587, (Protocol.SMTP, Security.PLAIN): 25,
-}  # fmt: skip
 IDENTIFYING = ("user", "tenant", "client_id", "authority", "subject")  # hidden in presenter mode
 
 _HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:]+)$")
@@ -69,10 +63,6 @@ def parse_source(field: str, text: str) -> SecretSource | None:
         return parse_secret_source(text, field)
     except ProfileError as error:
         raise SettingsError(str(error)) from None
-
-
-def default_port(protocol: Protocol, security: Security) -> int:
-    return DEFAULT_PORTS[(protocol, security)]
 
 
 @dataclass(frozen=True, slots=True)

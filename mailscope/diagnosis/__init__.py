@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from mailscope.diagnosis import timing
 from mailscope.diagnosis.catalogue import TOKEN_STAGE_IDS
 from mailscope.diagnosis.context import Context
 from mailscope.diagnosis.generic import ENGINE_RULES
@@ -67,7 +68,9 @@ def _merge(produced: list[Finding]) -> list[Finding]:
             continue
         best, other = (f, old) if f.score > old.score else (old, f)
         evidence = tuple(dict.fromkeys((*best.evidence, *other.evidence)))
-        by_id[f.id] = replace(best, evidence=evidence, confirmed=best.confirmed or other.confirmed)
+        confirmed = best.confirmed or other.confirmed
+        decide = () if confirmed else tuple(dict.fromkeys((*best.decide, *other.decide)))
+        by_id[f.id] = replace(best, evidence=evidence, confirmed=confirmed, decide=decide)
     return list(by_id.values())
 
 
@@ -119,7 +122,9 @@ def _fallback_for_unexplained_refusal(ctx: Context, findings: list[Finding]) -> 
     if ctx.gmail_challenge is not None:
         known.append(f"the server's error challenge said {ctx.gmail_challenge}")
     if ctx.seconds_left is not None and ctx.seconds_left < 0:
-        known.append(f"the token expired {int(-ctx.seconds_left)} s ago")
+        known.append(f"the token expired {timing.span(ctx.seconds_left, ctx.judged_at)} before {timing.used_at(ctx.judged_at)}")
+    elif ctx.token is not None and ctx.validity.state is timing.State.UNDETERMINED:
+        known.append(timing.undetermined(ctx.token, ctx.judged_at))
     if ctx.audiences:
         known.append(f"its aud is {' '.join(ctx.audiences)}")
     explanation = f"the server answered '{ctx.reply.text}'." + (

@@ -241,6 +241,10 @@ _ENTRIES: tuple[Entry, ...] = (
        (ENTRA_ERRORS_DOC,), "any", ERR, True),
     _e("token_expires_soon", "The access token expires within 5 minutes", Owner.CLIENT_CONFIGURATION, "token", (C, T),
        ("Refresh the token before each connection (msal acquire_token_silent / google-auth creds.refresh).",), (), "any", WARN, True),
+    _e("token_not_yet_valid", "The token was not valid yet by the clock that timed the evidence: that clock is behind",
+       Owner.CLIENT_CONFIGURATION, "token", (C, T),
+       ("Synchronise the clock of the machine that runs the client (and writes the log) with NTP: "
+        "timedatectl set-ntp true (Linux), w32tm /resync (Windows).",), (), "any", WARN, True),
     _e("dns_failure", "The mail host name does not resolve", Owner.NETWORK, "connection", (S,),
        ("Check the host name for typos; check DNS from this machine.",), (), "any", ERR, True),
     _e("connection_refused", "Nothing listens on that host and port", Owner.NETWORK, "connection", (S,),
@@ -260,10 +264,69 @@ _ENTRIES: tuple[Entry, ...] = (
        ("Check the port/TLS mode; a silent server after a challenge means the client must answer it.",), (), "any", ERR, True),
     _e("protocol_error", "The conversation broke the protocol", Owner.CLIENT_CONFIGURATION, "connection", (L,),
        ("Check that the port speaks the protocol selected (IMAP/POP3/SMTP).",), (), "any", ERR, True),
+    _e("client_parser_error", "mailscope's client library could not read the server's answer (not a server close)",
+       Owner.MAILSCOPE, "connection", (L,),
+       ("The server did not close the connection: the client library gave up on what it sent. The transcript holds every line.",
+        "Retry with another client (openssl s_client, curl) to see whether the server's answer is valid, and report the "
+        "transcript to mailscope with the fault's detail."), (), "any", ERR, True),
     _e("starttls_refused", "The server refused STARTTLS", Owner.SERVER, "connection", (L, S),
        ("Use the implicit-TLS port (IMAP 993, POP 995, SMTP 465) or a server that offers STARTTLS.",), (), "any", ERR, True),
     _e("settings_invalid", "The settings cannot work as given", Owner.CLIENT_CONFIGURATION, "settings", (S,),
        ("Correct the setting named in the explanation.",), (), "any", ERR, True),
+    # -- field evidence: causes seen in real client logs and pasted fragments (issue 11) ------------------------------
+    _e("password_sent_as_bearer", "A password was sent where the OAuth access token belongs (XOAUTH2/OAUTHBEARER)",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (L, S),
+       ("Give the client an OAuth access token (from the provider's token endpoint: msal, google-auth, the client's own "
+        "sign-in), not the account or app password: XOAUTH2 carries 'auth=Bearer <access token>'.",
+        "A client with a password field and an OAuth switch: switch it to OAuth 2.0 and sign in in the browser; a client "
+        "without one needs a helper that prints a fresh token (mutt_oauth2.py, oama, sasl-xoauth2) or a local OAuth proxy."),
+       (MS_OAUTH_DOC, GOOGLE_XOAUTH2_DOC), "any", ERR, True),
+    _e("token_expired", "The access token had expired when it was used", Owner.CLIENT_CONFIGURATION, "token", (C, T, L),
+       ("Refresh the token before each connection (and about 5 minutes before exp); a cached token must be renewed with the "
+        "refresh token, not reused.",), (RFC7628,), "any", ERR, True),
+    _e("token_user_mismatch", "The user the client signs in as is not the user the token was issued to",
+       Owner.USER, "token", (C, L, S),
+       ("Sign in (get the token) as the mailbox user, or put the token's user in the SASL user= / a= field.",),
+       (RFC7628,), "any", ERR, True),
+    _e("token_scope_missing", "The token lacks the scope the server's error challenge names", Owner.CLIENT_CONFIGURATION, "token",
+       (C, L), ("Request the scope the challenge names (its 'scope' member) from the identity provider, and consent again.",),
+       (RFC7628,), "any", ERR, True),
+    _e("oauth_request_invalid", "The server's error challenge says the OAuth request itself is malformed (status invalid_request)",
+       Owner.CLIENT_CONFIGURATION, "wire", (L,),
+       ("The token was not judged: the SASL message is. Send exactly one token, in 'auth=Bearer <token>', with the fields the "
+        "mechanism needs (OAUTHBEARER: the GS2 header 'n,a=<user>,' and host/port; XOAUTH2: 'user=<mailbox>').",
+        "Run the client with its SASL response logged (or paste it into mailscope logs): the payload's defects are listed."),
+       (RFC7628,), "any", ERR, True),
+    _e("auth_line_too_long", "The AUTH line (or the token in it) is longer than the server accepts", Owner.CLIENT_CONFIGURATION,
+       "wire", (L,),
+       ("Send 'AUTH XOAUTH2' without the initial response and the base64 after the server's 334/+ continuation: RFC 4954 "
+        "says a client must do so when the initial response would make the command line too long.",
+        "Exchange POP3 refuses tokens over about 4,096 characters even in the two-step form: use IMAP, or a token without large "
+        "optional claims (group claims) for this app."),
+       ("https://www.rfc-editor.org/rfc/rfc4954#section-4",), "any", ERR, True),
+    _e("server_not_the_providers", "Another server answered than the provider's: an ISP, antivirus or proxy intercepts the port",
+       Owner.NETWORK, "connection", (L, S),
+       ("The greeting names the server that answered: compare it with the provider's (Exchange Online: '… Microsoft ESMTP MAIL "
+        "Service ready', Gmail: '… ESMTP … - gsmtp').",
+        "Turn off the antivirus' or firewall's mail scanning for this port, or ask the ISP to stop redirecting port 587/25; "
+        "port 465 (implicit TLS) is not redirected by most.",
+        "Check the certificate the server presents names the provider's host."), (), "any", ERR, True),
+    _e("mechanism_setting_ignored", "The client sent another SASL mechanism than the one it was configured with",
+       Owner.CLIENT_CONFIGURATION, "mechanism", (L, S, LOG),
+       ("Check that the client reads the setting (its version and the exact option name), and that no fallback list puts the "
+        "other mechanism first; Exchange Online offers only XOAUTH2.",), (RFC7628,), "any", ERR, True),
+    _e("google_account_lookup_failed", "Gmail could not find the account named in user= ('Lookup failed')", Owner.USER, "token",
+       (L, S),
+       ("Put the Google account's primary address in user= (not an alias, a group or a non-Google address).",
+        "Service account: with_subject('<user>') and user= must name the same existing Workspace user."),
+       (GOOGLE_XOAUTH2_DOC,), "google", ERR, True),
+    _e("oauth_proxy_password_mismatch", "The local password given to the OAuth proxy is not the one it saved the account's token "
+       "with", Owner.CLIENT_CONFIGURATION, "settings", (L, S, LOG),
+       ("Use one and the same password in every client of the proxy (IMAP, POP3 and SMTP alike): the proxy encrypts its "
+        "cached token with it.",
+        "Remove the account's cached token from the proxy's configuration and sign in again in the browser with the mailbox's "
+        "own account (email-oauth2-proxy: delete the account's access_token/refresh_token entries)."),
+       ("https://github.com/simonrob/email-oauth2-proxy#configuration",), "any", ERR, True),
     # -- token-endpoint outcomes the providers' explainer (providers/explain.py) names beyond the catalogue -------
     _e("ms_device_code_declined", "The device-code sign-in was declined", Owner.USER, "token", (T,),
        ("Run the check again and approve the sign-in with the mailbox account.",), (), "microsoft", ERR, True),
@@ -280,6 +343,9 @@ _ENTRIES: tuple[Entry, ...] = (
        ("Check the authority/token URL, DNS, proxy and TLS trust from this machine.",), (), "any", ERR, True),
     _e("token_request_invalid_settings", "The token request could not be built from the settings", Owner.CLIENT_CONFIGURATION,
        "token", (T,), ("Correct the setting named in the explanation.",), (), "any", ERR, True),
+    _e("interactive_sign_in_not_completed", "Nobody finished the sign-in in the browser in time", Owner.USER, "token", (T,),
+       ("Open the authorization URL and finish the sign-in while mailscope waits (--signin-timeout SECONDS gives more time).",
+        "Over SSH, forward the loopback port (ssh -L) or paste the address the browser ended on."), (), "any", ERR, True),
     _e("token_endpoint_error", "The token endpoint refused with an error mailscope has no specific explanation for",
        Owner.CLIENT_CONFIGURATION, "token", (T,),
        ("Look the error up in the identity provider's reference.",), (ENTRA_ERRORS_DOC,), "any", ERR, True),
@@ -291,15 +357,22 @@ _MICROSOFT = "Microsoft plug-in (providers/rules_microsoft.py)"
 _GOOGLE = "Google plug-in (providers/rules_google.py)"
 _EXPLAINER = "token-endpoint explainer (providers/explain.py)"
 _RANKING = "ranking (mailscope/diagnosis/__init__.py)"
+_COMMON = "provider plug-ins (providers/rules_common.py)"
 RULE_HOME: dict[str, tuple[str, ...]] = {
     **dict.fromkeys((
         "token_sent_as_password_via_plain", "no_oauth_mechanism_before_starttls", "server_lacks_oauth_mechanism",
         "sasl_ir_not_advertised_or_misused", "error_challenge_not_acknowledged", "xoauth2_string_malformed",
         "oauthbearer_payload_wrong_format", "token_expired_mid_session", "provider_host_token_mismatch", "wrong_port_or_tls_mode",
-        "local_proxy_capability_rewrite", "session_healthy", "token_expires_soon", "dns_failure", "connection_refused",
+        "local_proxy_capability_rewrite", "session_healthy", "token_expires_soon", "token_not_yet_valid", "dns_failure",
+        "connection_refused",
         "connect_timeout", "tls_verification_failed", "tls_handshake_failed", "server_refused_connection",
         "connection_closed_by_server", "server_silent", "protocol_error", "starttls_refused", "settings_invalid",
+        "client_parser_error", "password_sent_as_bearer", "token_expired", "token_user_mismatch", "token_scope_missing",
+        "oauth_request_invalid", "mechanism_setting_ignored", "oauth_proxy_password_mismatch",
     ), (_ENGINE,)),
+    "auth_line_too_long": (_ENGINE, _MICROSOFT),
+    "server_not_the_providers": (_COMMON,),
+    "google_account_lookup_failed": (_GOOGLE,),
     **dict.fromkeys(("auth_refused_cause_unknown", "token_acquisition_failed"), (_RANKING,)),
     **dict.fromkeys((
         "basic_auth_mechanism_used_when_disabled", "pop3_xoauth2_one_line_rejected_exchange", "ms_bare_scope_defaults_to_graph",
@@ -324,14 +397,17 @@ RULE_HOME: dict[str, tuple[str, ...]] = {
         "google_refresh_token_invalid_grant", "google_testing_mode_7day_expiry", "google_testing_user_not_allowed",
         "google_admin_policy_blocks_app", "google_service_account_without_dwd", "ms_device_code_declined", "ms_device_code_expired",
         "google_oauth_client_mismatch", "google_consent_denied", "google_device_flow_cannot_grant_mail",
-        "token_endpoint_unreachable", "token_request_invalid_settings", "token_endpoint_error",
+        "token_endpoint_unreachable", "token_request_invalid_settings", "interactive_sign_in_not_completed", "token_endpoint_error",
     ), (_EXPLAINER,)),
 }
-RULE_SETS = {"engine": _ENGINE, "microsoft": _MICROSOFT, "google": _GOOGLE, "explainer": _EXPLAINER, "ranking": _RANKING}
+RULE_SETS = {"engine": _ENGINE, "microsoft": _MICROSOFT, "google": _GOOGLE, "explainer": _EXPLAINER, "ranking": _RANKING,
+             "common": _COMMON}  # fmt: skip
 
 CATALOGUE: dict[str, Entry] = {entry.id: entry for entry in _ENTRIES}
 CATALOGUE_IDS: tuple[str, ...] = tuple(e.id for e in _ENTRIES if not e.addition)
-TOKEN_STAGE_IDS: frozenset[str] = frozenset(e.id for e in _ENTRIES if e.stage == "token" and e.id != "token_expires_soon")
+TOKEN_STAGE_IDS: frozenset[str] = frozenset(
+    e.id for e in _ENTRIES if e.stage == "token" and e.id not in ("token_expires_soon", "token_not_yet_valid")
+)
 
 
 def entry(finding_id: str) -> Entry:

@@ -11,18 +11,22 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from mailscope import sasl as sasl_format
+from mailscope.diagnosis import timing
 from mailscope.evidence import CommandResult, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef
+from mailscope.protocols import mailbox_check, pop3, smtp
+from mailscope.protocols.mechanism import offered_mechanisms
+from mailscope.protocols.mechanism import offered_mechanisms as mechanisms_in  # noqa: F401 - the rules' name for it
+from mailscope.protocols.servers import EXCHANGE_NOT_CONNECTED, server_family
 from mailscope.settings import CheckSettings
 
-NOT_CONNECTED_TEXT = "user is authenticated but not connected"
 PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN", "USER"})
+LOCAL_HOSTS = ("localhost", "127.", "::1")
 OAUTH_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER"})
 _USER_CLAIMS = ("upn", "unique_name", "preferred_username", "email")  # as providers.inspect.token_user reads them
 _LINE_WINDOW = 150  # lines kept from each end of a long transcript for signature matching
 _SASL_USER_RE = re.compile(r"(?:\buser=|\bn,a=)([^\s^,<>]+)")
-_EXCHANGE_GREETING_RE = re.compile(r"Microsoft Exchange|Microsoft ESMTP|outlook\.office365|\.outlook\.com", re.I)
-_GMAIL_GREETING_RE = re.compile(r"Gimap|gsmtp|Gpop|\bmx\.google\.com", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,22 +47,18 @@ def _split_scopes(value: Any) -> tuple[str, ...]:
 
 
 def _normalise_status(status: str | None, text: str) -> str | None:
-    """IMAP status as is; POP3 +OK/-ERR and SMTP codes mapped onto OK/NO/BAD."""
+    """A stored result (OK/NO/BAD) as is; a raw POP3 status or SMTP code, or without a result the reply text, read as
+    mailscope.protocols reads POP3 and SMTP replies."""
     if status:
         s = status.upper().strip()
-        if s in ("OK", "+OK") or s.startswith("2"):
-            return "OK"
-        if s in ("NO", "-ERR") or s.startswith(("4", "5")):
-            return "NO"
-        if s == "BAD":
-            return "BAD"
-        return s
-    stripped = text.strip()
-    if stripped.startswith("+OK") or re.match(r"^2\d\d\b", stripped):
-        return "OK"
-    if stripped.startswith("-ERR") or re.match(r"^[45]\d\d\b", stripped):
-        return "NO"
-    return None
+        return s if s in ("OK", "NO", "BAD") else _wire_status(s) or s
+    return _wire_status(text.strip())
+
+
+def _wire_status(text: str) -> str | None:
+    if smtp.is_reply(text):
+        return smtp.status_of(text[:3])
+    return pop3.status_of(text)
 
 
 class Context:
@@ -75,6 +75,7 @@ class Context:
         self.lines = inp.lines
         self.now = inp.now
         self.extra = inp.extra
+        self.judged_at = inp.judged_at  # the time of the evidence: time-dependent rules judge at it, never at `now` for a log
 
     # -- settings and server ---------------------------------------------------------------------
     @cached_property
@@ -93,16 +94,13 @@ class Context:
 
     @cached_property
     def server_family(self) -> str:
-        """'exchange' | 'gmail' | 'dovecot' | 'unknown': the probe's verdict, else the greeting or front-end name."""
+        """'exchange' | 'gmail' | 'dovecot' | 'postfix' | 'unknown': the session's verdict, else greeting or front end."""
         family = (self.evidence.server_family or "unknown").lower()
         if family != "unknown":
             return family
-        greeting = self.evidence.greeting or ""
-        if _EXCHANGE_GREETING_RE.search(greeting) or self.evidence.frontend_name:
+        if self.evidence.frontend_name:
             return "exchange"
-        if _GMAIL_GREETING_RE.search(greeting):
-            return "gmail"
-        return "unknown"
+        return server_family(self.evidence.greeting or "")
 
     @cached_property
     def capabilities(self) -> frozenset[str] | None:
@@ -113,7 +111,7 @@ class Context:
     def advertised_mechanisms(self) -> frozenset[str] | None:
         """SASL mechanisms from IMAP `AUTH=X`, POP3 `SASL X Y` or SMTP `AUTH X Y` capability entries."""
         caps = self.evidence.capabilities
-        return None if caps is None else mechanisms_in(caps)
+        return None if caps is None else offered_mechanisms(caps)
 
     # -- the authentication attempt -----------------------------------------------------------------
     @cached_property
@@ -147,7 +145,7 @@ class Context:
         if sasl is not None and sasl.result is not None:
             return Reply(_normalise_status(sasl.result, sasl.result_text), sasl.result_text, sasl.result_seq)
         if self.evidence.auth_result is not None:
-            seq = sasl.result_seq if sasl else self._login_seq
+            seq = sasl.result_seq if sasl else (self.evidence.auth_seq or self._login_seq)
             return Reply(_normalise_status(self.evidence.auth_result, self.evidence.auth_text), self.evidence.auth_text, seq)
         return Reply(None, "", None)
 
@@ -175,6 +173,22 @@ class Context:
         return self.sasl.command_seq if self.sasl else self._login_seq
 
     @cached_property
+    def bearer_is_password(self) -> bool:
+        """The client's OAuth payload carried a password where the access token belongs (a sasl defect says so)."""
+        return self.sasl is not None and sasl_format.DEFECTS["bearer_is_password"] in self.sasl.defects
+
+    @cached_property
+    def local_endpoint(self) -> bool:
+        """The client talks to this machine (an OAuth proxy such as email-oauth2-proxy or DavMail listens there)."""
+        return any(self.host == h or self.host.startswith(h) for h in LOCAL_HOSTS)
+
+    @cached_property
+    def mailbox_settings(self) -> dict[str, str]:
+        """Mailbox settings an admin's `Get-CASMailbox` output pasted with the log states (`{"ImapEnabled": "False"}`)."""
+        pairs = (item.partition("=") for item in self.evidence.log_facts.get("mailbox_settings", "").split())
+        return {name: value for name, _, value in pairs if name}
+
+    @cached_property
     def sasl_user(self) -> str | None:
         """The user the client put on the wire (SASL user=, GS2 a=), else what the settings/log say."""
         if self.sasl is not None:
@@ -196,21 +210,18 @@ class Context:
     @cached_property
     def not_connected(self) -> CommandResult | None:
         for command in self.evidence.commands:
-            if NOT_CONNECTED_TEXT in command.text.lower():
+            if EXCHANGE_NOT_CONNECTED in command.text.lower():
                 return command
         return None
 
     @cached_property
     def mailbox_reached(self) -> CommandResult | None:
-        """A post-auth mailbox command that succeeded (IMAP EXAMINE/SELECT/LIST, POP3 STAT/LIST/UIDL)."""
+        """The post-auth check that passed (IMAP EXAMINE, POP3 STAT, SMTP MAIL FROM + RCPT TO; an imported log's other
+        mailbox commands), as mailscope.protocols defines it; None before it, when refused, or for a refused mailbox."""
         if not self.auth_ok or self.not_connected is not None:
             return None
-        wanted = {"EXAMINE", "SELECT", "STATUS", "STAT", "UIDL", "LIST", "NAMESPACE", "NOOP"}
-        for command in self.evidence.commands:
-            status = _normalise_status(command.result, command.text)
-            if command.command.upper() in wanted and status == "OK":
-                return command
-        return None
+        check = mailbox_check(self.evidence, partial=self.settings is None)
+        return check.command if check.reached else None
 
     def server_texts(self) -> list[tuple[str, int | None]]:
         """Every server answer the evidence holds (auth reply, command results, BYE), for signature matching."""
@@ -301,10 +312,13 @@ class Context:
         return next((name for name in _USER_CLAIMS if isinstance(self.claims.get(name), str) and self.claims[name]), "account")
 
     @cached_property
+    def validity(self) -> timing.Validity:
+        return timing.validity(self.token, self.judged_at)
+
+    @property
     def seconds_left(self) -> float | None:
-        if self.token is None or self.token.expires_at is None:
-            return None
-        return self.token.expires_at - self.now
+        """exp minus the time the token was used (negative: expired then); None when that time cannot tell."""
+        return self.validity.seconds_left
 
     @cached_property
     def token_failed(self) -> bool:
@@ -354,17 +368,6 @@ class Context:
         if self.granted_scopes is not None:
             return EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "scope", " ".join(self.granted_scopes))
         return EvidenceRef(EvidenceKind.SETTING, "scopes", " ".join(self.requested_scopes))
-
-
-def mechanisms_in(caps: tuple[str, ...] | list[str]) -> frozenset[str]:
-    found: set[str] = set()
-    for cap in caps:
-        upper = cap.upper().strip()
-        if upper.startswith("AUTH="):
-            found.add(upper[5:])
-        elif upper.startswith(("AUTH ", "SASL ")):
-            found.update(upper.split()[1:])
-    return frozenset(found)
 
 
 def same_user(a: str | None, b: str | None) -> bool:

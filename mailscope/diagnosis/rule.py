@@ -35,6 +35,7 @@ def finding(
     fix: Iterable[str] | None = None,
     severity: Severity | None = None,
     links: Iterable[str] = (),
+    decide: Iterable[str] = (),
 ) -> Finding:
     """A Finding whose title, owner, default fix and links come from the catalogue entry of `finding_id`."""
     e = entry(finding_id)
@@ -49,6 +50,7 @@ def finding(
         evidence=tuple(evidence),
         score=score,
         confirmed=confirmed,
+        decide=() if confirmed else tuple(decide),
     )
 
 

@@ -53,7 +53,8 @@ class Tenant:
     cloud: MsCloud = MsCloud.GLOBAL
     id: str = ""  # GUID; derived from the domain when empty
     display_name: str = ""
-    users_can_consent: bool = True  # False: only an admin can consent (users hit AADSTS65001 / 90094)
+    users_can_consent: bool = True  # False: only an admin can consent (users hit AADSTS65001)
+    smtp_client_authentication_disabled: bool = False  # Set-TransportConfig -SmtpClientAuthenticationDisabled (tenant-wide)
 
     def __post_init__(self) -> None:
         self.id = self.id or stable_id("tenant", self.domain)
@@ -70,10 +71,12 @@ class MsUser:
     mfa_required: bool = False  # Conditional Access: non-interactive grants without MFA get AADSTS50076
     blocked_by_conditional_access: bool = False  # every sign-in gets AADSTS53003
     has_mailbox: bool = True  # Exchange Online mailbox + licence present
-    imap_enabled: bool = True
-    pop_enabled: bool = True
-    smtp_auth_enabled: bool = True
+    imap_enabled: bool = True  # Set-CASMailbox -ImapEnabled
+    pop_enabled: bool = True  # Set-CASMailbox -PopEnabled
+    # Set-CASMailbox -SmtpClientAuthenticationDisabled: None ($null) follows the tenant, True/False override it.
+    smtp_client_authentication_disabled: bool | None = None
     full_access: tuple[str, ...] = ()  # principals with FullAccess on this mailbox: UPNs of delegates, SP object ids
+    send_as: tuple[str, ...] = ()  # trustees with SendAs on this address (Add-RecipientPermission): UPNs, SP object ids
 
     def __post_init__(self) -> None:
         self.oid = self.oid or stable_id("user", self.upn.lower())
@@ -187,6 +190,9 @@ class GoogleServiceAccount:
 class GoogleUser:
     email: str
     imap_enabled: bool = True
+    pop_enabled: bool = True  # Gmail settings → Forwarding and POP/IMAP (or the Workspace admin)
+    two_step_verification: bool = True  # the account password no longer signs in to mail: an app password is required
+    app_passwords: tuple[str, ...] = ()  # app passwords the user created (they do sign in with LOGIN/PLAIN/USER+PASS)
     workspace: bool = True  # DWD is only possible for Workspace users
     grants_only: tuple[str, ...] | None = None  # granular consent: the user unticks all but these scopes
 

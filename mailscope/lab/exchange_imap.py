@@ -12,21 +12,19 @@
 
 from __future__ import annotations
 
-import re
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any
 
 from mailscope.lab.directory import Directory, MsCloud
-from mailscope.lab.exchange_auth import FRONTEND_NAMES, Grant, decide, verify_signature
-from mailscope.lab.imap_server import Command, Connection, ImapServer, State, b64encode, plain_user, sasl_payload
+from mailscope.lab.exchange_auth import IMAP, ExchangeGate, Grant, TokenVerifier, encoded_frontend
+from mailscope.lab.imap_server import Command, ImapServer
+from mailscope.lab.line_server import Connection, State, plain_user, sasl_payload
 
 _BASE_CAPS = "IMAP4 IMAP4rev1"
 _TLS_CAPS = f"{_BASE_CAPS} AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"
 _PRE_STARTTLS_CAPS = f"{_BASE_CAPS} LOGINDISABLED STARTTLS UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+"
 _POST_AUTH_EXTRA = "CLIENTACCESSRULES CLIENTNETWORKPRESENCELOCATION BACKENDAUTHENTICATE"
-_XOAUTH2_RE = re.compile(r"^user=(?P<user>[^\x01]*)\x01auth=(?P<scheme>\S+) (?P<token>[^\x01]+)\x01\x01$", re.DOTALL)
 _MAILBOX_COMMANDS = {"NAMESPACE", "LIST", "LSUB", "SELECT", "EXAMINE", "STATUS", "CREATE", "DELETE", "RENAME", "SUBSCRIBE",
                      "UNSUBSCRIBE", "APPEND", "IDLE", "FETCH", "SEARCH", "UID", "STORE", "COPY", "MOVE", "EXPUNGE", "CLOSE",
                      "UNSELECT", "CHECK"}
@@ -35,12 +33,6 @@ AUTH_FAILED = "NO AUTHENTICATE failed."
 NOT_CONNECTED = "BAD User is authenticated but not connected."
 CONNECTION_CLOSED = "* BYE Connection closed. 14"
 TOKEN_EXPIRED_BYE = "* BYE Session invalidated - AccessTokenExpired"
-
-TokenVerifier = Callable[[str], "dict[str, Any] | None"]
-
-
-def frontend_greeting(frontend: str) -> str:
-    return f"* OK The Microsoft Exchange IMAP4 service is ready. [{b64encode(frontend.encode('utf-16-le'))}]"
 
 
 class ExchangeImapServer(ImapServer):
@@ -60,20 +52,12 @@ class ExchangeImapServer(ImapServer):
     ) -> None:
         """`verify_token`: the IdP's RS256 public key (PEM) or a callable returning verified claims or None."""
         super().__init__(ssl_context, implicit_tls=implicit_tls, name=name or f"exchange-{cloud}")
-        self.directory = directory
-        self.cloud = MsCloud(cloud)
         self.offers_starttls = not implicit_tls
-        self.frontend = frontend or FRONTEND_NAMES[self.cloud]
-        self.clock = clock
-        if callable(verify_token):
-            self._verify = verify_token
-        else:
-            key = verify_token
-            self._verify = lambda token: verify_signature(token, key)
+        self.gate = ExchangeGate(directory, verify_token, cloud=cloud, clock=clock, frontend=frontend)
 
     # -- texts ------------------------------------------------------------------------------------
     def greeting(self, conn: Connection) -> str:
-        return frontend_greeting(self.frontend)
+        return f"* OK The Microsoft Exchange IMAP4 service is ready. {encoded_frontend(self.gate.frontend)}"
 
     def capabilities(self, conn: Connection) -> str:
         if not conn.tls:
@@ -95,7 +79,7 @@ class ExchangeImapServer(ImapServer):
         return "BAD Command received in Invalid state."
 
     def session_expired(self, conn: Connection) -> bool:
-        return conn.token_expires_at is not None and self.clock() > conn.token_expires_at
+        return conn.token_expires_at is not None and self.gate.clock() > conn.token_expires_at
 
     def session_expired_text(self) -> str:
         return TOKEN_EXPIRED_BYE
@@ -150,13 +134,7 @@ class ExchangeImapServer(ImapServer):
         self._xoauth2(conn, cmd, payload)
 
     def _xoauth2(self, conn: Connection, cmd: Command, payload: bytes | None) -> None:
-        match = _XOAUTH2_RE.match(payload.decode("utf-8", "replace")) if payload else None
-        if match is None or match.group("scheme").lower() != "bearer":  # Exchange takes `bearer` in any case (MS doc)
-            self.record(conn, "AUTHENTICATE XOAUTH2", "", "NO", "malformed XOAUTH2 initial response")
-            conn.write_line(f"{cmd.tag} {AUTH_FAILED}")
-            return
-        user = match.group("user")
-        verdict = decide(self._verify(match.group("token")), user, self.directory, self.cloud, now=self.clock())
+        user, verdict = self.gate.xoauth2(payload, IMAP)
         if verdict.grant is Grant.REFUSED:
             self.record(conn, "AUTHENTICATE XOAUTH2", user, "NO", verdict.reason)
             conn.write_line(f"{cmd.tag} {AUTH_FAILED}")

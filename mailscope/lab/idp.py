@@ -8,6 +8,7 @@ its secrets redacted (`.requests`), so tests can prove nothing leaks.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import socket
 import threading
@@ -19,10 +20,10 @@ from typing import Any
 
 from mailscope.lab.ca import LabCA
 from mailscope.lab.directory import DeviceCodeDecision, Directory, MsCloud
-from mailscope.lab.idp_errors import Reply
+from mailscope.lab.idp_errors import Reply, entra_error
 from mailscope.lab.idp_google import GoogleService
 from mailscope.lab.idp_keys import SigningKey
-from mailscope.lab.idp_microsoft import EntraService
+from mailscope.lab.idp_microsoft import EntraService, error_page
 
 SECRET_PARAMETERS = frozenset({
     "client_secret", "refresh_token", "device_code", "code", "assertion", "client_assertion", "password", "code_verifier",
@@ -62,6 +63,87 @@ def _basic_client_credentials(authorization: str, params: dict[str, str]) -> dic
     return {"client_id": urllib.parse.unquote_plus(client_id), "client_secret": urllib.parse.unquote_plus(client_secret)}
 
 
+def request_body(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, str] | None]:
+    """(form parameters, JSON object) of a request body. Both services read form bodies (with or without a charset,
+    or with no Content-Type at all); only Google's token endpoint also reads JSON. Anything else is not read, so the
+    endpoint answers with its own "missing parameter" error, as the real one does."""
+    if not body:
+        return {}, None
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    text = body.decode("utf-8", "replace")
+    if media_type in ("", "application/x-www-form-urlencoded"):
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True)), None
+    if media_type == "application/json" or media_type.endswith("+json"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return {}, {}
+        if isinstance(value, dict):
+            return {}, {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items() if v is not None}
+        return {}, {}
+    return {}, None
+
+
+# Paths as the lab serves them. Google's hosts (accounts.google.com, oauth2.googleapis.com, www.googleapis.com) share the
+# lab's one host under /google/; tokeninfo is also served at the root paths Google uses.
+TOKENINFO_PATHS = (["tokeninfo"], ["oauth2", "v3", "tokeninfo"])
+GOOGLE_ENDPOINTS: dict[tuple[str, ...], str] = {
+    ("google", "token"): "token", ("google", "o", "oauth2", "token"): "token", ("google", "oauth2", "v4", "token"): "token",
+    ("google", "auth"): "authorize", ("google", "o", "oauth2", "auth"): "authorize", ("google", "o", "oauth2", "v2", "auth"): "authorize",
+    ("google", "tokeninfo"): "tokeninfo", ("google", "oauth2", "v3", "tokeninfo"): "tokeninfo", ("tokeninfo",): "tokeninfo",
+    ("oauth2", "v3", "tokeninfo"): "tokeninfo", ("google", "revoke"): "revoke", ("google", "o", "oauth2", "revoke"): "revoke",
+}
+GOOGLE_METHODS = {"token": ("POST",), "revoke": ("POST",), "tokeninfo": ("GET", "POST"), "authorize": ("GET", "POST")}
+# Entra endpoint -> methods it answers (the device-code endpoint takes GET with a query too: email-oauth2-proxy uses it).
+ENTRA_METHODS = {
+    "token": ("POST",), "devicecode": ("GET", "POST"), "authorize": ("GET", "POST"), "openid-configuration": ("GET",),
+    "keys": ("GET",), "instance": ("GET",), "userrealm": ("GET",), "devicelogin": ("GET", "POST"),
+}
+ENTRA_TENANT_ENDPOINTS = {
+    ("oauth2", "v2.0", "token"): "token", ("oauth2", "v2.0", "devicecode"): "devicecode", ("oauth2", "v2.0", "authorize"): "authorize",
+    ("v2.0", ".well-known", "openid-configuration"): "openid-configuration", ("discovery", "v2.0", "keys"): "keys",
+    ("discovery", "keys"): "keys",
+}
+
+
+def _entra_endpoint(parts: list[str]) -> tuple[str | None, str]:
+    """(endpoint name or None, tenant segment) for an Entra path."""
+    if parts == ["devicelogin"]:
+        return "devicelogin", ""
+    if parts[:3] == ["common", "discovery", "instance"]:
+        return "instance", "common"
+    if len(parts) == 3 and parts[:2] == ["common", "userrealm"]:
+        return "userrealm", "common"
+    if len(parts) >= 2:
+        return ENTRA_TENANT_ENDPOINTS.get(tuple(parts[1:])), parts[0]
+    return None, ""
+
+
+def lab_endpoints(base_url: str) -> tuple[str, ...]:
+    """What a client can be pointed at (shown on "not found" pages and by `mailscope lab serve`)."""
+    return (f"Entra ID: {base_url}/<tenant>/v2.0/.well-known/openid-configuration, {base_url}/<tenant>/oauth2/v2.0/authorize, "
+            f"{base_url}/<tenant>/oauth2/v2.0/token, {base_url}/<tenant>/oauth2/v2.0/devicecode, {base_url}/devicelogin",
+            f"Google: {base_url}/google/o/oauth2/v2/auth, {base_url}/google/token, {base_url}/google/tokeninfo, "
+            f"{base_url}/google/revoke")
+
+
+def not_found_page(path: str, base_url: str) -> Reply:
+    """login.microsoftonline.com's answer to a path it does not serve: an HTML error page, never JSON."""
+    hints = "".join(f"<li>{html.escape(line)}</li>" for line in lab_endpoints(base_url))
+    page = (f"<html><body><h1>Sorry, but we're having trouble signing you in.</h1><p>HTTP 404: there is no endpoint "
+            f"<code>{html.escape(path)}</code>.</p><p>The lab identity provider serves:</p><ul>{hints}</ul></body></html>")
+    return Reply(404, page, dict(HTML), error="not_found")
+
+
+def google_page(status: int, text: str, base_url: str) -> Reply:
+    """Google's front-end error page ("404. That's an error."), with the lab's endpoints below it."""
+    reason = {404: "Not Found", 405: "Method Not Allowed"}[status]
+    hints = "".join(f"<li>{html.escape(line)}</li>" for line in lab_endpoints(base_url))
+    page = (f"<!DOCTYPE html><html lang=en><title>Error {status} ({reason})!!1</title><p><b>{status}.</b> <ins>That's an error.</ins>"
+            f"<p>{text}  <ins>That's all we know.</ins><p>The lab identity provider serves:</p><ul>{hints}</ul></html>")
+    return Reply(status, page, dict(HTML), error="not_found" if status == 404 else "method_not_allowed")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -89,26 +171,42 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by http.server
         """Silenced: the IdP keeps its own redacted log."""
 
+    # Every method reaches the router, which answers the way the real endpoint does (405 pages, AADSTS900561, ...).
     def do_GET(self) -> None:
         self._serve("GET")
 
     def do_POST(self) -> None:
         self._serve("POST")
 
+    def do_HEAD(self) -> None:
+        self._serve("HEAD")
+
+    def do_OPTIONS(self) -> None:
+        self._serve("OPTIONS")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
     def _serve(self, method: str) -> None:
         url = urllib.parse.urlsplit(self.path)
         params = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
-        if method == "POST":
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(Reply(413, {"error": "invalid_request", "error_description": "Request body too large."}))
-                return
-            body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-            params.update(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        try:
+            body = self._body()
+        except ValueError as exc:
+            self._send(Reply(413 if "large" in str(exc) else 400, {"error": "invalid_request", "error_description": str(exc)}))
+            return
+        form, json_body = request_body(self.headers.get("Content-Type", ""), body)
+        params.update(form)
         params.update(_basic_client_credentials(self.headers.get("Authorization", ""), params))
         correlation_id = self.headers.get("client-request-id", "")
         try:
-            reply = self.server.idp.route(method, url.path, params, correlation_id)
+            reply = self.server.idp.route(method, url.path, params, correlation_id, json_body)
         except Exception as exc:  # a bug in the lab must not look like a hang to the client under test
             # Only the exception's type goes to the log: its message could quote a request parameter.
             reply = Reply(500, {"error": "server_error", "error_description": "The lab identity provider failed."},
@@ -116,6 +214,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.idp.record(IdpRequest(time.time(), method, url.path, redact_params(params), reply.status, reply.error,
                                           reply.error_codes))
         self._send(reply)
+
+    def _body(self) -> bytes:
+        """The request body, by Content-Length or chunked transfer coding (curl -H 'Transfer-Encoding: chunked', Java, Node)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = bytearray()
+            while True:
+                size = int(self.rfile.readline(64).split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024).strip():  # trailer fields
+                        pass
+                    return bytes(body)
+                if len(body) + size > MAX_BODY:
+                    raise ValueError("Request body too large.")
+                body += self.rfile.read(size)
+                self.rfile.readline(8)
+        length_text = self.headers.get("Content-Length") or "0"
+        if not length_text.strip().isdigit():
+            raise ValueError("The Content-Length header is not a number.")
+        length = int(length_text)
+        if length > MAX_BODY:
+            raise ValueError("Request body too large.")
+        return self.rfile.read(length) if length else b""
 
     def _send(self, reply: Reply) -> None:
         if isinstance(reply.body, dict):
@@ -130,7 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
 
 class LabIdentityProvider:
@@ -263,39 +384,58 @@ class LabIdentityProvider:
 
     # ------------------------------------------------------------------ routing
 
-    def route(self, method: str, path: str, params: dict[str, str], correlation_id: str = "") -> Reply:
+    def route(self, method: str, path: str, params: dict[str, str], correlation_id: str = "",
+              json_body: dict[str, str] | None = None) -> Reply:
+        """Every request gets the answer (or the error shape) of the real endpoint; an unknown path gets the service's
+        own "not found" page, which also lists the lab's endpoints."""
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
-        if parts[:1] == ["google"] or parts in (["tokeninfo"], ["oauth2", "v3", "tokeninfo"]):
-            return self._route_google(method, parts, params)
-        if parts == ["devicelogin"]:
-            return self._device_login(method, params)
-        if parts[:3] == ["common", "discovery", "instance"]:
-            return self.entra.instance_discovery(params)
-        if len(parts) == 3 and parts[:2] == ["common", "userrealm"]:
-            return self.entra.user_realm(parts[2])
-        if len(parts) >= 2:
-            tenant, rest = parts[0], parts[1:]
-            if rest == ["v2.0", ".well-known", "openid-configuration"] and method == "GET":
-                return self.entra.openid_configuration(tenant)
-            if rest in (["discovery", "v2.0", "keys"], ["discovery", "keys"]):
-                return Reply(200, self.jwks())
-            if rest == ["oauth2", "v2.0", "devicecode"] and method == "POST":
-                return self.entra.device_code(tenant, params, correlation_id)
-            if rest == ["oauth2", "v2.0", "token"] and method == "POST":
-                return self.entra.token(tenant, params, correlation_id)
-            if rest == ["oauth2", "v2.0", "authorize"]:
-                return self.entra.authorize(tenant, params)
-        return Reply(404, {"error": "not_found", "error_description": f"The lab identity provider has no endpoint {path!r}."},
-                     error="not_found")
+        method = "GET" if method == "HEAD" else method  # the handler sends the headers only
+        if parts[:1] == ["google"] or parts in TOKENINFO_PATHS:
+            return self._route_google(method, parts, {**params, **(json_body or {})}, path)
+        return self._route_entra(method, parts, params, correlation_id, path)
 
-    def _route_google(self, method: str, parts: list[str], params: dict[str, str]) -> Reply:
-        if parts == ["google", "token"] and method == "POST":
+    def _route_entra(self, method: str, parts: list[str], params: dict[str, str], correlation_id: str, path: str) -> Reply:
+        endpoint, tenant = _entra_endpoint(parts)
+        if endpoint is None:
+            return not_found_page(path, self.base_url)
+        allowed = ENTRA_METHODS[endpoint]
+        if method == "OPTIONS":  # CORS preflight (single-page apps): Entra answers it on its token endpoints
+            return Reply(200, "", {"Allow": ", ".join((*allowed, "OPTIONS")), "Access-Control-Allow-Methods": ", ".join(allowed)})
+        if method not in allowed:
+            if endpoint in ("token", "devicecode"):
+                return Reply.from_error(entra_error(900561, correlation_id=correlation_id, allowed=", ".join(allowed), method=method))
+            return error_page(entra_error(900561, allowed=", ".join(allowed), method=method))
+        if endpoint == "devicelogin":
+            return self._device_login(method, params)
+        if endpoint == "instance":
+            return self.entra.instance_discovery(params)
+        if endpoint == "userrealm":
+            return self.entra.user_realm(parts[2])
+        if endpoint == "openid-configuration":
+            return self.entra.openid_configuration(tenant)
+        if endpoint == "keys":
+            return Reply(200, self.jwks())
+        if endpoint == "devicecode":
+            return self.entra.device_code(tenant, params, correlation_id)
+        if endpoint == "token":
+            return self.entra.token(tenant, params, correlation_id)
+        return self.entra.authorize(tenant, params)
+
+    def _route_google(self, method: str, parts: list[str], params: dict[str, str], path: str) -> Reply:
+        endpoint = GOOGLE_ENDPOINTS.get(tuple(parts))
+        if endpoint is None:
+            return google_page(404, f"The requested URL <code>{html.escape(path)}</code> was not found on this server.", self.base_url)
+        allowed = GOOGLE_METHODS[endpoint]
+        if method not in allowed:
+            return google_page(405, f"The request method <code>{html.escape(method)}</code> is inappropriate for the URL "
+                                    f"<code>{html.escape(path)}</code>.", self.base_url)
+        if endpoint == "token":
             return self.google.token(params)
-        if parts in (["google", "auth"], ["google", "o", "oauth2", "v2", "auth"]):
-            return self.google.authorize(params)
-        if parts in (["tokeninfo"], ["oauth2", "v3", "tokeninfo"], ["google", "tokeninfo"]):
+        if endpoint == "revoke":
+            return self.google.revoke_reply(params)
+        if endpoint == "tokeninfo":
             return self.google.tokeninfo_reply(params)
-        return Reply(404, {"error": "not_found"}, error="not_found")
+        return self.google.authorize(params)
 
     def _device_login(self, method: str, params: dict[str, str]) -> Reply:
         """microsoft.com/devicelogin: a person types the code. POST otc=CODE (decision=decline to refuse)."""

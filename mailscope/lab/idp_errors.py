@@ -73,7 +73,6 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
                                    "subscriptions for the tenant."),
     90009: ("invalid_request", 400, "Application is requesting a token for itself. This scenario is supported only if resource is "
                                     "specified using the GUID based App Identifier."),
-    90094: ("invalid_grant", 400, "The grant requires admin permission."),
     500011: ("invalid_resource", 400, "The resource principal named {resource} was not found in the tenant named {tenant_name}. This can "
                                       "happen if the application has not been installed by the administrator of the tenant or consented "
                                       "to by any user in the tenant. You might have sent your authentication request to the wrong tenant."),
@@ -90,7 +89,10 @@ _ENTRA: dict[int, tuple[str, int, str]] = {
     700027: ("invalid_client", 401, "Client assertion failed signature validation. [Reason - {reason}, Thumbprint of key used by client: "
                                     "'{thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see "
                                     "configured keys for app Id '{client_id}'.]"),
+    500113: ("invalid_request", 400, "No reply address is registered for the application."),
+    700054: ("unsupported_response_type", 400, "response_type '{response_type}' is not enabled for the application."),
     900144: ("invalid_request", 400, "The request body must contain the following parameter: '{parameter}'."),
+    900561: ("invalid_request", 400, "The endpoint only accepts {allowed} requests. Received a {method} request."),
     1002012: ("invalid_scope", 400, "The provided value for scope {scope} is not valid. Client credential flows must have a scope value "
                                     "with /.default suffixed to the resource identifier (application ID URI)."),
     7000215: ("invalid_client", 401, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
@@ -147,6 +149,8 @@ GOOGLE_ERRORS: dict[str, tuple[int, str, str]] = {
     "redirect_mismatch": (400, "redirect_uri_mismatch", "Bad Request"),
     "no_dwd": (401, "unauthorized_client", "Client is unauthorized to retrieve access tokens using this method, or client not authorized "
                                            "for any of the scopes requested."),
+    "no_client_id": (400, "invalid_request", "Could not determine client ID from request."),
+    "no_client_secret": (400, "invalid_request", "client_secret is missing."),
     "client_not_found": (401, "invalid_client", "The OAuth client was not found."),
     "bad_secret": (401, "invalid_client", "Unauthorized"),
     "no_scope": (400, "invalid_scope", "Empty or missing scope not allowed."),

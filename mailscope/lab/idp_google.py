@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import html
 import secrets
 import threading
 import time
@@ -81,8 +82,6 @@ class GoogleService:
                     return self._refresh_grant(params)
                 if grant_type == "authorization_code":
                     return self._code_grant(params)
-                if not grant_type:
-                    raise google_error("missing", parameter="grant_type")
                 raise google_error("unsupported_grant_type", grant_type=grant_type)
         except OAuthError as exc:
             return Reply.from_error(exc)
@@ -132,10 +131,15 @@ class GoogleService:
         return Reply(200, {"access_token": token, "expires_in": expires_in, "token_type": "Bearer"})
 
     def _client(self, params: dict[str, str]) -> GoogleOAuthClient:
-        client = self.directory.google_client(params.get("client_id", ""))
+        """The OAuth client from the body or HTTP Basic (client_secret_post and client_secret_basic both work)."""
+        if not params.get("client_id"):
+            raise google_error("no_client_id")
+        client = self.directory.google_client(params["client_id"])
         if client is None:
             raise google_error("client_not_found")
-        if params.get("client_secret", "") != client.client_secret:
+        if not params.get("client_secret"):
+            raise google_error("no_client_secret")
+        if params["client_secret"] != client.client_secret:
             raise google_error("bad_secret")
         return client
 
@@ -160,7 +164,9 @@ class GoogleService:
 
     def _code_grant(self, params: dict[str, str]) -> Reply:
         client = self._client(params)
-        code = self._codes.get(params.get("code", ""))
+        if not params.get("code"):
+            raise google_error("missing", parameter="code")
+        code = self._codes.get(params["code"])
         if code is None or time.time() > code.expires_at or code.client_id != client.client_id:
             raise google_error("bad_code")
         if code.redeemed:
@@ -186,15 +192,16 @@ class GoogleService:
     # ------------------------------------------------------------------ browser leg
 
     def authorize(self, params: dict[str, str]) -> Reply:
-        """Google's consent screen, answered by the simulated user; granular consent narrows the grant."""
+        """Google's consent screen, answered by the simulated user; granular consent narrows the grant.
+
+        Request errors stay on Google's "Authorization Error" page; only the user's answer goes back to the app: the
+        code, or `error=access_denied` after Cancel (and `consent_required` for prompt=none without an earlier consent).
+        """
         with self._lock:
-            client = self.directory.google_client(params.get("client_id", ""))
-            if client is None:
-                return _error_page(401, "invalid_client", "The OAuth client was not found.")
-            redirect_uri = params.get("redirect_uri", "")
-            if not any(_loopback_match(redirect_uri, uri) for uri in client.redirect_uris):
-                return _error_page(400, "redirect_uri_mismatch", "You can't sign in to this app because it doesn't comply with "
-                                                                 "Google's OAuth 2.0 policy.")
+            client = self._authorization_client(params)
+            if isinstance(client, Reply):
+                return client
+            redirect_uri = params["redirect_uri"]
             email = self.directory.google_sign_in_email or (self.directory.google_users[0].email if self.directory.google_users else "")
             user = self.directory.google_user(email)
             if client.blocked_by_admin_policy:
@@ -205,19 +212,46 @@ class GoogleService:
                 return _error_page(403, "access_denied", f"{client.name} has not completed the Google verification process. The app is "
                                                          "currently being tested, and can only be accessed by developer-approved "
                                                          "testers. If you think you should have access, contact the developer.")
-            requested = tuple(params.get("scope", "").split())
-            granted = requested if user is None or user.grants_only is None else tuple(s for s in requested if s in user.grants_only)
+            state = {"state": params["state"]} if "state" in params else {}
             first_consent = (client.client_id, email.lower()) not in self._consented
+            prompts = params.get("prompt", "").split()
+            if "none" in prompts and first_consent:
+                return _back(redirect_uri, {"error": "consent_required", **state}, "consent_required")
+            if not self.directory.sign_in.consents:  # the person at the browser presses Cancel
+                return _back(redirect_uri, {"error": "access_denied", **state}, "access_denied")
+            requested = tuple(params["scope"].split())
+            granted = requested if user is None or user.grants_only is None else tuple(s for s in requested if s in user.grants_only)
             self._consented.add((client.client_id, email.lower()))
-            prompted = "consent" in params.get("prompt", "").split()
             offline = params.get("access_type", "online") == "offline"
             code = "4/0" + secrets.token_urlsafe(60)
             self._codes[code] = _Code(client.client_id, email, granted, redirect_uri, params.get("code_challenge", ""),
                                       params.get("code_challenge_method", "plain"), time.time() + 600,
-                                      issue_refresh_token=offline and (first_consent or prompted))
-            answer = {"state": params.get("state", ""), "code": code, "scope": " ".join(granted)}
-            separator = "&" if "?" in redirect_uri else "?"
-            return Reply.redirect(redirect_uri + separator + urllib.parse.urlencode(answer))
+                                      issue_refresh_token=offline and (first_consent or "consent" in prompts))
+            return _back(redirect_uri, {**state, "code": code, "scope": " ".join(granted)})
+
+    def _authorization_client(self, params: dict[str, str]) -> GoogleOAuthClient | Reply:
+        """The client of a well-formed authorization request; else the error page of the first check that fails, in
+        Google's order."""
+        if not params.get("client_id"):
+            return _error_page(400, "invalid_request", "Missing required parameter: client_id")
+        client = self.directory.google_client(params["client_id"])
+        if client is None:
+            return _error_page(401, "invalid_client", "The OAuth client was not found.")
+        missing = next((name for name in ("redirect_uri", "response_type", "scope") if not params.get(name, "").strip()), None)
+        if missing:
+            return _error_page(400, "invalid_request", f"Missing required parameter: {missing}")
+        if not any(_loopback_match(params["redirect_uri"], uri) for uri in client.redirect_uris):
+            return _error_page(400, "redirect_uri_mismatch", "You can't sign in because this app sent an invalid request. You can "
+                                                             "try again later, or contact the developer about this issue.",
+                               title="Access blocked: This app's request is invalid")
+        if params["response_type"].split() != ["code"]:
+            return _error_page(400, "unsupported_response_type", f"Invalid response_type: {params['response_type']}")
+        unknown = [s for s in params["scope"].split() if not _known_scope(s)]
+        if unknown:
+            return _error_page(400, "invalid_scope", f"Some requested scopes were invalid. {{invalid=[{', '.join(unknown)}]}}")
+        if params.get("code_challenge") and params.get("code_challenge_method", "plain") not in ("S256", "plain"):
+            return _error_page(400, "invalid_request", "Invalid code_challenge_method value.")
+        return client
 
     # ------------------------------------------------------------------ tokeninfo
 
@@ -234,6 +268,15 @@ class GoogleService:
         if info is None:
             return Reply(400, {"error": "invalid_token", "error_description": "Invalid Value"}, error="invalid_token")
         return Reply(200, info.as_json(time.time()))
+
+    def revoke_reply(self, params: dict[str, str]) -> Reply:
+        """oauth2.googleapis.com/revoke: a refresh or access token given as `token`, in the query or the body."""
+        token = params.get("token", "")
+        with self._lock:
+            known_access = self._tokens.pop(token, None) is not None if token else False
+        if known_access or (token and token in self._refresh and self.revoke(token)):
+            return Reply(200, {})
+        return Reply(400, {"error": "invalid_token", "error_description": "Token expired or revoked"}, error="invalid_token")
 
     def revoke(self, refresh_token_or_email: str) -> int:
         """The user removes the app's access (myaccount.google.com) or changes the password."""
@@ -252,7 +295,18 @@ def _loopback_match(asked: str, registered: str) -> bool:
     return r.hostname in ("localhost", "127.0.0.1") and a.hostname == r.hostname and a.scheme == r.scheme
 
 
-def _error_page(status: int, error: str, text: str) -> Reply:
+def _known_scope(scope: str) -> bool:
+    """Scopes Google's authorization server knows (the Gmail, userinfo and OpenID ones a mail client asks for)."""
+    return scope in ("https://mail.google.com/", "openid", "email", "profile") or scope.startswith("https://www.googleapis.com/auth/")
+
+
+def _back(redirect_uri: str, answer: dict[str, str], error: str = "") -> Reply:
+    separator = "&" if "?" in redirect_uri else "?"
+    return Reply.redirect(redirect_uri + separator + urllib.parse.urlencode(answer), error)
+
+
+def _error_page(status: int, error: str, text: str, title: str = "Access blocked: Authorization Error") -> Reply:
     """Google's "Access blocked" / "Authorization Error" page: the browser stays on it, nothing goes back to the app."""
-    page = f"<html><body><h1>Access blocked: Authorization Error</h1><p>{text}</p><p>Error {status}: {error}</p></body></html>"
+    page = (f"<html><body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p><p>Error {status}: {html.escape(error)}</p>"
+            "</body></html>")
     return Reply(status, page, {"Content-Type": "text/html; charset=utf-8"}, error=error)

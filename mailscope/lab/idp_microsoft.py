@@ -9,6 +9,7 @@ signed RS256. Errors are Entra's own (idp_errors).
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import secrets
 import threading
@@ -351,11 +352,11 @@ class EntraService:
         return set(app.consented_scopes) | self.state.user_consents.get((app.client_id, tenant_id), set())
 
     def _ensure_consent(self, app: AppRegistration, tenant: Tenant, resolved: ResolvedScopes, interactive: bool,
-                        correlation_id: str, consent_page: bool = False) -> None:
+                        correlation_id: str) -> None:
         """Entra checks that every requested permission was consented; a signed-in user may consent on the spot.
 
-        Non-interactive grants and device-code polls get AADSTS65001; on the consent page itself the user
-        either declines (65004) or meets "Need admin approval" (90094) when the tenant forbids user consent.
+        Non-interactive grants, device-code polls and tenants that forbid user consent get AADSTS65001 (the
+        authorize endpoint sends it back in the redirect); a user shown the consent prompt may decline (65004).
         """
         consented = {n.lower() for n in self._consented(app, tenant.id)}
         missing = [n for n in resolved.names if n.lower() not in consented]
@@ -371,8 +372,6 @@ class EntraService:
             self.state.user_consents.setdefault((app.client_id, tenant.id), set()).update(n for n in missing if n != ".default")
             self.state.provisioned.add((app.client_id, tenant.id))
             return
-        if interactive and consent_page:
-            raise entra_error(90094, host, correlation_id)
         raise entra_error(65001, host, correlation_id, client_id=app.client_id, app_name=app.display_name)
 
     def _check_policies(self, user: MsUser, tenant: Tenant, mfa_done: bool, scope: str, app: AppRegistration, cid: str) -> None:
@@ -664,36 +663,53 @@ class EntraService:
         return self._user_response(app, home, user, resolved, appidacr, user.mfa_required, {**params, "scope": code.scope}, code.nonce)
 
     def authorize(self, segment: str, params: dict[str, str]) -> Reply:
-        """The browser leg: the simulated user signs in and consents; answers with a redirect carrying the code."""
+        """The browser leg: Entra's sign-in and consent pages, answered by the simulated user.
+
+        Until the redirect URI is trusted (tenant, client id, redirect URI) an error stays on Entra's error page; every
+        later error goes back to the app in the redirect (`error`, `error_description` with the AADSTS text, `state`),
+        which is how a redirect-based client learns it. Success answers with the code in the chosen response mode.
+        """
         with self._lock:
             try:
                 tenant = self._tenant(segment)
                 cloud = tenant.cloud if tenant else MsCloud.GLOBAL
-                app = self._app(params.get("client_id", ""), tenant, cloud, "")
+                if not params.get("client_id"):
+                    raise entra_error(900144, LOGIN_HOST[cloud], parameter="client_id")
+                app = self._app(params["client_id"], tenant, cloud, "")
+                redirect_uri = params.get("redirect_uri") or next(iter(app.redirect_uris), "")
+                if not redirect_uri:
+                    raise entra_error(500113, LOGIN_HOST[cloud])
+                if not _redirect_allowed(redirect_uri, app.redirect_uris):
+                    raise entra_error(50011, LOGIN_HOST[cloud], redirect_uri=redirect_uri, client_id=app.client_id)
             except OAuthError as exc:
-                return _error_page(exc)
-            redirect_uri = params.get("redirect_uri", "")
-            if not _redirect_allowed(redirect_uri, app.redirect_uris):
-                return _error_page(entra_error(50011, LOGIN_HOST[cloud], redirect_uri=redirect_uri, client_id=app.client_id))
+                return error_page(exc)
+            mode = params.get("response_mode", "") if params.get("response_mode", "") in ("form_post", "fragment") else "query"
             state = params.get("state", "")
-            form_post = params.get("response_mode") == "form_post"
+            scope = params.get("scope", "")
             try:
+                response_type = params.get("response_type", "")
+                if not response_type:
+                    raise entra_error(900144, LOGIN_HOST[cloud], parameter="response_type")
+                if response_type.split() != ["code"]:
+                    raise entra_error(700054, LOGIN_HOST[cloud], response_type=response_type)
+                if not scope.strip():
+                    raise entra_error(900144, LOGIN_HOST[cloud], parameter="scope")
                 user = self._signed_in_user(tenant, self.directory.sign_in.upn or params.get("login_hint", ""))
                 home = self._user_tenant(tenant, user, app, "", segment)
-                resolved = self.resolve_scopes(params.get("scope", ""), home.cloud, home, app)
-                self._check_policies(user, home, self.directory.sign_in.completes_mfa, params.get("scope", ""), app, "")
-                self._ensure_consent(app, home, resolved, interactive=True, correlation_id="", consent_page=True)
+                resolved = self.resolve_scopes(scope, home.cloud, home, app)
+                self._check_policies(user, home, self.directory.sign_in.completes_mfa, scope, app, "")
+                # prompt=none: no page may be shown, so missing consent cannot be given on the spot.
+                self._ensure_consent(app, home, resolved, interactive=params.get("prompt") != "none", correlation_id="")
             except OAuthError as exc:
-                if exc.body.get("error_codes") == [90094]:  # "Need admin approval": the browser stays on Entra's page
-                    return _error_page(exc)
-                answer = {"error": exc.error, "error_description": str(exc.body.get("error_description", "")), "state": state}
-                return _redirect(redirect_uri, answer, form_post, exc.error)
+                return _redirect(redirect_uri, _error_answer(exc, state), mode, exc.error)
             code = "0.A" + secrets.token_urlsafe(160)
-            self.state.auth_codes[code] = _AuthCode(app.client_id, home.id, user.upn, params.get("scope", ""), redirect_uri,
+            self.state.auth_codes[code] = _AuthCode(app.client_id, home.id, user.upn, scope, redirect_uri,
                                                     params.get("code_challenge", ""), params.get("code_challenge_method", "plain"),
                                                     params.get("nonce", ""), time.time() + 600)
             answer = {"code": code, "state": state, "session_state": secrets.token_hex(16)}
-            return _redirect(redirect_uri, answer, form_post)
+            if params.get("client_info") == "1":
+                answer["client_info"] = b64url(json.dumps({"uid": user.oid, "utid": home.id}).encode())
+            return _redirect(redirect_uri, answer, mode)
 
     def opaque_token_claims(self, access_token: str) -> dict[str, object] | None:
         """What Exchange Online learns about a personal account's opaque token (same fields a work JWT carries)."""
@@ -738,23 +754,36 @@ def _redirect_allowed(redirect_uri: str, registered: tuple[str, ...]) -> bool:
     return False
 
 
-def _redirect(redirect_uri: str, answer: dict[str, str], form_post: bool, error: str = "") -> Reply:
-    if form_post:
-        inputs = "".join(f'<input type="hidden" name="{k}" value="{_html(v)}"/>' for k, v in answer.items())
-        page = (f'<html><body onload="document.forms[0].submit()"><form method="POST" action="{_html(redirect_uri)}">{inputs}'
+# The `error` Entra puts in the redirect for codes whose token-endpoint `error` differs.
+_REDIRECT_ERROR = {65001: "consent_required", 65004: "access_denied"}
+
+
+def _error_answer(exc: OAuthError, state: str) -> dict[str, str]:
+    """An authorization error as the redirect carries it."""
+    codes = exc.body.get("error_codes") or [0]
+    code = int(codes[0])  # type: ignore[index]
+    answer = {"error": _REDIRECT_ERROR.get(code, exc.error), "error_description": str(exc.body.get("error_description", ""))}
+    if code == 65004:
+        answer["error_subcode"] = "cancel"  # the user pressed Cancel on the consent prompt
+    answer["state"] = state
+    return answer
+
+
+def _redirect(redirect_uri: str, answer: dict[str, str], mode: str, error: str = "") -> Reply:
+    """Back to the app: `query` (302 with ?...), `fragment` (302 with #..., which a loopback listener never sees) or
+    `form_post` (a page whose form POSTs the answer to the redirect URI)."""
+    if mode == "form_post":
+        inputs = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}"/>' for k, v in answer.items())
+        page = (f'<html><body onload="document.forms[0].submit()"><form method="POST" action="{html.escape(redirect_uri)}">{inputs}'
                 "<noscript><input type=\"submit\" value=\"Continue\"/></noscript></form></body></html>")
         return Reply(200, page, {"Content-Type": "text/html; charset=utf-8"}, error=error)
-    separator = "&" if "?" in redirect_uri else "?"
+    separator = "#" if mode == "fragment" else "&" if "?" in redirect_uri else "?"
     return Reply.redirect(redirect_uri + separator + urllib.parse.urlencode(answer), error)
 
 
-def _error_page(exc: OAuthError) -> Reply:
+def error_page(exc: OAuthError) -> Reply:
     description = str(exc.body.get("error_description", ""))
-    page = f"<html><body><h1>Sorry, but we're having trouble signing you in.</h1><p>{_html(description)}</p></body></html>"
+    page = f"<html><body><h1>Sorry, but we're having trouble signing you in.</h1><p>{html.escape(description)}</p></body></html>"
     codes = exc.body.get("error_codes") or ()
     return Reply(exc.status, page, {"Content-Type": "text/html; charset=utf-8"}, error=exc.error,
                  error_codes=tuple(int(c) for c in codes))  # type: ignore[union-attr]
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

@@ -1,4 +1,4 @@
-"""LabSession: one scenario's world, running in-process on loopback (CA, identity provider, IMAP servers),
+"""LabSession: one scenario's world, running in-process on loopback (CA, identity provider, mail servers),
 and `run_lab_check`, the `mailscope check --lab ID` entry point.
 
 Start and stop are fast (well under a second together) so every scenario runs end to end in seconds.
@@ -20,9 +20,26 @@ from typing import TYPE_CHECKING
 from mailscope.lab.ca import LabCA
 from mailscope.lab.directory import MsCloud
 from mailscope.lab.exchange_imap import ExchangeImapServer
+from mailscope.lab.exchange_pop3 import ExchangePop3Server
+from mailscope.lab.exchange_smtp import ExchangeSmtpServer
 from mailscope.lab.gmail_imap import GmailImapServer
-from mailscope.lab.imap_server import ImapServer
-from mailscope.lab.scenarios import EXCHANGE_CHINA, EXCHANGE_STARTTLS, EXCHANGE_TLS, GMAIL, Scenario, World, scenario
+from mailscope.lab.gmail_pop3 import GmailPop3Server
+from mailscope.lab.gmail_smtp import GmailSmtpServer
+from mailscope.lab.line_server import LineServer
+from mailscope.lab.scenarios import (
+    EXCHANGE_CHINA,
+    EXCHANGE_POP3,
+    EXCHANGE_SMTP,
+    EXCHANGE_STARTTLS,
+    EXCHANGE_TLS,
+    GMAIL,
+    GMAIL_POP3,
+    GMAIL_SMTP,
+    GMAIL_SMTP_STARTTLS,
+    Scenario,
+    World,
+    scenario,
+)
 from mailscope.record import SessionRecord
 from mailscope.settings import CheckSettings, SecretSource
 
@@ -36,11 +53,13 @@ LOOPBACK = "127.0.0.1"
 class LabSession:
     """`async with LabSession("ms-healthy") as lab:` → `lab.settings`, `lab.scenario`, `lab.servers`, `lab.idp`."""
 
-    def __init__(self, scenario_id: str, *, host: str = LOOPBACK, ports: dict[str, int] | None = None) -> None:
-        self.scenario: Scenario = scenario(scenario_id)  # LookupError for an unknown id, before anything starts
+    def __init__(self, scenario_id: str | Scenario, *, host: str = LOOPBACK, ports: dict[str, int] | None = None) -> None:
+        # a Scenario as read from its file or built elsewhere (the fleet), or a built-in's id (LookupError for an unknown one,
+        # before anything starts)
+        self.scenario: Scenario = scenario_id if isinstance(scenario_id, Scenario) else scenario(scenario_id)
         self.host = host
         self.requested_ports = ports or {}
-        self.servers: dict[str, ImapServer] = {}
+        self.servers: dict[str, LineServer] = {}
         self.idp: LabIdentityProvider | None = None
         self.directory: Path | None = None
         self.ca: LabCA | None = None
@@ -98,7 +117,7 @@ class LabSession:
 
         self.directory = Path(tempfile.mkdtemp(prefix=f"mailscope-lab-{self.scenario.id}-"))  # mode 0700
         self.ca = LabCA.create(self.directory / "ca")
-        self.world = self.scenario.world()
+        self.world = self._make_world()
         self.idp = LabIdentityProvider(self.world.directory, self.ca, host=self.host, port=self.requested_ports.get("idp", 0))
         self.idp.start()
         context = self.ca.server_context((self.host,))
@@ -106,20 +125,34 @@ class LabSession:
             server = self._make_server(key, context)
             self.servers[key] = server
             await server.start(self.host, self.requested_ports.get(key, 0))
-        self._settings = self.scenario.settings(self, self.world)
+        self._settings = self._make_settings(self.world)
 
-    def _make_server(self, key: str, context: ssl.SSLContext) -> ImapServer:
+    def _make_world(self) -> World:
+        """The directory and secrets of this lab's world (a subclass with a world of its own overrides it: the fleet)."""
+        return self.scenario.world()
+
+    def _make_settings(self, world: World) -> CheckSettings:
+        return self.scenario.settings(self, world)
+
+    def _make_server(self, key: str, context: ssl.SSLContext) -> LineServer:
         assert self.world is not None and self.idp is not None
-        directory, public_key = self.world.directory, self.idp.signing_public_key_pem
+        directory, public_key, tokeninfo = self.world.directory, self.idp.signing_public_key_pem, self.idp.google_tokeninfo
         if key == EXCHANGE_TLS:
-            return ExchangeImapServer(context, directory, public_key, cloud=MsCloud.GLOBAL, name="exchange")
+            return ExchangeImapServer(context, directory, public_key, cloud=MsCloud.GLOBAL, name=key)
         if key == EXCHANGE_STARTTLS:
-            return ExchangeImapServer(context, directory, public_key, cloud=MsCloud.GLOBAL, implicit_tls=False,
-                                      name="exchange-starttls")
+            return ExchangeImapServer(context, directory, public_key, cloud=MsCloud.GLOBAL, implicit_tls=False, name=key)
         if key == EXCHANGE_CHINA:
-            return ExchangeImapServer(context, directory, public_key, cloud=MsCloud.CHINA, name="exchange-china")
+            return ExchangeImapServer(context, directory, public_key, cloud=MsCloud.CHINA, name=key)
+        if key == EXCHANGE_POP3:
+            return ExchangePop3Server(context, directory, public_key, cloud=MsCloud.GLOBAL, name=key)
+        if key == EXCHANGE_SMTP:
+            return ExchangeSmtpServer(context, directory, public_key, cloud=MsCloud.GLOBAL, name=key)
         if key == GMAIL:
-            return GmailImapServer(context, directory, self.idp.google_tokeninfo, name="gmail")
+            return GmailImapServer(context, directory, tokeninfo, name=key)
+        if key == GMAIL_POP3:
+            return GmailPop3Server(context, directory, tokeninfo, name=key)
+        if key in (GMAIL_SMTP, GMAIL_SMTP_STARTTLS):
+            return GmailSmtpServer(context, directory, tokeninfo, implicit_tls=key == GMAIL_SMTP, name=key)
         raise LookupError(f"unknown lab server {key!r}")
 
     async def stop(self) -> None:
@@ -133,7 +166,7 @@ class LabSession:
 
 
 async def run_lab_check(
-    scenario_id: str,
+    scenario_id: str | Scenario,
     record_factory: Callable[[CheckSettings], SessionRecord],
     token_source_for: Callable[[CheckSettings], TokenSource | None],
 ) -> SessionRecord:

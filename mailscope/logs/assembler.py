@@ -2,7 +2,7 @@
 connection on the same stream) ends it. Interleaved connections are kept apart by their stream key.
 
 Memory stays bounded: at most MAX_OPEN sessions are open at once (the least recently active is closed
-first) and each keeps at most MAX_ITEMS items.
+first) and each keeps at most MAX_ITEMS items (its first and latest ones).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from mailscope.events import Channel, Direction
+from mailscope.logs.common import stands_alone
 from mailscope.logs.model import ImportedSession, ItemKind, LogItem
 
 MAX_ITEMS = 2000
@@ -72,10 +73,12 @@ class Assembler:
 
 
 def _is_mail_session(session: ImportedSession) -> bool:
-    """A connection, a greeting, a client command or an error the log quotes: stray server-looking lines alone
-    ("build 250 OK") do not make a session."""
+    """A connection, a greeting, a client command, an error the log quotes, or a server line that is evidence on its own
+    (a pasted fragment: `A1 NO AUTHENTICATE failed.`, `535 5.7.3 …`, an error challenge): stray server-looking lines
+    alone ("build 250 OK") do not make a session."""
     return any(
         item.kind in (ItemKind.CONNECT, ItemKind.EXCEPTION, ItemKind.TOKEN_ERROR)
         or (item.kind is ItemKind.WIRE and (item.direction is Direction.CLIENT or is_greeting(item)))
+        or (item.kind is ItemKind.WIRE and item.direction is Direction.SERVER and stands_alone(item.text, item.channel))
         for item in session.items
     )

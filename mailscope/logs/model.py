@@ -48,7 +48,8 @@ class ImportedSession:
     position_unit: str = "line"  # "byte" for large logs read anchored (lines are not counted there)
     first_time: str | None = None
     last_time: str | None = None
-    dropped_items: int = 0  # items beyond the per-session cap (the head is kept: auth happens early)
+    dropped_items: int = 0  # items over the per-session cap, dropped from the middle (at `dropped_at` in `items`)
+    dropped_at: int = 0
     truncated: bool = False  # the log ended while this session was still open
 
     @property
@@ -60,10 +61,14 @@ class ImportedSession:
         return next((i.facts["user"] for i in self.items if "user" in i.facts), "")
 
     def add(self, item: LogItem, cap: int) -> None:
-        if len(self.items) < cap:
-            self.items.append(item)
-        else:
-            self.dropped_items += 1
+        """Keep `item`; past `cap` items the middle goes: the head (the greeting, usually the sign-in) stays, and so do the
+        latest items (a sign-in after a flood of capability or listing lines)."""
+        if len(self.items) >= cap:
+            dropped = max(1, cap // 4)
+            self.dropped_at = cap // 2
+            del self.items[self.dropped_at : self.dropped_at + dropped]
+            self.dropped_items += dropped
+        self.items.append(item)
         if item.lineno is not None:
             self.first_line = item.lineno if self.first_line is None else self.first_line
             self.last_line = item.lineno
@@ -72,10 +77,13 @@ class ImportedSession:
             self.last_time = item.wall_time
 
     def fingerprint(self) -> int:
-        """Equal for sessions that replay to the same lines and evidence (times and positions aside): a failure
-        repeated all day is replayed and diagnosed once."""
+        """Equal for sessions that replay to the same lines and evidence (positions aside, and times unless the session
+        carries a token, whose expiry is judged at them): a failure repeated all day is replayed and diagnosed once."""
+        from mailscope.logs.tokens import leaked_tokens  # tokens.py builds on this module
+
+        times = tuple(i.wall_time for i in self.items) if leaked_tokens(self) else ()
         return hash(
-            (self.format, self.truncated, self.dropped_items)
+            (self.format, self.truncated, self.dropped_items, times)
             + tuple((i.kind, i.direction, i.channel, i.text, tuple(sorted(i.facts.items())), i.annotations) for i in self.items)
         )
 

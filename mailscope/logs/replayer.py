@@ -1,87 +1,38 @@
 """Replay an imported session into a `SessionRecord`: the same lines, evidence and outcome a live session
-produces, so the same diagnosis runs. Every text passes the record's redactor (add_line, update_evidence);
-what update_evidence cannot see into (log_facts' values, lists changed in place) is redacted here."""
+produces, so the same diagnosis runs. Wire lines go through the protocol's Conversation (mailscope.protocols, in
+its `partial` reading: a log may start mid-session and drop lines), exactly as the live probe's wire tap feeds it;
+what stays here are the facts only a log carries (host and user from the client's own words, exceptions,
+token-endpoint errors, JavaMail's AUTH verdict, Postfix's delivery status) and the outcome they imply when the wire
+shows no answer. Every text passes the record's redactor; what update_evidence cannot see into (log_facts' values,
+lists changed in place) is redacted here."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
-import json
 import re
 from collections.abc import Callable
 
 from mailscope.events import Channel, Direction
-from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange, TokenEvidence
+from mailscope.evidence import Fault, FaultKind, Outcome, OutcomeKind, TokenEvidence
+from mailscope.logs.common import NO_MECHANISM
 from mailscope.logs.detect import parser_class
+from mailscope.logs.evidence_time import clock_reading, of_session
 from mailscope.logs.model import ImportedSession, LogItem
 from mailscope.logs.tokens import leaked_tokens
+from mailscope.protocols import conversation_for, decide_outcome
 from mailscope.record import SessionRecord
 from mailscope.secret import Secret
+from mailscope.transcript import Transcript
 
 TokenInspector = Callable[[Secret], TokenEvidence]
 
-_TAGGED = re.compile(r"^(?P<tag>[A-Za-z0-9.]+) (?P<status>OK|NO|BAD)\b ?(?P<text>.*)$", re.IGNORECASE)
-_COMMAND = re.compile(r"^(?P<tag>[A-Za-z0-9.]+) (?P<command>[A-Za-z]+)(?: (?P<args>.*))?$")
-_CAPS_CODE = re.compile(r"\[CAPABILITY (?P<caps>[^\]]*)\]", re.IGNORECASE)
-_BRACKET_B64 = re.compile(r"\[([A-Za-z0-9+/]{8,}={0,2})\]")
 _FAULTS = (
     (re.compile(r"UnknownHost|Name or service not known|getaddrinfo|nodename nor servname|Could not resolve host", re.I), FaultKind.DNS),
     (re.compile(r"Connection refused|ConnectException", re.I), FaultKind.REFUSED),
     (re.compile(r"timed out|SocketTimeout|Timeout", re.I), FaultKind.CONNECT_TIMEOUT),
     (re.compile(r"PKIX path|certificate verify failed|SSLHandshakeException|unable to find valid cert", re.I), FaultKind.TLS_VERIFY),
+    (NO_MECHANISM, FaultKind.NO_USABLE_MECHANISM),  # the client gave up before signing in, as the live probe does
 )  # fmt: skip
-NOT_CONNECTED = "User is authenticated but not connected"
-_GREETING_SHAPE = re.compile(r"^(?:\* (?:OK|PREAUTH|BYE)\b|\+OK\b|220[ -])", re.IGNORECASE)
-_AUTH_RESULT = re.compile(r"^(?:OK|NO|BAD) (?:\[AUTHENTICATIONFAILED\]|(?:AUTHENTICATE|LOGIN) (?:completed|failed))", re.IGNORECASE)
-
-
-def _instant(wall_time: str | None) -> float | None:
-    """Epoch seconds of an ISO-like log timestamp (naive ones taken as UTC); None when there is none or no year."""
-    if not wall_time:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(wall_time)
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
-
-
-def server_family(greeting: str) -> str:
-    lowered = greeting.lower()
-    for needle, family in (("microsoft exchange", "exchange"), ("outlook.office365.com", "exchange"), ("gimap", "gmail"),
-                           ("gsmtp", "gmail"), ("mx.google.com", "gmail"), ("dovecot", "dovecot")):  # fmt: skip
-        if needle in lowered:
-            return family
-    if re.search(r"microsoft esmtp|outlook\.com", lowered):
-        return "exchange"
-    return "unknown"
-
-
-def frontend_name(greeting: str) -> str | None:
-    """Exchange's greeting carries its front-end FQDN as base64 UTF-16LE in brackets."""
-    for candidate in _BRACKET_B64.findall(greeting):
-        try:
-            name = base64.b64decode(candidate, validate=True).decode("utf-16-le")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            continue
-        if name and all(ch.isalnum() or ch in ".-_" for ch in name):
-            return name
-    return None
-
-
-def _caps_with_mechanisms(lines: list[str], keyword: str) -> tuple[str, ...]:
-    """Capability names from POP3 CAPA or SMTP EHLO lines; the mechanisms after `keyword` (SASL, AUTH) become
-    AUTH=<name>, as IMAP lists them."""
-    caps: list[str] = []
-    for line in lines:
-        words = line.split()
-        if not words:
-            continue
-        caps.append(words[0].upper())
-        if words[0].upper() == keyword:
-            caps.extend(f"AUTH={m.upper()}" for m in words[1:])
-    return tuple(caps)
+_WIRE_CHANNELS = (Channel.IMAP, Channel.POP3, Channel.SMTP)
 
 
 class _Replayer:
@@ -90,21 +41,13 @@ class _Replayer:
         self.record = record
         self.redact = record.redactor.redact
         self.ev = record.evidence
-        self.tls_done = False
-        self.client_spoke = False  # a server line after this is no greeting (logs that begin mid-session)
+        self.transcripts: dict[Channel, Transcript] = {}  # one conversation per protocol the log shows (normally one)
         self.delivery: str | None = None  # Postfix: the message was "sent"/"deferred"/"bounced" through this connection
-        self.pending_auth: dict[str, SaslExchange] = {}  # tag ("" for POP3/SMTP) -> exchange
-        self.pending_login: str | None = None
-        self.pending_commands: dict[str, tuple[str, int]] = {}
-        self.in_pop_capa = False
-        self.pop_caps: list[str] = []
-        self.smtp_caps: list[str] = []
-        self.smtp_reply: list[str] = []  # continuation lines (`535-...`) of a multi-line answer to AUTH
-        self.awaiting_sasl_response: SaslExchange | None = None
         self.auth_verdict: str | None = None  # JavaMail SMTP: "succeeded"/"failed" when the reply itself is hidden
         self._raw_facts: dict[str, str] = {}  # log facts as last seen, before redaction (to skip repeats)
         self._t0: float | None = None  # the session's first timestamp, epoch seconds
         self._t = 0.0
+        self._server_said: set[str] = set()  # server lines of the wire (a few), so a quoted answer is not shown twice
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -115,11 +58,16 @@ class _Replayer:
         software = parser_class(self.session.format).client_software
         if software and not self.ev.client_software:
             self.record.update_evidence(client_software=software)
-        for item in self.session.items:
+        dropped = self.session.dropped_items
+        for index, item in enumerate(self.session.items):
+            if dropped and index == self.session.dropped_at:
+                self._note(f"{dropped} log lines of this session were not kept here (cap per session: its first and latest are)", None)
             handler = getattr(self, f"_on_{item.kind.value}")
             handler(item)
-        if self.session.dropped_items:
-            self._note(f"{self.session.dropped_items} further log lines of this session were not kept (cap per session)", None)
+        for transcript in self.transcripts.values():  # the log ends: a reply cut short still says what it says
+            fed = transcript.conversation.close()
+            if fed is not None:
+                transcript.apply(fed)
         return self.outcome()
 
     # -- lines -----------------------------------------------------------------------------
@@ -130,7 +78,7 @@ class _Replayer:
 
     def _elapsed(self, wall_time: str | None) -> float:
         """Seconds since the session's first timestamp (a transcript's `t`); the last known value when a line has none."""
-        moment = _instant(wall_time)
+        moment = clock_reading(wall_time)
         if moment is not None:
             if self._t0 is None:
                 self._t0 = moment
@@ -156,9 +104,34 @@ class _Replayer:
         text = self.redact(item.text)
         if text in self.ev.exceptions:  # "Caused by:" chains and retries repeat the same exception
             return
+        if item.facts.get("quoted_reply"):
+            self._quoted_reply(item)
         self.ev.exceptions.append(text)
         self._note(text, item.wall_time, ("exception",))
         self.record.evidence_touched("exceptions")
+
+    def _quoted_reply(self, item: LogItem) -> None:
+        """The server's answer a client library's exception quotes, rebuilt as the wire line it was (as JavaMail's own
+        rebuilt lines are): IMAP's tagless `NO …`, POP3's `-ERR …`, SMTP's reply with its code, a decoded error challenge
+        as its continuation. Not when the log already showed that answer on the wire."""
+        facts = item.facts
+        protocol = facts.get("quoted_protocol") or self.ev.protocol or "imap"
+        reply = facts["quoted_reply"]
+        if not facts.get("quoted_protocol") and not reply.startswith(("+ ", "* ")):  # JavaMail quotes the answer's text only
+            reply = {"imap": f"NO {reply}", "pop3": f"-ERR {reply}"}.get(protocol, reply)
+        if protocol == "smtp" and reply.startswith("+ "):
+            reply = f"334 {reply[2:]}"
+        answered = facts.get("quoted_answers") == "credential" and self.ev.auth_result is not None
+        if answered or reply in self._server_said:
+            return
+        if protocol != self.ev.protocol:
+            self.record.update_evidence(protocol=protocol)
+        transcript = self._transcript(Channel(protocol))
+        rebuilt = ("rebuilt from the exception message",)
+        if facts.get("quoted_command"):
+            transcript.line(Direction.CLIENT, facts["quoted_command"], annotations=rebuilt, wall_time=item.wall_time,
+                            t=self._elapsed(item.wall_time))  # fmt: skip
+        transcript.line(Direction.SERVER, reply, annotations=rebuilt, wall_time=item.wall_time, t=self._elapsed(item.wall_time))
 
     def _on_token_error(self, item: LogItem) -> None:
         text = self.redact(item.text)
@@ -169,14 +142,21 @@ class _Replayer:
         self.record.evidence_touched("token_endpoint_errors")
 
     def _on_wire(self, item: LogItem) -> None:
-        if item.channel.value != self.ev.protocol and item.channel in (Channel.IMAP, Channel.POP3, Channel.SMTP):
+        if item.direction is None or item.channel not in _WIRE_CHANNELS:
+            self.record.add_line(item.direction or Direction.INFO, item.text, channel=item.channel, wall_time=item.wall_time,
+                                 annotations=item.annotations, t=self._elapsed(item.wall_time))  # fmt: skip
+            return
+        if item.channel.value != self.ev.protocol:
             self.record.update_evidence(protocol=item.channel.value)
-        line = self.record.add_line(item.direction or Direction.INFO, item.text, channel=item.channel, wall_time=item.wall_time,
-                                    annotations=item.annotations, t=self._elapsed(item.wall_time))  # fmt: skip
-        if item.direction is Direction.SERVER:
-            self._server(item.channel, item.text, line.seq)
-        elif item.direction is Direction.CLIENT:
-            self._client(item.channel, item.text, line.seq)
+        if item.direction is Direction.SERVER and len(self._server_said) < 64:
+            self._server_said.add(item.text)  # what an exception may quote again
+        self._transcript(item.channel).line(item.direction, item.text, annotations=item.annotations, wall_time=item.wall_time,
+                                            t=self._elapsed(item.wall_time))  # fmt: skip
+
+    def _transcript(self, channel: Channel) -> Transcript:
+        if channel not in self.transcripts:
+            self.transcripts[channel] = Transcript(self.record, conversation_for(channel.value, self.record.redactor, partial=True))
+        return self.transcripts[channel]
 
     # -- facts -----------------------------------------------------------------------------
     def _facts(self, facts: dict[str, str]) -> None:
@@ -195,7 +175,7 @@ class _Replayer:
         if facts.get("client_software") and facts["client_software"] != self.ev.client_software:
             changes["client_software"] = facts["client_software"]
         log_facts = dict(self.ev.log_facts)
-        for key in ("user", "password", "log_protocol", "mechanisms_tried", "mechanism_chosen"):
+        for key in ("user", "password", "log_protocol", "mechanisms_tried", "mechanism_chosen", "mechanism_configured"):
             if facts.get(key) and facts[key] != self._raw_facts.get(key):
                 self._raw_facts[key] = facts[key]
                 log_facts[key] = self.redact(facts[key])
@@ -205,6 +185,10 @@ class _Replayer:
             self.auth_verdict = facts["auth_verdict"]
             if self.auth_verdict == "succeeded":  # a failure waits: the exception that follows quotes the reply
                 self._resolve_by_verdict()
+        if facts.get("mailbox_setting"):  # the admin's Get-CASMailbox output pasted with the log: `ImapEnabled=False`
+            name = facts["mailbox_setting"].partition("=")[0]
+            kept = [s for s in log_facts.get("mailbox_settings", "").split() if not s.startswith(f"{name}=")]
+            log_facts["mailbox_settings"] = " ".join([*kept, self.redact(facts["mailbox_setting"])])
         if facts.get("mechanism_advertised"):  # one name, or several separated by spaces
             known = log_facts.get("mechanisms_advertised", "").split()
             new = [self.redact(m) for m in facts["mechanism_advertised"].split() if m not in known]
@@ -215,231 +199,27 @@ class _Replayer:
         if changes:
             self.record.update_evidence(**changes)
 
-    # -- server lines ----------------------------------------------------------------------
-    def _server(self, channel: Channel, text: str, seq: int) -> None:
-        if self.ev.greeting is None and not self.client_spoke and _GREETING_SHAPE.match(text):
-            self._greeting(text, seq)
-            return
-        if channel is Channel.POP3:
-            self._pop_server(text, seq)
-        elif channel is Channel.SMTP:
-            self._smtp_server(text, seq)
-        else:
-            self._imap_server(text, seq)
-
-    def _greeting(self, text: str, seq: int) -> None:
-        family = server_family(text)
-        changes: dict[str, object] = {"greeting": text, "greeting_seq": seq, "server_family": family}
-        if family == "exchange":
-            changes["frontend_name"] = frontend_name(text)
-        caps = _CAPS_CODE.search(text)
-        if caps:
-            changes[self._caps_field()] = tuple(caps.group("caps").split())
-        if text.upper().startswith("* BYE"):
-            changes |= {"untagged_bye": text, "bye_seq": seq}
-        self.record.update_evidence(**changes)
-
-    def _caps_field(self) -> str:
-        if self.ev.auth_result == "OK":
-            return "capabilities_post_auth"
-        if self.tls_done or self.ev.security == "tls":
-            return "capabilities_post_tls"
-        return "capabilities_pre_tls"
-
-    def _imap_server(self, text: str, seq: int) -> None:
-        upper = text.upper()
-        if upper.startswith("* CAPABILITY "):
-            self.record.update_evidence(**{self._caps_field(): tuple(text.split()[2:])})
-            return
-        if upper.startswith("* BYE"):
-            self.record.update_evidence(untagged_bye=text, bye_seq=seq)
-            return
-        if text.startswith("+"):
-            self._challenge(text[1:].strip(), seq)
-            return
-        tagged = _TAGGED.match(text)
-        if not tagged:
-            return
-        tag, status, rest = tagged.group("tag"), tagged.group("status").upper(), tagged.group("text")
-        caps = _CAPS_CODE.search(rest)
-        if tag in self.pending_auth:
-            exchange = self.pending_auth.pop(tag)
-            self._auth_result(exchange, status, f"{status} {rest}".strip(), seq)
-            if caps:
-                self.record.update_evidence(capabilities_post_auth=tuple(caps.group("caps").split()))
-            return
-        if tag == self.pending_login:
-            self.pending_login = None
-            self.record.update_evidence(auth_result=status, auth_text=f"{status} {rest}".strip())
-            return
-        if tag not in self.pending_commands and self.ev.auth_result is None and _AUTH_RESULT.match(f"{status} {rest}"):
-            # the command itself was not logged (Thunderbird suppresses it): its answer still says what happened
-            self.record.update_evidence(auth_result=status, auth_text=f"{status} {rest}".strip())
-            return
-        command, _ = self.pending_commands.pop(tag, ("", 0))
-        if command == "STARTTLS" and status == "OK":
-            self.tls_done = True
-            self.record.update_evidence(security="starttls")
-        if caps:
-            self.record.update_evidence(**{self._caps_field(): tuple(caps.group("caps").split())})
-        self.ev.commands.append(CommandResult(command or "?", status, self.redact(f"{status} {rest}".strip()), seq))
-        self.record.evidence_touched("commands")
-
-    def _challenge(self, payload: str, seq: int) -> None:
-        exchange = next(reversed(self.pending_auth.values()), None)
-        if exchange is None:
-            return
-        self.awaiting_sasl_response = exchange
-        if not payload:
-            return
-        try:
-            decoded = base64.b64decode(payload, validate=True).decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            decoded = payload
-        exchange.challenges.append(self.redact(decoded))
-        try:
-            parsed = json.loads(decoded)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            exchange.challenge_json.append({k: self.redact(v) if isinstance(v, str) else v for k, v in parsed.items()})
-        self.record.evidence_touched("sasl")
-
     def _resolve_by_verdict(self) -> None:
-        if self.ev.auth_result is None and self.auth_verdict and "" in self.pending_auth:
-            status = "OK" if self.auth_verdict == "succeeded" else "NO"
-            text = f"{status} (the log says AUTH {self.auth_verdict}; the server's reply was not logged)"
-            self._auth_result(self.pending_auth.pop(""), status, text, None)
-
-    def _auth_result(self, exchange: SaslExchange, status: str, text: str, seq: int | None) -> None:
-        exchange.result, exchange.result_text, exchange.result_seq = status, self.redact(text), seq
-        self.awaiting_sasl_response = None
-        self.record.update_evidence(auth_result=status, auth_text=text)
-        self.record.evidence_touched("sasl")
-
-    def _pop_server(self, text: str, seq: int) -> None:
-        if self.in_pop_capa and text.startswith(("+OK", "-ERR")):  # the "." was not logged
-            self._end_pop_capa()
-        if self.in_pop_capa:
-            if text == ".":
-                self._end_pop_capa()
-            else:
-                self.pop_caps.append(text)
+        """JavaMail hides the server's reply to AUTH but says whether it succeeded."""
+        if self.ev.auth_result is not None or not self.auth_verdict:
             return
-        if text.startswith("+ ") or text == "+":
-            self._challenge(text[1:].strip(), seq)
-            return
-        status = "OK" if text.startswith("+OK") else "NO" if text.startswith("-ERR") else None
-        if status is None:
-            return
-        if "" in self.pending_auth:
-            self._auth_result(self.pending_auth.pop(""), status, text, seq)
-        elif self.pending_login == "PASS":
-            self.pending_login = None
-            self.record.update_evidence(auth_result=status, auth_text=text)
-        elif self.pending_login == "CAPA" and status == "OK":
-            self.pending_login = None
-            self.in_pop_capa, self.pop_caps = True, []
-        elif self.pending_login == "STLS" and status == "OK":
-            self.pending_login = None
-            self.tls_done = True
-            self.record.update_evidence(security="starttls")
-
-    def _end_pop_capa(self) -> None:
-        self.in_pop_capa = False
-        self.record.update_evidence(**{self._caps_field(): _caps_with_mechanisms(self.pop_caps, "SASL")})
-
-    def _smtp_server(self, text: str, seq: int) -> None:
-        code, more, rest = text[:3], text[3:4] == "-", text[4:]
-        if code == "250" and (self.smtp_caps or more):
-            self.smtp_caps.append(rest)
-            if not more:
-                caps = _caps_with_mechanisms(self.smtp_caps[1:], "AUTH")  # the first line is the greeting's echo
-                self.smtp_caps = []
-                self.record.update_evidence(**{self._caps_field(): caps})
-            return
-        if code == "334":
-            self._challenge(rest.strip(), seq)
-            return
-        if code == "220" and self.pending_login == "STARTTLS":
-            self.pending_login = None
-            self.tls_done = True
-            self.record.update_evidence(security="starttls")
-            return
-        if "" in self.pending_auth and more:
-            self.smtp_reply.append(rest.strip())
-        elif "" in self.pending_auth:
-            status = "OK" if code.startswith("2") else "NO"
-            full = f"{code} " + " ".join([*self.smtp_reply, rest.strip()]) if self.smtp_reply else text
-            self.smtp_reply = []
-            self._auth_result(self.pending_auth.pop(""), status, full, seq)
-        elif code.startswith(("5", "4")) and not more and self.ev.auth_result is None and code in ("530", "550", "554"):
-            self.ev.commands.append(CommandResult("SMTP", "NO", self.redact(text), seq))
-            self.record.evidence_touched("commands")
-
-    # -- client lines ----------------------------------------------------------------------
-    def _client(self, channel: Channel, text: str, seq: int) -> None:
-        self.client_spoke = True
-        if self.in_pop_capa:  # the client spoke again: the capability list is over even if its "." was not logged
-            self._end_pop_capa()
-        if self.awaiting_sasl_response is not None:
-            exchange = self.awaiting_sasl_response
-            self.awaiting_sasl_response = None
-            if text.strip() and not _COMMAND.match(text) and " " not in text.strip():
-                if not exchange.client_payload:
-                    exchange.client_payload = self.record.redactor.describe_sasl(text.strip(), exchange.mechanism)
-                self.record.evidence_touched("sasl")
+        status = "OK" if self.auth_verdict == "succeeded" else "NO"
+        text = f"{status} (the log says AUTH {self.auth_verdict}; the server's reply was not logged)"
+        for transcript in self.transcripts.values():
+            fed = transcript.conversation.conclude_auth(status, text)
+            if fed is not None:
+                transcript.apply(fed)
                 return
-            if not text.strip():
-                return
-        if channel is Channel.IMAP:
-            match = _COMMAND.match(text)
-            if not match:
-                return
-            tag, command, args = match.group("tag"), match.group("command").upper(), (match.group("args") or "").strip()
-            if command == "AUTHENTICATE":
-                mechanism, _, initial = args.partition(" ")
-                self._start_auth(tag, mechanism, initial.strip(), seq)
-            elif command == "LOGIN":
-                self.pending_login = tag
-                self.record.update_evidence(login_used=True, mechanism="LOGIN", mechanism_reason="the log shows the IMAP LOGIN command")
-            else:
-                self.pending_commands[tag] = (command, seq)
-            return
-        words = text.split(" ", 2)
-        verb = words[0].upper()
-        if verb == "AUTH" and len(words) > 1:
-            self._start_auth("", words[1], words[2].strip() if len(words) > 2 else "", seq)
-        elif channel is Channel.POP3 and verb in ("USER", "PASS"):
-            if verb == "PASS":
-                self.pending_login = "PASS"
-            self.record.update_evidence(login_used=True, mechanism="USER/PASS", mechanism_reason="the log shows POP3 USER/PASS")
-        elif verb in ("CAPA", "STLS", "STARTTLS"):
-            self.pending_login = verb
-        elif verb in ("EHLO", "HELO"):
-            self.smtp_caps = []
-
-    def _start_auth(self, tag: str, mechanism: str, initial: str, seq: int) -> None:
-        mechanism = mechanism.upper()
-        exchange = SaslExchange(mechanism=mechanism, sasl_ir=bool(initial), command_seq=seq)
-        if initial and initial != "=":
-            exchange.client_payload = self.record.redactor.describe_sasl(initial, mechanism)
-        self.pending_auth[tag] = exchange
-        self.ev.sasl.append(exchange)
-        self.record.update_evidence(mechanism=mechanism, mechanism_reason="the log shows the client's AUTHENTICATE command")
 
     # -- outcome ---------------------------------------------------------------------------
     def outcome(self) -> Outcome:
+        """The wire's outcome (mailscope.protocols) when the log shows an answer to the credential; otherwise what
+        only a log can tell: an exception, a token-endpoint error, a delivery, an end without any answer."""
         ev = self.ev
         self._resolve_by_verdict()
+        if ev.auth_result is not None:
+            return decide_outcome(ev, partial=True)
         fault = self._fault()
-        if ev.auth_result == "OK":
-            refused = next((c for c in ev.commands if c.result in ("NO", "BAD") and NOT_CONNECTED.lower() in c.text.lower()), None)
-            if refused is not None:
-                return Outcome(OutcomeKind.AUTHENTICATED_NOT_CONNECTED, f"authenticated, then the mailbox was refused: {refused.text}")
-            return Outcome(OutcomeKind.MAILBOX_REACHABLE, "authenticated" + (" and the mailbox answered" if ev.commands else ""))
-        if ev.auth_result in ("NO", "BAD"):
-            return Outcome(OutcomeKind.AUTH_FAILED, f"authentication refused: {ev.auth_text}")
         if fault is not None:
             self.record.update_evidence(fault=fault)
             return Outcome(OutcomeKind.FAULT, fault.detail)
@@ -468,13 +248,15 @@ def replay(session: ImportedSession, record: SessionRecord, *, inspect_token: To
 
     Tokens the log leaked are registered with the record's redactor first. With `inspect_token` (the UI layer passes
     `providers.inspect.inspect_token`; the engine does not import providers) the last of them becomes the record's
-    token evidence, so its claims take part in the diagnosis."""
+    token evidence, so its claims take part in the diagnosis. The record is judged at the time of the session's evidence
+    (`mailscope.logs.evidence_time`), never at today's clock."""
     tokens = leaked_tokens(session)
-    for token in tokens:
-        record.redactor.register(token)
-    replayer = _Replayer(session, record)
-    outcome = replayer.run()
-    if tokens and inspect_token is not None:
-        record.set_token(inspect_token(tokens[-1]))
+    for secret in tokens:
+        record.redactor.register(secret)
+    token = inspect_token(tokens[-1]) if tokens and inspect_token is not None else None
+    record.set_evidence_time(of_session(session, token, today=record.now()))  # judged as of then, from the first line on
+    outcome = _Replayer(session, record).run()
+    if token is not None:
+        record.set_token(token)
     record.finish(outcome)
     return record.outcome or outcome

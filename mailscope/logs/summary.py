@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from mailscope.findings import Finding, Severity
+from mailscope.findings import EvidenceTime, Finding, Severity
+from mailscope.logs.evidence_time import of_session
 from mailscope.logs.model import ImportedSession
 from mailscope.record import SessionRecord
+from mailscope.redact import escape_controls
+from mailscope.report import EXIT_CAUSE_FOUND, EXIT_HEALTHY, EXIT_NO_SESSION, EXIT_UNDECIDED, exit_code_of
 
 MAX_ROWS = 10_000  # per-session rows kept for the report; further sessions are only counted
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -34,6 +37,10 @@ class SessionRow:
     findings: tuple[str, ...]  # ids, ranked
     lines: int
     truncated: bool
+    evidence_time: str | None = None  # what time-dependent checks judged this session at (logs.evidence_time)
+    evidence_time_source: str = "unknown"
+    evidence_time_detail: str = ""
+    exit_code: int = EXIT_HEALTHY  # this session alone (mailscope.report: 0 healthy, 1 cause found, 3 undecided)
 
     @property
     def where(self) -> str:
@@ -56,23 +63,37 @@ class LogSummary:
     sessions: int = 0
     healthy: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    time_sources: dict[str, int] = field(default_factory=dict)  # where each session's time of evidence came from
+    first_judged: EvidenceTime | None = None  # the earliest and the latest known of them
+    last_judged: EvidenceTime | None = None
+    exit_codes: dict[int, int] = field(default_factory=dict)  # sessions per exit code
     _findings: dict[str, _Aggregate] = field(default_factory=dict)
 
     def add(self, session: ImportedSession, record: SessionRecord, findings: tuple[Finding, ...]) -> SessionRow:
         ev, outcome = record.evidence, record.outcome
         kind = str(outcome.kind) if outcome else "incomplete"
         healthy = outcome is not None and outcome.exit_code == 0 and not any(f.severity is Severity.ERROR for f in findings)
+        when = of_session(session, record.token, today=record.now())  # its own: a shared record may be another's replay
         row = SessionRow(
             index=session.index, format=session.format, stream=record.redactor.redact(session.stream),
             first_line=session.first_line, last_line=session.last_line, position_unit=session.position_unit,
-            first_time=session.first_time, last_time=session.last_time,
+            first_time=_escaped(session.first_time), last_time=_escaped(session.last_time),
             host=ev.host, port=ev.port, protocol=ev.protocol, user=ev.log_facts.get("user", ""), mechanism=ev.mechanism,
             outcome=kind, outcome_summary=outcome.summary if outcome else "", healthy=healthy,
             findings=tuple(f.id for f in findings), lines=len(record.lines), truncated=session.truncated,
+            evidence_time=when.stated or None, evidence_time_source=str(when.source), evidence_time_detail=when.detail,
+            exit_code=exit_code_of(outcome, findings),
         )  # fmt: skip
+        self.exit_codes[row.exit_code] = self.exit_codes.get(row.exit_code, 0) + 1
         self.sessions += 1
         self.healthy += healthy
         self.outcomes[kind] = self.outcomes.get(kind, 0) + 1
+        self.time_sources[str(when.source)] = self.time_sources.get(str(when.source), 0) + 1
+        if when.at is not None:
+            if self.first_judged is None or when.at < (self.first_judged.at or 0.0):
+                self.first_judged = when
+            if self.last_judged is None or when.at > (self.last_judged.at or 0.0):
+                self.last_judged = when
         if len(self.rows) < MAX_ROWS:
             self.rows.append(row)
         for finding in findings:
@@ -107,8 +128,16 @@ class LogSummary:
         return list(aggregate.sessions) if aggregate else []
 
     @property
-    def has_error(self) -> bool:
-        return any(a.finding.severity is Severity.ERROR for a in self._findings.values())
+    def exit_code(self) -> int:
+        """The log's: no session found; else a cause found in any session; else some failure left undecided; else healthy."""
+        if not self.sessions:
+            return EXIT_NO_SESSION
+        return next((code for code in (EXIT_CAUSE_FOUND, EXIT_UNDECIDED) if self.exit_codes.get(code)), EXIT_HEALTHY)
+
+
+def _escaped(wall_time: str | None) -> str | None:
+    """A log's own timestamp text (imapflow's `time` is any JSON string) as the table may print it."""
+    return escape_controls(wall_time, keep_newlines=False) if wall_time else wall_time
 
 
 def _rank(finding: Finding) -> tuple[int, float]:

@@ -47,5 +47,5 @@ def _add(found: dict[str, None], response: str, mechanism: str) -> None:
     if decoded is None:
         return
     payload = sasl.parse_payload(decoded, mechanism)
-    if payload.token:
+    if payload.token and "missing_terminator" not in payload.codes:  # a cut response holds only a prefix of the token
         found.setdefault(payload.token, None)

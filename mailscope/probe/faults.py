@@ -45,7 +45,7 @@ def classify_connect_error(exc: BaseException, *, host: str, port: int, step: st
             return Fault(
                 FaultKind.TLS_ON_PLAIN_PORT,
                 f"TLS handshake with {where} failed ({reason.lower().replace('_', ' ')}): the port answers in plain text; "
-                "use --security starttls or plain, or the TLS port (993)",
+                "use --security starttls or plain, or the implicit-TLS port (IMAP 993, POP3 995, SMTP 465)",
                 step,
             )
         return Fault(FaultKind.TLS_HANDSHAKE, f"TLS handshake with {where} failed: {reason or exc}", step)

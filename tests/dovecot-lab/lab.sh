@@ -9,6 +9,7 @@
 #   LAB_SCOPE="mail"               required scope (empty = scope not checked)
 #   LAB_IMAP_PORT=10143 LAB_IMAPS_PORT=10993 LAB_POP3_PORT=10110 LAB_POP3S_PORT=10995
 #   LAB_INTROSPECT_PORT=18080      port of introspect_server.py (started by `start` when needed)
+#   LAB_AUTH_PORT=                 if set, Dovecot's auth service also listens on 127.0.0.1:<port> (Postfix SASL, postfix.sh)
 #   LAB_OPENID_CONFIG_URL=...      if set, echoed as "openid-configuration" in failure challenges
 #   LAB_EXTRA_DOVECOT='...'        extra lines appended to dovecot.conf (later settings win)
 #   LAB_EXTRA_OAUTH2='...'         extra lines appended to both oauth2-*.conf.ext files
@@ -219,6 +220,16 @@ service anvil {
 }
 ${LAB_EXTRA_DOVECOT:-}
 EOF
+  if [ -n "${LAB_AUTH_PORT:-}" ]; then  # Postfix asks this listener (smtpd_sasl_type = dovecot, smtpd_sasl_path = inet:...)
+    cat >> "$CONF" <<EOF
+service auth {
+  inet_listener sasl {
+    address = 127.0.0.1
+    port = $LAB_AUTH_PORT
+  }
+}
+EOF
+  fi
   log "config written to $CONF (LAB_OAUTH=$LAB_OAUTH, introspection_mode=$LAB_INTROSPECTION_MODE, scope='$LAB_SCOPE')"
 }
 
@@ -244,7 +255,8 @@ cmd_start() {
   fi
   [ "${LAB_KEEP_CONFIG:-0}" = 1 ] && [ -f "$CONF" ] || cmd_setup
   if [ "$LAB_OAUTH" != jwt ] && ! wait_port 127.0.0.1 "$LAB_INTROSPECT_PORT" 0.1; then
-    python3 "$HERE/introspect_server.py" --port "$LAB_INTROSPECT_PORT" --tokens "$LAB/tokens.json" \
+    # setsid: the server must outlive the process group of whoever ran `start` (a test runner, a CI step)
+    setsid python3 "$HERE/introspect_server.py" --port "$LAB_INTROSPECT_PORT" --tokens "$LAB/tokens.json" \
       --log "$LAB/log/introspect.log" >>"$LAB/log/introspect.stderr" 2>&1 &
     echo $! > "$LAB/run-introspect.pid"
     wait_port 127.0.0.1 "$LAB_INTROSPECT_PORT" 10 || fail_start "introspection server did not start"

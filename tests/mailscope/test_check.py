@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mailscope.check import outcome_of, run_check
+from mailscope.check import run_check
 from mailscope.evidence import CommandResult, Fault, FaultKind, OutcomeKind, SessionEvidence
+from mailscope.protocols import decide_outcome
 from mailscope.record import SessionRecord
 from mailscope.settings import CheckSettings, SecretSource
 from providers.generic import StaticSource
@@ -22,15 +23,15 @@ async def test_unreadable_token_is_token_failed_with_the_token_evidence(monkeypa
 
 def test_outcomes_from_evidence() -> None:
     evidence = SessionEvidence(mechanism="XOAUTH2", auth_result="OK", commands=[CommandResult("EXAMINE", "OK", "done")])
-    assert outcome_of(evidence).kind is OutcomeKind.MAILBOX_REACHABLE
+    assert decide_outcome(evidence).kind is OutcomeKind.MAILBOX_REACHABLE
     evidence.commands = [CommandResult("EXAMINE", "NO", "[NONEXISTENT] Unknown Mailbox")]
-    not_connected = outcome_of(evidence)
+    not_connected = decide_outcome(evidence)
     assert not_connected.kind is OutcomeKind.AUTHENTICATED_NOT_CONNECTED and "EXAMINE INBOX answered NO" in not_connected.summary
-    refused = outcome_of(SessionEvidence(mechanism="XOAUTH2", auth_result="NO", auth_text="NO AUTHENTICATE failed."))
+    refused = decide_outcome(SessionEvidence(mechanism="XOAUTH2", auth_result="NO", auth_text="NO AUTHENTICATE failed."))
     assert (refused.kind, refused.summary) == (OutcomeKind.AUTH_FAILED, "AUTHENTICATE XOAUTH2 refused: NO AUTHENTICATE failed.")
-    fault = outcome_of(SessionEvidence(fault=Fault(FaultKind.REFUSED, "connection to h:1 refused", "connect")))
+    fault = decide_outcome(SessionEvidence(fault=Fault(FaultKind.REFUSED, "connection to h:1 refused", "connect")))
     assert fault.kind is OutcomeKind.FAULT and fault.summary == "connection_refused: connection to h:1 refused"
-    assert outcome_of(SessionEvidence()).kind is OutcomeKind.INCOMPLETE
+    assert decide_outcome(SessionEvidence()).kind is OutcomeKind.INCOMPLETE
 
 
 async def test_a_token_source_raising_anything_else_is_token_failed_and_redacted() -> None:

@@ -291,7 +291,7 @@ def test_redaction_is_idempotent(line: str) -> None:
 
 
 def test_exchange_greeting_front_end_name_stays_decodable() -> None:
-    from mailscope.probe.greeting import frontend_name
+    from mailscope.protocols.servers import frontend_name
 
     assert frontend_name(Redactor().redact_line(EXCHANGE_GREETING_REAL)) == "MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM"
 
@@ -435,6 +435,41 @@ def test_password_containing_a_protocol_word_keeps_that_word_readable() -> None:
     out = r.redact_line("* OK first alice-pa")
     assert "alice-pa" not in out
     assert "e-passwo" not in r.redact_line("* OK e-password here")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["334 UGFzc3dvcmQ6", "334 VXNlcm5hbWU6", "+ UGFzc3dvcmQ6", "334 cGFzc3dvcmQ6", "S: 535 5.7.8 authentication failed: UGFzc3dvcmQ6",
+     "250-AUTH LOGIN PLAIN XOAUTH2 OAUTHBEARER", "SASL PLAIN LOGIN XOAUTH2", "* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN SASL-IR"],
+)  # fmt: skip
+def test_protocol_words_in_any_spelling_are_not_fragments_of_a_short_password(line: str) -> None:
+    """Postfix's and Exchange's AUTH LOGIN prompt `334 UGFzc3dvcmQ6` is base64 of "Password:": base64 pieces of a password
+    such as alice-password overlap it, and must not eat it (it was shown as `U<fragment of password ...>Q6`)."""
+    r = Redactor([Secret(SecretKind.PASSWORD, "alice-password")])
+    assert r.redact_line(line) == line
+
+
+def test_a_short_password_next_to_protocol_words_is_still_redacted_in_every_spelling() -> None:
+    password = "alice-password"
+    r = Redactor([Secret(SecretKind.PASSWORD, password)])
+    raw = password.encode()
+    wide = base64.b64encode(password.encode("utf-16-le")).decode()
+    for form in (password, b64(password), base64.b64encode(b"x" + raw).decode(), raw.hex(), wide):
+        out = r.redact_line(f"535 5.7.8 {form} UGFzc3dvcmQ6")
+        assert form not in out and out.endswith(" UGFzc3dvcmQ6"), out
+    for piece in ("alice-pa", "e-passwo", b64("e-password")[:10], raw.hex()[6:]):
+        assert piece not in r.redact_line(f"334 UGFzc3dvcmQ6 {piece}"), piece
+
+
+def test_a_reply_after_the_password_prompt_is_not_taken_for_the_answer() -> None:
+    """JavaMail's debug output drops the client's base64 answers: the line after `334 UGFzc3dvcmQ6` is then the server's
+    reply, whose last word (here the prompt again) was described, and registered, as the password."""
+    r = Redactor()
+    r.redact_line("334 UGFzc3dvcmQ6")
+    reply = "535 5.7.139 Authentication unsuccessful: UGFzc3dvcmQ6"
+    assert r.redact_line(reply) == reply and not r.has_secrets
+    r.redact_line("334 UGFzc3dvcmQ6")
+    assert r.redact_line(f"C: {b64('Winter2026!Pass')}") == "C: <password 15 chars " + fingerprint("Winter2026!Pass") + ">"
 
 
 @pytest.mark.parametrize("cut", [12, 40, 90, 200])

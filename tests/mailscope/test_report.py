@@ -43,7 +43,8 @@ def test_shape_and_settings_without_secrets() -> None:
         "user": "alice@example.test",
     }
     assert report["settings"]["token"] == "env:MAIL_TOKEN" and report["settings"]["password"] is None
-    assert report["outcome"] == {"kind": "authentication_failed", "summary": "AUTHENTICATE XOAUTH2 refused", "exit_code": 1}
+    # no diagnoser here, so no finding explains the refusal: undecided (3), not a cause found (1)
+    assert report["outcome"] == {"kind": "authentication_failed", "summary": "AUTHENTICATE XOAUTH2 refused", "exit_code": 3}
     assert [line["seq"] for line in report["transcript"]] == [1, 2, 3]
     assert report["evidence"]["sasl"][0]["challenge_json"] == [{"status": "401"}]
     assert TOKEN not in json.dumps(report)

@@ -134,3 +134,19 @@ async def test_missing_secret_source_is_a_clear_failure(lab: Lab) -> None:
     error, ids, _ = await failure(lab, client_secret=SecretSource("env", "LAB_NOT_SET"))
     assert "LAB_NOT_SET is not set" in str(error)
     assert ids == ["token_request_invalid_settings"]
+
+
+async def test_installed_app_cancel_on_the_consent_screen(lab: Lab) -> None:
+    lab.directory.sign_in.consents = False
+    try:
+        settings = lab.google_settings(flow="installed_app", refresh_token=None, extra={"auth_uri": lab.idp.google_auth_uri})
+        recorder = Recorder(settings)
+        task = asyncio.create_task(token_source_for(settings).acquire(recorder.record))
+        location = await consent(lab, recorder)
+    finally:
+        lab.directory.sign_in.consents = True
+    assert "error=access_denied" in location
+    assert (await asyncio.to_thread(requests.get, location, timeout=10)).status_code == 200
+    with pytest.raises(TokenAcquisitionError) as info:
+        await asyncio.wait_for(task, 20)
+    assert [f.id for f in explain_token_error(info.value.token, settings)] == ["google_consent_denied"]

@@ -258,3 +258,64 @@ async def test_http_authority_is_a_configuration_error(lab: Lab) -> None:
     error, recorder = await failure(lab, authority="http://127.0.0.1:1/contoso", extra={"token_cache": "none"})
     assert error.token.error["error"] == "configuration_error"
     assert finding_ids(error, recorder) == ["token_request_invalid_settings"]
+
+
+async def auth_code_error(lab: Lab, **changes: object) -> tuple[TokenAcquisitionError, Recorder]:
+    """The auth-code flow when Entra sends the browser back with an error: the loopback redirect alone ends it."""
+    settings = lab.settings(flow="auth_code", extra={"token_cache": "none"}, **changes)
+    recorder = Recorder(settings)
+    task = asyncio.create_task(token_source_for(settings).acquire(recorder.record))
+    location = await drive_browser(lab, recorder)
+    answer = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+    assert "error" in answer and "code" not in answer
+    assert (await asyncio.to_thread(requests.get, location, timeout=10)).status_code == 200
+    with pytest.raises(TokenAcquisitionError) as info:
+        await asyncio.wait_for(task, 20)
+    assert recorder.prompts[0].answer.done()  # the prompt's future tells every UI the wait is over
+    return info.value, recorder
+
+
+async def test_auth_code_consent_missing_comes_back_in_the_redirect(lab: Lab) -> None:
+    tenant = lab.directory.tenant("contoso.onmicrosoft.com")
+    tenant.users_can_consent = False
+    try:
+        error, recorder = await auth_code_error(lab, client_id=UNCONSENTED_APP)
+    finally:
+        tenant.users_can_consent = True
+    assert error.token.error["error"] == "consent_required" and "AADSTS65001" in str(error)
+    assert finding_ids(error, recorder)[0] == "ms_consent_or_permission_missing"
+
+
+async def test_auth_code_user_cancelling_consent_comes_back_in_the_redirect(lab: Lab) -> None:
+    lab.directory.sign_in.consents = False
+    try:
+        error, recorder = await auth_code_error(lab, client_id=UNCONSENTED_APP)
+    finally:
+        lab.directory.sign_in.consents = True
+    assert error.token.error["error"] == "access_denied" and "AADSTS65004" in str(error)
+    assert finding_ids(error, recorder)[0] == "ms_consent_or_permission_missing"
+
+
+async def test_auth_code_timeout_is_its_own_finding(lab: Lab) -> None:
+    settings = lab.settings(flow="auth_code", extra={"token_cache": "none", "signin_timeout": "1"})
+    recorder = Recorder(settings)
+    started = time.monotonic()
+    with pytest.raises(TokenAcquisitionError) as info:
+        await asyncio.wait_for(token_source_for(settings).acquire(recorder.record), 10)
+    assert time.monotonic() - started < 5
+    assert "no sign-in answer within 1 s" in str(info.value) and recorder.prompts[0].answer.cancelled()
+    findings = explain_token_error(info.value.token, settings)
+    assert [f.id for f in findings] == ["interactive_sign_in_not_completed"] and "ssh -L" in " ".join(findings[0].fix)
+
+
+async def test_a_paste_the_ui_gives_up_on_leaves_the_redirect_listening(lab: Lab) -> None:
+    settings = lab.settings(flow="auth_code", extra={"token_cache": "none"})
+    recorder = Recorder(settings)
+    task = asyncio.create_task(token_source_for(settings).acquire(recorder.record))
+    location = await drive_browser(lab, recorder)
+    recorder.prompts[0].answer.cancel()  # the dialog was closed, stdin hit EOF: no paste will come
+    await asyncio.sleep(0.2)
+    assert not task.done()
+    await asyncio.to_thread(requests.get, location, timeout=10)
+    credential = await asyncio.wait_for(task, 20)
+    assert "via loopback" in " ".join(credential.token.notes)

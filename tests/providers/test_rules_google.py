@@ -79,6 +79,7 @@ POSITIVE = [
     Case("google_no_refresh_token_returned", lambda: gmail(
         token=ya29(refresh=False, flow="installed_app"), mechanism="XOAUTH2", auth_result="OK", auth_text="A1 OK Success"),
         first=False),
+    Case("google_account_lookup_failed", lambda: gmail(**refused("A1 NO Lookup failed cf29mb85450632edb"))),
 ]
 
 NEAR_MISS = [
@@ -98,6 +99,7 @@ NEAR_MISS = [
     Case("google_imap_pop_disabled", lambda: gmail(token=ya29((READONLY,)), **refused())),
     Case("google_no_refresh_token_returned", lambda: gmail(token=ya29(refresh=False, flow="static"), mechanism="XOAUTH2",
                                                            auth_result="OK", auth_text="A1 OK Success")),
+    Case("google_account_lookup_failed", lambda: gmail(token=ya29((READONLY,)), **refused())),
 ]
 
 

@@ -94,6 +94,15 @@ def seed() -> DiagnosisInput:
                **xo("NO", "IUR1 NO AUTHENTICATE failed.", "user_name@atl.onmicrosoft.com", mech="PLAIN"))
 
 
+def pop3_two_step(response_length: int) -> DiagnosisInput:
+    """Exchange POP3 answers the two-step AUTH XOAUTH2 with its protocol error: a token over 4,096 characters (MailKit #1948)."""
+    reply = "-ERR Protocol error. Connection is closed. 10"
+    sasl = SaslExchange("XOAUTH2", False, f"<SASL XOAUTH2 user={ALICE} ^A auth=Bearer <jwt 4500 chars sha256:00>>", result="NO",
+                        result_text=reply, command_seq=5, result_seq=7, response_length=response_length)
+    return exo(protocol="pop3", port=995, token=delegated(scp="POP.AccessAsUser.All"), mechanism="XOAUTH2", auth_result="NO",
+               auth_text=reply, sasl=[sasl])
+
+
 def ms_settings(**changes: object) -> CheckSettings:
     fields: dict[str, object] = {"host": "outlook.office365.com", "port": 993, "user": ALICE, "provider": "microsoft",
                                  "flow": "device_code", "tenant": TID}
@@ -164,6 +173,7 @@ POSITIVE = [
     Case("ms_imap_pop_disabled", lambda: exo(token=delegated(), **accepted())),
     Case("ms_imap_pop_disabled", lambda: exo(token=delegated(), **xo()), first=False),
     Case("ms_mailbox_license_or_type", lambda: exo(token=delegated(), **accepted()), first=False),
+    Case("auth_line_too_long", lambda: pop3_two_step(6000)),
 ]
 
 NEAR_MISS = [
@@ -207,6 +217,7 @@ NEAR_MISS = [
     Case("smtp_auth_never_attempted", lambda: smtp("535 5.7.3 Authentication unsuccessful [SN2PR00CA0018]")),
     Case("ms_imap_pop_disabled", lambda: exo(token=delegated(aud="https://graph.microsoft.com"), **xo())),
     Case("ms_mailbox_license_or_type", lambda: exo(token=delegated(scp="POP.AccessAsUser.All"), **xo())),
+    Case("auth_line_too_long", lambda: pop3_two_step(2000)),
 ]
 
 

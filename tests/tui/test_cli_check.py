@@ -25,18 +25,12 @@ XOAUTH2_401 = {"status": "401", "schemes": "bearer", "scope": "mail"}
 
 @pytest.fixture(scope="module")
 def dovecot() -> Iterator[labfixture.LabInstance]:
-    started = labfixture.ensure_running(labfixture.MAIN)
-    yield labfixture.MAIN
-    if started:
-        labfixture.stop(labfixture.MAIN)
+    yield from labfixture.running(labfixture.MAIN)
 
 
 @pytest.fixture(scope="module")
 def dovecot_no_sasl_ir() -> Iterator[labfixture.LabInstance]:
-    started = labfixture.ensure_running(labfixture.NO_SASL_IR)
-    yield labfixture.NO_SASL_IR
-    if started:
-        labfixture.stop(labfixture.NO_SASL_IR)
+    yield from labfixture.running(labfixture.NO_SASL_IR)
 
 
 def mailscope(*args: str, secret: str = "", timeout: float = 30) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,7 @@
 """The monkey: random key sequences through the real console (Pilot), including view switches, runs, stops,
-filters, exports, the palette, the help screen, the log switcher, theme / presenter / explain / wrap toggles and
-terminal resizes. Whatever the order: the app never raises, always answers, and never shows a secret or a raw
-control sequence (on screen, in the clipboard, in an export).
+filters, exports, the palette, the help screen, the log switcher, the Paste view (typed and pasted text, diagnosed),
+theme / presenter / explain / wrap toggles and terminal resizes. Whatever the order: the app never raises, always
+answers, and never shows a secret or a raw control sequence (on screen, in the clipboard, in an export).
 
 Cheap by construction: the session is a real SessionRecord fed by a fast hostile session (server text with
 escape sequences, a password in a PLAIN payload, a JWT echoed back, a long base64 challenge) or the real replay
@@ -38,7 +38,8 @@ SCENARIOS = [ScenarioInfo("ms-seed-plain", "seed"), ScenarioInfo("ms-healthy", "
 
 KEYS = ("r", "r", "x", "t", "s", "l", "escape", "escape", "e", "p", "d", "w", "f", "y", "slash", "a", "u", "t", "h",
         "enter", "up", "down", "home", "end", "pageup", "pagedown", "left", "right", "tab", "shift+tab", "space",
-        "question_mark", "f1", "ctrl+s", "ctrl+o", "ctrl+p", "n", "j", "k", "backspace", "1")
+        "question_mark", "f1", "ctrl+s", "ctrl+o", "ctrl+p", "n", "j", "k", "backspace", "1", "v", "ctrl+r", "ctrl+l",
+        "right_square_bracket")
 SIZES = ((120, 36), (80, 24), (100, 30), (60, 20), (160, 48))
 BURST = 4  # keys sent before waiting for the screen: up to four keys land while a view switch or a run is under way
 
@@ -46,6 +47,18 @@ BURST = 4  # keys sent before waiting for the screen: up to four keys land while
 @dataclass(frozen=True)
 class Resize:
     size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Paste:
+    """A terminal paste into whatever has focus (the Paste view's text area, the filter, a settings field)."""
+
+    text: str
+
+
+# A client's log excerpt as a user pastes it: escape sequences from the server included.
+PASTED = ("* OK \x1b]0;PWNED\x07 \x1b[2J\x1b[31mThe Microsoft Exchange IMAP4 service is ready. \x9b31m\n"
+          "A1 AUTHENTICATE XOAUTH2\nA1 NO AUTHENTICATE failed.\n")
 
 
 async def hostile_session(target: Target, make_record) -> None:
@@ -105,12 +118,12 @@ def _visible(text: str) -> None:
 
 
 # Keys, and now and then a resize (a resize relayouts every widget: the costliest step).
-steps = st.lists(st.sampled_from(KEYS + tuple(Resize(size) for size in SIZES)), min_size=30, max_size=36)
+steps = st.lists(st.sampled_from(KEYS + tuple(Resize(size) for size in SIZES) + (Paste(PASTED),)), min_size=30, max_size=36)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(keys=steps, source=st.sampled_from(["lab", "log"]))
-async def test_random_keys_never_crash_hang_or_leak(keys: list[str | Resize], source: str) -> None:
+async def test_random_keys_never_crash_hang_or_leak(keys: list[str | Resize | Paste], source: str) -> None:
     with tempfile.TemporaryDirectory() as exports:
         target = Target(log=str(SEED_LOG)) if source == "log" else Target(scenario="ms-seed-plain")
         app = MailscopeApp(target, runner=hostile_session, diagnoser_factory=default_diagnoser, scenarios=SCENARIOS,
@@ -129,6 +142,9 @@ async def test_random_keys_never_crash_hang_or_leak(keys: list[str | Resize], so
                     burst = []
                 if isinstance(step, Resize):
                     await asyncio.wait_for(pilot.resize_terminal(*step.size), 10)
+                elif isinstance(step, Paste):
+                    app.post_message(events.Paste(step.text))
+                    await asyncio.wait_for(pilot.pause(0), 10)
             if app.is_running:
                 await settle(app, pilot)  # still answering
                 _visible(app.export_screenshot())

@@ -1,6 +1,7 @@
 """From the Settings view alone, live checks reach real servers with a private CA: the project's own Dovecot
-(XOAUTH2 with a locally minted token) signs in and opens the mailbox; `mailscope lab serve` (emulated Exchange and
-identity provider, run as the separate process a trainer starts) gives its scenario's cause. Nothing is stubbed:
+(XOAUTH2 with a locally minted token, IMAP and POP3) signs in and opens the mailbox; `mailscope lab serve` (emulated
+Exchange and identity provider, run as the separate process a trainer starts; IMAP, POP3, SMTP) gives its scenario's
+cause. Nothing is stubbed:
 the real console, probe, msal and diagnosis."""
 
 from __future__ import annotations
@@ -79,6 +80,24 @@ async def test_settings_alone_sign_in_to_the_projects_dovecot_with_its_private_c
         assert token[:40] not in app.export_screenshot()
 
 
+@pytest.mark.dovecot
+async def test_settings_alone_pop3_against_the_projects_dovecot(dovecot, tmp_path):
+    token = labfixture.mint(dovecot)
+    token_file = tmp_path / "token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    app = MailscopeApp(Target(scenario="ms-seed-plain"))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await fill(pilot, {
+            "protocol": "pop3", "security": "tls", "host": "127.0.0.1", "port": str(dovecot.pop3s), "ca_file": dovecot.ca_file,
+            "user": "alice@example.test", "mechanism": "xoauth2", "flow": "static", "src_token": f"file:{token_file}",
+        })
+        await run_from_settings(pilot, pane)
+        assert app.outcome.kind is OutcomeKind.MAILBOX_REACHABLE, app.outcome
+        assert app.target.describe() == f"pop3://127.0.0.1:{dovecot.pop3s}"
+        assert token[:40] not in app.export_screenshot()
+
+
 def lab_serve(scenario: str, tmp_path: Path) -> tuple[subprocess.Popen[str], argparse.Namespace]:
     """`mailscope lab serve SCENARIO` as a trainer runs it; its `try:` line parsed with `mailscope check`'s own parser."""
     from tui.cli import build_parser
@@ -93,19 +112,50 @@ def lab_serve(scenario: str, tmp_path: Path) -> tuple[subprocess.Popen[str], arg
     raise AssertionError("lab serve printed no `mailscope check` line")
 
 
-async def test_settings_alone_against_lab_serve_give_the_scenarios_cause(tmp_path):
-    process, args = lab_serve("ms-graph-scope", tmp_path)
+def typed(args: argparse.Namespace) -> dict[str, str]:
+    """The fields a user copies from `lab serve`'s `try:` line (protocol and security first: the port follows them)."""
+    return {
+        "protocol": args.protocol or "imap", "security": args.security, "host": args.host, "port": str(args.port), "ca_file": args.ca_file,
+        "user": args.user, "mechanism": args.mechanism, "sasl_ir": args.sasl_ir or "auto", "provider": args.provider, "flow": args.flow,
+        "client_id": args.client_id, "tenant": args.tenant, "authority": args.authority, "scopes": " ".join(args.scopes),
+    }
+
+
+@pytest.mark.parametrize(("scenario", "cause"), [
+    ("ms-graph-scope", "ms_graph_scope_or_audience"),
+    ("ms-smtp-auth-disabled-tenant", "ms_smtp_auth_disabled"),
+])
+async def test_settings_alone_against_lab_serve_give_the_scenarios_cause(tmp_path, scenario, cause):
+    process, args = lab_serve(scenario, tmp_path)
     try:
         app = MailscopeApp(Target(scenario="ms-seed-plain"))
         async with app.run_test(size=SIZE) as pilot:
-            pane = await fill(pilot, {
-                "host": args.host, "port": str(args.port), "security": args.security, "ca_file": args.ca_file, "user": args.user,
-                "mechanism": args.mechanism, "provider": args.provider, "flow": args.flow, "client_id": args.client_id,
-                "tenant": args.tenant, "authority": args.authority, "scopes": " ".join(args.scopes),
-            })
+            fields = typed(args)
+            pane = await fill(pilot, fields)
             await run_from_settings(pilot, pane)
-            assert app.diagnosis_pane.diagnosis.top.id == "ms_graph_scope_or_audience"
-            assert "ms_graph_scope_or_audience" in str(app.main_screen.query_one("#status-bar").render())
+            assert app.target.settings is not None and app.target.settings.protocol.value == fields["protocol"]
+            assert app.diagnosis_pane.diagnosis.top.id == cause
+            assert cause in str(app.main_screen.query_one("#status-bar").render())
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_settings_alone_pop3_one_line_form_refused_then_corrected_to_two_step(tmp_path):
+    """Exchange POP3 refuses the initial response on the AUTH line; after the failed run, the user changes only
+    that one field (everything else typed is still there) and the second run signs in."""
+    process, args = lab_serve("ms-pop-one-line", tmp_path)
+    try:
+        app = MailscopeApp(Target(scenario="ms-seed-plain"))
+        async with app.run_test(size=SIZE) as pilot:
+            assert args.protocol == "pop3" and args.sasl_ir == "yes"
+            pane = await fill(pilot, typed(args))
+            await run_from_settings(pilot, pane)
+            assert app.diagnosis_pane.diagnosis.top.id == "pop3_xoauth2_one_line_rejected_exchange"
+            assert await fill(pilot, {"sasl_ir": "no"}) is pane and pane.query_one("#host").value == args.host
+            await run_from_settings(pilot, pane)
+            assert app.outcome.kind is OutcomeKind.MAILBOX_REACHABLE, app.outcome
+            assert any("STAT" in t for t in app.transcript.rendered_texts())
     finally:
         process.terminate()
         process.wait(10)

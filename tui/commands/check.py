@@ -1,6 +1,7 @@
-"""`mailscope check`: one live session, headless. Prints the redacted transcript as it happens and a
-one-line outcome, or with --json the versioned report. Exit 0: authenticated and mailbox reachable;
-1: an error finding or failed authentication; 2: usage error.
+"""`mailscope check`: one live session (IMAP, POP3 or SMTP), headless. Prints the redacted transcript as it happens
+and a one-line outcome, or with --json the versioned report. Exit 0: authenticated and mailbox reachable (SMTP: the
+server accepts MAIL FROM and RCPT TO for the user); 1: the cause found (a confirmed error finding, as before); 2: usage
+error; 3: it failed but only unconfirmed candidates explain it (each says what would decide). README "Exit codes".
 
 Imports stay lazy: a static-token check must not load Textual, msal or google-auth.
 """
@@ -8,19 +9,17 @@ Imports stay lazy: a static-token check must not load Textual, msal or google-au
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.common import guarded_diagnoser, internal_error, silence_stdout
+from tui.commands.signin import SignInPrompts, signin_timeout_argument
 
 if TYPE_CHECKING:
     from mailscope.credential import TokenSource
     from mailscope.events import Event
     from mailscope.record import SessionRecord
     from mailscope.settings import CheckSettings
-
-DEFAULT_PORTS = {"tls": 993, "starttls": 143, "plain": 143}
 
 
 class UsageError(Exception):
@@ -31,17 +30,32 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "check",
         help="run one live session against a mail server and diagnose it",
-        description="Connect, authenticate (XOAUTH2/OAUTHBEARER/PLAIN/LOGIN), examine INBOX; show the redacted transcript.",
+        description="Connect, authenticate (XOAUTH2/OAUTHBEARER/PLAIN/LOGIN), then prove the mailbox is usable (IMAP: EXAMINE "
+        "INBOX; POP3: STAT; SMTP: MAIL FROM + RCPT TO, never a message unless --send-test); show the redacted transcript.",
     )
+    add_settings_arguments(p)
+    p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process (an id, or a scenario file)")
+    p.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="with --lab: a directory of scenario files")
+    p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
+
+
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """The options `settings_from_args` reads (server, credential, token acquisition, --profile); `audit` shares them."""
     target = p.add_argument_group("server")
+    target.add_argument("--preset", help="a known server: " + ", ".join(_preset_ids()))
+    target.add_argument("--protocol", choices=("imap", "pop3", "smtp"), help="default: imap (or the preset's)")
     target.add_argument("--host", help="server host name")
-    target.add_argument("--port", type=int, help="port (default: 993 for tls, 143 otherwise)")
+    target.add_argument("--port", type=int, help="port (default per protocol and security: imap 993/143, pop3 995/110, smtp 465/587/25)")
     target.add_argument("--security", choices=("tls", "starttls", "plain"), help="implicit TLS (default), STARTTLS or none")
     target.add_argument("--user", help="mailbox user (e-mail address)")
-    target.add_argument("--mechanism", choices=("auto", "xoauth2", "oauthbearer", "plain", "login"), help="default: auto")
+    target.add_argument("--mechanism", choices=("auto", "xoauth2", "oauthbearer", "plain", "login"),
+                        help="default: auto; 'login' is IMAP LOGIN, POP3 USER/PASS, SMTP AUTH LOGIN")
+    target.add_argument("--sasl-ir", choices=("auto", "yes", "no"), help="initial response on the AUTH line: auto (IMAP: when SASL-IR "
+                        "is listed; SMTP: yes; POP3: no, the two-step form Exchange needs), yes or no")
+    target.add_argument("--send-test", action="store_true", help="SMTP: after the check, send one real test message to --user")
     target.add_argument("--ca-file", help="PEM file of CAs to trust instead of the system store")
     target.add_argument("--insecure", action="store_true", help="do not verify the server certificate (never the default)")
-    target.add_argument("--timeout", type=float, help="seconds per step (default 10)")
+    target.add_argument("--timeout", type=timeout_argument, help="seconds per step (default 10)")
     secret = p.add_argument_group("credential").add_mutually_exclusive_group()
     secret.add_argument("--token-file", help="read the access token from this file")
     secret.add_argument("--token-env", metavar="VAR", help="read the access token from this environment variable")
@@ -60,9 +74,10 @@ def add_parser(subparsers: Any) -> None:
     provider.add_argument("--refresh-token-env", metavar="VAR")
     provider.add_argument("--authority", help="explicit authority URL")
     provider.add_argument("--token-endpoint", help="generic OAuth token endpoint")
+    provider.add_argument("--auth-endpoint", metavar="URL", help="authorization (consent) endpoint of --flow installed_app")
+    provider.add_argument("--signin-timeout", type=signin_timeout_argument, metavar="SECONDS",
+                          help="how long a browser sign-in may take (default 300)")
     p.add_argument("--profile", metavar="NAME", help="start from a saved profile; options given here override it")
-    p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process")
-    p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.lab:
         return _run_lab(args)
+    if args.lab_dir:
+        raise UsageError("--lab-dir goes with --lab")
     settings = settings_from_args(args)
     from providers.registry import token_source_for
 
@@ -93,18 +110,43 @@ def _run(args: argparse.Namespace) -> int:
 # -- settings ---------------------------------------------------------------------------------------
 _OVERRIDES = (  # options copied as typed onto the CheckSettings field of the same name
     "host", "port", "user", "ca_file", "timeout", "provider", "flow", "client_id", "tenant", "cloud", "certificate",
-    "service_account_file", "subject", "authority", "token_endpoint",
+    "service_account_file", "subject", "authority", "token_endpoint", "sasl_ir",
 )  # fmt: skip
+
+
+def _preset_ids() -> list[str]:
+    from providers.presets import HOST_PRESETS
+
+    return [p.id for p in HOST_PRESETS if p.host]
+
+
+def timeout_argument(text: str) -> float:
+    """argparse type of --timeout: positive, finite and capped for every command that takes it (with --lab too)."""
+    from providers.inputs import InputError, check_timeout
+
+    try:
+        return check_timeout(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def settings_from_args(args: argparse.Namespace) -> CheckSettings:
     """CheckSettings from a profile (if any) overridden by the options given; UsageError when unusable."""
     import dataclasses
 
-    from mailscope.settings import CheckSettings, Mechanism, SecretSource, Security
+    from mailscope.protocols import default_port
+    from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
 
-    base = _load_profile(args.profile) if args.profile else None
+    if args.profile and args.preset:
+        raise UsageError("--profile and --preset both name a server: give one")
+    base = _load_profile(args.profile) if args.profile else _load_preset(args.preset) if args.preset else None
     changes: dict[str, Any] = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    if args.protocol:
+        changes["protocol"] = Protocol(args.protocol)
+    if args.send_test:
+        changes["send_test"] = True
     if args.security:
         changes["security"] = Security(args.security)
     if args.mechanism:
@@ -122,16 +164,31 @@ def settings_from_args(args: argparse.Namespace) -> CheckSettings:
         changes["client_secret"] = SecretSource("env", args.client_secret_env)
     if args.refresh_token_env:
         changes["refresh_token"] = SecretSource("env", args.refresh_token_env)
+    extra = {key: value for key, value in (("auth_uri", args.auth_endpoint), ("signin_timeout", args.signin_timeout)) if value}
+    if extra:
+        changes["extra"] = {**(base.extra if base else {}), **extra}
     if base is None:
         if not changes.get("host"):
-            raise UsageError("--host is required (or --profile / --lab)")
-        security = changes.get("security", Security.TLS)
-        changes.setdefault("port", DEFAULT_PORTS[str(security)])
-        settings = CheckSettings(**changes)
-    else:
-        settings = dataclasses.replace(base, **changes)
+            raise UsageError("--host is required (or --preset / --profile / --lab)")
+        base = CheckSettings(host="", port=0)
+    if args.port is None and (base.port == 0 or args.protocol or args.security):  # the port that goes with them
+        protocol, security = changes.get("protocol", base.protocol), changes.get("security", base.security)
+        changes["port"] = default_port(protocol, security)
+    settings = dataclasses.replace(base, **changes)
     _validate(settings)
     return settings
+
+
+def _load_preset(preset_id: str) -> CheckSettings:
+    from mailscope.settings import CheckSettings
+    from providers.presets import host_preset
+
+    try:
+        preset = host_preset(preset_id)
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
+    return CheckSettings(host=preset.host, port=preset.port, security=preset.security, protocol=preset.protocol,
+                         provider=preset.provider, cloud=preset.cloud)
 
 
 def _load_profile(name: str) -> CheckSettings:
@@ -148,16 +205,14 @@ def _validate(settings: CheckSettings) -> None:
         raise UsageError("no host given")
     if not 0 < settings.port < 65536:
         raise UsageError(f"--port {settings.port} is not a TCP port")
-    if not settings.timeout > 0:
-        raise UsageError("--timeout must be positive")
-    for label, path in (
-        ("--ca-file", settings.ca_file),
-        ("--certificate", settings.certificate),
-        ("--service-account-file", settings.service_account_file),
-        ("--token-file", settings.token.ref if settings.token and settings.token.kind == "file" else None),
-    ):
-        if path and not os.access(os.path.expanduser(path), os.R_OK):
-            raise UsageError(f"{label} {path}: not a readable file")
+    if settings.send_test and settings.protocol != "smtp":
+        raise UsageError("--send-test sends a message: it needs --protocol smtp")
+    from providers.inputs import InputError, check_settings  # files, secrets, timeout: the console checks the same
+
+    try:
+        check_settings(settings)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # -- running ----------------------------------------------------------------------------------------
@@ -165,9 +220,9 @@ def _make_record(args: argparse.Namespace, settings: CheckSettings) -> SessionRe
     from mailscope.record import SessionRecord
 
     record = SessionRecord(settings)  # diagnosed once at the end: nothing here shows findings live
+    record.subscribe(SignInPrompts())  # before the printer: it closes its progress line before a transcript line
     if not args.json:
         record.subscribe(_print_event)
-    record.subscribe(_answer_prompts)
     return record
 
 
@@ -195,8 +250,8 @@ def _run_lab(args: argparse.Namespace) -> int:
     from providers.registry import token_source_for
 
     try:
-        scenario(args.lab)  # an unknown id is a usage error; a LookupError once the lab runs is not
-    except LookupError as exc:
+        chosen = scenario(args.lab, args.lab_dir)  # an unknown id or a bad file is a usage error; a LookupError once the lab runs is not
+    except (LookupError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     records: list[SessionRecord] = []
 
@@ -204,7 +259,7 @@ def _run_lab(args: argparse.Namespace) -> int:
         records.append(_make_record(args, settings))
         return records[-1]
 
-    asyncio.run(run_lab_check(args.lab, make_record, token_source_for))
+    asyncio.run(run_lab_check(chosen, make_record, token_source_for))
     if not records:
         raise UsageError(f"lab scenario {args.lab!r} ran no session")
     return _finish_output(args, records[-1])
@@ -230,9 +285,12 @@ def _print_result(args: argparse.Namespace, record: SessionRecord) -> int:
         print(report.report_json(record))
         return report.exit_code(record)
     for finding in report.findings_of(record):
-        print(f"{finding.severity.upper()}: {finding.title} [{finding.id}] (owner: {finding.owner})")
+        status = "" if finding.confirmed else " (unconfirmed candidate)"
+        print(f"{finding.severity.upper()}{status}: {finding.title} [{finding.id}] (owner: {finding.owner})")
         for step in finding.fix:
             print(f"    fix: {step}")
+        for step in finding.decide:
+            print(f"    to decide: {step}")
     outcome = record.outcome
     print(f"outcome: {outcome.kind}: {outcome.summary}" if outcome else "outcome: unknown (session not finished)")
     return report.exit_code(record)
@@ -247,28 +305,8 @@ def _print_event(event: Event) -> None:
     if isinstance(event, LineAdded):
         line = event.line
         note = f"    [{'; '.join(line.annotations)}]" if line.annotations else ""
-        channel = "" if line.channel.value == "imap" else f"[{line.channel.value}] "
+        channel = "" if line.channel.value in ("imap", "pop3", "smtp") else f"[{line.channel.value}] "
         try:
             print(f"{_PREFIX[line.direction.value]} {channel}{line.text}{note}", flush=True)
         except BrokenPipeError:  # `mailscope check ... | head`: the session goes on, the output stops
             silence_stdout()
-
-
-def _answer_prompts(event: Event) -> None:
-    """Device code: show the instructions. Paste-back: show the URL and read the answer from stdin."""
-    from mailscope.events import DeviceCodePrompt, PromptRequested
-
-    if not isinstance(event, PromptRequested):
-        return
-    prompt = event.prompt
-    if isinstance(prompt, DeviceCodePrompt):
-        print(prompt.message or f"Open {prompt.verification_uri} and enter the code {prompt.user_code}", file=sys.stderr, flush=True)
-        return
-    print(f"Open this URL, sign in, then paste the address you were sent to:\n{prompt.authorization_url}", file=sys.stderr, flush=True)
-    answer = event.answer
-    if answer is not None:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        reader = loop.run_in_executor(None, sys.stdin.readline)
-        reader.add_done_callback(lambda done: None if answer.done() else answer.set_result(done.result().strip()))

@@ -2,8 +2,12 @@
 poplib, MailKit, imapflow/node-imap, Thunderbird, email-oauth2-proxy, Postfix with sasl-xoauth2, curl -v, C:/S:
 transcripts, or anything else via the generic parser; plain, gzip-compressed or UTF-16).
 
-Exit 0: every session authenticated and reached its mailbox; 1: an error finding, a failed or unfinished session,
-or no session at all; 2: usage error (missing file, unknown format).
+Text in no client format at all (a pasted excerpt, a lone server line, an exception that quotes the server) is read
+by the generic/fragment importer: every line a server or client writes is diagnosed.
+
+Exit 0: every session authenticated and reached its mailbox; 1: a cause found (a confirmed error finding); 2: usage
+error (missing file, unknown format); 3: a session failed but the evidence only supports unconfirmed candidates (each
+says what would decide); 4: no mail session found. (mailscope.report's EXIT_* constants; README "Exit codes".)
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from mailscope.logs.detect import FORMATS
 from tui.commands.common import guarded_diagnoser, internal_error, silence_stdout
 
 MAX_SESSION_LINES = 40  # session rows printed in text mode; --json lists them all
-MAX_REMEMBERED = 256  # distinct session shapes whose diagnosis is reused (a failure repeated 200 times is diagnosed once)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,22 +52,23 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
 
 def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from mailscope.logs import LogScan, LogSummary, replay
+    from mailscope.logs.diagnose import diagnosed, no_session_note
     from mailscope.record import SessionRecord
     from mailscope.redact import escape_controls
-    from mailscope.report import build_report, findings_of
+    from mailscope.report import EXIT_UNDECIDED, EXIT_USAGE, build_report, findings_of
     from providers.inspect import inspect_token
 
     try:
         stream = sys.stdin.buffer if args.path == "-" else open(args.path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         print(f"mailscope logs: no such file: {escape_controls(args.path)}", file=err)
-        return 2
+        return EXIT_USAGE
     except IsADirectoryError:
         print(f"mailscope logs: {escape_controls(args.path)} is a directory, not a log file", file=err)
-        return 2
+        return EXIT_USAGE
     except OSError as exc:
         print(f"mailscope logs: cannot read {escape_controls(args.path)}: {exc.strerror}", file=err)
-        return 2
+        return EXIT_USAGE
     diagnoser = guarded_diagnoser()
     # Claims of tokens the log leaked (curl -v, Postfix debug) take part in the diagnosis, as a live token's do.
     inspect = functools.partial(inspect_token, source="imported log", flow="unknown (seen in a log)")
@@ -72,40 +76,32 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     shown: SessionRecord | None = None
     scan = LogScan(stream, args.format, full_scan=args.full_scan)
     try:
-        diagnosed: dict[int, tuple[Any, tuple[Any, ...]]] = {}  # identical sessions are diagnosed once
-        for session in scan.sessions():
-            key = session.fingerprint()
-            if key not in diagnosed:
-                record = SessionRecord()
-                replay(session, record, inspect_token=inspect)
-                record.diagnoser = diagnoser
-                record.rediagnose()
-                if len(diagnosed) >= MAX_REMEMBERED:
-                    diagnosed.pop(next(iter(diagnosed)))
-                diagnosed[key] = (record, findings_of(record))
-            record, findings = diagnosed[key]
-            summary.add(session, record, findings)
-            if session.index == args.session:
+        for item in diagnosed(scan, diagnoser=diagnoser, inspect_token=inspect):  # identical sessions are diagnosed once
+            summary.add(item.session, item.record, item.findings)
+            if item.session.index == args.session:
                 shown = SessionRecord(diagnoser=diagnoser)  # its own replay: the shared one carries another's positions
-                replay(session, shown, inspect_token=inspect)
+                replay(item.session, shown, inspect_token=inspect)
     except (OSError, EOFError) as exc:
         print(f"mailscope logs: read error in {escape_controls(args.path)}: {getattr(exc, 'strerror', None) or exc}", file=err)
-        return 2
+        return EXIT_USAGE
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
     if args.session is not None and shown is None:
         print(f"mailscope logs: no session #{args.session} in this log ({summary.sessions} found)", file=err)
-        return 2
+        return EXIT_USAGE
     notes = list(scan.notes)
     if summary.sessions == 0:
-        notes.append("no mail session found in this log" + ("" if scan.format != "generic" else " (format not recognised)"))
+        notes.append(no_session_note(scan.format))
+    elif summary.exit_code == EXIT_UNDECIDED:
+        notes.append("no cause could be confirmed from this evidence alone: the candidates above are ranked, and each says "
+                     "what would decide it (exit code 3)")
     try:
         if args.json:
             report = _report(args.path, scan, summary, notes)
             if shown is not None:
                 report["session_detail"] = build_report(shown)  # the shape of `mailscope check --json`
-            out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")  # one write: json.dump writes per token
+            out.write(json.dumps(report, indent=2, ensure_ascii=True) + "\n")  # one write: json.dump writes per token
         else:
             _print_text(out, escape_controls(args.path), scan, summary, notes)
             if shown is not None:
@@ -113,7 +109,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         out.flush()
     except BrokenPipeError:  # `mailscope logs big.log | head`: the reader left, nothing more to say
         silence_stdout()
-    return 0 if summary.sessions and summary.healthy == summary.sessions and not summary.has_error else 1
+    return summary.exit_code
 
 
 def _plain(value: Any) -> Any:
@@ -146,6 +142,13 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
             "healthy": summary.healthy,
             "outcomes": summary.outcomes,
             "top": findings[0].id if findings else None,
+            "top_confirmed": findings[0].confirmed if findings else None,
+            "exit_code": summary.exit_code,
+        },
+        "evidence_time": {  # what time-dependent checks judged at: each session's own evidence, never today's clock
+            "sources": summary.time_sources,
+            "first": summary.first_judged.stated if summary.first_judged else None,
+            "last": summary.last_judged.stated if summary.last_judged else None,
         },
         "findings": [_plain(f) | {"sessions": summary.sessions_with(f.id)[:100]} for f in findings],
         "sessions": [_plain(row) for row in summary.rows_in_log_order()],
@@ -156,6 +159,8 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
 def _print_session(out: IO[str], index: int, record: Any, findings: tuple[Any, ...]) -> None:
     w = out.write
     w(f"\nSession #{index}, rebuilt from the log (secrets redacted):\n")
+    when = record.judged_at()
+    w(f"  judged at {when.stated or 'an unknown time'} ({when.source}): {when.detail}\n")
     for line in record.lines:
         side = {"client": "C:", "server": "S:"}.get(str(line.direction), " *")
         notes = f"   [{'; '.join(line.annotations)}]" if line.annotations else ""
@@ -163,13 +168,35 @@ def _print_session(out: IO[str], index: int, record: Any, findings: tuple[Any, .
     w(f"  outcome: {record.outcome.kind}: {record.outcome.summary}\n" if record.outcome else "")
     for finding in findings:
         cited = f" (lines {', '.join(map(str, finding.cited_lines))})" if finding.cited_lines else ""
-        w(f"  {finding.severity.upper():7} {finding.id}{cited}: {finding.title}\n")
+        w(f"  {label(finding):8} {finding.id}{cited}: {finding.title}{'' if finding.confirmed else ' (unconfirmed candidate)'}\n")
+        for step in finding.decide:
+            w(f"           to decide: {step}\n")
+
+
+def _reference_time(summary: Any) -> str:
+    """One line: what the time-dependent checks judged at, and where it came from."""
+    first, last = summary.first_judged, summary.last_judged
+    if summary.sessions == 1 and first is not None:
+        return f"reference time: {first.stated} ({first.source}: {first.detail}); never today's clock"
+    if first is None:
+        return "reference time: unknown (no timestamps, server time, Date: header or token time); expiry is never judged at today's clock"
+    sources = ", ".join(f"{source} {count}" for source, count in summary.time_sources.items())
+    return f"reference time: each session's own evidence, never today's clock (sources: {sources}); {first.stated} to {last.stated}"
+
+
+def label(finding: Any) -> str:
+    """The severity as text output shows it: `ERROR` when the evidence proves it, `ERROR?` for an unconfirmed candidate."""
+    return finding.severity.upper() + ("" if finding.confirmed else "?")
 
 
 def _print_text(out: IO[str], path: str, scan: Any, summary: Any, notes: list[str]) -> None:
+    from mailscope.report import EXIT_UNDECIDED
+
     w = out.write
     size = f"{scan.stats.lines_seen:,} lines" if not scan.stats.anchored else f"{scan.stats.bytes_read / 1e6:,.0f} MB"
     w(f"{path}: {scan.format} log, {size}, {summary.sessions} mail session(s), {summary.healthy} healthy\n")
+    if summary.sessions:
+        w(f"{_reference_time(summary)}\n")
     rows = summary.rows_in_log_order()
     shown = rows if len(rows) <= MAX_SESSION_LINES else rows[: MAX_SESSION_LINES - 5] + rows[-5:]
     for i, row in enumerate(shown):
@@ -177,20 +204,23 @@ def _print_text(out: IO[str], path: str, scan: Any, summary: Any, notes: list[st
             w(f"  ... {len(rows) - MAX_SESSION_LINES} more session(s); --json lists all\n")
         target = f"{row.host}:{row.port}" if row.port else row.host or "?"
         lines = f"{row.position_unit}s {row.first_line}-{row.last_line}" if row.first_line is not None else ""
-        top = f" -> {row.findings[0]}" if row.findings else ""
+        top = f" -> {row.findings[0]}" + (" (undecided)" if row.exit_code == EXIT_UNDECIDED else "") if row.findings else ""
         w(f"  #{row.index:<4} {row.where:<26} {lines:<16} {row.protocol} {target} {row.user} {row.mechanism or '-'}: {row.outcome}{top}\n")
     findings = summary.findings()
     if findings:
         w("\nFindings across the log (most important first):\n")
     for f in findings:
         seen = f"first {f.first_seen}, last {f.last_seen}" if f.count > 1 else f"seen {f.first_seen}"
-        w(f"\n{f.severity.upper():7} {f.id}  x{f.count} session(s) ({seen})\n")
+        status = "" if f.confirmed else "  unconfirmed candidate"
+        w(f"\n{label(f):8} {f.id}  x{f.count} session(s) ({seen}){status}\n")
         w(f"        {f.title}\n")
         if f.explanation:
             w(f"        {f.explanation}\n")
         w(f"        who fixes it: {f.owner}\n")
         for step in f.fix:
             w(f"        fix: {step}\n")
+        for step in f.decide:
+            w(f"        to decide: {step}\n")
         for link in f.links[:3]:
             w(f"        see: {link}\n")
     for note in notes:

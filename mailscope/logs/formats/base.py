@@ -12,6 +12,7 @@ from typing import ClassVar
 from mailscope.events import Channel, Direction
 from mailscope.logs import common
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.protocols import DEFAULT_PORTS
 
 _CAPA_LINE = re.compile(r"[A-Z][A-Z0-9-]*(?: [A-Za-z0-9._-]+)*")  # "SASL PLAIN XOAUTH2", "TOP", "IMPLEMENTATION x"
 
@@ -20,6 +21,9 @@ MAX_PREFIXES = 256
 MAIL_MARKERS: tuple[bytes, ...] = (
     b"IMAP", b"POP3", b"SMTP", b"AUTH", b"LOGIN", b"CAPA", b"* ", b"+ ", b" OK", b" NO ", b" BAD", b"+OK", b"-ERR",
     b"EHLO", b"STARTTLS", b" 5.7.", b"334 ", b"235 ", b"AADSTS", b"invalid_grant", b"xception", b"SASL",
+    # what a pasted fragment holds without any of those: a reply line's own start, an error object, a client's complaint
+    b"5.7.", b"5.5.", b"4.7.", b"NO ", b"BAD ", b"rror", b"uthenticat", b"echanism", b"xoauth2", b"oauthbearer", b"Lookup failed",
+    b"Enabled", b"authenticated but not connected",
 )  # fmt: skip
 
 
@@ -95,10 +99,14 @@ class Parser:
             return self._last_stream, None
         prefix = rest[: match.start(1)].rstrip()
         if prefix and len(self._prefixes) < MAX_PREFIXES:
-            self._prefixes.setdefault(prefix, prefix)
+            self._prefixes.setdefault(prefix, self.stream_of(prefix))
         stream = self._prefixes.get(prefix, "")
         self._last_stream = stream
         return stream, match.group(1)
+
+    def stream_of(self, prefix: str) -> str:
+        """The connection a learned product prefix stands for (the generic parser drops level words and direction marks)."""
+        return prefix
 
     def wire(
         self,
@@ -153,9 +161,9 @@ class Parser:
 _CHANNELS = {
     "imaps": ("imap", "tls"), "imap": ("imap", "starttls"), "pop3s": ("pop3", "tls"), "pop3": ("pop3", "starttls"),
     "pops": ("pop3", "tls"), "pop": ("pop3", "starttls"), "smtps": ("smtp", "tls"), "smtp": ("smtp", "starttls"),
-    "993": ("imap", "tls"), "143": ("imap", "starttls"), "995": ("pop3", "tls"), "110": ("pop3", "starttls"),
-    "465": ("smtp", "tls"), "587": ("smtp", "starttls"), "25": ("smtp", "starttls"),
 }  # fmt: skip
+for (_protocol, _security), _port in DEFAULT_PORTS.items():  # well-known ports, from the one table (143: starttls before plain)
+    _CHANNELS.setdefault(str(_port), (_protocol.value, _security.value))
 
 
 def channel_for(scheme_or_port: str) -> tuple[str, str]:

@@ -1,6 +1,7 @@
 """`curl -v` against imap(s)://, pop3(s)://, smtp(s)://. `* ` lines are curl's own (`*   Trying 1.2.3.4:993...`,
 `* Connected to outlook.office365.com (1.2.3.4) port 993`, `* SSL connection using TLSv1.3 / ...`), `< ` is the server,
-`> ` the client. curl prints the AUTHENTICATE initial response (the token) verbatim: redaction removes it."""
+`> ` the client. curl prints the AUTHENTICATE initial response (the token) verbatim: redaction removes it.
+With `--trace-time` every line starts with the local time of day (`10:00:01.123456 `)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class Parser(_Base):
     name = "curl"
     client_software = "curl"
     markers = (b"* ", b"< ", b"> ", b"AADSTS")
-    signature = re.compile(r"^\*\s+Trying \S+|^\* Connected to \S+ \(|^\* (?:SSL|TLS) connection using")
+    signature = re.compile(r"^(?:\d\d:\d\d:\d\d\.\d{6} )?\*(?:\s+Trying \S+| Connected to \S+ \(| (?:SSL|TLS) connection using)")
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         if match := _CONNECTED.match(rest):
@@ -44,5 +45,6 @@ class Parser(_Base):
                 return [LogItem(ItemKind.CLOSE, message, wall_time=wall_time, lineno=lineno)]
             if message.startswith(("SSL connection using", "TLS connection using", "Server certificate", "STARTTLS")):
                 return [LogItem(ItemKind.NOTE, f"curl: {message}", wall_time=wall_time, lineno=lineno)]
-            return []
+            # "No known authentication mechanisms supported!": curl gives up before signing in
+            return common.evidence_items(message, stream="", wall_time=wall_time, lineno=lineno)
         return common.evidence_items(rest, stream="", wall_time=wall_time, lineno=lineno)

@@ -1,9 +1,10 @@
 """Python's standard library debug output.
 
-imaplib (`imaplib.Debug = 4`): `  30:15.22 > b'JDLM1 CAPABILITY'`, `  30:15.23 < b'* OK ...'`, and
-`new IMAP4 connection, tag=b'JDLM'`. smtplib (`set_debuglevel(1)`): `send: b'ehlo ...\\r\\n'`,
-`reply: b'250-...\\r\\n'`, `connect: ('smtp.office365.com', 587)`. poplib (`set_debuglevel(2)`): `*cmd* 'USER a'`,
-`*resp* b'+OK ...'`. Payloads are Python bytes reprs, decoded with `ast.literal_eval` (literals only).
+imaplib (`imaplib.Debug = 4`): `  30:15.22 > b'JDLM1 CAPABILITY'`, `  30:15.23 < b'* OK ...'` (minutes and seconds
+only), and `new IMAP4 connection, tag=b'JDLM'`. smtplib (`set_debuglevel(1)`): `send: b'ehlo ...\\r\\n'`,
+`reply: b'250-...\\r\\n'`, `connect: ('smtp.office365.com', 587)`; level 2 starts each line with the local time of
+day. poplib (`set_debuglevel(2)`): `*cmd* 'USER a'`, `*resp* b'+OK ...'`. Payloads are Python bytes reprs, decoded
+with `ast.literal_eval` (literals only).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class Parser(_Base):
     client_software = "Python imaplib"
     markers = (b"> b", b"< b", b"send: ", b"reply: ", b"*cmd*", b"*resp*", b"*put*", b"*get*", b"connection", b"connect: ",
                b"AADSTS", b"xception", b"error")  # fmt: skip
-    signature = re.compile(r"^\s*\d\d:\d\d\.\d\d [<>] b['\"]|^(?:send|reply): b['\"]|^\*(?:cmd|resp)\* |new IMAP4 connection, tag=")
+    signature = re.compile(
+        r"^\s*\d\d:\d\d\.\d\d [<>] b['\"]|^(?:\d\d:\d\d:\d\d\.\d{6} )?(?:send|reply): b['\"]|^\*(?:cmd|resp)\* |new IMAP4 connection, tag="
+    )
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         if _NEW_IMAP.search(rest):

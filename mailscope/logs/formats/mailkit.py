@@ -8,9 +8,8 @@ import re
 from mailscope.logs.formats import transcript
 from mailscope.logs.formats.base import channel_for
 from mailscope.logs.model import LogItem
+from mailscope.protocols import default_port
 
-_DEFAULT_PORTS = {("imap", True): "993", ("imap", False): "143", ("pop3", True): "995", ("pop3", False): "110",
-                  ("smtp", True): "465", ("smtp", False): "25"}  # fmt: skip
 _CONNECTED = re.compile(r"^Connected to (?P<scheme>[a-z0-9]+)://(?P<host>[^:/\s]+)(?::(?P<port>\d+))?/?(?P<query>\S*)")
 
 
@@ -28,6 +27,6 @@ class Parser(transcript.Parser):
         if security == "starttls" and protocol != "smtp" and "starttls=always" not in match.group("query"):
             security = "plain"
         tls = scheme.endswith("s") and scheme != "pop3"
-        port = match.group("port") or _DEFAULT_PORTS.get((protocol, tls), "")
+        port = match.group("port") or (str(default_port(protocol, "tls" if tls else "plain")) if protocol else "")
         facts = {"host": match.group("host"), "port": port, "security": security, "protocol": protocol or "imap"}
         return [self.connect("", wall_time=wall_time, lineno=lineno, text=rest, **facts)]

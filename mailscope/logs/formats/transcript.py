@@ -1,5 +1,5 @@
 """A plain transcript: `C: ...` / `S: ...` lines (also `client:` / `server:`), as people paste into issues and as
-RFCs print examples. An optional timestamp may precede the marker."""
+RFCs print examples. An optional timestamp may precede the marker, bare or in brackets."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.model import LogItem
 
-_LINE = re.compile(r"^(?:\[[^\]]*\]\s*)?(?P<side>C|S|client|server)(?::\s?|\s?>\s|\s?<\s)(?P<text>.*)$", re.IGNORECASE)
+_LINE = re.compile(r"^(?:\[(?P<bracket>[^\]]*)\]\s*)?(?P<side>C|S|client|server)(?::\s?|\s?>\s|\s?<\s)(?P<text>.*)$", re.IGNORECASE)
 
 
 class Parser(_Base):
@@ -23,5 +23,6 @@ class Parser(_Base):
         if not match:
             return common.evidence_items(rest, stream="", wall_time=wall_time, lineno=lineno)
         direction = Direction.CLIENT if match.group("side")[0].lower() == "c" else Direction.SERVER
+        wall_time = wall_time or common.whole_timestamp(match.group("bracket") or "")
         item = self.wire(match.group("text"), stream="", wall_time=wall_time, lineno=lineno, direction=direction)
         return [item] if item else []

@@ -13,11 +13,15 @@ from mailscope.diagnosis import diagnose
 from mailscope.diagnosis.catalogue import RULE_HOME, RULE_SETS
 from mailscope.evidence import CommandResult, Fault, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import Diagnosis, DiagnosisInput, Severity
+from mailscope.sasl import DEFECTS
 from mailscope.settings import CheckSettings, Mechanism, Security
 
 NOW = 1_800_000_000.0
 GENERIC_CAPS = ("IMAP4rev1", "AUTH=PLAIN", "AUTH=XOAUTH2", "SASL-IR", "IDLE")
 GMAIL_JSON = {"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"}
+DOVECOT_JSON = {"status": "401", "schemes": "bearer", "scope": "mail"}
+PASSWORD_BEARER = DEFECTS["bearer_is_password"]
+PROXY_SAID = "Retrying login due to exception while decrypting OAuth 2.0 credentials for alice (invalid password): InvalidToken()"
 
 
 def make(*, settings: CheckSettings | None = None, token: TokenEvidence | None = None, **evidence: object) -> DiagnosisInput:
@@ -89,21 +93,42 @@ POSITIVE = [
     Case("session_healthy", lambda: make(protocol="smtp", mechanism="XOAUTH2", auth_result="235",
                                          auth_text="235 2.7.0 Authentication successful")),
     Case("token_expires_soon", lambda: healthy(token=jwt(exp=NOW + 120)), first=False),
+    Case("token_not_yet_valid", lambda: healthy(token=jwt(nbf=NOW + 3600, exp=NOW + 7200)), first=False),
     Case("sasl_ir_not_advertised_or_misused", lambda: healthy(capabilities_pre_tls=("IMAP4rev1", "AUTH=XOAUTH2")), first=False),
     Case("auth_refused_cause_unknown", lambda: make(server_family="dovecot", mechanism="XOAUTH2", sasl=sasl())),
     Case("token_acquisition_failed", lambda: make(
         token=TokenEvidence(kind="none", provider="generic", error={"error": "server_error"}),
         fault=Fault(FaultKind.TOKEN_ACQUISITION, "server_error", "token"))),
+    Case("password_sent_as_bearer", lambda: make(mechanism="XOAUTH2", sasl=sasl(defects=[PASSWORD_BEARER]))),
+    Case("token_expired", lambda: make(mechanism="XOAUTH2", sasl=sasl(challenge_json=[DOVECOT_JSON]), token=jwt(exp=NOW - 600))),
+    Case("token_user_mismatch", lambda: make(mechanism="XOAUTH2", sasl=sasl(), token=jwt(preferred_username="bob@example.net"))),
+    Case("token_scope_missing", lambda: make(mechanism="XOAUTH2", sasl=sasl(challenge_json=[DOVECOT_JSON]),
+                                             token=jwt(scope="openid email"))),
+    Case("oauth_request_invalid", lambda: make(mechanism="OAUTHBEARER", sasl=sasl("OAUTHBEARER", challenge_json=[
+        {"status": "invalid_request"}]))),
+    Case("mechanism_setting_ignored", lambda: make(mechanism="OAUTHBEARER", sasl=sasl("OAUTHBEARER"),
+                                                   log_facts={"mechanism_configured": "XOAUTH2"})),
+    Case("mechanism_setting_ignored", lambda: make(settings=CheckSettings("mail.example.net", 993, mechanism=Mechanism.XOAUTH2),
+                                                   mechanism="OAUTHBEARER", sasl=sasl("OAUTHBEARER"))),
+    Case("auth_line_too_long", lambda: make(protocol="smtp", port=465, mechanism="XOAUTH2", sasl=sasl(
+        text="555 5.5.2 Syntax error, goodbye. x1 - gsmtp", response_length=1400))),
+    Case("auth_line_too_long", lambda: make(protocol="smtp", port=465, commands=[CommandResult(
+        "?", "NO", "555 5.5.2 Syntax error, goodbye. x1 - gsmtp", 3)]), first=False),  # a fragment: undecided, still named
+    Case("oauth_proxy_password_mismatch", lambda: make(
+        host="localhost", port=1993, capabilities_pre_tls=("IMAP4rev1", "AUTH=PLAIN"), mechanism="LOGIN", login_used=True,
+        auth_result="OK", auth_text="A2 OK LOGIN completed", exceptions=[PROXY_SAID],
+        commands=[CommandResult("SELECT", "BAD", "User is authenticated but not connected.", 9)])),
     *(Case(fid, lambda kind=kind: make(fault=Fault(kind, "detail", "connect", 2))) for kind, fid in (
         (FaultKind.DNS, "dns_failure"), (FaultKind.REFUSED, "connection_refused"), (FaultKind.CONNECT_TIMEOUT, "connect_timeout"),
         (FaultKind.TLS_VERIFY, "tls_verification_failed"), (FaultKind.TLS_HANDSHAKE, "tls_handshake_failed"),
         (FaultKind.BYE_GREETING, "server_refused_connection"), (FaultKind.UNEXPECTED_GREETING, "server_refused_connection"),
         (FaultKind.CLOSED_MID_COMMAND, "connection_closed_by_server"), (FaultKind.SERVER_SILENT, "server_silent"),
         (FaultKind.PROTOCOL_ERROR, "protocol_error"), (FaultKind.STARTTLS_REFUSED, "starttls_refused"),
-        (FaultKind.SETTINGS, "settings_invalid"))),
+        (FaultKind.SETTINGS, "settings_invalid"), (FaultKind.CLIENT_PARSER, "client_parser_error"))),
 ]
 
 NEAR_MISS = [
+    Case("client_parser_error", lambda: make(fault=Fault(FaultKind.CLOSED_MID_COMMAND, "the server closed the connection", "LIST", 9))),
     Case("token_sent_as_password_via_plain", lambda: make(mechanism="PLAIN", sasl=sasl("PLAIN"),
                                                           token=TokenEvidence(kind="password", shape="password"))),
     Case("token_sent_as_password_via_plain", lambda: make(mechanism="PLAIN", sasl=sasl("PLAIN", result="OK", text="A1 OK"), token=jwt())),
@@ -138,7 +163,29 @@ NEAR_MISS = [
                                          commands=[CommandResult("NAMESPACE", "BAD", "User is authenticated but not connected.", 8)])),
     Case("session_healthy", lambda: make(mechanism="XOAUTH2", sasl=sasl(result="OK", text="A1 OK"), auth_result="OK")),
     Case("token_expires_soon", lambda: healthy(token=jwt(exp=NOW + 3600))),
+    Case("token_not_yet_valid", lambda: healthy(token=jwt(nbf=NOW + 120, exp=NOW + 3720))),  # within the 5 min skew allowed
     Case("auth_refused_cause_unknown", lambda: make(mechanism="XOAUTH2", sasl=sasl(text="A1 NO Invalid SASL argument."))),
+    Case("password_sent_as_bearer", lambda: make(mechanism="XOAUTH2", sasl=sasl(result="OK", text="A1 OK", defects=[PASSWORD_BEARER]),
+                                                 auth_result="OK")),
+    Case("password_sent_as_bearer", lambda: make(mechanism="XOAUTH2", sasl=sasl(defects=["the token contains spaces or line breaks"]))),
+    Case("token_expired", lambda: make(mechanism="XOAUTH2", sasl=sasl(), token=jwt(exp=NOW + 600))),
+    Case("token_expired", lambda: make(server_family="exchange", mechanism="XOAUTH2", sasl=sasl(), token=jwt(exp=NOW - 600))),
+    Case("token_user_mismatch", lambda: make(mechanism="XOAUTH2", sasl=sasl(), token=jwt(preferred_username="Alice@Example.net"))),
+    Case("token_scope_missing", lambda: make(mechanism="XOAUTH2", sasl=sasl(challenge_json=[DOVECOT_JSON]),
+                                             token=jwt(scope="openid mail"))),
+    Case("oauth_request_invalid", lambda: make(mechanism="OAUTHBEARER", sasl=sasl("OAUTHBEARER", challenge_json=[
+        {"status": "invalid_token"}]))),
+    Case("mechanism_setting_ignored", lambda: make(mechanism="OAUTHBEARER", sasl=sasl("OAUTHBEARER"),
+                                                   log_facts={"mechanism_configured": "OAUTHBEARER XOAUTH2"})),
+    Case("mechanism_setting_ignored", lambda: make(settings=CheckSettings("mail.example.net", 993, mechanism=Mechanism.AUTO),
+                                                   mechanism="OAUTHBEARER", sasl=sasl("OAUTHBEARER"))),
+    Case("auth_line_too_long", lambda: make(protocol="smtp", port=465, mechanism="XOAUTH2", sasl=sasl(
+        text="555 5.5.2 Syntax error, goodbye. x1 - gsmtp", response_length=300))),
+    Case("auth_line_too_long", lambda: make(protocol="smtp", port=465, mechanism="XOAUTH2", sasl=sasl(
+        text="555 5.5.2 Syntax error, goodbye. x1 - gsmtp", response_length=1400, sasl_ir=False))),
+    Case("oauth_proxy_password_mismatch", lambda: make(
+        mechanism="LOGIN", login_used=True, auth_result="OK", auth_text="A2 OK LOGIN completed",
+        commands=[CommandResult("SELECT", "BAD", "User is authenticated but not connected.", 9)])),
     Case("connection_closed_by_server", lambda: make(
         mechanism="XOAUTH2", sasl=sasl(result="OK", text="A1 OK"), auth_result="OK",
         untagged_bye="* BYE Session invalidated - AccessTokenExpired", fault=Fault(FaultKind.CLOSED_MID_COMMAND, "closed", "LIST"))),

@@ -1,5 +1,5 @@
 """Fixtures for the lab server tests: a lab CA, an RS256 signing key standing in for the IdP, a small
-directory, and a line-level IMAP client over real TLS (so tests see the exact wire)."""
+directory, and a line-level client over real TLS (IMAP tags, POP3 lines, SMTP replies) so tests see the exact wire."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import base64
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ READ_TIMEOUT = 3.0
 
 @dataclass
 class Wire:
-    """A raw IMAP client: send lines, read lines, with a timeout on every read."""
+    """A raw line client: send lines, read lines, with a timeout on every read."""
 
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
@@ -46,6 +46,24 @@ class Wire:
             lines.append(await self.line())
             if lines[-1].startswith(f"{tag} "):
                 return lines
+
+    async def ask(self, text: str | bytes) -> str:
+        """Send one line, return the one-line answer (POP3, or a one-line SMTP reply)."""
+        await self.send(text)
+        return await self.line()
+
+    async def reply(self, text: str | bytes | None = None) -> list[str]:
+        """Send a line (unless None) and read one SMTP reply: every `NNN-` line up to the `NNN ` one."""
+        if text is not None:
+            await self.send(text)
+        lines = [await self.line()]
+        while len(lines[-1]) > 3 and lines[-1][3] == "-":
+            lines.append(await self.line())
+        return lines
+
+    async def upgrade(self, lab: Lab) -> None:
+        """STARTTLS/STLS after the server's go-ahead."""
+        await self.writer.start_tls(lab.ca.client_context(), server_hostname="127.0.0.1")
 
     async def closed(self, timeout: float = READ_TIMEOUT) -> bool:
         return await asyncio.wait_for(self.reader.read(1), timeout) == b""
@@ -86,6 +104,20 @@ class Lab:
 
 def xoauth2(user: str, token: str) -> str:
     return base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def fake_tokeninfo(user: str, scopes: dict[str, str]) -> Callable[[str], dict[str, str] | None]:
+    """Google's tokeninfo for a few known tokens (token -> granted scope), all of them `user`'s and alive."""
+
+    def tokeninfo(token: str) -> dict[str, str] | None:
+        scope = scopes.get(token)
+        return None if scope is None else {"scope": scope, "email": user, "exp": str(int(time.time()) + 3000)}
+
+    return tokeninfo
 
 
 @pytest.fixture(scope="session")

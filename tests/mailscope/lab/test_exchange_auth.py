@@ -7,7 +7,7 @@ import time
 import pytest
 
 from mailscope.lab.directory import AppRegistration, Directory, MsCloud, MsUser, Tenant
-from mailscope.lab.exchange_auth import Grant, decide, verify_signature
+from mailscope.lab.exchange_auth import IMAP, POP, SMTP, Grant, decide, may_send_as, smtp_auth_disabled_for, verify_signature
 from mailscope.lab.idp_keys import SigningKey, sign_jwt
 
 NOW = 1_800_000_000.0
@@ -110,3 +110,59 @@ def test_signature_is_checked() -> None:
     assert verify_signature(token, other.public_key_pem) is None
     assert verify_signature("ya29.opaque", key.public_key_pem) is None
     assert decide(None, ALICE, Directory(), MsCloud.GLOBAL).grant is Grant.REFUSED
+
+
+@pytest.mark.parametrize(
+    ("service", "changes", "user", "grant", "reason_part"),
+    [
+        (POP, {"scp": "POP.AccessAsUser.All"}, ALICE, Grant.GRANTED, "delegated token"),
+        (POP, {"scp": "IMAP.AccessAsUser.All"}, ALICE, Grant.REFUSED, "POP.AccessAsUser.All"),
+        (POP, {"scp": "POP.AccessAsUser.All", "upn": CAROL}, CAROL, Grant.GRANTED, ""),  # carol: IMAP off, POP on
+        (SMTP, {}, ALICE, Grant.GRANTED, "delegated token"),
+        (SMTP, {"scp": "IMAP.AccessAsUser.All POP.AccessAsUser.All"}, ALICE, Grant.REFUSED, "SMTP.Send"),
+        (SMTP, {"upn": BOB}, ALICE, Grant.MAILBOX_REFUSED, "no FullAccess"),
+        (IMAP, {"scp": "SMTP.Send"}, ALICE, Grant.REFUSED, "IMAP.AccessAsUser.All"),
+    ],
+)
+def test_each_protocol_demands_its_own_scope(world, service, changes, user, grant, reason_part) -> None:
+    directory, tenant, _ = world
+    verdict = decide(delegated(tenant, **changes), user, directory, MsCloud.GLOBAL, now=NOW, service=service)
+    assert verdict.grant is grant, verdict.reason
+    assert reason_part in verdict.reason
+
+
+def test_pop_switch_and_app_roles_per_protocol(world) -> None:
+    directory, tenant, app = world
+    directory.user(ALICE).pop_enabled = False  # type: ignore[union-attr]
+    pop = decide(delegated(tenant, scp="POP.AccessAsUser.All"), ALICE, directory, MsCloud.GLOBAL, now=NOW, service=POP)
+    assert pop.grant is Grant.MAILBOX_REFUSED and "POP is disabled" in pop.reason and pop.principal == ALICE
+    smtp_app = {k: v for k, v in app_only(tenant, app, roles=["SMTP.SendAsApp"]).items() if v is not None}
+    granted = decide(smtp_app, ALICE, directory, MsCloud.GLOBAL, now=NOW, service=SMTP)
+    assert granted.grant is Grant.GRANTED and granted.principal == app.service_principal_oid
+    assert decide(smtp_app, ALICE, directory, MsCloud.GLOBAL, now=NOW, service=POP).grant is Grant.REFUSED
+
+
+@pytest.mark.parametrize(
+    ("tenant_off", "mailbox_setting", "expected"),
+    [(False, None, ""), (True, None, "Tenant"), (True, False, ""), (False, True, "Mailbox"), (True, True, "Mailbox")],
+)
+def test_smtp_auth_switch_mailbox_overrides_tenant(world, tenant_off, mailbox_setting, expected) -> None:
+    directory, tenant, _ = world
+    tenant.smtp_client_authentication_disabled = tenant_off
+    directory.user(ALICE).smtp_client_authentication_disabled = mailbox_setting  # type: ignore[union-attr]
+    assert smtp_auth_disabled_for(tenant, directory.user(ALICE)) == expected
+    verdict = decide(delegated(tenant, scp="IMAP.AccessAsUser.All"), ALICE, directory, MsCloud.GLOBAL, now=NOW, service=SMTP)
+    # switched off: that answer comes whatever the token says (here: no SMTP.Send); on: the token decides
+    assert verdict.grant is (Grant.SMTP_AUTH_DISABLED if expected else Grant.REFUSED)
+    assert verdict.disabled_for == expected
+
+
+def test_send_as(world) -> None:
+    directory, _, app = world
+    assert may_send_as(directory, ALICE, ALICE)
+    assert not may_send_as(directory, ALICE, BOB)  # FullAccess on bob is not SendAs
+    directory.user(BOB).send_as = (ALICE,)  # type: ignore[union-attr]
+    assert may_send_as(directory, ALICE.upper(), BOB)
+    assert may_send_as(directory, app.service_principal_oid, ALICE)  # a service principal with FullAccess acts as the mailbox
+    assert not may_send_as(directory, app.service_principal_oid, BOB)
+    assert not may_send_as(directory, ALICE, "nobody@contoso.com") and not may_send_as(directory, "", ALICE)

@@ -140,3 +140,14 @@ async def test_imap_disabled_after_a_valid_token(lab: Lab, server_context, wires
         answer = await wire.command(f"a AUTHENTICATE XOAUTH2 {xoauth2(USER, GOOD)}")
         assert answer == ["a NO [ALERT] Your account is not enabled for IMAP use. Please visit your Gmail settings page and "
                           "enable your account for IMAP access. (Failure)"]
+
+
+async def test_an_app_password_signs_in_and_a_wrong_password_without_2sv_is_invalid(lab: Lab, server_context, wires) -> None:
+    directory = Directory(google_users=[GoogleUser(USER, app_passwords=("abcdefghijklmnop",)),
+                                        GoogleUser("bob@example-workspace.com", two_step_verification=False)])
+    async with GmailImapServer(server_context, directory, tokeninfo) as server:
+        wire = await open_session(lab, server.port, wires)
+        assert await wire.command(f"a LOGIN {USER} abcdefghijklmnop") == [f"a OK {USER} authenticated (Success)"]
+        assert (await wire.command("b EXAMINE INBOX"))[-1] == "b OK [READ-ONLY] INBOX selected. (Success)"
+        other = await open_session(lab, server.port, wires)
+        assert await other.command("a LOGIN bob@example-workspace.com wrong") == [f"a {INVALID}"]

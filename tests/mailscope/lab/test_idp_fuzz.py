@@ -20,7 +20,8 @@ DAEMON = "9e5f94bc-0000-4000-8000-00000000f002"
 PATHS = [
     f"/{TENANT.domain}/oauth2/v2.0/token", f"/{TENANT.id}/oauth2/v2.0/devicecode", "/organizations/oauth2/v2.0/token",
     "/consumers/oauth2/v2.0/token", f"/{TENANT.domain}/oauth2/v2.0/authorize", "/common/v2.0/.well-known/openid-configuration",
-    "/google/token", "/google/auth", "/tokeninfo", "/devicelogin", "/common/discovery/instance", "/common/userrealm/x@y",
+    "/google/token", "/google/auth", "/google/o/oauth2/v2/auth", "/google/revoke", "/google/nothing", "/tokeninfo", "/devicelogin",
+    "/common/discovery/instance", "/common/userrealm/x@y", f"/{TENANT.domain}/discovery/v2.0/keys",
     "/%ff/oauth2/v2.0/token", "/", "//", "/../../etc/passwd",
 ]
 KEYS = ["grant_type", "client_id", "client_secret", "scope", "device_code", "refresh_token", "code", "redirect_uri", "code_verifier",
@@ -58,7 +59,8 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> LabIdentityProvider:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(method=st.sampled_from(["GET", "POST"]), path=st.sampled_from(PATHS), params=st.dictionaries(st.sampled_from(KEYS), VALUES))
+@given(method=st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"]), path=st.sampled_from(PATHS),
+       params=st.dictionaries(st.sampled_from(KEYS), VALUES))
 def test_any_request_gets_a_client_error_or_success_never_a_server_error(idp: LabIdentityProvider, method: str, path: str,
                                                                          params: dict[str, str]) -> None:
     reply = idp.route(method, path, params)

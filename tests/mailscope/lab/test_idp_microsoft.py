@@ -406,14 +406,21 @@ def test_authorize_with_unregistered_redirect_is_an_error_page(lab: LabIdentityP
     assert page.status_code == 400 and "AADSTS50011" in page.text and "Location" not in page.headers
 
 
-def test_authorize_when_only_an_admin_may_consent_shows_need_admin_approval(ca: LabCA) -> None:
+def test_authorize_when_only_an_admin_may_consent_redirects_back_with_aadsts65001(ca: LabCA) -> None:
+    """Issue 17: the app must learn the consent error from the redirect (a page would leave a redirect-based client waiting)."""
     directory = world(sign_in=SimulatedSignIn("bob@fabrikam.onmicrosoft.com"))
     directory.apps[0].multi_tenant = True
     with LabIdentityProvider(directory, ca) as idp:
-        flow = public_app(idp, FABRIKAM.domain).initiate_auth_code_flow([IMAP], redirect_uri="http://localhost:8400")
+        app = public_app(idp, FABRIKAM.domain)
+        flow = app.initiate_auth_code_flow([IMAP], redirect_uri="http://localhost:8400")
         page = requests.get(flow["auth_uri"], allow_redirects=False, verify=idp.ca_file, timeout=5)
-        assert page.status_code == 400 and "AADSTS90094: The grant requires admin permission." in page.text
-        assert "Location" not in page.headers
+        assert page.status_code == 302 and page.headers["Location"].startswith("http://localhost:8400?")
+        answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.headers["Location"]).query))
+        assert answer["error"] == "consent_required" and answer["state"] == flow["state"]
+        assert answer["error_description"].startswith(f"AADSTS65001: The user or administrator has not consented to use the "
+                                                      f"application with ID '{PUBLIC_ID}'")
+        result = app.acquire_token_by_auth_code_flow(flow, answer)
+        assert result["error"] == "consent_required" and "AADSTS65001" in result["error_description"]
 
 
 def test_user_declining_consent_is_redirected_back_with_access_denied(ca: LabCA) -> None:
@@ -424,6 +431,7 @@ def test_user_declining_consent_is_redirected_back_with_access_denied(ca: LabCA)
         page = requests.get(flow["auth_uri"], allow_redirects=False, verify=idp.ca_file, timeout=5)
         answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.headers["Location"]).query))
         assert answer["error"] == "access_denied" and answer["error_description"].startswith("AADSTS65004: User declined to consent")
+        assert answer["error_subcode"] == "cancel"
         assert answer["state"] == flow["state"]
         result = app.acquire_token_by_auth_code_flow(flow, answer)
         assert result["error"] == "access_denied"

@@ -1,4 +1,5 @@
-"""`mailscope lab list [--json]` and `mailscope lab serve [SCENARIO]` (a real process, stopped with Ctrl-C)."""
+"""`mailscope lab list [--json]`, `mailscope lab serve [SCENARIO]` (a real process, stopped with Ctrl-C, SIGTERM or SIGHUP) and
+`mailscope lab token SCENARIO`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from mailscope.lab.scenarios import SCENARIOS
 from tui.commands import lab as lab_command
@@ -120,3 +124,90 @@ def test_check_command_line_names_secrets_without_showing_them() -> None:
     assert secret not in text
     assert 'LAB_CLIENT_SECRET="$(cat ' in text and "--client-secret-env LAB_CLIENT_SECRET" in text
     assert "--flow client_credentials" in text and "--scope https://outlook.office365.com/.default" in text
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def lab_command_line(*argv: str) -> list[str]:
+    return [sys.executable, "-c", SERVE, "lab", *argv]
+
+
+def test_serve_with_fixed_ports_then_a_third_party_client_signs_in_with_lab_token() -> None:
+    """`lab serve --idp-port --port exchange=...`, then `lab token` as a separate command, then Python's imaplib (not
+    mailscope) signs in with SASL XOAUTH2 using that token: the lab is usable by any client."""
+    import imaplib
+    import ssl
+
+    idp_port, imap_port = free_port(), free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(lab_command_line("serve", "ms-healthy", "--idp-port", str(idp_port), "--port", f"exchange={imap_port}"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines: list[str] = []
+        while not lines or "Ctrl-C stops the lab." not in lines[-1]:
+            lines.append(process.stdout.readline())  # type: ignore[union-attr]
+            assert lines[-1], "lab serve ended early"
+        text = "".join(lines)
+        assert f"imap 127.0.0.1:{imap_port}" in text and f"https://127.0.0.1:{idp_port}/contoso.onmicrosoft.com/oauth2/v2.0/token" in text
+        assert "mailscope lab token ms-healthy" in text and "Microsoft client id " in text
+        ca_file = next(word for word in text.split() if word.endswith("ca.pem"))
+        token = subprocess.run(lab_command_line("token", "ms-healthy"), capture_output=True, text=True, timeout=30, env=env)
+        assert token.returncode == 0, token.stderr
+        assert "LAB SECRET on stdout" in token.stderr and "The running lab accepts it" in token.stderr
+        access_token = token.stdout.strip()
+        assert access_token.count(".") == 2 and access_token not in token.stderr
+        client = imaplib.IMAP4_SSL("127.0.0.1", imap_port, ssl_context=ssl.create_default_context(cafile=ca_file), timeout=10)
+        typ, _ = client.authenticate("XOAUTH2", lambda _: f"user=alice@contoso.onmicrosoft.com\1auth=Bearer {access_token}\1\1".encode())
+        assert typ == "OK"
+        assert client.select("INBOX", readonly=True)[0] == "OK"
+        client.logout()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_lab_token_without_a_running_lab_still_prints_the_scenarios_credential() -> None:
+    token = subprocess.run(lab_command_line("token", "google-app-password-required"), capture_output=True, text=True, timeout=30)
+    assert token.returncode == 0 and len(token.stdout.strip()) == 16  # the app password the client sends
+    assert "no `mailscope lab serve google-app-password-required` is running" in token.stderr
+    assert "the password its client sends" in token.stderr and token.stdout.strip() not in token.stderr
+
+
+def test_lab_token_for_a_token_stage_failure_says_why_on_stderr_only() -> None:
+    token = subprocess.run(lab_command_line("token", "ms-consent-missing"), capture_output=True, text=True, timeout=30)
+    assert token.returncode == 1 and token.stdout == ""
+    assert "the scenario's client gets no token" in token.stderr and "AADSTS65001" in token.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_serve_removes_its_secrets_directory_on_every_stop_signal(signum: int) -> None:
+    process, text = start_serve("google-healthy")
+    try:
+        directory = Path(next(word for word in text.split() if word.endswith("ca.pem"))).parents[1]
+        assert (directory / "serve.toml").is_file() and (directory / "google-client-secret").is_file()
+        process.send_signal(signum)
+        assert process.wait(timeout=10) == 0
+        assert "lab stopped" in process.stderr.read()  # type: ignore[union-attr]
+        assert not directory.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_port_options_are_checked() -> None:
+    assert lab_command.requested_ports(("exchange", "gmail"), [("", 1), ("exchange", 2)]) == {"exchange": 2, "gmail": 1}
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code, _ = run_lab("serve", "ms-healthy", "--port", "gmail=1993")
+    assert code == 2 and "the scenario has no server 'gmail'; its servers: exchange" in err.getvalue()
+    with contextlib.redirect_stderr(err):
+        code, _ = run_lab("serve", "ms-healthy", "--port", "1", "--port", "2")
+    assert code == 2 and "2 bare --port values for 1 server(s)" in err.getvalue()

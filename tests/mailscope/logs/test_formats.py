@@ -103,7 +103,7 @@ def test_exchange_greeting_front_end_and_capabilities() -> None:
     assert ev.server_family == "exchange"
     assert ev.frontend_name == "MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM"
     assert ev.port == 993 and ev.security == "tls"
-    assert "AUTH=XOAUTH2" in ev.capabilities_post_tls
+    assert "AUTH=XOAUTH2" in ev.capabilities_pre_tls and ev.capabilities_post_tls is None  # implicit TLS: the one list
     assert ev.client_software == "curl"
 
 
@@ -186,7 +186,7 @@ def test_pop3_capa_challenge_and_response() -> None:
     _, [record] = sessions_of("curl_pop3_xoauth2.log")
     ev = record.evidence
     assert ev.protocol == "pop3" and ev.port == 995 and ev.security == "tls"
-    assert {"SASL", "AUTH=PLAIN", "AUTH=XOAUTH2", "USER"} <= set(ev.capabilities_post_tls)
+    assert {"SASL", "AUTH=PLAIN", "AUTH=XOAUTH2", "USER"} <= set(ev.capabilities_pre_tls) and ev.capabilities_post_tls is None
     [exchange] = ev.sasl
     assert not exchange.sasl_ir and exchange.client_payload.startswith("<SASL XOAUTH2")
     assert "user=pop@contoso.com" in exchange.client_payload and "eyJ0eXAi" not in exchange.client_payload
@@ -241,7 +241,7 @@ def test_javamail_pop3_password_login_is_seen_through_the_suppressed_trace() -> 
     ev = record.evidence
     assert ev.protocol == "pop3" and ev.port == 995 and ev.security == "tls" and ev.login_used
     assert ev.auth_text == "-ERR Authentication failure: unknown user name or bad password."
-    assert "AUTH=XOAUTH2" in ev.capabilities_post_tls
+    assert "AUTH=XOAUTH2" in ev.capabilities_pre_tls and ev.capabilities_post_tls is None
     assert record.diagnosis.top.id == "basic_auth_mechanism_used_when_disabled"
 
 

@@ -52,7 +52,7 @@ def test_pure_binary_input_says_so(tmp_path: Path) -> None:
     log = tmp_path / "image.png"
     log.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 400)
     code, report, _ = run_cli(log)
-    assert code == 1
+    assert code == 4  # no mail session found
     assert report["summary"]["sessions"] == 0
     assert any("no mail session found" in note for note in report["notes"])
     assert any("binary" in note for note in report["notes"])
@@ -62,7 +62,7 @@ def test_empty_input(tmp_path: Path) -> None:
     log = tmp_path / "empty.log"
     log.write_bytes(b"")
     code, report, _ = run_cli(log)
-    assert code == 1 and report["summary"]["sessions"] == 0
+    assert code == 4 and report["summary"]["sessions"] == 0
     assert "the input is empty" in report["notes"]
 
 
@@ -80,6 +80,7 @@ def test_healthy_log_exits_zero() -> None:
     code, report, _ = run_cli(SAMPLES / "curl_imap_xoauth2.log")
     assert code == 0 and report["summary"] == {
         "sessions": 1, "healthy": 1, "outcomes": {"authenticated_mailbox_reachable": 1}, "top": "session_healthy",
+        "top_confirmed": True, "exit_code": 0,
     }  # fmt: skip
 
 

@@ -15,18 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # fakeimap
 import labfixture  # noqa: E402
 
 
-def _lab(instance: labfixture.LabInstance) -> Iterator[labfixture.LabInstance]:
-    started = labfixture.ensure_running(instance)
-    yield instance
-    if started:
-        labfixture.stop(instance)
-
-
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[labfixture.LabInstance]:
-    yield from _lab(labfixture.MAIN)
+    yield from labfixture.running(labfixture.MAIN)
 
 
 @pytest.fixture(scope="session")
 def dovecot_no_sasl_ir() -> Iterator[labfixture.LabInstance]:
-    yield from _lab(labfixture.NO_SASL_IR)
+    yield from labfixture.running(labfixture.NO_SASL_IR)

@@ -24,7 +24,8 @@ from mailscope.check import run_check
 from mailscope.credential import Credential
 from mailscope.events import Direction
 from mailscope.evidence import FaultKind, OutcomeKind, TokenEvidence
-from mailscope.probe.imap import run_imap_probe
+from mailscope.probe import run_probe
+from mailscope.protocols import decide_outcome
 from mailscope.record import SessionRecord
 from mailscope.secret import Secret, SecretKind
 from mailscope.settings import CheckSettings, Mechanism, Security
@@ -50,7 +51,7 @@ def _credential(record: SessionRecord) -> Credential:
 
 async def _probe(settings: CheckSettings, *, credential: bool = True) -> SessionRecord:
     record = SessionRecord(settings)
-    await asyncio.wait_for(run_imap_probe(settings, _credential(record) if credential else None, record), 10)
+    await asyncio.wait_for(run_probe(settings, _credential(record) if credential else None, record), 10)
     return record
 
 
@@ -222,13 +223,11 @@ async def test_untagged_bye_after_auth_stops_the_session_without_a_fault() -> No
         record = SessionRecord(settings)
         secret = Secret(SecretKind.ACCESS_TOKEN, TOKEN)
         record.redactor.register(secret)
-        await run_imap_probe(settings, Credential(secret, False, TokenEvidence()), record)
+        await run_probe(settings, Credential(secret, False, TokenEvidence()), record)
     evidence = record.evidence
     assert evidence.fault is None and evidence.untagged_bye == "* BYE Connection closed. 14"
     assert [c.command for c in evidence.commands][-1] == "NAMESPACE"
-    from mailscope.check import outcome_of
-
-    outcome = outcome_of(evidence)
+    outcome = decide_outcome(evidence)
     assert outcome.kind is OutcomeKind.AUTHENTICATED_NOT_CONNECTED and "* BYE Connection closed. 14" in outcome.summary
 
 

@@ -10,7 +10,7 @@ from fakeimap import scripted, serve
 
 from mailscope.credential import Credential
 from mailscope.evidence import TokenEvidence
-from mailscope.probe.imap import run_imap_probe
+from mailscope.probe import run_probe
 from mailscope.record import SessionRecord
 from mailscope.secret import Secret, SecretKind
 from mailscope.settings import CheckSettings, Security
@@ -46,7 +46,7 @@ async def test_aioimaplib_debug_records_reach_no_handler() -> None:
             record = SessionRecord(settings)
             credential = Credential(Secret(SecretKind.ACCESS_TOKEN, TOKEN), False, TokenEvidence())
             record.redactor.register(credential.secret)
-            await run_imap_probe(settings, credential, record)
+            await run_probe(settings, credential, record)
     finally:
         logging.getLogger().removeHandler(root)
         logging.getLogger().setLevel(old_level)

@@ -1,0 +1,197 @@
+"""`mailscope audit` of a lab fleet against a bare aioimaplib loop doing the same sign-ins (one client-credentials token
+from msal, then per mailbox XOAUTH2 + EXAMINE INBOX + LOGOUT, the throttled ones retried) at the same concurrency,
+against the same kind of lab: `mailscope lab serve --fleet N` in its own process, a fresh one per run (its throttling
+knob counts sign-ins). Both sides run as fresh processes; runs are interleaved; medians side by side, their ratio, the
+audit's peak RSS, and whether the audit's summary counts equal the lab's truth.
+Targets (issue 14): 1,000 mailboxes in <= 10 s, peak RSS <= 300 MB, ratio <= 1.3.
+
+    python benchmarks/audit.py [--mailboxes 1000] [--concurrency 100] [--runs 3] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RAW = r"""
+import asyncio, csv, json, random, ssl, sys
+import aioimaplib, msal
+
+info, concurrency = json.loads(sys.argv[1]), int(sys.argv[2])
+with open(info["client_secret_file"], encoding="utf-8") as handle:
+    secret = handle.read().strip()
+app = msal.ConfidentialClientApplication(info["client_id"], client_credential=secret, authority=info["authority"],
+                                         instance_discovery=False)  # trusts the lab CA through REQUESTS_CA_BUNDLE
+token = app.acquire_token_for_client(scopes=info["scopes"])["access_token"]
+with open(info["mailboxes_csv"], encoding="utf-8") as handle:
+    rows = [row for row in csv.DictReader(handle) if row["client_id"] == info["client_id"]]
+context = ssl.create_default_context(cafile=info["ca_file"])
+
+
+async def sign_in(row, slots):
+    for _ in range(4):
+        async with slots:
+            client = aioimaplib.IMAP4_SSL(row["host"], int(row["port"]), ssl_context=context, timeout=10)
+            try:
+                await client.wait_hello_from_server()
+                answer = await client.xoauth2(row["user"], token)
+                throttled = answer.result == "NO" and b"throttled" in b"".join(answer.lines)
+                if answer.result == "OK" and (await client.examine("INBOX")).result == "OK":
+                    await client.logout()  # else Exchange said "User is authenticated but not connected." and hung up
+            except (aioimaplib.AioImapException, OSError, asyncio.TimeoutError):
+                throttled = False
+            finally:
+                client.protocol.transport and client.protocol.transport.close()
+        if not throttled:
+            return
+        await asyncio.sleep(0.05 * random.uniform(1.0, 1.5))
+
+
+async def main():
+    slots = asyncio.Semaphore(concurrency)
+    await asyncio.gather(*(sign_in(row, slots) for row in rows))
+
+asyncio.run(main())
+"""
+
+
+def _console() -> list[str]:
+    found = shutil.which("mailscope", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "tui.cli"]
+
+
+def _measure(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) of that process alone, and its stdout; exits unless the exit code is in `ok`."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if process.returncode not in ok:
+        raise SystemExit(f"{command[0]} … failed (exit {process.returncode}):\n{stderr}")
+    return elapsed, usage.ru_maxrss / 1024, stdout
+
+
+class FleetLab:
+    """`mailscope lab serve --fleet N --json` in its own process."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.process = subprocess.Popen(
+            [*_console(), "lab", "serve", "--fleet", str(size), "--seed", str(seed), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit("mailscope lab serve --fleet did not start")
+        self.info = json.loads(line)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def run_audit(size: int, seed: int, concurrency: int, workdir: str) -> tuple[float, float, dict, dict]:
+    lab = FleetLab(size, seed)
+    try:
+        info = lab.info
+        output = os.path.join(workdir, f"audit-{time.monotonic_ns()}.jsonl")
+        command = [
+            *_console(),
+            "audit",
+            info["mailboxes_csv"],
+            "--provider",
+            "microsoft",
+            "--flow",
+            "client_credentials",
+            "--client-id",
+            info["client_id"],
+            "--tenant",
+            info["tenant"],
+            "--authority",
+            info["authority"],
+            "--ca-file",
+            info["ca_file"],
+            "--mechanism",
+            "xoauth2",
+            "--client-secret-env",
+            "LAB_CLIENT_SECRET",
+            "--concurrency",
+            str(concurrency),
+            "--backoff",
+            "0.05",
+            "--json",
+            "--no-progress",
+            "-o",
+            output,
+        ]
+        for scope in info["scopes"]:
+            command += ["--scope", scope]
+        env = {**os.environ, "LAB_CLIENT_SECRET": Path(info["client_secret_file"]).read_text(encoding="utf-8").strip()}
+        elapsed, rss, stdout = _measure(command, env, ok=(0, 1))  # 1: some mailboxes failed, as the fleet intends
+        truth = json.loads(Path(info["truth"]).read_text(encoding="utf-8"))
+        return elapsed, rss, json.loads(stdout), truth
+    finally:
+        lab.stop()
+
+
+def run_raw(size: int, seed: int, concurrency: int) -> tuple[float, float]:
+    lab = FleetLab(size, seed)
+    try:
+        env = {**os.environ, "REQUESTS_CA_BUNDLE": lab.info["ca_file"]}
+        elapsed, rss, _ = _measure([sys.executable, "-c", RAW, json.dumps(lab.info), str(concurrency)], env)
+        return elapsed, rss
+    finally:
+        lab.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mailboxes", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    audit_times, audit_rss, raw_times, matches = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="mailscope-audit-bench-") as workdir:
+        run_raw(50, args.seed, args.concurrency)  # warm the page cache and the .pyc files
+        for _ in range(args.runs):
+            elapsed, rss, summary, truth = run_audit(args.mailboxes, args.seed, args.concurrency, workdir)
+            audit_times.append(elapsed)
+            audit_rss.append(rss)
+            matches.append(summary["counts"] == truth["counts"] and summary["retries"] == truth["throttle_retries"])
+            raw_times.append(run_raw(args.mailboxes, args.seed, args.concurrency)[0])
+    audit_median, raw_median = statistics.median(audit_times), statistics.median(raw_times)
+    ratio = audit_median / raw_median
+    print(
+        f"fleet                  : {args.mailboxes} lab mailboxes (IMAP, seed {args.seed}), concurrency {args.concurrency}, "
+        f"{args.runs} interleaved runs each, a fresh `lab serve --fleet` per run"
+    )
+    print(
+        f"mailscope audit median : {audit_median:6.2f} s  (min {min(audit_times):.2f}, max {max(audit_times):.2f})  "
+        f"target <= 10 s: {'met' if audit_median <= 10 else 'NOT met'}"
+    )
+    print(f"raw aioimaplib median  : {raw_median:6.2f} s  (min {min(raw_times):.2f}, max {max(raw_times):.2f})")
+    print(f"ratio                  : {ratio:.2f}x  (target <= 1.30x: {'met' if ratio <= 1.3 else 'NOT met'})")
+    print(f"audit peak RSS         : {max(audit_rss):6.1f} MB  (target <= 300 MB: {'met' if max(audit_rss) <= 300 else 'NOT met'})")
+    print(
+        f"summary = lab truth    : {'yes' if all(matches) else 'NO'} ({sum(matches)} of {len(matches)} runs: counts per finding "
+        "and throttled retries)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The audit runner against a lab fleet (real msal, the real probe, the lab's Exchange and IdP): the summary equals the
+lab's truth, throttled sign-ins are retried and never counted as failures, the per-host bound holds, cancelling
+leaves only whole records, and POP3/SMTP rows are planned and dispatched by protocol through run_check."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import pytest
+
+from mailscope.audit.plan import AuditPlan, plan_audit, read_csv_file
+from mailscope.audit.runner import AuditOptions, MailboxCredential, run_audit
+from mailscope.audit.summary import MailboxResult, summarize
+from mailscope.credential import Credential
+from mailscope.events import Event, SessionFinished
+from mailscope.lab.fleet import FleetLab, MailboxState, make_fleet
+from mailscope.record import SessionRecord
+from mailscope.settings import CheckSettings, Protocol, SecretSource, Security
+from providers.profiles import parse_secret_source
+from providers.shared_tokens import AuditCredentials, audit_settings
+from tui.commands.common import guarded_diagnoser
+
+FAST = AuditOptions(concurrency=16, backoff=0.02, max_backoff=0.2)
+
+
+def planned(lab: FleetLab) -> AuditPlan:
+    return plan_audit(read_csv_file(lab.mailboxes_csv), lab.settings, secret_source=parse_secret_source, adapt=audit_settings)
+
+
+async def audit(lab: FleetLab, options: AuditOptions = FAST, credentials: Any = None) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    await run_audit(planned(lab).items, credentials or AuditCredentials(), guarded_diagnoser(), records.append, options=options,
+                    rng=random.Random(1))  # fmt: skip
+    return records
+
+
+async def test_the_summary_equals_the_lab_truth() -> None:
+    fleet = make_fleet(40, seed=7)
+    truth = fleet.truth()
+    async with FleetLab(fleet) as lab:
+        records = await audit(lab)
+    summary = summarize(MailboxResult.from_record(r) for r in records)
+    assert summary.counts() == truth["counts"]
+    assert summary.retries == truth["throttle_retries"] > 0
+    assert summary.total == 40 and summary.undetermined == 0
+    by_row = {r["audit"]["row"]: r for r in records}
+    assert sorted(by_row) == [m["row"] for m in truth["mailboxes"]]
+    for mailbox in truth["mailboxes"]:
+        record = by_row[mailbox["row"]]
+        assert record["schema"] == "mailscope.report/1" and record["audit"]["user"] == mailbox["user"] == record["target"]["user"]
+        assert record["outcome"]["kind"] == mailbox["expected_outcome"]
+        if mailbox["cause_finding"]:  # the real cause is among the findings even where the wire cannot rank it first
+            assert mailbox["cause_finding"] in [f["id"] for f in record["findings"]]
+
+
+@pytest.mark.parametrize("answer", ["NO Request is throttled. Suggested Backoff Time: 30 milliseconds", "NO [THROTTLED] Slow down"])
+async def test_throttled_sign_ins_are_retried_and_never_a_failure(answer: str) -> None:
+    fleet = make_fleet(12, seed=3)
+    throttled = {m.user for m in fleet.mailboxes if m.state is MailboxState.THROTTLED}
+    assert throttled
+    async with FleetLab(fleet, throttle_text=answer) as lab:
+        records = await audit(lab)
+        server = lab.servers["exchange"]
+    assert server.throttled == 2 * len(throttled)
+    for record in records:
+        if record["audit"]["user"] in throttled:
+            assert record["audit"]["status"] == "healthy" and record["audit"]["attempts"] == 3
+            assert record["audit"]["throttled"] == [answer, answer]
+            assert record["outcome"]["kind"] == "authenticated_mailbox_reachable"
+
+
+async def test_a_mailbox_waiting_for_its_retry_holds_no_worker() -> None:
+    fleet = make_fleet(12, seed=3)
+    throttled = next(m.user for m in fleet.mailboxes if m.state is MailboxState.THROTTLED)
+    emitted: list[dict[str, Any]] = []
+    async with FleetLab(fleet) as lab:
+        items = sorted(planned(lab).items, key=lambda item: item.user != throttled)  # the throttled mailbox first
+        await run_audit(items, AuditCredentials(), guarded_diagnoser(), emitted.append,
+                        options=AuditOptions(concurrency=1, backoff=1.0, max_backoff=1.0))  # fmt: skip
+    assert [r["audit"]["user"] for r in emitted][-1] == throttled  # the one worker went on while it waited
+    assert len(emitted) == 12 and emitted[-1]["audit"]["status"] == "healthy"
+
+
+async def test_a_mailbox_still_throttled_after_the_last_attempt_is_not_judged() -> None:
+    fleet = make_fleet(12, seed=3)
+    async with FleetLab(fleet) as lab:
+        records = await audit(lab, AuditOptions(concurrency=8, max_attempts=2, backoff=0.01))
+    summary = summarize(MailboxResult.from_record(r) for r in records)
+    throttled = sum(m.state is MailboxState.THROTTLED for m in fleet.mailboxes)
+    assert summary.undetermined == throttled and summary.counts()["throttled"] == throttled
+    assert summary.failed == sum(m.expected_finding is not None for m in fleet.mailboxes)
+
+
+class _Counting:
+    """Wraps each session's token source: counts the sessions running at once (from token to SessionFinished)."""
+
+    def __init__(self) -> None:
+        self.inner = AuditCredentials()
+        self.running = self.peak = 0
+
+    async def __call__(self, settings: CheckSettings) -> MailboxCredential:
+        given = await self.inner(settings)
+        return MailboxCredential(self._Source(self, given.source), given.redactor)
+
+    class _Source:
+        def __init__(self, counter: _Counting, inner: Any) -> None:
+            self.counter, self.inner = counter, inner
+
+        async def acquire(self, record: SessionRecord) -> Credential:
+            counter = self.counter
+            counter.running += 1
+            counter.peak = max(counter.peak, counter.running)
+
+            def finished(event: Event) -> None:
+                if isinstance(event, SessionFinished):
+                    counter.running -= 1
+
+            record.subscribe(finished)
+            await asyncio.sleep(0.01)
+            return await self.inner.acquire(record)
+
+
+async def test_no_more_sessions_to_one_host_than_per_host() -> None:
+    counting = _Counting()
+    async with FleetLab(make_fleet(16, seed=5)) as lab:
+        await audit(lab, AuditOptions(concurrency=10, per_host=3, backoff=0.01), credentials=counting)
+    assert counting.peak == 3 and counting.running == 0
+
+
+async def test_cancelling_drops_only_the_sessions_in_flight() -> None:
+    emitted: list[dict[str, Any]] = []
+    async with FleetLab(make_fleet(30, seed=2)) as lab:
+        items = planned(lab).items
+        task = asyncio.ensure_future(run_audit(items, AuditCredentials(), guarded_diagnoser(), emitted.append,
+                                               options=AuditOptions(concurrency=2, backoff=0.01)))  # fmt: skip
+        while len(emitted) < 3:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        count = len(emitted)
+        await asyncio.sleep(0.2)
+    assert 3 <= count < 30 and len(emitted) == count
+    assert all(r["outcome"]["kind"] != "cancelled" and r["audit"]["status"] in ("healthy", "failed") for r in emitted)
+
+
+async def test_pop3_and_smtp_rows_are_planned_and_dispatched_by_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAIL_TOKEN", "ya29.a0-static-token-for-the-dispatch-test-0123456789")
+    base = CheckSettings("127.0.0.1", 9, Security.TLS, token=SecretSource("env", "MAIL_TOKEN"), timeout=2)  # port 9: nothing listens
+    plan = plan_audit("user,protocol,port,security\na@x.org,imap,9,tls\nb@x.org,pop3,9,tls\nc@x.org,smtp,9,starttls\n", base,
+                      secret_source=parse_secret_source, adapt=audit_settings)  # fmt: skip
+    assert [(i.settings.protocol, i.settings.security) for i in plan.items] == [
+        (Protocol.IMAP, Security.TLS), (Protocol.POP3, Security.TLS), (Protocol.SMTP, Security.STARTTLS)]  # fmt: skip
+    records: list[dict[str, Any]] = []
+    await run_audit(plan.items, AuditCredentials(), guarded_diagnoser(), records.append, options=FAST)
+    by_user = {r["audit"]["user"]: r for r in records}
+    for user, protocol in (("a@x.org", "imap"), ("b@x.org", "pop3"), ("c@x.org", "smtp")):
+        record = by_user[user]
+        assert record["audit"]["protocol"] == record["target"]["protocol"] == record["evidence"]["protocol"] == protocol
+        assert record["outcome"] is not None and record["audit"]["status"] == "failed"
+        assert "static-token-for-the-dispatch" not in str(record)

@@ -1,0 +1,108 @@
+"""The probe survives its client library (issue 13): aioimaplib's parser, run as a loop, reads a 5,000-line burst
+in one write; what it still cannot read (an unknown tag, the next command's tag, a tagged line before any command)
+is `client_parser_error`, owned by mailscope/the client library, never 'the server closed the connection'; a server
+that takes the TCP connection and never completes TLS is a TLS-handshake timeout, for every protocol."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fakeimap import CAPS, hang, scripted
+from fakelines import probe
+
+from mailscope.evidence import FaultKind, OutcomeKind
+from mailscope.protocols import decide_outcome
+from mailscope.record import SessionRecord
+from mailscope.settings import Protocol, Security
+
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+BURST = 5000
+
+
+async def _probe(handler, *, security: Security = Security.PLAIN, protocol: Protocol = Protocol.IMAP) -> SessionRecord:  # noqa: ANN001
+    return await probe(handler, protocol, secret=TOKEN, security=security, timeout=1.5)
+
+
+def _accepting(burst_on: bytes, burst: bytes):
+    """AUTHENTICATE OK; `burst_on` is answered with `burst` plus its tagged OK in one write; others OK."""
+
+    async def on_command(tag: bytes, name: bytes, args: bytes, writer) -> bool:  # noqa: ANN001
+        body = burst if name == burst_on else b""
+        writer.write(body + tag + b" OK " + name + b" completed\r\n")
+        return True
+
+    return on_command
+
+
+@pytest.mark.parametrize("command", [b"NAMESPACE", b"LIST", b"EXAMINE"])
+async def test_five_thousand_untagged_lines_in_one_write_are_read(command: bytes) -> None:
+    burst = b"".join(b"* LIST (\\HasNoChildren) \".\" Folder%d\r\n" % i for i in range(BURST))
+    record = await _probe(scripted(_accepting(command, burst)))
+    assert record.evidence.fault is None, record.evidence.fault
+    assert decide_outcome(record.evidence).kind is OutcomeKind.MAILBOX_REACHABLE
+    assert sum(1 for line in record.lines if line.text.startswith("* LIST")) == BURST
+
+
+async def test_ten_thousand_continuations_are_read_and_the_refusal_kept() -> None:
+    async def on_command(tag: bytes, name: bytes, args: bytes, writer) -> bool:  # noqa: ANN001
+        if name == b"AUTHENTICATE":
+            writer.write(b"+ \r\n" * 10_000 + tag + b" NO [AUTHENTICATIONFAILED] Authentication failed.\r\n")
+        else:
+            writer.write(tag + b" OK done\r\n")
+        return True
+
+    record = await _probe(scripted(on_command))
+    assert record.evidence.fault is None and record.evidence.auth_result == "NO"
+    answers = [line.text for line in record.lines if line.direction == "client" and line.seq > record.evidence.sasl[0].command_seq]
+    assert answers.count("*") == 1 and len(answers) <= 10  # bounded: a few answers, one cancel, then the LOGOUT
+
+
+def _tagged(make_tag):  # noqa: ANN001
+    async def on_command(tag: bytes, name: bytes, args: bytes, writer) -> bool:  # noqa: ANN001
+        writer.write(make_tag(tag) + b" OK AUTHENTICATE completed.\r\n")
+        return True
+
+    return on_command
+
+
+def _next_tag(tag: bytes) -> bytes:
+    prefix = tag.rstrip(b"0123456789")
+    return prefix + str(int(tag[len(prefix):]) + 1).encode()
+
+
+@pytest.mark.parametrize("make_tag", [lambda tag: b"ZZZZ99", _next_tag], ids=["unknown-tag", "next-command-tag"])
+async def test_a_tag_the_library_cannot_place_is_a_client_parser_error(make_tag) -> None:  # noqa: ANN001
+    record = await _probe(scripted(_tagged(make_tag)))
+    fault = record.evidence.fault
+    assert fault is not None and fault.kind is FaultKind.CLIENT_PARSER, fault
+    assert fault.step == "AUTHENTICATE" and "aioimaplib" in fault.detail and "closed" not in fault.detail
+
+
+async def test_tagged_lines_before_any_command_are_a_client_parser_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"* OK [CAPABILITY " + CAPS + b"] ready\r\nA1 OK nothing was asked\r\n")
+        await reader.read()
+
+    record = await _probe(handler)
+    assert record.evidence.fault.kind is FaultKind.CLIENT_PARSER, record.evidence.fault
+
+
+async def test_the_client_parser_fault_has_its_own_finding() -> None:
+    from mailscope.diagnosis import diagnose
+    from mailscope.findings import Owner
+
+    record = await _probe(scripted(_tagged(lambda tag: b"ZZZZ99")))
+    diagnosis = diagnose(record.diagnosis_input())
+    top = diagnosis.findings[0]
+    assert top.id == "client_parser_error" and top.owner is Owner.MAILSCOPE
+
+
+@pytest.mark.parametrize("protocol", list(Protocol))
+async def test_a_tls_handshake_that_never_completes_is_a_handshake_timeout(protocol: Protocol) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    record = await _probe(hang, security=Security.TLS, protocol=protocol)
+    fault = record.evidence.fault
+    assert fault.kind is FaultKind.TLS_HANDSHAKE and fault.step == "TLS handshake", fault
+    assert "did not complete within 1.5 s" in fault.detail and loop.time() - started < 5

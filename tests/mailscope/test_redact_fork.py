@@ -1,0 +1,50 @@
+"""Redactor.fork: many sessions share one registered secret (an audit's app-only token) without registering it again,
+each with its own line state; a memo of `redact` serves the family until a member learns a secret of its own."""
+
+from __future__ import annotations
+
+import base64
+
+from mailscope.redact import Redactor
+
+TOKEN = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlMzY1LmNvbSIsIngiOiJ5In0.c2lnbmF0dXJlc2lnbmF0dXJlc2ln"
+PASSWORD = "Tr0ub4dor&3-horse-battery"
+
+
+def test_a_fork_removes_the_secret_its_template_registered_in_every_form() -> None:
+    template = Redactor()
+    template.register(TOKEN)
+    twin = template.fork()
+    for text in (f"token {TOKEN}", base64.b64encode(f"user=a@b.c\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode(), TOKEN[5:40]):
+        assert TOKEN[5:25] not in twin.redact(text)
+        assert TOKEN[5:25] not in twin.redact_line(text)
+
+
+def test_forks_keep_their_own_line_state() -> None:
+    template = Redactor()
+    template.register(TOKEN)
+    first, second = template.fork(), template.fork()
+    first.redact_line("a1 LOGIN alice {25}")  # announces a password literal on the next line
+    assert second.redact_line(PASSWORD) == PASSWORD  # another session's next line is not that literal
+    assert PASSWORD not in first.redact_line(PASSWORD)
+
+
+def test_a_secret_registered_later_on_a_fork_is_removed_by_that_fork_and_memo_answers_never_hide_it() -> None:
+    template = Redactor()
+    template.register(TOKEN)
+    first, second = template.fork(), template.fork()
+    text = f"the password is {PASSWORD}"
+    assert second.redact(text) == text  # nobody knows it yet: the family memo now holds the text as is
+    first.register(PASSWORD)
+    assert PASSWORD not in first.redact(text)  # the fork that learned it left the memo
+    assert PASSWORD not in first.redact(text)
+
+
+def test_the_memo_gives_the_same_answer_as_redacting_again() -> None:
+    template = Redactor()
+    template.register(TOKEN)
+    plain = Redactor()
+    plain.register(TOKEN)
+    twin = template.fork()
+    for text in (f"Bearer {TOKEN}", "* OK [UIDVALIDITY 14] UIDVALIDITY value", "ctl \x1b[31m", TOKEN):
+        assert twin.redact(text) == twin.redact(text) == plain.redact(text)

@@ -1,0 +1,90 @@
+"""providers.inputs: local files and secrets checked at once, with messages naming the flag (issue 13)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from mailscope.settings import CheckSettings, SecretSource
+from providers.generic import read_secret
+from providers.inputs import SECRET_FILE_CAP, InputError, check_settings, check_timeout, read_text_file
+
+
+def _refused(path: str, flag: str = "--token-file", cap: int = SECRET_FILE_CAP) -> str:
+    start = time.monotonic()
+    with pytest.raises(InputError) as error:
+        read_text_file(path, flag, cap)
+    assert time.monotonic() - start < 1.0
+    message = str(error.value)
+    assert message.startswith(f"{flag} ") and "_ssl.c" not in message
+    return message
+
+
+def test_fifos_devices_directories_binary_and_large_files_are_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big"
+    big.write_bytes(b"a" * (4 * 1024 * 1024))
+    binary = tmp_path / "bin"
+    binary.write_bytes(b"\x00\x01\x02")
+    latin = tmp_path / "latin"
+    latin.write_bytes(b"caf\xe9")
+    assert "FIFO" in _refused(str(fifo))
+    assert "device" in _refused("/dev/zero") and "device" in _refused("/dev/urandom")
+    assert "directory" in _refused(str(tmp_path))
+    assert "larger than 64 KiB" in _refused(str(big))
+    assert "binary" in _refused(str(binary))
+    assert "UTF-8" in _refused(str(latin))
+    assert "not a readable file" in _refused(str(tmp_path / "missing"))
+
+
+def test_a_regular_text_file_under_its_cap_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("eyJ0eXAi.abc.def\n")
+    assert read_text_file(str(path), "--token-file") == "eyJ0eXAi.abc.def\n"
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 0.0, -1.0, 601.0])
+def test_timeouts_are_finite_positive_and_capped(value: float) -> None:
+    with pytest.raises(InputError, match="--timeout"):
+        check_timeout(value)
+    assert check_timeout(10.0) == 10.0
+
+
+def test_secret_sources_name_their_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MAILSCOPE_NOT_SET", raising=False)
+    monkeypatch.setenv("MAILSCOPE_EMPTY", "  ")
+    monkeypatch.setenv("MAILSCOPE_TWO_LINES", "abc\ndef")
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    cases = [
+        (CheckSettings("h", 993, token=SecretSource("env", "MAILSCOPE_NOT_SET")), "MAILSCOPE_NOT_SET is not set (--token-env)"),
+        (CheckSettings("h", 993, token=SecretSource("env", "MAILSCOPE_EMPTY")), "is empty"),
+        (CheckSettings("h", 993, password=SecretSource("env", "MAILSCOPE_TWO_LINES")), "--password-env"),
+        (CheckSettings("h", 993, token=SecretSource("file", str(empty))), f"--token-file {empty} is empty"),
+        (CheckSettings("h", 993, ca_file="/dev/zero"), "--ca-file /dev/zero: is a device"),
+        (CheckSettings("h", 993, service_account_file=str(tmp_path)), "--service-account-file"),
+        (CheckSettings("h", 993, timeout=float("inf")), "--timeout"),
+    ]
+    for settings, words in cases:
+        with pytest.raises(InputError, match=words.replace("(", r"\(").replace(")", r"\)")):
+            check_settings(settings)
+
+
+def test_a_ca_file_must_hold_certificates_openssl_reads(tmp_path: Path) -> None:
+    bad = tmp_path / "ca.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    with pytest.raises(InputError) as error:
+        check_settings(CheckSettings("h", 993, ca_file=str(bad)))
+    assert "_ssl.c" not in str(error.value) and "--ca-file" in str(error.value)
+
+
+def test_read_secret_reads_stdin_within_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * (SECRET_FILE_CAP + 10)))
+    with pytest.raises(LookupError, match="longer than 64 KiB"):
+        read_secret(SecretSource("stdin"))
