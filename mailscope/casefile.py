@@ -204,7 +204,7 @@ class _Invalid(Exception):
         self.where, self.message = where, message
 
 
-_JSON_NAMES = {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number"}
+_JSON_NAMES = {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a whole number", float: "a number"}
 
 
 def _decode(hint: Any, value: Any, where: str) -> Any:
@@ -285,4 +285,8 @@ def _secret_source(value: Any, where: str) -> SecretSource:
 
 
 def _what(value: object) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number beyond any float (1e400)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "a whole number" if abs(value) < 2**63 else "a whole number beyond 64 bits"
     return "null" if value is None else _JSON_NAMES.get(type(value), type(value).__name__)

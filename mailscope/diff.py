@@ -63,6 +63,7 @@ class Side:
     outcome: str
     exit_code: int
     token: str  # kind, length and fingerprint: tells two tokens apart without showing either
+    typed: bool  # has settings (a session imported from a log has none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ def diff_records(before: SessionRecord, after: SessionRecord) -> CaseDiff:
     return CaseDiff(
         before=_side(before),
         after=_side(after),
-        settings=_changes(to_plain(before.settings) if before.settings else {}, to_plain(after.settings) if after.settings else {}),
+        settings=_changes(to_plain(before.settings), to_plain(after.settings)) if before.settings and after.settings else (),
         token=_token_changes(before, after),
         session=_session_changes(before.evidence, after.evidence),
         findings=_finding_changes(findings_of(before), findings_of(after)),
@@ -118,7 +119,7 @@ def diff_records(before: SessionRecord, after: SessionRecord) -> CaseDiff:
 def _side(record: SessionRecord) -> Side:
     evidence, token = record.evidence, record.token
     return Side(
-        user=record.settings.user if record.settings else _token_user(token),
+        user=mailbox_user(record),
         protocol=evidence.protocol,
         host=evidence.host,
         port=evidence.port,
@@ -126,13 +127,17 @@ def _side(record: SessionRecord) -> Side:
         outcome=str(record.outcome.kind) if record.outcome else "unfinished",
         exit_code=exit_code(record),
         token=f"{token.kind} {token.length} chars {token.fingerprint}".strip() if token and token.kind != "none" else "none",
+        typed=record.settings is not None,
     )
 
 
-def _token_user(token: TokenEvidence | None) -> str:
-    """A log session has no settings: its user is the one the token names, if any."""
-    claims = token.claims if token else {}
-    return next((str(claims[c]) for c in ("upn", "preferred_username", "email", "unique_name") if isinstance(claims.get(c), str)), "")
+def mailbox_user(record: SessionRecord) -> str:
+    """The mailbox's user: as typed, else (a session imported from a log) as the log names it, else as the token does."""
+    if record.settings is not None:
+        return record.settings.user
+    claims = record.token.claims if record.token else {}
+    named = [record.evidence.log_facts.get("user"), *(claims.get(c) for c in ("upn", "preferred_username", "email", "unique_name"))]
+    return next((value for value in named if isinstance(value, str) and value), "")
 
 
 def _side_json(side: Side) -> dict[str, Any]:

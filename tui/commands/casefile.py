@@ -53,8 +53,10 @@ def show_case(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.json:
         out.write(json.dumps(case.report(), indent=2, ensure_ascii=True) + "\n")
         return exit_code(record)
+    from mailscope.diff import mailbox_user
+
     evidence, when = record.evidence, record.judged_at()
-    user = record.settings.user if record.settings else ""
+    user = mailbox_user(record)
     out.write(f"{case.name}: mailscope case file, saved {case.generated_at or 'at an unknown time'} by mailscope "
               f"{case.tool_version or '(unknown version)'}\n")  # fmt: skip
     out.write(f"mailbox: {user or '(no user)'} {evidence.protocol} {evidence.host}:{evidence.port} ({evidence.security})\n")

@@ -70,7 +70,9 @@ def render(result: Any, before_name: str, after_name: str) -> str:
     out.append(f"outcome: {a.outcome} (exit {a.exit_code}) -> {b.outcome} (exit {b.exit_code})" if result.outcome_changed
                else f"outcome: {a.outcome} (exit {a.exit_code}), unchanged")  # fmt: skip
     for title, changes in (("settings", result.settings), ("token", result.token), ("session", result.session)):
-        if title == "token" and a.token != b.token:
+        if title == "settings" and a.typed != b.typed:
+            out.append(f"\nsettings: only the {'after' if b.typed else 'before'} session has them (the other was imported from a log)")
+        elif title == "token" and a.token != b.token:
             out.append(f"\ntoken: {esc(a.token)} -> {esc(b.token)}")
         else:
             out.append(f"\n{title}:" if changes else f"\n{title}: unchanged")
