@@ -32,7 +32,7 @@ from mailscope.redact import Redactor, describe_token_shapes, escape_controls
 from mailscope.report import SCHEMA, build_report, evidence_time_of, report_json
 from mailscope.settings import CheckSettings, SecretSource
 
-MAX_CASE_BYTES = 64 * 1024 * 1024  # a live session stops at 16 MiB / 20,000 lines; its report, escaped, stays well below
+MAX_CASE_BYTES = 32 * 1024 * 1024  # a live session stops at 16 MiB / 20,000 lines; a case is a few kB, a flooded one stays below
 MAX_TRANSCRIPT_LINES = 25_000  # the probe's 20,000 plus the lines it writes after stopping
 SECRET_SOURCE_KINDS = ("env", "file", "stdin", "prompt", "lab")
 _SOURCE = re.compile(r"(?:env|file|stdin|prompt|lab)(?::.*)?", re.DOTALL)

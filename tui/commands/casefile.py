@@ -9,6 +9,8 @@ import json
 import sys
 from typing import IO, TYPE_CHECKING
 
+from tui.commands.common import silence_stdout
+
 if TYPE_CHECKING:
     from mailscope.casefile import Case
     from mailscope.record import SessionRecord
@@ -43,23 +45,31 @@ def save(record: SessionRecord, path: str, command: str) -> bool:
 
 def show_case(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """`mailscope logs CASEFILE`: the saved session as it was, judged at its saved time; exit code as `check` gave."""
-    from mailscope.report import exit_code
-    from tui.commands.check import print_result
+    from mailscope.report import EXIT_USAGE, exit_code
 
     case = load_case(args.path, "logs", err)
     if case is None:
-        return 2
+        return EXIT_USAGE
+    try:
+        return _show(case, args.json, out)
+    except BrokenPipeError:  # `mailscope logs case.json | head`: the reader left
+        silence_stdout()
+        return exit_code(case.record)
+
+
+def _show(case: Case, as_json: bool, out: IO[str]) -> int:
+    from mailscope.diff import mailbox_user
+    from mailscope.report import exit_code
+    from tui.commands.check import print_result
+
     record = case.record
-    if args.json:
+    if as_json:
         out.write(json.dumps(case.report(), indent=2, ensure_ascii=True) + "\n")
         return exit_code(record)
-    from mailscope.diff import mailbox_user
-
     evidence, when = record.evidence, record.judged_at()
-    user = mailbox_user(record)
     out.write(f"{case.name}: mailscope case file, saved {case.generated_at or 'at an unknown time'} by mailscope "
               f"{case.tool_version or '(unknown version)'}\n")  # fmt: skip
-    out.write(f"mailbox: {user or '(no user)'} {evidence.protocol} {evidence.host}:{evidence.port} ({evidence.security})\n")
+    out.write(f"mailbox: {mailbox_user(record) or '(no user)'} {evidence.protocol} {evidence.host}:{evidence.port} ({evidence.security})\n")
     out.write(f"judged at {when.stated or 'an unknown time'} ({when.source}: {when.detail}); as saved, never re-judged at today's clock\n")
     for line in record.lines:
         notes = f"    [{'; '.join(line.annotations)}]" if line.annotations else ""

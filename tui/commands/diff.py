@@ -36,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from mailscope.diff import diff_records
+    from mailscope.report import EXIT_USAGE
     from tui.commands.casefile import load_case
 
     before, after = load_case(args.before, "diff", err), load_case(args.after, "diff", err)
     if before is None or after is None:
-        return 2
+        return EXIT_USAGE
     result = diff_records(before.record, after.record)
     code = 1 if result.diagnosis_changed else 0
     try:
