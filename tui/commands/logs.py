@@ -60,6 +60,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from mailscope.report import EXIT_UNDECIDED, EXIT_USAGE, build_report, findings_of
     from providers.inspect import inspect_token
 
+    save = getattr(args, "save", None)  # `run` is called with hand-built arguments too (tests) that predate --save
     if args.path != "-" and looks_like_case(args.path):  # mailscope's own case file: shown as it was saved
         from tui.commands.casefile import show_case
 
@@ -84,7 +85,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     try:
         for item in diagnosed(scan, diagnoser=diagnoser, inspect_token=inspect):  # identical sessions are diagnosed once
             summary.add(item.session, item.record, item.findings)
-            if item.session.index == (args.session if args.session is not None else 1 if args.save else None):
+            if item.session.index == (args.session if args.session is not None else 1 if save else None):
                 shown = SessionRecord(diagnoser=diagnoser)  # its own replay: the shared one carries another's positions
                 replay(item.session, shown, inspect_token=inspect)
     except (OSError, EOFError) as exc:
@@ -96,13 +97,13 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.session is not None and shown is None:
         print(f"mailscope logs: no session #{args.session} in this log ({summary.sessions} found)", file=err)
         return EXIT_USAGE
-    if args.save:
+    if save:
         if args.session is None and summary.sessions != 1 or shown is None:
             print(f"mailscope logs: --save writes one session: this log has {summary.sessions}; pick one with --session N", file=err)
             return EXIT_USAGE
-        from tui.commands.casefile import save
+        from tui.commands.casefile import save as save_case_file
 
-        if not save(shown, args.save, "logs"):
+        if not save_case_file(shown, save, "logs"):
             return EXIT_USAGE
         shown = shown if args.session is not None else None  # saved, not shown unless asked for
     notes = list(scan.notes)
