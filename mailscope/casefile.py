@@ -35,7 +35,7 @@ from mailscope.settings import CheckSettings, SecretSource
 MAX_CASE_BYTES = 32 * 1024 * 1024  # a live session stops at 16 MiB / 20,000 lines; a case is a few kB, a flooded one stays below
 MAX_TRANSCRIPT_LINES = 25_000  # the probe's 20,000 plus the lines it writes after stopping
 SECRET_SOURCE_KINDS = ("env", "file", "stdin", "prompt", "lab")
-_SOURCE = re.compile(r"(?:env|file|stdin|prompt|lab)(?::.*)?", re.DOTALL)
+_SOURCE = re.compile(f"(?:{'|'.join(SECRET_SOURCE_KINDS)})(?::.*)?", re.DOTALL)
 _SCHEMA_HEAD = re.compile(rb'^\s*\{.{0,4096}?"schema"\s*:\s*"mailscope\.', re.DOTALL)
 _HEAD_BYTES = 8192
 
@@ -59,15 +59,11 @@ class Case:
 
 
 # -- saving ------------------------------------------------------------------------------------------
-def case_json(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
-    """The case file's text: the session's report (one writer for `check --save`, `--json` and the console's export)."""
-    return report_json(record, generated_at=generated_at)
-
-
 def save_case(record: SessionRecord, path: str, *, generated_at: datetime | None = None) -> None:
-    """Write the case file, 0600 (it names a mailbox and holds its redacted transcript), never through a symlink or
-    into a FIFO. OSError when it cannot be written."""
-    write_private(path, case_json(record, generated_at=generated_at) + "\n")
+    """Write the case file: the session's report, as `check --json` prints it (one writer for `check --save`, `logs
+    --save` and the console's export), 0600 (it names a mailbox and holds its redacted transcript), never through a
+    symlink or into a FIFO. OSError when it cannot be written."""
+    write_private(path, report_json(record, generated_at=generated_at) + "\n")
 
 
 # -- reopening ---------------------------------------------------------------------------------------
@@ -122,7 +118,7 @@ def _json_object(data: bytes, name: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise CaseFileError(f"{name}: not UTF-8 text, not a case file") from None
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         more = " (several JSON documents: an audit's records file holds one case per line)" if exc.msg == "Extra data" else ""
         raise CaseFileError(f"{name}: not a case file: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{more}") from None
@@ -136,6 +132,13 @@ def _json_object(data: bytes, name: str) -> dict[str, Any]:
 
 def _no_constant(word: str) -> Any:
     raise ValueError(f"{word} is not a number a case file holds")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is beyond any number a case file holds")
+    return number
 
 
 def _wrong_schema(name: str, schema: object) -> str:
@@ -242,12 +245,8 @@ def _decode(hint: Any, value: Any, where: str) -> Any:
 
 def _scalar(hint: type, value: Any, where: str) -> Any:
     if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except OverflowError:
-            raise _Invalid(where, "a number too large") from None
-        if math.isfinite(number):
-            return number
+        if abs(value) < 1e300:  # the JSON reader gives finite numbers only; an integer may still be beyond any float
+            return float(value)
     elif hint is int and isinstance(value, int) and not isinstance(value, bool):
         if abs(value) < 2**63:
             return value
@@ -285,8 +284,6 @@ def _secret_source(value: Any, where: str) -> SecretSource:
 
 
 def _what(value: object) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "a number beyond any float (1e400)"
     if isinstance(value, int) and not isinstance(value, bool):
         return "a whole number" if abs(value) < 2**63 else "a whole number beyond 64 bits"
     return "null" if value is None else _JSON_NAMES.get(type(value), type(value).__name__)
