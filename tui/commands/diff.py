@@ -64,15 +64,16 @@ def render(result: Any, before_name: str, after_name: str) -> str:
     out = []
     for label, name, side in (("before", before_name, a), ("after ", after_name, b)):
         when = side.judged_at
-        out.append(f"{label}: {esc(name)}: {esc(side.user) or '(no user)'} {side.protocol} {esc(side.host)}:{side.port}, "
+        out.append(f"{label}: {esc(name)}: {esc(side.user) or '(no user)'} {esc(side.protocol)} {esc(side.host)}:{side.port}, "
                    f"judged at {esc(when.stated) or 'an unknown time'} ({when.source})")  # fmt: skip
     if not result.same_mailbox:
         out.append("note: these are not the same mailbox (user, protocol or host differ): the comparison may not show a fix")
     out.append(f"outcome: {a.outcome} (exit {a.exit_code}) -> {b.outcome} (exit {b.exit_code})" if result.outcome_changed
                else f"outcome: {a.outcome} (exit {a.exit_code}), unchanged")  # fmt: skip
     for title, changes in (("settings", result.settings), ("token", result.token), ("session", result.session)):
-        if title == "settings" and a.typed != b.typed:
-            out.append(f"\nsettings: only the {'after' if b.typed else 'before'} session has them (the other was imported from a log)")
+        if title == "settings" and not (a.typed and b.typed):
+            which = "neither session has them" if a.typed == b.typed else f"only the {'after' if b.typed else 'before'} session has them"
+            out.append(f"\nsettings: {which} (a session imported from a log has none)")
         elif title == "token" and a.token != b.token:
             out.append(f"\ntoken: {esc(a.token)} -> {esc(b.token)}")
         else:
