@@ -52,6 +52,14 @@ def open_output(path: str, flags: int, mode: int = 0o600) -> int:
     return fd
 
 
+def write_private(path: str, text: str) -> None:
+    """Replace the file at `path` with `text`, mode 0600 (a report names mailboxes and holds their redacted
+    transcripts): never through a symlink left under its name, never blocking on a FIFO."""
+    fd = open_output(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def _what(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "is not a regular file but a directory"

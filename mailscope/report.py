@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -89,13 +90,13 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
             "protocol": record.evidence.protocol,
             "user": settings.user if settings else "",
         },
-        "settings": _plain(settings) if settings else None,
+        "settings": to_plain(settings) if settings else None,
         "outcome": {"kind": str(outcome.kind), "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
-        "transcript": [_plain(line) for line in record.lines],
-        "evidence": _plain(record.evidence),
-        "token": _plain(record.token) if record.token else None,
-        "findings": [_plain(f) for f in findings_of(record)],
-        "checks": [_plain(c) for c in record.diagnosis.checks],
+        "transcript": [to_plain(line) for line in record.lines],
+        "evidence": to_plain(record.evidence),
+        "token": to_plain(record.token) if record.token else None,
+        "findings": [to_plain(f) for f in findings_of(record)],
+        "checks": [to_plain(c) for c in record.diagnosis.checks],
         "summary": record.diagnosis.summary,
         "evidence_time": when.stated or None,
         "evidence_time_source": str(when.source),
@@ -118,8 +119,14 @@ def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:
 
 
 def _epoch(value: Any) -> float | None:
-    """A report is a file anyone may edit: only numbers count as times."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A report is a file anyone may edit: only finite numbers count as times."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def report_json(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
@@ -136,7 +143,7 @@ def _version() -> str:
         return "unknown"
 
 
-def _plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
     """Dataclasses/enums/tuples → JSON types. Secret sources become their description ('env:VAR')."""
     if isinstance(value, Enum):  # before the plain types: a StrEnum member is a str
         return value.value
@@ -146,11 +153,11 @@ def _plain(value: Any) -> Any:
     if names is not None:
         if type(value).__name__ == "SecretSource":
             return value.describe()
-        return {name: _plain(getattr(value, name)) for name in names}
+        return {name: to_plain(getattr(value, name)) for name in names}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     return value
 
 

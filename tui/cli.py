@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # subcommand -> module under tui.commands exposing add_parser(subparsers) and run(args) -> int
-COMMANDS = {"check": "check", "lab": "lab", "logs": "logs", "cache": "cache", "train": "train", "audit": "audit"}
+COMMANDS = {"check": "check", "lab": "lab", "logs": "logs", "cache": "cache", "train": "train", "audit": "audit", "diff": "diff"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -4,7 +4,6 @@ In presenter mode the export follows the screen: identifiers are masked in both 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,30 +16,22 @@ PRESENTER_NOTE = "> Exported in presenter mode: user names, tenant domains and i
 
 def write_report(record: SessionRecord, directory: Path, stem: str, generated_at: datetime | None = None,
                  *, mask: Callable[[str], str] | None = None) -> list[Path]:
-    """Write `<stem>.md` and `<stem>.json`; returns their absolute paths. `mask` (presenter mode) swaps identifiers
-    for `<user:1a2b>`-style tags in the Markdown and in every string of the JSON (not in its escaped text)."""
+    """Write `<stem>.md` for a ticket and `<stem>.json`, the case file (`mailscope --open` / `logs` / `diff` reopen it), both
+    0600; returns their absolute paths. `mask` (presenter mode) swaps identifiers for `<user:1a2b>`-style tags in the
+    Markdown and in every string of the JSON (not in its escaped text)."""
+    from mailscope.localfile import write_private
     from mailscope.report import report_json, report_markdown
 
     directory = directory.expanduser().absolute()
     directory.mkdir(parents=True, exist_ok=True)
     markdown = report_markdown(record, generated_at=generated_at)
-    js = report_json(record, generated_at=generated_at)
+    js = report_json(record, generated_at=generated_at)  # the case file's format
     if mask is not None:
         markdown, js = PRESENTER_NOTE + mask(markdown), json.dumps(_masked(json.loads(js), mask), indent=2, ensure_ascii=False)
     md_path, js_path = directory / f"{stem}.md", directory / f"{stem}.json"
-    _write_private(md_path, markdown)
-    _write_private(js_path, js)
+    write_private(str(md_path), markdown)
+    write_private(str(js_path), js)
     return [md_path, js_path]
-
-
-def _write_private(path: Path, text: str) -> None:
-    """0600, as an audit's records: a report names mailboxes and holds their (redacted) transcripts. Never through a
-    symlink left under the report's name, and never blocking on a FIFO (mailscope.localfile refuses it)."""
-    from mailscope.localfile import open_output
-
-    fd = open_output(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 def _masked(value: Any, mask: Callable[[str], str]) -> Any:

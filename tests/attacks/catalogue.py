@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from . import inputs, scripts, training
+from . import casefiles, inputs, scripts, training
 from . import payloads as p
 from .attack import PASSWORD_ENV, TOKEN_ENV, Attack
 from .oracle import Run, run_each, run_mailscope
@@ -194,6 +194,7 @@ def attacks() -> list[Attack]:
     out = _server_attacks()
     out += inputs.attacks()
     out += training.ATTACKS
+    out += casefiles.ATTACKS
     out += [
         Attack(
             "log: JWT claims with OSC 52, OSC 0, CSI, DCS, C1 and bidi",

@@ -37,6 +37,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--lab", metavar="SCENARIO", help="run a lab scenario end to end, in-process (an id, or a scenario file)")
     p.add_argument("--lab-dir", action="append", default=[], metavar="DIR", help="with --lab: a directory of scenario files")
     p.add_argument("--json", action="store_true", help="print the versioned JSON report instead of the transcript")
+    p.add_argument("--save", metavar="FILE", help="also write the case file (the JSON report, 0600): `mailscope logs FILE` reopens it")
 
 
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
@@ -272,13 +273,19 @@ def _finish_output(args: argparse.Namespace, record: SessionRecord) -> int:
     record.rediagnose()
 
     try:
-        return _print_result(args, record)
+        code = print_result(args, record)
     except BrokenPipeError:  # `mailscope check ... | head`: the reader left, not an error of ours
         silence_stdout()
-        return report.exit_code(record)
+        code = report.exit_code(record)
+    if args.save:  # after the result: a case file that cannot be written loses nothing already shown
+        from tui.commands.casefile import save
+
+        if not save(record, args.save, "check"):
+            return report.EXIT_USAGE
+    return code
 
 
-def _print_result(args: argparse.Namespace, record: SessionRecord) -> int:
+def print_result(args: argparse.Namespace, record: SessionRecord) -> int:
     from mailscope import report
 
     if args.json:

@@ -41,6 +41,7 @@ def add_parser(subparsers: Any) -> None:
         help="in a large log, look at every mail-looking line, not only those near an AUTH line (slower)",
     )
     p.add_argument("--session", type=int, metavar="N", help="also show session N's rebuilt, redacted transcript and its diagnosis")
+    p.add_argument("--save", metavar="FILE", help="write session N (or the only session) as a case file: `mailscope logs FILE` reopens it")
 
 
 def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace, *, stdout: IO[str] | None = None, stderr: IO[s
 
 
 def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from mailscope.casefile import looks_like_case
     from mailscope.logs import LogScan, LogSummary, replay
     from mailscope.logs.diagnose import diagnosed, no_session_note
     from mailscope.record import SessionRecord
@@ -58,6 +60,11 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from mailscope.report import EXIT_UNDECIDED, EXIT_USAGE, build_report, findings_of
     from providers.inspect import inspect_token
 
+    save = getattr(args, "save", None)  # `run` is called with hand-built arguments too (tests) that predate --save
+    if args.path != "-" and looks_like_case(args.path):  # mailscope's own case file: shown as it was saved
+        from tui.commands.casefile import show_case
+
+        return show_case(args, out, err)
     try:
         stream = sys.stdin.buffer if args.path == "-" else open(args.path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
@@ -78,7 +85,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     try:
         for item in diagnosed(scan, diagnoser=diagnoser, inspect_token=inspect):  # identical sessions are diagnosed once
             summary.add(item.session, item.record, item.findings)
-            if item.session.index == args.session:
+            if item.session.index == (args.session if args.session is not None else 1 if save else None):
                 shown = SessionRecord(diagnoser=diagnoser)  # its own replay: the shared one carries another's positions
                 replay(item.session, shown, inspect_token=inspect)
     except (OSError, EOFError) as exc:
@@ -90,6 +97,15 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.session is not None and shown is None:
         print(f"mailscope logs: no session #{args.session} in this log ({summary.sessions} found)", file=err)
         return EXIT_USAGE
+    if save:
+        if args.session is None and summary.sessions != 1 or shown is None:
+            print(f"mailscope logs: --save writes one session: this log has {summary.sessions}; pick one with --session N", file=err)
+            return EXIT_USAGE
+        from tui.commands.casefile import save as save_case_file
+
+        if not save_case_file(shown, save, "logs"):
+            return EXIT_USAGE
+        shown = shown if args.session is not None else None  # saved, not shown unless asked for
     notes = list(scan.notes)
     if summary.sessions == 0:
         notes.append(no_session_note(scan.format))
