@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -91,6 +92,52 @@ async def log_switcher(app: MailscopeApp, pilot: Pilot) -> None:
     await pilot.pause(0.2)
 
 
+async def until(pilot: Pilot, ready: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    for _ in range(int(timeout * 20)):
+        await pilot.pause(0.05)
+        if ready():
+            await pilot.pause(0.3)
+            return
+    raise RuntimeError(f"{what} did not happen within {timeout}s")
+
+
+def exercise(*, answered: bool) -> Steps:
+    """The Exercise view on ms-graph-scope with a hint taken: the cause hidden; answered, the reveal."""
+
+    async def steps(app: MailscopeApp, pilot: Pilot) -> None:
+        from tui.exercise_view import ExerciseView
+
+        await pilot.press("g")
+        await pilot.pause(0.3)
+        view = app.screen.query_one(ExerciseView)
+        view.results_file = Path(tempfile.mkdtemp()) / "results.jsonl"  # a screenshot's answer is no trainee's result
+        await pilot.press(*"ms-graph-scope", "enter")
+        await until(pilot, lambda: view.exercise is not None and not view.choices.has_class("-hidden"), "the exercise")
+        await pilot.press("h")
+        if answered:
+            form, right = view.exercise.form, view.exercise.right
+            for options, wanted in ((form.causes, right.cause), (form.owners, right.owner), (form.fixes, right.fix)):
+                await pilot.press(str([option.id for option in options].index(wanted) + 1))
+                await pilot.pause(0.2)
+        await pilot.pause(0.3)
+
+    return steps
+
+
+async def audit_fleet(app: MailscopeApp, pilot: Pilot) -> None:
+    """A lab fleet of 40 audited from the Audit view, the first group's first mailbox drilled into."""
+    from tui.audit_view import AuditView
+
+    app.export_dir = Path(tempfile.mkdtemp())  # the fleet's records are no user's reports
+    await pilot.press("a")
+    await pilot.pause(0.3)
+    view = app.screen.query_one(AuditView)
+    await pilot.press(*"--lab-fleet 40", "enter")
+    await until(pilot, lambda: view.loaded is not None, "the fleet audit", timeout=120)
+    await pilot.press("enter")
+    await until(pilot, lambda: bool(view.transcript.lines), "a mailbox's transcript")
+
+
 SEED_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_seed.log")
 THREADS_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_threads_debug.log")
 
@@ -109,6 +156,9 @@ SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
     ("12-help", "ms-seed-plain", (120, 36), lambda app, pilot: pilot.press("question_mark")),
     ("13-log-session-switcher", f"log:{THREADS_LOG}", (120, 36), log_switcher),
     ("14-wrapped-80x24", "google-narrow-scope", (80, 24), then("w")),
+    ("15-exercise-cause-hidden", "ms-seed-plain", (120, 36), exercise(answered=False)),
+    ("16-exercise-reveal", "ms-seed-plain", (120, 36), exercise(answered=True)),
+    ("17-audit-lab-fleet", "ms-seed-plain", (120, 36), audit_fleet),
 ]
 
 

@@ -38,6 +38,7 @@ def add_console_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGr
     source.add_argument("--scenario", metavar="ID", help=f"open on this lab scenario (default: {SEED_SCENARIO}; `mailscope lab list`)")
     source.add_argument("--profile", metavar="NAME", help="open with a saved settings profile instead of the lab")
     source.add_argument("--log", metavar="FILE", help="replay a client's debug log (JavaMail, MailKit, ...) instead of the lab")
+    source.add_argument("--open", metavar="FILE", help="reopen a saved case file (check --save, the console's export) as it was")
     parser.add_argument("--log-session", metavar="N", type=_session_number, default=1,
                         help="which session of the log (default: 1; n switches in the console)")
     parser.add_argument("--run", action="store_true", help="start the session at once")
@@ -78,20 +79,30 @@ def run_console(argv: list[str]) -> int:
         parser.error("--log-session needs --log FILE")
     if args.log:
         log_sessions = _check_log(parser, args.log, args.log_session, scan_log)
+    if args.open:
+        from mailscope.casefile import CaseFileError, read_case
+
+        try:
+            read_case(args.open)
+        except CaseFileError as error:
+            parser.error(f"--open: {error}")
     if args.export_dir and Path(args.export_dir).exists() and not Path(args.export_dir).is_dir():
         parser.error(f"--export-dir {args.export_dir}: exists and is not a directory")
     try:
         keymap = load_keymap()
     except KeymapError as error:
         parser.error(f"keymap: {error}")
-    if args.log:
+    if args.open:
+        target = Target(case=args.open)
+    elif args.log:
         target = Target(log=args.log, log_session=args.log_session)
     elif settings:
         target = Target(settings=settings)
     else:
         target = Target(scenario=args.scenario or SEED_SCENARIO)
     app = MailscopeApp(target, settings=settings, export_dir=args.export_dir, flush_hz=args.refresh_hz, keymap=keymap,
-                       log_sessions=log_sessions, run_at_start=args.run, presenter_at_start=args.presenter)
+                       log_sessions=log_sessions, run_at_start=args.run or bool(args.open),
+                       presenter_at_start=args.presenter)
     if args.light:
         app.theme = LIGHT_THEME
     result = app.run()

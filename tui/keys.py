@@ -50,6 +50,10 @@ COMMANDS: tuple[Command, ...] = (
             "Reproducible failure scenarios; r or Enter runs the highlighted one", "Views"),
     Command("view_paste", "v", "show_view('paste')", "Paste", "Paste: diagnose pasted text",
             "A log excerpt, a lone server line or an exception: transcript and diagnosis, nothing written to disk", "Views"),
+    Command("view_exercise", "g", "show_view('exercise')", "Exercise", "Exercise: find the cause",
+            "A lab scenario or a course, diagnosis hidden: answer cause, owner and fix, then the reveal", "Views"),
+    Command("view_audit", "a", "show_view('audit')", "Audit", "Audit: findings across mailboxes",
+            "An audit's output or a lab fleet: mailboxes grouped by finding, each one's transcript and diagnosis", "Views"),
     Command("filter", "slash", "filter", "Filter", "Filter transcript",
             "Show only transcript lines containing a text (Esc clears)", "Transcript", footer=True),
     Command("wrap", "w", "toggle_wrap", "Wrap", "Toggle line wrap", "Wrap long transcript lines under the gutter", "Transcript"),
@@ -89,10 +93,12 @@ class KeymapError(ValueError):
 
 def widget_bindings() -> dict[str, list[Binding]]:
     """The keys widgets bind themselves (with ids), by the help screen's section: a keymap may remap them too."""
+    from tui.exercise_view import ExerciseView
     from widgets.paste import PasteView
     from widgets.transcript import Transcript
 
-    sections = {"In the transcript": Transcript.BINDINGS, "In the Paste view": PasteView.BINDINGS}
+    sections = {"In the transcript": Transcript.BINDINGS, "In the Paste view": PasteView.BINDINGS,
+                "In the Exercise view": ExerciseView.BINDINGS}
     return {section: [b for b in found if isinstance(b, Binding) and b.id] for section, found in sections.items()}
 
 

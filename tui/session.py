@@ -30,8 +30,11 @@ class Target:
     settings: CheckSettings | None = None
     log: str | None = None  # a client debug log to replay
     log_session: int = 1  # which session of the log (1-based)
+    case: str | None = None  # a saved case file (mailscope.report/1) to show as it was
 
     def describe(self) -> str:
+        if self.case:
+            return f"case: {Path(self.case).name}"
         if self.log:
             return f"log: {Path(self.log).name} #{self.log_session}"
         if self.scenario:
@@ -43,7 +46,9 @@ class Target:
 
 async def run_target(target: Target, make_record: RecordFactory) -> None:
     """Run one session; every fact reaches the record (and through it the UI)."""
-    if target.log:
+    if target.case:
+        await replay_case(target.case, make_record)
+    elif target.log:
         await replay_log(target.log, target.log_session, make_record)
     elif target.scenario:
         from mailscope.lab.session import run_lab_check
@@ -77,6 +82,25 @@ async def replay_log(path: str, wanted: int, make_record: RecordFactory) -> None
                 replay(session, record, inspect_token=inspect)
                 return
     raise LookupError(f"{Path(path).name}: the log has {found} session(s), not {wanted}")
+
+
+async def replay_case(path: str, make_record: RecordFactory) -> None:
+    """A saved case into the console as it was: its lines, evidence and token, its saved diagnosis standing in for
+    the diagnoser, judged at its saved time (a reopened case is never re-judged at today's clock), its outcome."""
+    from mailscope.casefile import read_case
+
+    saved = read_case(path).record
+    record = make_record(saved.settings)
+    record.diagnoser = lambda _: saved.diagnosis
+    record.set_evidence_time(saved.judged_at())
+    for line in saved.lines:
+        record.add_line(line.direction, line.text, nbytes=line.nbytes, channel=line.channel, annotations=line.annotations, t=line.t,
+                        wall_time=line.wall_time)
+    record.evidence = saved.evidence
+    if saved.token is not None:
+        record.set_token(saved.token)
+    if saved.outcome is not None:
+        record.finish(saved.outcome)
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,32 @@ class PasteScreen(ViewScreen):
         yield PasteView(id="paste", mask=app.mask, presenter=app.presenter)
 
 
+class ExerciseScreen(ViewScreen):
+    """Its own status row: the console's names the session view's finding, which an exercise must not show."""
+
+    VIEW, FOCUS = "exercise", "#exercise-source"
+    DEFAULT_CSS = "ExerciseScreen > #status-bar { display: none; }"
+
+    def body(self) -> ComposeResult:
+        from tui.exercise_view import ExerciseView
+
+        yield ExerciseView(id="exercise", mask=self.console.mask)
+
+    @property
+    def conceals(self) -> bool:
+        """An exercise waits for its answer: nothing on this screen (the palette included) may name a cause."""
+        return any(view.conceals for view in self.query("#exercise").results())
+
+
+class AuditScreen(ViewScreen):
+    VIEW, FOCUS = "audit", "#audit-source"
+
+    def body(self) -> ComposeResult:
+        from tui.audit_view import AuditView
+
+        yield AuditView(id="audit", reports_dir=self.console.export_dir, mask=self.console.mask)
+
+
 @dataclass(frozen=True, slots=True)
 class View:
     id: str
@@ -178,4 +204,6 @@ VIEWS: tuple[View, ...] = (
     View("settings", "Settings", SettingsScreen),
     View("lab", "Lab", LabScreen),
     View("paste", "Paste", PasteScreen),
+    View("exercise", "Exercise", ExerciseScreen),
+    View("audit", "Audit", AuditScreen),
 )
