@@ -1,8 +1,8 @@
 """`mailscope train`: exercises on lab scenarios with the diagnosis hidden until the trainee answers.
 
 Headless (`--answer FINDING_ID`, or `--course FILE --answers FILE`) runs, scores and reveals at once, for trainers'
-tooling; without an answer it asks on the terminal, line by line (the console's Exercise view comes with the console
-rework). Every answered exercise appends one line to the results file. Exit 0: right (a course: passed); 1: wrong
+tooling; without an answer it asks on the terminal, line by line (the console's Exercise view, `g`, asks on screen:
+tui/exercise_view.py). Every answered exercise appends one line to the results file. Exit 0: right (a course: passed); 1: wrong
 (failed); 2: usage error or no answer given.
 """
 
