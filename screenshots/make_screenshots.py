@@ -91,6 +91,18 @@ async def log_switcher(app: MailscopeApp, pilot: Pilot) -> None:
     await pilot.pause(0.2)
 
 
+async def pasted_line(app: MailscopeApp, pilot: Pilot) -> None:
+    """The Paste view: one SMTP reply a user pasted from a ticket, diagnosed in memory."""
+    await pilot.press("v")
+    await pilot.pause(0.3)
+    assert app.paste_view is not None
+    app.paste_view.text_area.load_text("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+                                       "Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.")
+    await pilot.press("ctrl+r")
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.3)
+
+
 SEED_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_seed.log")
 THREADS_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_threads_debug.log")
 
@@ -109,6 +121,7 @@ SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
     ("12-help", "ms-seed-plain", (120, 36), lambda app, pilot: pilot.press("question_mark")),
     ("13-log-session-switcher", f"log:{THREADS_LOG}", (120, 36), log_switcher),
     ("14-wrapped-80x24", "google-narrow-scope", (80, 24), then("w")),
+    ("15-paste-view", "ms-seed-plain", (120, 36), pasted_line),
 ]
 
 
