@@ -138,6 +138,18 @@ async def audit_fleet(app: MailscopeApp, pilot: Pilot) -> None:
     await until(pilot, lambda: bool(view.transcript.lines), "a mailbox's transcript")
 
 
+async def pasted_line(app: MailscopeApp, pilot: Pilot) -> None:
+    """The Paste view: one SMTP reply a user pasted from a ticket, diagnosed in memory."""
+    await pilot.press("v")
+    await pilot.pause(0.3)
+    assert app.paste_view is not None
+    app.paste_view.text_area.load_text("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+                                       "Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.")
+    await pilot.press("ctrl+r")
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.3)
+
+
 SEED_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_seed.log")
 THREADS_LOG = str(HERE.parent / "tests" / "mailscope" / "logs" / "samples" / "jira_threads_debug.log")
 
@@ -156,9 +168,10 @@ SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
     ("12-help", "ms-seed-plain", (120, 36), lambda app, pilot: pilot.press("question_mark")),
     ("13-log-session-switcher", f"log:{THREADS_LOG}", (120, 36), log_switcher),
     ("14-wrapped-80x24", "google-narrow-scope", (80, 24), then("w")),
-    ("15-exercise-cause-hidden", "ms-seed-plain", (120, 36), exercise(answered=False)),
-    ("16-exercise-reveal", "ms-seed-plain", (120, 36), exercise(answered=True)),
-    ("17-audit-lab-fleet", "ms-seed-plain", (120, 36), audit_fleet),
+    ("15-paste-view", "ms-seed-plain", (120, 36), pasted_line),
+    ("16-exercise-cause-hidden", "ms-seed-plain", (120, 36), exercise(answered=False)),
+    ("17-exercise-reveal", "ms-seed-plain", (120, 36), exercise(answered=True)),
+    ("18-audit-lab-fleet", "ms-seed-plain", (120, 36), audit_fleet),
 ]
 
 

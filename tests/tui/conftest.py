@@ -216,7 +216,7 @@ class Pane:
         self.tmux.run("send-keys", "-t", self.target, *keys)
 
     def type(self, text: str) -> None:
-        self.tmux.run("send-keys", "-t", self.target, "-l", text)
+        self.tmux.run("send-keys", "-t", self.target, "-l", "--", text)  # text may start with "-"
 
     def wait_for(self, text: str | tuple[str, ...], timeout: float = 20) -> str:
         """The screen once `text` (or any of several texts) shows on it."""

@@ -1,6 +1,6 @@
 """The console toured in a real terminal (tmux) at 120x36 and 80x24: every view entered and left twice, in both
 orders, state kept across visits, and a session run from each view. The first sequence is the issue's own:
-`t esc s esc l esc t esc s esc r` once killed the app with a traceback. Fails, never skips, without tmux."""
+`t esc s esc l esc t esc s esc r` once killed the app with a traceback. The Paste view (v) too. Fails, never skips, without tmux."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.tmux
 
 # What only that view shows (capture-pane drops colours, so the highlighted tab cannot tell).
-MARKERS = {"t": ("No token yet", "Kind "), "s": "Preset", "l": "emulated Exchange", "Escape": "Transcript"}
+MARKERS = {"t": ("No token yet", "Kind "), "s": "Preset", "l": "emulated Exchange", "v": "ctrl+r diagnoses", "Escape": "Transcript"}
 
 
 def visit(pane, key: str) -> str:
@@ -78,6 +78,19 @@ def test_every_view_twice_in_both_orders_keeps_its_state_and_runs_from_each(tmux
     pane.keys("r")
     pane.wait_for("imap://127.0.0.1:1", 15)
     pane.wait_for("refused", 30)
+    no_traceback(pane)
+
+    # The Paste view: a pasted server line, diagnosed with r (outside the text); it is still there on return.
+    visit(pane, "v")
+    pane.type("-ERR Protocol error. Connection is closed. 10")
+    pane.wait_for("Connection is closed. 10", 10)
+    tab(pane, 1)
+    pane.keys("r")
+    pane.wait_for("pop3_xoauth2_one_line_rejected_exchange", 30)  # a candidate: a lone line proves nothing
+    visit(pane, "Escape")
+    visit(pane, "l")
+    screen = visit(pane, "v")
+    assert "Connection is closed. 10" in screen and "pop3_xoauth2_one_line_rejected_exchange" in screen
     no_traceback(pane)
 
     screen = visit(pane, "t")
