@@ -65,8 +65,8 @@ class ExerciseView(Widget):
     """
 
     BINDINGS = [
-        Binding("h", "hint", "Hint", id="exercise_hint", tooltip="Take the next hint: it costs its share of the point"),
-        Binding("n", "next", "Next", id="exercise_next", tooltip="The course's next exercise, or a new exercise"),
+        Binding("h", "hint", "Take the next hint (it costs its share of the point)", id="exercise_hint"),
+        Binding("n", "next", "The course's next exercise, or a new one", id="exercise_next"),
     ]
 
     def __init__(
@@ -182,7 +182,9 @@ class ExerciseView(Widget):
         assert exercise is not None
         step = len(self._given)
         options = self._options(step)
-        self.query_one("#exercise-question", Static).update(Text(QUESTIONS[step], style="bold"))
+        self.query_one("#exercise-question", Static).update(
+            Text.assemble((QUESTIONS[step], "bold"), (f"  1-{len(options)}, or ↑/↓ and Enter", "dim"))
+        )
         choices = self.choices
         choices.clear_options()
         choices.add_options([Option(Text(f"{number}. {option.text}"), id=option.id) for number, option in enumerate(options, 1)])
