@@ -580,15 +580,21 @@ class MailscopeApp(App[int]):
         self.transcript.focus()
 
     # -- diagnosis -------------------------------------------------------------------------------
+    def _shown_diagnosis_pane(self) -> DiagnosisPane:
+        """The Paste view has its own diagnosis: f and y act on it there, on the session's everywhere else."""
+        if self.current_mode == "paste" and self.paste_view is not None:
+            return self.paste_view.diagnosis_pane
+        return self.diagnosis_pane
+
     def action_focus_findings(self) -> None:
         if isinstance(self.screen, ModalScreen):
             return
-        if self.current_mode != "session":
+        if self.current_mode not in ("session", "paste"):
             self.switch_mode("session")
-        self.diagnosis_pane.findings_list.focus()
+        self._shown_diagnosis_pane().findings_list.focus()
 
     def action_copy_fix(self) -> None:
-        pane = self.diagnosis_pane
+        pane = self._shown_diagnosis_pane()
         finding = pane.selected
         if finding is None or not (finding.fix or finding.links):
             self.notify("No fix steps to copy", severity="warning")

@@ -157,6 +157,8 @@ class SettingsPane(VerticalScroll):
         yield from row("Mechanism", choice("mechanism", [(m.value, m.value) for m in Mechanism], "auto"), "mechanism")
         yield from row("Initial response", choice("sasl_ir", [(v, k) for k, v in SASL_IR.items()], "auto"), "sasl_ir",
                        SASL_IR_HINT[Protocol.IMAP])
+        yield from row("Test message", Checkbox("SMTP: after the checks, send one real message to the user (DATA)", id="send_test"),
+                       "send_test")
         yield Static("Token", classes="section")
         yield from row("Provider", choice("provider", [(p, p) for p in PROVIDERS], "generic"), "provider")
         yield from row("Token source", choice("flow", [(title, flow) for flow, title in FLOWS.items()], "static"), "flow")
@@ -189,6 +191,7 @@ class SettingsPane(VerticalScroll):
             return []
 
     def on_mount(self) -> None:
+        self._show_protocol_fields()
         if self._initial is not None:
             self.load(self._initial)
         self.set_presenter(self._presenter)
@@ -212,14 +215,22 @@ class SettingsPane(VerticalScroll):
             self._apply_preset(str(event.value))
         elif name in ("protocol", "security"):
             self._follow_port()
-            self.query_one("#hint_sasl_ir", Static).update(SASL_IR_HINT[Protocol(self._value("protocol"))])
+            self._show_protocol_fields()
         self.validate_all()
+
+    def _show_protocol_fields(self) -> None:
+        """What the initial-response choice means for this protocol; the test message only for SMTP."""
+        protocol = Protocol(self._value("protocol"))
+        self.query_one("#hint_sasl_ir", Static).update(SASL_IR_HINT[protocol])
+        self.query_one("#send_test-row").display = protocol is Protocol.SMTP
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._touched.add(event.input.id or "")
         self.validate_all()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        if event.checkbox.id != "insecure":
+            return
         self._touched.add("verify")
         self.query_one("#verify-row").set_class(event.value, "-danger")
         self.validate_all()
@@ -354,7 +365,8 @@ class SettingsPane(VerticalScroll):
             provider=provider, flow=flow, client_id=value("client_id"), tenant=value("tenant"), cloud=cloud,
             authority=value("authority"), scopes=scopes, certificate=value("certificate") or None,
             service_account_file=value("service_account_file") or None, subject=value("subject"),
-            token_endpoint=value("token_endpoint"), **sources,
+            token_endpoint=value("token_endpoint"), send_test=protocol is Protocol.SMTP and self.query_one("#send_test", Checkbox).value,
+            **sources,
         )
 
     def load(self, settings: CheckSettings) -> None:
@@ -374,6 +386,7 @@ class SettingsPane(VerticalScroll):
         put("user", settings.user)
         self._select("mechanism").value = settings.mechanism.value
         self._select("sasl_ir").value = settings.sasl_ir if settings.sasl_ir in SASL_IR else "auto"
+        self.query_one("#send_test", Checkbox).value = settings.send_test
         self._select("flow").value = settings.flow if settings.flow in FLOWS else "static"
         put("client_id", settings.client_id)
         put("tenant", settings.tenant)

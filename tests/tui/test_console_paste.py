@@ -44,6 +44,11 @@ async def test_the_paste_view_reopens_with_its_text_and_results_and_follows_pres
         await pilot.pause(0.1)
         assert app.current_view == "paste" and view.result is not None and view.transcript.lines
         top = view.diagnosis_pane.diagnosis.top
+        assert top is not None and top.fix
+        await pilot.press("f", "y")  # the paste's own findings and fix, not the session's
+        await pilot.pause()
+        assert app.current_view == "paste" and view.diagnosis_pane.findings_list.has_focus
+        assert top.fix[0] in app.clipboard
         for key in ("escape", "t", "s", "l", "v", "escape", "v"):
             await pilot.press(key)
             await pilot.pause()

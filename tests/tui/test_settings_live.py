@@ -35,6 +35,15 @@ def dovecot() -> Iterator[labfixture.LabInstance]:
         labfixture.stop(labfixture.MAIN)
 
 
+def minted(dovecot: labfixture.LabInstance, tmp_path: Path) -> tuple[str, Path]:
+    """A token the lab's Dovecot accepts, in a file only its owner reads (what Settings' token source names)."""
+    token = labfixture.mint(dovecot)
+    token_file = tmp_path / "token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    return token, token_file
+
+
 async def fill(pilot, values: dict[str, str]) -> SettingsPane:
     """Type into the Settings view as a user does (every field fires its change event and is validated)."""
     app = pilot.app
@@ -60,10 +69,7 @@ async def run_from_settings(pilot, pane: SettingsPane, timeout: float = 60) -> N
 
 @pytest.mark.dovecot
 async def test_settings_alone_sign_in_to_the_projects_dovecot_with_its_private_ca(dovecot, tmp_path):
-    token = labfixture.mint(dovecot)
-    token_file = tmp_path / "token"
-    token_file.write_text(token)
-    token_file.chmod(0o600)
+    token, token_file = minted(dovecot, tmp_path)
     app = MailscopeApp(Target(scenario="ms-seed-plain"))
     async with app.run_test(size=SIZE) as pilot:
         pane = await fill(pilot, {
@@ -82,10 +88,7 @@ async def test_settings_alone_sign_in_to_the_projects_dovecot_with_its_private_c
 
 @pytest.mark.dovecot
 async def test_settings_alone_pop3_against_the_projects_dovecot(dovecot, tmp_path):
-    token = labfixture.mint(dovecot)
-    token_file = tmp_path / "token"
-    token_file.write_text(token)
-    token_file.chmod(0o600)
+    token, token_file = minted(dovecot, tmp_path)
     app = MailscopeApp(Target(scenario="ms-seed-plain"))
     async with app.run_test(size=SIZE) as pilot:
         pane = await fill(pilot, {

@@ -83,6 +83,26 @@ async def test_verification_off_is_marked_red_and_reaches_the_settings():
         assert pane.to_settings().verify_tls is False
 
 
+async def test_the_smtp_test_message_is_offered_for_smtp_only():
+    app = Host()
+    async with app.run_test(size=(100, 60)) as pilot:
+        pane = app.query_one(SettingsPane)
+        pane.query_one("#host").value = "127.0.0.1"
+        row = pane.query_one("#send_test-row")
+        await pilot.pause()
+        assert not row.display
+        pane.query_one("#protocol").value = "smtp"
+        await pilot.pause()
+        assert row.display
+        pane.query_one("#send_test").value = True
+        await pilot.pause()
+        assert pane.to_settings().send_test is True
+        assert not pane.query_one("#verify-row").has_class("-danger")  # another checkbox: verification stays on
+        pane.query_one("#protocol").value = "pop3"
+        await pilot.pause()
+        assert not row.display and pane.to_settings().send_test is False  # never DATA on a protocol without it
+
+
 async def test_everything_loads_and_comes_back_unchanged():
     settings = CheckSettings(
         host="outlook.office365.com", port=995, security=Security.TLS, user="alice@contoso.example", mechanism=Mechanism.XOAUTH2,
