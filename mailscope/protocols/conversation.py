@@ -287,12 +287,13 @@ class Conversation:
             return value
         if exchange.mechanism == "LOGIN":
             return self._login_payload(value)
-        described = self.redactor.describe_sasl(value, exchange.mechanism)
+        parsed = sasl.parse_response(value, exchange.mechanism)
+        head = _cut_head(value, parsed, exchange.mechanism) if self.partial and len(value) >= CUT_BY_LOG else None
+        described = self.redactor.describe_sasl(head or value, exchange.mechanism)
         if not exchange.client_payload:
             exchange.client_payload = described
             exchange.response_length = len(value)
-            parsed = sasl.parse_response(value, exchange.mechanism)
-            if self.partial and len(value) >= CUT_BY_LOG and "missing_terminator" in parsed.codes:
+            if head is not None:
                 exchange.client_payload += " (cut short in the log: its format cannot be judged)"  # neomutt keeps ~1 KB
             else:
                 exchange.defects = [self.redactor.redact(d) for d in parsed.defects]
@@ -381,3 +382,13 @@ class Conversation:
                 "LOGIN": "the log shows the IMAP LOGIN command",
                 "USER/PASS": "the log shows POP3 USER/PASS",
             }[how]
+
+
+def _cut_head(value: str, parsed: sasl.SaslPayload, mechanism: str) -> str | None:
+    """The part of a long response a log kept, when the log cut it: no ^A^A end, or base64 whose last group is incomplete
+    (it would read as a raw token) while its whole groups start a well-built string. None when it is whole."""
+    if "missing_terminator" in parsed.codes:
+        return value
+    whole = value.strip()[: len(value.strip()) // 4 * 4]
+    head = sasl.b64decode_strict(whole)
+    return whole if head is not None and "missing_terminator" in sasl.parse_payload(head, mechanism).codes else None
