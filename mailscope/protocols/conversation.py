@@ -31,8 +31,11 @@ SASL_LOOP = f"the server kept sending continuations after {MAX_SASL_ROUNDS} answ
 _ERROR_CHALLENGE_ANSWER = {"XOAUTH2": "", "OAUTHBEARER": "AQ=="}  # Google: an empty line; RFC 7628: %x01; others: cancel
 _SASL_RESPONSE_RE = re.compile(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
 # What clients print instead of the SASL response (MailKit `********`, emailjs `"(* value hidden *)"`, `[redacted]`,
-# `<token>`): the log hides the payload, which is no evidence of its format.
-_MASKED_RE = re.compile(r"^[\"']?(?:\*{3,}|\(\* value hidden \*\)|\[[^\]]{0,40}\]|<[^>]{0,40}>|x{4,}|\.{3}|…)[\"']?$", re.IGNORECASE)
+# `<token>`, email-oauth2-proxy `[[ Credentials removed from proxy log ]]`): the log hides the payload, which is no
+# evidence of its format.
+_MASKED_RE = re.compile(
+    r"^[\"']?(?:\*{3,}|\(\* value hidden \*\)|\[\[[^\]]{0,60}\]\]|\[[^\]]{0,40}\]|<[^>]{0,40}>|x{4,}|\.{3}|…)[\"']?$", re.IGNORECASE
+)
 HIDDEN_PAYLOAD = "(hidden in the client's log)"
 CUT_BY_LOG = 500  # base64 characters: a longer response without its ^A^A end was cut by the log, not built so
 
