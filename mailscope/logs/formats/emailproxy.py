@@ -8,7 +8,8 @@ From the proxy's own code (emailproxy.py): `info_string()` of both connection cl
 once the proxy has signed in: the same connection, not another one (the older label above has an address after its `; `).
 `OAuth2ServerConnection.handle_read` logs the indented `    <--` only until the client is authenticated
 (`[ Successfully authenticated ... - releasing session ]`); from then on data passes straight through and only
-`OAuth2ClientConnection` logs it, unindented (`-->` in `handle_read`, `<--` in `send`): those lines are then the conversation with the server."""
+`OAuth2ClientConnection` logs it, unindented (`-->` in `handle_read`, `<--` in `send`): those lines are then the
+conversation with the server."""
 
 from __future__ import annotations
 
