@@ -54,7 +54,8 @@ NO_MECHANISM = re.compile(
     r"(?: supported| available| found| (?:supported )?by both)|\bauthenticators? available|"
     r"(?:does not|doesn't|not) support(?:s|ed)? (?:the )?(?:authentication (?:method|mechanism) )?(?:XOAUTH2|OAUTHBEARER|SASL)\b|"
     r"\b(?:XOAUTH2|OAUTHBEARER)(?: authentication)? (?:is )?not (?:available|supported|offered|advertised)|"
-    r"Required (?:XOAUTH2|OAUTHBEARER) capability not supported|AUTH extension not supported|Unsupported authentication mechanism",
+    r"Required (?:XOAUTH2|OAUTHBEARER) capability not supported|AUTH extension not supported|Unsupported authentication mechanism|"
+    r"Logging in is disabled on this server",  # node-imap lib/Connection.js _login: LOGINDISABLED listed, nothing else tried
     re.IGNORECASE,
 )
 # email-oauth2-proxy could not decrypt its cached token with the local password the client gave it.
