@@ -72,5 +72,5 @@ def _login_user(text: str, user: str) -> tuple[str, tuple[str, ...]]:
     shortened = _SHORTENED.search(text)
     if shortened is None or int(shortened.group("bytes")) != len(user.encode()):
         return text, ()
-    note = "the client's log shortened the LOGIN user; it is the logger's username (same length)"
+    note = "LOGIN user shortened in the client's log, restored from its logger prefix (same length)"
     return text[: shortened.start()] + f'"{user}"' + text[shortened.end() :], (note,)
