@@ -20,6 +20,7 @@ from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.formats.base import StreamState
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.protocols import imap
 
 _LINE = re.compile(
     r"^(?:.*?: )?(?P<proto>IMAP|POP|SMTP) \((?P<conn>[^)]*?)(?:; (?P<account>(?![^)]*(?:->|:\d+\)))[^)]*))?\)(?P<indent> +)"
@@ -54,6 +55,8 @@ class Parser(_Base):
             return []
         if indented and arrow == "<--":
             self._last_server[stream] = body
+            if stream not in self._released and _signed_in(common.python_literal(body) or ""):
+                self._released[stream] = body  # an excerpt may start after the proxy's own 'releasing session' note
         payload = common.python_literal(body)
         if payload is None:
             return []
@@ -85,3 +88,10 @@ class Parser(_Base):
             return [LogItem(ItemKind.CLOSE, event, stream=stream, wall_time=wall_time, lineno=lineno)]
         facts = {"security": "tls"} if "handshake complete" in lowered else {}
         return [LogItem(ItemKind.NOTE, f"email-oauth2-proxy: {event}", stream=stream, wall_time=wall_time, lineno=lineno, facts=facts)]
+
+
+def _signed_in(payload: str) -> bool:
+    """The server's answer on which the proxy releases the session (process_data of its IMAP and SMTP server connections:
+    the tagged OK to its AUTHENTICATE, `235`)."""
+    tagged = imap.parse_tagged(payload)
+    return (tagged is not None and tagged.status == "OK" and tagged.text.upper().startswith("AUTHENTICATE")) or payload.startswith("235")

@@ -129,6 +129,14 @@ CASES = {
         ),
         "emailproxy", "imap", "authenticated_but_mailbox_refused", "A1 OK AUTHENTICATE completed.", "XOAUTH2",
     ),
+    "email-oauth2-proxy excerpt that starts after the release: the OK to AUTHENTICATE hands the session over": Case(
+        "2022-06-08 10:15:02,114: IMAP (127.0.0.1:52231-{127.0.0.1:1993}-outlook.office365.com:993)     <-- b'A1 OK AUTHENTICATE "
+        "completed.\\r\\n'\n"
+        "2022-06-08 10:15:02,120: IMAP (127.0.0.1:52231-{127.0.0.1:1993}-outlook.office365.com:993) --> b'A2 SELECT INBOX\\r\\n'\n"
+        "2022-06-08 10:15:02,131: IMAP (127.0.0.1:52231-{127.0.0.1:1993}-outlook.office365.com:993) <-- b'A2 BAD User is "
+        "authenticated but not connected.\\r\\n'\n",
+        "emailproxy", "imap", "authenticated_but_mailbox_refused", "A1 OK AUTHENTICATE completed.", None,
+    ),
     "poplib: each line printed twice counts once, and it is POP3": Case(
         "*cmd* 'AUTH XOAUTH2'\n*put* b'AUTH XOAUTH2'\n*get* b'+ \\r\\n'\n*resp* b'+ '\n*cmd* '*'\n*put* b'*'\n"
         "*get* b'-ERR Authentication failure: unknown user name or bad password.\\r\\n'\n"
