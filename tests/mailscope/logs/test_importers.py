@@ -185,3 +185,32 @@ def test_emailproxy_old_label_keeps_its_address_part() -> None:
     )
     _, [record] = records_of(text)
     assert record.evidence.host == "outlook.office365.com"
+
+
+# A client's own error line that says which mechanism it used and how the server answered: (line, mechanism, auth_text:
+# the answer without its tag, host).
+CLIENT_ERRORS = {
+    "c-client fell back to PLAIN": (
+        "imap_open(): Couldn't open stream {outlook.office365.com:993/imap/novalidate-cert/ssl}. Retrying PLAIN authentication "
+        "after AUTHENTICATE failed.; Can not authenticate to IMAP server: AUTHENTICATE failed.",
+        "PLAIN", "NO AUTHENTICATE failed.", "outlook.office365.com",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(CLIENT_ERRORS))
+def test_client_error_lines_rebuild_the_exchange(name: str) -> None:
+    line, mechanism, answer, host = CLIENT_ERRORS[name]
+    _, [record] = records_of(line + "\n")
+    assert (record.evidence.mechanism, record.evidence.auth_text, record.evidence.host) == (mechanism, answer, host)
+    assert all("rebuilt" in " ".join(li.annotations) for li in record.lines if li.direction.value in ("client", "server"))
+
+
+def test_node_imap_giving_up_on_logindisabled_is_a_missing_mechanism() -> None:
+    text = (
+        "[connection] Connected to host\n<= '* OK The Microsoft Exchange IMAP4 service is ready.'\n=> 'A0 CAPABILITY'\n"
+        "<= '* CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED STARTTLS UIDPLUS MOVE ID'\n<= 'A0 OK CAPABILITY completed.'\n"
+        "[connection] Ended\nnode-imap error: Logging in is disabled on this server authentication\n"
+    )
+    _, [record] = records_of(text)
+    assert record.diagnosis.top is not None and record.diagnosis.top.id == "no_oauth_mechanism_before_starttls"
