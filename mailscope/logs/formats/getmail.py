@@ -42,7 +42,7 @@ _COMMAND_ERROR = re.compile(r"^(?:IMAP error \()?(?P<command>\w+) command error:
 _SELECTING = re.compile(r'^selecting mailbox "(?P<mailbox>[^"]*)"$')
 _BYE = re.compile(r"^IMAP error \(command: (?P<command>\w+) => (?P<text>.*)\)$")
 _POP_ERROR = re.compile(r"^POP error \((?P<reply>b?'.*'|\".*\")\)(?P<uidl> - if your server does not support the UIDL)?")
-_UIDL = re.compile(r"^UIDL response \"(?P<reply>b?'.*')\"")
+_UIDL = re.compile(r"^UIDL response \"b?'")
 _REBUILT = "rebuilt: getmail6 does not log protocol lines; {why}"
 
 
@@ -88,8 +88,8 @@ class Parser(_Base):
         if match := _SELECTING.match(line.strip()):
             self._mailbox = match.group("mailbox")
             return []
-        if match := _UIDL.match(line.strip()):
-            return self._pop_after_auth(match.group("reply"), where)
+        if _UIDL.match(line.strip()):
+            return self._pop_after_auth(where)
         if match := _FAILURE.match(line):
             return self._failure(match.group("what"), line, where)
         if match := _AUTH_RETRIED.match(line):
@@ -129,7 +129,7 @@ class Parser(_Base):
             return self._client(f"{tag} AUTHENTICATE XOAUTH2", why, where)
         return self._client(f'{tag} LOGIN "{user}" "***"', why, where)
 
-    def _pop_after_auth(self, reply: str, where: dict) -> list[LogItem]:
+    def _pop_after_auth(self, where: dict) -> list[LogItem]:
         """A logged UIDL answer: the sign-in before it was accepted."""
         items = self._answer("+OK", "it went on to UIDL, so the sign-in was accepted", where) if self._signing_in else []
         self._signing_in = False
@@ -158,7 +158,7 @@ class Parser(_Base):
             reply = common.python_literal(match.group("reply")) or match.group("reply")
             items: list[LogItem] = []
             if match.group("uidl"):  # the sign-in was accepted; the UIDL after it was refused
-                items += self._pop_after_auth("", where) + self._client("UIDL", "its error names the UIDL command", where)
+                items += self._pop_after_auth(where) + self._client("UIDL", "its error names the UIDL command", where)
             self._signing_in = False
             return [*items, *self._answer(reply, "quoted in its error", where), *exception]
         if self._signing_in and what and not what.startswith(("IMAP error", "POP error", "socket error")):

@@ -113,6 +113,30 @@ CASES = {
         "< -ERR Authentication failure: unknown user name or bad password.\n",
         "curl", "pop3", "authentication_failed", "-ERR Authentication failure: unknown user name or bad password.", "XOAUTH2",
     ),
+    "NeoMutt level 5: records keyed by fd, a write without CRLF runs into the next record": Case(
+        "[2026-12-04 01:44:53] NeoMutt-20220429 debugging at level 5\n"
+        "[2026-12-04 01:44:54]<2> mutt_socket_open() Connected to outlook.office365.com:993 on fd=4\n"
+        f"[2026-12-04 01:44:54]<5> mutt_socket_readln_d() 4< {GREETING}\n"
+        "[2026-12-04 01:44:54]<2> mutt_socket_write_d() 4> a0000 CAPABILITY\n"
+        "[2026-12-04 01:44:54]<5> mutt_socket_readln_d() 4< * CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR\n"
+        "[2026-12-04 01:44:54]<5> mutt_socket_readln_d() 4< a0000 OK CAPABILITY completed.\n"
+        "[2026-12-04 01:44:54]<M> imap_auth_oauth_xoauth2() Authenticating (XOAUTH2)...\n"
+        "[2026-12-04 01:44:54]<5> mutt_socket_write_d() 4> a0001 AUTHENTICATE XOAUTH2 dXNlcj1hAWF1dGg9QmVhcmVyIHgBAQ==\n"
+        "[2026-12-04 01:44:54]<5> mutt_socket_readln_d() 4< + eyJzdGF0dXMiOiI0MDAifQ==\n"
+        "[2026-12-04 01:44:54]<2> mutt_socket_write_d() 4> [2026-12-04 01:44:54]<5> mutt_socket_readln_d() 4< a0001 NO "
+        "AUTHENTICATE failed.\n",
+        "mutt", "imap", "authentication_failed", "a0001 NO AUTHENTICATE failed.", "XOAUTH2",
+    ),
+    "mutt below level 5: the hidden AUTHENTICATE is rebuilt from 'Authenticating' and the tagged answer": Case(
+        "[2026-12-04 01:33:35] Mutt/2.2.12 (2023-09-09) debugging at level 4\n"
+        "[2026-12-04 01:33:35] Connected to outlook.office365.com:993 on fd=4\n"
+        f"[2026-12-04 01:33:35] 4< {GREETING}\n"
+        "[2026-12-04 01:33:35] 4> a0000 CAPABILITY\n"
+        "[2026-12-04 01:33:35] 4< a0000 OK CAPABILITY completed.\n"
+        "[2026-12-04 01:33:35] Authenticating (XOAUTH2)...\n"
+        "[2026-12-04 01:33:35] 4< a0001 NO AUTHENTICATE failed.\n",
+        "mutt", "imap", "authentication_failed", "a0001 NO AUTHENTICATE failed.", "XOAUTH2", "a0001 AUTHENTICATE XOAUTH2",
+    ),
     "email-oauth2-proxy: the '; account' label is the same connection; released lines are the server's": Case(
         "\n".join(
             f"2026-12-04 01:33:54,4{i:02d}: IMAP (127.0.0.1:58318-{{127.0.0.1:24143}}-127.0.0.1:24993{label}){line}"
