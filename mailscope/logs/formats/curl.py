@@ -80,7 +80,8 @@ class Parser(_Base):
             if message.startswith(("Closing connection", "Connection #")) and ("left intact" in message or "Closing" in message):
                 return [LogItem(ItemKind.CLOSE, message, wall_time=wall_time, lineno=lineno)]
             if message.startswith(("SSL connection using", "TLS connection using")) and not self._upgrading:
-                # curl's TLS backends (lib/vtls/openssl.c, gtls.c: infof "SSL connection using"): TLS from the start unless a STARTTLS came first
+                # curl's TLS backends (lib/vtls/openssl.c, gtls.c: infof "SSL connection using"): TLS from the start unless
+                # a STARTTLS came first
                 return [LogItem(ItemKind.NOTE, f"curl: {message}", wall_time=wall_time, lineno=lineno, facts={"security": "tls"})]
             if message.startswith(("SSL connection using", "TLS connection using", "Server certificate", "STARTTLS")):
                 return [LogItem(ItemKind.NOTE, f"curl: {message}", wall_time=wall_time, lineno=lineno)]
