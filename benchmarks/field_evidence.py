@@ -30,6 +30,7 @@ CORPUS = ROOT / "tests" / "corpus"
 sys.path.insert(0, str(ROOT))
 
 from tests.corpus.fragments import cases  # noqa: E402
+from tests.corpus.scoring import verdict  # noqa: E402
 
 TARGET_RIGHT = 0.95
 
@@ -52,21 +53,6 @@ def logs_json(path: str, stdin: str | None = None) -> dict:
         return json.loads(done.stdout)
     except json.JSONDecodeError:
         return {"summary": {"sessions": 0}, "findings": [], "error": (done.stderr or done.stdout).strip()[-300:]}
-
-
-def verdict(findings: list[dict], first: str, acceptable: set[str], decidable: bool) -> tuple[bool, str]:
-    """Right when the true cause is ranked first; where the evidence cannot decide, also when it is among the unconfirmed
-    candidates and nothing outside the acceptable causes is claimed as a confirmed error."""
-    ranked = [f["id"] for f in findings]
-    if ranked and ranked[0] == first:
-        return True, ""
-    if not decidable:
-        candidates = {f["id"] for f in findings if not f.get("confirmed")}
-        wrong = [f["id"] for f in findings if f.get("confirmed") and f.get("severity") == "error" and f["id"] not in acceptable]
-        if candidates & acceptable and not wrong:
-            return True, ""
-        return False, f"got {ranked[:4] or 'nothing'}" + (f", confirmed wrong: {wrong[:2]}" if wrong else "")
-    return False, f"got {ranked[:4] or 'nothing'}"
 
 
 def run_corpus(verbose: bool) -> dict[str, Tally]:

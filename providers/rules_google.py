@@ -194,7 +194,8 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
             yield finding("google_user_mismatch", lead + f"user={sasl_user or '?'} may not be the account that consented; the "
                           "token's account (tokeninfo email) would decide.", score=base - 1, confirmed=False,
                           evidence=_reject_evidence(ctx), decide=decide)
-        if not ctx.has_token and not (ctx.settings is not None and ctx.settings.subject):
+        # a token read from a log (no settings) does not say how it was obtained: a service account's is opaque too
+        if (not ctx.has_token or ctx.settings is None) and not (ctx.settings is not None and ctx.settings.subject):
             yield finding("google_service_account_token_not_impersonating", lead + "a service-account token obtained without a "
                           "subject is refused the same way.", score=base - 2, confirmed=False, evidence=_reject_evidence(ctx),
                           decide=("The token's account decides: an …iam.gserviceaccount.com address (tokeninfo email/azp) "

@@ -526,6 +526,15 @@ _WHY = {
     "ms_token_expired": "an expired token",
     "ms_user_mismatch_token_vs_login": "a token for another user than the mailbox signed in",
 }
+# Less common token causes, ranked after the mailbox checks; each keeps its catalogue fix. An unread token may be an
+# app-only one, so its causes are candidates too.
+_WHY_LESS_COMMON = {
+    "ms_bare_scope_defaults_to_graph": "a token requested with a bare scope ({scope} without its resource), which Entra ID "
+                                       "issues for Microsoft Graph",
+    "ms_national_cloud_mismatch": "a token from another Microsoft cloud (China, US Government) than this endpoint's",
+    "ms_app_only_missing_role": "an app-only (client credentials) token without the {role} role",
+    "ms_app_only_service_principal_missing_or_wrong_id": "an app-only token for an app Exchange has no service principal for",
+}
 
 
 def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
@@ -560,6 +569,14 @@ def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
     if readable:
         base = CANDIDATE
         lead = f"the token checks passed ({_checked(ctx)}), so the refusal is about the mailbox or the account{_unless_expired(ctx)}: "
+        if _unless_expired(ctx):  # the one token fault the evidence's time could not rule out: the likeliest, logs are read late
+            yield finding("ms_token_expired", f"the token checks passed ({_checked(ctx)}) but its expiry could not be judged: "
+                          f"{timing.undetermined(ctx.token, ctx.judged_at)}. An expired token gets this same answer.",
+                          score=base + 1, confirmed=False,
+                          fix=("Call acquire_token_silent before each connection (refresh ~5 min before exp).",),
+                          evidence=(*([ctx.claim_ref("exp")] if "exp" in ctx.claims else []), *ctx.reply_ref()),
+                          decide=("The time the client used the token decides: a log with dated, zoned timestamps (or the "
+                                  "server's own time in its reply) against the token's exp.",))
     else:
         base = WEAK_CANDIDATE + 5
         lead = ("Exchange's answer is the same for every token fault and the token could not be inspected: " if ctx.has_token else
@@ -570,6 +587,11 @@ def _unexplained_exchange_refusal(ctx: Context) -> Iterator[Finding]:
             yield finding(fid, lead + f"candidate: {why}. A decodable token (aud, scp, exp, upn) or the token response's "
                           "scope would decide.", score=base - offset, confirmed=False,
                           fix=(_scope_fix(ctx),), evidence=(*ctx.command_ref(), *ctx.reply_ref()), decide=decide)
+        for offset, (fid, why) in enumerate(_WHY_LESS_COMMON.items()):
+            why = why.format(scope=presets.DELEGATED_SCOPE[protocol], role=presets.APP_ROLE[protocol])
+            yield finding(fid, lead + f"a less common candidate: {why}. The token's aud, iss, roles or scp would decide.",
+                          score=base - 8 - offset, confirmed=False, evidence=ctx.reply_ref(), decide=decide)
+        yield _mailbox_permission(ctx, base - 8 - len(_WHY_LESS_COMMON), lead + "if the token is an app-only one: ")
         if ctx.mechanism_used is None and not ctx.has_token:
             yield finding(
                 "basic_auth_mechanism_used_when_disabled", lead + "the log does not show which mechanism the client used: with "
@@ -713,6 +735,7 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
             for offset, fid in enumerate(("ms_user_mismatch_token_vs_login", "ms_shared_mailbox_no_fullaccess")):
                 yield finding(fid, "no token user is known, so this cannot be ruled out: compare the signed-in account with "
                               f"{mailbox}.", score=CANDIDATE - offset, confirmed=False, evidence=evidence)
+            yield _mailbox_permission(ctx, CANDIDATE - 2, "no token is known, so it may be an app-only one: ")
         base = CANDIDATE - 3
     ruled_out = ""
     if token_user and same_user(token_user, mailbox) and not ctx.app_only:

@@ -54,9 +54,15 @@ NO_MECHANISM = re.compile(
     r"(?: supported| available| found| (?:supported )?by both)|\bauthenticators? available|"
     r"(?:does not|doesn't|not) support(?:s|ed)? (?:the )?(?:authentication (?:method|mechanism) )?(?:XOAUTH2|OAUTHBEARER|SASL)\b|"
     r"\b(?:XOAUTH2|OAUTHBEARER)(?: authentication)? (?:is )?not (?:available|supported|offered|advertised)|"
-    r"Required (?:XOAUTH2|OAUTHBEARER) capability not supported|AUTH extension not supported|Unsupported authentication mechanism",
+    r"Required (?:XOAUTH2|OAUTHBEARER) capability not supported|AUTH extension not supported|Unsupported authentication mechanism|"
+    r"Logging in is disabled on this server",  # node-imap lib/Connection.js _login: LOGINDISABLED listed, nothing else tried
     re.IGNORECASE,
 )
+# UW c-client (PHP's imap_open, Alpine): imap4r1.c `imap_auth` logs `Retrying %s authentication after %.80s` (the
+# mechanism it falls back to, the server's refusal of the one before); PHP joins its errors with "; " after
+# `Couldn't open stream {host:port/imap/ssl}`.
+_C_CLIENT_RETRY = re.compile(r"Retrying (?P<mechanism>[A-Z0-9-]+) authentication after (?P<reply>[^;\r\n]{1,80})")
+_C_CLIENT_MAILBOX = re.compile(r"\{(?P<host>[^:/}\s]+)(?::(?P<port>\d+))?/(?P<proto>imap|pop3)\b")
 # email-oauth2-proxy could not decrypt its cached token with the local password the client gave it.
 _PROXY_DECRYPT = re.compile(r"exception while decrypting OAuth 2\.0 credentials[^\r\n]*", re.IGNORECASE)
 # `Get-CASMailbox <mailbox> | fl ImapEnabled,PopEnabled,SmtpClientAuthenticationDisabled` as an admin pastes it.
@@ -159,6 +165,8 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
     elif not WIRE_IN_LINE.search(text) and (gave_up := NO_MECHANISM.search(text)):  # a server's own "Unsupported ..." is wire
         message = cut(text[max(0, gave_up.start() - 120) :].strip(), 300)
         items.append(LogItem(ItemKind.EXCEPTION, message, stream=stream, wall_time=wall_time, lineno=lineno))
+    elif retried := _C_CLIENT_RETRY.search(text):
+        items.append(_c_client_retry(text, retried, stream=stream, wall_time=wall_time, lineno=lineno))
     elif proxy := _PROXY_DECRYPT.search(text):
         items.append(LogItem(ItemKind.EXCEPTION, cut(proxy.group(0), 300), stream=stream, wall_time=wall_time, lineno=lineno))
     elif challenge := decoded_challenge(text):
@@ -167,6 +175,16 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
     errors = token_errors(text)
     items.extend(LogItem(ItemKind.TOKEN_ERROR, error, stream=stream, wall_time=wall_time, lineno=lineno) for error in errors)
     return items
+
+
+def _c_client_retry(text: str, retried: re.Match[str], *, stream: str, wall_time: str | None, lineno: int) -> LogItem:
+    """c-client's fallback: it signed in with `mechanism` and the server refused with `reply` (rebuilt with a stand-in tag)."""
+    mechanism, reply = retried.group("mechanism"), retried.group("reply").strip()
+    facts = _facts("imap", f"A0 NO {reply}", credential=True, command=f"A0 AUTHENTICATE {mechanism}")
+    if mailbox := _C_CLIENT_MAILBOX.search(text):
+        facts |= {"host": mailbox.group("host"), "port": mailbox.group("port") or "", "log_protocol": mailbox.group("proto")}
+    return LogItem(ItemKind.EXCEPTION, cut(text.strip(), 300), stream=stream, wall_time=wall_time, lineno=lineno,
+                   facts={k: v for k, v in facts.items() if v})  # fmt: skip
 
 
 def settings_fact(text: str) -> dict[str, str] | None:

@@ -9,7 +9,10 @@ from mailscope.logs.formats.base import Parser
 
 # Most specific first: ties go to the earlier entry. `generic` is the fallback, never detected. One module each
 # under mailscope.logs.formats.
-FORMATS = ("emailproxy", "thunderbird", "imapflow", "imaplib", "postfix", "curl", "mailkit", "javamail", "transcript", "generic")
+FORMATS = (
+    "emailproxy", "thunderbird", "mutt", "emailjs", "getmail", "imapflow", "imaplib", "postfix", "curl", "mailkit", "javamail",
+    "transcript", "generic",
+)  # fmt: skip
 _WEIGHT = {"mailkit": 100, "curl": 2}  # rare but decisive lines: MailKit's "Connected to imaps://" beats any number of C:/S:
 
 

@@ -31,8 +31,11 @@ SASL_LOOP = f"the server kept sending continuations after {MAX_SASL_ROUNDS} answ
 _ERROR_CHALLENGE_ANSWER = {"XOAUTH2": "", "OAUTHBEARER": "AQ=="}  # Google: an empty line; RFC 7628: %x01; others: cancel
 _SASL_RESPONSE_RE = re.compile(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
 # What clients print instead of the SASL response (MailKit `********`, emailjs `"(* value hidden *)"`, `[redacted]`,
-# `<token>`): the log hides the payload, which is no evidence of its format.
-_MASKED_RE = re.compile(r"^[\"']?(?:\*{3,}|\(\* value hidden \*\)|\[[^\]]{0,40}\]|<[^>]{0,40}>|x{4,}|\.{3}|…)[\"']?$", re.IGNORECASE)
+# `<token>`, email-oauth2-proxy `[[ Credentials removed from proxy log ]]`): the log hides the payload, which is no
+# evidence of its format.
+_MASKED_RE = re.compile(
+    r"^[\"']?(?:\*{3,}|\(\* value hidden \*\)|\[\[[^\]]{0,60}\]\]|\[[^\]]{0,40}\]|<[^>]{0,40}>|x{4,}|\.{3}|…)[\"']?$", re.IGNORECASE
+)
 HIDDEN_PAYLOAD = "(hidden in the client's log)"
 CUT_BY_LOG = 500  # base64 characters: a longer response without its ^A^A end was cut by the log, not built so
 
@@ -287,12 +290,13 @@ class Conversation:
             return value
         if exchange.mechanism == "LOGIN":
             return self._login_payload(value)
-        described = self.redactor.describe_sasl(value, exchange.mechanism)
+        parsed = sasl.parse_response(value, exchange.mechanism)
+        head = _cut_head(value, parsed, exchange.mechanism) if self.partial and len(value) >= CUT_BY_LOG else None
+        described = self.redactor.describe_sasl(head or value, exchange.mechanism)
         if not exchange.client_payload:
             exchange.client_payload = described
             exchange.response_length = len(value)
-            parsed = sasl.parse_response(value, exchange.mechanism)
-            if self.partial and len(value) >= CUT_BY_LOG and "missing_terminator" in parsed.codes:
+            if head is not None:
                 exchange.client_payload += " (cut short in the log: its format cannot be judged)"  # neomutt keeps ~1 KB
             else:
                 exchange.defects = [self.redactor.redact(d) for d in parsed.defects]
@@ -381,3 +385,13 @@ class Conversation:
                 "LOGIN": "the log shows the IMAP LOGIN command",
                 "USER/PASS": "the log shows POP3 USER/PASS",
             }[how]
+
+
+def _cut_head(value: str, parsed: sasl.SaslPayload, mechanism: str) -> str | None:
+    """The part of a long response a log kept, when the log cut it: no ^A^A end, or base64 whose last group is incomplete
+    (it would read as a raw token) while its whole groups start a well-built string. None when it is whole."""
+    if "missing_terminator" in parsed.codes:
+        return value
+    whole = value.strip()[: len(value.strip()) // 4 * 4]
+    head = sasl.b64decode_strict(whole)
+    return whole if head is not None and "missing_terminator" in sasl.parse_payload(head, mechanism).codes else None

@@ -69,7 +69,8 @@ class Parser(_Base):
         text = msg + (" " + json.dumps(err) if err else "")
         items = common.evidence_items(text, stream=stream, wall_time=wall_time, lineno=lineno)
         if not items and msg.lower().startswith(("authentication failed", "failed to authenticate")):
-            items.append(LogItem(ItemKind.EXCEPTION, f"imapflow: {text[:300]}", stream=stream, wall_time=wall_time, lineno=lineno))
+            summary = f"imapflow: {common.cut(text, 300)}"  # never cut inside a word: a token's half escapes redaction
+            items.append(LogItem(ItemKind.EXCEPTION, summary, stream=stream, wall_time=wall_time, lineno=lineno))
         if not items and msg.lower().startswith("connection closed"):
             items.append(LogItem(ItemKind.CLOSE, msg, stream=stream, wall_time=wall_time, lineno=lineno))
         return items

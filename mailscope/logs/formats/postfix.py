@@ -9,7 +9,10 @@
     ... 9BDCBA19EA: to=<x@y>, relay=smtp.office365.com[52.96.90.34]:587, ..., status=sent (250 2.0.0 OK ...)
     ... sasl-xoauth2: ... TokenStore::Refresh: http error: ...
 
-Those become a connect, the SASL command (rebuilt, annotated as such), the server's refusal and notes.
+Those become a connect, the SASL command (rebuilt, annotated as such), the server's refusal and notes. With `-v` (or
+debug_peer_list) Postfix also logs the dialogue itself (src/smtp/smtp_chat.c: `smtp_chat_cmd` `> %s: %s`,
+`smtp_chat_resp` `< %s: %.*s`, the first `%s` being `host[addr]:port`): those are the wire, and the refusal line that
+follows repeats the reply already seen.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ _INITIAL = re.compile(r"xsasl_cyrus_client_first: uncoded initial reply: (?P<pay
 _REFUSED = re.compile(r"SASL authentication failed; server (?P<host>[^\[\s]+)\[[^\]]*\] said: (?P<reply>.*)$")
 _CANNOT = re.compile(r"SASL authentication failed; cannot authenticate to server (?P<host>[^\[\s]+)\[[^\]]*\]: (?P<why>.*)$")
 _DELIVERY = re.compile(r"relay=(?P<host>[^\[\s,]+)\[[^\]]*\]:(?P<port>\d+),.* status=(?P<status>sent|deferred|bounced) \((?P<detail>.*)\)$")
+_CHAT = re.compile(r"^(?P<arrow>[<>]) (?P<host>[^\[\s]+)\[[^\]]*\]:(?P<port>\d+): (?P<text>.*)$")
 _PLUGIN_TROUBLE = re.compile(r"(?:auth failed|http error|failed to|error|invalid|expired)", re.IGNORECASE)
 
 
@@ -45,6 +49,7 @@ class Parser(_Base):
         self._xoauth2 = False  # the sasl-xoauth2 plugin shows up in this log: its mechanism is XOAUTH2
         self._auth_sent: dict[str, bool] = StreamState()  # the SASL command of this attempt was logged (debug)
         self._connected: dict[str, bool] = StreamState()  # a TLS line opened this attempt
+        self._replied: dict[str, str] = StreamState()  # the last server reply the verbose dialogue showed
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         where = {"wall_time": wall_time, "lineno": lineno}
@@ -67,6 +72,8 @@ class Parser(_Base):
             port = match.group("port")
             facts = {"host": match.group("host"), "port": port, "protocol": "smtp", "security": channel_for(port)[1] or "starttls"}
             return [self.connect(stream, text=f"Postfix: {msg}", **facts, **where)]  # type: ignore[arg-type]
+        if match := _CHAT.match(msg):
+            return self._chat(stream, match, where)
         if match := _INITIAL.search(msg):
             self._auth_sent[stream] = True
             payload = match.group("payload").replace("\\001", "\x01").replace("^A", "\x01").encode("utf-8", "surrogateescape")
@@ -77,7 +84,8 @@ class Parser(_Base):
             if not self._auth_sent.pop(stream, False):
                 mechanism = "AUTH XOAUTH2" if self._xoauth2 else "AUTH"
                 items += self._wire(stream, mechanism, Direction.CLIENT, where, "rebuilt: Postfix logs the refusal, not the command")
-            items += self._wire(stream, match.group("reply"), Direction.SERVER, where)
+            if self._replied.pop(stream, None) != match.group("reply"):
+                items += self._wire(stream, match.group("reply"), Direction.SERVER, where)
             return [*items, LogItem(ItemKind.CLOSE, "Postfix gives up on this connection", stream=stream, **where)]  # type: ignore[arg-type]
         if match := _CANNOT.search(msg):
             items = self._start(stream, match.group("host"), where)
@@ -88,6 +96,21 @@ class Parser(_Base):
             return [LogItem(ItemKind.NOTE, f"Postfix: status={match.group('status')} ({match.group('detail')})", stream=stream,
                             facts=facts, **where)]  # type: ignore[arg-type]  # fmt: skip
         return common.evidence_items(msg, stream=stream, **where)
+
+    def _chat(self, stream: str, match: re.Match[str], where: dict) -> list[LogItem]:
+        """A verbose dialogue line: the wire itself (a connect first when no TLS line opened this attempt)."""
+        items: list[LogItem] = []
+        if not self._connected.get(stream):
+            self._connected[stream] = True
+            port = match.group("port")
+            facts = {"host": match.group("host"), "port": port, "protocol": "smtp", "security": channel_for(port)[1] or "starttls"}
+            items.append(self.connect(stream, text=f"Postfix talks to {match.group('host')}", **facts, **where))
+        text = match.group("text")
+        if match.group("arrow") == ">":
+            self._auth_sent[stream] = self._auth_sent.get(stream, False) or text.upper().startswith("AUTH ")
+            return items + self._wire(stream, text, Direction.CLIENT, where)
+        self._replied[stream] = text
+        return items + self._wire(stream, text, Direction.SERVER, where)
 
     def _start(self, stream: str, host: str, where: dict) -> list[LogItem]:
         """A connect unless the TLS line of this attempt already opened one (Postfix logs no plain connects)."""
@@ -106,5 +129,5 @@ class Parser(_Base):
         if items:
             return items
         if _PLUGIN_TROUBLE.search(msg):
-            return [LogItem(ItemKind.EXCEPTION, f"sasl-xoauth2: {msg[:300]}", stream=stream, **where)]  # type: ignore[arg-type]
-        return [LogItem(ItemKind.NOTE, f"sasl-xoauth2: {msg[:300]}", stream=stream, **where)]  # type: ignore[arg-type]
+            return [LogItem(ItemKind.EXCEPTION, f"sasl-xoauth2: {common.cut(msg, 300)}", stream=stream, **where)]  # type: ignore[arg-type]
+        return [LogItem(ItemKind.NOTE, f"sasl-xoauth2: {common.cut(msg, 300)}", stream=stream, **where)]  # type: ignore[arg-type]

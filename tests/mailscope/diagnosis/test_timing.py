@@ -97,14 +97,19 @@ def refused(when: EvidenceTime | None) -> DiagnosisInput:
 
 
 @pytest.mark.parametrize("later", [0.0, 86_400.0, 365 * 86_400.0])
-def test_an_undecided_expiry_is_never_a_finding_whatever_the_clock(later: float) -> None:
+def test_an_undecided_expiry_is_never_a_confirmed_finding_whatever_the_clock(later: float) -> None:
+    """Never claimed, never hidden: an expiry the evidence's time cannot judge is an unconfirmed candidate that says what
+    would decide it, and the other candidates say it is open."""
     inp = refused(EvidenceTime(detail="unknown: its lines carry no timestamps"))
     d = diagnose(DiagnosisInput(inp.settings, inp.evidence, inp.token, (), NOW + later, evidence_time=inp.evidence_time), provider_rules())
-    assert "ms_token_expired" not in {f.id for f in d.findings}
+    findings = {f.id: f for f in d.findings}
+    expired = findings["ms_token_expired"]
+    assert not expired.confirmed and expired.decide and "could not be judged" in expired.explanation
     checks = {c.name: c for c in d.checks}
     assert not checks["expiry"].done and "cannot be told from this log" in checks["expiry"].detail
     assert not checks["time of the evidence"].done
-    assert d.top is not None and not d.top.confirmed and "unless the token had expired" in d.top.explanation
+    assert not any(f.confirmed for f in d.findings)
+    assert "unless the token had expired" in findings["ms_imap_pop_disabled"].explanation
 
 
 def test_a_decided_expiry_names_the_time_it_was_judged_at() -> None:
