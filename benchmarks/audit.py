@@ -1,5 +1,6 @@
 """`mailscope audit` of a lab fleet against a bare aioimaplib loop doing the same sign-ins (one client-credentials token
-from msal, then per mailbox XOAUTH2 + EXAMINE INBOX + LOGOUT, the throttled ones retried) at the same concurrency,
+from msal, then per mailbox XOAUTH2, CAPABILITY when the answer listed none (as the probe asks, for Exchange's
+post-login list), EXAMINE INBOX and LOGOUT, the throttled ones retried) at the same concurrency,
 against the same kind of lab: `mailscope lab serve --fleet N` in its own process, a fresh one per run (its throttling
 knob counts sign-ins). Both sides run as fresh processes; runs are interleaved; medians side by side, their ratio, the
 audit's peak RSS, and whether the audit's summary counts equal the lab's truth.
@@ -44,6 +45,8 @@ async def sign_in(row, slots):
                 await client.wait_hello_from_server()
                 answer = await client.xoauth2(row["user"], token)
                 throttled = answer.result == "NO" and b"throttled" in b"".join(answer.lines)
+                if answer.result == "OK" and not any(b"CAPABILITY" in line for line in answer.lines):
+                    await asyncio.wait_for(client.protocol.capability(), 10)
                 if answer.result == "OK" and (await client.examine("INBOX")).result == "OK":
                     await client.logout()  # else Exchange said "User is authenticated but not connected." and hung up
             except (aioimaplib.AioImapException, OSError, asyncio.TimeoutError):
