@@ -10,6 +10,7 @@ key names a secret (`password`, `client_secret`...) is described and registered,
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import fields, is_dataclass, replace
@@ -209,16 +210,32 @@ def _escape_fact(key: str, value: str) -> str:
     return escape_controls(value)
 
 
+SCALARS = frozenset({int, float, bool, type(None)})  # value types without text: passed through as they are
+
+
+@functools.cache
+def dataclass_fields(cls: type) -> tuple[tuple[str, ...], bool] | None:
+    """A dataclass' field names and whether it is frozen, looked up once per class: the record and the report walk
+    every session's evidence, and an audit has thousands of sessions. None for any other class."""
+    if not is_dataclass(cls):
+        return None
+    return tuple(f.name for f in fields(cls)), cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
 def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str], str], key: str | None = None, depth: int = 0) -> Any:
     """`value` with every string at any depth passed through `text`, or through `fact` when a dict key names it.
     Lists, dicts and mutable dataclasses are changed in place (producers keep references to them); tuples and frozen
-    dataclasses are rebuilt."""
-    if _is_text(value):
+    dataclasses are rebuilt when a string in them changed."""
+    kind = type(value)
+    if kind is str or (isinstance(value, str) and not isinstance(value, Enum)):
         return fact(key, value) if key is not None else text(value)
+    if kind in SCALARS or isinstance(value, Enum):
+        return value
     if depth > MAX_DEPTH:
         return "<nested too deep>" if isinstance(value, list | tuple | dict) else value
     if isinstance(value, tuple):
-        return tuple(clean_deep(item, fact, text, None, depth + 1) for item in value)
+        cleaned = tuple(clean_deep(item, fact, text, None, depth + 1) for item in value)
+        return value if all(new is old for new, old in zip(cleaned, value, strict=True)) else cleaned
     if isinstance(value, list):
         value[:] = [clean_deep(item, fact, text, None, depth + 1) for item in value]
         return value
@@ -228,10 +245,20 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         value.clear()
         value.update(items)
         return value
-    if is_dataclass(value) and not isinstance(value, type):
-        changed = {f.name: clean_deep(getattr(value, f.name), fact, text, None, depth + 1) for f in fields(value)}
-        if type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
-            return replace(value, **changed)
-        for name, item in changed.items():
-            setattr(value, name, item)
+    shape = dataclass_fields(kind)  # a dataclass instance (a dataclass class is of type `type`: no fields of its own)
+    if shape is None:
+        return value
+    names, frozen = shape
+    changed = {}
+    for name in names:
+        item = getattr(value, name)
+        cleaned = clean_deep(item, fact, text, None, depth + 1)
+        if cleaned is not item:
+            changed[name] = cleaned
+    if not changed:
+        return value
+    if frozen:
+        return replace(value, **changed)
+    for name, item in changed.items():
+        setattr(value, name, item)
     return value
