@@ -6,6 +6,7 @@ Imports are lazy: `mailscope check` with a static token must not import Textual,
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 
@@ -33,9 +34,14 @@ def main(argv: list[str] | None = None) -> int:
         from tui.console import run_console  # Textual only here
 
         return run_console(argv)
-    parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
-    args = parser.parse_args(argv)
-    module = importlib.import_module(f"tui.commands.{COMMANDS[args.command]}")
+    gc.disable()  # start-up creates modules, classes and tables that live as long as the process: nothing to collect
+    try:
+        parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
+        args = parser.parse_args(argv)
+        module = importlib.import_module(f"tui.commands.{COMMANDS[args.command]}")
+    finally:
+        gc.freeze()  # ... and no later collection walks them again
+        gc.enable()
     try:
         return module.run(args)
     except KeyboardInterrupt:

@@ -15,8 +15,11 @@ from tui.commands.common import guarded_diagnoser, internal_error, silence_stdou
 from tui.commands.signin import SignInPrompts, signin_timeout_argument
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mailscope.credential import TokenSource
     from mailscope.events import Event
+    from mailscope.findings import Diagnosis, DiagnosisInput
     from mailscope.record import SessionRecord
     from mailscope.settings import CheckSettings
 
@@ -221,10 +224,29 @@ def _execute(args: argparse.Namespace, record: SessionRecord, source: TokenSourc
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # never a traceback on screen
         assert record.settings is not None
+        diagnoser = asyncio.ensure_future(_diagnoser_while_waiting())
         await run_check(record.settings, source, record)
+        record.diagnoser = await diagnoser
 
     asyncio.run(main())
     return _finish_output(args, record)
+
+
+# What the end of a check needs besides the session: one package per step, leaves first.
+_DIAGNOSIS_MODULES = ("mailscope.diagnosis", "providers.explain", "providers.rules_microsoft", "providers.rules_google", "mailscope.report")
+
+
+async def _diagnoser_while_waiting() -> Callable[[DiagnosisInput], Diagnosis]:
+    """The diagnosis (catalogue, engine and provider rules) loads while the session waits for the server: the end of
+    the check needs it anyway, and most of a check is waiting. A step yields to the session's I/O before each module,
+    so an answer from the server is held up by one module's import at most."""
+    import asyncio
+    import importlib
+
+    for name in _DIAGNOSIS_MODULES:
+        await asyncio.sleep(0)
+        importlib.import_module(name)
+    return guarded_diagnoser()
 
 
 def _run_lab(args: argparse.Namespace) -> int:
@@ -255,7 +277,7 @@ def _run_lab(args: argparse.Namespace) -> int:
 def _finish_output(args: argparse.Namespace, record: SessionRecord) -> int:
     from mailscope import report
 
-    record.diagnoser = guarded_diagnoser()
+    record.diagnoser = record.diagnoser or guarded_diagnoser()
     record.rediagnose()
 
     try:
