@@ -234,6 +234,7 @@ class _SecretTables:
     alphabet: set[str] = field(default_factory=set)
     run_re: re.Pattern[str] | None = None
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
+    line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
 
 
 class Redactor:
@@ -262,6 +263,7 @@ class Redactor:
             return
         tables = self._secrets
         tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
+        tables.line_memo = None if tables.line_memo is None else {}
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
         self._secrets.registered.add(value)
@@ -282,11 +284,12 @@ class Redactor:
         """A redactor for another session that knows the same secrets without registering them again (an audit's
         hundreds of sessions share one app-only token): the secret tables are shared, so a secret registered on any
         member is removed by all (never less redaction); the line state (`redact_line`'s expectations) is its own.
-        The family also shares what `redact` gave for a text (the same settings, claims and server lines recur in every
-        report of an audit); a registration on any member forgets it.
+        The family also shares what `redact` gave for a text, and what `redact_line` gave for a line read with no line
+        state pending (the same settings, claims, greetings and capability lists recur in every session and report of
+        an audit); a registration on any member forgets both.
         """
         if self._secrets.memo is None:
-            self._secrets.memo = {}
+            self._secrets.memo, self._secrets.line_memo = {}, {}
         twin = copy.copy(self)
         twin._seen, twin._expect, twin._split_suspected, twin._literal_size = [], None, False, 0
         return twin
@@ -321,12 +324,23 @@ class Redactor:
         """One transcript line, fed in wire order: also uses what earlier lines announced (a LOGIN
         password sent as a literal, an AUTH LOGIN `Password:` prompt, a PEM private key block), and
         escapes a bare LF so one wire line always stays one transcript line."""
+        neutral = self._expect is None  # nothing announced by earlier lines: the answer depends on this line alone
+        memo = self._secrets.line_memo
+        if neutral and memo is not None and (done := memo.get(text)) is not None:
+            self._split_suspected = False  # only lines that left no state behind are remembered
+            return done
+        raw = text
         text = self._apply_line_state(text)
         text, self._split_suspected = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(text, 0), keep_newlines=False)
         self._register_seen()
         if self._split_suspected and self._expect is None:
             self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
+        memo = self._secrets.line_memo  # registering what it saw started a new memo
+        if neutral and self._expect is None and memo is not None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[raw] = redacted
         return redacted
 
     def redact_bytes(self, data: bytes) -> str:

@@ -48,3 +48,28 @@ def test_the_memo_gives_the_same_answer_as_redacting_again() -> None:
     twin = template.fork()
     for text in (f"Bearer {TOKEN}", "* OK [UIDVALIDITY 14] UIDVALIDITY value", "ctl \x1b[31m", TOKEN):
         assert twin.redact(text) == twin.redact(text) == plain.redact(text)
+
+
+def test_a_line_that_announces_state_is_never_answered_from_the_line_memo() -> None:
+    template = Redactor()
+    template.register(TOKEN)
+    sessions = [(template.fork(), PASSWORD), (template.fork(), "Zq9!mWx7#pLk2$vBn8@cRt5^yHj3%uGf")]
+    for fork, _ in sessions:  # the second fork reads the same announcement: it must arm its own state too
+        fork.redact_line("a1 LOGIN alice {32}")
+    for fork, password in sessions:
+        assert password not in fork.redact_line(password)
+
+
+def test_the_line_memo_forgets_on_registration_and_answers_as_redacting_again() -> None:
+    template = Redactor()
+    template.register(TOKEN)
+    plain = Redactor()
+    plain.register(TOKEN)
+    first, second = template.fork(), template.fork()
+    line = f"S: * OK hello {PASSWORD}"
+    assert second.redact_line(line) == line  # nobody knows it yet: remembered as is
+    first.register(PASSWORD)
+    assert PASSWORD not in second.redact_line(line)  # the family forgot: never the answer from before the registration
+    sasl = base64.b64encode(f"user=a@b.c\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
+    for text in (f"C: a1 AUTHENTICATE XOAUTH2 {sasl}", "S: * CAPABILITY IMAP4rev1 AUTH=XOAUTH2", "S: ctl \x1b[31m", f"S: {TOKEN}"):
+        assert first.redact_line(text) == first.redact_line(text) == plain.redact_line(text)
