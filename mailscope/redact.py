@@ -132,8 +132,10 @@ def describe_secret(value: str, kind: str | None = None) -> str:
     return f"<{kind or token_shape(value)} {len(value)} chars {fingerprint(value)}>"
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
-    """A key whose value is a secret whatever the value looks like (`password`, `client_secret`, `refresh_token`)."""
+    """A key whose value is a secret whatever the value looks like (`password`, `client_secret`, `refresh_token`).
+    Remembered: the same claim and JSON keys come back in every session and report."""
     return bool(_SECRET_KEY_RE.match(key))
 
 

@@ -41,7 +41,7 @@ class AuditOutput:
         self.written = 0
 
     def append(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), check_circular=False) + "\n").encode("utf-8")  # a tree
         view = memoryview(data)
         try:
             while view:
