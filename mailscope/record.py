@@ -9,7 +9,6 @@ key names a secret (`password`, `client_secret`...) is described and registered,
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator, Callable
@@ -80,6 +79,8 @@ class SessionRecord:
 
     async def events(self) -> AsyncIterator[Event]:
         """Async iterator over events from now until SessionFinished."""
+        import asyncio  # only here: `mailscope logs` builds records and never needs the event loop
+
         queue: asyncio.Queue[Event] = asyncio.Queue()
         unsubscribe = self.subscribe(queue.put_nowait)
         try:

@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from mailscope.record import SessionRecord
     from mailscope.redact import escape_controls
     from mailscope.report import build_report, findings_of
-    from providers.inspect import inspect_token
+    from providers.inspect import inspect_token  # local decoding only: the provider rules load with the diagnosis
 
     try:
         stream = sys.stdin.buffer if args.path == "-" else open(args.path, "rb")  # noqa: SIM115 - closed below
@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     except OSError as exc:
         print(f"mailscope logs: cannot read {escape_controls(args.path)}: {exc.strerror}", file=err)
         return 2
-    diagnoser = guarded_diagnoser()
+    diagnoser = functools.cache(guarded_diagnoser)  # the rule modules load with the first session, not before the first byte
     # Claims of tokens the log leaked (curl -v, Postfix debug) take part in the diagnosis, as a live token's do.
     inspect = functools.partial(inspect_token, source="imported log", flow="unknown (seen in a log)")
     summary = LogSummary()
@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             if key not in diagnosed:
                 record = SessionRecord()
                 replay(session, record, inspect_token=inspect)
-                record.diagnoser = diagnoser
+                record.diagnoser = diagnoser()
                 record.rediagnose()
                 if len(diagnosed) >= MAX_REMEMBERED:
                     diagnosed.pop(next(iter(diagnosed)))
@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             record, findings = diagnosed[key]
             summary.add(session, record, findings)
             if session.index == args.session:
-                shown = SessionRecord(diagnoser=diagnoser)  # its own replay: the shared one carries another's positions
+                shown = SessionRecord(diagnoser=diagnoser())  # its own replay: the shared one carries another's positions
                 replay(session, shown, inspect_token=inspect)
     except (OSError, EOFError) as exc:
         print(f"mailscope logs: read error in {escape_controls(args.path)}: {getattr(exc, 'strerror', None) or exc}", file=err)
