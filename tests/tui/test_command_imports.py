@@ -47,6 +47,7 @@ def test_check_help_loads_no_diagnosis_probe_ui_or_sign_in_library() -> None:
     end = _loaded("check", "--help")["end"]
     assert end is not None
     assert _among(end, (*DIAGNOSIS, "mailscope.probe", "mailscope.lab", "aioimaplib", "aiosmtplib", *UI_AND_SIGN_IN)) == []
+    assert _among(end, ("shutil", "lzma", "bz2")) == []  # argparse's way to the terminal width
 
 
 def test_logs_reads_before_the_diagnosis_loads_and_never_loads_the_event_loop() -> None:
