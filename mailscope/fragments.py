@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 WINDOW = 4  # bytes per indexed window and per probe (one 32-bit integer)
 MAX_WINDOWS = 1 << 18  # per form: 1 MiB of index at most, whatever the secret's size
 MAX_OCCURRENCES = 64  # places a probe block is tried in the stored forms (random tokens: about one)
-SET_WINDOWS = 1 << 16  # up to this many indexed windows (a few tokens' forms) the union is a set: a few MB at most
 
 
 def stride_for(length: int) -> int:
@@ -142,7 +140,7 @@ class Fragments:
     where any of them may match, so a text costs the same however many secrets are registered."""
 
     _indexes: dict[tuple[int, bool], FragmentIndex] = field(default_factory=dict)
-    _union: array | frozenset[int] | None = None  # rebuilt on the first search after a registration
+    _union: array | None = None  # rebuilt on the first search after a registration
 
     @property
     def min_length(self) -> int:
@@ -158,27 +156,15 @@ class Fragments:
         usable = len(data) // WINDOW * WINDOW
         union = self._union
         if union is None:
-            union = self._union = _union_of(index.windows for index in tuple(self._indexes.values()))
+            union = self._union = array("I", sorted(set().union(*(index.windows for index in tuple(self._indexes.values())))))
         count = len(union)
         if usable < WINDOW or not count:
             return []
         probes = memoryview(data)[:usable].cast("I")
-        if isinstance(union, frozenset):
-            if union.isdisjoint(probes):  # most texts hold no piece of any secret: answered in C
-                return []
-            hits = [k for k, value in enumerate(probes) if value in union]
-        else:
-            hits = [k for k, value in enumerate(probes) if (i := bisect.bisect_left(union, value)) < count and union[i] == value]
+        hits = [k for k, value in enumerate(probes) if (i := bisect.bisect_left(union, value)) < count and union[i] == value]
         if not hits:
             return []
         return [match for index in tuple(self._indexes.values()) for match in index.find(run, data, probes, hits)]
-
-
-def _union_of(windows: Iterable[array]) -> array | frozenset[int]:
-    """Every index's windows in one look-up: a set (membership and a whole text's disjointness tested in C) while it
-    stays small, a sorted array (4 bytes a window, bisected) for a huge secret's."""
-    union = set().union(*windows)
-    return frozenset(union) if len(union) <= SET_WINDOWS else array("I", sorted(union))
 
 
 def _common_prefix(a: bytes, i: int, b: bytearray, j: int) -> int:
