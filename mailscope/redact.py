@@ -222,6 +222,7 @@ _PEM_BEGIN_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
 _PEM_END_RE = _lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
 MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it would hide every such word
 _MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
+_MEMO_TEXT = 4096  # characters: a longer text (rare, seldom repeated) is never remembered, so the memos stay a few MB
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
 
@@ -307,7 +308,7 @@ class Redactor:
         redacted = escape_controls(self._redact_text(cut, 0))
         self._register_seen()
         memo = self._secrets.memo  # registering what it saw started a new memo
-        if memo is not None:
+        if memo is not None and len(text) <= _MEMO_TEXT:
             if len(memo) >= _MEMO_LIMIT:
                 memo.clear()
             memo[text] = redacted
@@ -339,7 +340,7 @@ class Redactor:
         if self._split_suspected and self._expect is None:
             self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
         memo = self._secrets.line_memo  # registering what it saw started a new memo
-        if neutral and self._expect is None and memo is not None:
+        if neutral and self._expect is None and memo is not None and len(raw) <= _MEMO_TEXT:
             if len(memo) >= _MEMO_LIMIT:
                 memo.clear()
             memo[raw] = redacted
