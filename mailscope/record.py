@@ -228,7 +228,7 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
     Lists, dicts and mutable dataclasses are changed in place (producers keep references to them); tuples and frozen
     dataclasses are rebuilt when a string in them changed."""
     kind = type(value)
-    if kind is str or (isinstance(value, str) and not isinstance(value, Enum)):
+    if kind is str or _is_text(value):
         return fact(key, value) if key is not None else text(value)
     if kind in SCALARS or isinstance(value, Enum):
         return value
