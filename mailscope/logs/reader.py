@@ -32,7 +32,7 @@ FULL_SCAN_LIMIT = 16 * 1024 * 1024  # inputs up to this size are read line by li
 SWEEP_AFTER = FULL_SCAN_LIMIT  # a full read (a pipe, --full-scan) looks only at marked lines after this many bytes
 ANCHORS = (b"AUTH",)
 TRUNCATION_MARK = b" [line cut by mailscope: too long]"
-SAMPLE = 128 * 1024  # bytes at the start of the input whose byte counts choose each anchor's rarest byte
+SAMPLE = 128 * 1024  # bytes whose byte counts choose a needle's rarest byte (anchors: the input's head; markers: a region)
 HOP_SPACING = 1024  # a needle's rarest byte hopped to only when it occurs less than once per this many bytes
 HOP_BUDGET = 64  # hops after which a byte found closer than HOP_SPACING apart on average makes `find` take over
 
@@ -347,7 +347,7 @@ class LineReader:
         for marker in self.markers or ():
             needle = self._markers.get(marker)
             if needle is None:
-                needle = self._markers[marker] = _Needle(marker, bytes(buf[start:stop]))
+                needle = self._markers[marker] = _Needle(marker, bytes(buf[start : min(stop, start + SAMPLE)]))
             i = needle.find(buf, start, stop)
             while i >= 0:
                 line_start = buf.rfind(b"\n", start, i) + 1 or start
