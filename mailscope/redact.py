@@ -240,6 +240,16 @@ class _SecretTables:
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
 
 
+def _remember(memo: dict[str, str] | None, text: str, redacted: str) -> None:
+    """Note what `text` gave in a family's memo; a long text (rare, seldom repeated) never, so the memos stay a few MB.
+    A registration forgets the memos: a secret learned later is still removed from text redacted before."""
+    if memo is None or len(text) > _MEMO_TEXT:
+        return
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[text] = redacted
+
+
 class Redactor:
     """One per session: registered secrets plus the catch-all. `redact_line` for transcript lines in
     order (it remembers LOGIN literals, `Password:` prompts and PEM blocks); `redact` for any text."""
@@ -307,11 +317,9 @@ class Redactor:
         cut, _ = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(cut, 0))
         self._register_seen()
-        memo = self._secrets.memo  # registering what it saw started a new memo
-        if memo is not None and len(text) <= _MEMO_TEXT:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[text] = redacted
+        memo = self._secrets.memo  # registering what it saw may have started a new memo
+        _remember(memo, text, redacted)
+        _remember(memo, redacted, redacted)  # redaction is idempotent: a second pass over its result is a memo hit
         return redacted
 
     def redact_fact(self, key: str, value: str) -> str:
@@ -339,11 +347,9 @@ class Redactor:
         self._register_seen()
         if self._split_suspected and self._expect is None:
             self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
-        memo = self._secrets.line_memo  # registering what it saw started a new memo
-        if neutral and self._expect is None and memo is not None and len(raw) <= _MEMO_TEXT:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[raw] = redacted
+        if neutral and self._expect is None:  # registering what it saw may have started new memos
+            _remember(self._secrets.line_memo, raw, redacted)
+            _remember(self._secrets.memo, redacted, redacted)  # a report passes the stored line through `redact` once more
         return redacted
 
     def redact_bytes(self, data: bytes) -> str:

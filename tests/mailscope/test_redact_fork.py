@@ -73,3 +73,23 @@ def test_the_line_memo_forgets_on_registration_and_answers_as_redacting_again() 
     sasl = base64.b64encode(f"user=a@b.c\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
     for text in (f"C: a1 AUTHENTICATE XOAUTH2 {sasl}", "S: * CAPABILITY IMAP4rev1 AUTH=XOAUTH2", "S: ctl \x1b[31m", f"S: {TOKEN}"):
         assert first.redact_line(text) == first.redact_line(text) == plain.redact_line(text)
+
+
+def test_the_final_pass_over_a_stored_line_answers_as_redacting_again_and_still_removes_a_secret_learned_later() -> None:
+    from tests.mailscope.test_redact import CATCH_ALL, VISIBLE
+
+    template = Redactor()
+    template.register(TOKEN)
+    plain = Redactor()
+    plain.register(TOKEN)
+    twin = template.fork()
+    sasl = base64.b64encode(f"user=a@b.c\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
+    for line in [f"C: a1 AUTHENTICATE XOAUTH2 {sasl}", "S: ctl \x1b[31m\nnext", *(v[1] for v in VISIBLE), *(c[1] for c in CATCH_ALL)]:
+        stored = twin.redact_line(line)  # what the record keeps; its result is remembered as final for `redact`
+        assert twin.redact(stored) == plain.redact(plain.redact_line(line)) == stored
+    learned = "Zq9!mWx7#pLk2$vBn8@cRt5^yHj3%uGf"  # not in the lines above (their passwords were learned from them)
+    line = f"S: * OK hello {learned}"
+    stored = twin.redact_line(line)
+    assert twin.redact(stored) == stored == line  # nobody knows it yet
+    template.fork().register(learned)
+    assert learned not in twin.redact(stored)  # the report's pass removes what the family learned after the line was stored
