@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import fields, is_dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from mailscope.events import (
     Channel,
@@ -29,12 +29,14 @@ from mailscope.events import (
     TranscriptLine,
 )
 from mailscope.evidence import Outcome, SessionEvidence, TokenEvidence
-from mailscope.findings import Diagnosis, DiagnosisInput, EvidenceTime
 from mailscope.redact import Redactor, escape_controls
 from mailscope.settings import CheckSettings
 
+if TYPE_CHECKING:  # the findings types load with the diagnosis (a live check: while the server checks the credential)
+    from mailscope.findings import Diagnosis, DiagnosisInput, EvidenceTime
+
 Listener = Callable[[Event], None]
-Diagnoser = Callable[[DiagnosisInput], Diagnosis]
+Diagnoser: TypeAlias = "Callable[[DiagnosisInput], Diagnosis]"
 _EVIDENCE_FIELDS = frozenset(f.name for f in fields(SessionEvidence))
 MAX_DEPTH = 16  # nesting kept in evidence; deeper JSON (a hostile token's claims) is cut, never recursed into
 
@@ -62,10 +64,23 @@ class SessionRecord:
             self.evidence.security, self.evidence.protocol = str(settings.security), str(settings.protocol)
         self.token: TokenEvidence | None = None
         self.evidence_time: EvidenceTime | None = None  # when the evidence was produced; None: now, by this machine's clock
-        self.diagnosis = Diagnosis()
+        self._diagnosis: Diagnosis | None = None  # made when first asked for (see `diagnosis`)
         self.outcome: Outcome | None = None
         self._listeners: list[Listener] = []
         self._escaped_settings: tuple[CheckSettings | None, CheckSettings | None] = (None, None)  # (settings, escaped copy)
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        """The latest diagnosis; an empty one until the diagnoser has run."""
+        if self._diagnosis is None:
+            from mailscope.findings import Diagnosis
+
+            self._diagnosis = Diagnosis()
+        return self._diagnosis
+
+    @diagnosis.setter
+    def diagnosis(self, diagnosis: Diagnosis) -> None:
+        self._diagnosis = diagnosis
 
     # -- listeners ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -164,6 +179,8 @@ class SessionRecord:
 
     def judged_at(self) -> EvidenceTime:
         """What time-dependent rules judge at: the evidence's own time, else the clock (a live check)."""
+        from mailscope.findings import EvidenceTime
+
         return self.evidence_time or EvidenceTime.from_clock(self._wall_clock())
 
     def prompt(self, request: PromptRequested) -> None:
@@ -176,6 +193,8 @@ class SessionRecord:
         self._emit(DiagnosisUpdated(self.diagnosis))
 
     def diagnosis_input(self) -> DiagnosisInput:
+        from mailscope.findings import DiagnosisInput
+
         return DiagnosisInput(
             settings=self._settings_for_findings(),
             evidence=self.evidence,
@@ -197,6 +216,8 @@ class SessionRecord:
     def finish(self, outcome: Outcome) -> None:
         self.outcome = Outcome(outcome.kind, self.redactor.redact(outcome.summary))
         if self.evidence_time is None:  # a live check is judged as of its end: a later look never re-judges it
+            from mailscope.findings import EvidenceTime
+
             self.evidence_time = EvidenceTime.from_clock(self._wall_clock())
         self.rediagnose()
         self._emit(SessionFinished(self.outcome))
