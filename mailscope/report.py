@@ -129,6 +129,10 @@ def _exported(value: Any, redact: Callable[[str], str]) -> Any:
         return redact(value)
     if kind in SCALARS:
         return value
+    if kind is list or kind is tuple:  # the common containers by their exact type first: most of a report's values
+        return [_exported(v, redact) for v in value]
+    if kind is dict:
+        return {str(k): _exported(v, redact) for k, v in value.items()}
     if isinstance(value, Enum):  # before the plain types: a StrEnum member is a str
         value = value.value
         return redact(value) if isinstance(value, str) else value
