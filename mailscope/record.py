@@ -249,9 +249,13 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
     Lists, dicts and mutable dataclasses are changed in place (producers keep references to them); tuples and frozen
     dataclasses are rebuilt when a string in them changed."""
     kind = type(value)
-    if kind is str or _is_text(value):
+    if kind is str:
         return fact(key, value) if key is not None else text(value)
-    if kind in SCALARS or isinstance(value, Enum):
+    if kind in SCALARS:  # exact types, never text: before the text test, which every other value pays
+        return value
+    if _is_text(value):
+        return fact(key, value) if key is not None else text(value)
+    if isinstance(value, Enum):
         return value
     if depth > MAX_DEPTH:
         return "<nested too deep>" if isinstance(value, list | tuple | dict) else value
