@@ -78,10 +78,7 @@ def test_the_line_memo_forgets_on_registration_and_answers_as_redacting_again() 
 def test_the_final_pass_over_a_stored_line_answers_as_redacting_again_and_still_removes_a_secret_learned_later() -> None:
     from tests.mailscope.test_redact import CATCH_ALL, VISIBLE
 
-    template = Redactor()
-    template.register(TOKEN)
-    plain = Redactor()
-    plain.register(TOKEN)
+    template, plain = Redactor([TOKEN]), Redactor([TOKEN])  # a family, and a lone redactor knowing the same secret
     twin = template.fork()
     sasl = base64.b64encode(f"user=a@b.c\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
     for line in [f"C: a1 AUTHENTICATE XOAUTH2 {sasl}", "S: ctl \x1b[31m\nnext", *(v[1] for v in VISIBLE), *(c[1] for c in CATCH_ALL)]:
