@@ -1,5 +1,6 @@
 """`mailscope audit` of a lab fleet against a bare aioimaplib loop doing the same sign-ins (one client-credentials token
-from msal, then per mailbox XOAUTH2 + EXAMINE INBOX + LOGOUT, the throttled ones retried) at the same concurrency,
+from msal, then per mailbox XOAUTH2, CAPABILITY when the answer listed none (as the probe asks, for Exchange's
+post-login list), EXAMINE INBOX and LOGOUT, the throttled ones retried) at the same concurrency,
 against the same kind of lab: `mailscope lab serve --fleet N` in its own process, a fresh one per run (its throttling
 knob counts sign-ins). Both sides run as fresh processes; runs are interleaved; medians side by side, their ratio, the
 audit's peak RSS, and whether the audit's summary counts equal the lab's truth.
@@ -44,6 +45,8 @@ async def sign_in(row, slots):
                 await client.wait_hello_from_server()
                 answer = await client.xoauth2(row["user"], token)
                 throttled = answer.result == "NO" and b"throttled" in b"".join(answer.lines)
+                if answer.result == "OK" and not any(b"CAPABILITY" in line for line in answer.lines):
+                    await asyncio.wait_for(client.protocol.capability(), 10)
                 if answer.result == "OK" and (await client.examine("INBOX")).result == "OK":
                     await client.logout()  # else Exchange said "User is authenticated but not connected." and hung up
             except (aioimaplib.AioImapException, OSError, asyncio.TimeoutError):
@@ -68,8 +71,9 @@ def _console() -> list[str]:
     return [found] if found else [sys.executable, "-m", "tui.cli"]
 
 
-def _measure(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) of that process alone, and its stdout; exits unless the exit code is in `ok`."""
+def _measure(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (MB) of that process alone, and its stdout; exits unless the
+    exit code is in `ok`."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
@@ -80,7 +84,7 @@ def _measure(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)
         stdout, stderr = out.read().decode(), err.read().decode()
     if process.returncode not in ok:
         raise SystemExit(f"{command[0]} … failed (exit {process.returncode}):\n{stderr}")
-    return elapsed, usage.ru_maxrss / 1024, stdout
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout
 
 
 class FleetLab:
@@ -104,7 +108,7 @@ class FleetLab:
         self.process.wait(timeout=10)
 
 
-def run_audit(size: int, seed: int, concurrency: int, workdir: str) -> tuple[float, float, dict, dict]:
+def run_audit(size: int, seed: int, concurrency: int, workdir: str) -> tuple[float, float, float, dict, dict]:
     lab = FleetLab(size, seed)
     try:
         info = lab.info
@@ -141,19 +145,20 @@ def run_audit(size: int, seed: int, concurrency: int, workdir: str) -> tuple[flo
         for scope in info["scopes"]:
             command += ["--scope", scope]
         env = {**os.environ, "LAB_CLIENT_SECRET": Path(info["client_secret_file"]).read_text(encoding="utf-8").strip()}
-        elapsed, rss, stdout = _measure(command, env, ok=(0, 1))  # 1: some mailboxes failed, as the fleet intends
+        elapsed, cpu, rss, stdout = _measure(command, env, ok=(0, 1))  # 1: some mailboxes failed, as the fleet intends
         truth = json.loads(Path(info["truth"]).read_text(encoding="utf-8"))
-        return elapsed, rss, json.loads(stdout), truth
+        return elapsed, cpu, rss, json.loads(stdout), truth
     finally:
         lab.stop()
 
 
 def run_raw(size: int, seed: int, concurrency: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the bare loop."""
     lab = FleetLab(size, seed)
     try:
         env = {**os.environ, "REQUESTS_CA_BUNDLE": lab.info["ca_file"]}
-        elapsed, rss, _ = _measure([sys.executable, "-c", RAW, json.dumps(lab.info), str(concurrency)], env)
-        return elapsed, rss
+        elapsed, cpu, _, _ = _measure([sys.executable, "-c", RAW, json.dumps(lab.info), str(concurrency)], env)
+        return elapsed, cpu
     finally:
         lab.stop()
 
@@ -165,15 +170,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    audit_times, audit_rss, raw_times, matches = [], [], [], []
+    audit_times, audit_cpu, audit_rss, raw_times, raw_cpu, matches = [], [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="mailscope-audit-bench-") as workdir:
         run_raw(50, args.seed, args.concurrency)  # warm the page cache and the .pyc files
         for _ in range(args.runs):
-            elapsed, rss, summary, truth = run_audit(args.mailboxes, args.seed, args.concurrency, workdir)
+            elapsed, cpu, rss, summary, truth = run_audit(args.mailboxes, args.seed, args.concurrency, workdir)
             audit_times.append(elapsed)
+            audit_cpu.append(cpu)
             audit_rss.append(rss)
             matches.append(summary["counts"] == truth["counts"] and summary["retries"] == truth["throttle_retries"])
-            raw_times.append(run_raw(args.mailboxes, args.seed, args.concurrency)[0])
+            elapsed, cpu = run_raw(args.mailboxes, args.seed, args.concurrency)
+            raw_times.append(elapsed)
+            raw_cpu.append(cpu)
     audit_median, raw_median = statistics.median(audit_times), statistics.median(raw_times)
     ratio = audit_median / raw_median
     print(
@@ -186,6 +194,8 @@ def main() -> None:
     )
     print(f"raw aioimaplib median  : {raw_median:6.2f} s  (min {min(raw_times):.2f}, max {max(raw_times):.2f})")
     print(f"ratio                  : {ratio:.2f}x  (target <= 1.30x: {'met' if ratio <= 1.3 else 'NOT met'})")
+    cpu_audit, cpu_raw = statistics.median(audit_cpu), statistics.median(raw_cpu)
+    print(f"client CPU (user+sys)  : audit {cpu_audit:.2f} s, raw {cpu_raw:.2f} s, {cpu_audit / cpu_raw:.2f}x  (lab server not counted)")
     print(f"audit peak RSS         : {max(audit_rss):6.1f} MB  (target <= 300 MB: {'met' if max(audit_rss) <= 300 else 'NOT met'})")
     print(
         f"summary = lab truth    : {'yes' if all(matches) else 'NO'} ({sum(matches)} of {len(matches)} runs: counts per finding "

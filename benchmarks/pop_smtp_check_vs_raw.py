@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 from pathlib import Path
 
-from check_vs_raw import ROOT, USER, time_run
+from check_vs_raw import ROOT, USER, compare
 
 sys.path.insert(0, str(ROOT / "tests" / "dovecot-lab"))
 
@@ -58,18 +57,6 @@ pop.quit()
 """
 
 
-def _compare(name: str, check_cmd: list[str], raw_cmd: list[str], env: dict[str, str], runs: int) -> None:
-    time_run(check_cmd, env), time_run(raw_cmd, env)  # warm the page cache and write the .pyc files
-    check_times, raw_times = [], []
-    for _ in range(runs):
-        check_times.append(time_run(check_cmd, env))
-        raw_times.append(time_run(raw_cmd, env))
-    check, raw = statistics.median(check_times), statistics.median(raw_times)
-    print(f"{name} mailscope check median : {check * 1000:7.1f} ms  (min {min(check_times) * 1000:.1f}, max {max(check_times) * 1000:.1f})")
-    print(f"{name} bare library    median : {raw * 1000:7.1f} ms  (min {min(raw_times) * 1000:.1f}, max {max(raw_times) * 1000:.1f})")
-    print(f"{name} ratio                  : {check / raw:.2f}x")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -79,17 +66,17 @@ def main() -> None:
     console = shutil.which("mailscope", path=str(Path(sys.executable).parent)) or ""
     check = ([console] if console else [sys.executable, "-m", "tui.cli"]) + ["check", "--security", "tls", "--user", USER,
                                                                            "--mechanism", "xoauth2", "--token-env", "MS_TOKEN"]  # fmt: skip
-    print(f"runs each: {args.runs} (interleaved, fresh processes)")
+    print(f"runs each: {args.runs} (interleaved, fresh processes), load {os.getloadavg()[0]:.2f}")
     postfix = labfixture.POSTFIX
     env = {**os.environ, "MS_TOKEN": labfixture.mint(postfix.dovecot), "USER_NAME": USER}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an ordinary installation, as check_vs_raw.py measures it
     target = ["--host", "127.0.0.1", "--port", str(postfix.submissions), "--ca-file", postfix.ca_file]
-    _compare("SMTP", [*check, "--protocol", "smtp", *target],
+    compare("SMTP ", [*check, "--protocol", "smtp", *target],
              [sys.executable, "-c", RAW_SMTP, "127.0.0.1", str(postfix.submissions), postfix.ca_file], env, args.runs)  # fmt: skip
     dovecot = labfixture.MAIN
     env["MS_TOKEN"] = labfixture.mint(dovecot)
     target = ["--host", "127.0.0.1", "--port", str(dovecot.pop3s), "--ca-file", dovecot.ca_file]
-    _compare("POP3", [*check, "--protocol", "pop3", *target],
+    compare("POP3 ", [*check, "--protocol", "pop3", *target],
              [sys.executable, "-c", RAW_POP3, "127.0.0.1", str(dovecot.pop3s), dovecot.ca_file], env, args.runs)  # fmt: skip
 
 

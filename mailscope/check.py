@@ -28,14 +28,25 @@ async def run_check(settings: CheckSettings, source: TokenSource | None, record:
                 return _token_failed(record, str(exc))
             except Exception as exc:  # a source that broke its contract: still evidence, redacted with the secrets it registered
                 return _token_failed(record, f"the token source failed unexpectedly: {exc.__class__.__name__}: {exc}")
+            _still_wanted()
         from mailscope.probe import run_probe  # the probe's libraries load only for a live session
 
         await run_probe(settings, credential, record)
+        _still_wanted()
         return _finish(record, decide_outcome(record.evidence))
     except asyncio.CancelledError:
         if record.outcome is None:
             record.finish(Outcome(OutcomeKind.CANCELLED, "cancelled before the session ended"))
         raise
+
+
+def _still_wanted() -> None:
+    """CancelledError if this task was cancelled and something below swallowed it (Python 3.11's asyncio.wait_for can,
+    when the awaited step finishes at the same moment; so can a library): an audit stopped by Ctrl-C must not go on
+    with the next mailbox."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _token_failed(record: SessionRecord, message: str) -> Outcome:

@@ -9,12 +9,12 @@ key names a secret (`password`, `client_secret`...) is described and registered,
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import fields, is_dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from mailscope.events import (
     Channel,
@@ -29,12 +29,14 @@ from mailscope.events import (
     TranscriptLine,
 )
 from mailscope.evidence import Outcome, SessionEvidence, TokenEvidence
-from mailscope.findings import Diagnosis, DiagnosisInput, EvidenceTime
 from mailscope.redact import Redactor, escape_controls
 from mailscope.settings import CheckSettings
 
+if TYPE_CHECKING:  # the findings types load with the diagnosis (a live check: while the server checks the credential)
+    from mailscope.findings import Diagnosis, DiagnosisInput, EvidenceTime
+
 Listener = Callable[[Event], None]
-Diagnoser = Callable[[DiagnosisInput], Diagnosis]
+Diagnoser: TypeAlias = "Callable[[DiagnosisInput], Diagnosis]"
 _EVIDENCE_FIELDS = frozenset(f.name for f in fields(SessionEvidence))
 MAX_DEPTH = 16  # nesting kept in evidence; deeper JSON (a hostile token's claims) is cut, never recursed into
 
@@ -62,10 +64,23 @@ class SessionRecord:
             self.evidence.security, self.evidence.protocol = str(settings.security), str(settings.protocol)
         self.token: TokenEvidence | None = None
         self.evidence_time: EvidenceTime | None = None  # when the evidence was produced; None: now, by this machine's clock
-        self.diagnosis = Diagnosis()
+        self._diagnosis: Diagnosis | None = None  # made when first asked for (see `diagnosis`)
         self.outcome: Outcome | None = None
         self._listeners: list[Listener] = []
         self._escaped_settings: tuple[CheckSettings | None, CheckSettings | None] = (None, None)  # (settings, escaped copy)
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        """The latest diagnosis; an empty one until the diagnoser has run."""
+        if self._diagnosis is None:
+            from mailscope.findings import Diagnosis
+
+            self._diagnosis = Diagnosis()
+        return self._diagnosis
+
+    @diagnosis.setter
+    def diagnosis(self, diagnosis: Diagnosis) -> None:
+        self._diagnosis = diagnosis
 
     # -- listeners ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -79,6 +94,8 @@ class SessionRecord:
 
     async def events(self) -> AsyncIterator[Event]:
         """Async iterator over events from now until SessionFinished."""
+        import asyncio  # only here: `mailscope logs` builds records and never needs the event loop
+
         queue: asyncio.Queue[Event] = asyncio.Queue()
         unsubscribe = self.subscribe(queue.put_nowait)
         try:
@@ -162,6 +179,8 @@ class SessionRecord:
 
     def judged_at(self) -> EvidenceTime:
         """What time-dependent rules judge at: the evidence's own time, else the clock (a live check)."""
+        from mailscope.findings import EvidenceTime
+
         return self.evidence_time or EvidenceTime.from_clock(self._wall_clock())
 
     def prompt(self, request: PromptRequested) -> None:
@@ -174,6 +193,8 @@ class SessionRecord:
         self._emit(DiagnosisUpdated(self.diagnosis))
 
     def diagnosis_input(self) -> DiagnosisInput:
+        from mailscope.findings import DiagnosisInput
+
         return DiagnosisInput(
             settings=self._settings_for_findings(),
             evidence=self.evidence,
@@ -195,6 +216,8 @@ class SessionRecord:
     def finish(self, outcome: Outcome) -> None:
         self.outcome = Outcome(outcome.kind, self.redactor.redact(outcome.summary))
         if self.evidence_time is None:  # a live check is judged as of its end: a later look never re-judges it
+            from mailscope.findings import EvidenceTime
+
             self.evidence_time = EvidenceTime.from_clock(self._wall_clock())
         self.rediagnose()
         self._emit(SessionFinished(self.outcome))
@@ -209,16 +232,36 @@ def _escape_fact(key: str, value: str) -> str:
     return escape_controls(value)
 
 
+SCALARS = frozenset({int, float, bool, type(None)})  # value types without text: passed through as they are
+
+
+@functools.cache
+def dataclass_fields(cls: type) -> tuple[tuple[str, ...], bool] | None:
+    """A dataclass' field names and whether it is frozen, looked up once per class: the record and the report walk
+    every session's evidence, and an audit has thousands of sessions. None for any other class."""
+    if not is_dataclass(cls):
+        return None
+    return tuple(f.name for f in fields(cls)), cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
 def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str], str], key: str | None = None, depth: int = 0) -> Any:
     """`value` with every string at any depth passed through `text`, or through `fact` when a dict key names it.
     Lists, dicts and mutable dataclasses are changed in place (producers keep references to them); tuples and frozen
-    dataclasses are rebuilt."""
+    dataclasses are rebuilt when a string in them changed."""
+    kind = type(value)
+    if kind is str:
+        return fact(key, value) if key is not None else text(value)
+    if kind in SCALARS:  # exact types, never text: before the text test, which every other value pays
+        return value
     if _is_text(value):
         return fact(key, value) if key is not None else text(value)
+    if isinstance(value, Enum):
+        return value
     if depth > MAX_DEPTH:
         return "<nested too deep>" if isinstance(value, list | tuple | dict) else value
     if isinstance(value, tuple):
-        return tuple(clean_deep(item, fact, text, None, depth + 1) for item in value)
+        cleaned = tuple(clean_deep(item, fact, text, None, depth + 1) for item in value)
+        return value if all(new is old for new, old in zip(cleaned, value, strict=True)) else cleaned
     if isinstance(value, list):
         value[:] = [clean_deep(item, fact, text, None, depth + 1) for item in value]
         return value
@@ -228,10 +271,20 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         value.clear()
         value.update(items)
         return value
-    if is_dataclass(value) and not isinstance(value, type):
-        changed = {f.name: clean_deep(getattr(value, f.name), fact, text, None, depth + 1) for f in fields(value)}
-        if type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
-            return replace(value, **changed)
-        for name, item in changed.items():
-            setattr(value, name, item)
+    shape = dataclass_fields(kind)  # a dataclass instance (a dataclass class is of type `type`: no fields of its own)
+    if shape is None:
+        return value
+    names, frozen = shape
+    changed = {}
+    for name in names:
+        item = getattr(value, name)
+        cleaned = clean_deep(item, fact, text, None, depth + 1)
+        if cleaned is not item:
+            changed[name] = cleaned
+    if not changed:
+        return value
+    if frozen:
+        return replace(value, **changed)
+    for name, item in changed.items():
+        setattr(value, name, item)
     return value

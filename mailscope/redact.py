@@ -148,8 +148,10 @@ def describe_token_shapes(text: str) -> str:
     return _SHAPE_RE().sub(lambda m: describe_secret(m.group()), text)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
-    """A key whose value is a secret whatever the value looks like (`password`, `client_secret`, `refresh_token`)."""
+    """A key whose value is a secret whatever the value looks like (`password`, `client_secret`, `refresh_token`).
+    Remembered: the same claim and JSON keys come back in every session and report."""
     return bool(_SECRET_KEY_RE.match(key))
 
 
@@ -240,6 +242,7 @@ _PEM_BEGIN_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
 _PEM_END_RE = _lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
 MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it would hide every such word
 _MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
+_MEMO_TEXT = 4096  # characters: a longer text (rare, seldom repeated) is never remembered, so the memos stay a few MB
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
 
@@ -254,6 +257,17 @@ class _SecretTables:
     alphabet: set[str] = field(default_factory=set)
     run_re: re.Pattern[str] | None = None
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
+    line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
+
+
+def _remember(memo: dict[str, str] | None, text: str, redacted: str) -> None:
+    """Note what `text` gave in a family's memo; a long text (rare, seldom repeated) never, so the memos stay a few MB.
+    A registration forgets the memos: a secret learned later is still removed from text redacted before."""
+    if memo is None or len(text) > _MEMO_TEXT:
+        return
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[text] = redacted
 
 
 class Redactor:
@@ -282,6 +296,7 @@ class Redactor:
             return
         tables = self._secrets
         tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
+        tables.line_memo = None if tables.line_memo is None else {}
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
         self._secrets.registered.add(value)
@@ -302,11 +317,12 @@ class Redactor:
         """A redactor for another session that knows the same secrets without registering them again (an audit's
         hundreds of sessions share one app-only token): the secret tables are shared, so a secret registered on any
         member is removed by all (never less redaction); the line state (`redact_line`'s expectations) is its own.
-        The family also shares what `redact` gave for a text (the same settings, claims and server lines recur in every
-        report of an audit); a registration on any member forgets it.
+        The family also shares what `redact` gave for a text, and what `redact_line` gave for a line read with no line
+        state pending (the same settings, claims, greetings and capability lists recur in every session and report of
+        an audit); a registration on any member forgets both.
         """
         if self._secrets.memo is None:
-            self._secrets.memo = {}
+            self._secrets.memo, self._secrets.line_memo = {}, {}
         twin = copy.copy(self)
         twin._seen, twin._expect, twin._split_suspected, twin._literal_size = [], None, False, 0
         return twin
@@ -321,11 +337,9 @@ class Redactor:
         cut, _ = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(cut, 0))
         self._register_seen()
-        memo = self._secrets.memo  # registering what it saw started a new memo
-        if memo is not None:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[text] = redacted
+        memo = self._secrets.memo  # registering what it saw may have started a new memo
+        _remember(memo, text, redacted)
+        _remember(memo, redacted, redacted)  # redaction is idempotent: a second pass over its result is a memo hit
         return redacted
 
     def redact_fact(self, key: str, value: str) -> str:
@@ -341,12 +355,21 @@ class Redactor:
         """One transcript line, fed in wire order: also uses what earlier lines announced (a LOGIN
         password sent as a literal, an AUTH LOGIN `Password:` prompt, a PEM private key block), and
         escapes a bare LF so one wire line always stays one transcript line."""
+        neutral = self._expect is None  # nothing announced by earlier lines: the answer depends on this line alone
+        memo = self._secrets.line_memo
+        if neutral and memo is not None and (done := memo.get(text)) is not None:
+            self._split_suspected = False  # only lines that left no state behind are remembered
+            return done
+        raw = text
         text = self._apply_line_state(text)
         text, self._split_suspected = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(text, 0), keep_newlines=False)
         self._register_seen()
         if self._split_suspected and self._expect is None:
             self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
+        if neutral and self._expect is None:  # registering what it saw may have started new memos
+            _remember(self._secrets.line_memo, raw, redacted)
+            _remember(self._secrets.memo, redacted, redacted)  # a report passes the stored line through `redact` once more
         return redacted
 
     def redact_bytes(self, data: bytes) -> str:

@@ -7,18 +7,17 @@ Schema: docs/report-schema.md.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from mailscope.evidence import Fault, Outcome
 from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
-from mailscope.record import SessionRecord
-from mailscope.redact import Redactor
+from mailscope.record import SCALARS, SessionRecord, dataclass_fields
 
 SCHEMA = "mailscope.report/1"
 
@@ -90,20 +89,20 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
             "protocol": record.evidence.protocol,
             "user": settings.user if settings else "",
         },
-        "settings": to_plain(settings) if settings else None,
-        "outcome": {"kind": str(outcome.kind), "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
-        "transcript": [to_plain(line) for line in record.lines],
-        "evidence": to_plain(record.evidence),
-        "token": to_plain(record.token) if record.token else None,
-        "findings": [to_plain(f) for f in findings_of(record)],
-        "checks": [to_plain(c) for c in record.diagnosis.checks],
+        "settings": settings,
+        "outcome": {"kind": outcome.kind, "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
+        "transcript": record.lines,
+        "evidence": record.evidence,
+        "token": record.token,
+        "findings": findings_of(record),
+        "checks": record.diagnosis.checks,
         "summary": record.diagnosis.summary,
         "evidence_time": when.stated or None,
-        "evidence_time_source": str(when.source),
+        "evidence_time_source": when.source,
         "evidence_time_detail": when.detail,
         "evidence_time_window": {"at": when.at, "earliest": when.earliest, "latest": when.latest},
     }
-    return _guard(report, record.redactor)
+    return _exported(report, record.redactor.redact)
 
 
 def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:
@@ -144,37 +143,39 @@ def _version() -> str:
 
 
 def to_plain(value: Any) -> Any:
-    """Dataclasses/enums/tuples → JSON types. Secret sources become their description ('env:VAR')."""
-    if isinstance(value, Enum):  # before the plain types: a StrEnum member is a str
-        return value.value
-    if isinstance(value, str | int | float | None):
+    """Dataclasses/enums/tuples → JSON types, strings as they are (for comparing two records, not for export)."""
+    return _exported(value, _as_is)
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def _exported(value: Any, redact: Callable[[str], str]) -> Any:
+    """`value` as JSON types (dataclasses → objects, enums → their value, tuples and sets → arrays, a secret source →
+    its description 'env:VAR'), every string through the redactor once more on the way: a secret that slipped past
+    storage stops here. One walk for both (an audit builds a report per mailbox)."""
+    kind = type(value)
+    if kind is str:
+        return redact(value)
+    if kind in SCALARS:
         return value
-    names = _field_names(type(value))
-    if names is not None:
-        if type(value).__name__ == "SecretSource":
-            return value.describe()
-        return {name: to_plain(getattr(value, name)) for name in names}
+    if isinstance(value, (list, tuple, set, frozenset)):  # containers before the enum and number tests (a tuple: faster than a union)
+        return [_exported(v, redact) for v in value]
     if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_plain(v) for v in value]
-    return value
-
-
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...] | None:
-    """A dataclass' field names, looked up once per class (a fleet audit builds thousands of reports)."""
-    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
-
-
-def _guard(value: Any, redactor: Redactor) -> Any:
-    """Every string leaf through the redactor again: a secret that slipped past storage stops here."""
+        return {str(k): _exported(v, redact) for k, v in value.items()}
+    if isinstance(value, Enum):  # before the plain types: a StrEnum member is a str
+        value = value.value
+        return redact(value) if isinstance(value, str) else value
     if isinstance(value, str):
-        return redactor.redact(value)
-    if isinstance(value, dict):
-        return {k: _guard(v, redactor) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_guard(v, redactor) for v in value]
+        return redact(value)
+    if isinstance(value, int | float):
+        return value
+    shape = dataclass_fields(kind)
+    if shape is not None:
+        if kind.__name__ == "SecretSource":
+            return redact(value.describe())
+        return {name: _exported(getattr(value, name), redact) for name in shape[0]}
     return value
 
 

@@ -61,7 +61,8 @@ def read_secret_text(text: str, what: str) -> str:
         raise InputError(f"{what} is empty")
     if len(value) > SECRET_FILE_CAP:
         raise InputError(f"{what} is longer than {_size(SECRET_FILE_CAP)}; no token or password is that long")
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+    # isprintable() (C speed) rules out every control character; only a text it refuses is looked at character by character
+    if not value.isprintable() and any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
         raise InputError(f"{what} holds control characters or several lines; a token or password is one line of text")
     return value
 

@@ -19,7 +19,6 @@ zone is unknown too, so it is only mentioned. A TLS certificate's validity is no
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -249,6 +248,8 @@ def _iso_utc(text: str) -> dt.datetime | None:
 
 
 def _rfc2822(text: str) -> dt.datetime | None:
+    import email.utils  # a few ms of imports (socket, charsets) that most logs, with no such date, never need
+
     try:
         moment = email.utils.parsedate_to_datetime(text.strip())
     except (TypeError, ValueError, IndexError, OverflowError):

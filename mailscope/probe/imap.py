@@ -1,6 +1,11 @@
 """The IMAP driver on aioimaplib: greeting, CAPABILITY, STARTTLS, authenticate (SASL XOAUTH2 / OAUTHBEARER / PLAIN
-or the LOGIN command), then CAPABILITY, NAMESPACE, LIST, EXAMINE INBOX and LOGOUT. The session (session.py) connects,
-races every step and maps failures; the conversation (mailscope.protocols.imap) reads every line.
+or the LOGIN command), then CAPABILITY (only when the answer to the credential did not list them), EXAMINE INBOX and
+LOGOUT. The session (session.py) connects, races every step and maps failures; the conversation
+(mailscope.protocols.imap) reads every line.
+
+After authentication one mailbox command is enough: Exchange's `BAD User is authenticated but not connected.` answers
+the first one whatever it is (catalogue: NAMESPACE, LIST, SELECT and EXAMINE alike), and EXAMINE's OK is what proves
+the mailbox reachable. NAMESPACE and LIST told no rule anything more and cost two round trips per mailbox in an audit.
 
 `TapProtocol` fixes what stock aioimaplib 2.0.3 gets wrong for a troubleshooter: the greeting is judged by the probe
 (a `* BYE` greeting no longer dies in a background task), continuation challenges during AUTHENTICATE are answered
@@ -205,11 +210,10 @@ class ImapDriver(Driver):
         return result.result == "OK"
 
     async def post_auth_check(self) -> None:
-        await self.capabilities()
-        for name, *args in (("NAMESPACE",), ("LIST", '""', '"INBOX"'), ("EXAMINE", "INBOX")):
-            if self._server_said_bye():
-                return
-            await self._command(name, *args)
+        if self.record.evidence.capabilities_post_auth is None:  # Dovecot and Gmail send them with their OK, Exchange does not
+            await self.capabilities()
+        if not self._server_said_bye():
+            await self._command("EXAMINE", "INBOX")
 
     async def say_goodbye(self, timeout: float) -> bool:
         if self._server_said_bye():

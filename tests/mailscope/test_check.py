@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+import pytest
+
 from mailscope.check import run_check
 from mailscope.evidence import CommandResult, Fault, FaultKind, OutcomeKind, SessionEvidence
 from mailscope.protocols import decide_outcome
@@ -49,3 +54,24 @@ async def test_a_token_source_raising_anything_else_is_token_failed_and_redacted
     assert record.evidence.fault is not None and record.evidence.fault.kind is FaultKind.TOKEN_ACQUISITION
     assert secret not in outcome.summary and secret not in record.evidence.fault.detail
     assert record.lines == []  # no connection was attempted
+
+
+async def test_a_cancellation_swallowed_below_still_cancels_the_check() -> None:
+    """A library that swallows the cancellation (Python 3.11's asyncio.wait_for can) must not make the check go on."""
+    started = asyncio.Event()
+
+    class Swallowing:
+        async def acquire(self, record: SessionRecord) -> None:
+            started.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(10)
+
+    settings = CheckSettings(host="127.0.0.1", port=1)
+    record = SessionRecord(settings)
+    check = asyncio.ensure_future(run_check(settings, Swallowing(), record))  # type: ignore[arg-type]
+    await started.wait()
+    check.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await check
+    assert record.outcome is not None and record.outcome.kind is OutcomeKind.CANCELLED
+    assert record.lines == []  # no connection was attempted after the cancellation

@@ -10,7 +10,7 @@ import pytest
 
 from mailscope.settings import CheckSettings, SecretSource
 from providers.generic import read_secret
-from providers.inputs import SECRET_FILE_CAP, InputError, check_settings, check_timeout, read_text_file
+from providers.inputs import SECRET_FILE_CAP, InputError, check_settings, check_timeout, read_secret_text, read_text_file
 
 
 def _refused(path: str, flag: str = "--token-file", cap: int = SECRET_FILE_CAP) -> str:
@@ -88,3 +88,14 @@ def test_read_secret_reads_stdin_within_its_cap(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr("sys.stdin", io.StringIO("x" * (SECRET_FILE_CAP + 10)))
     with pytest.raises(LookupError, match="longer than 64 KiB"):
         read_secret(SecretSource("stdin"))
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\t", "\x7f", "\x85", "\x9f", "a\nb"])
+def test_a_secret_with_a_control_character_is_refused(control: str) -> None:
+    with pytest.raises(InputError, match="control characters"):
+        read_secret_text(f"eyJ0eXAi{control}OiJKV1Qi", "the token in $MS_TOKEN")
+
+
+@pytest.mark.parametrize("secret", ["eyJ0eXAiOiJKV1Qi.e30.c2ln", "pässwörd with spaces", "no\u00a0break\u2028sep", "emoji-\U0001f511"])
+def test_a_secret_of_printable_or_unusual_but_not_control_characters_is_kept(secret: str) -> None:
+    assert read_secret_text(f"  {secret}\n", "the password in $PW") == secret

@@ -112,8 +112,10 @@ def test_an_interrupted_audit_resumed_ends_with_one_record_per_mailbox(signum: i
     fleet = ServedFleet(150, seed=3)
     try:
         output = tmp_path / "out.jsonl"
-        audit = subprocess.Popen([*MAILSCOPE, *fleet.audit_args("--concurrency", "2", "-o", str(output))], env=fleet.env(),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)  # fmt: skip
+        # the fleet's throttled mailboxes wait 5 s for their retry: the signal always finds the audit unfinished
+        audit = subprocess.Popen([*MAILSCOPE, *fleet.audit_args("--concurrency", "2", "--backoff", "5", "-o", str(output))],
+                                 env=fleet.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                 text=True)  # fmt: skip
         deadline = time.monotonic() + 60
         while (not output.exists() or output.read_text(encoding="utf-8").count("\n") < 5) and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -98,7 +98,9 @@ def test_check_json_against_dovecot(
     if exit_code == 0:
         assert report["outcome"]["kind"] == "authenticated_mailbox_reachable"
         assert any(line["direction"] == "client" and line["text"].endswith("EXAMINE INBOX") for line in transcript)
-        assert [c["command"] for c in evidence["commands"]][-4:] == ["NAMESPACE", "LIST", "EXAMINE", "LOGOUT"]
+        # Dovecot lists its capabilities with the OK to the credential: no second CAPABILITY, one mailbox command
+        before_auth = ["CAPABILITY", "STARTTLS", "CAPABILITY"] if security == "starttls" else ["CAPABILITY"]
+        assert [c["command"] for c in evidence["commands"]] == [*before_auth, "EXAMINE", "LOGOUT"]
     else:
         assert report["outcome"]["kind"] == "authentication_failed"
         assert evidence["sasl"][-1]["challenge_json"] == [challenge]

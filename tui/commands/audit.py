@@ -176,6 +176,7 @@ async def _lab_fleet(args: argparse.Namespace) -> int:
 async def _audit(args: argparse.Namespace, plan: AuditPlan, output_path: str) -> int:
     """Run the plan into the output, then print the summary of the whole output file."""
     import asyncio
+    import gc
     import signal
 
     from mailscope.audit.output import AuditOutput, read_records
@@ -193,6 +194,7 @@ async def _audit(args: argparse.Namespace, plan: AuditPlan, output_path: str) ->
         results.append(MailboxResult.from_record(record))
 
     printer = _ProgressLine(enabled=not args.no_progress and sys.stderr.isatty())
+    gc.freeze()  # the engine, the plan and the earlier results live as long as the audit: no collection need walk them
     task = asyncio.ensure_future(
         run_audit(todo, AuditCredentials(), guarded_diagnoser(), emit, options=_options(args), on_progress=printer.show)
     )

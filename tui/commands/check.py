@@ -16,8 +16,12 @@ from tui.commands.common import guarded_diagnoser, internal_error, silence_stdou
 from tui.commands.signin import SignInPrompts, signin_timeout_argument
 
 if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable
+
     from mailscope.credential import TokenSource
     from mailscope.events import Event
+    from mailscope.findings import Diagnosis, DiagnosisInput
     from mailscope.record import SessionRecord
     from mailscope.settings import CheckSettings
 
@@ -235,10 +239,48 @@ def _execute(args: argparse.Namespace, record: SessionRecord, source: TokenSourc
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # never a traceback on screen
         assert record.settings is not None
+        warm_up = _DiagnosisWarmUp(record)
         await run_check(record.settings, source, record)
+        record.diagnoser = await warm_up.diagnoser()
 
     asyncio.run(main())
     return _finish_output(args, record)
+
+
+# What the end of a check needs besides the session, one package per step.
+_DIAGNOSIS_MODULES = ("mailscope.diagnosis", "providers.explain", "providers.rules_microsoft", "providers.rules_google", "mailscope.report")
+
+
+class _DiagnosisWarmUp:
+    """Loads the diagnosis (catalogue, engine and provider rules) while the server checks the credential: the end of
+    the check needs it anyway, and that check is the longest wait of a session. It starts when the mechanism is chosen,
+    just before the credential is sent, and yields to the session's I/O before each module, so an answer from the
+    server waits for one module's import at most. A session that ends before authenticating loads it at the end."""
+
+    def __init__(self, record: SessionRecord) -> None:
+        self._task: asyncio.Future[Callable[[DiagnosisInput], Diagnosis]] | None = None
+        self._unsubscribe = record.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        import asyncio
+
+        from mailscope.events import EvidenceChanged
+
+        if self._task is None and isinstance(event, EvidenceChanged) and "mechanism" in event.fields:
+            self._task = asyncio.ensure_future(self._load())
+
+    async def _load(self) -> Callable[[DiagnosisInput], Diagnosis]:
+        import asyncio
+        import importlib
+
+        for name in _DIAGNOSIS_MODULES:
+            await asyncio.sleep(0)
+            importlib.import_module(name)
+        return guarded_diagnoser()
+
+    async def diagnoser(self) -> Callable[[DiagnosisInput], Diagnosis]:
+        self._unsubscribe()
+        return await self._task if self._task is not None else guarded_diagnoser()
 
 
 def _run_lab(args: argparse.Namespace) -> int:
@@ -269,7 +311,7 @@ def _run_lab(args: argparse.Namespace) -> int:
 def _finish_output(args: argparse.Namespace, record: SessionRecord) -> int:
     from mailscope import report
 
-    record.diagnoser = guarded_diagnoser()
+    record.diagnoser = record.diagnoser or guarded_diagnoser()
     record.rediagnose()
 
     try:

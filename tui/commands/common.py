@@ -14,17 +14,21 @@ if TYPE_CHECKING:
 
 
 def guarded_diagnoser() -> Callable[[DiagnosisInput], Diagnosis]:
-    """The engine's diagnosis with the provider rule plug-ins. A rule that crashes must not end the command
-    with a traceback: the session is still listed and its checks say the diagnosis failed."""
-    from mailscope.diagnosis import make_diagnoser
-    from mailscope.findings import Check, Diagnosis
-    from providers.registry import provider_rules
-
-    diagnose = make_diagnoser(provider_rules())
+    """The engine's diagnosis with the provider rule plug-ins, loaded with the first diagnosis (a log's first byte is read
+    before them). A rule that crashes must not end the command with a traceback: the session is still listed and its
+    checks say the diagnosis failed."""
+    loaded: list[Callable[[DiagnosisInput], Diagnosis]] = []
 
     def guarded(inp: DiagnosisInput) -> Diagnosis:
+        from mailscope.findings import Check, Diagnosis
+
         try:
-            return diagnose(inp)
+            if not loaded:
+                from mailscope.diagnosis import make_diagnoser
+                from providers.registry import provider_rules
+
+                loaded.append(make_diagnoser(provider_rules()))
+            return loaded[0](inp)
         except Exception as exc:  # noqa: BLE001 - shown as a failed check instead
             return Diagnosis(checks=(Check("diagnosis", False, f"the diagnosis failed: {exc.__class__.__name__}"),))
 

@@ -58,7 +58,7 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from mailscope.record import SessionRecord
     from mailscope.redact import escape_controls
     from mailscope.report import EXIT_UNDECIDED, EXIT_USAGE, build_report, findings_of
-    from providers.inspect import inspect_token
+    from providers.inspect import inspect_token  # local decoding only: the provider rules load with the diagnosis
 
     save = getattr(args, "save", None)  # `run` is called with hand-built arguments too (tests) that predate --save
     if args.path != "-" and looks_like_case(args.path):  # mailscope's own case file: shown as it was saved

@@ -226,9 +226,13 @@ async def test_untagged_bye_after_auth_stops_the_session_without_a_fault() -> No
         await run_probe(settings, Credential(secret, False, TokenEvidence()), record)
     evidence = record.evidence
     assert evidence.fault is None and evidence.untagged_bye == "* BYE Connection closed. 14"
-    assert [c.command for c in evidence.commands][-1] == "NAMESPACE"
+    # no capabilities came with the OK (as at Exchange): asked once more, then the one mailbox command meets the refusal;
+    # after the BYE nothing more is sent (no LOGOUT into a closed connection)
+    assert [c.command for c in evidence.commands] == ["CAPABILITY", "CAPABILITY", "EXAMINE"]
+    assert any(line.text.startswith("the server ended the session (* BYE Connection closed. 14)") for line in record.lines)
     outcome = decide_outcome(evidence)
-    assert outcome.kind is OutcomeKind.AUTHENTICATED_NOT_CONNECTED and "* BYE Connection closed. 14" in outcome.summary
+    assert outcome.kind is OutcomeKind.AUTHENTICATED_NOT_CONNECTED
+    assert outcome.summary.endswith("EXAMINE INBOX answered BAD User is authenticated but not connected.")
 
 
 async def test_an_unforeseen_library_error_becomes_a_redacted_fault(monkeypatch: pytest.MonkeyPatch) -> None:

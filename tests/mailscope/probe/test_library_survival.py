@@ -35,7 +35,7 @@ def _accepting(burst_on: bytes, burst: bytes):
     return on_command
 
 
-@pytest.mark.parametrize("command", [b"NAMESPACE", b"LIST", b"EXAMINE"])
+@pytest.mark.parametrize("command", [b"AUTHENTICATE", b"EXAMINE"])
 async def test_five_thousand_untagged_lines_in_one_write_are_read(command: bytes) -> None:
     burst = b"".join(b"* LIST (\\HasNoChildren) \".\" Folder%d\r\n" % i for i in range(BURST))
     record = await _probe(scripted(_accepting(command, burst)))
