@@ -28,6 +28,8 @@ dpkg -s postfix >/dev/null 2>&1 || bash tests/dovecot-lab/postfix.sh install
 
 # Tests run the real console script (`mailscope ...`) as a user would: put the venv's bin first.
 export PATH="$PWD/.venv/bin:$PATH"
+# The gate is what CI runs: hypothesis derandomized (tests/conftest.py), whether or not the runner sets CI.
+export CI="${CI:-1}"
 
 bash tests/dovecot-lab/lab.sh restart  # restart: a stale instance from an earlier run must not fail the run
 bash tests/dovecot-lab/postfix.sh restart
