@@ -206,14 +206,17 @@ _QUOTED_OR_ATOM = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
 _NOT_SASL = r"(?!\S*(?i:auth|authenticate)\s)"  # `AUTH LOGIN`, `250-AUTH LOGIN PLAIN`, `A1 AUTHENTICATE LOGIN`
 # ... nor a mechanism list (POP3 `SASL PLAIN LOGIN XOAUTH2 OAUTHBEARER`, SMTP `250-AUTH PLAIN LOGIN ...`): no tag is a mechanism
 _NOT_SASL += r"(?!(?i:sasl|plain|xoauth2?|oauthbearer|cram-md5|digest-md5|ntlm|gssapi|external|anonymous)\s)"
-# ... nor a server's answer that names the command (`A1 NO LOGIN failed.`, `A1 NO LOGIN Email OAuth 2.0 Proxy: Login failed - …`)
+# ... nor a server's answer that names the command (`A1 NO LOGIN failed.`, `A1 NO LOGIN Email OAuth 2.0 Proxy: Login failed - …`);
+# a "tag" ending in a colon is a log's label (`AuthenticationFailedException: LOGIN Email OAuth …`), and a LOGIN inside a line
+# is a command only when one atom follows the user: prose (`authenticated with LOGIN (a password) at …`) is not one.
 _NOT_SASL += r"(?!(?:OK|NO|BAD)\s)"
 _LOGIN_RE = _lazy(
-    rf"(?P<head>(?:{_LINE_PREFIX}{_NOT_SASL}\S+\s+(?i:login)|(?:^|\s){_NOT_SASL}[A-Za-z0-9.]+\s+LOGIN)\s+{_QUOTED_OR_ATOM}\s+)"
+    rf"(?P<head>(?:{_LINE_PREFIX}{_NOT_SASL}\S+(?<!:)\s+(?i:login)|(?P<inline>(?:^|\s){_NOT_SASL}[A-Za-z0-9.]+\s+LOGIN))\s+{_QUOTED_OR_ATOM}\s+)"
     r"(?P<value>\S.*?)\s*$"
 )
 _PASS_RE = _lazy(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>(?!<)\S.*?)\s*$")
 _LITERAL_RE = re.compile(r"^\{\d+\+?\}$")
+_ONE_ATOM_RE = re.compile(_QUOTED_OR_ATOM)
 # Stand-alone runs of 12+ base64 characters whose length is a multiple of 4 (SASL base64 is always
 # padded; the shortest payload worth decoding is a 9-byte PLAIN triple). Possessive groups of four
 # reject every other word without backtracking, so few candidates reach the (Python) decoder; a run
@@ -647,6 +650,8 @@ def _replace_login_password(m: re.Match[str], seen: list[tuple[str, str]]) -> st
     value = m.group("value")
     if _LITERAL_RE.match(value) or value.startswith("<"):
         return m.group()  # the password follows as a literal (redact_line), or is already redacted
+    if m.group("inline") and not _ONE_ATOM_RE.fullmatch(value):
+        return m.group()  # words after the "password": prose that names the command
     return m.group("head") + _seen_secret(seen, _unquote(value), "password")
 
 

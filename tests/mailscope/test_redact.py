@@ -526,3 +526,16 @@ def test_sasl_structure_stays_readable_when_the_secret_inside_is_registered() ->
     assert bearer == f"A2 AUTHENTICATE XOAUTH2 <SASL XOAUTH2 user=alice@x.com ^A auth=Bearer {describe_secret(token)} ^A^A>"
     # An identifier that happens to be valid base64 (and decodes to binary with NULs) is not a PLAIN payload.
     assert redactor.redact_line('description="AADSTS700016: Application not found"') == 'description="AADSTS700016: Application not found"'
+
+
+def test_prose_and_exception_labels_that_name_login_are_not_commands() -> None:
+    """A finding's explanation and a client's exception name the LOGIN command; neither holds a password (a report's final
+    pass used to replace the rest of the sentence), while a LOGIN command inside a log line still loses its password."""
+    r = Redactor()
+    for text in (
+        "the client authenticated with LOGIN (a password) at Exchange Online, where basic authentication is off",
+        "javax.mail.AuthenticationFailedException: LOGIN Email OAuth 2.0 Proxy: Login failed - the password is wrong",
+    ):
+        assert r.redact(text) == text
+    for line in ("DEBUG IMAP: A1 LOGIN alice s3cretpass", 'DEBUG IMAP: A1 LOGIN alice "s3cret pass"', "A1 LOGIN alice s3cret pass"):
+        assert "s3cret" not in r.redact(line), line
