@@ -14,6 +14,9 @@ from mailscope.logs.model import ImportedSession, ItemKind
 from mailscope.secret import Secret, SecretKind
 
 MAX_TOKENS = 8
+# shorter "tokens" (`auth=Bearer x` in a pasted example) are no credential worth registering: registered, every `x` of the
+# transcript would be replaced; the SASL payload itself is still described by the redactor wherever it appears
+MIN_TOKEN = 8
 _SASL_COMMAND = re.compile(r"^(?:[A-Za-z0-9.]+ )?(?:AUTHENTICATE|AUTH) (?P<mech>XOAUTH2|OAUTHBEARER)(?: (?P<ir>\S+))?\s*$", re.IGNORECASE)
 _BEARER = re.compile(r"\b[Bb]earer\s+(?P<token>[A-Za-z0-9._~+/-]{16,}=*)")
 
@@ -47,5 +50,5 @@ def _add(found: dict[str, None], response: str, mechanism: str) -> None:
     if decoded is None:
         return
     payload = sasl.parse_payload(decoded, mechanism)
-    if payload.token and "missing_terminator" not in payload.codes:  # a cut response holds only a prefix of the token
+    if len(payload.token) >= MIN_TOKEN and "missing_terminator" not in payload.codes:  # a cut response holds only a prefix of the token
         found.setdefault(payload.token, None)

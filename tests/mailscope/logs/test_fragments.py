@@ -216,3 +216,12 @@ def test_the_table_covers_every_server_string_of_the_signature_index() -> None:
     """Each distinct server text of failure-modes.md §1.3 (as this file lists them) has a row; the table is not shrinking."""
     assert len(ROWS) >= 36
     assert len({row.lines for row in ROWS}) == len(ROWS)
+
+
+def test_a_one_character_example_token_is_not_registered_as_a_secret() -> None:
+    """`auth=Bearer x` in a pasted example: the payload is still described, but the rest of the paste keeps its x's."""
+    payload = base64.b64encode(b"user=alice@example.com\x01auth=Bearer x\x01\x01").decode()
+    pasted = f"C: A1 AUTHENTICATE XOAUTH2 {payload}\nS: A1 NO AUTHENTICATE failed.\nS: * OK The Microsoft Exchange IMAP4 service is ready."
+    lines = [line.text for item in diagnose_text(pasted, diagnoser=None).sessions for line in item.record.lines]
+    assert any("auth=Bearer <token 1 chars" in text for text in lines)
+    assert any("The Microsoft Exchange IMAP4 service is ready." in text for text in lines), lines
