@@ -172,6 +172,8 @@ SHOTS: list[tuple[str, str, tuple[int, int], Steps]] = [
     ("16-exercise-cause-hidden", "ms-seed-plain", (120, 36), exercise(answered=False)),
     ("17-exercise-reveal", "ms-seed-plain", (120, 36), exercise(answered=True)),
     ("18-audit-lab-fleet", "ms-seed-plain", (120, 36), audit_fleet),
+    ("19-smtp-auth-disabled", "ms-smtp-auth-disabled-tenant", (120, 36), then()),
+    ("20-pop3-one-line-rejected", "ms-pop-one-line", (120, 36), then()),
 ]
 
 
