@@ -540,6 +540,11 @@ class MailscopeApp(App[int]):
             self.settings_pane.set_presenter(on)
         if self.paste_view is not None:
             self.paste_view.set_presenter(on)
+        if (audit := self.view_screen("audit")) is not None:  # its module loads only once the view was opened
+            from tui.audit_view import AuditView
+
+            for view in audit.query(AuditView):
+                view.set_presenter(on)
         self._show_status()
 
     def action_toggle_theme(self) -> None:

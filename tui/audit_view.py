@@ -65,10 +65,11 @@ class AuditView(Widget):
     AuditView #audit-diagnosis { height: 1fr; border: round $secondary; }
     """
 
-    def __init__(self, *, reports_dir: Path, mask: Callable[[str], str] | None = None, **kwargs) -> None:
+    def __init__(self, *, reports_dir: Path, mask: Callable[[str], str] | None = None, presenter: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.reports_dir = reports_dir
         self._mask = mask
+        self.presenter = presenter  # masks mailbox names, the group's fix text and the drilled-in session (a shared screen)
         self.loaded: LoadedAudit | None = None
         self.group: FindingGroup | None = None
         self.mailbox: MailboxRef | None = None
@@ -87,10 +88,12 @@ class AuditView(Widget):
                 yield mailboxes
             with Vertical(id="audit-session-column"):
                 transcript = Transcript(id="audit-transcript", mask=self._mask)
+                transcript.presenter = self.presenter
                 transcript.border_title = "Transcript"
                 transcript.placeholder = "Pick a mailbox: its transcript shows here."
                 yield transcript
                 pane = DiagnosisPane(id="audit-diagnosis", mask=self._mask)
+                pane.presenter = self.presenter
                 pane.border_title = "Diagnosis"
                 yield pane
 
@@ -194,12 +197,30 @@ class AuditView(Widget):
         if group is None or group is self.group:
             return
         self.group = group
-        self.query_one("#audit-group", Static).update(group_text(group))
+        self._show_group(group)
+
+    def _show_group(self, group: FindingGroup, *, keep_highlight: bool = False) -> None:
+        self.query_one("#audit-group", Static).update(group_text(group, self._shown))
         mailboxes = self.query_one("#audit-mailboxes", OptionList)
+        highlighted = mailboxes.highlighted if keep_highlight else None
         mailboxes.clear_options()
         mailboxes.add_options(
-            [Option(_shown(f"row {m.row:>5}  {m.user}  ({m.protocol})"), id=str(index)) for index, m in enumerate(group.mailboxes)]
+            [Option(self._shown(f"row {m.row:>5}  {m.user}  ({m.protocol})"), id=str(index)) for index, m in enumerate(group.mailboxes)]
         )
+        mailboxes.highlighted = highlighted
+
+    def set_presenter(self, on: bool) -> None:
+        """Presenter mode switched: everything that names a mailbox is drawn again, masked or not."""
+        self.presenter = self.transcript.presenter = self.diagnosis_pane.presenter = on
+        self.diagnosis_pane.refresh_view()
+        if self.group is not None:
+            self._show_group(self.group, keep_highlight=True)
+        if self.mailbox is not None:
+            self.transcript.border_title = self._shown(f"Transcript: row {self.mailbox.row} {self.mailbox.user}")
+
+    def _shown(self, text: str) -> str:
+        """`text` as this view may draw it: control characters escaped, identifiers masked in presenter mode."""
+        return _shown(self._mask(text) if self.presenter and self._mask is not None else text)
 
     @on(OptionList.OptionSelected, "#audit-groups")
     def _group_selected(self, event: OptionList.OptionSelected) -> None:
@@ -244,7 +265,7 @@ class AuditView(Widget):
         self.transcript.add_many(lines)
         self.transcript.flush()
         self.transcript.set_cited(seq for finding in diagnosis.findings for seq in finding.cited_lines)
-        self.transcript.border_title = _shown(f"Transcript: row {mailbox.row} {mailbox.user}")
+        self.transcript.border_title = self._shown(f"Transcript: row {mailbox.row} {mailbox.user}")
         self.diagnosis_pane.show(diagnosis, running=False)
 
     @on(DiagnosisPane.FindingSelected)
@@ -256,17 +277,21 @@ class AuditView(Widget):
         self.query_one("#audit-status", Static).update(Text(text, style=style))
 
 
-def group_text(group: FindingGroup) -> Text:
+def _shown(text: str) -> str:
+    return escape_controls(text, keep_newlines=False)
+
+
+def group_text(group: FindingGroup, shown: Callable[[str], str] = _shown) -> Text:
     """The group as `mailscope audit` prints it: owner, the fix once (or each variant with its share), what is not ruled
-    out."""
-    lines = [Text(_shown(f"{group.title} ({group.count} mailbox{'es' if group.count != 1 else ''})"), style="bold")]
+    out. `shown` makes each text safe to draw (and masks it in presenter mode)."""
+    lines = [Text(shown(f"{group.title} ({group.count} mailbox{'es' if group.count != 1 else ''})"), style="bold")]
     if group.owner:
-        lines.append(Text(_shown(f"owner: {group.owner}")))
+        lines.append(Text(shown(f"owner: {group.owner}")))
     for variant in group.fixes:
         share = f" [{variant.count} of {group.count}]" if len(group.fixes) > 1 else ""
-        lines += [Text(_shown(f"fix{share}: {step}")) for step in variant.steps]
+        lines += [Text(shown(f"fix{share}: {step}")) for step in variant.steps]
     if group.also:
-        lines.append(Text(_shown("not ruled out: " + ", ".join(f"{fid} ({n})" for fid, n in group.also)), style="dim"))
+        lines.append(Text(shown("not ruled out: " + ", ".join(f"{fid} ({n})" for fid, n in group.also)), style="dim"))
     return Text("\n").join(lines)
 
 
@@ -329,5 +354,3 @@ async def audit_lab_fleet(size: int, output_path: str, progress: Callable[[Progr
             output.close()
 
 
-def _shown(text: str) -> str:
-    return escape_controls(text, keep_newlines=False)

@@ -188,7 +188,7 @@ class AuditScreen(ViewScreen):
     def body(self) -> ComposeResult:
         from tui.audit_view import AuditView
 
-        yield AuditView(id="audit", reports_dir=self.console.export_dir, mask=self.console.mask)
+        yield AuditView(id="audit", reports_dir=self.console.export_dir, mask=self.console.mask, presenter=self.console.presenter)
 
 
 @dataclass(frozen=True, slots=True)

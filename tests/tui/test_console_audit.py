@@ -133,3 +133,22 @@ async def test_an_unreadable_source_is_a_message(tmp_path, kind):
         screen = screen_text(app)
         assert f"cannot read {path}" in screen and app.is_running
         assert {"missing": "No such file", "fifo": "FIFO", "directory": "directory"}[kind] in screen
+
+
+async def test_presenter_mode_masks_the_mailboxes_of_an_audit(tmp_path, audit_output):
+    """On a shared screen an audit's mailbox names are identifiers like any other: masked in the lists, the transcript's
+    title and the drilled-in session while presenter mode is on, shown again when it is off."""
+    output, printed = audit_output
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_audit(app, pilot, str(output))
+        await drill(app, pilot, view)
+        user = view.mailbox.user
+        assert user in screen_text(app)
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert app.presenter and user not in screen_text(app)
+        assert user.split("@")[0] not in view.transcript.border_title
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert not app.presenter and user in screen_text(app)
