@@ -211,8 +211,11 @@ class AuditView(Widget):
 
     def set_presenter(self, on: bool) -> None:
         """Presenter mode switched: everything that names a mailbox is drawn again, masked or not."""
-        self.presenter = self.transcript.presenter = self.diagnosis_pane.presenter = on
-        self.diagnosis_pane.refresh_view()
+        self.presenter = on  # read by compose too: a view still composing gets it there
+        for pane in self.query("#audit-transcript, #audit-diagnosis"):
+            pane.presenter = on
+        for diagnosis in self.query(DiagnosisPane):
+            diagnosis.refresh_view()
         if self.group is not None:
             self._show_group(self.group, keep_highlight=True)
         if self.mailbox is not None:
