@@ -67,6 +67,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mailscope import codecache
+
+    codecache.install()  # before any module with dataclasses is imported
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         from tui.console import run_console  # Textual only here

@@ -1,0 +1,108 @@
+"""Compiled dataclass methods kept across runs, as Python keeps compiled modules in `__pycache__`.
+
+`@dataclass` writes the source of `__init__`, `__repr__`, `__eq__`, `__hash__` and the frozen `__setattr__` of every
+class and compiles it with `exec` when the module is imported: for the ~45 classes a check loads, that compilation is
+a fifth of its start-up (issue 14). `install()` gives the `dataclasses` module an `exec` that compiles each distinct
+source once per machine and reuses the code object from then on. Nothing else changes: the same source compiled with
+the same flags is the same code, and a source never seen before is compiled as `exec` would.
+
+The cache is a marshal file under `$XDG_CACHE_HOME/mailscope/` (default `~/.cache/mailscope/`), named after the
+interpreter's bytecode tag, like a .pyc. Since it is code, it is read only when it is a regular file owned by this
+user that no one else may write (the trust Python gives `__pycache__`); anything else is ignored. It holds no secret,
+only generated method source and its code.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import dataclasses
+import marshal
+import os
+import stat
+import sys
+from types import CodeType
+
+MAX_ENTRIES = 4096  # one entry per distinct method source: mailscope and Textual together make about 900
+MAX_BYTES = 8 * 1024 * 1024
+
+
+class _CodeCache:
+    """Source text -> code object; `dirty` once a source was compiled here, `used` for what this run needed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.codes: dict[str, CodeType] = _load(path)
+        self.used: set[str] = set()
+        self.dirty = False
+
+    def exec(self, source: object, globals: dict | None = None, locals: dict | None = None, /) -> None:
+        """`exec` as `dataclasses` calls it, with a string source compiled at most once."""
+        if type(source) is str:
+            code = self.codes.get(source)
+            if code is None:
+                # dont_inherit: compile() would otherwise take this module's `from __future__ import annotations`,
+                # which exec called from dataclasses.py never has (it would turn `-> _return_type` into a string)
+                code = compile(source, "<string>", "exec", dont_inherit=True)
+                self.codes[source] = code
+                self.dirty = True
+            self.used.add(source)
+            source = code
+        builtins.exec(source, globals, locals)  # type: ignore[arg-type]
+
+    def save(self) -> None:
+        """Write when something new was compiled, atomically and private; a full cache keeps only what this run used."""
+        if not self.dirty:
+            return
+        codes = self.codes if len(self.codes) <= MAX_ENTRIES else {s: self.codes[s] for s in self.used}
+        temporary = f"{self.path}.{os.getpid()}.tmp"  # tempfile would import shutil and random: start-up time
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    marshal.dump(codes, out)
+                os.replace(temporary, self.path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except (OSError, ValueError):  # a read-only home, a full disk: the next run compiles again, nothing more
+            return
+
+
+def default_path() -> str | None:
+    """Where the cache lives; None without a cache directory to put it in (no $XDG_CACHE_HOME and no home)."""
+    cache_home = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache_home):  # unset, or relative, which the XDG spec says to ignore
+        cache_home = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(cache_home):  # no home either ("~" left unexpanded)
+        return None
+    return os.path.join(cache_home, "mailscope", f"dataclass-code.{sys.implementation.cache_tag}.marshal")
+
+
+def _load(path: str) -> dict[str, CodeType]:
+    """The cached codes, or an empty cache when the file is missing, not ours, writable by others, too big or bad."""
+    try:  # O_NONBLOCK: a FIFO put where the cache belongs must not hang the start
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            trusted = stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
+            if not trusted or info.st_size > MAX_BYTES:
+                return {}
+            codes = marshal.load(handle)
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(codes, dict):
+        return {}
+    return {s: c for s, c in codes.items() if type(s) is str and type(c) is CodeType}
+
+
+def install(path: str | None = None) -> None:
+    """Route `dataclasses`' compilation through the cache for the rest of the process, saved at exit. Once only."""
+    if "exec" in vars(dataclasses):  # installed already (dataclasses itself never defines the name)
+        return
+    path = path or default_path()
+    if path is None:
+        return
+    cache = _CodeCache(path)
+    dataclasses.exec = cache.exec  # type: ignore[attr-defined]  # found before the builtin: module globals first
+    atexit.register(cache.save)

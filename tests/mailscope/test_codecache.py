@@ -1,0 +1,144 @@
+"""The dataclass code cache: classes made through it behave as without it, a second process compiles nothing, and a
+cache file that is not trustworthy (someone else's, writable by others, a FIFO, garbage) is ignored, never fatal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+# A child process: install the cache at `path`, define dataclasses of every kind the engine uses, print how they
+# behave and how many sources it compiled.
+CHILD = textwrap.dedent(
+    """
+    import dataclasses, json, sys
+    from mailscope import codecache
+    if sys.argv[1] != "-":
+        codecache.install(sys.argv[1])
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True, slots=True)
+    class Point:
+        x: int
+        y: int = 0
+        tags: tuple[str, ...] = ()
+
+    @dataclass
+    class Box:
+        items: list[int] = field(default_factory=list)
+        label: str = "box"
+
+        def __post_init__(self) -> None:
+            self.label = self.label.upper()
+
+    @dataclass(order=True)
+    class Ranked:
+        rank: int
+        name: str = field(compare=False, default="")
+
+    p = Point(1)
+    try:
+        p.x = 3
+        frozen = False
+    except dataclasses.FrozenInstanceError:
+        frozen = True
+    box = Box()
+    box.items.append(1)
+    cache = vars(dataclasses).get("exec")
+    print(json.dumps({
+        "repr": [repr(p), repr(Box()), repr(Ranked(2, "b"))],
+        "eq": [p == Point(1, 0), p == Point(2), hash(p) == hash(Point(1)), Box() == Box()],
+        "order": sorted([Ranked(3), Ranked(1), Ranked(2)]) == [Ranked(1), Ranked(2), Ranked(3)],
+        "frozen": frozen,
+        "factory": [box.items, Box().items, box.label],
+        "init_return": dataclasses.fields(Point)[0].name,
+        "annotations": {k: str(v) for k, v in Point.__init__.__annotations__.items()},
+        "compiled": None if cache is None else len(cache.__self__.codes) if cache.__self__.dirty else 0,
+    }))
+    """
+)
+
+
+def _run(cache: str, env: dict[str, str] | None = None) -> dict:
+    done = subprocess.run([sys.executable, "-c", CHILD, cache], capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return json.loads(done.stdout)
+
+
+def _behaviour(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "compiled"}
+
+
+def test_classes_behave_as_without_the_cache_and_a_second_run_compiles_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "mailscope" / "code.marshal"
+    plain = _run("-")
+    first = _run(str(path))
+    second = _run(str(path))
+    assert _behaviour(first) == _behaviour(second) == _behaviour(plain)
+    assert plain["compiled"] is None
+    assert first["compiled"] > 10  # __init__, __repr__, __eq__, __hash__, __setattr__ ... of the three classes
+    assert second["compiled"] == 0
+    assert plain["annotations"]["return"] == "None"  # the generated `-> None` is not turned into a string
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda p: p.write_bytes(b"\x00garbage, not marshal"), id="garbage"),
+        pytest.param(lambda p: p.write_bytes(b""), id="empty"),
+        pytest.param(lambda p: p.write_bytes(__import__("marshal").dumps({"def f(): pass": 1, 2: "x"})), id="wrong-types"),
+        pytest.param(lambda p: p.write_bytes(__import__("marshal").dumps(["a list"])), id="not-a-dict"),
+        pytest.param(lambda p: os.mkfifo(p), id="fifo"),
+        pytest.param(lambda p: p.mkdir(), id="directory"),
+    ],
+)
+def test_a_bad_cache_file_is_ignored(tmp_path: Path, spoil) -> None:  # noqa: ANN001 - a lambda
+    path = tmp_path / "code.marshal"
+    spoil(path)
+    result = _run(str(path))
+    assert _behaviour(result) == _behaviour(_run("-"))
+
+
+def test_a_cache_others_may_write_is_not_trusted(tmp_path: Path) -> None:
+    path = tmp_path / "code.marshal"
+    _run(str(path))
+    path.chmod(0o666)  # anyone could have put code in it
+    assert _run(str(path))["compiled"] > 10  # read as empty: everything compiled again, then saved privately
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert _run(str(path))["compiled"] == 0
+
+
+def test_no_place_to_write_the_cache_costs_nothing_but_the_cache(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory should be")
+    result = _run(str(blocker / "mailscope" / "code.marshal"))
+    assert _behaviour(result) == _behaviour(_run("-"))
+
+
+def test_the_cache_lives_under_xdg_cache_home_and_needs_an_absolute_one(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    probe = "from mailscope import codecache; print(codecache.default_path())"
+    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
+    assert where == str(tmp_path / "mailscope" / f"dataclass-code.{sys.implementation.cache_tag}.marshal")
+    env["XDG_CACHE_HOME"] = "relative/dir"  # the XDG spec: a relative path is invalid and ignored
+    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
+    assert where == os.path.join(os.path.expanduser("~"), ".cache", "mailscope", f"dataclass-code.{sys.implementation.cache_tag}.marshal")
+
+
+def test_mailscope_commands_fill_and_reuse_the_cache(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    command = ["mailscope", "lab", "list"]
+    subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
+    cache = tmp_path / "mailscope" / f"dataclass-code.{sys.implementation.cache_tag}.marshal"
+    assert cache.is_file()
+    before = cache.stat().st_mtime_ns
+    subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
+    assert cache.stat().st_mtime_ns == before  # nothing new compiled: not rewritten
