@@ -28,23 +28,25 @@ MAX_BYTES = 8 * 1024 * 1024
 
 
 class _CodeCache:
-    """Source text -> code object; `dirty` once a source was compiled here, `used` for what this run needed."""
+    """Source text -> marshalled code, unmarshalled on first use (the file also holds the classes of commands this
+    run does not load: the console's, Textual's); `dirty` once a source was compiled here, `used` for this run's."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.codes: dict[str, CodeType] = _load(path)
+        self.codes: dict[str, bytes] = _load(path)
         self.used: set[str] = set()
         self.dirty = False
 
     def exec(self, source: object, globals: dict | None = None, locals: dict | None = None, /) -> None:
         """`exec` as `dataclasses` calls it, with a string source compiled at most once."""
         if type(source) is str:
-            code = self.codes.get(source)
+            cached = self.codes.get(source)
+            code = _unmarshalled(cached) if cached is not None else None
             if code is None:
                 # dont_inherit: compile() would otherwise take this module's `from __future__ import annotations`,
                 # which exec called from dataclasses.py never has (it would turn `-> _return_type` into a string)
                 code = compile(source, "<string>", "exec", dont_inherit=True)
-                self.codes[source] = code
+                self.codes[source] = marshal.dumps(code)
                 self.dirty = True
             self.used.add(source)
             source = code
@@ -80,7 +82,15 @@ def default_path() -> str | None:
     return os.path.join(cache_home, "mailscope", f"dataclass-code.{sys.implementation.cache_tag}.marshal")
 
 
-def _load(path: str) -> dict[str, CodeType]:
+def _unmarshalled(data: bytes) -> CodeType | None:
+    try:
+        code = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return code if type(code) is CodeType else None
+
+
+def _load(path: str) -> dict[str, bytes]:
     """The cached codes, or an empty cache when the file is missing, not ours, writable by others, too big or bad."""
     try:  # O_NONBLOCK: a FIFO put where the cache belongs must not hang the start
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
@@ -93,7 +103,7 @@ def _load(path: str) -> dict[str, CodeType]:
         return {}
     if not isinstance(codes, dict):
         return {}
-    return {s: c for s, c in codes.items() if type(s) is str and type(c) is CodeType}
+    return {s: c for s, c in codes.items() if type(s) is str and type(c) is bytes}
 
 
 def install(path: str | None = None) -> None:

@@ -4,6 +4,7 @@ cache file that is not trustworthy (someone else's, writable by others, a FIFO, 
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -94,8 +95,8 @@ def test_classes_behave_as_without_the_cache_and_a_second_run_compiles_nothing(t
     [
         pytest.param(lambda p: p.write_bytes(b"\x00garbage, not marshal"), id="garbage"),
         pytest.param(lambda p: p.write_bytes(b""), id="empty"),
-        pytest.param(lambda p: p.write_bytes(__import__("marshal").dumps({"def f(): pass": 1, 2: "x"})), id="wrong-types"),
-        pytest.param(lambda p: p.write_bytes(__import__("marshal").dumps(["a list"])), id="not-a-dict"),
+        pytest.param(lambda p: p.write_bytes(marshal.dumps({"def f(): pass": 1, 2: "x"})), id="wrong-types"),
+        pytest.param(lambda p: p.write_bytes(marshal.dumps(["a list"])), id="not-a-dict"),
         pytest.param(lambda p: os.mkfifo(p), id="fifo"),
         pytest.param(lambda p: p.mkdir(), id="directory"),
     ],
@@ -105,6 +106,17 @@ def test_a_bad_cache_file_is_ignored(tmp_path: Path, spoil) -> None:  # noqa: AN
     spoil(path)
     result = _run(str(path))
     assert _behaviour(result) == _behaviour(_run("-"))
+
+
+def test_entries_that_are_not_code_are_compiled_again(tmp_path: Path) -> None:
+    path = tmp_path / "code.marshal"
+    _run(str(path))
+    sources = marshal.loads(path.read_bytes())
+    spoilt = {source: (b"\x00junk" if i % 2 else marshal.dumps(("a tuple",))) for i, source in enumerate(sources)}
+    path.write_bytes(marshal.dumps(spoilt))
+    result = _run(str(path))
+    assert _behaviour(result) == _behaviour(_run("-"))
+    assert result["compiled"] == len(sources)
 
 
 def test_a_cache_others_may_write_is_not_trusted(tmp_path: Path) -> None:
