@@ -25,6 +25,7 @@ class TokenAcquisitionError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Credential:
+    """The secret a session signs in with, and what is known about its token."""
     secret: Secret  # bearer token (OAuth mechanisms) or password (PLAIN/LOGIN)
     is_password: bool
     token: TokenEvidence

@@ -34,6 +34,7 @@ class Channel(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TranscriptLine:
+    """One line of the transcript as everyone sees it: already redacted and escaped, numbered for findings to cite."""
     seq: int  # 1-based, dense within one session: findings cite these numbers
     t: float  # seconds since the session started (monotonic clock; log import: from timestamps)
     direction: Direction
@@ -46,6 +47,7 @@ class TranscriptLine:
 
 @dataclass(frozen=True, slots=True)
 class LineAdded:
+    """A transcript line was added (live from the wire tap, or replayed from a log)."""
     line: TranscriptLine
 
 
@@ -59,11 +61,13 @@ class EvidenceChanged:
 
 @dataclass(frozen=True, slots=True)
 class TokenKnown:
+    """The credential's token was inspected: its claims can be shown before the session ends."""
     token: TokenEvidence
 
 
 @dataclass(frozen=True, slots=True)
 class DiagnosisUpdated:
+    """A new diagnosis of the session so far (the console redraws its panel)."""
     diagnosis: Diagnosis
 
 
@@ -92,6 +96,7 @@ class PasteBackPrompt:
 
 @dataclass(slots=True)
 class PromptRequested:
+    """Token acquisition needs the user (device code to type, or a redirect URL to paste back)."""
     prompt: DeviceCodePrompt | PasteBackPrompt
     # For PasteBackPrompt the UI (or CLI) resolves this future with the pasted URL.
     answer: object | None = field(default=None)  # asyncio.Future[str] | None
@@ -99,6 +104,7 @@ class PromptRequested:
 
 @dataclass(frozen=True, slots=True)
 class SessionFinished:
+    """The session is over with this outcome; no event follows."""
     outcome: Outcome
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 @dataclass(slots=True)
 class TlsFacts:
+    """What the TLS handshake showed: version, cipher, the server certificate and whether it was verified."""
     version: str | None = None
     cipher: str | None = None
     peer_subject: str | None = None
@@ -41,6 +42,7 @@ class FaultKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Fault:
+    """Why the session stopped early (connect, TLS, timeout, protocol): the step and the line it happened at."""
     kind: FaultKind
     detail: str  # redacted, human readable ("certificate verify failed: self-signed certificate")
     step: str = ""  # which step ("connect", "greeting", "STARTTLS", "AUTHENTICATE", "EXAMINE", ...)
@@ -49,6 +51,7 @@ class Fault:
 
 @dataclass(slots=True)
 class SaslExchange:
+    """One SASL attempt: mechanism, the decoded (redacted) client payload, the server's challenges and answer."""
     mechanism: str  # upper case as sent: "XOAUTH2"
     sasl_ir: bool  # initial response on the command line
     client_payload: str = ""  # decoded structure with secrets redacted: "user=a@b ^A auth=Bearer <jwt ...>"
@@ -64,6 +67,7 @@ class SaslExchange:
 
 @dataclass(slots=True)
 class CommandResult:
+    """A command after sign-in (CAPABILITY, EXAMINE, ...) and the server's answer to it."""
     command: str  # "CAPABILITY", "NAMESPACE", "LIST", "EXAMINE", "LOGOUT", "LOGIN", "STARTTLS"
     result: str | None  # "OK" | "NO" | "BAD" | None
     text: str
@@ -72,6 +76,7 @@ class CommandResult:
 
 @dataclass(slots=True)
 class SessionEvidence:
+    """Everything a session showed about itself, live or from a log: what the diagnosis rules read."""
     host: str = ""
     port: int = 0
     security: str = ""
@@ -144,6 +149,7 @@ class OutcomeKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """How the session ended, in one kind and one sentence; the kind gives the exit code."""
     kind: OutcomeKind
     summary: str
 

@@ -36,6 +36,7 @@ def stride_for(length: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Match:
+    """Where a registered secret (or a piece of one) was found in a text."""
     start: int  # character offsets in the searched text
     stop: int
     description: str

@@ -44,6 +44,7 @@ class SecretSource:
 
 @dataclass(frozen=True, slots=True)
 class CheckSettings:
+    """Everything one check needs to know: server, security, user, mechanism and how to get the token."""
     host: str
     port: int
     security: Security = Security.TLS

@@ -14,6 +14,7 @@ from mailscope.settings import Protocol, Security
 
 @dataclass(frozen=True, slots=True)
 class Cloud:
+    """One Microsoft cloud (worldwide, US Government, 21Vianet): its sign-in host, token resources and mail hosts."""
     id: str
     title: str
     login_host: str  # msal authority host
@@ -88,6 +89,7 @@ def authority_url(cloud: str, tenant: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class HostPreset:
+    """A known server endpoint (`--preset`): provider, protocol, host, port and security in one name."""
     id: str
     title: str
     provider: str

@@ -51,6 +51,7 @@ _TAGLESS_RE = re.compile(r"^(?P<status>OK|NO|BAD) (?P<text>.*)$", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class Command:
+    """A client command line: tag, upper-case name, arguments."""
     tag: str
     name: str  # upper case
     args: str
@@ -58,6 +59,7 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class Tagged:
+    """A tagged server answer: which command it ends and how (OK, NO, BAD)."""
     tag: str
     status: str  # OK | NO | BAD
     text: str  # after the status word

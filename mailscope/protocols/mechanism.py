@@ -60,6 +60,7 @@ def mechanisms_listed(caps: Iterable[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class MechanismChoice:
+    """The mechanism a client sends, with the reason it was chosen (shown in the transcript)."""
     mechanism: str  # upper case SASL name; "LOGIN" on IMAP means the LOGIN command, "USER/PASS" is POP3's login
     reason: str
     sasl_ir: bool  # initial response on the command line

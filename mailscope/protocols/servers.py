@@ -66,6 +66,7 @@ _STATUS = {
 
 @dataclass(frozen=True, slots=True)
 class Greeting:
+    """What a greeting says: whether the server welcomes the client, its family, Exchange's front end."""
     status: str  # "OK" | "PREAUTH" (IMAP) | "REFUSED" (IMAP BYE, POP3 -ERR, SMTP 4xx/5xx) | "" (not a greeting)
     family: str  # "exchange" | "gmail" | "dovecot" | "postfix" | "unknown"
     frontend_name: str | None
