@@ -25,6 +25,7 @@ from types import CodeType
 
 MAX_ENTRIES = 4096  # one entry per distinct method source: mailscope and Textual together make about 900
 MAX_BYTES = 8 * 1024 * 1024
+FORMAT = 2  # in the file name: a mailscope of another format keeps its own file instead of rewriting this one
 
 
 class _CodeCache:
@@ -79,7 +80,7 @@ def default_path() -> str | None:
         cache_home = os.path.join(os.path.expanduser("~"), ".cache")
     if not os.path.isabs(cache_home):  # no home either ("~" left unexpanded)
         return None
-    return os.path.join(cache_home, "mailscope", f"dataclass-code.{sys.implementation.cache_tag}.marshal")
+    return os.path.join(cache_home, "mailscope", f"dataclass-code.v{FORMAT}.{sys.implementation.cache_tag}.marshal")
 
 
 def _unmarshalled(data: bytes) -> CodeType | None:

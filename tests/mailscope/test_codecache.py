@@ -139,17 +139,17 @@ def test_the_cache_lives_under_xdg_cache_home_and_needs_an_absolute_one(tmp_path
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     probe = "from mailscope import codecache; print(codecache.default_path())"
     where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    assert where == str(tmp_path / "mailscope" / f"dataclass-code.{sys.implementation.cache_tag}.marshal")
+    assert where == str(tmp_path / "mailscope" / f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal")
     env["XDG_CACHE_HOME"] = "relative/dir"  # the XDG spec: a relative path is invalid and ignored
     where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    assert where == os.path.join(os.path.expanduser("~"), ".cache", "mailscope", f"dataclass-code.{sys.implementation.cache_tag}.marshal")
+    assert where == os.path.join(os.path.expanduser("~"), ".cache", "mailscope", f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal")
 
 
 def test_mailscope_commands_fill_and_reuse_the_cache(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     command = ["mailscope", "lab", "list"]
     subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
-    cache = tmp_path / "mailscope" / f"dataclass-code.{sys.implementation.cache_tag}.marshal"
+    cache = tmp_path / "mailscope" / f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal"
     assert cache.is_file()
     before = cache.stat().st_mtime_ns
     subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
