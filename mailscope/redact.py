@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 from mailscope import sasl
 from mailscope.fragments import Fragments
+from mailscope.patterns import Lazy, lazy
 from mailscope.secret import Secret, SecretKind, fingerprint
 
 FRAGMENT = 16
@@ -77,17 +78,10 @@ VOCABULARY = "\0".join(  # NUL-joined: a run spanning two words is not a word
 )
 
 
-# -- patterns ------------------------------------------------------------------------------------
-def _lazy(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
-    """A pattern compiled when first needed. Most catch-all and line-state patterns sit behind a trigger
-    that a healthy session never meets; compiling them all at import cost ~5 ms of `mailscope check`'s start-up."""
-    return functools.cache(lambda: re.compile(pattern, flags))
-
-
 # -- control characters -------------------------------------------------------------------------
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_CONTROL_RE = _lazy(f"[{_CONTROLS}]")
-_CONTROL_OR_NEWLINE_RE = _lazy(f"[{_CONTROLS}\n]")
+_CONTROL_RE = lazy(f"[{_CONTROLS}]")
+_CONTROL_OR_NEWLINE_RE = lazy(f"[{_CONTROLS}\n]")
 _CONTROL_NAMES = {"\x00": "\\0", "\x1b": "\\e", "\r": "\\r", "\n": "\\n"}
 
 
@@ -113,24 +107,24 @@ def escape_controls(text: str, *, keep_newlines: bool = True) -> str:
 
 
 # -- describing a secret ------------------------------------------------------------------------
-_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("jwt", re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*(?:\.[\w-]*\.[\w-]*)?")),
-    ("google access token", re.compile(r"ya29\.[\w.-]+")),
-    ("google refresh token", re.compile(r"1//0[\w-]+")),
-    ("google authorization code", re.compile(r"4/0[\w-]+")),
-    ("google client secret", re.compile(r"GOCSPX-[\w-]+")),
-    ("google api key", re.compile(r"AIza[\w-]{35}")),
-    ("msa token", re.compile(r"Ew[AB][\w+/=!*.-]+")),
-    ("msa refresh token", re.compile(r"M\.[A-Z]\d{1,2}_[A-Z0-9]{2,6}\.[\w.*!$-]+")),
-    ("ms refresh token", re.compile(r"[01]\.A[\w.*-]{40,}")),
-    ("ms client secret", re.compile(r"[\w~.-]{3}\dQ~[\w~.-]{31,34}")),
+_SHAPES: tuple[tuple[str, Lazy], ...] = (
+    ("jwt", lazy(r"eyJ[\w-]*\.[\w-]*\.[\w-]*(?:\.[\w-]*\.[\w-]*)?")),
+    ("google access token", lazy(r"ya29\.[\w.-]+")),
+    ("google refresh token", lazy(r"1//0[\w-]+")),
+    ("google authorization code", lazy(r"4/0[\w-]+")),
+    ("google client secret", lazy(r"GOCSPX-[\w-]+")),
+    ("google api key", lazy(r"AIza[\w-]{35}")),
+    ("msa token", lazy(r"Ew[AB][\w+/=!*.-]+")),
+    ("msa refresh token", lazy(r"M\.[A-Z]\d{1,2}_[A-Z0-9]{2,6}\.[\w.*!$-]+")),
+    ("ms refresh token", lazy(r"[01]\.A[\w.*-]{40,}")),
+    ("ms client secret", lazy(r"[\w~.-]{3}\dQ~[\w~.-]{31,34}")),
 )
 
 
 def token_shape(value: str) -> str:
     """What a token looks like (`jwt`, `google access token`, `msa token`...), `token` if opaque."""
     for name, pattern in _SHAPES:
-        if pattern.fullmatch(value):
+        if pattern().fullmatch(value):
             return name
     return "token"
 
@@ -152,7 +146,7 @@ def describe_token_shapes(text: str) -> str:
 def is_secret_key(key: str) -> bool:
     """A key whose value is a secret whatever the value looks like (`password`, `client_secret`, `refresh_token`).
     Remembered: the same claim and JSON keys come back in every session and report."""
-    return bool(_SECRET_KEY_RE.match(key))
+    return bool(_SECRET_KEY_RE().match(key))
 
 
 def fragment_length(value: str) -> int:
@@ -163,7 +157,7 @@ def fragment_length(value: str) -> int:
 # -- catch-all patterns (each applied only when its cheap trigger is present) -----------------------
 _SHAPE_TRIGGERS = ("eyJ", "ya29.", "1//0", "4/0", "GOCSPX-", "AIza", "EwA", "EwB", ".A", "M.", "Q~")
 _NOT_IN_TOKEN = r"(?<![\w+/.~-])"  # a shape starts where no token/base64 character precedes it
-_SHAPE_RE = _lazy(
+_SHAPE_RE = lazy(
     _NOT_IN_TOKEN
     + r"""(?:
         eyJ[\w-]{4,}\.[\w-]{4,}(?:\.[\w-]*(?:\.[\w-]+\.[\w-]+)?)?  # a JWT, or one cut after its payload
@@ -179,17 +173,17 @@ _SHAPE_RE = _lazy(
     )(?![\w~-])""",
     re.VERBOSE,
 )
-_PEM_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|$)", re.DOTALL)
-_BEARER_RE = _lazy(r"(?P<head>\bbearer\s+)(?P<value>(?![<*])(?![A-Za-z_]+=[^=])[\w.~+/=!*%-]{8,})", re.IGNORECASE)
-_BASIC_RE = _lazy(r"(?P<head>\bbasic\s+)(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])", re.IGNORECASE)
-_AUTHORIZATION_RE = _lazy(r"(?P<head>\b(?:proxy-)?authorization:\s*[\w-]+\s+)(?P<value>(?![<*])\S+)", re.IGNORECASE)
-_COOKIE_RE = _lazy(r"(?P<head>\b(?:set-)?cookie:\s*)(?P<value>(?!<)\S.*)", re.IGNORECASE)
-_URL_USERINFO_RE = _lazy(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>(?!<)[^@\s/]+)(?=@)", re.IGNORECASE)
+_PEM_RE = lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|$)", re.DOTALL)
+_BEARER_RE = lazy(r"(?P<head>\bbearer\s+)(?P<value>(?![<*])(?![A-Za-z_]+=[^=])[\w.~+/=!*%-]{8,})", re.IGNORECASE)
+_BASIC_RE = lazy(r"(?P<head>\bbasic\s+)(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])", re.IGNORECASE)
+_AUTHORIZATION_RE = lazy(r"(?P<head>\b(?:proxy-)?authorization:\s*[\w-]+\s+)(?P<value>(?![<*])\S+)", re.IGNORECASE)
+_COOKIE_RE = lazy(r"(?P<head>\b(?:set-)?cookie:\s*)(?P<value>(?!<)\S.*)", re.IGNORECASE)
+_URL_USERINFO_RE = lazy(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>(?!<)[^@\s/]+)(?=@)", re.IGNORECASE)
 _PAIR_KEYWORDS = ("pass", "pwd", "secret", "token", "assertion", "key", "code")
 _SECRET_KEY = r"(?:[\w.-]*?(?:pass(?:word|wd|phrase)?|pwd|secret|token|assertion|private[_-]?key|api[_-]?key|access[_-]?key)|device_code)"
 # key=value anywhere; "key": value quoted (JSON); key: value only at a line start (YAML, headers), so
 # prose such as "cannot read the password: environment variable X is not set" stays readable.
-_PAIR_RE = _lazy(
+_PAIR_RE = lazy(
     rf"""(?P<head>
           (?<![\w.-])(?P<q>["']){_SECRET_KEY}(?P=q)\s*[:=]\s*
         | (?<![\w.-]){_SECRET_KEY}\s*=\s*
@@ -198,9 +192,9 @@ _PAIR_RE = _lazy(
         (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&,;"'<>(){{}}\[\]]+)""",
     re.IGNORECASE | re.VERBOSE | re.MULTILINE,
 )
-_SECRET_KEY_RE = re.compile(rf"^{_SECRET_KEY}$", re.IGNORECASE)
-_CODE_RE = _lazy(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
-_NOT_A_VALUE_RE = re.compile(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
+_SECRET_KEY_RE = lazy(rf"^{_SECRET_KEY}$", re.IGNORECASE)
+_CODE_RE = lazy(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
+_NOT_A_VALUE_RE = lazy(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
 _LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
 _QUOTED_OR_ATOM = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
 _NOT_SASL = r"(?!\S*(?i:auth|authenticate)\s)"  # `AUTH LOGIN`, `250-AUTH LOGIN PLAIN`, `A1 AUTHENTICATE LOGIN`
@@ -210,39 +204,39 @@ _NOT_SASL += r"(?!(?i:sasl|plain|xoauth2?|oauthbearer|cram-md5|digest-md5|ntlm|g
 # a "tag" ending in a colon is a log's label (`AuthenticationFailedException: LOGIN Email OAuth …`), and a LOGIN inside a line
 # is a command only when one atom follows the user: prose (`authenticated with LOGIN (a password) at …`) is not one.
 _NOT_SASL += r"(?!(?:OK|NO|BAD)\s)"
-_LOGIN_RE = _lazy(
+_LOGIN_RE = lazy(
     rf"(?P<head>(?:{_LINE_PREFIX}{_NOT_SASL}\S+(?<!:)\s+(?i:login)|(?P<inline>(?:^|\s){_NOT_SASL}[A-Za-z0-9.]+\s+LOGIN))\s+{_QUOTED_OR_ATOM}\s+)"
     r"(?P<value>\S.*?)\s*$"
 )
-_PASS_RE = _lazy(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>(?!<)\S.*?)\s*$")
-_LITERAL_RE = re.compile(r"^\{\d+\+?\}$")
-_ONE_ATOM_RE = re.compile(_QUOTED_OR_ATOM)
+_PASS_RE = lazy(rf"(?P<head>(?:{_LINE_PREFIX}(?i:pass)|(?:^|\s)PASS)\s+)(?P<value>(?!<)\S.*?)\s*$")
+_LITERAL_RE = lazy(r"^\{\d+\+?\}$")
+_ONE_ATOM_RE = lazy(_QUOTED_OR_ATOM)
 # Stand-alone runs of 12+ base64 characters whose length is a multiple of 4 (SASL base64 is always
 # padded; the shortest payload worth decoding is a 9-byte PLAIN triple). Possessive groups of four
 # reject every other word without backtracking, so few candidates reach the (Python) decoder; a run
 # right after a dot is part of a dotted name (`com.atlassian…`; JWT segments are token shapes).
-_B64_RUN_RE = re.compile(
+_B64_RUN_RE = lazy(
     r"(?<![A-Za-z0-9+/_.-])(?:[A-Za-z0-9+/_-]{4}){3,}+(?:[A-Za-z0-9+/_-]{3}=|[A-Za-z0-9+/_-]{2}==)?+(?![A-Za-z0-9+/_=-])"
 )
-_PRINTABLE_DECODED_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # text, maybe with SASL's \0 and \x01
+_PRINTABLE_DECODED_RE = lazy(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # text, maybe with SASL's \0 and \x01
 
 
 # -- line state: what a previous line says about the next one --------------------------------------
-_LOGIN_LITERAL_RE = _lazy(
+_LOGIN_LITERAL_RE = lazy(
     rf"{_LINE_PREFIX}\S+\s+(?i:login)\s+(?:(?P<user_literal>\{{\d+\+?\}})|{_QUOTED_OR_ATOM}\s+(?P<pw_literal>\{{\d+\+?\}}))\s*$"
 )
 # a server's reply where a prompt's answer was expected: `S:`/`<` lines, SMTP codes, POP3 status, IMAP untagged or tagged
-_SERVER_REPLY_RE = _lazy(r"^\s*(?:S:|<)|^\s*(?:C:\s*|>+\s*)?(?:\d{3}(?:[ -]|$)|[+-](?:OK|ERR)\b|\*\s|[^\s:]+ (?:OK|NO|BAD)\b)")
-_PASSWORD_PROMPT_RE = _lazy(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
-_CONTINUATION_RE = re.compile(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
-_LAST_TOKEN_RE = re.compile(r"(?P<value>\S+)\s*$")
-_PASSWORD_DESCRIPTION_RE = re.compile(r"<password \d+ chars sha256:[0-9a-f]{8}>")
-_PREFIX_RE = re.compile(r"^\s*(?:[CS]:\s?|[<>]+\s?)")
+_SERVER_REPLY_RE = lazy(r"^\s*(?:S:|<)|^\s*(?:C:\s*|>+\s*)?(?:\d{3}(?:[ -]|$)|[+-](?:OK|ERR)\b|\*\s|[^\s:]+ (?:OK|NO|BAD)\b)")
+_PASSWORD_PROMPT_RE = lazy(r"(?:^|\s)(?:334|\+)\s*(?:UGFzc3dvcmQ6|cGFzc3dvcmQ6)\s*$")  # base64 "Password:"
+_CONTINUATION_RE = lazy(r"^\s*(?:[CS]:\s*|[<>]+\s*)?\+(?:\s|$)")
+_LAST_TOKEN_RE = lazy(r"(?P<value>\S+)\s*$")
+_PASSWORD_DESCRIPTION_RE = lazy(r"<password \d+ chars sha256:[0-9a-f]{8}>")
+_PREFIX_RE = lazy(r"^\s*(?:[CS]:\s?|[<>]+\s?)")
 # header, maybe part of the payload, at the end of a text or before a closing note ("[line cut by mailscope: too long]")
-_PARTIAL_JWT_AT_END_RE = re.compile(r"(?<![\w.-])(?P<value>eyJ[\w-]{8,}(?:\.[\w-]*)?)\s*(?:\[[^\]]*\]\s*)?$")
-_CONTINUATION_TOKEN_RE = re.compile(r"^(?P<head>\s*(?:[CS]:\s?|[<>]+\s?)?)(?P<value>[A-Za-z0-9+/_=.~-]{8,})\s*$")
-_PEM_BEGIN_RE = _lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
-_PEM_END_RE = _lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
+_PARTIAL_JWT_AT_END_RE = lazy(r"(?<![\w.-])(?P<value>eyJ[\w-]{8,}(?:\.[\w-]*)?)\s*(?:\[[^\]]*\]\s*)?$")
+_CONTINUATION_TOKEN_RE = lazy(r"^(?P<head>\s*(?:[CS]:\s?|[<>]+\s?)?)(?P<value>[A-Za-z0-9+/_=.~-]{8,})\s*$")
+_PEM_BEGIN_RE = lazy(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----(?!.*-----END)")
+_PEM_END_RE = lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
 MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it would hide every such word
 _MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
 _MEMO_TEXT = 4096  # characters: a longer text (rare, seldom repeated) is never remembered, so the memos stay a few MB
@@ -348,7 +342,7 @@ class Redactor:
     def redact_fact(self, key: str, value: str) -> str:
         """A value whose key says what it is (`password`, `client_secret`, `token` in parsed log facts or a JSON
         object): a secret one is described and registered whatever it looks like, anything else redacted."""
-        if is_secret_key(key) and value and not _NOT_A_VALUE_RE.match(value):
+        if is_secret_key(key) and value and not _NOT_A_VALUE_RE().match(value):
             kind = "password" if "pass" in key.lower() or "pwd" in key.lower() else "secret"
             self.register(value, kind)
             return describe_secret(value, kind)
@@ -392,7 +386,7 @@ class Redactor:
             # SASL base64 first: once a registered secret inside it is cut out, the payload can no
             # longer be decoded and its readable structure (user=..., auth=Bearer <...>) would be lost.
             if depth < _MAX_DEPTH and len(text) >= 12:
-                text = _B64_RUN_RE.sub(lambda m: self._sasl_description(m, depth) or m.group(), text)
+                text = _B64_RUN_RE().sub(lambda m: self._sasl_description(m, depth) or m.group(), text)
             text, pieces = self._redact_known(text, whole_only=True)
         text = self._catch_all(text, depth)
         if pieces:
@@ -445,7 +439,7 @@ class Redactor:
         if _may_hold_secret(text):
             text = _catch_all_patterns(text, self._seen)
         if depth < _MAX_DEPTH and len(text) >= 12:
-            text = _B64_RUN_RE.sub(lambda m: self._decoded_secret(m, depth) or m.group(), text)
+            text = _B64_RUN_RE().sub(lambda m: self._decoded_secret(m, depth) or m.group(), text)
         return text
 
     def _decoded_secret(self, m: re.Match[str], depth: int) -> str | None:
@@ -490,11 +484,11 @@ class Redactor:
                     self._expect = None
                     return text
                 return describe_secret(text.strip(), "private key line") if text.strip() else text
-            if _CONTINUATION_RE.match(text):
+            if _CONTINUATION_RE().match(text):
                 return text  # the server's `+ go ahead` between a literal announcement and its data
             if what == "continuation":  # the rest of a secret cut at the previous line's end
                 self._expect = None
-                rest = _CONTINUATION_TOKEN_RE.match(text)
+                rest = _CONTINUATION_TOKEN_RE().match(text)
                 if rest is None:
                     return text
                 if len(rest.group("value")) >= 60:  # wrapped again: a third line may follow
@@ -502,19 +496,19 @@ class Redactor:
                 return rest.group("head") + describe_secret(rest.group("value"), "rest of a split secret")
             if what == "password literal":  # the whole line is the literal's content
                 self._expect = None
-                prefix = _PREFIX_RE.match(text)
+                prefix = _PREFIX_RE().match(text)
                 head = prefix.group() if prefix else ""
                 return head + _seen_secret(self._seen, text[len(head) :], "password") if text[len(head) :] else text
             if what == "password":  # base64 answer to a `Password:` prompt: one token
                 self._expect = None
                 if _SERVER_REPLY_RE().match(text):
                     return text  # the server's reply (a log that dropped the answer): its last word is no password
-                if _PASSWORD_DESCRIPTION_RE.fullmatch(text.strip()):
+                if _PASSWORD_DESCRIPTION_RE().fullmatch(text.strip()):
                     return text  # the probe already described it (mailscope.protocols' SASL LOGIN)
-                return _LAST_TOKEN_RE.sub(lambda m: self._prompted_password(m.group("value")), text, count=1)
+                return _LAST_TOKEN_RE().sub(lambda m: self._prompted_password(m.group("value")), text, count=1)
             if what == "user literal":  # `{size}` characters of user name, then the password argument
                 self._expect = None
-                prefix = _PREFIX_RE.match(text)
+                prefix = _PREFIX_RE().match(text)
                 start = prefix.end() if prefix else 0
                 user, rest = text[: start + self._literal_size], text[start + self._literal_size :].strip()
                 return f"{user} {self._password_or_literal(rest)}" if rest else text
@@ -529,7 +523,7 @@ class Redactor:
         return text
 
     def _password_or_literal(self, value: str) -> str:
-        if _LITERAL_RE.match(value):
+        if _LITERAL_RE().match(value):
             self._expect = ("password literal", _STATE_LIFETIME)
             return value
         return _seen_secret(self._seen, _unquote(value), "password")
@@ -575,7 +569,7 @@ def _vocabulary_spellings() -> str:
 def _without_cut_jwt(text: str) -> tuple[str, bool]:
     """`text` with the start of a JWT at its end described (a line or message cut inside a token), and whether
     there was one: its visible part has no token shape the catch-all would know."""
-    partial = _PARTIAL_JWT_AT_END_RE.search(text) if "eyJ" in text else None
+    partial = _PARTIAL_JWT_AT_END_RE().search(text) if "eyJ" in text else None
     if partial is None or _is_complete_base64_json(partial.group("value")):
         return text, False
     return text[: partial.start("value")] + describe_secret(partial.group("value"), "jwt fragment") + text[partial.end("value") :], True
@@ -632,7 +626,7 @@ def _seen_secret(seen: list[tuple[str, str]], value: str, kind: str) -> str:
 def _replace_pair(m: re.Match[str], seen: list[tuple[str, str]]) -> str:
     value = m.group("value")
     inner = value[1:-1] if value[:1] in "\"'" and len(value) >= 2 else value
-    if not inner or _NOT_A_VALUE_RE.match(inner):
+    if not inner or _NOT_A_VALUE_RE().match(inner):
         return m.group()
     quote = value[0] if inner is not value else ""
     return f"{m.group('head')}{quote}{_seen_secret(seen, inner, 'secret')}{quote}"
@@ -648,9 +642,9 @@ def _replace_basic(m: re.Match[str], seen: list[tuple[str, str]]) -> str:
 
 def _replace_login_password(m: re.Match[str], seen: list[tuple[str, str]]) -> str:
     value = m.group("value")
-    if _LITERAL_RE.match(value) or value.startswith("<"):
+    if _LITERAL_RE().match(value) or value.startswith("<"):
         return m.group()  # the password follows as a literal (redact_line), or is already redacted
-    if m.group("inline") and not _ONE_ATOM_RE.fullmatch(value):
+    if m.group("inline") and not _ONE_ATOM_RE().fullmatch(value):
         return m.group()  # words after the "password": prose that names the command
     return m.group("head") + _seen_secret(seen, _unquote(value), "password")
 
@@ -671,7 +665,7 @@ def _decoded_text(candidate: str) -> str | None:
         text = decoded.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text if _PRINTABLE_DECODED_RE.fullmatch(text) else None
+    return text if _PRINTABLE_DECODED_RE().fullmatch(text) else None
 
 
 def _b64decode(text: str) -> bytes | None:

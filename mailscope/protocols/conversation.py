@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from mailscope import sasl
 from mailscope.events import Direction
 from mailscope.evidence import CommandResult, SaslExchange, SessionEvidence
+from mailscope.patterns import lazy
 from mailscope.protocols.servers import EXCHANGE_NOT_CONNECTED, Greeting, challenge_family, frontend_name, parse_greeting, reply_family
 from mailscope.redact import describe_secret
 from mailscope.settings import Protocol as MailProtocol
@@ -29,11 +30,11 @@ from mailscope.settings import Protocol as MailProtocol
 MAX_SASL_ROUNDS = 8  # continuations answered per AUTH attempt; a server asking for more is looping
 SASL_LOOP = f"the server kept sending continuations after {MAX_SASL_ROUNDS} answers and the client's cancel: authentication abandoned"
 _ERROR_CHALLENGE_ANSWER = {"XOAUTH2": "", "OAUTHBEARER": "AQ=="}  # Google: an empty line; RFC 7628: %x01; others: cancel
-_SASL_RESPONSE_RE = re.compile(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
+_SASL_RESPONSE_RE = lazy(r"^(?:[A-Za-z0-9+/]*={0,2}|\*)$")
 # What clients print instead of the SASL response (MailKit `********`, emailjs `"(* value hidden *)"`, `[redacted]`,
 # `<token>`, email-oauth2-proxy `[[ Credentials removed from proxy log ]]`): the log hides the payload, which is no
 # evidence of its format.
-_MASKED_RE = re.compile(
+_MASKED_RE = lazy(
     r"^[\"']?(?:\*{3,}|\(\* value hidden \*\)|\[\[[^\]]{0,60}\]\]|\[[^\]]{0,40}\]|<[^>]{0,40}>|x{4,}|\.{3}|…)[\"']?$", re.IGNORECASE
 )
 HIDDEN_PAYLOAD = "(hidden in the client's log)"
@@ -256,7 +257,7 @@ class Conversation:
         value = raw.strip()
         if self.auth.awaiting:
             return True
-        return bool(value) and " " not in value and value.upper() not in self.commands and bool(_SASL_RESPONSE_RE.match(value))
+        return bool(value) and " " not in value and value.upper() not in self.commands and bool(_SASL_RESPONSE_RE().match(value))
 
     def _sasl_response(self, fed: Fed, raw: str) -> None:
         auth = self.auth
@@ -285,7 +286,7 @@ class Conversation:
         assert auth is not None
         exchange = auth.exchange
         auth.responses += 1
-        if self.partial and _MASKED_RE.match(value.strip()):
+        if self.partial and _MASKED_RE().match(value.strip()):
             exchange.client_payload = exchange.client_payload or HIDDEN_PAYLOAD
             return value
         if exchange.mechanism == "LOGIN":

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mailscope.events import Direction
 from mailscope.evidence import CommandResult, SessionEvidence
+from mailscope.patterns import lazy
 from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, first_answer
 from mailscope.protocols.mechanism import offered_mechanisms
 from mailscope.protocols.servers import reply_family
@@ -27,26 +28,26 @@ COMMANDS = frozenset([
 MAILBOX_COMMANDS = ("EXAMINE", "SELECT")  # their OK proves the mailbox is reachable
 _LOG_MAILBOX_COMMANDS = ("STATUS", "LIST", "NAMESPACE", "NOOP")  # a log without EXAMINE: these answered after auth
 
-_COMMAND_RE = re.compile(rf"^(?P<tag>{TAG}) (?P<name>[A-Za-z]+)(?: (?P<args>.*))?$")
-_TAGGED_RE = re.compile(rf"^(?P<tag>{TAG}) (?P<status>OK|NO|BAD)\b ?(?P<text>.*)$", re.IGNORECASE)
-_SERVER_RE = re.compile(rf"^(?:\* |\*$|\+ |\+$|{TAG} (?:OK|NO|BAD)\b)", re.IGNORECASE)
-_LOGIN_ARGS_RE = re.compile(r'^(?P<user>"(?:[^"\\]|\\.)*"|\S+) (?P<password>.*)$')
-_CAPS_CODE_RE = re.compile(r"\[CAPABILITY (?P<caps>[^\]]*)\]", re.IGNORECASE)
-_UNTAGGED_CAPS_RE = re.compile(r"^\* CAPABILITY\b ?(?P<caps>.*)$", re.IGNORECASE)
-_BYE_RE = re.compile(r"^\* BYE\b", re.IGNORECASE)
+_COMMAND_RE = lazy(rf"^(?P<tag>{TAG}) (?P<name>[A-Za-z]+)(?: (?P<args>.*))?$")
+_TAGGED_RE = lazy(rf"^(?P<tag>{TAG}) (?P<status>OK|NO|BAD)\b ?(?P<text>.*)$", re.IGNORECASE)
+_SERVER_RE = lazy(rf"^(?:\* |\*$|\+ |\+$|{TAG} (?:OK|NO|BAD)\b)", re.IGNORECASE)
+_LOGIN_ARGS_RE = lazy(r'^(?P<user>"(?:[^"\\]|\\.)*"|\S+) (?P<password>.*)$')
+_CAPS_CODE_RE = lazy(r"\[CAPABILITY (?P<caps>[^\]]*)\]", re.IGNORECASE)
+_UNTAGGED_CAPS_RE = lazy(r"^\* CAPABILITY\b ?(?P<caps>.*)$", re.IGNORECASE)
+_BYE_RE = lazy(r"^\* BYE\b", re.IGNORECASE)
 # A log may not show the LOGIN/AUTHENTICATE command (Thunderbird hides it, a pasted line has none); its answer still says
 # what happened: Exchange's `AUTHENTICATE failed.`, Gmail's `[AUTHENTICATIONFAILED] Invalid credentials (Failure)` and
 # `[ALERT] …`, `Invalid SASL argument.`, `Lookup failed`, a success that names the user (`… authenticated (Success)`).
-_AUTH_ANSWER_RE = re.compile(
+_AUTH_ANSWER_RE = lazy(
     r"^(?:OK|NO|BAD) (?:\[CAPABILITY [^\]]*\] )?(?:\[(?:AUTHENTICATIONFAILED|AUTHORIZATIONFAILED|ALERT|WEBALERT\b[^\]]*)\]|"
     r"(?:AUTHENTICATE|LOGIN) (?:completed|failed)|\S+ authenticated \(Success\)|Logged in\b|Invalid SASL argument|"
     r"Client aborted AUTHENTICATE|Lookup failed|Invalid credentials|Authentication (?:failed|successful)|.*\bLogin failed\b)",
     re.IGNORECASE,
 )
-_LOGIN_ANSWER_RE = re.compile(r"^(?:OK|NO|BAD) LOGIN (?:completed|failed)", re.IGNORECASE)
-_UNTAGGED_REFUSAL_RE = re.compile(r"^\* (?:NO|BAD) \[[A-Z]")  # `* NO [WEBALERT https://…] Web login required.`
-_RESPONSE_CODE_RE = re.compile(r"^(?:OK|NO|BAD) \[[A-Z][A-Z0-9-]*[\] ]")
-_TAGLESS_RE = re.compile(r"^(?P<status>OK|NO|BAD) (?P<text>.*)$", re.IGNORECASE)  # a client library's exception drops the tag
+_LOGIN_ANSWER_RE = lazy(r"^(?:OK|NO|BAD) LOGIN (?:completed|failed)", re.IGNORECASE)
+_UNTAGGED_REFUSAL_RE = lazy(r"^\* (?:NO|BAD) \[[A-Z]")  # `* NO [WEBALERT https://…] Web login required.`
+_RESPONSE_CODE_RE = lazy(r"^(?:OK|NO|BAD) \[[A-Z][A-Z0-9-]*[\] ]")
+_TAGLESS_RE = lazy(r"^(?P<status>OK|NO|BAD) (?P<text>.*)$", re.IGNORECASE)  # a client library's exception drops the tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +67,14 @@ class Tagged:
 
 
 def parse_command(text: str) -> Command | None:
-    match = _COMMAND_RE.match(text)
+    match = _COMMAND_RE().match(text)
     if not match:
         return None
     return Command(match.group("tag"), match.group("name").upper(), (match.group("args") or "").strip())
 
 
 def parse_tagged(text: str) -> Tagged | None:
-    match = _TAGGED_RE.match(text)
+    match = _TAGGED_RE().match(text)
     if not match:
         return None
     return Tagged(match.group("tag"), match.group("status").upper(), match.group("text"))
@@ -81,7 +82,7 @@ def parse_tagged(text: str) -> Tagged | None:
 
 def line_direction(text: str) -> Direction | None:
     """Which side sent a bare IMAP line (logs such as JavaMail's do not mark it)."""
-    if _SERVER_RE.match(text):
+    if _SERVER_RE().match(text):
         return Direction.SERVER
     command = parse_command(text)
     return Direction.CLIENT if command is not None and command.name in COMMANDS else None
@@ -94,21 +95,21 @@ def stands_alone(text: str) -> bool:
     if status is not None:
         tagged = parse_tagged(text)
         answer = f"{status} {tagged.text}" if tagged else text
-        if _AUTH_ANSWER_RE.match(answer) or capabilities_in(text) is not None:
+        if _AUTH_ANSWER_RE().match(answer) or capabilities_in(text) is not None:
             return True
         # Any NO or BAD a server wrote ("Job2 NO entries" in ordinary log text is none): a response code, or words only
         # a known server family uses.
-        return status != "OK" and (_RESPONSE_CODE_RE.match(answer) is not None or reply_family(answer) != "unknown")
-    return bool(_BYE_RE.match(text) or _UNTAGGED_CAPS_RE.match(text) or _UNTAGGED_REFUSAL_RE.match(text)
+        return status != "OK" and (_RESPONSE_CODE_RE().match(answer) is not None or reply_family(answer) != "unknown")
+    return bool(_BYE_RE().match(text) or _UNTAGGED_CAPS_RE().match(text) or _UNTAGGED_REFUSAL_RE().match(text)
                 or (text.startswith("+ ") and len(text) > 6))
 
 
 def capabilities_in(text: str) -> tuple[str, ...] | None:
     """The capability list an untagged `* CAPABILITY` line or a `[CAPABILITY ...]` response code carries."""
-    untagged = _UNTAGGED_CAPS_RE.match(text)
+    untagged = _UNTAGGED_CAPS_RE().match(text)
     if untagged:
         return tuple(untagged.group("caps").split())
-    code = _CAPS_CODE_RE.search(text)
+    code = _CAPS_CODE_RE().search(text)
     return tuple(code.group("caps").split()) if code else None
 
 
@@ -130,7 +131,7 @@ def status_of(text: str) -> str | None:
     tagged = parse_tagged(text)
     if tagged is not None:
         return tagged.status
-    tagless = _TAGLESS_RE.match(text)
+    tagless = _TAGLESS_RE().match(text)
     return tagless.group("status").upper() if tagless else None
 
 
@@ -167,7 +168,7 @@ class ImapConversation(Conversation):
             fed.text = f"{command.tag} AUTHENTICATE {mechanism.upper()}{shown}"
             return fed
         if command.name == "LOGIN":
-            login = _LOGIN_ARGS_RE.match(command.args)
+            login = _LOGIN_ARGS_RE().match(command.args)
             if login:
                 password = self._password(_unquote(login.group("password")))
                 fed.text = f"{command.tag} LOGIN {login.group('user')} {password}"
@@ -196,16 +197,16 @@ class ImapConversation(Conversation):
                 self._challenge(fed, raw[1:].strip(), seq)
             return fed
         if raw.startswith("*"):
-            caps = capabilities_in(raw) if _UNTAGGED_CAPS_RE.match(raw) else None
+            caps = capabilities_in(raw) if _UNTAGGED_CAPS_RE().match(raw) else None
             if caps is not None and self.auth is not None:
                 self._auth_caps = caps  # sent with the AUTHENTICATE answer: the post-auth list, if the answer is OK
             elif caps is not None:
                 self._store_caps(fed, caps)
-            elif _BYE_RE.match(raw) and not self._logout_tags:
+            elif _BYE_RE().match(raw) and not self._logout_tags:
                 fed.changes.update(untagged_bye=raw, bye_seq=seq)
             return fed
         tagged = parse_tagged(raw)
-        if tagged is None and self.partial and (tagless := _TAGLESS_RE.match(raw)):
+        if tagged is None and self.partial and (tagless := _TAGLESS_RE().match(raw)):
             tagged = Tagged("", tagless.group("status").upper(), tagless.group("text"))
         if tagged is not None:
             self._tagged(fed, tagged, seq)
@@ -231,9 +232,9 @@ class ImapConversation(Conversation):
                 fed.changes["capabilities_post_auth"] = caps
             return
         name = self.pending.pop(tagged.tag, None)
-        if name is None and self.partial and self.auth_status is None and _AUTH_ANSWER_RE.match(answer):
+        if name is None and self.partial and self.auth_status is None and _AUTH_ANSWER_RE().match(answer):
             self._answered(fed, tagged.status, answer, seq)  # the LOGIN/AUTHENTICATE command was not logged
-            if _LOGIN_ANSWER_RE.match(answer):
+            if _LOGIN_ANSWER_RE().match(answer):
                 fed.changes.update(login_used=True, mechanism="LOGIN", mechanism_reason="the server's answer names the LOGIN command")
             if caps is not None and self.authenticated:
                 fed.changes["capabilities_post_auth"] = caps

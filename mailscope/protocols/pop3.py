@@ -12,6 +12,7 @@ from collections import deque
 
 from mailscope.events import Direction
 from mailscope.evidence import SessionEvidence
+from mailscope.patterns import lazy
 from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, Reply, first_answer
 from mailscope.protocols.mechanism import capability_keywords, keeps_capability_line
 from mailscope.settings import Protocol
@@ -19,34 +20,34 @@ from mailscope.settings import Protocol
 COMMANDS = frozenset(
     ["USER", "PASS", "AUTH", "CAPA", "STAT", "LIST", "UIDL", "RETR", "TOP", "QUIT", "STLS", "APOP", "DELE", "NOOP", "RSET"]
 )
-_STATUS_RE = re.compile(r"^(?:\+OK|-ERR)\b")
-_WORD_RE = re.compile(r"^([A-Za-z]+)\b")
+_STATUS_RE = lazy(r"^(?:\+OK|-ERR)\b")
+_WORD_RE = lazy(r"^([A-Za-z]+)\b")
 # A log may not show USER/PASS or AUTH (a pasted line has none); these answers still say the credential was judged.
-_AUTH_ANSWER_RE = re.compile(
+_AUTH_ANSWER_RE = lazy(
     r"^(?:\+OK|-ERR)\b.*(?:authenticat|logon failure|logged in|\[AUTH\]|\[SYS/PERM\]|password|"
     r"Protocol error\. Connection is closed\. 10)", re.IGNORECASE)
 
 
 def status_of(text: str) -> str | None:
     """OK for `+OK`, NO for `-ERR` (POP3 has no BAD), None for anything else."""
-    if text.startswith("+OK") and _STATUS_RE.match(text):
+    if text.startswith("+OK") and _STATUS_RE().match(text):
         return "OK"
-    if text.startswith("-ERR") and _STATUS_RE.match(text):
+    if text.startswith("-ERR") and _STATUS_RE().match(text):
         return "NO"
     return None
 
 
 def line_direction(text: str) -> Direction | None:
-    if _STATUS_RE.match(text) or text.startswith("+ ") or text == "+":
+    if _STATUS_RE().match(text) or text.startswith("+ ") or text == "+":
         return Direction.SERVER
-    word = _WORD_RE.match(text)
+    word = _WORD_RE().match(text)
     return Direction.CLIENT if word and word.group(1).upper() in COMMANDS else None
 
 
 def stands_alone(text: str) -> bool:
     """A server line that is evidence without the session around it: a refusal, an answer to the credential, a
     SASL continuation with content."""
-    return text.startswith("-ERR") or bool(_AUTH_ANSWER_RE.match(text)) or (text.startswith("+ ") and len(text) > 6)
+    return text.startswith("-ERR") or bool(_AUTH_ANSWER_RE().match(text)) or (text.startswith("+ ") and len(text) > 6)
 
 
 def mailbox_check(evidence: SessionEvidence, *, partial: bool = False) -> MailboxCheck:
@@ -128,7 +129,7 @@ class Pop3Conversation(Conversation):
             fed.reply = Reply(status, raw, seq)
             return fed
         verb, args = self.pending.popleft() if self.pending else ("?", "")
-        if verb == "?" and self.partial and self.auth_status is None and _AUTH_ANSWER_RE.match(raw):
+        if verb == "?" and self.partial and self.auth_status is None and _AUTH_ANSWER_RE().match(raw):
             self._answered(fed, status, raw, seq)  # USER/PASS or AUTH was not logged
             return fed
         if verb == "PASS":

@@ -13,19 +13,20 @@ from collections import deque
 
 from mailscope.events import Direction
 from mailscope.evidence import SessionEvidence
+from mailscope.patterns import lazy
 from mailscope.protocols.conversation import Conversation, Fed, MailboxCheck, Redacting, first_answer
 from mailscope.protocols.mechanism import capability_keywords, keeps_capability_line
 from mailscope.settings import Protocol
 
 COMMANDS = frozenset(["EHLO", "HELO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT", "STARTTLS", "RSET", "NOOP", "VRFY", "BDAT"])
 POST_AUTH_CHECK = ("MAIL FROM", "RCPT TO")  # both 2xx: the server lets this user send as this address
-_REPLY_RE = re.compile(r"^(?P<code>\d{3})(?P<more>[ -]|$)(?P<text>.*)$", re.DOTALL)
-_WORD_RE = re.compile(r"^([A-Za-z]+)\b")
+_REPLY_RE = lazy(r"^(?P<code>\d{3})(?P<more>[ -]|$)(?P<text>.*)$", re.DOTALL)
+_WORD_RE = lazy(r"^([A-Za-z]+)\b")
 _BAD_CODES = ("500", "501", "504")  # syntax error, bad argument, unknown mechanism
 # Replies only AUTH gets (RFC 4954: 235, 334, 454, 534, 535, 538), and syntax errors that name the AUTH data: a log
 # that does not show the AUTH command (a pasted reply) still shows what the server made of the credential.
 _AUTH_CODES = ("235", "454", "534", "535", "538")
-_AUTH_TEXT_RE = re.compile(r"XOAUTH2|OAUTHBEARER|auth(?:entication)? data|Cannot Decode response|authentication", re.IGNORECASE)
+_AUTH_TEXT_RE = lazy(r"XOAUTH2|OAUTHBEARER|auth(?:entication)? data|Cannot Decode response|authentication", re.IGNORECASE)
 
 
 def status_of(code: str) -> str:
@@ -36,14 +37,14 @@ def status_of(code: str) -> str:
 
 
 def is_reply(text: str) -> bool:
-    return bool(_REPLY_RE.match(text))
+    return bool(_REPLY_RE().match(text))
 
 
 
 def stands_alone(text: str) -> bool:
     """A reply that is evidence without the session around it: a refusal (4xx/5xx), AUTH's answer (235) or a SASL
     continuation with content (334 <base64>)."""
-    reply = _REPLY_RE.match(text)
+    reply = _REPLY_RE().match(text)
     if reply is None:
         return False
     code = reply.group("code")
@@ -53,7 +54,7 @@ def stands_alone(text: str) -> bool:
 def line_direction(text: str) -> Direction | None:
     if is_reply(text):
         return Direction.SERVER
-    word = _WORD_RE.match(text)
+    word = _WORD_RE().match(text)
     return Direction.CLIENT if word and word.group(1).upper() in COMMANDS else None
 
 
@@ -117,7 +118,7 @@ class SmtpConversation(Conversation):
     # -- server --------------------------------------------------------------------------------------
     def _server(self, raw: str, seq: int) -> Fed:
         fed = Fed(raw)
-        reply = _REPLY_RE.match(raw)
+        reply = _REPLY_RE().match(raw)
         if reply is None:
             if self._may_be_greeting(raw):  # live: not SMTP at all, but what the server said first
                 self._greet(fed, raw, seq)
@@ -161,7 +162,7 @@ class SmtpConversation(Conversation):
             return fed
         name = self.pending.popleft() if self.pending else ""
         if not name and self.partial and self.auth_status is None and (
-            code in _AUTH_CODES or (code.startswith("5") and _AUTH_TEXT_RE.search(full))
+            code in _AUTH_CODES or (code.startswith("5") and _AUTH_TEXT_RE().search(full))
         ):
             self._answered(fed, status, full, seq)  # the AUTH command was not logged
             return fed
