@@ -7,6 +7,7 @@ exact scope, cloud and admin command from `providers.presets`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,26 +28,27 @@ from mailscope.diagnosis.rule import (
 )
 from mailscope.evidence import TokenEvidence
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
+from mailscope.patterns import lazy
 from mailscope.protocols import default_port
 from mailscope.settings import Protocol, Security
 from providers import presets
 from providers.explain import explain_token_error
 
-_GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_SMTP_DISABLED_RE = re.compile(r"5\.7\.139 .*SmtpClientAuthentication is disabled", re.I)
-_BASIC_DISABLED_RE = re.compile(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
-_CA_RE = re.compile(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
-_NOT_AUTHENTICATED_RE = re.compile(r"530 5\.7\.57", re.I)
-_SENDAS_RE = re.compile(r"SendAsDenied|\b5\.7\.60\b.*permissions to send as", re.I)
-_SENT_AS_RE = re.compile(r"not allowed to send as (\S+?);", re.I)  # 554 5.2.252 SendAsDenied; a@x not allowed to send as b@x;
-_STOREDRV_LOGON_RE = re.compile(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
-_POP_PROTOCOL_ERROR_RE = re.compile(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
-_CONNECTION_CLOSED_14_RE = re.compile(r"^\* BYE Connection closed\. 14\b")
-_SPECIFIC_REPLY_RE = re.compile("|".join(r.pattern for r in (
-    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, re.compile(r"Invalid SASL argument|Invalid XOAUTH2 auth data"),
-    UNSUPPORTED_MECHANISM_RE)), re.I)
+_GUID_RE = lazy(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_SMTP_DISABLED_RE = lazy(r"5\.7\.139 .*SmtpClientAuthentication is disabled", re.I)
+_BASIC_DISABLED_RE = lazy(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
+_CA_RE = lazy(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
+_NOT_AUTHENTICATED_RE = lazy(r"530 5\.7\.57", re.I)
+_SENDAS_RE = lazy(r"SendAsDenied|\b5\.7\.60\b.*permissions to send as", re.I)
+_SENT_AS_RE = lazy(r"not allowed to send as (\S+?);", re.I)  # 554 5.2.252 SendAsDenied; a@x not allowed to send as b@x;
+_STOREDRV_LOGON_RE = lazy(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
+_POP_PROTOCOL_ERROR_RE = lazy(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
+_CONNECTION_CLOSED_14_RE = lazy(r"^\* BYE Connection closed\. 14\b")
+_SPECIFIC_REPLY_RE = functools.cache(lambda: re.compile("|".join(r().pattern for r in (
+    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, lazy(r"Invalid SASL argument|Invalid XOAUTH2 auth data"),
+    UNSUPPORTED_MECHANISM_RE)), re.I))
 # Google's token endpoint words (Entra's always carry an AADSTS code): a pasted error body without a host says whose it is.
-_GOOGLE_TOKEN_ERROR_RE = re.compile(
+_GOOGLE_TOKEN_ERROR_RE = lazy(
     r"Token has been expired or revoked|Client is unauthorized to retrieve access tokens|admin_policy_enforced|"
     r"Account has been deleted|^invalid_grant: Bad Request$", re.I)
 _GRAPH_ONLY_PERMISSIONS = {"user.read", "mail.read", "mail.readwrite", "mail.send", "mail.readbasic", "mail.read.shared"}
@@ -126,7 +128,7 @@ def _exchange_audiences(cloud: str | None = None) -> set[str]:
 
 def _cloud_of_audience(aud: str) -> str | None:
     for cloud, auds in presets.EXCHANGE_AUDIENCES.items():
-        if aud in {a.rstrip("/") for a in auds} and not _GUID_RE.match(aud):
+        if aud in {a.rstrip("/") for a in auds} and not _GUID_RE().match(aud):
             return "usgov" if cloud == "dod" else cloud
     return None
 
@@ -166,14 +168,14 @@ def _graph_requested(ctx: Context) -> list[str]:
 def _stage(ctx: Context, proof: float) -> tuple[float, bool]:
     """Score and confirmation for a token-proven cause: confirmed once Exchange refused the token, predicted before and
     when its refusal named another cause (SMTP AUTH disabled, POP3 one-line form: the token was not the reason)."""
-    if ctx.auth_refused and not _SPECIFIC_REPLY_RE.search(ctx.reply.text):
+    if ctx.auth_refused and not _SPECIFIC_REPLY_RE().search(ctx.reply.text):
         return proof, True
     return PREDICTION + (proof - CROSS_LAYER_PROOF) / 10, False
 
 
 def _generic_reject(ctx: Context) -> bool:
     """Exchange's catch-all refusal (not one of its specific texts, which name their own cause)."""
-    return ctx.auth_refused and not ctx.password_mechanism_used and not _SPECIFIC_REPLY_RE.search(ctx.reply.text)
+    return ctx.auth_refused and not ctx.password_mechanism_used and not _SPECIFIC_REPLY_RE().search(ctx.reply.text)
 
 
 # -- settings (before any token) ------------------------------------------------------------------------
@@ -303,7 +305,7 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
 
     aud_cloud = next((c for c in map(_cloud_of_audience, ctx.audiences) if c), None)
     host_cloud = _host_cloud(ctx)
-    if aud_cloud is not None and aud_cloud != host_cloud and ctx.audiences and not any(_GUID_RE.match(a) for a in ctx.audiences):
+    if aud_cloud is not None and aud_cloud != host_cloud and ctx.audiences and not any(_GUID_RE().match(a) for a in ctx.audiences):
         problems += 1
         score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 1)
         yield _cloud_finding(ctx, f"the token's audience {' '.join(ctx.audiences)} belongs to the {aud_cloud} cloud but the "
@@ -387,7 +389,7 @@ def _wrong_token_type(ctx: Context) -> tuple[str, tuple[EvidenceRef, ...]] | Non
     for aud in ctx.audiences:
         if aud in exchange or aud in graph:
             continue
-        if _GUID_RE.match(aud) or aud.startswith("api://"):
+        if _GUID_RE().match(aud) or aud.startswith("api://"):
             kind = "an ID token" if "nonce" in c or ("scp" not in c and "roles" not in c) else "a token for your own API"
             return (f"the token's aud is {aud} (an app's own id): this is {kind}, not an Exchange Online access token.",
                     (ctx.claim_ref("aud"),))
@@ -444,7 +446,7 @@ def _tenant_findings(ctx: Context) -> Iterator[Finding]:
             score=score, confirmed=confirmed, evidence=(ctx.claim_ref("tid"), ctx.setting_ref("tenant", tenant)),
             fix=("Outlook.com accounts: authority /consumers (or /common); Microsoft 365 accounts: /organizations or /<tenant id>.",),
         )
-    elif _GUID_RE.match(tenant) and tid.lower() != tenant:
+    elif _GUID_RE().match(tenant) and tid.lower() != tenant:
         score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 7)
         yield finding(
             "ms_wrong_tenant_or_authority",
@@ -633,7 +635,7 @@ def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
     """PLAIN/LOGIN at Exchange Online: basic auth is off, whatever the server advertises."""
     if not is_microsoft(ctx):
         return
-    wire = ctx.find_server_text(_BASIC_DISABLED_RE)
+    wire = ctx.find_server_text(_BASIC_DISABLED_RE())
     if (not ctx.password_mechanism_intended and wire is None) or ctx.auth_ok:
         return  # a server that took the password has basic auth on (on-premises Exchange)
     mech = ctx.mechanism_used or (str(ctx.settings.mechanism).upper() if ctx.settings is not None else "a password mechanism")
@@ -764,26 +766,26 @@ def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
     if not is_microsoft(ctx):
         return
     mailbox = ctx.sasl_user or "<mailbox>"
-    hit = ctx.find_server_text(_SMTP_DISABLED_RE)
+    hit = ctx.find_server_text(_SMTP_DISABLED_RE())
     if hit:
         yield _smtp_auth_disabled(ctx, hit, mailbox)
-    hit = ctx.find_server_text(_CA_RE)
+    hit = ctx.find_server_text(_CA_RE())
     if hit:
         yield finding("ms_conditional_access_or_mfa", f"Exchange says '{hit[0]}': a security policy blocked this sign-in.",
                       score=WIRE_PROOF - 4, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]))
-    hit = ctx.find_server_text(_NOT_AUTHENTICATED_RE)
+    hit = ctx.find_server_text(_NOT_AUTHENTICATED_RE())
     if hit:
         yield finding("smtp_auth_never_attempted", f"Exchange says '{hit[0]}': the client sent MAIL FROM without a successful AUTH.",
                       score=WIRE_PROOF - 1 if not ctx.auth_refused else CANDIDATE, confirmed=not ctx.auth_refused,
                       evidence=ctx.line_ref("server reply", hit[1], hit[0]))
-    hit = ctx.find_server_text(_SENDAS_RE)
+    hit = ctx.find_server_text(_SENDAS_RE())
     if hit:
         yield _send_as_denied(ctx, hit)
-    hit = ctx.find_server_text(_STOREDRV_LOGON_RE)
+    hit = ctx.find_server_text(_STOREDRV_LOGON_RE())
     if hit:
         yield _mailbox_permission(ctx, WIRE_PROOF - 2, f"Exchange says '{hit[0][:120]}': ")
     yield from _pop3_protocol_error(ctx)
-    hit = ctx.find_server_text(_CONNECTION_CLOSED_14_RE)
+    hit = ctx.find_server_text(_CONNECTION_CLOSED_14_RE())
     if hit and not ctx.answered and ctx.not_connected is None:
         yield finding("ms_authenticated_but_not_connected", f"Exchange ended the session with '{hit[0]}', the close that follows "
                       "an accepted sign-in whose mailbox could not be opened.", score=CANDIDATE, confirmed=False,
@@ -797,7 +799,7 @@ EXCHANGE_POP_TOKEN_LIMIT = 4096  # characters: Exchange POP3 refuses longer toke
 
 def _pop3_protocol_error(ctx: Context) -> Iterator[Finding]:
     """`-ERR Protocol error. Connection is closed. 10`: the one-line AUTH form, or (two-step) a token too long for POP3."""
-    hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE)
+    hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE())
     sasl = ctx.sasl
     one_line_pop = ctx.protocol == "pop3" and sasl is not None and sasl.sasl_ir
     fix = (f"Send 'AUTH {ctx.mechanism_used or 'XOAUTH2'}', wait for the '+ ' continuation, then send the base64 string on a line of "
@@ -858,7 +860,7 @@ def _smtp_auth_disabled(ctx: Context, hit: tuple[str, int | None], mailbox: str)
 
 def _send_as_denied(ctx: Context, hit: tuple[str, int | None]) -> Finding:
     """550 5.7.60 at MAIL FROM (or 554 5.2.252 SendAsDenied after DATA): authenticated, but not allowed to use that sender."""
-    named = _SENT_AS_RE.search(hit[0])
+    named = _SENT_AS_RE().search(hit[0])
     sender = named.group(1) if named else ctx.sasl_user or "<from address>"
     oid = str(ctx.claims.get("oid") or "<SERVICE_PRINCIPAL_ID>")
     trustee = oid if ctx.app_only else ctx.token_user or "<signed-in user>"
@@ -884,7 +886,7 @@ def logged_token_error_rule(ctx: Context) -> Iterator[Finding]:
         name = text.split(":", 1)[0].split()[0] if text else ""
         error = {"error": name if not name.startswith("AADSTS") else "", "error_description": text}
         google = not name.startswith("AADSTS") and (ctx.server_family == "gmail" or presets.provider_for_host(ctx.host)[0] == "google"
-                                                    or (not is_microsoft(ctx) and bool(_GOOGLE_TOKEN_ERROR_RE.search(text))))
+                                                    or (not is_microsoft(ctx) and bool(_GOOGLE_TOKEN_ERROR_RE().search(text))))
         token = TokenEvidence(kind="none", provider="google" if google else "microsoft", error=error)
         for f in explain_token_error(token, ctx.settings):
             evidence = (*f.evidence, EvidenceRef(EvidenceKind.LOG, "token endpoint error", text[:300]))
