@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -240,6 +240,16 @@ class MailscopeApp(App[int]):
         if self.transcript.filter_text or self.main_screen.query_one("#filter", Input).has_class("-active"):
             self._clear_filter()
         self.transcript.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Esc then a key within tmux's escape-time (500 ms unless set) or the terminal's escape delay arrive as one
+        Alt+key, which nothing here binds: read as the two keys the person pressed (Esc back to the session, then q
+        quits) instead of dropping both."""
+        if event.key.startswith("alt+") and len(event.key) > len("alt+"):
+            event.stop()
+            key = event.key.removeprefix("alt+")
+            self.simulate_key("escape")
+            self.post_message(events.Key(key, key if len(key) == 1 else None))
 
     def key_display(self, binding_id: str, default: str | None = None) -> str:
         """How a command's key(s) read in the nav bar and help screen, with the user's keymap applied."""

@@ -207,3 +207,21 @@ async def test_quitting_during_a_session_ends_cleanly(kit):
         assert app.running
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_alt_and_a_key_is_esc_then_that_key(kit):
+    """tmux and terminals send Esc followed quickly by a key as Alt+key: nothing is bound to Alt, so it counts as both."""
+    app = kit.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.current_view == "token"
+        await pilot.press("alt+s")
+        await pilot.pause()
+        assert app.current_view == "settings"
+        await pilot.press("alt+l")
+        await pilot.pause()
+        assert app.current_view == "lab"
+        await pilot.press("alt+q")
+        await pilot.pause()
+    assert not app.is_running

@@ -39,7 +39,8 @@ SCENARIOS = [ScenarioInfo("ms-seed-plain", "seed"), ScenarioInfo("ms-healthy", "
 KEYS = ("r", "r", "x", "t", "s", "l", "escape", "escape", "e", "p", "d", "w", "f", "y", "slash", "a", "u", "t", "h",
         "enter", "up", "down", "home", "end", "pageup", "pagedown", "left", "right", "tab", "shift+tab", "space",
         "question_mark", "f1", "ctrl+s", "ctrl+o", "ctrl+p", "n", "j", "k", "backspace", "1", "v", "ctrl+r", "ctrl+l",
-        "right_square_bracket", "g")  # g: the Exercise view (a, h, n, 1 and enter drive it and the Audit view too)
+        "right_square_bracket", "g",  # g: the Exercise view (a, h, n, 1 and enter drive it and the Audit view too)
+        "alt+s", "alt+r", "alt+t")  # Esc and a key at once, joined by the terminal
 SIZES = ((120, 36), (80, 24), (100, 30), (60, 20), (160, 48))
 BURST = 4  # keys sent before waiting for the screen: up to four keys land while a view switch or a run is under way
 

@@ -39,3 +39,15 @@ def test_seed_scenario_diagnosed_in_a_real_terminal(pane, tmp_path):
     assert "basic_auth_mechanism_used_when_disabled" in reports[0].read_text()
     pane.keys("q")
     pane.wait_for("EXIT=0", 15)
+
+
+def test_esc_then_a_key_at_once_is_both_keys(pane):
+    """Esc and the next key within tmux's escape-time (500 ms by default) or the terminal's escape delay reach the
+    console as one Alt+key: a person going back and on quickly must not lose both keys."""
+    pane.wait_for("press r to run", 30)
+    pane.keys("t")
+    pane.wait_for("No token yet", 15)
+    pane.keys("Escape", "s")  # one write: the console reads ESC s, i.e. Alt+s
+    pane.wait_for("Preset", 15)  # back to the session, then the Settings view
+    pane.keys("Escape", "q")
+    pane.wait_for("EXIT=0", 15)
