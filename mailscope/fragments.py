@@ -195,4 +195,12 @@ def _common_suffix(a: bytes, i: int, b: bytearray, j: int) -> int:
 def _char_span(run: str, data: bytes, start: int, stop: int) -> tuple[int, int]:
     if len(data) == len(run):  # ASCII: bytes are characters
         return start, stop
-    return len(data[:start].decode("utf-8", "ignore")), len(data[:stop].decode("utf-8", "ignore"))
+    return _chars_before(data, start), _chars_before(data, stop)
+
+
+def _chars_before(data: bytes, offset: int) -> int:
+    """How many characters of `data` (UTF-8, surrogates passed) end at or before byte `offset`: one cut inside a
+    character does not count it."""
+    while 0 < offset < len(data) and 0x80 <= data[offset] < 0xC0:  # a continuation byte: back to its character's start
+        offset -= 1
+    return len(data[:offset].decode("utf-8", "surrogatepass"))

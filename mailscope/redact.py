@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from mailscope import sasl
 from mailscope.fragments import Fragments
 from mailscope.patterns import Lazy, lazy
-from mailscope.secret import Secret, SecretKind, fingerprint
+from mailscope.secret import Secret, SecretKind, fingerprint, secret_bytes
 
 FRAGMENT = 16
 SHORT_FRAGMENT = 8
@@ -296,10 +296,11 @@ class Redactor:
         tables.line_memo = None if tables.line_memo is None else {}
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
-        self._secrets.registered.add(value)
         description = describe_secret(value, kind)
         short = fragment_length(value)
-        for length, dense, forms in ((short, False, _forms(value)), (FRAGMENT, True, _wide_forms(value))):
+        spellings = ((short, False, _forms(value)), (FRAGMENT, True, _wide_forms(value)))
+        self._secrets.registered.add(value)
+        for length, dense, forms in spellings:
             for form in forms:
                 self._secrets.alphabet.update(form)
                 if len(form) < length:
@@ -700,13 +701,13 @@ HUGE_SECRET = 64 * 1024  # characters: a secret this long keeps only its raw and
 def _forms(value: str) -> list[str]:
     """Every spelling a secret can take on the wire or in a log: raw, URL-encoded, JSON- and IMAP-quoted, and base64
     at the three alignments (standard and urlsafe). A huge secret keeps its raw and base64 spellings only."""
-    raw = value.encode("utf-8", "surrogatepass")
+    raw = secret_bytes(value)
     forms = [value]
     if len(value) <= HUGE_SECRET:
-        quoted = urllib.parse.quote(value, safe="")
+        quoted = urllib.parse.quote(raw, safe="")
         forms += [
             quoted,
-            urllib.parse.quote_plus(value),
+            urllib.parse.quote_plus(raw),
             re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quoted),  # some encoders write %2f
             json.dumps(value)[1:-1],
             json.dumps(value)[1:-1].replace("/", "\\/"),
@@ -723,7 +724,7 @@ def _wide_forms(value: str) -> list[str]:
     UTF-16 base64 (`AGEAYgBj…`) are everywhere in logs."""
     if len(value) > HUGE_SECRET:
         return []
-    raw = value.encode("utf-8", "surrogatepass")
+    raw = secret_bytes(value)
     wide = value.encode("utf-16-le", "surrogatepass")
     return list(dict.fromkeys([raw.hex(), raw.hex().upper(), *(_stable_base64(base64.b64encode, wide, offset) for offset in range(3))]))
 

@@ -25,8 +25,18 @@ class SecretKind(StrEnum):
 
 def fingerprint(value: str | bytes) -> str:
     """`sha256:` + 8 hex: lets two people tell tokens apart without seeing them."""
-    data = value.encode() if isinstance(value, str) else value
+    data = secret_bytes(value) if isinstance(value, str) else value
     return "sha256:" + hashlib.sha256(data).hexdigest()[:8]
+
+
+def secret_bytes(value: str) -> bytes:
+    """The bytes a secret read as text stands for. Text read from a log or an environment variable carries a byte that
+    is not UTF-8 as a lone surrogate (surrogateescape): that byte again, as the wire and the log have it. Any other lone
+    surrogate (a JSON `\\ud800` escape) is encoded as it is, never an error."""
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
 
 
 class Secret:

@@ -62,8 +62,11 @@ def read_secret_text(text: str, what: str) -> str:
     if len(value) > SECRET_FILE_CAP:
         raise InputError(f"{what} is longer than {_size(SECRET_FILE_CAP)}; no token or password is that long")
     # isprintable() (C speed) rules out every control character; only a text it refuses is looked at character by character
-    if not value.isprintable() and any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
-        raise InputError(f"{what} holds control characters or several lines; a token or password is one line of text")
+    if not value.isprintable():
+        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+            raise InputError(f"{what} holds control characters or several lines; a token or password is one line of text")
+        if any(0xD800 <= ord(ch) < 0xE000 for ch in value):  # a byte that is not UTF-8, as os.environ carries it
+            raise InputError(f"{what} is not UTF-8 text; a token is ASCII, a password UTF-8")
     return value
 
 

@@ -188,6 +188,7 @@ def _console(text: str) -> Callable[[Path, Attack], list[Run]]:
 
 HOSTILE_LOG = p.postfix_sessions([HOSTILE_TOKEN])
 FILE_EXIT = {"expect_exit": 2, "max_seconds": 1.5, "timeout": 10}
+NOT_UTF8_TOKEN = os.fsdecode(b"eyJ0.e30.sig\xffmore-token")  # the child's environment gets the byte 0xff back
 
 
 def attacks() -> list[Attack]:
@@ -287,6 +288,13 @@ def attacks() -> list[Attack]:
             **FILE_EXIT,
         ),
         Attack("file: --token-env unset", "file", _bad_file("--token-env", lambda t: "MAILSCOPE_ATTACK_UNSET"), **FILE_EXIT),
+        Attack(
+            "file: --token-env holds a byte that is not UTF-8",
+            "file",
+            _bad_file("--token-env", lambda t: "MAILSCOPE_ATTACK_BYTES", env={"MAILSCOPE_ATTACK_BYTES": NOT_UTF8_TOKEN}),
+            forbidden=("more-token", "sig\\xff"),
+            **FILE_EXIT,
+        ),
         Attack(
             "file: --ca-file binary",
             "file",

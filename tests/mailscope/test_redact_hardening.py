@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailscope.fragments import MAX_WINDOWS, stride_for
-from mailscope.redact import FRAGMENT, Redactor
+from mailscope.redact import FRAGMENT, Redactor, describe_secret
 from mailscope.secret import Secret, SecretKind
 from tests.attacks import payloads
 from tests.attacks.oracle import secret_pieces, spellings
@@ -127,3 +127,37 @@ def test_a_cut_sasl_response_registers_no_prefix_of_the_token() -> None:
     redactor.describe_sasl(cut, "XOAUTH2")
     out = redactor.redact_line(f"* OK {TOKEN}")
     assert "fragment" not in out and out.startswith("* OK <jwt "), out
+
+
+# A password typed in Latin-1 and read from a log or an environment variable: its bytes that are not UTF-8 arrive as
+# lone surrogates (surrogateescape). Registration once failed on them (half-registered: every later redaction raised).
+LATIN1_PASSWORD = b"p\xe9ssw\xf6rd-\xff-latin1".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        pytest.param(lambda p: f"C: a1 LOGIN alice {p}", id="raw"),
+        pytest.param(lambda p: f'C: a1 LOGIN alice "{p}" (quoted)', id="quoted"),
+        pytest.param(lambda p: "AUTHENTICATE PLAIN " + base64.b64encode(b"\0alice\0" + p.encode("utf-8", "surrogateescape")).decode(),
+                     id="base64-of-the-original-bytes"),
+        pytest.param(lambda p: "password=p%E9ssw%F6rd-%FF-latin1&user=alice", id="url-encoded-bytes"),
+        pytest.param(lambda p: f"é ü {p[2:]} ö", id="piece-among-other-non-ascii"),
+    ],
+)
+def test_a_secret_with_bytes_that_are_not_utf8_is_registered_and_removed(spelled) -> None:  # noqa: ANN001 - a lambda
+    redactor = Redactor()
+    redactor.register(Secret(SecretKind.PASSWORD, LATIN1_PASSWORD))
+    text = spelled(LATIN1_PASSWORD)
+    out = redactor.redact(text)
+    assert "<password" in out or "<fragment of password" in out, out
+    for piece in ("latin1", "rd-", "\\xe9ss", "%F6rd", "AHDp"):  # AHDp: base64 of "\\0p\\xe9"
+        assert piece not in out, out
+    assert out.isascii() or "é ü" in out  # nothing of the secret's own bytes left, the text around it kept
+
+
+def test_a_lone_surrogate_that_is_no_byte_is_registered_too() -> None:
+    value = "token-\ud800-with-a-json-escape"  # what json.loads makes of a "\\ud800" escape
+    redactor = Redactor()
+    redactor.register(value)
+    assert redactor.redact(f"x {value} y") == f"x {describe_secret(value)} y"

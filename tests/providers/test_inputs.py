@@ -99,3 +99,13 @@ def test_a_secret_with_a_control_character_is_refused(control: str) -> None:
 @pytest.mark.parametrize("secret", ["eyJ0eXAiOiJKV1Qi.e30.c2ln", "pässwörd with spaces", "no\u00a0break\u2028sep", "emoji-\U0001f511"])
 def test_a_secret_of_printable_or_unusual_but_not_control_characters_is_kept(secret: str) -> None:
     assert read_secret_text(f"  {secret}\n", "the password in $PW") == secret
+
+
+def test_a_secret_holding_bytes_that_are_not_utf8_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.environ carries a byte that is not UTF-8 as a lone surrogate (surrogateescape): a clear error, not a crash
+    further on when the secret is encoded for the wire or its fingerprint."""
+    monkeypatch.setenv("MS_TOKEN", os.fsdecode(b"eyJhbGciOiJub25lIn0.e30.sig\xffmore"))
+    with pytest.raises(LookupError, match=r"environment variable MS_TOKEN \(--token-env\) is not UTF-8 text"):
+        read_secret(SecretSource("env", "MS_TOKEN"), "token")
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        read_secret_text("pass\ud800word", "the password in $PW")
