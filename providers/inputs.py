@@ -20,6 +20,10 @@ MAX_TIMEOUT = 600.0  # seconds per step: a slower server is a finding, not somet
 
 # How a setting is named to the user: the command-line flag where there is one (the console shows the same name).
 _FILE_FLAGS = {"ca_file": "--ca-file", "certificate": "--certificate", "service_account_file": "--service-account-file"}
+# Settings that go on the wire or into a token request as text: typed on a command line, they may carry bytes that are
+# not UTF-8 (argv keeps them as lone surrogates), which no protocol can send.
+_TEXT_FLAGS = {"host": "--host", "user": "--user", "client_id": "--client-id", "tenant": "--tenant", "subject": "--subject",
+               "authority": "--authority", "token_endpoint": "--token-endpoint"}
 _SOURCE_FLAGS = {
     ("token", "file"): "--token-file",
     ("token", "env"): "--token-env",
@@ -82,6 +86,10 @@ def check_settings(settings: CheckSettings) -> None:
     """Every local input of `settings` usable, or InputError naming the first that is not. Secrets are read to
     check them and dropped: the token source reads them again when it runs."""
     check_timeout(settings.timeout)
+    for field_name, flag in _TEXT_FLAGS.items():
+        _check_text(getattr(settings, field_name), flag)
+    for scope in settings.scopes:
+        _check_text(scope, "--scope")
     for field_name, flag in _FILE_FLAGS.items():
         path = getattr(settings, field_name)
         if path:
@@ -94,6 +102,16 @@ def check_settings(settings: CheckSettings) -> None:
         source = getattr(settings, field_name)
         if source is not None and source.kind in ("env", "file"):
             read_source(source, field_name)
+
+
+def _check_text(value: str, flag: str) -> None:
+    """InputError when `value` holds a control character or a byte that is not UTF-8; the message shows it escaped."""
+    if value.isprintable():
+        return
+    if any(0xD800 <= ord(ch) < 0xE000 for ch in value):
+        raise InputError(f"{flag} {escape_controls(value)} is not UTF-8 text")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        raise InputError(f"{flag} {escape_controls(value)} holds control characters")
 
 
 def read_source(source: SecretSource, field_name: str | None = None) -> str:

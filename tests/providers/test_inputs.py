@@ -109,3 +109,19 @@ def test_a_secret_holding_bytes_that_are_not_utf8_is_refused_by_name(monkeypatch
         read_secret(SecretSource("env", "MS_TOKEN"), "token")
     with pytest.raises(InputError, match="not UTF-8 text"):
         read_secret_text("pass\ud800word", "the password in $PW")
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "message"),
+    [
+        ("user", os.fsdecode(b"al\xffice@example.test"), r"--user al\\xffice@example.test is not UTF-8 text"),
+        ("host", "mail.example.test\x1b[2J", r"--host mail.example.test\\e\[2J holds control characters"),
+        ("tenant", "contoso\n.onmicrosoft.com", "--tenant contoso"),
+        ("scopes", ("https://outlook.office.com/IMAP.AccessAsUser.All", "offline\x00access"), "--scope offline"),
+    ],
+)
+def test_text_settings_must_be_one_line_of_utf8(field_name: str, value: object, message: str) -> None:
+    """argv keeps a byte that is not UTF-8 as a lone surrogate, which no protocol can send: refused by flag, escaped."""
+    with pytest.raises(InputError, match=message):
+        check_settings(CheckSettings(**{"host": "mail.example.test", "port": 993, field_name: value}))
+    check_settings(CheckSettings(host="mail.example.test", port=993, user="ålice@exämple.test", tenant="contoso.onmicrosoft.com"))
