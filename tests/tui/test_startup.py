@@ -20,3 +20,32 @@ def test_opening_the_console_imports_no_heavy_module():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+async def test_a_view_shown_for_the_first_time_does_not_parse_every_stylesheet_again(kit, monkeypatch):
+    """Textual re-parsed every stylesheet from scratch each time a view was first shown, with the same sources and
+    variables (tui/textual_fixes.py): a third of the time from import to the first frame. Only a change re-parses:
+    the theme, after which every view is restyled, the ones not shown included."""
+    from textual.css.stylesheet import Stylesheet
+
+    reparses: list[int] = []  # a re-parse builds a fresh Stylesheet from every source
+    init = Stylesheet.__init__
+    monkeypatch.setattr(Stylesheet, "__init__", lambda sheet, *a, **k: reparses.append(1) or init(sheet, *a, **k))
+    app = kit.make_app()
+    reparses.clear()  # the app's own stylesheet
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert reparses == []  # the session view, the first frame
+        for key in ("t", "escape", "s", "escape", "l"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert reparses == [] and app.current_view == "lab"
+        status = app.view_screen("session").query_one("#status-bar")
+        dark = status.styles.background
+        await pilot.press("d")  # the theme: its variables change
+        await pilot.pause()
+        assert reparses
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is status.screen and status.styles.background != dark
+        assert status.styles.background == app.view_screen("lab").query_one("#status-bar").styles.background
