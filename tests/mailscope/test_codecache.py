@@ -138,11 +138,12 @@ def test_no_place_to_write_the_cache_costs_nothing_but_the_cache(tmp_path: Path)
 def test_the_cache_lives_under_xdg_cache_home_and_needs_an_absolute_one(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     probe = "from mailscope import codecache; print(codecache.default_path())"
+    name = f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal"
     where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    assert where == str(tmp_path / "mailscope" / f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal")
+    assert where == str(tmp_path / "mailscope" / name)
     env["XDG_CACHE_HOME"] = "relative/dir"  # the XDG spec: a relative path is invalid and ignored
     where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    assert where == os.path.join(os.path.expanduser("~"), ".cache", "mailscope", f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal")
+    assert where == os.path.join(os.path.expanduser("~"), ".cache", "mailscope", name)
 
 
 def test_mailscope_commands_fill_and_reuse_the_cache(tmp_path: Path) -> None:
