@@ -162,10 +162,13 @@ class SessionRecord:
             self._emit(EvidenceChanged(self.evidence, names))
         self.rediagnose()
 
-    def set_token(self, token: TokenEvidence) -> None:
+    def set_token(self, token: TokenEvidence, *, redacted_at: int | None = None) -> None:
         """The token's evidence, its text redacted and escaped in place (claims, header, error, notes: a token's
-        claims are whatever its issuer, or a log's author, wrote)."""
-        clean_deep(token, self.redactor.redact_fact, self.redactor.redact)
+        claims are whatever its issuer, or a log's author, wrote). `redacted_at`: this very object was cleaned so by a
+        member of this redactor's family at that `generation` and not changed since (an audit's shared token): while the
+        family has registered no secret since, a second pass could change nothing and is skipped."""
+        if redacted_at is None or redacted_at != self.redactor.generation:
+            clean_deep(token, self.redactor.redact_fact, self.redactor.redact)
         self.token = token
         self._emit(TokenKnown(token))
         self.rediagnose()

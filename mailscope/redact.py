@@ -261,6 +261,7 @@ class _SecretTables:
     run_re: re.Pattern[str] | None = None
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
+    generation: int = 0  # secrets registered so far: text redacted at one generation needs no second pass at the same
 
 
 def _remember(memo: dict[str, str] | None, text: str, redacted: str) -> None:
@@ -290,6 +291,12 @@ class Redactor:
     def has_secrets(self) -> bool:
         return bool(self._secrets.registered)
 
+    @property
+    def generation(self) -> int:
+        """How many secrets the family has registered: a value already redacted by a member while the generation was
+        the same needs no second pass (an audit's sessions share one token's evidence)."""
+        return self._secrets.generation
+
     # -- registration ------------------------------------------------------------------------------
     def register(self, secret: Secret | str, kind: str | None = None) -> None:
         """Remove `secret` from everything redacted from now on, in every form it can take. The cost is bounded:
@@ -300,6 +307,7 @@ class Redactor:
         tables = self._secrets
         tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
         tables.line_memo = None if tables.line_memo is None else {}
+        tables.generation += 1
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
         self._secrets.registered.add(value)
