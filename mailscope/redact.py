@@ -387,9 +387,10 @@ class Redactor:
         """Bytes from the wire: invalid UTF-8 shows as `\\xNN`, never as a terminal control."""
         return self.redact_line(data.decode("utf-8", "backslashreplace"))
 
-    def describe_sasl(self, b64_text: str, mechanism: str | None = None) -> str:
-        """A client SASL response (base64) as readable structure with secrets redacted."""
-        described = escape_controls(self._describe_sasl(b64_text, mechanism, 0))
+    def describe_sasl(self, b64_text: str, mechanism: str | None = None, parsed: sasl.SaslPayload | None = None) -> str:
+        """A client SASL response (base64) as readable structure with secrets redacted; `parsed`: the caller's own
+        `sasl.parse_response(b64_text, mechanism)`, so that the payload is not parsed twice."""
+        described = escape_controls(self._describe_sasl(b64_text, mechanism, 0, parsed))
         self._register_seen()
         return described
 
@@ -469,8 +470,8 @@ class Redactor:
             return None
         return f"<base64 of {inner}>"
 
-    def _describe_sasl(self, b64_text: str, mechanism: str | None, depth: int) -> str:
-        payload = sasl.parse_response(b64_text, mechanism)
+    def _describe_sasl(self, b64_text: str, mechanism: str | None, depth: int, parsed: sasl.SaslPayload | None = None) -> str:
+        payload = parsed or sasl.parse_response(b64_text, mechanism)
         value = b64_text.strip()
         if payload.kind == "unknown":
             return describe_secret(value, "sasl response") if value else "<empty response>"
