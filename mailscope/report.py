@@ -216,6 +216,8 @@ def _exporter_for(kind: type) -> Exporter:
         export = _member
     elif issubclass(kind, str):
         export = _text
+    elif issubclass(kind, (int, float)):
+        export = _as_it_is
     elif shape is not None and kind.__name__ == "SecretSource":
         export = _secret_source
     elif shape is not None:
