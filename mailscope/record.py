@@ -131,7 +131,8 @@ class SessionRecord:
             wall_time=escape_controls(wall_time, keep_newlines=False) if wall_time else wall_time,
         )
         self.lines.append(line)
-        self._emit(LineAdded(line))
+        if self._listeners:  # a headless audit has none: no event to build
+            self._emit(LineAdded(line))
         return line
 
     def info(self, text: str, *, annotations: tuple[str, ...] = ()) -> TranscriptLine:
@@ -144,7 +145,8 @@ class SessionRecord:
             if name not in _EVIDENCE_FIELDS:
                 raise AttributeError(f"SessionEvidence has no field {name!r}")
             setattr(self.evidence, name, self._redacted(value))
-        self._emit(EvidenceChanged(self.evidence, tuple(changes)))
+        if self._listeners:
+            self._emit(EvidenceChanged(self.evidence, tuple(changes)))
         self.rediagnose()
 
     def _redacted(self, value: Any) -> Any:
@@ -156,13 +158,17 @@ class SessionRecord:
         for name in names:
             if name in _EVIDENCE_FIELDS:
                 setattr(self.evidence, name, clean_deep(getattr(self.evidence, name), _escape_fact, escape_controls))
-        self._emit(EvidenceChanged(self.evidence, names))
+        if self._listeners:
+            self._emit(EvidenceChanged(self.evidence, names))
         self.rediagnose()
 
-    def set_token(self, token: TokenEvidence) -> None:
+    def set_token(self, token: TokenEvidence, *, redacted_at: int | None = None) -> None:
         """The token's evidence, its text redacted and escaped in place (claims, header, error, notes: a token's
-        claims are whatever its issuer, or a log's author, wrote)."""
-        clean_deep(token, self.redactor.redact_fact, self.redactor.redact)
+        claims are whatever its issuer, or a log's author, wrote). `redacted_at`: this very object was cleaned so by a
+        member of this redactor's family at that `generation` and not changed since (an audit's shared token): while the
+        family has registered no secret since, a second pass could change nothing and is skipped."""
+        if redacted_at is None or redacted_at != self.redactor.generation:
+            clean_deep(token, self.redactor.redact_fact, self.redactor.redact)
         self.token = token
         self._emit(TokenKnown(token))
         self.rediagnose()

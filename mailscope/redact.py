@@ -255,6 +255,7 @@ class _SecretTables:
     run_re: re.Pattern[str] | None = None
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
+    generation: int = 0  # secrets registered so far: text redacted at one generation needs no second pass at the same
 
 
 def _remember(memo: dict[str, str] | None, text: str, redacted: str) -> None:
@@ -284,6 +285,12 @@ class Redactor:
     def has_secrets(self) -> bool:
         return bool(self._secrets.registered)
 
+    @property
+    def generation(self) -> int:
+        """How many secrets the family has registered: a value already redacted by a member while the generation was
+        the same needs no second pass (an audit's sessions share one token's evidence)."""
+        return self._secrets.generation
+
     # -- registration ------------------------------------------------------------------------------
     def register(self, secret: Secret | str, kind: str | None = None) -> None:
         """Remove `secret` from everything redacted from now on, in every form it can take. The cost is bounded:
@@ -294,6 +301,7 @@ class Redactor:
         tables = self._secrets
         tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
         tables.line_memo = None if tables.line_memo is None else {}
+        tables.generation += 1
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
         description = describe_secret(value, kind)
@@ -374,9 +382,10 @@ class Redactor:
         """Bytes from the wire: invalid UTF-8 shows as `\\xNN`, never as a terminal control."""
         return self.redact_line(data.decode("utf-8", "backslashreplace"))
 
-    def describe_sasl(self, b64_text: str, mechanism: str | None = None) -> str:
-        """A client SASL response (base64) as readable structure with secrets redacted."""
-        described = escape_controls(self._describe_sasl(b64_text, mechanism, 0))
+    def describe_sasl(self, b64_text: str, mechanism: str | None = None, parsed: sasl.SaslPayload | None = None) -> str:
+        """A client SASL response (base64) as readable structure with secrets redacted; `parsed`: the caller's own
+        `sasl.parse_response(b64_text, mechanism)`, so that the payload is not parsed twice."""
+        described = escape_controls(self._describe_sasl(b64_text, mechanism, 0, parsed))
         self._register_seen()
         return described
 
@@ -456,8 +465,8 @@ class Redactor:
             return None
         return f"<base64 of {inner}>"
 
-    def _describe_sasl(self, b64_text: str, mechanism: str | None, depth: int) -> str:
-        payload = sasl.parse_response(b64_text, mechanism)
+    def _describe_sasl(self, b64_text: str, mechanism: str | None, depth: int, parsed: sasl.SaslPayload | None = None) -> str:
+        payload = parsed or sasl.parse_response(b64_text, mechanism)
         value = b64_text.strip()
         if payload.kind == "unknown":
             return describe_secret(value, "sasl response") if value else "<empty response>"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
@@ -154,29 +155,77 @@ def _as_is(text: str) -> str:
 def _exported(value: Any, redact: Callable[[str], str]) -> Any:
     """`value` as JSON types (dataclasses → objects, enums → their value, tuples and sets → arrays, a secret source →
     its description 'env:VAR'), every string through the redactor once more on the way: a secret that slipped past
-    storage stops here. One walk for both (an audit builds a report per mailbox)."""
+    storage stops here. One walk for both (an audit builds a report per mailbox, about 500 values each): strings and
+    scalars inside a container are handled in its loop, anything else by the exporter of its type, chosen once per type."""
     kind = type(value)
     if kind is str:
         return redact(value)
     if kind in SCALARS:
         return value
-    if isinstance(value, (list, tuple, set, frozenset)):  # containers before the enum and number tests (a tuple: faster than a union)
-        return [_exported(v, redact) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _exported(v, redact) for k, v in value.items()}
-    if isinstance(value, Enum):  # before the plain types: a StrEnum member is a str
-        value = value.value
-        return redact(value) if isinstance(value, str) else value
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, int | float):
-        return value
-    shape = dataclass_fields(kind)
-    if shape is not None:
-        if kind.__name__ == "SecretSource":
-            return redact(value.describe())
-        return {name: _exported(getattr(value, name), redact) for name in shape[0]}
+    return (_EXPORTERS.get(kind) or _exporter_for(kind))(value, redact)
+
+
+Exporter = Callable[[Any, Callable[[str], str]], Any]
+
+
+def _items(values: Any, redact: Callable[[str], str]) -> list[Any]:
+    return [redact(v) if (k := type(v)) is str else v if k in SCALARS else _exported(v, redact) for v in values]
+
+
+def _mapping(value: dict[Any, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    return {str(key): redact(v) if (k := type(v)) is str else v if k in SCALARS else _exported(v, redact) for key, v in value.items()}
+
+
+def _member(value: Enum, redact: Callable[[str], str]) -> Any:
+    plain = value._value_
+    return redact(plain) if isinstance(plain, str) else plain
+
+
+def _text(value: str, redact: Callable[[str], str]) -> str:
+    return redact(value)
+
+
+def _as_it_is(value: Any, redact: Callable[[str], str]) -> Any:
     return value
+
+
+def _secret_source(value: Any, redact: Callable[[str], str]) -> str:
+    return redact(value.describe())
+
+
+def _dataclass(names: tuple[str, ...]) -> Exporter:
+    values = operator.attrgetter(*names) if len(names) > 1 else lambda value: tuple(getattr(value, name) for name in names)
+
+    def export(value: Any, redact: Callable[[str], str]) -> dict[str, Any]:
+        return dict(zip(names, _items(values(value), redact), strict=True))
+
+    return export
+
+
+_EXPORTERS: dict[type, Exporter] = {list: _items, tuple: _items, dict: _mapping}
+
+
+def _exporter_for(kind: type) -> Exporter:
+    """How values of `kind` are exported, found once and remembered (the containers before the enum and number tests)."""
+    shape = dataclass_fields(kind)
+    if issubclass(kind, (list, tuple, set, frozenset)):
+        export: Exporter = _items
+    elif issubclass(kind, dict):
+        export = _mapping
+    elif issubclass(kind, Enum):  # before the plain types: a StrEnum member is a str
+        export = _member
+    elif issubclass(kind, str):
+        export = _text
+    elif issubclass(kind, (int, float)):
+        export = _as_it_is
+    elif shape is not None and kind.__name__ == "SecretSource":
+        export = _secret_source
+    elif shape is not None:
+        export = _dataclass(shape[0])
+    else:
+        export = _as_it_is
+    _EXPORTERS[kind] = export
+    return export
 
 
 # -- Markdown --------------------------------------------------------------------------------------

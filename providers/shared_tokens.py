@@ -91,6 +91,7 @@ class _Shared:
     redactor: Redactor = field(default_factory=Redactor)  # knows the flow's secrets (client secret, token)
     obtained: str = ""  # when, for the transcript
     valid_until: float = 0.0  # epoch seconds: obtain again from then on
+    redacted_at: int | None = None  # the redactor family's generation when a session last cleaned the shared token
 
 
 class AuditCredentials:
@@ -120,13 +121,14 @@ class AuditCredentials:
             async with entry.lock:  # one request for all the mailboxes waiting here
                 if self._clock() >= entry.valid_until:
                     await self._obtain(entry, settings)
-        return MailboxCredential(_Reused(entry.credential, entry.error, entry.obtained), entry.redactor.fork())
+        return MailboxCredential(_Reused(entry), entry.redactor.fork())
 
     async def _obtain(self, entry: _Shared, settings: CheckSettings) -> None:
         record = SessionRecord(dataclasses.replace(settings, user=""))  # the token is the tenant's, not a mailbox's
         source = self._source_for(settings)
         self.acquisitions += 1
         entry.credential = entry.error = None
+        entry.redacted_at = None
         entry.obtained = datetime.now(UTC).strftime("%H:%M:%S UTC")
         assert source is not None  # a shared key names a static or an app-only source
         try:
@@ -155,8 +157,9 @@ class AuditCredentials:
 class _Reused:
     """The shared outcome as one mailbox's token source: the same credential, or the same refusal."""
 
-    def __init__(self, credential: Credential | None, error: TokenAcquisitionError | None, obtained: str) -> None:
-        self.credential, self.error, self.obtained = credential, error, obtained
+    def __init__(self, shared: _Shared) -> None:
+        self.shared = shared
+        self.credential, self.error, self.obtained = shared.credential, shared.error, shared.obtained
 
     async def acquire(self, record: SessionRecord) -> Credential:
         if self.credential is None:
@@ -171,5 +174,8 @@ class _Reused:
             f"{token.flow or 'shared'} credential obtained once at {self.obtained}, shared by every mailbox of this audit "
             "with the same tenant, app and secret"
         )
-        record.set_token(token)
+        shared, generation = self.shared, record.redactor.generation
+        record.set_token(token, redacted_at=shared.redacted_at if shared.credential is self.credential else None)
+        if shared.credential is self.credential and record.redactor.generation == generation:
+            shared.redacted_at = generation  # cleaned whole while the family learned no secret: the next session skips it
         return self.credential

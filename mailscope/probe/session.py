@@ -7,7 +7,6 @@ say which command comes next and what its answer means for the session (`Driver`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -224,29 +223,59 @@ class ProbeSession:
 
     async def race(self, awaitable: Awaitable[T], step: str, *, timeout: float | None = None) -> T:
         """The step's result, or a ProbeFault: a failure found while reading (client_parser_error...), closed_mid_command
-        or server_silent. Exceptions
-        of the awaited step itself propagate (each driver knows its library's)."""
+        or server_silent. Exceptions of the awaited step itself propagate (each driver knows its library's).
+
+        The step runs in the calling task (no task, no `asyncio.wait` per step: a session has six or so, an audit
+        hundreds of sessions at once): `asyncio.timeout` bounds it, and a lost connection cancels it from a callback
+        that is disarmed as soon as the step is over, so it never reaches a later step."""
         assert self._lost is not None
         timeout = self.settings.timeout if timeout is None else timeout
-        task = asyncio.ensure_future(awaitable)
+        if self._lost.done():  # the connection is gone already: the step never starts
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+            raise self._interrupted(step, timeout)
+        current = asyncio.current_task()
+        assert current is not None
+        lost_during_step = False
+
+        def interrupt(_: object) -> None:
+            nonlocal lost_during_step
+            if armed:
+                lost_during_step = True
+                current.cancel()
+
+        armed = True
+        self._lost.add_done_callback(interrupt)
         try:
-            done, _ = await asyncio.wait({task, self._lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            async with asyncio.timeout(timeout) as deadline:
+                result = await awaitable
         except asyncio.CancelledError:
-            task.cancel()
-            raise
-        if task in done and self.failure is None:
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+            if not lost_during_step or current.uncancel() > 0:
+                raise  # cancelled from outside (Ctrl-C, the audit stopping): not this session's fault
+        except Exception as exc:
+            if lost_during_step:
+                current.uncancel()  # the step turned our cancellation into an exception of its own
+            elif not (isinstance(exc, TimeoutError) and deadline.expired()) and self.failure is None:
+                raise  # the step's own exception; a failure found while reading outranks it
+        else:
+            if self.failure is None:
+                return result
+        finally:
+            armed = False
+            self._lost.remove_done_callback(interrupt)
+        raise self._interrupted(step, timeout)
+
+    def _interrupted(self, step: str, timeout: float) -> ProbeFault:
+        """Why a step ended without its answer: the failure found while reading, the connection closing, or silence."""
+        assert self._lost is not None
         last_seq = self.record.lines[-1].seq if self.record.lines else None
         if self.failure is not None:
-            raise fault(self.failure[0], f"{step}: {self.failure[1]}", step, last_seq)
+            return fault(self.failure[0], f"{step}: {self.failure[1]}", step, last_seq)
         if self._lost.done():
             bye = self.record.evidence.untagged_bye
             after = f" after {bye}" if bye else ""
-            raise fault(FaultKind.CLOSED_MID_COMMAND, f"the server closed the connection during {step}{after}", step, last_seq)
-        raise fault(FaultKind.SERVER_SILENT, f"no answer to {step} within {timeout:g} s", step, last_seq)
+            return fault(FaultKind.CLOSED_MID_COMMAND, f"the server closed the connection during {step}{after}", step, last_seq)
+        return fault(FaultKind.SERVER_SILENT, f"no answer to {step} within {timeout:g} s", step, last_seq)
 
     def close(self) -> None:
         if self.transport is not None:

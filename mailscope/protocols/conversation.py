@@ -46,7 +46,7 @@ class Redacting(Protocol):
 
     def redact(self, text: str) -> str: ...
 
-    def describe_sasl(self, b64_text: str, mechanism: str | None = None) -> str: ...
+    def describe_sasl(self, b64_text: str, mechanism: str | None = None, parsed: sasl.SaslPayload | None = None) -> str: ...
 
     def learn(self, value: str, kind: str | None = None) -> None: ...
 
@@ -293,7 +293,7 @@ class Conversation:
             return self._login_payload(value)
         parsed = sasl.parse_response(value, exchange.mechanism)
         head = _cut_head(value, parsed, exchange.mechanism) if self.partial and len(value) >= CUT_BY_LOG else None
-        described = self.redactor.describe_sasl(head or value, exchange.mechanism)
+        described = self.redactor.describe_sasl(head or value, exchange.mechanism, None if head is not None else parsed)
         if not exchange.client_payload:
             exchange.client_payload = described
             exchange.response_length = len(value)

@@ -8,6 +8,7 @@ Capability tuples have one shape for every protocol: upper-case keywords as the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,6 +45,13 @@ def keeps_capability_line(kept: int, line: str, mechanism_keyword: str) -> bool:
 
 
 def offered_mechanisms(caps: Iterable[str]) -> frozenset[str]:
+    return _offered(caps if isinstance(caps, tuple) else tuple(caps))
+
+
+@functools.lru_cache(maxsize=256)
+def _offered(caps: tuple[str, ...]) -> frozenset[str]:
+    """Remembered: the probe and the diagnosis ask several times per session, and an audit's sessions meet the same
+    few capability lists again and again."""
     return frozenset(mechanisms_listed(caps))
 
 

@@ -117,3 +117,17 @@ async def test_a_static_token_is_read_once(monkeypatch: pytest.MonkeyPatch) -> N
     second, _ = await session(credentials, settings)
     assert isinstance(first, Credential) and second is first and credentials.acquisitions == 1
     assert "static-token-value" not in record.redactor.redact("Bearer ya29.a0AfH6SMBx-static-token-value-0123456789abcdefghij")
+
+
+async def test_the_shared_token_is_cleaned_again_once_the_family_learns_a_secret(lab: Lab) -> None:
+    """Sessions skip cleaning the shared token's evidence while the redactor family has learned nothing since a session
+    cleaned it; a secret any session registers later is removed from it before the next session shows it."""
+    credentials = AuditCredentials()
+    _, first = await session(credentials, daemon(lab, "a@contoso.onmicrosoft.com"))
+    _, second = await session(credentials, daemon(lab, "b@contoso.onmicrosoft.com"))
+    assert first.token is second.token and second.token is not None
+    tenant = second.token.claims["tid"]
+    assert isinstance(tenant, str) and tenant in second.token.claims.values()
+    second.redactor.register(tenant)  # say a session met this value as a password on the wire
+    _, third = await session(credentials, daemon(lab, "c@contoso.onmicrosoft.com"))
+    assert third.token is not None and tenant not in str(third.token.claims) and "<token 36 chars sha256:" in third.token.claims["tid"]

@@ -166,6 +166,35 @@ async def test_connection_closed_mid_command() -> None:
     assert fault.kind is FaultKind.CLOSED_MID_COMMAND and fault.step == "AUTHENTICATE"
 
 
+async def test_a_connection_lost_during_a_step_leaves_the_calling_task_uncancelled() -> None:
+    """The step is interrupted by cancelling the task that runs it: that cancellation is taken back with the fault, so the
+    caller (an audit worker going on with its next mailbox) is not cancelled later."""
+    async with serve(scripted(_close_on_authenticate)) as port:
+        settings = _settings(port)
+        record = SessionRecord(settings)
+        await run_probe(settings, _credential(record), record)  # in this very task
+        await asyncio.sleep(0.05)  # a cancellation left behind would be raised here
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    assert record.evidence.fault is not None and record.evidence.fault.kind is FaultKind.CLOSED_MID_COMMAND
+
+
+async def test_a_session_cancelled_from_outside_during_a_step_stays_cancelled() -> None:
+    """Ctrl-C (an audit stopping) while a step waits on the server: the cancellation propagates, never taken for a
+    silent or lost server, and the connection is closed."""
+    async with serve(greeting_then_hang) as port:
+        settings = CheckSettings(host="127.0.0.1", port=port, security=Security.PLAIN, user="alice@example.test", timeout=30)
+        record = SessionRecord(settings)
+        task = asyncio.ensure_future(run_probe(settings, _credential(record), record))
+        async with asyncio.timeout(5):  # the CAPABILITY step is waiting on the silent server
+            while not any(line.text.endswith("CAPABILITY") for line in record.lines):
+                await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert record.evidence.fault is None
+
+
 async def test_server_silent_after_a_command_unwedges_and_ends() -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
