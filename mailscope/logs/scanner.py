@@ -104,7 +104,7 @@ class LogScan:
 
     def _marker_pattern(self, markers: tuple[bytes, ...]) -> re.Pattern[bytes]:
         """A line is looked at only when it holds one of the format's markers: the reader's own search for them."""
-        return self._reader.marker_pattern(markers) if self._reader is not None else marker_pattern(markers, b"")
+        return self._reader.marker_pattern(markers) if self._reader is not None else marker_pattern(markers, b"".count)
 
 
 def _decode(raw: bytes) -> str:

@@ -62,7 +62,7 @@ def test_a_byte_rare_in_the_sample_but_dense_later_is_still_exact(tmp_path: Path
 def test_the_marker_pattern_finds_the_lines_holding_a_marker(lines: list[bytes], markers: list[bytes], sample: bytes) -> None:
     """Whichever byte of each marker the sample makes it start at (regex characters included), the lines it finds in
     a buffer searched from line boundaries, as the reader does, are exactly those holding a marker."""
-    pattern = marker_pattern(markers, sample)
+    pattern = marker_pattern(markers, sample.count)
     text = b"\n".join(lines)
     expected = [i for i, line in enumerate(lines) if any(m in line for m in markers)]
     found, position, starts = [], 0, [0]
