@@ -8,7 +8,8 @@ import base64
 import functools
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from mailscope.events import Channel, Direction
 from mailscope.logs.model import ItemKind, LogItem
@@ -146,13 +147,31 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
     a client is configured with), exceptions (with the server answer they quote), a client giving up for want of a
     mechanism, an OAuth proxy that could not decrypt its cached token, and token-endpoint
     errors (a JSON body or Python dict repr is parsed; else the AADSTS code or OAuth error name is cut out) in a log line."""
-    found = _remembered_evidence(text) if len(text) <= MEMO_TEXT else _evidence(text)
+    found = _evidence(text)
     return [LogItem(kind, summary, stream=stream, wall_time=wall_time, lineno=lineno, facts=dict(facts)) for kind, summary, facts in found]
+
+
+# A client that polls a mailbox logs the same failure every few minutes: the same line text, analysed once. Bounded: the
+# latest MEMO_SIZE texts of at most MEMO_TEXT characters are remembered.
+MEMO_SIZE = 512
+MEMO_TEXT = 4096
+_T = TypeVar("_T")
+
+
+def remembered(analyse: Callable[[str], _T]) -> Callable[[str], _T]:
+    """`analyse`, a pure function of one line's text (what it holds, not where it stands), run once per distinct text."""
+    cached = functools.lru_cache(maxsize=MEMO_SIZE)(analyse)
+
+    def lookup(text: str) -> _T:
+        return cached(text) if len(text) <= MEMO_TEXT else analyse(text)
+
+    return functools.wraps(analyse)(lookup)
 
 
 Evidence = tuple[tuple[ItemKind, str, dict[str, str]], ...]  # (kind, text, facts) of each item a line gives
 
 
+@remembered
 def _evidence(text: str) -> Evidence:
     """`evidence_items` of one line, without the line's place in the log: a pure function of the text."""
     fact = settings_fact(text)
@@ -182,13 +201,6 @@ def _evidence(text: str) -> Evidence:
         items.append((ItemKind.EXCEPTION, cut(text.strip(), 300), challenge))
     items.extend((ItemKind.TOKEN_ERROR, error, {}) for error in token_errors(text))
     return tuple(items)
-
-
-# A client that polls a mailbox logs the same failure every few minutes: the same line text, analysed once. Bounded: at
-# most MEMO_SIZE lines of at most MEMO_TEXT characters are remembered.
-MEMO_SIZE = 512
-MEMO_TEXT = 4096
-_remembered_evidence = functools.lru_cache(maxsize=MEMO_SIZE)(_evidence)
 
 
 def _c_client_retry(text: str, retried: re.Match[str]) -> dict[str, str]:
