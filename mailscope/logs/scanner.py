@@ -101,7 +101,6 @@ class LogScan:
             session.position_unit = self.stats.position_unit
             yield session
 
-
     def _marker_pattern(self, markers: tuple[bytes, ...]) -> re.Pattern[bytes]:
         """A line is looked at only when it holds one of the format's markers: the reader's own search for them."""
         return self._reader.marker_pattern(markers) if self._reader is not None else marker_pattern(markers, b"".count)
