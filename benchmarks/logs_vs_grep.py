@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -151,7 +152,14 @@ def main() -> int:
     print(f"generated {log} ({size / 1e6:.0f} MB, {sessions} mail sessions, {kind}) in {time.perf_counter() - t0:.1f} s")
     try:
         subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache for both
-        ours = [measure([sys.executable, "-m", "tui.cli", "logs", str(log), "--json"]) for _ in range(args.repeat)]
+        # An ordinary installation, as check_vs_raw.py measures it: the console script next to this interpreter (`-m tui.cli`
+        # from here would import this source tree), and .pyc files written (with PYTHONDONTWRITEBYTECODE set, as on the CI
+        # machine, a source tree would be recompiled on every run, which no installation does).
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        console = shutil.which("mailscope", path=str(Path(sys.executable).parent))
+        command = [console] if console else [sys.executable, "-m", "tui.cli"]
+        print(f"measuring {' '.join(command)} (the console script next to this interpreter, else the source tree)")
+        ours = [measure([*command, "logs", str(log), "--json"]) for _ in range(args.repeat)]
         grep = [measure(["grep", "-c", "AUTHENTICATE", str(log)]) for _ in range(args.repeat)]
         grep_wall, grep_cpu, grep_rss = min(g[0] for g in grep), min(g[1] for g in grep), max(g[2] for g in grep)
         wall, cpu, rss = min(o[0] for o in ours), min(o[1] for o in ours), max(o[2] for o in ours)

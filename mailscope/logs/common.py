@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ast
 import base64
+import functools
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from mailscope.events import Channel, Direction
 from mailscope.logs.model import ItemKind, LogItem
@@ -145,10 +147,37 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
     a client is configured with), exceptions (with the server answer they quote), a client giving up for want of a
     mechanism, an OAuth proxy that could not decrypt its cached token, and token-endpoint
     errors (a JSON body or Python dict repr is parsed; else the AADSTS code or OAuth error name is cut out) in a log line."""
+    found = _evidence(text)
+    return [LogItem(kind, summary, stream=stream, wall_time=wall_time, lineno=lineno, facts=dict(facts)) for kind, summary, facts in found]
+
+
+# A client that polls a mailbox logs the same failure every few minutes: the same line text, analysed once. Bounded: the
+# latest MEMO_SIZE texts of at most MEMO_TEXT characters are remembered.
+MEMO_SIZE = 512
+MEMO_TEXT = 4096
+_T = TypeVar("_T")
+
+
+def remembered(analyse: Callable[[str], _T]) -> Callable[[str], _T]:
+    """`analyse`, a pure function of one line's text (what it holds, not where it stands), run once per distinct text."""
+    cached = functools.lru_cache(maxsize=MEMO_SIZE)(analyse)
+
+    def lookup(text: str) -> _T:
+        return cached(text) if len(text) <= MEMO_TEXT else analyse(text)
+
+    return functools.wraps(analyse)(lookup)
+
+
+Evidence = tuple[tuple[ItemKind, str, dict[str, str]], ...]  # (kind, text, facts) of each item a line gives
+
+
+@remembered
+def _evidence(text: str) -> Evidence:
+    """`evidence_items` of one line, without the line's place in the log: a pure function of the text."""
     fact = settings_fact(text)
     if fact is not None:
-        return [LogItem(ItemKind.FACT, text.strip(), stream=stream, wall_time=wall_time, lineno=lineno, facts=fact)]
-    items: list[LogItem] = []
+        return ((ItemKind.FACT, text.strip(), fact),)
+    items: list[tuple[ItemKind, str, dict[str, str]]] = []
     exception = _EXCEPTION.search(text)
     if exception:
         message = (exception.group("msg") or "").split(" while connecting")[0]
@@ -161,30 +190,26 @@ def evidence_items(text: str, *, stream: str, wall_time: str | None, lineno: int
                 facts["log_protocol"] = where.group("proto")
         facts.update(quoted_reply(exception.group(1), message))
         summary = exception.group(1) + (f": {cut(message, 300)}" if message else "")
-        items.append(LogItem(ItemKind.EXCEPTION, summary, stream=stream, wall_time=wall_time, lineno=lineno, facts=facts))
+        items.append((ItemKind.EXCEPTION, summary, facts))
     elif not WIRE_IN_LINE.search(text) and (gave_up := NO_MECHANISM.search(text)):  # a server's own "Unsupported ..." is wire
-        message = cut(text[max(0, gave_up.start() - 120) :].strip(), 300)
-        items.append(LogItem(ItemKind.EXCEPTION, message, stream=stream, wall_time=wall_time, lineno=lineno))
+        items.append((ItemKind.EXCEPTION, cut(text[max(0, gave_up.start() - 120) :].strip(), 300), {}))
     elif retried := _C_CLIENT_RETRY.search(text):
-        items.append(_c_client_retry(text, retried, stream=stream, wall_time=wall_time, lineno=lineno))
+        items.append((ItemKind.EXCEPTION, cut(text.strip(), 300), _c_client_retry(text, retried)))
     elif proxy := _PROXY_DECRYPT.search(text):
-        items.append(LogItem(ItemKind.EXCEPTION, cut(proxy.group(0), 300), stream=stream, wall_time=wall_time, lineno=lineno))
+        items.append((ItemKind.EXCEPTION, cut(proxy.group(0), 300), {}))
     elif challenge := decoded_challenge(text):
-        items.append(LogItem(ItemKind.EXCEPTION, cut(text.strip(), 300), stream=stream, wall_time=wall_time, lineno=lineno,
-                             facts=challenge))
-    errors = token_errors(text)
-    items.extend(LogItem(ItemKind.TOKEN_ERROR, error, stream=stream, wall_time=wall_time, lineno=lineno) for error in errors)
-    return items
+        items.append((ItemKind.EXCEPTION, cut(text.strip(), 300), challenge))
+    items.extend((ItemKind.TOKEN_ERROR, error, {}) for error in token_errors(text))
+    return tuple(items)
 
 
-def _c_client_retry(text: str, retried: re.Match[str], *, stream: str, wall_time: str | None, lineno: int) -> LogItem:
+def _c_client_retry(text: str, retried: re.Match[str]) -> dict[str, str]:
     """c-client's fallback: it signed in with `mechanism` and the server refused with `reply` (rebuilt with a stand-in tag)."""
     mechanism, reply = retried.group("mechanism"), retried.group("reply").strip()
     facts = _facts("imap", f"A0 NO {reply}", credential=True, command=f"A0 AUTHENTICATE {mechanism}")
     if mailbox := _C_CLIENT_MAILBOX.search(text):
         facts |= {"host": mailbox.group("host"), "port": mailbox.group("port") or "", "log_protocol": mailbox.group("proto")}
-    return LogItem(ItemKind.EXCEPTION, cut(text.strip(), 300), stream=stream, wall_time=wall_time, lineno=lineno,
-                   facts={k: v for k, v in facts.items() if v})  # fmt: skip
+    return {k: v for k, v in facts.items() if v}
 
 
 def settings_fact(text: str) -> dict[str, str] | None:

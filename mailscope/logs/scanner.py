@@ -12,7 +12,7 @@ from mailscope.logs.assembler import Assembler
 from mailscope.logs.detect import FORMATS, detect_format, parser_class
 from mailscope.logs.formats.base import MAIL_MARKERS
 from mailscope.logs.model import ImportedSession
-from mailscope.logs.reader import FULL_SCAN_LIMIT, LineReader, ReadStats, iter_text_lines, unwrap
+from mailscope.logs.reader import FULL_SCAN_LIMIT, LineReader, ReadStats, iter_text_lines, marker_pattern, unwrap
 
 DETECT_SAMPLE = 400  # mail-looking lines looked at before deciding the format
 
@@ -63,14 +63,16 @@ class LogScan:
         if self._reader is not None:
             self._reader.markers = _UNION_MARKERS
         if self.format == "auto":
+            mail_looking: re.Pattern[bytes] | None = None  # chosen once the reader has seen the head of the input
             for lineno, raw in lines:
-                if _ALL_MARKERS.search(raw):
+                mail_looking = mail_looking or self._marker_pattern(_UNION_MARKERS)
+                if mail_looking.search(raw):
                     sample.append((lineno, _decode(raw)))
                     if len(sample) >= DETECT_SAMPLE:
                         break
             self.format = detect_format(text for _, text in sample)
         parser = parser_class(self.format)()
-        wanted = _marker_pattern(parser.markers)
+        wanted = None if parser.markers is None else self._marker_pattern(parser.markers)
         if self._reader is not None:
             self._reader.markers = parser.markers
         assembler = Assembler(self.format)
@@ -99,6 +101,10 @@ class LogScan:
             session.position_unit = self.stats.position_unit
             yield session
 
+    def _marker_pattern(self, markers: tuple[bytes, ...]) -> re.Pattern[bytes]:
+        """A line is looked at only when it holds one of the format's markers: the reader's own search for them."""
+        return self._reader.marker_pattern(markers) if self._reader is not None else marker_pattern(markers, b"".count)
+
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
@@ -115,11 +121,6 @@ def _small(stream: object) -> bool:
     return not stat.S_ISREG(info.st_mode) or info.st_size <= FULL_SCAN_LIMIT
 
 
-def _marker_pattern(markers: tuple[bytes, ...] | None) -> re.Pattern[bytes] | None:
-    """One compiled alternation: a line is looked at only when it holds one of the format's markers."""
-    return None if markers is None else re.compile(b"|".join(re.escape(m) for m in dict.fromkeys(markers)))
-
-
 def _union_markers() -> tuple[bytes, ...]:
     found: dict[bytes, None] = dict.fromkeys(MAIL_MARKERS)
     for name in FORMATS:
@@ -128,4 +129,3 @@ def _union_markers() -> tuple[bytes, ...]:
 
 
 _UNION_MARKERS = _union_markers()
-_ALL_MARKERS = re.compile(b"|".join(re.escape(m) for m in _UNION_MARKERS))

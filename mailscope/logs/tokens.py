@@ -40,8 +40,9 @@ def leaked_tokens(session: ImportedSession) -> list[Secret]:
             if awaiting and text and " " not in text:
                 _add(found, text, awaiting)
             awaiting = None
-        for bearer in _BEARER.finditer(item.text):
-            found.setdefault(bearer.group("token"), None)
+        if "earer" in item.text:  # what _BEARER needs, found at C speed first: a session holds many lines and seldom a token
+            for bearer in _BEARER.finditer(item.text):
+                found.setdefault(bearer.group("token"), None)
     return [Secret(SecretKind.ACCESS_TOKEN, token) for token in list(found)[-MAX_TOKENS:]]
 
 

@@ -13,7 +13,6 @@ says what would decide); 4: no mail session found. (mailscope.report's EXIT_* co
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import json
 import sys
@@ -128,18 +127,22 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return summary.exit_code
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
 def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, Any]:
+    from mailscope.record import SCALARS, dataclass_fields
     from mailscope.redact import escape_controls
+
+    def plain(value: Any) -> Any:
+        kind = type(value)
+        if kind is str or kind in SCALARS:  # most values of a row: before the dataclass test
+            return value
+        shape = dataclass_fields(kind)
+        if shape is not None:
+            return {name: plain(getattr(value, name)) for name in shape[0]}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        return value
 
     findings = summary.findings()
     return {
@@ -166,8 +169,8 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
             "first": summary.first_judged.stated if summary.first_judged else None,
             "last": summary.last_judged.stated if summary.last_judged else None,
         },
-        "findings": [_plain(f) | {"sessions": summary.sessions_with(f.id)[:100]} for f in findings],
-        "sessions": [_plain(row) for row in summary.rows_in_log_order()],
+        "findings": [plain(f) | {"sessions": summary.sessions_with(f.id)[:100]} for f in findings],
+        "sessions": [plain(row) for row in summary.rows_in_log_order()],
         "sessions_listed": len(summary.rows),
     }
 

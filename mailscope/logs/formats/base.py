@@ -21,6 +21,7 @@ MAX_PREFIXES = 256
 MAIL_MARKERS: tuple[bytes, ...] = (
     b"IMAP", b"POP3", b"SMTP", b"AUTH", b"LOGIN", b"CAPA", b"* ", b"+ ", b" OK", b" NO ", b" BAD", b"+OK", b"-ERR",
     b"EHLO", b"STARTTLS", b" 5.7.", b"334 ", b"235 ", b"AADSTS", b"invalid_grant", b"xception", b"SASL",
+    b"SELECT", b"EXAMINE", b"LOGOUT",  # the mailbox check after the sign-in (and its end): a prefixed `A2 EXAMINE INBOX` has no other
     # what a pasted fragment holds without any of those: a reply line's own start, an error object, a client's complaint
     b"5.7.", b"5.5.", b"4.7.", b"NO ", b"BAD ", b"rror", b"uthenticat", b"echanism", b"xoauth2", b"oauthbearer", b"Lookup failed",
     b"Enabled", b"authenticated but not connected",

@@ -21,14 +21,15 @@ from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.formats.base import channel_for
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 
-_CONNECTED = re.compile(r"^\* Connected to (?P<host>\S+) \([^)]*\) port (?P<port>\d+)")
-_WIRE = re.compile(r"^(?P<arrow>[<>]) (?P<text>.*)$")
-_UPGRADE = re.compile(r"(?:^|\s)(?:STARTTLS|STLS)\s*$", re.IGNORECASE)
+_CONNECTED = lazy(r"^\* Connected to (?P<host>\S+) \([^)]*\) port (?P<port>\d+)")
+_WIRE = lazy(r"^(?P<arrow>[<>]) (?P<text>.*)$")
+_UPGRADE = lazy(r"(?:^|\s)(?:STARTTLS|STLS)\s*$", re.IGNORECASE)
 _IDS = r"(?:\[\d+-(?:x|\d+)\] )?"
-_TRACE_INFO = re.compile(rf"^{_IDS}== Info: (?P<text>.*)$")
-_TRACE_BLOCK = re.compile(rf"^{_IDS}(?P<arrow><=|=>) (?P<what>Send|Recv) (?P<kind>header|data|SSL data), (?P<size>\d+) bytes")
-_TRACE_ROW = re.compile(r"^(?P<offset>[0-9a-f]{4,}): (?P<text>.*)$")
+_TRACE_INFO = lazy(rf"^{_IDS}== Info: (?P<text>.*)$")
+_TRACE_BLOCK = lazy(rf"^{_IDS}(?P<arrow><=|=>) (?P<what>Send|Recv) (?P<kind>header|data|SSL data), (?P<size>\d+) bytes")
+_TRACE_ROW = lazy(r"^(?P<offset>[0-9a-f]{4,}): (?P<text>.*)$")
 
 
 class Parser(_Base):
@@ -50,19 +51,19 @@ class Parser(_Base):
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         if self._block is not None:
-            row = _TRACE_ROW.match(rest) if wall_time is None else None
+            row = _TRACE_ROW().match(rest) if wall_time is None else None
             if row is not None:
                 return self._row(int(row.group("offset"), 16), row.group("text"), lineno)
             items = self._end_block(lineno)
             return items + self.parse(lineno, wall_time, rest)
-        if match := _TRACE_BLOCK.match(rest):
+        if match := _TRACE_BLOCK().match(rest):
             protocol_text = match.group("kind") == "header"
             direction = (Direction.SERVER if match.group("what") == "Recv" else Direction.CLIENT) if protocol_text else None
             self._block, self._row_end, self._line = (direction, int(match.group("size")), wall_time), 0, ""
             return []
-        if match := _TRACE_INFO.match(rest):
+        if match := _TRACE_INFO().match(rest):
             return self.parse(lineno, wall_time, "* " + match.group("text"))
-        if match := _CONNECTED.match(rest):
+        if match := _CONNECTED().match(rest):
             self._upgrading = False
             # `curl -v` never prints the URL: a well-known port says the protocol, else the server's greeting will
             protocol, security = channel_for(match.group("port"))
@@ -70,9 +71,9 @@ class Parser(_Base):
                 security = "plain"
             facts = {"host": match.group("host"), "port": match.group("port"), "protocol": protocol, "security": security}
             return [self.connect("", wall_time=wall_time, lineno=lineno, text=rest[2:], **{k: v for k, v in facts.items() if v})]
-        if match := _WIRE.match(rest):
+        if match := _WIRE().match(rest):
             direction = Direction.SERVER if match.group("arrow") == "<" else Direction.CLIENT
-            self._upgrading |= direction is Direction.CLIENT and _UPGRADE.search(match.group("text")) is not None
+            self._upgrading |= direction is Direction.CLIENT and _UPGRADE().search(match.group("text")) is not None
             item = self.wire(match.group("text"), stream="", wall_time=wall_time, lineno=lineno, direction=direction)
             return [item] if item else []
         if rest.startswith("* "):
@@ -115,6 +116,6 @@ class Parser(_Base):
         line, self._line = self._line, ""
         if direction is None or not line:
             return []
-        self._upgrading |= direction is Direction.CLIENT and _UPGRADE.search(line) is not None
+        self._upgrading |= direction is Direction.CLIENT and _UPGRADE().search(line) is not None
         item = self.wire(line, stream="", wall_time=wall_time, lineno=lineno, direction=direction)
         return [item] if item else []

@@ -18,15 +18,16 @@ from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.formats.base import channel_for
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 from mailscope.protocols import imap
 
-_RECORD = re.compile(
+_RECORD = lazy(
     r"^\[(?P<level>DEBUG|INFO|WARN|ERROR)\]\[(?P<ts>\d{4}-\d\d-\d\dT[\d:.]+Z)\]\[(?P<session>\d+)\]\[(?P<user>[^\]]*)\]"
     r"\[(?P<host>[^\]]*)\] (?P<msg>.*)$"
 )
-_CONNECTING = re.compile(r"^Connecting to (?P<host>\S+) : (?P<port>\d+)$")
-_WIRE = re.compile(r"^(?P<side>[SC]): (?P<text>.*)$")
-_SHORTENED = re.compile(r'"\(\* (?P<bytes>\d+)B string \*\)"')
+_CONNECTING = lazy(r"^Connecting to (?P<host>\S+) : (?P<port>\d+)$")
+_WIRE = lazy(r"^(?P<side>[SC]): (?P<text>.*)$")
+_SHORTENED = lazy(r'"\(\* (?P<bytes>\d+)B string \*\)"')
 
 
 class Parser(_Base):
@@ -36,18 +37,18 @@ class Parser(_Base):
     signature = re.compile(r"^\[(?:DEBUG|INFO|WARN|ERROR)\]\[\d{4}-\d\d-\d\dT[\d:.]+Z\]\[\d+\]\[[^\]]*\]\[[^\]]*\] ")
 
     def feed(self, lineno: int, text: str) -> list[LogItem]:
-        record = _RECORD.match(text.rstrip("\r\n"))
+        record = _RECORD().match(text.rstrip("\r\n"))
         if record is None:
             return []  # the application's own output around the client's records
         stream, msg, user = record.group("session"), record.group("msg"), record.group("user")
         where = {"wall_time": record.group("ts"), "lineno": lineno}
         self._last_stream = stream
-        if match := _CONNECTING.match(msg):
+        if match := _CONNECTING().match(msg):
             protocol, security = channel_for(match.group("port"))
             facts = {"host": match.group("host"), "port": match.group("port"), "protocol": "imap", "user": user,
                      "security": security if protocol == "imap" and security == "tls" else ""}  # fmt: skip
             return [self.connect(stream, text=msg, **where, **{k: v for k, v in facts.items() if v})]
-        if match := _WIRE.match(msg):
+        if match := _WIRE().match(msg):
             direction = Direction.SERVER if match.group("side") == "S" else Direction.CLIENT
             text = match.group("text")
             annotations: tuple[str, ...] = ()
@@ -69,7 +70,7 @@ def _is_login(text: str) -> bool:
 
 def _login_user(text: str, user: str) -> tuple[str, tuple[str, ...]]:
     """The LOGIN user the logger shortened to `"(* 29B string *)"`: the logger prefix's username when its length matches."""
-    shortened = _SHORTENED.search(text)
+    shortened = _SHORTENED().search(text)
     if shortened is None or int(shortened.group("bytes")) != len(user.encode()):
         return text, ()
     note = "LOGIN user shortened in the client's log, restored from its logger prefix (same length)"

@@ -20,13 +20,14 @@ from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.formats.base import StreamState
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 from mailscope.protocols import imap
 
-_LINE = re.compile(
+_LINE = lazy(
     r"^(?:.*?: )?(?P<proto>IMAP|POP|SMTP) \((?P<conn>[^)]*?)(?:; (?P<account>(?![^)]*(?:->|:\d+\)))[^)]*))?\)(?P<indent> +)"
     r"(?:(?P<arrow><--|-->|<->) (?P<body>.*)|(?P<event>\[.*\]))$"
 )
-_SERVER = re.compile(r"(?:->|-)(?P<host>[^:;{}\s]+):(?P<port>\d+)\s*$")
+_SERVER = lazy(r"(?:->|-)(?P<host>[^:;{}\s]+):(?P<port>\d+)\s*$")
 
 
 class Parser(_Base):
@@ -42,7 +43,7 @@ class Parser(_Base):
         self._last_server: dict[str, str] = StreamState()  # stream -> the last indented server line
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
-        match = _LINE.match(rest)
+        match = _LINE().match(rest)
         if not match:
             return common.evidence_items(rest, stream=self._last_stream, wall_time=wall_time, lineno=lineno)
         stream = match.group("conn")
@@ -77,7 +78,7 @@ class Parser(_Base):
         if lowered.startswith("client connected"):
             self._released.pop(stream, None)
             facts = {"protocol": {"POP": "pop3"}.get(proto, proto.lower())}
-            server = _SERVER.search(stream)
+            server = _SERVER().search(stream)
             if server:
                 facts |= {"host": server.group("host"), "port": server.group("port")}
             return [self.connect(stream, wall_time=wall_time, lineno=lineno, text=event, **facts)]

@@ -14,27 +14,28 @@ from mailscope.events import Channel, Direction
 from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 from mailscope.protocols import imap
 
 # A log level before the text (`DEBUG:`, `[INFO]`, `<7>`, `level=debug`), as loggers print it.
 _LEVELS = r"(?:TRACE|DEBUG|FINE(?:R|ST)?|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|SEVERE|CRIT(?:ICAL)?|FATAL|VERBOSE)"
-_LEVEL = re.compile(rf"^\s*(?:\[{_LEVELS}\]|<\d>|level={_LEVELS}|{_LEVELS}\b)\s*:?\s*", re.IGNORECASE)
+_LEVEL = lazy(rf"^\s*(?:\[{_LEVELS}\]|<\d>|level={_LEVELS}|{_LEVELS}\b)\s*:?\s*", re.IGNORECASE)
 # A direction mark before the protocol text: transcripts (`C:`/`S:`), curl and MailKit-like arrows, PHPMailer
 # (`CLIENT -> SERVER:`), node-imap (`=>`/`<=`), proxies (`-->`/`<--`).
 _MARKS = (
     (Direction.CLIENT, r"C:|C->S:?|CLIENT:|CLIENT -> SERVER:|client:|=>|-->|>>|>|send:|sent:|write:"),
     (Direction.SERVER, r"S:|S->C:?|SERVER:|SERVER -> CLIENT:|server:|<=|<--|<<|<|reply:|recv:|received:|read:"),
 )
-_MARK = re.compile("|".join(rf"(?P<{d.value}>(?:{pattern}))" for d, pattern in _MARKS))
-_START_MARK = re.compile(rf"^(?:{_MARK.pattern})(?:\s+|$)")
-_END_MARK = re.compile(rf"(?:^|\s)(?:{_MARK.pattern})\s*$")
-_SASL_RESPONSE = re.compile(r"^(?:[A-Za-z0-9+/]{4,}={0,2}|\*|=|)$")  # what a client sends after a continuation
-_BRACKETED = re.compile(r"^\[([^\]]{8,40})\]\s*")  # `[2026-11-28 10:00:01] ...`
-_LITERAL = re.compile(r"^b?(?:'.*'|\".*\")$")
+_MARK = lazy("|".join(rf"(?P<{d.value}>(?:{pattern}))" for d, pattern in _MARKS))
+_START_MARK = lazy(rf"^(?:{_MARK().pattern})(?:\s+|$)")
+_END_MARK = lazy(rf"(?:^|\s)(?:{_MARK().pattern})\s*$")
+_SASL_RESPONSE = lazy(r"^(?:[A-Za-z0-9+/]{4,}={0,2}|\*|=|)$")  # what a client sends after a continuation
+_BRACKETED = lazy(r"^\[([^\]]{8,40})\]\s*")  # `[2026-11-28 10:00:01] ...`
+_LITERAL = lazy(r"^b?(?:'.*'|\".*\")$")
 # Exchange's and Gmail's refusal texts alone on a line.
-_BARE_ANSWER = re.compile(r"(?:AUTHENTICATE|LOGIN) failed\.|\[AUTHENTICATIONFAILED\] Invalid credentials \(Failure\)")
+_BARE_ANSWER = lazy(r"(?:AUTHENTICATE|LOGIN) failed\.|\[AUTHENTICATIONFAILED\] Invalid credentials \(Failure\)")
 # A continuation after a prefix the product-prefix search does not know (a fragment's only line).
-_CONTINUATION = re.compile(r"(?:^|\s)(\+ [A-Za-z0-9+/]{16,}={0,2})$")
+_CONTINUATION = lazy(r"(?:^|\s)(\+ [A-Za-z0-9+/]{16,}={0,2})$")
 
 
 class Parser(_Base):
@@ -48,16 +49,16 @@ class Parser(_Base):
         where = {"wall_time": wall_time, "lineno": lineno}
         if self._multiline.get(self._last_stream):
             return super().parse(lineno, wall_time, rest)
-        rest = _LEVEL.sub("", rest, count=1)
+        rest = _LEVEL().sub("", rest, count=1)
         if wall_time is None:  # the level came before the time, or the time is in brackets
-            bracket = _BRACKETED.match(rest)
+            bracket = _BRACKETED().match(rest)
             if bracket and (stamp := common.whole_timestamp(bracket.group(1))):
                 wall_time, rest = stamp, rest[bracket.end() :]
-                rest = _LEVEL.sub("", rest, count=1)
+                rest = _LEVEL().sub("", rest, count=1)
             else:
                 wall_time, rest = common.split_timestamp(rest)
             where["wall_time"] = wall_time
-        mark = _START_MARK.match(rest)
+        mark = _START_MARK().match(rest)
         if mark is not None:
             return self._marked(_direction(mark), rest[mark.end() :], **where)
         quoting = common.quoted_in_error(rest)
@@ -70,8 +71,8 @@ class Parser(_Base):
 
     def stream_of(self, prefix: str) -> str:
         """A product's prefix keys its connection; a level word or a direction mark in it does not."""
-        prefix = _LEVEL.sub("", prefix, count=1)
-        return _END_MARK.sub("", prefix).strip(" :-")
+        prefix = _LEVEL().sub("", prefix, count=1)
+        return _END_MARK().sub("", prefix).strip(" :-")
 
     def wire(self, text: str, *, stream: str, wall_time: str | None, lineno: int, direction: Direction | None = None,
              annotations: tuple[str, ...] = ()) -> LogItem | None:  # fmt: skip
@@ -84,7 +85,7 @@ class Parser(_Base):
         stream, wire = super().find_wire(rest)
         self._prefix_direction = None
         if wire is not None:
-            end = _END_MARK.search(rest[: len(rest) - len(wire)])
+            end = _END_MARK().search(rest[: len(rest) - len(wire)])
             self._prefix_direction = _direction(end) if end else None
         return stream, wire
 
@@ -93,7 +94,7 @@ class Parser(_Base):
         """A line its writer marked with a direction: the rest is the protocol text (a SASL response included), or a
         string repr of it."""
         body = body.rstrip("\r\n")
-        if _LITERAL.match(body.strip()):
+        if _LITERAL().match(body.strip()):
             payload = common.python_literal(body.strip())
             if payload is not None:
                 return self.payload_lines(payload, direction, stream="", wall_time=wall_time, lineno=lineno)
@@ -101,7 +102,7 @@ class Parser(_Base):
         if evidence:
             return evidence
         protocol = common.protocol_of(body) or self.channels.get("") or Channel.IMAP
-        if not (common.WIRE_LINE.fullmatch(body) or common.classify(body, protocol) or _SASL_RESPONSE.match(body.strip())):
+        if not (common.WIRE_LINE.fullmatch(body) or common.classify(body, protocol) or _SASL_RESPONSE().match(body.strip())):
             return []  # a marked line that is no protocol text (a client's own message)
         item = self.wire(body, stream="", wall_time=wall_time, lineno=lineno, direction=direction)
         return [item] if item else []
@@ -120,11 +121,11 @@ class Parser(_Base):
         if imap.status_of(text) is not None and imap.stands_alone(text):  # an IMAP answer whose tag was cut off
             item = self.wire(text, stream="", wall_time=wall_time, lineno=lineno, direction=Direction.SERVER)
             return [item] if item else []
-        if _BARE_ANSWER.fullmatch(text):  # even its status: Ruby's Net::IMAP::NoResponseError prints only the text
+        if _BARE_ANSWER().fullmatch(text):  # even its status: Ruby's Net::IMAP::NoResponseError prints only the text
             item = self.wire(f"NO {text}", stream="", wall_time=wall_time, lineno=lineno, direction=Direction.SERVER,
                              annotations=("an IMAP refusal's text without its tag and status",))
             return [item] if item else []
-        continuation = _CONTINUATION.search(text)
+        continuation = _CONTINUATION().search(text)
         if continuation is not None:
             item = self.wire(continuation.group(1), stream="", wall_time=wall_time, lineno=lineno, direction=Direction.SERVER)
             return [item] if item else []

@@ -29,20 +29,21 @@ from mailscope.events import Direction
 from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 
-_TYPE = re.compile(r'^\s+type="(?P<type>\w*(?P<proto>IMAP|POP3)(?P<ssl>SSL)?Retriever)"$')
-_PARAM = re.compile(r'^\s+parameter (?P<name>\w+)=(?:"(?P<value>.*)"|\*)$')
-_TRACE = re.compile(r"^\w+\(\) \[[\w.]+:\d+\] (?P<msg>.*)$")
-_ESTABLISHING = re.compile(r"^establishing (?:IMAP|POP3)(?: SSL)? connection to (?P<host>[^\s:]+):(?P<port>\d+)")
-_ESTABLISHED = re.compile(r"^(?:IMAP|POP3)(?: SSL)? connection <[^>]*> established")
-_FAILURE = re.compile(r"^\S.*?: (?P<kind>credential/login error|login refused error|operation error) \((?P<what>.*?)\)?$")
-_LOGIN_RETRIED = re.compile(r"^IMAP login failed with: (?P<reply>b?'.*'|\".*\")\.?$")
-_AUTH_RETRIED = re.compile(r"^\s*Tried IMAP authenticate, which also failed with: (?P<text>.*?)\)?$")
-_COMMAND_ERROR = re.compile(r"^(?:IMAP error \()?(?P<command>\w+) command error: (?P<status>BAD|NO) \[(?P<reply>b?'.*'|\".*\")\]\)?$")
-_SELECTING = re.compile(r'^selecting mailbox "(?P<mailbox>[^"]*)"$')
-_BYE = re.compile(r"^IMAP error \(command: (?P<command>\w+) => (?P<text>.*)\)$")
-_POP_ERROR = re.compile(r"^POP error \((?P<reply>b?'.*'|\".*\")\)(?P<uidl> - if your server does not support the UIDL)?")
-_UIDL = re.compile(r"^UIDL response \"b?'")
+_TYPE = lazy(r'^\s+type="(?P<type>\w*(?P<proto>IMAP|POP3)(?P<ssl>SSL)?Retriever)"$')
+_PARAM = lazy(r'^\s+parameter (?P<name>\w+)=(?:"(?P<value>.*)"|\*)$')
+_TRACE = lazy(r"^\w+\(\) \[[\w.]+:\d+\] (?P<msg>.*)$")
+_ESTABLISHING = lazy(r"^establishing (?:IMAP|POP3)(?: SSL)? connection to (?P<host>[^\s:]+):(?P<port>\d+)")
+_ESTABLISHED = lazy(r"^(?:IMAP|POP3)(?: SSL)? connection <[^>]*> established")
+_FAILURE = lazy(r"^\S.*?: (?P<kind>credential/login error|login refused error|operation error) \((?P<what>.*?)\)?$")
+_LOGIN_RETRIED = lazy(r"^IMAP login failed with: (?P<reply>b?'.*'|\".*\")\.?$")
+_AUTH_RETRIED = lazy(r"^\s*Tried IMAP authenticate, which also failed with: (?P<text>.*?)\)?$")
+_COMMAND_ERROR = lazy(r"^(?:IMAP error \()?(?P<command>\w+) command error: (?P<status>BAD|NO) \[(?P<reply>b?'.*'|\".*\")\]\)?$")
+_SELECTING = lazy(r'^selecting mailbox "(?P<mailbox>[^"]*)"$')
+_BYE = lazy(r"^IMAP error \(command: (?P<command>\w+) => (?P<text>.*)\)$")
+_POP_ERROR = lazy(r"^POP error \((?P<reply>b?'.*'|\".*\")\)(?P<uidl> - if your server does not support the UIDL)?")
+_UIDL = lazy(r"^UIDL response \"b?'")
 _REBUILT = "rebuilt: getmail6 does not log protocol lines; {why}"
 
 
@@ -66,33 +67,33 @@ class Parser(_Base):
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         where = {"wall_time": wall_time, "lineno": lineno}
         line = rest.rstrip("\r\n")
-        if match := _TYPE.match(line):
+        if match := _TYPE().match(line):
             self._conf, self._connected, self._signing_in, self._held = {}, False, False, []
             self._protocol = "imap" if match.group("proto") == "IMAP" else "pop3"
             self._security = "tls" if match.group("ssl") else "plain"
             return []
-        if match := _PARAM.match(line):
+        if match := _PARAM().match(line):
             self._conf[match.group("name")] = match.group("value") if match.group("value") is not None else "*"
             return []
-        trace = _TRACE.match(line)
+        trace = _TRACE().match(line)
         message = trace.group("msg").strip() if trace else line.strip()
-        if match := _ESTABLISHING.match(message):
+        if match := _ESTABLISHING().match(message):
             return self._connect(match.group("host"), match.group("port"), message, where)
-        if _ESTABLISHED.match(message):
+        if _ESTABLISHED().match(message):
             items = [] if self._connected else self._connect(self._conf.get("server", ""), self._conf.get("port", ""), message, where)
             return items + (self._sign_in(where) if self._protocol == "pop3" else [])  # POP3 signs in right after connecting
         if message == "logging in" and self._protocol == "imap":
             return self._sign_in(where)
         if message == "logged in" and self._signing_in:
             return self._answer(f"{self._current_tag} OK", "it says it logged in", where)
-        if match := _SELECTING.match(line.strip()):
+        if match := _SELECTING().match(line.strip()):
             self._mailbox = match.group("mailbox")
             return []
-        if _UIDL.match(line.strip()):
+        if _UIDL().match(line.strip()):
             return self._pop_after_auth(where)
-        if match := _FAILURE.match(line):
+        if match := _FAILURE().match(line):
             return self._failure(match.group("what"), line, where)
-        if match := _AUTH_RETRIED.match(line):
+        if match := _AUTH_RETRIED().match(line):
             tag = self._next_tag()
             return [*self._client(f"{tag} AUTHENTICATE PLAIN", "its LOGIN was refused, so it retried as AUTHENTICATE PLAIN", where),
                     *self._answer(f"{tag} NO {match.group('text')}", "quoted in its error", where)]  # fmt: skip
@@ -138,10 +139,10 @@ class Parser(_Base):
     def _failure(self, what: str, line: str, where: dict) -> list[LogItem]:
         """`<rcfile>: credential/login error (...)`: the server's answer the error quotes, rebuilt, plus the error itself."""
         exception = [LogItem(ItemKind.EXCEPTION, f"getmail6: {common.cut(line.strip(), 300)}", stream="", **where)]
-        if match := _LOGIN_RETRIED.match(what):
+        if match := _LOGIN_RETRIED().match(what):
             reply = common.python_literal(match.group("reply")) or match.group("reply")
             return [*self._answer(f"{self._current_tag} NO {reply}", "quoted in its error", where), *exception]
-        if match := _COMMAND_ERROR.match(what):
+        if match := _COMMAND_ERROR().match(what):
             reply = common.python_literal(match.group("reply")) or match.group("reply")
             command, status, items = match.group("command").upper(), match.group("status"), []
             if command not in ("AUTHENTICATE", "LOGIN"):  # a command after the sign-in
@@ -150,11 +151,11 @@ class Parser(_Base):
             elif status == "BAD":
                 self._held = []  # a BAD answers the command itself: no continuation, no token sent
             return [*items, *self._answer(f"{self._current_tag} {status} {reply}", "quoted in its error", where), *exception]
-        if match := _BYE.match(what):
+        if match := _BYE().match(what):
             tag = self._next_tag()
             return [*self._client(f"{tag} {match.group('command')}", "its error names the command", where),
                     *self._answer(f"* BYE {match.group('text')}", "quoted in its error", where), *exception]  # fmt: skip
-        if match := _POP_ERROR.match(what):
+        if match := _POP_ERROR().match(what):
             reply = common.python_literal(match.group("reply")) or match.group("reply")
             items: list[LogItem] = []
             if match.group("uidl"):  # the sign-in was accepted; the UIDL after it was refused

@@ -12,8 +12,9 @@ from mailscope.events import Direction
 from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 
-_NODE_IMAP = re.compile(r"^(?P<arrow><=|=>) (?P<quoted>'.*'|\".*\")\s*$")
+_NODE_IMAP = lazy(r"^(?P<arrow><=|=>) (?P<quoted>'.*'|\".*\")\s*$")
 
 
 def _js_unquote(text: str) -> str:
@@ -32,7 +33,7 @@ class Parser(_Base):
             return self._json(lineno, wall_time, rest)
         if rest.startswith("[connection] Connected to host"):
             return [self.connect("", wall_time=wall_time, lineno=lineno, text=rest, client_software="node-imap", protocol="imap")]
-        match = _NODE_IMAP.match(rest)
+        match = _NODE_IMAP().match(rest)
         if match:
             direction = Direction.SERVER if match.group("arrow") == "<=" else Direction.CLIENT
             return self.payload_lines(_js_unquote(match.group("quoted")), direction, stream="", wall_time=wall_time, lineno=lineno)

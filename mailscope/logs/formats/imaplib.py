@@ -20,11 +20,12 @@ from mailscope.events import Channel, Direction
 from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.model import LogItem
+from mailscope.patterns import lazy
 
-_IMAPLIB = re.compile(r"^\s*(?:\d\d:\d\d\.\d\d )?(?P<arrow>[<>]) (?P<repr>b?(?:'.*'|\".*\"))\s*$")
-_SMTPLIB = re.compile(r"^(?:(?P<side>send|reply):|\*(?P<pop>cmd|resp|put|get)\*) (?P<repr>b?(?:'.*'|\".*\"))\s*$")
-_NEW_IMAP = re.compile(r"new IMAP4 connection, tag=")
-_SMTP_CONNECT = re.compile(r"^connect: \('(?P<host>[^']+)', (?P<port>\d+)\)")
+_IMAPLIB = lazy(r"^\s*(?:\d\d:\d\d\.\d\d )?(?P<arrow>[<>]) (?P<repr>b?(?:'.*'|\".*\"))\s*$")
+_SMTPLIB = lazy(r"^(?:(?P<side>send|reply):|\*(?P<pop>cmd|resp|put|get)\*) (?P<repr>b?(?:'.*'|\".*\"))\s*$")
+_NEW_IMAP = lazy(r"new IMAP4 connection, tag=")
+_SMTP_CONNECT = lazy(r"^connect: \('(?P<host>[^']+)', (?P<port>\d+)\)")
 
 
 class Parser(_Base):
@@ -41,12 +42,12 @@ class Parser(_Base):
         self._poplib_last: dict[str, str] = {}  # poplib print kind -> the line it printed last
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
-        if _NEW_IMAP.search(rest):
+        if _NEW_IMAP().search(rest):
             return [self.connect("", wall_time=wall_time, lineno=lineno, text=rest, protocol="imap")]
-        if match := _SMTP_CONNECT.match(rest):
+        if match := _SMTP_CONNECT().match(rest):
             facts = {"host": match.group("host"), "port": match.group("port"), "protocol": "smtp"}
             return [self.connect("", wall_time=wall_time, lineno=lineno, text=rest, client_software="Python smtplib", **facts)]
-        match = _IMAPLIB.match(rest) or _SMTPLIB.match(rest)
+        match = _IMAPLIB().match(rest) or _SMTPLIB().match(rest)
         if not match:
             return common.evidence_items(rest, stream="", wall_time=wall_time, lineno=lineno)
         groups = match.groupdict()

@@ -11,6 +11,7 @@ the command line is rebuilt from those two, with the tag the connection's counte
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from mailscope.events import Channel, Direction
 from mailscope.logs import common
@@ -58,15 +59,13 @@ class Parser(_Base):
         return items
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
-        version = _VERSION.search(rest)
-        if version:
-            facts = {"client_software": f"JavaMail {version.group('version')}"}
+        own = _own_line(rest)
+        if own is not None and own.kind is _VERSION:
+            facts = {"client_software": f"JavaMail {own.match.group('version')}"}  # type: ignore[union-attr]
             return [LogItem(ItemKind.FACT, rest, stream=self._last_stream, wall_time=wall_time, lineno=lineno, facts=facts)]
-        debug = _DEBUG.search(rest)
-        if debug and not common.WIRE_LINE.fullmatch(rest.strip()):
-            items = self._debug(debug.group("proto").upper(), debug.group("msg").strip(), wall_time, lineno)
-            bare = not rest[: debug.start()].strip()
-            if bare and (self._held or (items and items[0].kind is ItemKind.CONNECT)):
+        if own is not None:
+            items = self._debug(own, wall_time, lineno)
+            if own.bare and (self._held or (items and items[0].kind is ItemKind.CONNECT)):
                 # JavaMail prints its own lines without the product's thread prefix: a new connection belongs to
                 # whichever thread speaks next, so hold it until then.
                 self._held.extend(items)
@@ -121,11 +120,12 @@ class Parser(_Base):
         )  # fmt: skip
         return [item] if item else []
 
-    def _debug(self, proto: str, msg: str, wall_time: str | None, lineno: int) -> list[LogItem]:
+    def _debug(self, own: _Own, wall_time: str | None, lineno: int) -> list[LogItem]:
+        proto, msg, kind, match = own.proto, own.msg, own.kind, own.match
         stream = self._last_stream
         where = {"stream": stream, "wall_time": wall_time, "lineno": lineno}
         protocol = {"IMAP": "imap", "POP3": "pop3", "SMTP": "smtp"}[proto.rstrip("S") if proto != "POP3S" else "POP3"]
-        if match := _CONNECT.search(msg):
+        if kind is _CONNECT:
             security = "tls" if match.group("ssl") == "true" else ("starttls" if protocol == "smtp" else "plain")
             self._last_tag.pop(stream, None)
             return [
@@ -134,21 +134,21 @@ class Parser(_Base):
                     security=security, **{"wall_time": wall_time, "lineno": lineno},
                 )
             ]  # fmt: skip
-        if match := _LOGIN.search(msg):
+        if kind is _LOGIN:
             facts = {"host": match.group("host"), "user": match.group("user").strip(), "password": match.group("password").strip()}
             facts["protocol"] = protocol
             if proto.endswith("S"):  # IMAPS/POP3S/SMTPS: the store was configured for implicit TLS
                 facts["security"] = "tls"
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts=facts, **where)]
-        if match := _MECHANISM.match(msg):
+        if kind is _MECHANISM:
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_advertised": match.group("mech")}, **where)]
-        if match := _SMTP_MECHS.match(msg):
+        if kind is _SMTP_MECHS:
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanisms_tried": match.group("mechs")}, **where)]
-        if match := _SMTP_FOUND_AUTH.match(msg):
+        if kind is _SMTP_FOUND_AUTH:
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_advertised": match.group("mechs")}, **where)]
-        if match := _SMTP_USING.match(msg):
+        if kind is _SMTP_USING:
             return [LogItem(ItemKind.FACT, f"{proto}: {msg}", facts={"mechanism_chosen": match.group("mech")}, **where)]
-        if match := _SUPPRESSED.match(msg):
+        if kind is _SUPPRESSED:
             command = match.group("command")
             if protocol == "pop3" and command == "authentication":  # POP3 USER/PASS (or APOP), both hidden
                 command = "PASS"
@@ -161,14 +161,47 @@ class Parser(_Base):
                 annotations=("rebuilt: JavaMail suppressed the trace of this command (its arguments hold the secret)",),
             )  # fmt: skip
             return [item] if item else []
-        if match := _RESULT.match(msg):
+        if kind is _RESULT:
             item = self.wire(match.group("response"), stream=stream, wall_time=wall_time, lineno=lineno, direction=Direction.SERVER)
             return [item] if item else []
-        if match := _SMTP_VERDICT.match(msg):  # "AUTH LOGIN succeeded" / "AUTH LOGIN failed": the reply itself is hidden
+        if kind is _SMTP_VERDICT:  # "AUTH LOGIN succeeded" / "AUTH LOGIN failed": the reply itself is hidden
             return [LogItem(ItemKind.NOTE, f"{proto}: {msg}", facts={"auth_verdict": match.group("verdict")}, **where)]
         if msg.startswith(("connected to host", "STARTTLS", "closeConnection", "disconnect")):
             return [LogItem(ItemKind.NOTE, f"{proto}: {msg}", **where)]
         return []
+
+
+class _Own(NamedTuple):
+    """One of JavaMail's own lines, read from its text alone (the same text always reads the same)."""
+
+    proto: str  # IMAPS, POP3, SMTP...; "" for the version banner
+    msg: str
+    bare: bool  # printed without the product's thread prefix
+    kind: re.Pattern[str] | None  # the message it is (_CONNECT, _LOGIN, ... or _VERSION); None: another one
+    match: re.Match[str] | None
+
+
+_MESSAGES = (
+    (_CONNECT, _CONNECT.search), (_LOGIN, _LOGIN.search), (_MECHANISM, _MECHANISM.match), (_SMTP_MECHS, _SMTP_MECHS.match),
+    (_SMTP_FOUND_AUTH, _SMTP_FOUND_AUTH.match), (_SMTP_USING, _SMTP_USING.match), (_SUPPRESSED, _SUPPRESSED.match),
+    (_RESULT, _RESULT.match), (_SMTP_VERDICT, _SMTP_VERDICT.match),
+)  # fmt: skip
+
+
+@common.remembered
+def _own_line(rest: str) -> _Own | None:
+    """The version banner or a `DEBUG IMAPS: ...` line, with the message it is; None for any other line."""
+    version = _VERSION.search(rest)
+    if version:
+        return _Own("", rest, False, _VERSION, version)
+    debug = _DEBUG.search(rest)
+    if not debug or common.WIRE_LINE.fullmatch(rest.strip()):
+        return None
+    proto, msg, bare = debug.group("proto").upper(), debug.group("msg").strip(), not rest[: debug.start()].strip()
+    for kind, find in _MESSAGES:
+        if match := find(msg):
+            return _Own(proto, msg, bare, kind, match)
+    return _Own(proto, msg, bare, None, None)
 
 
 def _flattened_pieces(text: str) -> list[str] | None:

@@ -8,9 +8,10 @@ import re
 from mailscope.logs.formats import transcript
 from mailscope.logs.formats.base import channel_for
 from mailscope.logs.model import LogItem
+from mailscope.patterns import lazy
 from mailscope.protocols import default_port
 
-_CONNECTED = re.compile(r"^Connected to (?P<scheme>[a-z0-9]+)://(?P<host>[^:/\s]+)(?::(?P<port>\d+))?/?(?P<query>\S*)")
+_CONNECTED = lazy(r"^Connected to (?P<scheme>[a-z0-9]+)://(?P<host>[^:/\s]+)(?::(?P<port>\d+))?/?(?P<query>\S*)")
 
 
 class Parser(transcript.Parser):
@@ -19,7 +20,7 @@ class Parser(transcript.Parser):
     signature = re.compile(r"^(?:\S+\s+)?Connected to (?:imaps?|pop3?s?|smtps?)://")
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
-        match = _CONNECTED.match(rest)
+        match = _CONNECTED().match(rest)
         if not match:
             return super().parse(lineno, wall_time, rest)
         scheme = match.group("scheme")

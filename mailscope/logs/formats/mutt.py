@@ -28,19 +28,20 @@ from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.formats.base import StreamState, channel_for
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 from mailscope.protocols import imap
 
 _STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
-_NEOMUTT = re.compile(rf"\[(?P<ts>{_STAMP})\]<(?P<level>[PEWM1-5N])> (?P<func>[A-Za-z_]\w*)\(\) ")
-_MUTT = re.compile(rf"\[(?P<ts>{_STAMP})(?: (?:[A-Za-z_]\w*@)?[^\s\]]+:\d+)?\] ")
-_WIRE = re.compile(r"^(?P<fd>-?\d+)(?P<arrow>[<>]) ?(?P<text>.*)$", re.DOTALL)
-_CONNECTED = re.compile(r"^Connected to (?P<host>.+):(?P<port>\d+) on fd=(?P<fd>\d+)")
-_READING = re.compile(r"^(?:Reading|Selecting|Opening) (?P<url>(?:imaps?|pops?|smtps?)://\S+?)(?:\.\.\.)?$")
-_AUTHENTICATING = re.compile(r"^Authenticating \((?P<mech>[A-Z0-9_-]+)\)\.\.\.|^Logging in\.\.\.$")
-_COMMAND_FAILED = re.compile(r"^(?:imap_exec: command failed|IMAP command failed): (?P<answer>.*)$")
-_VERSION = re.compile(r"^(?P<software>(?:Neo)?Mutt[-/]\S+)(?: \([^)]*\))? debugging at level (?P<level>\d)")
+_NEOMUTT = lazy(rf"\[(?P<ts>{_STAMP})\]<(?P<level>[PEWM1-5N])> (?P<func>[A-Za-z_]\w*)\(\) ")
+_MUTT = lazy(rf"\[(?P<ts>{_STAMP})(?: (?:[A-Za-z_]\w*@)?[^\s\]]+:\d+)?\] ")
+_WIRE = lazy(r"^(?P<fd>-?\d+)(?P<arrow>[<>]) ?(?P<text>.*)$", re.DOTALL)
+_CONNECTED = lazy(r"^Connected to (?P<host>.+):(?P<port>\d+) on fd=(?P<fd>\d+)")
+_READING = lazy(r"^(?:Reading|Selecting|Opening) (?P<url>(?:imaps?|pops?|smtps?)://\S+?)(?:\.\.\.)?$")
+_AUTHENTICATING = lazy(r"^Authenticating \((?P<mech>[A-Z0-9_-]+)\)\.\.\.|^Logging in\.\.\.$")
+_COMMAND_FAILED = lazy(r"^(?:imap_exec: command failed|IMAP command failed): (?P<answer>.*)$")
+_VERSION = lazy(r"^(?P<software>(?:Neo)?Mutt[-/]\S+)(?: \([^)]*\))? debugging at level (?P<level>\d)")
 # mutt_error() texts of the auth and socket code (imap/auth*.c, pop/pop_auth.c, smtp.c, mutt_socket.c, mutt_sasl.c)
-_ERROR = re.compile(
+_ERROR = lazy(
     r"authentication failed|^Login failed|^No authenticators available|^Could not (?:find the host|connect to)|"
     r"^Connection to \S+ closed|^SASL authentication failed|^OAUTH token is too big|^Unable to (?:open mailbox|connect)|"
     r"^(?:SSL|TLS) .*fail|certificate",
@@ -80,7 +81,7 @@ class Parser(_Base):
 
     def _bare(self, lineno: int, text: str) -> list[LogItem]:
         """A physical line without a record header: the next line of a pipelined write, or an old mutt's whole record."""
-        if self._write_open is not None and text.strip() and not _WIRE.match(text):
+        if self._write_open is not None and text.strip() and not _WIRE().match(text):
             return self._wire_line(self._write_open, Direction.CLIENT, text, None, lineno)
         return self._record(lineno, None, None, text, False)
 
@@ -88,27 +89,27 @@ class Parser(_Base):
         where = {"wall_time": wall_time, "lineno": lineno}
         if level:
             self._software = "NeoMutt"
-        wire = _WIRE.match(msg)
+        wire = _WIRE().match(msg)
         if wire is not None:
             return self._wire(wire, cut, wall_time, lineno)
         msg = msg.rstrip("\r\n")
-        if match := _VERSION.match(msg):
+        if match := _VERSION().match(msg):
             self._software = match.group("software").split("/")[0].split("-")[0]
             return [LogItem(ItemKind.FACT, msg, facts={"client_software": match.group("software").replace("/", " ")}, **where)]
-        if match := _READING.match(msg):
+        if match := _READING().match(msg):
             self._next_url = _url_facts(match.group("url"))
             return []
-        if match := _CONNECTED.match(msg):
+        if match := _CONNECTED().match(msg):
             return [self._connect(match, wall_time, lineno)]
         stream = self._last_stream
-        if match := _AUTHENTICATING.match(msg):
+        if match := _AUTHENTICATING().match(msg):
             return self._announced(stream, match, msg, where)
-        if match := _COMMAND_FAILED.match(msg):
+        if match := _COMMAND_FAILED().match(msg):
             return self._failed(stream, match.group("answer"), wall_time, lineno)
         evidence = common.evidence_items(msg, stream=stream, **where)
         if evidence:
             return evidence
-        if level == "E" or _ERROR.search(msg):
+        if level == "E" or _ERROR().search(msg):
             kind = ItemKind.CLOSE if msg.startswith("Connection to ") and msg.endswith(" closed") else ItemKind.EXCEPTION
             return [LogItem(kind, f"{self._software}: {common.cut(msg, 300)}", stream=stream, **where)]
         if msg.startswith(("SSL/TLS connection using", "Communication encrypted", "Looking up ", "Connecting to ")):
@@ -199,19 +200,19 @@ class Parser(_Base):
 def _records(line: str) -> list[tuple[str | None, str | None, str, bool]]:
     """(time, NeoMutt level, message, cut) for each record in one physical line. A record runs into the next one when its
     message had no newline of its own: a write without CRLF, or a message NeoMutt cut at its buffer size."""
-    neomutt = list(_NEOMUTT.finditer(line))
+    neomutt = list(_NEOMUTT().finditer(line))
     if neomutt and neomutt[0].start() == 0:
         records = []
         for index, match in enumerate(neomutt):
             end = neomutt[index + 1].start() if index + 1 < len(neomutt) else len(line)
             records.append((match.group("ts"), match.group("level"), line[match.end() : end], end < len(line)))
         return records
-    head = _MUTT.match(line)
+    head = _MUTT().match(line)
     if head is None:
         return [(None, None, line, False)]
     message = line[head.end() :]
-    if _WIRE.match(message):  # mutt never cuts, but a write without CRLF runs into the next record
-        glued = _MUTT.search(message)
+    if _WIRE().match(message):  # mutt never cuts, but a write without CRLF runs into the next record
+        glued = _MUTT().search(message)
         if glued is not None and glued.start() > 0:
             return [(head.group("ts"), "", message[: glued.start()], False), *_records(message[glued.start() :])]
     return [(head.group("ts"), "", message, False)]

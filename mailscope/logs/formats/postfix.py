@@ -25,17 +25,18 @@ from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.formats.base import StreamState, channel_for
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 
-_POSTFIX = re.compile(r"^(?:\S+ )?postfix(?:-[\w]+)?(?:/[\w-]+)*/(?P<daemon>smtp|lmtp)\[(?P<pid>\d+)\]: (?P<msg>.*)$")
-_PLUGIN = re.compile(r"^(?:\S+ )?sasl-xoauth2(?:\[\d+\])?: (?P<msg>.*)$")
-_QUEUE_ID = re.compile(r"^[0-9A-Za-z]{6,}: ")
-_TLS = re.compile(r"TLS connection established to (?P<host>[^\[\s]+)\[[^\]]*\]:(?P<port>\d+): (?P<what>.*)$")
-_INITIAL = re.compile(r"xsasl_cyrus_client_first: uncoded initial reply: (?P<payload>.*)$")
-_REFUSED = re.compile(r"SASL authentication failed; server (?P<host>[^\[\s]+)\[[^\]]*\] said: (?P<reply>.*)$")
-_CANNOT = re.compile(r"SASL authentication failed; cannot authenticate to server (?P<host>[^\[\s]+)\[[^\]]*\]: (?P<why>.*)$")
-_DELIVERY = re.compile(r"relay=(?P<host>[^\[\s,]+)\[[^\]]*\]:(?P<port>\d+),.* status=(?P<status>sent|deferred|bounced) \((?P<detail>.*)\)$")
-_CHAT = re.compile(r"^(?P<arrow>[<>]) (?P<host>[^\[\s]+)\[[^\]]*\]:(?P<port>\d+): (?P<text>.*)$")
-_PLUGIN_TROUBLE = re.compile(r"(?:auth failed|http error|failed to|error|invalid|expired)", re.IGNORECASE)
+_POSTFIX = lazy(r"^(?:\S+ )?postfix(?:-[\w]+)?(?:/[\w-]+)*/(?P<daemon>smtp|lmtp)\[(?P<pid>\d+)\]: (?P<msg>.*)$")
+_PLUGIN = lazy(r"^(?:\S+ )?sasl-xoauth2(?:\[\d+\])?: (?P<msg>.*)$")
+_QUEUE_ID = lazy(r"^[0-9A-Za-z]{6,}: ")
+_TLS = lazy(r"TLS connection established to (?P<host>[^\[\s]+)\[[^\]]*\]:(?P<port>\d+): (?P<what>.*)$")
+_INITIAL = lazy(r"xsasl_cyrus_client_first: uncoded initial reply: (?P<payload>.*)$")
+_REFUSED = lazy(r"SASL authentication failed; server (?P<host>[^\[\s]+)\[[^\]]*\] said: (?P<reply>.*)$")
+_CANNOT = lazy(r"SASL authentication failed; cannot authenticate to server (?P<host>[^\[\s]+)\[[^\]]*\]: (?P<why>.*)$")
+_DELIVERY = lazy(r"relay=(?P<host>[^\[\s,]+)\[[^\]]*\]:(?P<port>\d+),.* status=(?P<status>sent|deferred|bounced) \((?P<detail>.*)\)$")
+_CHAT = lazy(r"^(?P<arrow>[<>]) (?P<host>[^\[\s]+)\[[^\]]*\]:(?P<port>\d+): (?P<text>.*)$")
+_PLUGIN_TROUBLE = lazy(r"(?:auth failed|http error|failed to|error|invalid|expired)", re.IGNORECASE)
 
 
 class Parser(_Base):
@@ -53,33 +54,33 @@ class Parser(_Base):
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
         where = {"wall_time": wall_time, "lineno": lineno}
-        plugin = _PLUGIN.match(rest)
+        plugin = _PLUGIN().match(rest)
         if plugin:
             self._xoauth2 = True
             return self._plugin(plugin.group("msg"), self._last_stream, where)
-        line = _POSTFIX.match(rest)
+        line = _POSTFIX().match(rest)
         if not line:
             return common.evidence_items(rest, stream=self._last_stream, **where)
         stream = f"{line.group('daemon')}[{line.group('pid')}]"
         self._last_stream = stream
-        msg = _QUEUE_ID.sub("", line.group("msg"), count=1)
+        msg = _QUEUE_ID().sub("", line.group("msg"), count=1)
         if msg.startswith("[sasl-xoauth2]"):
             self._xoauth2 = True
             return self._plugin(msg.removeprefix("[sasl-xoauth2]").strip(), stream, where)
-        if match := _TLS.search(msg):
+        if match := _TLS().search(msg):
             self._auth_sent.pop(stream, None)
             self._connected[stream] = True
             port = match.group("port")
             facts = {"host": match.group("host"), "port": port, "protocol": "smtp", "security": channel_for(port)[1] or "starttls"}
             return [self.connect(stream, text=f"Postfix: {msg}", **facts, **where)]  # type: ignore[arg-type]
-        if match := _CHAT.match(msg):
+        if match := _CHAT().match(msg):
             return self._chat(stream, match, where)
-        if match := _INITIAL.search(msg):
+        if match := _INITIAL().search(msg):
             self._auth_sent[stream] = True
             payload = match.group("payload").replace("\\001", "\x01").replace("^A", "\x01").encode("utf-8", "surrogateescape")
             return self._wire(stream, f"AUTH XOAUTH2 {base64.b64encode(payload).decode()}", Direction.CLIENT, where,
                               "rebuilt from Postfix's 'uncoded initial reply' debug line")  # fmt: skip
-        if match := _REFUSED.search(msg):
+        if match := _REFUSED().search(msg):
             items = self._start(stream, match.group("host"), where)
             if not self._auth_sent.pop(stream, False):
                 mechanism = "AUTH XOAUTH2" if self._xoauth2 else "AUTH"
@@ -87,11 +88,11 @@ class Parser(_Base):
             if self._replied.pop(stream, None) != match.group("reply"):
                 items += self._wire(stream, match.group("reply"), Direction.SERVER, where)
             return [*items, LogItem(ItemKind.CLOSE, "Postfix gives up on this connection", stream=stream, **where)]  # type: ignore[arg-type]
-        if match := _CANNOT.search(msg):
+        if match := _CANNOT().search(msg):
             items = self._start(stream, match.group("host"), where)
             text = f"Postfix: SASL authentication failed before the server answered: {match.group('why')}"
             return [*items, LogItem(ItemKind.EXCEPTION, text, stream=stream, **where)]  # type: ignore[arg-type]
-        if match := _DELIVERY.search(msg):
+        if match := _DELIVERY().search(msg):
             facts = {"delivery": match.group("status"), "host": match.group("host"), "port": match.group("port")}
             return [LogItem(ItemKind.NOTE, f"Postfix: status={match.group('status')} ({match.group('detail')})", stream=stream,
                             facts=facts, **where)]  # type: ignore[arg-type]  # fmt: skip
@@ -128,6 +129,6 @@ class Parser(_Base):
         items = common.evidence_items(msg, stream=stream, **where)
         if items:
             return items
-        if _PLUGIN_TROUBLE.search(msg):
+        if _PLUGIN_TROUBLE().search(msg):
             return [LogItem(ItemKind.EXCEPTION, f"sasl-xoauth2: {common.cut(msg, 300)}", stream=stream, **where)]  # type: ignore[arg-type]
         return [LogItem(ItemKind.NOTE, f"sasl-xoauth2: {common.cut(msg, 300)}", stream=stream, **where)]  # type: ignore[arg-type]

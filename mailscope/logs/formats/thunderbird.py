@@ -15,13 +15,14 @@ from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.formats.base import channel_for
 from mailscope.logs.model import ItemKind, LogItem
+from mailscope.patterns import lazy
 
-_ENTRY = re.compile(r"^(?:\[[^\]]*\]:\s*)?[DIWEV]/(?P<module>IMAP|SMTP|POP3) (?P<msg>.*)$")
-_IMAP_LINE = re.compile(
+_ENTRY = lazy(r"^(?:\[[^\]]*\]:\s*)?[DIWEV]/(?P<module>IMAP|SMTP|POP3) (?P<msg>.*)$")
+_IMAP_LINE = lazy(
     r"^(?P<conn>[0-9a-fA-Fx]+):(?P<host>[^:]*):(?P<state>[^:]*):(?P<what>SendData|CreateNewLineFromSocket): ?(?P<text>.*)$"
 )
-_CONNECTING = re.compile(r"^Connecting to (?P<scheme>smtps?|pop3s?)://(?P<host>[^:/\s]+)(?::(?P<port>\d+))?")
-_SIDE = re.compile(r"^(?:(?P<side>[CS]): |SMTP (?P<old>Response|Send): )(?P<text>.*)$")
+_CONNECTING = lazy(r"^Connecting to (?P<scheme>smtps?|pop3s?)://(?P<host>[^:/\s]+)(?::(?P<port>\d+))?")
+_SIDE = lazy(r"^(?:(?P<side>[CS]): |SMTP (?P<old>Response|Send): )(?P<text>.*)$")
 
 
 class Parser(_Base):
@@ -31,12 +32,12 @@ class Parser(_Base):
     signature = re.compile(r"\[[^\]]*\]: [DIWEV]/(?:IMAP|SMTP|POP3) ")
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
-        entry = _ENTRY.match(rest)
+        entry = _ENTRY().match(rest)
         if not entry:
             return common.evidence_items(rest, stream="", wall_time=wall_time, lineno=lineno)
         module, msg = entry.group("module"), entry.group("msg")
         if module == "IMAP":
-            line = _IMAP_LINE.match(msg)
+            line = _IMAP_LINE().match(msg)
             if not line:
                 return []
             stream = line.group("conn")
@@ -58,14 +59,14 @@ class Parser(_Base):
                 item = self.wire(text, stream=stream, wall_time=wall_time, lineno=lineno, direction=Direction.SERVER)
             return start + ([item] if item else [])
         stream = module
-        if connecting := _CONNECTING.match(msg):
+        if connecting := _CONNECTING().match(msg):
             protocol, security = channel_for(connecting.group("scheme"))
             port = connecting.group("port") or ""
             if port:
                 security = channel_for(port)[1] or security
             facts = {"host": connecting.group("host"), "port": port, "protocol": protocol, "security": security}
             return [self.connect(stream, wall_time=wall_time, lineno=lineno, text=msg, **facts)]
-        side = _SIDE.match(msg)
+        side = _SIDE().match(msg)
         if side:
             client = side.group("side") == "C" or side.group("old") == "Send"
             item = self.wire(side.group("text"), stream=stream, wall_time=wall_time, lineno=lineno,

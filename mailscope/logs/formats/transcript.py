@@ -9,8 +9,9 @@ from mailscope.events import Direction
 from mailscope.logs import common
 from mailscope.logs.formats.base import Parser as _Base
 from mailscope.logs.model import LogItem
+from mailscope.patterns import lazy
 
-_LINE = re.compile(r"^(?:\[(?P<bracket>[^\]]*)\]\s*)?(?P<side>C|S|client|server)(?::\s?|\s?>\s|\s?<\s)(?P<text>.*)$", re.IGNORECASE)
+_LINE = lazy(r"^(?:\[(?P<bracket>[^\]]*)\]\s*)?(?P<side>C|S|client|server)(?::\s?|\s?>\s|\s?<\s)(?P<text>.*)$", re.IGNORECASE)
 
 
 class Parser(_Base):
@@ -19,7 +20,7 @@ class Parser(_Base):
     signature = re.compile(r"^\s*(?:\S+\s+)?(?:C|S): ")
 
     def parse(self, lineno: int, wall_time: str | None, rest: str) -> list[LogItem]:
-        match = _LINE.match(rest)
+        match = _LINE().match(rest)
         if not match:
             return common.evidence_items(rest, stream="", wall_time=wall_time, lineno=lineno)
         direction = Direction.CLIENT if match.group("side")[0].lower() == "c" else Direction.SERVER

@@ -303,3 +303,32 @@ def test_javamail_connect_lines_join_the_thread_that_speaks_next() -> None:
     fault = next(r for r in records if r.evidence.fault is not None)
     assert fault.evidence.fault.kind == "dns_failure" and fault.evidence.host == "imap.contoso-typo.com"
     assert "Spring2026!" not in json.dumps([line.text for r in records for line in r.lines])
+
+
+def test_a_prefixed_mailbox_check_and_logout_reach_the_parser() -> None:
+    """A Jira thread's `IUS2 EXAMINE INBOX` and `IUS3 LOGOUT` hold no other mail marker: without their own, they were
+    skipped and the session read as a mailbox the server refused (its `* BYE` taken for the end of the mailbox check)."""
+    prefix = "[Alerts Incident] Caesium-1-0 anonymous Incident ITSM"
+    lines = [
+        'IMAPS: trying to connect to host "outlook.office365.com", port 993, isSSL true',
+        f"{prefix} * OK The Microsoft Exchange IMAP4 service is ready.",
+        f"{prefix} IUS0 CAPABILITY",
+        f"{prefix} * CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR",
+        f"{prefix} IUS0 OK CAPABILITY completed.",
+        "IMAPS: AUTHENTICATE XOAUTH2 command trace suppressed",
+        "IMAPS: AUTHENTICATE XOAUTH2 command result: IUS1 OK AUTHENTICATE completed.",
+        f"{prefix} IUS2 EXAMINE INBOX",
+        f"{prefix} * 12 EXISTS",
+        f"{prefix} IUS2 OK [READ-ONLY] EXAMINE completed.",
+        f"{prefix} IUS3 LOGOUT",
+        f"{prefix} * BYE Microsoft Exchange Server IMAP4 server signing off.",
+        f"{prefix} IUS3 OK LOGOUT completed.",
+    ]
+    scan = LogScan(lines)
+    [session] = list(scan.sessions())
+    record = SessionRecord(diagnoser=DIAGNOSER)
+    replay(session, record)
+    assert scan.format == "javamail"
+    clients = [line.text for line in record.lines if line.direction == "client"]
+    assert clients == ["IUS0 CAPABILITY", "IUS1 AUTHENTICATE XOAUTH2", "IUS2 EXAMINE INBOX", "IUS3 LOGOUT"]
+    assert str(record.outcome.kind) == "authenticated_mailbox_reachable"

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailscope.logs.reader import HOP_BUDGET, HOP_SPACING, _Needle
+from mailscope.logs.reader import HOP_BUDGET, HOP_SPACING, _Needle, marker_pattern
 
 ALPHABET = b"AUTH\n x"  # few symbols: partial matches and every density of each byte occur
 
@@ -51,3 +51,26 @@ def test_a_byte_rare_in_the_sample_but_dense_later_is_still_exact(tmp_path: Path
                 hits.append(at)
                 position = at + 1
             assert hits == [5000, 5004 + HOP_BUDGET * HOP_SPACING // 8, len(text) - 4]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=40).map(lambda raw: bytes(b"AUTH x*+("[b % 9] for b in raw)), max_size=30),
+    markers=st.lists(st.binary(min_size=1, max_size=5).map(lambda raw: bytes(b"AUTH x*+("[b % 9] for b in raw)), min_size=1, max_size=6),
+    sample=st.binary(max_size=200),
+)
+def test_the_marker_pattern_finds_the_lines_holding_a_marker(lines: list[bytes], markers: list[bytes], sample: bytes) -> None:
+    """Whichever byte of each marker the sample makes it start at (regex characters included), the lines it finds in
+    a buffer searched from line boundaries, as the reader does, are exactly those holding a marker."""
+    pattern = marker_pattern(markers, sample.count)
+    text = b"\n".join(lines)
+    expected = [i for i, line in enumerate(lines) if any(m in line for m in markers)]
+    found, position, starts = [], 0, [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    while (hit := pattern.search(text, position)) is not None:
+        index = max(i for i, start in enumerate(starts) if start <= hit.start())
+        found.append(index)
+        position = starts[index + 1] - 1  # the newline ending that line
+    assert found == expected
+    assert [i for i, line in enumerate(lines) if pattern.search(line)] == expected
