@@ -3,17 +3,13 @@ Gmail's challenge JSON plus the token response's scope, and the fix values."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 
-from mailscope.diagnosis import diagnose
 from mailscope.diagnosis.catalogue import RULE_HOME, RULE_SETS
 from mailscope.evidence import SaslExchange, SessionEvidence, TokenEvidence
-from mailscope.findings import Diagnosis, DiagnosisInput
+from mailscope.findings import DiagnosisInput
 from mailscope.settings import CheckSettings, Mechanism
-from providers.registry import provider_rules
+from tests.providers.rule_cases import Case, assert_does_not_name, assert_names, run
 
 NOW = 1_800_000_000.0
 USER = "alice@example-workspace.com"
@@ -23,7 +19,6 @@ CHALLENGE = {"status": "400", "schemes": "Bearer", "scope": MAIL}
 REJECT = "A1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"
 GMAIL_CAPS = ("IMAP4rev1", "UNSELECT", "IDLE", "NAMESPACE", "QUOTA", "ID", "XLIST", "CHILDREN", "X-GM-EXT-1", "XYZZY", "SASL-IR",
               "AUTH=XOAUTH2", "AUTH=PLAIN", "AUTH=PLAIN-CLIENTTOKEN", "AUTH=OAUTHBEARER", "AUTH=XOAUTH")
-RULES = provider_rules()
 
 
 def gmail(*, settings: CheckSettings | None = None, token: TokenEvidence | None = None, **evidence: object) -> DiagnosisInput:
@@ -51,13 +46,6 @@ def ya29(scopes: tuple[str, ...] | None = (MAIL,), *, expires_in: float = 3000, 
 def password(text: str) -> DiagnosisInput:
     return gmail(mechanism="LOGIN", login_used=True, auth_result="NO", auth_text=text,
                  token=TokenEvidence(kind="password", shape="password", provider="google"))
-
-
-@dataclass(frozen=True)
-class Case:
-    finding_id: str
-    build: Callable[[], DiagnosisInput]
-    first: bool = True
 
 
 POSITIVE = [
@@ -103,21 +91,14 @@ NEAR_MISS = [
 ]
 
 
-def run(inp: DiagnosisInput) -> Diagnosis:
-    return diagnose(inp, RULES)
-
-
 @pytest.mark.parametrize("case", POSITIVE, ids=lambda c: c.finding_id)
 def test_positive_case_names_the_id(case: Case) -> None:
-    ids = [f.id for f in run(case.build()).findings]
-    assert case.finding_id in ids, ids
-    if case.first:
-        assert ids[0] == case.finding_id, ids
+    assert_names(case)
 
 
 @pytest.mark.parametrize("case", NEAR_MISS, ids=lambda c: c.finding_id)
 def test_near_miss_does_not_name_the_id(case: Case) -> None:
-    assert case.finding_id not in [f.id for f in run(case.build()).findings]
+    assert_does_not_name(case)
 
 
 def test_every_google_id_has_a_positive_and_a_near_miss_case() -> None:

@@ -4,17 +4,13 @@ then the cross-layer ranking, the incremental stages and the exact fix values.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 
-from mailscope.diagnosis import diagnose
 from mailscope.diagnosis.catalogue import RULE_HOME, RULE_SETS
 from mailscope.evidence import CommandResult, SaslExchange, SessionEvidence, TokenEvidence
-from mailscope.findings import Diagnosis, DiagnosisInput, Finding, Severity
+from mailscope.findings import DiagnosisInput, Severity
 from mailscope.settings import CheckSettings, Mechanism, Protocol
-from providers.registry import provider_rules
+from tests.providers.rule_cases import Case, assert_does_not_name, assert_names, named, run
 
 NOW = 1_800_000_000.0
 ALICE, BOB, SHARED = "alice@contoso.com", "bob@contoso.com", "shared@contoso.com"
@@ -25,7 +21,6 @@ EXO_CAPS = ("IMAP4", "IMAP4rev1", "AUTH=PLAIN", "AUTH=XOAUTH2", "SASL-IR", "UIDP
             "NAMESPACE", "LITERAL+")
 REJECT = "A1 NO AUTHENTICATE failed."
 NOT_CONNECTED = [CommandResult("NAMESPACE", "BAD", "User is authenticated but not connected.", 9)]
-RULES = provider_rules()
 
 
 def exo(*, settings: CheckSettings | None = None, token: TokenEvidence | None = None, **evidence: object) -> DiagnosisInput:
@@ -108,13 +103,6 @@ def ms_settings(**changes: object) -> CheckSettings:
                                  "flow": "device_code", "tenant": TID}
     fields.update(changes)
     return CheckSettings(**fields)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Case:
-    finding_id: str
-    build: Callable[[], DiagnosisInput]
-    first: bool = True
 
 
 POSITIVE = [
@@ -221,25 +209,14 @@ NEAR_MISS = [
 ]
 
 
-def run(inp: DiagnosisInput) -> Diagnosis:
-    return diagnose(inp, RULES)
-
-
-def named(d: Diagnosis, finding_id: str) -> Finding:
-    return next(f for f in d.findings if f.id == finding_id)
-
-
 @pytest.mark.parametrize("case", POSITIVE, ids=lambda c: c.finding_id)
 def test_positive_case_names_the_id(case: Case) -> None:
-    ids = [f.id for f in run(case.build()).findings]
-    assert case.finding_id in ids, ids
-    if case.first:
-        assert ids[0] == case.finding_id, ids
+    assert_names(case)
 
 
 @pytest.mark.parametrize("case", NEAR_MISS, ids=lambda c: c.finding_id)
 def test_near_miss_does_not_name_the_id(case: Case) -> None:
-    assert case.finding_id not in [f.id for f in run(case.build()).findings]
+    assert_does_not_name(case)
 
 
 def test_every_microsoft_id_has_a_positive_and_a_near_miss_case() -> None:

@@ -5,16 +5,12 @@ where the evidence decides) and a near miss (similar evidence, id absent); then 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 
-from mailscope.diagnosis import diagnose
 from mailscope.evidence import CommandResult, Fault, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
-from mailscope.findings import Diagnosis, DiagnosisInput, Finding, Severity
+from mailscope.findings import DiagnosisInput, Severity
 from mailscope.settings import CheckSettings, Mechanism, Protocol, Security
-from providers.registry import provider_rules
+from tests.providers.rule_cases import Case, assert_does_not_name, assert_names, named, run
 
 NOW = 1_800_000_000.0
 TID = "a2b8c73a-a4e2-5c5b-b4d0-e20bf64d93e1"
@@ -23,7 +19,6 @@ OID = "85e155c3-8b2c-56fb-96d6-5cb55572816e"
 GUSER = "alice@example-workspace.com"
 MAIL = "https://mail.google.com/"
 CHALLENGE = {"status": "400", "schemes": "Bearer", "scope": MAIL}
-RULES = provider_rules()
 
 EXO_POP_GREETING = "+OK The Microsoft Exchange POP3 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgA=]"
 EXO_POP_CAPS = ("TOP", "UIDL", "SASL", "USER", "AUTH=PLAIN", "AUTH=XOAUTH2")
@@ -135,13 +130,6 @@ def ms_settings(protocol: Protocol, port: int, security: Security, **changes: ob
     return CheckSettings(**fields)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class Case:
-    finding_id: str
-    build: Callable[[], DiagnosisInput]
-    first: bool = True
-
-
 POSITIVE = [
     Case("session_healthy", lambda: exo_pop(**auth("OK", EXO_POP_OK), **POP_STAT_OK)),
     Case("session_healthy", lambda: exo_smtp(**auth("OK", "235 2.7.0 Authentication successful", sasl_ir=True), **SMTP_SENT)),
@@ -221,25 +209,14 @@ NEAR_MISS = [
 ]
 
 
-def run(inp: DiagnosisInput) -> Diagnosis:
-    return diagnose(inp, RULES)
-
-
-def named(d: Diagnosis, finding_id: str) -> Finding:
-    return next(f for f in d.findings if f.id == finding_id)
-
-
 @pytest.mark.parametrize("case", POSITIVE, ids=lambda c: c.finding_id)
 def test_positive_case_names_the_id(case: Case) -> None:
-    ids = [f.id for f in run(case.build()).findings]
-    assert case.finding_id in ids, ids
-    if case.first:
-        assert ids[0] == case.finding_id, ids
+    assert_names(case)
 
 
 @pytest.mark.parametrize("case", NEAR_MISS, ids=lambda c: c.finding_id)
 def test_near_miss_does_not_name_the_id(case: Case) -> None:
-    assert case.finding_id not in [f.id for f in run(case.build()).findings]
+    assert_does_not_name(case)
 
 
 def test_every_id_the_pop_smtp_scenarios_expect_has_both_cases() -> None:
