@@ -144,7 +144,8 @@ def _version() -> str:
 
 
 def to_plain(value: Any) -> Any:
-    """Dataclasses/enums/tuples → JSON types, strings as they are (for comparing two records, not for export)."""
+    """Dataclasses/enums/tuples → JSON types, strings as they are: for values already redacted when they were stored
+    (a log's session rows, two records being compared), never for anything that may still hold a secret."""
     return _exported(value, _as_is)
 
 

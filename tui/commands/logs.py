@@ -128,21 +128,8 @@ def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, Any]:
-    from mailscope.record import SCALARS, dataclass_fields
     from mailscope.redact import escape_controls
-
-    def plain(value: Any) -> Any:
-        kind = type(value)
-        if kind is str or kind in SCALARS:  # most values of a row: before the dataclass test
-            return value
-        shape = dataclass_fields(kind)
-        if shape is not None:
-            return {name: plain(getattr(value, name)) for name in shape[0]}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {str(k): plain(v) for k, v in value.items()}
-        return value
+    from mailscope.report import to_plain  # the rows hold stored, already redacted evidence: no second redaction
 
     findings = summary.findings()
     return {
@@ -169,8 +156,8 @@ def _report(path: str, scan: Any, summary: Any, notes: list[str]) -> dict[str, A
             "first": summary.first_judged.stated if summary.first_judged else None,
             "last": summary.last_judged.stated if summary.last_judged else None,
         },
-        "findings": [plain(f) | {"sessions": summary.sessions_with(f.id)[:100]} for f in findings],
-        "sessions": [plain(row) for row in summary.rows_in_log_order()],
+        "findings": [to_plain(f) | {"sessions": summary.sessions_with(f.id)[:100]} for f in findings],
+        "sessions": [to_plain(row) for row in summary.rows_in_log_order()],
         "sessions_listed": len(summary.rows),
     }
 
