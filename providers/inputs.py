@@ -67,11 +67,20 @@ def read_secret_text(text: str, what: str) -> str:
         raise InputError(f"{what} is longer than {_size(SECRET_FILE_CAP)}; no token or password is that long")
     # isprintable() (C speed) rules out every control character; only a text it refuses is looked at character by character
     if not value.isprintable():
-        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        if _has_controls(value):
             raise InputError(f"{what} holds control characters or several lines; a token or password is one line of text")
-        if any(0xD800 <= ord(ch) < 0xE000 for ch in value):  # a byte that is not UTF-8, as os.environ carries it
+        if _has_bytes_not_utf8(value):
             raise InputError(f"{what} is not UTF-8 text; a token is ASCII, a password UTF-8")
     return value
+
+
+def _has_controls(text: str) -> bool:
+    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text)
+
+
+def _has_bytes_not_utf8(text: str) -> bool:
+    """Lone surrogates: how os.environ and argv carry a byte that is not UTF-8 (surrogateescape)."""
+    return any(0xD800 <= ord(ch) < 0xE000 for ch in text)
 
 
 def check_timeout(timeout: float) -> float:
@@ -108,9 +117,9 @@ def _check_text(value: str, flag: str) -> None:
     """InputError when `value` holds a control character or a byte that is not UTF-8; the message shows it escaped."""
     if value.isprintable():
         return
-    if any(0xD800 <= ord(ch) < 0xE000 for ch in value):
+    if _has_bytes_not_utf8(value):
         raise InputError(f"{flag} {escape_controls(value)} is not UTF-8 text")
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+    if _has_controls(value):
         raise InputError(f"{flag} {escape_controls(value)} holds control characters")
 
 
