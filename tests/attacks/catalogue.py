@@ -75,6 +75,13 @@ def _log(
     return run
 
 
+_LATIN1_PASSWORD = b"S\xe9cr\xe8t-latin1-pass-42"
+LATIN1_LOG = (
+    b"S: * OK Dovecot ready.\nC: a1 LOGIN alice@example.test " + _LATIN1_PASSWORD
+    + b"\nS: a1 NO [AUTHENTICATIONFAILED] Authentication failed.\n"
+    b"C: a2 AUTHENTICATE PLAIN " + base64.b64encode(b"\0alice@example.test\0" + _LATIN1_PASSWORD)
+    + b"\nS: a2 NO [AUTHENTICATIONFAILED] Authentication failed.\n"
+)
 FIRST = p.jwt(p.hostile_claims(), seed=21)
 SECOND = p.jwt(p.hostile_claims(), seed=22)  # same issuer, header and claims prefix as FIRST
 LONG_MESSAGE = "x" * 150 + " "  # an exception message whose JWT straddles the 300-character cut
@@ -273,6 +280,12 @@ def attacks() -> list[Attack]:
             required=("authenticated_mailbox_reachable",),
         ),
         Attack("log: one POP3 session of 300,000 lines", "log", _log(_long_pop3_session), (PLAIN_TOKEN,), timeout=120, fast=False),
+        Attack(
+            "log: a Latin-1 password (bytes that are not UTF-8) in LOGIN and in AUTHENTICATE PLAIN",
+            "log",
+            _log(LATIN1_LOG),
+            forbidden=("latin1-pass", "\\xe9cr\\xe8t", "LXBhc3MtNDI", "6WNy6HQtbGF0aW4x"),  # raw, escaped, base64 pieces
+        ),
         Attack("log: binary garbage with NUL and C1 bytes", "log", _log(bytes(range(256)) * 400 + b"\n* OK \x1b]0;t\x07\n", sessions=BOTH)),
         Attack("log: a gzip bomb (200 MB of NUL)", "log", _log(_gzip_bomb, name="bomb.log.gz", sessions=()), fast=False),
         Attack("file: --token-file is a FIFO", "file", _bad_file("--token-file", _fifo), **FILE_EXIT),
