@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from re import _constants, _parser  # the regex module's own reading of a pattern (Python 3.11+)
 
 Lazy = Callable[[], re.Pattern[str]]
 
@@ -17,3 +18,44 @@ Lazy = Callable[[], re.Pattern[str]]
 def lazy(pattern: str, flags: int = 0) -> Lazy:
     """`lazy(r"...")()` is `re.compile(r"...")`, compiled once, on the first call."""
     return functools.cache(lambda: re.compile(pattern, flags))
+
+
+_MIN_NEEDLE = 3  # shorter literals are in almost every text: no use as a filter
+
+
+@functools.cache
+def needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Lower-case ASCII texts one of which every match of `pattern` contains, or None when no such set can be read off.
+
+    An ASCII text whose lower-case form holds none of them cannot match: `needle in text` answers that many times faster
+    than the regex engine scanning a case-insensitive pattern (the diagnosis looks for a dozen server signatures in every
+    session and almost never meets one). Read from the parsed pattern: a run of literal characters the match must pass
+    through, or one such run from each branch of an alternation it must pass through."""
+    try:
+        return _required(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # noqa: BLE001 - a parse this reading does not know: no filter, the regex decides alone
+        return None
+
+
+def _required(sequence: object) -> tuple[str, ...] | None:
+    """The needles of a parsed sequence (its items must all match, in order): the set with the longest shortest needle."""
+    found: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for op, arg in (*sequence, (None, None)):  # type: ignore[misc]
+        if op is _constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        if run:
+            found.append(("".join(run),))
+            run = []
+        if op is _constants.SUBPATTERN:
+            found.append(_required(arg[-1]) or ())
+        elif op is _constants.BRANCH:
+            branches = [_required(branch) for branch in arg[1]]
+            found.append(() if not all(branches) else tuple(n for branch in branches for n in branch or ()))
+    usable = [
+        tuple(dict.fromkeys(n.lower() for n in option))
+        for option in found
+        if option and all(len(n) >= _MIN_NEEDLE and n.isascii() for n in option)
+    ]
+    return max(usable, key=lambda option: min(map(len, option)), default=None)

@@ -15,6 +15,7 @@ from mailscope import sasl as sasl_format
 from mailscope.diagnosis import timing
 from mailscope.evidence import CommandResult, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef
+from mailscope.patterns import needles
 from mailscope.protocols import mailbox_check, pop3, smtp
 from mailscope.protocols.mechanism import offered_mechanisms
 from mailscope.protocols.mechanism import offered_mechanisms as mechanisms_in  # noqa: F401 - the rules' name for it
@@ -269,6 +270,12 @@ class Context:
         return texts
 
     def find_server_text(self, pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
+        """The first server text, else server line, the pattern matches in."""
+        searched = self._searchable_server_text
+        if searched is not None:
+            wanted = needles(pattern)
+            if wanted is not None and not any(map(searched.__contains__, wanted)):
+                return None  # the usual answer: no signature of this kind anywhere in the session
         for text, seq in self.server_texts:
             if pattern.search(text):
                 return text, seq
@@ -276,6 +283,13 @@ class Context:
             if pattern.search(text):
                 return text, seq
         return None
+
+    @cached_property
+    def _searchable_server_text(self) -> str | None:
+        """Every server text and line in one lower-case string, for `patterns.needles`; None when not all ASCII (there
+        a case-insensitive pattern can match letters whose lower case is not ASCII, such as the Kelvin sign)."""
+        joined = "\n".join(text for text, _ in (*self.server_texts, *self.server_lines))
+        return joined.lower() if joined.isascii() else None
 
     @cached_property
     def server_lines(self) -> tuple[tuple[str, int], ...]:
