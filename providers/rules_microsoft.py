@@ -183,15 +183,14 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
     if not is_microsoft(ctx) or ctx.token_failed:
         return
     requested = [s for s in ctx.requested_scopes if s not in _RESERVED]
-    right = _right_scopes(ctx)
-    score, confirmed = _stage(ctx, CROSS_LAYER_PROOF + 2)
     bare = _bare_requested(ctx)
     if bare:
+        score, confirmed = _stage(ctx, CROSS_LAYER_PROOF + 2)
         yield finding(
             "ms_bare_scope_defaults_to_graph",
             f"the requested scope {', '.join(bare)} has no resource prefix, so Entra issues a Microsoft Graph token, which "
             "Exchange refuses." + ("" if confirmed else unconfirmed_note(ctx, "the token's aud (Graph) or the server's NO confirms it")),
-            score=score, confirmed=confirmed, fix=(f"Use the full URI: {right[0]}.", _scope_fix(ctx)),
+            score=score, confirmed=confirmed, fix=(f"Use the full URI: {_right_scopes(ctx)[0]}.", _scope_fix(ctx)),
             evidence=(ctx.setting_ref("scopes", ctx.requested_scopes), *ctx.reply_ref()),
         )
     resources = {_resource_of(s) or "https://graph.microsoft.com" for s in requested}
@@ -201,7 +200,7 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
             f"the requested scopes name more than one resource ({', '.join(sorted(resources))}); Entra issues one token per "
             "resource (v2: AADSTS28000/AADSTS700022), so the mail token cannot carry Graph scopes too.",
             score=PREDICTION + 1, confirmed=False,
-            fix=(f"Request the mail token with {right[0]} only; get a separate token for Graph.",),
+            fix=(f"Request the mail token with {_right_scopes(ctx)[0]} only; get a separate token for Graph.",),
             evidence=(ctx.setting_ref("scopes", ctx.requested_scopes),),
         )
     graph = _graph_requested(ctx)
@@ -799,14 +798,15 @@ EXCHANGE_POP_TOKEN_LIMIT = 4096  # characters: Exchange POP3 refuses longer toke
 
 def _pop3_protocol_error(ctx: Context) -> Iterator[Finding]:
     """`-ERR Protocol error. Connection is closed. 10`: the one-line AUTH form, or (two-step) a token too long for POP3."""
+    if ctx.protocol != "pop3":
+        return
     hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE())
     sasl = ctx.sasl
-    one_line_pop = ctx.protocol == "pop3" and sasl is not None and sasl.sasl_ir
     fix = (f"Send 'AUTH {ctx.mechanism_used or 'XOAUTH2'}', wait for the '+ ' continuation, then send the base64 string on a line of "
            "its own (mailscope: --sasl-ir no).",
            f"Scope for POP3: {_right_scopes(ctx)[0]}.")
-    if hit is None or ctx.protocol != "pop3":
-        if one_line_pop and not ctx.answered:
+    if hit is None:
+        if sasl is not None and sasl.sasl_ir and not ctx.answered:
             yield finding("pop3_xoauth2_one_line_rejected_exchange",
                           "the client sent AUTH XOAUTH2 with the initial response on the same line; Exchange POP3 needs the "
                           "two-step form." + unconfirmed_note(ctx, "'-ERR Protocol error. Connection is closed. 10' will confirm it"),
