@@ -23,7 +23,6 @@ def lazy(pattern: str, flags: int = 0) -> Lazy:
 _MIN_NEEDLE = 3  # shorter literals are in almost every text: no use as a filter
 
 
-@functools.cache
 def needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     """Lower-case ASCII texts one of which every match of `pattern` contains, or None when no such set can be read off.
 
@@ -31,10 +30,20 @@ def needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     than the regex engine scanning a case-insensitive pattern (the diagnosis looks for a dozen server signatures in every
     session and almost never meets one). Read from the parsed pattern: a run of literal characters the match must pass
     through, or one such run from each branch of an alternation it must pass through."""
+    known = _NEEDLES.get(id(pattern))
+    if known is not None and known[0] is pattern:
+        return known[1]
     try:
-        return _required(_parser.parse(pattern.pattern, pattern.flags))
+        found = _required(_parser.parse(pattern.pattern, pattern.flags))
     except Exception:  # noqa: BLE001 - a parse this reading does not know: no filter, the regex decides alone
-        return None
+        found = None
+    _NEEDLES[id(pattern)] = (pattern, found)
+    return found
+
+
+# Keyed by identity: hashing a compiled pattern hashes its whole program (a microsecond for a long alternation). The entry
+# holds the pattern, so its id cannot be reused by another while the entry lives.
+_NEEDLES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
 
 
 def _required(sequence: object) -> tuple[str, ...] | None:

@@ -88,3 +88,11 @@ def test_every_signature_pattern_has_needles() -> None:
     """The filter only pays where patterns have needles: a new signature without any is scanned the slow way (and named
     here), the GUID shape excepted (it is matched against single values, not searched in server text)."""
     assert [p.pattern for p in signature_patterns() if needles(p) is None] == [providers.rules_microsoft._GUID_RE().pattern]
+
+
+def test_each_pattern_object_keeps_its_own_needles() -> None:
+    """The answers are kept per pattern object (by identity): a second pattern, asked after, gets its own."""
+    first, second = re.compile(r"first signature"), re.compile(r"second signature", re.I)
+    assert needles(first) == ("first signature",)
+    assert needles(second) == ("second signature",)
+    assert needles(first) == ("first signature",)
