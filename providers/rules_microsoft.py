@@ -121,16 +121,19 @@ def _permission_of(scope: str) -> str:
     return scope.rsplit("/", 1)[-1] if "://" in scope else scope
 
 
-def _exchange_audiences(cloud: str | None = None) -> set[str]:
-    clouds = [cloud] if cloud else list(presets.EXCHANGE_AUDIENCES)
-    return {a.rstrip("/") for c in clouds for a in presets.EXCHANGE_AUDIENCES.get(c, ())}
+# The presets' audience and permission tables as the rules compare with them (read once: every Microsoft session asks).
+_EXCHANGE_AUDIENCES = frozenset(a.rstrip("/") for auds in presets.EXCHANGE_AUDIENCES.values() for a in auds)
+_GRAPH_AUDIENCES = frozenset(a.rstrip("/") for a in presets.GRAPH_AUDIENCES)
+_AUDIENCE_CLOUD = {a.rstrip("/"): cloud for cloud, auds in reversed(presets.EXCHANGE_AUDIENCES.items()) for a in auds}  # first wins
+_DELEGATED_SCOPES = frozenset(v.lower() for v in presets.DELEGATED_SCOPE.values())
+_APP_ROLES = frozenset(r.lower() for r in presets.APP_ROLE.values())
 
 
 def _cloud_of_audience(aud: str) -> str | None:
-    for cloud, auds in presets.EXCHANGE_AUDIENCES.items():
-        if aud in {a.rstrip("/") for a in auds} and not _GUID_RE().match(aud):
-            return "usgov" if cloud == "dod" else cloud
-    return None
+    cloud = _AUDIENCE_CLOUD.get(aud)
+    if cloud is None or _GUID_RE().match(aud):
+        return None
+    return "usgov" if cloud == "dod" else cloud
 
 
 def _token_permissions(ctx: Context) -> tuple[set[str], str]:
@@ -145,7 +148,7 @@ def _token_permissions(ctx: Context) -> tuple[set[str], str]:
 def _graph_token(ctx: Context) -> EvidenceRef | None:
     """Evidence that the token is for Microsoft Graph: its aud, or (opaque) the granted scope."""
     for aud in ctx.audiences:
-        if aud in {a.rstrip("/") for a in presets.GRAPH_AUDIENCES}:
+        if aud in _GRAPH_AUDIENCES:
             return ctx.claim_ref("aud")
     if not ctx.claims and ctx.granted_scopes is not None:
         granted = [s for s in ctx.granted_scopes if s not in _RESERVED]
@@ -157,8 +160,7 @@ def _graph_token(ctx: Context) -> EvidenceRef | None:
 
 
 def _bare_requested(ctx: Context) -> list[str]:
-    wanted = {v.lower() for v in (*presets.DELEGATED_SCOPE.values(), *presets.APP_ROLE.values())}
-    return [s for s in ctx.requested_scopes if "://" not in s and s.lower() in wanted]
+    return [s for s in ctx.requested_scopes if "://" not in s and (s.lower() in _DELEGATED_SCOPES or s.lower() in _APP_ROLES)]
 
 
 def _graph_requested(ctx: Context) -> list[str]:
@@ -264,7 +266,6 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     if ctx.token.provider == "google":
         return  # provider_host_token_mismatch says it
     protocol = _protocol(ctx)
-    right = _right_scopes(ctx)
     problems = 0
 
     graph = _graph_token(ctx)
@@ -289,7 +290,8 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
             yield finding(
                 "ms_bare_scope_defaults_to_graph",
                 f"a Graph token carrying {presets.DELEGATED_SCOPE[protocol]} is what a scope without resource prefix produces.",
-                score=CANDIDATE, confirmed=False, fix=(f"Use the full URI: {right[0]}.",), evidence=(graph, ctx.claim_ref("scp")))
+                score=CANDIDATE, confirmed=False, fix=(f"Use the full URI: {_right_scopes(ctx)[0]}.",),
+                evidence=(graph, ctx.claim_ref("scp")))
 
     wrong_type = _wrong_token_type(ctx)
     if wrong_type is not None and graph is None:
@@ -312,19 +314,20 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
                              score, confirmed, ctx.claim_ref("aud"), *_frontend_ref(ctx))
 
     perms, source = _token_permissions(ctx)
-    exchange_aud = not ctx.audiences or any(a in _exchange_audiences() for a in ctx.audiences)
+    exchange_aud = not ctx.audiences or any(a in _EXCHANGE_AUDIENCES for a in ctx.audiences)
     app_only_readable = ctx.app_only and bool(ctx.claims)
     if (perms or app_only_readable) and graph is None and exchange_aud:
         if ctx.app_only:
-            problems += _app_role_findings(ctx, perms, source)
-            yield from _app_role_results(ctx, perms, source)
+            results = list(_app_role_results(ctx, perms, source))
+            problems += sum(1 for r in results if isinstance(r, Finding))
+            yield from results
         else:
             needed = presets.DELEGATED_SCOPE[protocol]
             has = needed.lower() in perms
             yield Check(f"scope for {protocol.value}", True, f"{needed} {'present' if has else 'missing'} in {source}")
             if not has:
                 problems += 1
-                others = sorted(p for p in perms if p in {v.lower() for v in presets.DELEGATED_SCOPE.values()})
+                others = sorted(p for p in perms if p in _DELEGATED_SCOPES)
                 score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 2)
                 yield finding(
                     "ms_protocol_scope_mismatch",
@@ -372,8 +375,9 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
                               EvidenceRef(EvidenceKind.LINE, "SASL user", sasl_user, ctx.command_seq), *ctx.reply_ref()),
                 )
 
-    problems += sum(1 for _ in _tenant_findings(ctx))
-    yield from _tenant_findings(ctx)
+    tenant = list(_tenant_findings(ctx))
+    problems += len(tenant)
+    yield from tenant
 
     if _generic_reject(ctx) and problems == 0:
         yield from _unexplained_exchange_refusal(ctx)
@@ -383,34 +387,27 @@ def _wrong_token_type(ctx: Context) -> tuple[str, tuple[EvidenceRef, ...]] | Non
     c = ctx.claims
     if not c:
         return None
-    exchange = _exchange_audiences()
-    graph = {a.rstrip("/") for a in presets.GRAPH_AUDIENCES}
     for aud in ctx.audiences:
-        if aud in exchange or aud in graph:
+        if aud in _EXCHANGE_AUDIENCES or aud in _GRAPH_AUDIENCES:
             continue
         if _GUID_RE().match(aud) or aud.startswith("api://"):
             kind = "an ID token" if "nonce" in c or ("scp" not in c and "roles" not in c) else "a token for your own API"
             return (f"the token's aud is {aud} (an app's own id): this is {kind}, not an Exchange Online access token.",
                     (ctx.claim_ref("aud"),))
-    if str(c.get("ver")) == "2.0" and ctx.audiences and not any(a in exchange for a in ctx.audiences):
+    if str(c.get("ver")) == "2.0" and ctx.audiences and not any(a in _EXCHANGE_AUDIENCES for a in ctx.audiences):
         return ("the token is a v2.0 token for another resource; Exchange accepts v1.0 tokens for its own resource.",
                 (ctx.claim_ref("ver"), ctx.claim_ref("aud")))
     return None
 
 
-def _app_role_findings(ctx: Context, perms: set[str], source: str) -> int:
-    return sum(1 for f in _app_role_results(ctx, perms, source) if isinstance(f, Finding))
-
-
 def _app_role_results(ctx: Context, perms: set[str], source: str) -> Iterator[Finding | Check]:
     protocol = _protocol(ctx)
     needed = presets.APP_ROLE[protocol]
-    all_roles = {r.lower() for r in presets.APP_ROLE.values()}
     state = "present" if needed.lower() in perms else "missing"
     yield Check(f"app role for {protocol.value}", True, f"{needed} {state} in {source or 'roles'}")
     if needed.lower() in perms:
         return
-    others = sorted(p for p in perms if p in all_roles)
+    others = sorted(p for p in perms if p in _APP_ROLES)
     finding_id = "ms_protocol_scope_mismatch" if others else "ms_app_only_missing_role"
     score, confirmed = _stage(ctx, CROSS_LAYER_PROOF - 2 if others else CROSS_LAYER_PROOF)
     tenant = (ctx.settings.tenant if ctx.settings is not None and ctx.settings.tenant else "") or str(ctx.claims.get("tid", "<tenant>"))
