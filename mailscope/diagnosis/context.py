@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from mailscope import sasl as sasl_format
 from mailscope.diagnosis import timing
@@ -21,6 +21,9 @@ from mailscope.protocols.mechanism import offered_mechanisms
 from mailscope.protocols.mechanism import offered_mechanisms as mechanisms_in  # noqa: F401 - the rules' name for it
 from mailscope.protocols.servers import EXCHANGE_NOT_CONNECTED, server_family
 from mailscope.settings import CheckSettings
+
+if TYPE_CHECKING:
+    from mailscope.events import TranscriptLine
 
 PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN", "USER"})
 LOCAL_HOSTS = ("localhost", "127.", "::1")
@@ -134,7 +137,7 @@ class Context:
     @cached_property
     def capabilities(self) -> frozenset[str] | None:
         caps = self.evidence.capabilities
-        return None if caps is None else frozenset(c.upper() for c in caps)
+        return None if caps is None else frozenset(map(str.upper, caps))
 
     @cached_property
     def advertised_mechanisms(self) -> frozenset[str] | None:
@@ -209,7 +212,7 @@ class Context:
     @cached_property
     def local_endpoint(self) -> bool:
         """The client talks to this machine (an OAuth proxy such as email-oauth2-proxy or DavMail listens there)."""
-        return any(self.host == h or self.host.startswith(h) for h in LOCAL_HOSTS)
+        return self.host.startswith(LOCAL_HOSTS)  # the host itself, or one under its prefix
 
     @cached_property
     def mailbox_settings(self) -> dict[str, str]:
@@ -288,15 +291,20 @@ class Context:
     def _searchable_server_text(self) -> str | None:
         """Every server text and line in one lower-case string, for `patterns.needles`; None when not all ASCII (there
         a case-insensitive pattern can match letters whose lower case is not ASCII, such as the Kelvin sign)."""
-        joined = "\n".join(text for text, _ in (*self.server_texts, *self.server_lines))
+        lines = "\n".join(line.text for line in self._signature_window if line.direction == "server")
+        joined = "\n".join((lines, *(text for text, _ in self.server_texts)))
         return joined.lower() if joined.isascii() else None
 
     @cached_property
     def server_lines(self) -> tuple[tuple[str, int], ...]:
         """Server lines where signatures live: the session's start (greeting, capabilities, authentication) and its end.
         Bounded so a diagnosis stays cheap however long the session (it re-runs on every evidence change)."""
-        lines = self.lines if len(self.lines) <= 2 * _LINE_WINDOW else (*self.lines[:_LINE_WINDOW], *self.lines[-_LINE_WINDOW:])
-        return tuple((line.text, line.seq) for line in lines if str(line.direction) == "server")
+        return tuple((line.text, line.seq) for line in self._signature_window if line.direction == "server")
+
+    @property
+    def _signature_window(self) -> tuple[TranscriptLine, ...]:
+        lines = self.lines
+        return lines if len(lines) <= 2 * _LINE_WINDOW else (*lines[:_LINE_WINDOW], *lines[-_LINE_WINDOW:])
 
     @cached_property
     def capability_seq(self) -> int | None:
