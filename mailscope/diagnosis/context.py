@@ -188,15 +188,15 @@ class Context:
                 return command.seq
         return None
 
-    @property
+    @cached_property
     def answered(self) -> bool:
         return self.reply.status is not None
 
-    @property
+    @cached_property
     def auth_ok(self) -> bool:
         return self.reply.status == "OK"
 
-    @property
+    @cached_property
     def auth_refused(self) -> bool:
         return self.reply.status in ("NO", "BAD")
 

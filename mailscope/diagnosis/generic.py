@@ -140,11 +140,8 @@ def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
     implicit_tls = security == "tls" or (not security and ctx.port in _IMPLICIT_TLS_PORTS)
     yield Check("capabilities", True, "after STARTTLS" if ev.capabilities_post_tls is not None else
                 "over implicit TLS" if implicit_tls else "as first listed")
-    pre_mechs = mechanisms_in(pre) if pre is not None else None
-    # A list read before TLS: the server offers STARTTLS (IMAP, SMTP) or STLS (POP3) in it; without, there is no later list.
-    upgradable = pre is not None and bool({c.upper() for c in pre} & {"STARTTLS", "STLS", "LOGINDISABLED"})
-    judged_pre = pre is not None and ev.capabilities_post_tls is None and not implicit_tls and upgradable
-    if judged_pre and not pre_mechs:
+    judged_pre = pre is not None and ev.capabilities_post_tls is None and not implicit_tls and _upgradable(pre)
+    if judged_pre and not mechanisms_in(pre):
         gave_up = (ev.fault is not None and ev.fault.kind is FaultKind.NO_USABLE_MECHANISM) or ctx.answered or ev.login_used
         if gave_up or (ctx.settings is not None and str(ctx.settings.security) == "plain"):
             flags = [c for c in pre if c.upper() in ("STARTTLS", "LOGINDISABLED")]
@@ -186,6 +183,11 @@ def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
         severity=None if (wants_oauth or no_mech_fault) else Severity.WARNING,
         evidence=(ctx.caps_ref(), *(ctx.line_ref("fault", ev.fault.line_seq, ev.fault.detail) if no_mech_fault and ev.fault else ())),
     )
+
+
+def _upgradable(capabilities: tuple[str, ...]) -> bool:
+    """A list read before TLS: the server offers STARTTLS (IMAP, SMTP) or STLS (POP3) in it; without, there is no later list."""
+    return bool({c.upper() for c in capabilities} & {"STARTTLS", "STLS", "LOGINDISABLED"})
 
 
 def _pasted_alone(ctx: Context) -> bool:
@@ -393,9 +395,7 @@ def healthy_rule(ctx: Context) -> Iterator[Finding]:
     smtp_ok = ctx.protocol == "smtp" and ctx.auth_ok and not _smtp_sender_refused(ctx)
     if reached is None and not smtp_ok:
         return
-    sending = [c.command for c in ctx.evidence.commands if c.command.upper() in _SMTP_SENDING_COMMANDS]
-    what = (f"{reached.command} answered '{reached.text}'" if reached else
-            "SMTP accepted the AUTH" + (f" and {' and '.join(dict.fromkeys(sending))}" if sending else ""))
+    what = f"{reached.command} answered '{reached.text}'" if reached else _smtp_accepted(ctx)
     yield finding(
         "session_healthy",
         f"signed in with {ctx.mechanism_used or 'the credential'} and the mailbox is reachable: {what}.",
@@ -406,6 +406,11 @@ def healthy_rule(ctx: Context) -> Iterator[Finding]:
         yield finding("sasl_ir_not_advertised_or_misused",
                       "the server does not list SASL-IR: clients must use the two-step AUTHENTICATE form here.",
                       score=WARNING, confirmed=True, severity=Severity.WARNING, evidence=(ctx.caps_ref(),))
+
+
+def _smtp_accepted(ctx: Context) -> str:
+    sending = [c.command for c in ctx.evidence.commands if c.command.upper() in _SMTP_SENDING_COMMANDS]
+    return "SMTP accepted the AUTH" + (f" and {' and '.join(dict.fromkeys(sending))}" if sending else "")
 
 
 def evidence_time_rule(ctx: Context) -> Iterator[Finding | Check]:
