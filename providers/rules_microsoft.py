@@ -629,11 +629,11 @@ def _mailbox_permission(ctx: Context, score: float, lead: str) -> Finding:
 # -- mechanism (the seed) -------------------------------------------------------------------------------
 def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
     """PLAIN/LOGIN at Exchange Online: basic auth is off, whatever the server advertises."""
-    if not is_microsoft(ctx):
-        return
-    wire = ctx.find_server_text(_BASIC_DISABLED_RE())
-    if (not ctx.password_mechanism_intended and wire is None) or ctx.auth_ok:
+    if not is_microsoft(ctx) or ctx.auth_ok:
         return  # a server that took the password has basic auth on (on-premises Exchange)
+    wire = ctx.find_server_text(_BASIC_DISABLED_RE())
+    if not ctx.password_mechanism_intended and wire is None:
+        return
     mech = ctx.mechanism_used or (str(ctx.settings.mechanism).upper() if ctx.settings is not None else "a password mechanism")
     advertised = ctx.advertised_mechanisms or frozenset()
     evidence: list[EvidenceRef] = []

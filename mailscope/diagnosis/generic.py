@@ -572,8 +572,8 @@ def mechanism_setting_rule(ctx: Context) -> Iterator[Finding]:
 def line_length_rule(ctx: Context) -> Iterator[Finding]:
     """An SMTP server's `555 5.5.2 Syntax error` / `500 5.5.2 Line too long` to an AUTH line with the initial response:
     too long when the line passes RFC 5321's 512 characters; undecided when the log does not show the line."""
-    hit = ctx.find_server_text(_LINE_TOO_LONG_RE())
-    if hit is None or ctx.protocol != "smtp":
+    hit = ctx.find_server_text(_LINE_TOO_LONG_RE()) if ctx.protocol == "smtp" else None
+    if hit is None:
         return
     sasl = ctx.sasl
     if sasl is not None and (not sasl.sasl_ir or not sasl.response_length):
@@ -608,10 +608,11 @@ def proxy_password_rule(ctx: Context) -> Iterator[Finding]:
                       evidence=ctx.line_ref("proxy reply", refused[1], refused[0]),
                       decide=("The proxy's own log shows the upstream leg (email-oauth2-proxy --debug).",))
         return
-    proxy_said = next((e for e in ctx.evidence.exceptions if _PROXY_PASSWORD_RE().search(e)), None)
-    at_proxy = ctx.local_endpoint or ctx.find_server_text(_PROXY_NAME_RE()) is not None or proxy_said is not None
-    if not at_proxy or not ctx.password_mechanism_used or not ctx.auth_ok or ctx.not_connected is None:
+    if not ctx.password_mechanism_used or not ctx.auth_ok or ctx.not_connected is None:
         return
+    proxy_said = next((e for e in ctx.evidence.exceptions if _PROXY_PASSWORD_RE().search(e)), None)
+    if not ctx.local_endpoint and ctx.find_server_text(_PROXY_NAME_RE()) is None and proxy_said is None:
+        return  # not at a proxy
     bad = ctx.not_connected
     evidence = (*ctx.reply_ref(), *ctx.line_ref(bad.command, bad.seq, bad.text),
                 *((EvidenceRef(EvidenceKind.LOG, "proxy", proxy_said),) if proxy_said else ()))
