@@ -761,10 +761,9 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
 def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
     if not is_microsoft(ctx):
         return
-    mailbox = ctx.sasl_user or "<mailbox>"
     hit = ctx.find_server_text(_SMTP_DISABLED_RE())
     if hit:
-        yield _smtp_auth_disabled(ctx, hit, mailbox)
+        yield _smtp_auth_disabled(ctx, hit)
     hit = ctx.find_server_text(_CA_RE())
     if hit:
         yield finding("ms_conditional_access_or_mfa", f"Exchange says '{hit[0]}': a security policy blocked this sign-in.",
@@ -835,8 +834,9 @@ def _pop3_protocol_error(ctx: Context) -> Iterator[Finding]:
                                                           "the cause.",))
 
 
-def _smtp_auth_disabled(ctx: Context, hit: tuple[str, int | None], mailbox: str) -> Finding:
+def _smtp_auth_disabled(ctx: Context, hit: tuple[str, int | None]) -> Finding:
     """535 5.7.139 ... disabled for the Tenant|Mailbox: the mailbox's own setting overrides the tenant's unless it is $null."""
+    mailbox = ctx.sasl_user or "<mailbox>"
     mailbox_level = "for the mailbox" in hit[0].lower()
     enable_mailbox = f"Set-CASMailbox -Identity {mailbox} -SmtpClientAuthenticationDisabled $false"
     check = (f"Check with: Get-CASMailbox {mailbox} | fl SmtpClientAuthenticationDisabled; "
