@@ -46,7 +46,7 @@ def finding(
         explanation=explanation,
         owner=e.owner,
         fix=tuple(fix) if fix is not None else e.fix,
-        links=tuple(dict.fromkeys((*e.links, *links))),
+        links=tuple(dict.fromkeys((*e.links, *links))) if links else e.links,  # an entry's own links are distinct
         evidence=tuple(evidence),
         score=score,
         confirmed=confirmed,

@@ -51,3 +51,8 @@ def test_docs_findings_md_is_generated_from_the_catalogue() -> None:
     assert committed == docgen.render(), "run: python -m mailscope.diagnosis.docgen > docs/findings.md"
     for fid in CATALOGUE:
         assert f"`{fid}`" in committed
+
+
+def test_an_entrys_links_are_distinct() -> None:
+    """finding() passes an entry's links on as they are when a rule adds none: no duplicate may reach a report."""
+    assert [e.id for e in CATALOGUE.values() if len(set(e.links)) != len(e.links)] == []
