@@ -78,3 +78,19 @@ def test_a_signature_in_a_line_only_is_found() -> None:
     found = ctx.find_server_text(re.compile(r"AccessTokenExpired|Session expired, please login again", re.I))
     assert found == ("* BYE Session expired, please login again.", 101)
     assert ctx.find_server_text(re.compile(r"SendAsDenied", re.I)) is None
+
+
+def test_client_lines_and_the_middle_of_a_long_session_are_not_searched() -> None:
+    """The filter reads the same lines as the scan: server lines only, from the start and the end of a long session."""
+    expired = re.compile(r"AccessTokenExpired|Session expired, please login again", re.I)
+    client = Context(
+        DiagnosisInput(
+            None, SessionEvidence(protocol="imap"), None, (TranscriptLine(1, 0.0, Direction.CLIENT, "A1 NOOP AccessTokenExpired", 26),), 0.0
+        )
+    )
+    assert client.find_server_text(expired) is None
+    filler = [f"* {n} EXISTS" for n in range(400)]
+    middle, end = filler.copy(), filler.copy()
+    middle[200], end[390] = "* BYE AccessTokenExpired", "* BYE AccessTokenExpired"
+    assert context([], middle).find_server_text(expired) is None
+    assert context([], end).find_server_text(expired) == ("* BYE AccessTokenExpired", 490)
