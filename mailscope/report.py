@@ -171,16 +171,25 @@ Exporter = Callable[[Any, Callable[[str], str]], Any]
 def _items(values: Any, redact: Callable[[str], str]) -> list[Any]:
     if not values:  # most tuples of a session are empty (a line's annotations): no loop to start
         return []
-    return [redact(v) if (k := type(v)) is str else v if k in SCALARS else _exported(v, redact) for v in values]
+    return [
+        redact(v) if (k := type(v)) is str else v if k in SCALARS else (_EXPORTERS.get(k) or _exporter_for(k))(v, redact) for v in values
+    ]
 
 
 def _mapping(value: dict[Any, Any], redact: Callable[[str], str]) -> dict[str, Any]:
-    return {str(key): redact(v) if (k := type(v)) is str else v if k in SCALARS else _exported(v, redact) for key, v in value.items()}
+    return {
+        str(key): redact(v) if (k := type(v)) is str else v if k in SCALARS else (_EXPORTERS.get(k) or _exporter_for(k))(v, redact)
+        for key, v in value.items()
+    }
 
 
 def _member(value: Enum, redact: Callable[[str], str]) -> Any:
     plain = value._value_
     return redact(plain) if isinstance(plain, str) else plain
+
+
+def _text_member(value: Enum, redact: Callable[[str], str]) -> str:
+    return redact(value._value_)
 
 
 def _text(value: str, redact: Callable[[str], str]) -> str:
@@ -199,9 +208,9 @@ def _dataclass(names: tuple[str, ...]) -> Exporter:
     """The exporter of one dataclass, compiled once (as `dataclasses` compiles `__init__`): one dict display that reads
     each field once and tests it as the container loop does, so a string or scalar field costs no call of its own (a
     report has a few dozen dataclasses, transcript lines most of them)."""
-    value_of = "redact(v) if (k := type(v := value.{})) is str else v if k in SCALARS else _exported(v, redact)"
+    value_of = "redact(v) if (k := type(v := value.{})) is str else v if k in SCALARS else (exporters.get(k) or exporter_for(k))(v, redact)"
     source = f"def export(value, redact):\n    return {{{', '.join(f'{name!r}: {value_of.format(name)}' for name in names)}}}\n"
-    namespace: dict[str, Any] = {"SCALARS": SCALARS, "_exported": _exported}
+    namespace: dict[str, Any] = {"SCALARS": SCALARS, "exporters": _EXPORTERS, "exporter_for": _exporter_for}
     exec(compile(source, f"<report exporter of {', '.join(names[:3])}...>", "exec"), namespace)  # noqa: S102 - built from field names only
     return namespace["export"]
 
@@ -217,7 +226,7 @@ def _exporter_for(kind: type) -> Exporter:
     elif issubclass(kind, dict):
         export = _mapping
     elif issubclass(kind, Enum):  # before the plain types: a StrEnum member is a str
-        export = _member
+        export = _text_member if all(type(member._value_) is str for member in kind) else _member
     elif issubclass(kind, str):
         export = _text
     elif issubclass(kind, (int, float)):
