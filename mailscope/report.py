@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from mailscope.evidence import Fault, Outcome
 from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
 from mailscope.record import SCALARS, SessionRecord, dataclass_fields
+from mailscope.redact import Redactor
 
 SCHEMA = "mailscope.report/1"
 
@@ -102,7 +103,7 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
         "evidence_time_detail": when.detail,
         "evidence_time_window": {"at": when.at, "earliest": when.earliest, "latest": when.latest},
     }
-    return _exported(report, record.redactor.redact)
+    return _exported(report, *_final_pass(record.redactor))
 
 
 def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:
@@ -145,71 +146,113 @@ def _version() -> str:
 def to_plain(value: Any) -> Any:
     """Dataclasses/enums/tuples → JSON types, strings as they are: for values already redacted when they were stored
     (a log's session rows, two records being compared), never for anything that may still hold a secret."""
-    return _exported(value, _as_is)
+    return _exported(value, _as_is, frozenset())
 
 
 def _as_is(text: str) -> str:
     return text
 
 
-def _exported(value: Any, redact: Callable[[str], str]) -> Any:
+_PASSED_LIMIT = 20_000  # texts remembered per generation (then it starts again): a few MB, like the redactor's memo
+_passed: dict[int, set[str]] = {}  # a redactor generation -> texts its redaction gave
+
+
+def _final_pass(redactor: Redactor) -> tuple[Callable[[str], str], Container[str]]:
+    """The report's second redaction pass for a record, and the texts it may leave as they are: those a redactor at the
+    same generation gave (redaction is idempotent, and redactors at one generation remove the same secrets alike), such as
+    the settings, claims, greetings and fix texts that recur in every record of an audit. A secret registered meanwhile
+    (the pass itself may meet one) starts a new generation: nothing of the old one is left as it is from then on."""
+    generation = redactor.generation
+    passed = _passed.get(generation)
+    if passed is None:
+        if len(_passed) >= 16:  # generations of redactors long gone
+            _passed.clear()
+        passed = _passed[generation] = set()
+    redact = redactor.redact
+
+    def again(text: str) -> str:
+        redacted = redact(text)
+        if redactor.generation != generation:
+            passed.clear()
+            _passed.pop(generation, None)
+        elif len(passed) < _PASSED_LIMIT:
+            passed.add(redacted)
+        return redacted
+
+    return again, passed
+
+
+def _exported(value: Any, redact: Callable[[str], str], passed: Container[str]) -> Any:
     """`value` as JSON types (dataclasses → objects, enums → their value, tuples and sets → arrays, a secret source →
-    its description 'env:VAR'), every string through the redactor once more on the way: a secret that slipped past
-    storage stops here. One walk for both (an audit builds a report per mailbox, about 500 values each): strings and
-    scalars inside a container are handled in its loop, anything else by the exporter of its type, chosen once per type."""
+    its description 'env:VAR'), every string through the redactor once more on the way (unless it is in `passed`, what the
+    redactor gave already): a secret that slipped past storage stops here. One walk for both (an audit builds a report per
+    mailbox, about 500 values each): strings and scalars inside a container are handled in its loop, anything else by the
+    exporter of its type, chosen once per type."""
     kind = type(value)
     if kind is str:
-        return redact(value)
+        return value if value in passed else redact(value)
     if kind in SCALARS:
         return value
-    return (_EXPORTERS.get(kind) or _exporter_for(kind))(value, redact)
+    return (_EXPORTERS.get(kind) or _exporter_for(kind))(value, redact, passed)
 
 
-Exporter = Callable[[Any, Callable[[str], str]], Any]
+Exporter = Callable[[Any, Callable[[str], str], Container[str]], Any]
 
 
-def _items(values: Any, redact: Callable[[str], str]) -> list[Any]:
+def _items(values: Any, redact: Callable[[str], str], passed: Container[str]) -> list[Any]:
     if not values:  # most tuples of a session are empty (a line's annotations): no loop to start
         return []
     return [
-        redact(v) if (k := type(v)) is str else v if k in SCALARS else (_EXPORTERS.get(k) or _exporter_for(k))(v, redact) for v in values
+        (v if v in passed else redact(v))
+        if (k := type(v)) is str
+        else v
+        if k in SCALARS
+        else (_EXPORTERS.get(k) or _exporter_for(k))(v, redact, passed)
+        for v in values
     ]
 
 
-def _mapping(value: dict[Any, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+def _mapping(value: dict[Any, Any], redact: Callable[[str], str], passed: Container[str]) -> dict[str, Any]:
     return {
-        str(key): redact(v) if (k := type(v)) is str else v if k in SCALARS else (_EXPORTERS.get(k) or _exporter_for(k))(v, redact)
+        str(key): (v if v in passed else redact(v))
+        if (k := type(v)) is str
+        else v
+        if k in SCALARS
+        else (_EXPORTERS.get(k) or _exporter_for(k))(v, redact, passed)
         for key, v in value.items()
     }
 
 
-def _member(value: Enum, redact: Callable[[str], str]) -> Any:
+def _member(value: Enum, redact: Callable[[str], str], passed: Container[str]) -> Any:
     plain = value._value_
-    return redact(plain) if isinstance(plain, str) else plain
+    return _text(plain, redact, passed) if isinstance(plain, str) else plain
 
 
-def _text_member(value: Enum, redact: Callable[[str], str]) -> str:
-    return redact(value._value_)
+def _text_member(value: Enum, redact: Callable[[str], str], passed: Container[str]) -> str:
+    return _text(value._value_, redact, passed)
 
 
-def _text(value: str, redact: Callable[[str], str]) -> str:
-    return redact(value)
+def _text(value: str, redact: Callable[[str], str], passed: Container[str]) -> str:
+    return value if value in passed else redact(value)
 
 
-def _as_it_is(value: Any, redact: Callable[[str], str]) -> Any:
+def _as_it_is(value: Any, redact: Callable[[str], str], passed: Container[str]) -> Any:
     return value
 
 
-def _secret_source(value: Any, redact: Callable[[str], str]) -> str:
-    return redact(value.describe())
+def _secret_source(value: Any, redact: Callable[[str], str], passed: Container[str]) -> str:
+    return _text(value.describe(), redact, passed)
 
 
 def _dataclass(names: tuple[str, ...]) -> Exporter:
     """The exporter of one dataclass, compiled once (as `dataclasses` compiles `__init__`): one dict display that reads
     each field once and tests it as the container loop does, so a string or scalar field costs no call of its own (a
     report has a few dozen dataclasses, transcript lines most of them)."""
-    value_of = "redact(v) if (k := type(v := value.{})) is str else v if k in SCALARS else (exporters.get(k) or exporter_for(k))(v, redact)"
-    source = f"def export(value, redact):\n    return {{{', '.join(f'{name!r}: {value_of.format(name)}' for name in names)}}}\n"
+    value_of = (
+        "(v if v in passed else redact(v)) if (k := type(v := value.{})) is str"
+        " else v if k in SCALARS else (exporters.get(k) or exporter_for(k))(v, redact, passed)"
+    )
+    source = f"def export(value, redact, passed):\n    return {{{', '.join(f'{name!r}: {value_of.format(name)}' for name in names)}}}\n"
     namespace: dict[str, Any] = {"SCALARS": SCALARS, "exporters": _EXPORTERS, "exporter_for": _exporter_for}
     exec(compile(source, f"<report exporter of {', '.join(names[:3])}...>", "exec"), namespace)  # noqa: S102 - built from field names only
     return namespace["export"]
