@@ -229,7 +229,7 @@ def _member(value: Enum, redact: Callable[[str], str], passed: Container[str]) -
 
 
 def _text_member(value: Enum, redact: Callable[[str], str], passed: Container[str]) -> str:
-    return _text(value._value_, redact, passed)
+    return text if (text := value._value_) in passed else redact(text)
 
 
 def _text(value: str, redact: Callable[[str], str], passed: Container[str]) -> str:
@@ -247,18 +247,21 @@ def _secret_source(value: Any, redact: Callable[[str], str], passed: Container[s
 def _dataclass(names: tuple[str, ...]) -> Exporter:
     """The exporter of one dataclass, compiled once (as `dataclasses` compiles `__init__`): one dict display that reads
     each field once and tests it as the container loop does, so a string or scalar field costs no call of its own (a
-    report has a few dozen dataclasses, transcript lines most of them)."""
+    report has a few dozen dataclasses, transcript lines most of them), nor does a member of an enum met before whose
+    values are all text (a line's direction and channel, a finding's severity and owner)."""
     value_of = (
-        "(v if v in passed else redact(v)) if (k := type(v := value.{})) is str"
-        " else v if k in SCALARS else (exporters.get(k) or exporter_for(k))(v, redact, passed)"
+        "(v if v in passed else redact(v)) if (k := type(v := value.{})) is str else v if k in SCALARS"
+        " else (w if (w := v._value_) in passed else redact(w)) if k in text_enums"
+        " else (exporters.get(k) or exporter_for(k))(v, redact, passed)"
     )
     source = f"def export(value, redact, passed):\n    return {{{', '.join(f'{name!r}: {value_of.format(name)}' for name in names)}}}\n"
-    namespace: dict[str, Any] = {"SCALARS": SCALARS, "exporters": _EXPORTERS, "exporter_for": _exporter_for}
+    namespace: dict[str, Any] = {"SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "exporters": _EXPORTERS, "exporter_for": _exporter_for}
     exec(compile(source, f"<report exporter of {', '.join(names[:3])}...>", "exec"), namespace)  # noqa: S102 - built from field names only
     return namespace["export"]
 
 
 _EXPORTERS: dict[type, Exporter] = {list: _items, tuple: _items, dict: _mapping}
+_TEXT_ENUMS: set[type] = set()  # enums met so far whose values are all text
 
 
 def _exporter_for(kind: type) -> Exporter:
@@ -269,7 +272,10 @@ def _exporter_for(kind: type) -> Exporter:
     elif issubclass(kind, dict):
         export = _mapping
     elif issubclass(kind, Enum):  # before the plain types: a StrEnum member is a str
-        export = _text_member if all(type(member._value_) is str for member in kind) else _member
+        export = _member
+        if all(type(member._value_) is str for member in kind):
+            export = _text_member
+            _TEXT_ENUMS.add(kind)
     elif issubclass(kind, str):
         export = _text
     elif issubclass(kind, (int, float)):
