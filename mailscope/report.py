@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from mailscope.evidence import Fault, Outcome
+from mailscope.evidence import Fault, Outcome, TokenEvidence
 from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
 from mailscope.record import SCALARS, SessionRecord, dataclass_fields
 from mailscope.redact import Redactor
@@ -75,9 +75,11 @@ def exit_code_of(outcome: Outcome | None, findings: tuple[Finding, ...]) -> int:
     return EXIT_CAUSE_FOUND if any(f.confirmed for f in errors) else EXIT_UNDECIDED
 
 
-def build_report(record: SessionRecord, *, generated_at: datetime | None = None) -> dict[str, Any]:
+def build_report(record: SessionRecord, *, generated_at: datetime | None = None, shared: SharedExports | None = None) -> dict[str, Any]:
+    """`shared`: an audit's sections that many of its reports hold alike (see SharedExports)."""
     settings = record.settings
     outcome = record.outcome
+    token = record.token
     when = record.judged_at()
     report = {
         "schema": SCHEMA,
@@ -94,7 +96,7 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
         "outcome": {"kind": outcome.kind, "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
         "transcript": record.lines,
         "evidence": record.evidence,
-        "token": record.token,
+        "token": token if shared is None else None,
         "findings": findings_of(record),
         "checks": record.diagnosis.checks,
         "summary": record.diagnosis.summary,
@@ -103,7 +105,34 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
         "evidence_time_detail": when.detail,
         "evidence_time_window": {"at": when.at, "earliest": when.earliest, "latest": when.latest},
     }
-    return _exported(report, *_final_pass(record.redactor))
+    redact, passed = _final_pass(record.redactor)
+    exported = _exported(report, redact, passed)
+    if shared is not None and token is not None:
+        exported["token"] = shared.token(token, record.redactor, redact, passed)
+    return exported
+
+
+class SharedExports:
+    """What many reports of one audit hold alike, exported once: the token section of a token that many sessions got (an
+    app-only token is obtained once per tenant and app, and that one object is handed to every session sharing it, never
+    changed after it was obtained: providers/shared_tokens), per redactor generation, so a secret registered since starts
+    it again. Every record holding it holds the same object: an audit's records are read (written out, summarized), never
+    changed."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[int, tuple[TokenEvidence, int, dict[str, Any]]] = {}  # id -> (token, generation, section)
+
+    def token(self, token: TokenEvidence, redactor: Redactor, redact: Callable[[str], str], passed: Container[str]) -> Any:
+        generation = redactor.generation
+        known = self._tokens.get(id(token))
+        if known is not None and known[0] is token and known[1] == generation:
+            return known[2]
+        section = _exported(token, redact, passed)
+        if redactor.generation == generation:  # the pass met no secret on the way
+            if len(self._tokens) >= 64:  # each mailbox its own token (delegated sign-ins): nothing to share
+                self._tokens.clear()
+            self._tokens[id(token)] = (token, generation, section)
+        return section
 
 
 def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:

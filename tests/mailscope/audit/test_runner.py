@@ -21,7 +21,7 @@ from mailscope.credential import Credential
 from mailscope.events import Event, SessionFinished
 from mailscope.lab.fleet import FleetLab, MailboxState, make_fleet
 from mailscope.record import SessionRecord
-from mailscope.report import exit_code, findings_of
+from mailscope.report import SharedExports, exit_code, findings_of
 from mailscope.secret import Secret, SecretKind
 from mailscope.settings import CheckSettings, Protocol, SecretSource, Security
 from providers.profiles import parse_secret_source
@@ -187,11 +187,12 @@ def exported_slowly(value: Any, redact: Any) -> Any:
 
 
 async def test_each_record_equals_the_slow_export_and_a_secret_learned_later_never_shows() -> None:
-    """An audit's records skip the second redaction of text its redactor family already gave at the same generation and
-    share compiled exporters: the same records as the slow walk for a healthy, a failing and a token-failure mailbox, the
-    shortcuts warm (every mailbox of the fleet before), and a secret registered after that is removed from the next record."""
-    fleet = make_fleet(14, seed=7)
-    credentials = AuditCredentials()
+    """An audit's records skip the second redaction of text its redactor family already gave at the same generation, and
+    export a shared token's section once: the same records as the slow walk for a healthy, a failing and a token-failure
+    mailbox, the shortcuts warm (every mailbox of the fleet before), and a secret registered after that is removed from
+    the next record."""
+    fleet = make_fleet(14, seed=4)  # two mailboxes of the retired app: its refusal is shared too
+    credentials, shared = AuditCredentials(), SharedExports()
     sessions: list[tuple[Any, SessionRecord]] = []
     async with FleetLab(fleet) as lab:
         for item in planned(lab).items:
@@ -200,7 +201,7 @@ async def test_each_record_equals_the_slow_export_and_a_secret_learned_later_nev
             await run_check(item.settings, given.source, record)
             record.diagnoser = guarded_diagnoser()
             record.rediagnose()
-            audit_record(item, record, HEALTHY, [])  # every mailbox once: the shortcuts are warm for the ones compared
+            audit_record(item, record, HEALTHY, [], shared)  # every mailbox once: the shortcuts are warm for the ones compared
             sessions.append((item, record))
     kinds = {}
     for item, record in sessions:
@@ -209,7 +210,9 @@ async def test_each_record_equals_the_slow_export_and_a_secret_learned_later_nev
     for kind in ("authenticated_mailbox_reachable", "authenticated_but_mailbox_refused", "token_acquisition_failed"):
         item, record = kinds[kind]
         status = FAILED if exit_code(record) else HEALTHY
-        fast = audit_record(item, record, status, [])
+        fast = audit_record(item, record, status, [], shared)
+        others = [r for i, r in sessions if r.token is record.token and r is not record]
+        assert others and audit_record(item, others[0], status, [], shared)["token"] is fast["token"]  # exported once
         redact = record.redactor.redact
         assert fast["settings"] == exported_slowly(record.settings, redact) and fast["target"]["user"] == item.user
         assert fast["transcript"] == exported_slowly(record.lines, redact)
@@ -226,7 +229,7 @@ async def test_each_record_equals_the_slow_export_and_a_secret_learned_later_nev
         secrets = (item.user, str(record.token.claims.get("appid") or record.settings.client_id))
         for secret in secrets:
             record.redactor.register(Secret(SecretKind.CLIENT_SECRET, secret))
-        later = audit_record(item, record, FAILED, [])
+        later = audit_record(item, record, FAILED, [], shared)
         assert later.pop("audit")["user"] == item.user
         later = json.dumps(later)
         assert all(secret not in later for secret in secrets) and "client secret" in later
