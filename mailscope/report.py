@@ -182,7 +182,9 @@ def _as_is(text: str) -> str:
     return text
 
 
-_PASSED_LIMIT = 20_000  # texts remembered per generation (then it starts again): a few MB, like the redactor's memo
+# What the final pass remembers, bounded like the redactor's memos: texts per generation (then no more are added; the ones
+# that recur in every record come first), their length (a longer text is rare and seldom repeated), generations at once.
+_PASSED_LIMIT, _PASSED_TEXT, _PASSED_GENERATIONS = 10_000, 512, 8
 _passed: dict[int, set[str]] = {}  # a redactor generation -> texts its redaction gave
 
 
@@ -194,7 +196,7 @@ def _final_pass(redactor: Redactor) -> tuple[Callable[[str], str], Container[str
     generation = redactor.generation
     passed = _passed.get(generation)
     if passed is None:
-        if len(_passed) >= 16:  # generations of redactors long gone
+        if len(_passed) >= _PASSED_GENERATIONS:  # most of them of redactors long gone
             _passed.clear()
         passed = _passed[generation] = set()
     redact = redactor.redact
@@ -204,7 +206,7 @@ def _final_pass(redactor: Redactor) -> tuple[Callable[[str], str], Container[str
         if redactor.generation != generation:
             passed.clear()
             _passed.pop(generation, None)
-        elif len(passed) < _PASSED_LIMIT:
+        elif len(passed) < _PASSED_LIMIT and len(redacted) <= _PASSED_TEXT:
             passed.add(redacted)
         return redacted
 
