@@ -37,6 +37,7 @@ import base64
 import binascii
 import copy
 import functools
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -239,6 +240,7 @@ _PEM_END_RE = lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
 MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it would hide every such word
 _MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
 _MEMO_TEXT = 4096  # characters: a longer text (rare, seldom repeated) is never remembered, so the memos stay a few MB
+_GENERATIONS = itertools.count(1)  # shared by every family, so that a generation names one family's secrets
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
 
@@ -254,7 +256,7 @@ class _SecretTables:
     run_re: re.Pattern[str] | None = None
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
-    generation: int = 0  # secrets registered so far: text redacted at one generation needs no second pass at the same
+    generation: int = 0  # changes with each secret registered, never to another family's: equal generations, equal secrets
 
 
 def _remember(memo: dict[str, str] | None, text: str, redacted: str) -> None:
@@ -286,8 +288,9 @@ class Redactor:
 
     @property
     def generation(self) -> int:
-        """How many secrets the family has registered: a value already redacted by a member while the generation was
-        the same needs no second pass (an audit's sessions share one token's evidence)."""
+        """Which secrets the family knows: 0 for none, else a number no other family has, new at each registration (two
+        redactors at one generation remove the same secrets alike). A value already redacted by a member while the generation
+        was the same needs no second pass (an audit's sessions share one token's evidence)."""
         return self._secrets.generation
 
     # -- registration ------------------------------------------------------------------------------
@@ -300,7 +303,7 @@ class Redactor:
         tables = self._secrets
         tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
         tables.line_memo = None if tables.line_memo is None else {}
-        tables.generation += 1
+        tables.generation = next(_GENERATIONS)
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
         description = describe_secret(value, kind)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import math
-import operator
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from mailscope.evidence import Fault, Outcome
+from mailscope.evidence import Fault, Outcome, TokenEvidence
 from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
 from mailscope.record import SCALARS, SessionRecord, dataclass_fields
+from mailscope.redact import Redactor
 
 SCHEMA = "mailscope.report/1"
 
@@ -75,9 +75,11 @@ def exit_code_of(outcome: Outcome | None, findings: tuple[Finding, ...]) -> int:
     return EXIT_CAUSE_FOUND if any(f.confirmed for f in errors) else EXIT_UNDECIDED
 
 
-def build_report(record: SessionRecord, *, generated_at: datetime | None = None) -> dict[str, Any]:
+def build_report(record: SessionRecord, *, generated_at: datetime | None = None, shared: SharedExports | None = None) -> dict[str, Any]:
+    """`shared`: an audit's sections that many of its reports hold alike (see SharedExports)."""
     settings = record.settings
     outcome = record.outcome
+    token = record.token
     when = record.judged_at()
     report = {
         "schema": SCHEMA,
@@ -94,7 +96,7 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
         "outcome": {"kind": outcome.kind, "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
         "transcript": record.lines,
         "evidence": record.evidence,
-        "token": record.token,
+        "token": token if shared is None else None,
         "findings": findings_of(record),
         "checks": record.diagnosis.checks,
         "summary": record.diagnosis.summary,
@@ -103,7 +105,34 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None)
         "evidence_time_detail": when.detail,
         "evidence_time_window": {"at": when.at, "earliest": when.earliest, "latest": when.latest},
     }
-    return _exported(report, record.redactor.redact)
+    redact, passed = _final_pass(record.redactor)
+    exported = _exported(report, redact, passed)
+    if shared is not None and token is not None:
+        exported["token"] = shared.token(token, record.redactor, redact, passed)
+    return exported
+
+
+class SharedExports:
+    """What many reports of one audit hold alike, exported once: the token section of a token that many sessions got (an
+    app-only token is obtained once per tenant and app, and that one object is handed to every session sharing it, never
+    changed after it was obtained: providers/shared_tokens), per redactor generation, so a secret registered since starts
+    it again. Every record holding it holds the same object: an audit's records are read (written out, summarized), never
+    changed."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[int, tuple[TokenEvidence, int, dict[str, Any]]] = {}  # id -> (token, generation, section)
+
+    def token(self, token: TokenEvidence, redactor: Redactor, redact: Callable[[str], str], passed: Container[str]) -> Any:
+        generation = redactor.generation
+        known = self._tokens.get(id(token))
+        if known is not None and known[0] is token and known[1] == generation:
+            return known[2]
+        section = _exported(token, redact, passed)
+        if redactor.generation == generation:  # the pass met no secret on the way
+            if len(self._tokens) >= 64:  # each mailbox its own token (delegated sign-ins): nothing to share
+                self._tokens.clear()
+            self._tokens[id(token)] = (token, generation, section)
+        return section
 
 
 def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:
@@ -146,64 +175,124 @@ def _version() -> str:
 def to_plain(value: Any) -> Any:
     """Dataclasses/enums/tuples → JSON types, strings as they are: for values already redacted when they were stored
     (a log's session rows, two records being compared), never for anything that may still hold a secret."""
-    return _exported(value, _as_is)
+    return _exported(value, _as_is, frozenset())
 
 
 def _as_is(text: str) -> str:
     return text
 
 
-def _exported(value: Any, redact: Callable[[str], str]) -> Any:
+# What the final pass remembers, bounded like the redactor's memos: texts per generation (then no more are added; the ones
+# that recur in every record come first), their length (a longer text is rare and seldom repeated), generations at once.
+_PASSED_LIMIT, _PASSED_TEXT, _PASSED_GENERATIONS = 10_000, 512, 8
+_passed: dict[int, set[str]] = {}  # a redactor generation -> texts its redaction gave
+
+
+def _final_pass(redactor: Redactor) -> tuple[Callable[[str], str], Container[str]]:
+    """The report's second redaction pass for a record, and the texts it may leave as they are: those a redactor at the
+    same generation gave (redaction is idempotent, and redactors at one generation remove the same secrets alike), such as
+    the settings, claims, greetings and fix texts that recur in every record of an audit. A secret registered meanwhile
+    (the pass itself may meet one) starts a new generation: nothing of the old one is left as it is from then on."""
+    generation = redactor.generation
+    passed = _passed.get(generation)
+    if passed is None:
+        if len(_passed) >= _PASSED_GENERATIONS:  # most of them of redactors long gone
+            _passed.clear()
+        passed = _passed[generation] = set()
+    redact = redactor.redact
+
+    def again(text: str) -> str:
+        redacted = redact(text)
+        if redactor.generation != generation:
+            passed.clear()
+            _passed.pop(generation, None)
+        elif len(passed) < _PASSED_LIMIT and len(redacted) <= _PASSED_TEXT:
+            passed.add(redacted)
+        return redacted
+
+    return again, passed
+
+
+def _exported(value: Any, redact: Callable[[str], str], passed: Container[str]) -> Any:
     """`value` as JSON types (dataclasses → objects, enums → their value, tuples and sets → arrays, a secret source →
-    its description 'env:VAR'), every string through the redactor once more on the way: a secret that slipped past
-    storage stops here. One walk for both (an audit builds a report per mailbox, about 500 values each): strings and
-    scalars inside a container are handled in its loop, anything else by the exporter of its type, chosen once per type."""
+    its description 'env:VAR'), every string through the redactor once more on the way (unless it is in `passed`, what the
+    redactor gave already): a secret that slipped past storage stops here. One walk for both (an audit builds a report per
+    mailbox, about 500 values each): strings and scalars inside a container are handled in its loop, anything else by the
+    exporter of its type, chosen once per type."""
     kind = type(value)
     if kind is str:
-        return redact(value)
+        return value if value in passed else redact(value)
     if kind in SCALARS:
         return value
-    return (_EXPORTERS.get(kind) or _exporter_for(kind))(value, redact)
+    return (_EXPORTERS.get(kind) or _exporter_for(kind))(value, redact, passed)
 
 
-Exporter = Callable[[Any, Callable[[str], str]], Any]
+Exporter = Callable[[Any, Callable[[str], str], Container[str]], Any]
 
 
-def _items(values: Any, redact: Callable[[str], str]) -> list[Any]:
-    return [redact(v) if (k := type(v)) is str else v if k in SCALARS else _exported(v, redact) for v in values]
+def _items(values: Any, redact: Callable[[str], str], passed: Container[str]) -> list[Any]:
+    if not values:  # most tuples of a session are empty (a line's annotations): no loop to start
+        return []
+    return [
+        (v if v in passed else redact(v))
+        if (k := type(v)) is str
+        else v
+        if k in SCALARS
+        else (_EXPORTERS.get(k) or _exporter_for(k))(v, redact, passed)
+        for v in values
+    ]
 
 
-def _mapping(value: dict[Any, Any], redact: Callable[[str], str]) -> dict[str, Any]:
-    return {str(key): redact(v) if (k := type(v)) is str else v if k in SCALARS else _exported(v, redact) for key, v in value.items()}
+def _mapping(value: dict[Any, Any], redact: Callable[[str], str], passed: Container[str]) -> dict[str, Any]:
+    return {
+        str(key): (v if v in passed else redact(v))
+        if (k := type(v)) is str
+        else v
+        if k in SCALARS
+        else (_EXPORTERS.get(k) or _exporter_for(k))(v, redact, passed)
+        for key, v in value.items()
+    }
 
 
-def _member(value: Enum, redact: Callable[[str], str]) -> Any:
+def _member(value: Enum, redact: Callable[[str], str], passed: Container[str]) -> Any:
     plain = value._value_
-    return redact(plain) if isinstance(plain, str) else plain
+    return _text(plain, redact, passed) if isinstance(plain, str) else plain
 
 
-def _text(value: str, redact: Callable[[str], str]) -> str:
-    return redact(value)
+def _text_member(value: Enum, redact: Callable[[str], str], passed: Container[str]) -> str:
+    return text if (text := value._value_) in passed else redact(text)
 
 
-def _as_it_is(value: Any, redact: Callable[[str], str]) -> Any:
+def _text(value: str, redact: Callable[[str], str], passed: Container[str]) -> str:
+    return value if value in passed else redact(value)
+
+
+def _as_it_is(value: Any, redact: Callable[[str], str], passed: Container[str]) -> Any:
     return value
 
 
-def _secret_source(value: Any, redact: Callable[[str], str]) -> str:
-    return redact(value.describe())
+def _secret_source(value: Any, redact: Callable[[str], str], passed: Container[str]) -> str:
+    return _text(value.describe(), redact, passed)
 
 
 def _dataclass(names: tuple[str, ...]) -> Exporter:
-    values = operator.attrgetter(*names) if len(names) > 1 else lambda value: tuple(getattr(value, name) for name in names)
-
-    def export(value: Any, redact: Callable[[str], str]) -> dict[str, Any]:
-        return dict(zip(names, _items(values(value), redact), strict=True))
-
-    return export
+    """The exporter of one dataclass, compiled once (as `dataclasses` compiles `__init__`): one dict display that reads
+    each field once and tests it as the container loop does, so a string or scalar field costs no call of its own (a
+    report has a few dozen dataclasses, transcript lines most of them), nor does a member of an enum met before whose
+    values are all text (a line's direction and channel, a finding's severity and owner)."""
+    value_of = (
+        "(v if v in passed else redact(v)) if (k := type(v := value.{})) is str else v if k in SCALARS"
+        " else (w if (w := v._value_) in passed else redact(w)) if k in text_enums"
+        " else (exporters.get(k) or exporter_for(k))(v, redact, passed)"
+    )
+    source = f"def export(value, redact, passed):\n    return {{{', '.join(f'{name!r}: {value_of.format(name)}' for name in names)}}}\n"
+    namespace: dict[str, Any] = {"SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "exporters": _EXPORTERS, "exporter_for": _exporter_for}
+    exec(compile(source, f"<report exporter of {', '.join(names[:3])}...>", "exec"), namespace)  # noqa: S102 - built from field names only
+    return namespace["export"]
 
 
 _EXPORTERS: dict[type, Exporter] = {list: _items, tuple: _items, dict: _mapping}
+_TEXT_ENUMS: set[type] = set()  # enums met so far whose values are all text
 
 
 def _exporter_for(kind: type) -> Exporter:
@@ -215,6 +304,9 @@ def _exporter_for(kind: type) -> Exporter:
         export = _mapping
     elif issubclass(kind, Enum):  # before the plain types: a StrEnum member is a str
         export = _member
+        if all(type(member._value_) is str for member in kind):
+            export = _text_member
+            _TEXT_ENUMS.add(kind)
     elif issubclass(kind, str):
         export = _text
     elif issubclass(kind, (int, float)):

@@ -18,6 +18,9 @@ from typing import Any
 from mailscope.audit.plan import AuditInputError
 from mailscope.localfile import NotRegularFile, open_output
 
+# One encoder for every line (json.dumps with options builds a new one per call): ASCII, compact, no cycle check (a tree).
+_encode_line = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
+
 
 class AuditOutputError(OSError):
     """The output could not be written (a full disk): the message says so and how to go on."""
@@ -44,7 +47,7 @@ class AuditOutput:
         self.written = 0
 
     def append(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, ensure_ascii=True, separators=(",", ":"), check_circular=False) + "\n").encode("ascii")  # a tree
+        data = (_encode_line(record) + "\n").encode("ascii")
         view = memoryview(data)
         try:
             while view:

@@ -8,7 +8,8 @@ session is diagnosed once and handed to `emit` as its redacted `mailscope.report
 (`audit`). Cancelling the audit (Ctrl-C) drops only the sessions in flight: every record emitted before is whole.
 
 Per session the cost stays small: the credential (and the redactor that knows its secret) is prepared by the
-caller once per tenant, the diagnosis runs once at the end, and nothing of a session is kept after its record.
+caller once per tenant, the diagnosis runs once at the end, the report exports the section of a shared token once (per
+redactor generation), and nothing of a session is kept after its record.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from mailscope.credential import Credential, TokenSource
 from mailscope.findings import Diagnosis, DiagnosisInput
 from mailscope.record import SessionRecord
 from mailscope.redact import Redactor
-from mailscope.report import build_report, exit_code
+from mailscope.report import SharedExports, build_report, exit_code
 from mailscope.settings import CheckSettings
 
 
@@ -117,6 +118,7 @@ async def run_audit(
     rng = rng or random.Random()
     hosts: dict[str, _Host] = {}
     queue = _Queue(items)
+    shared = SharedExports()
 
     async def worker() -> None:
         while (job := await queue.next()) is not None:
@@ -135,7 +137,7 @@ async def run_audit(
             record.diagnoser = diagnoser
             record.rediagnose()
             status = THROTTLED if throttle is not None else FAILED if exit_code(record) != 0 else HEALTHY
-            emit(audit_record(job.item, record, status, job.throttles))
+            emit(audit_record(job.item, record, status, job.throttles, shared))
             progress.done += 1
             progress.failed += status == FAILED
             if on_progress is not None:
@@ -203,9 +205,11 @@ def backoff_delay(attempt: int, suggested: float | None, options: AuditOptions, 
     return min(options.max_backoff, target * rng.uniform(1.0, 1.5))
 
 
-def audit_record(item: AuditItem, record: SessionRecord, status: str, throttles: list[Throttle]) -> dict[str, Any]:
+def audit_record(
+    item: AuditItem, record: SessionRecord, status: str, throttles: list[Throttle], shared: SharedExports | None = None
+) -> dict[str, Any]:
     """The mailbox's `mailscope.report/1` record plus `audit`: the row's identity and how the audit went."""
-    report = build_report(record)
+    report = build_report(record, shared=shared)
     errors = [f["id"] for f in report["findings"] if f["severity"] == "error"]
     report["audit"] = {
         "row": item.row, "user": item.user, "protocol": str(item.settings.protocol), "host": item.settings.host,

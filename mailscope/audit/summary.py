@@ -195,8 +195,20 @@ def _general_fix(result: MailboxResult) -> tuple[str, ...]:
     """The primary finding's fix with this mailbox's address written `<mailbox>`, so one fix serves the group."""
     if not result.user:
         return result.errors[0].fix
-    address = re.compile(re.escape(result.user), re.IGNORECASE)
-    return tuple(address.sub("<mailbox>", step) for step in result.errors[0].fix)
+    return tuple(_address_generalised(step, result.user) for step in result.errors[0].fix)
+
+
+def _address_generalised(text: str, address: str) -> str:
+    """`text` with `address`, in any letter case, written `<mailbox>`. ASCII text by a case-blind find (a pattern compiled
+    per mailbox cost more than the rest of the summary); other text by the regular expression engine's case folding."""
+    if not (text.isascii() and address.isascii()):
+        return re.sub(re.escape(address), "<mailbox>", text, flags=re.IGNORECASE)
+    lowered, wanted = text.lower(), address.lower()
+    pieces, start = [], 0
+    while (at := lowered.find(wanted, start)) >= 0:
+        pieces += (text[start:at], "<mailbox>")
+        start = at + len(wanted)
+    return "".join((*pieces, text[start:])) if pieces else text
 
 
 def _int(value: Any, default: int = 0) -> int:

@@ -9,6 +9,7 @@ from mailscope.events import Direction
 from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange
 from mailscope.findings import Diagnosis, Finding, Owner, Severity
 from mailscope.record import SessionRecord
+from mailscope.redact import Redactor
 from mailscope.report import SCHEMA, build_report, exit_code, report_json, report_markdown
 from mailscope.secret import Secret, SecretKind
 from mailscope.settings import CheckSettings, SecretSource
@@ -56,6 +57,31 @@ def test_final_guard_redacts_what_slipped_past_storage() -> None:
     record.evidence.sasl[0].challenge_json.append({"echo": TOKEN})
     text = report_json(record) + report_markdown(record)
     assert TOKEN not in text and "sha256:" in text
+
+
+def test_a_secret_the_final_pass_meets_is_removed_from_the_rest_of_that_report() -> None:
+    """The final pass leaves text its redactor gave before as it is, until a secret is registered: even one the pass
+    itself meets (here in an outcome written around `finish`, before the transcript in the report)."""
+    record = SessionRecord(CheckSettings(host="imap.example.test", port=993, user="bob@example.test"), redactor=Redactor().fork())
+    record.info("the user typed hunter2-horse-battery at the prompt")  # stored as it is: nobody knew it was a password
+    assert "hunter2-horse-battery" in report_json(record)  # the line passed once, at this generation
+    record.outcome = Outcome(OutcomeKind.AUTH_FAILED, 'A1 LOGIN bob "hunter2-horse-battery"')
+    report = report_json(record)
+    assert "hunter2-horse-battery" not in report and "<password 21 chars sha256:" in report
+
+
+def test_text_one_redactor_passed_is_redacted_again_by_another_that_knows_a_secret_in_it() -> None:
+    """Each registration gives a generation no other redactor has: what one family passed is not taken as passed by a
+    family with other secrets, even one that registered as many."""
+    settings = CheckSettings(host="imap.example.test", port=993, user="bob@example.test")
+    text = "NO the app secret Kx9-long-enough-secret-value was refused"
+    first, second = SessionRecord(settings), SessionRecord(settings)
+    first.redactor.register(Secret(SecretKind.CLIENT_SECRET, "a-different-secret-of-this-family"))
+    second.redactor.register(Secret(SecretKind.CLIENT_SECRET, "Kx9-long-enough-secret-value"))
+    for record in (first, second):
+        record.evidence.auth_text = text  # written around update_evidence: only the final pass redacts it
+    assert text in report_json(first)
+    assert "Kx9-long-enough-secret-value" not in report_json(second) and first.redactor.generation != second.redactor.generation
 
 
 def test_fault_becomes_an_error_finding_when_the_diagnosis_has_none() -> None:

@@ -55,6 +55,22 @@ def test_mailboxes_are_grouped_by_primary_finding_with_the_fix_once_per_variant(
 
 
 @pytest.mark.parametrize(
+    ("user", "step", "general"),
+    [
+        ("B@Contoso.com", "Get-MailboxPermission b@contoso.COM, then B@CONTOSO.com", "Get-MailboxPermission <mailbox>, then <mailbox>"),
+        ("b@contoso.com", "mailbox b@contoso.com.au is another one", "mailbox <mailbox>.au is another one"),
+        ("b@contoso.com", "no address here", "no address here"),
+        ("ſb@contoso.com", "Get-MailboxPermission Sb@CONTOSO.com", "Get-MailboxPermission <mailbox>"),  # Unicode case folding
+        ("jörg@contoso.com", "Get-MailboxPermission JÖRG@contoso.com", "Get-MailboxPermission <mailbox>"),
+    ],
+)
+def test_the_fix_names_the_mailbox_in_any_letter_case(user: str, step: str, general: str) -> None:
+    result = MailboxResult.from_record(record(3, user, "failed", (PERMISSION, "sp-1")) | {"findings": [
+        {"id": PERMISSION, "severity": "error", "title": "t", "owner": "tenant admin", "fix": [step]}]})  # fmt: skip
+    assert summarize([result]).groups[0].fixes[0].steps == (general,)
+
+
+@pytest.mark.parametrize(
     ("statuses", "rejected", "code"),
     [(("healthy",), False, 0), (("healthy", "failed"), False, 1), (("healthy", "throttled"), False, 3), (("healthy",), True, 3)],
 )
