@@ -5,12 +5,15 @@ token (or password) that scenario's client obtains, from the running `lab serve`
 client can sign in to the lab with it.
 
 `lab serve` leaves its settings (secrets only named by their 0600 files) as a profile in its private temporary
-directory, next to its pid; `lab token` finds it there. Everything is removed when the lab stops.
+directory, next to its pid file, which it holds locked while it runs; `lab token` finds it there. Everything is removed
+when the lab stops; a lab killed outright leaves its directory, which the free lock marks as stale.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import shlex
@@ -24,6 +27,8 @@ from tui.commands.common import internal_error, silence_stdout
 from tui.commands.lab_files import add_validate_parser, run_validate
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mailscope.credential import Credential
     from mailscope.lab.scenarios import Scenario
     from mailscope.lab.session import LabSession
@@ -178,13 +183,35 @@ async def _serve_until_stopped(chosen: Scenario, ports: dict[str, int]) -> None:
         async with LabSession(chosen, ports=ports) as lab:
             assert lab.directory is not None
             save_profile(lab.scenario.id, lab.settings, lab.directory / SERVE_PROFILE)
-            (lab.directory / SERVE_PID).write_text(f"{os.getpid()}\n", encoding="ascii")
-            print(describe(lab), flush=True)
-            await stop.wait()
+            with _alive_marker(lab.directory / SERVE_PID):
+                print(describe(lab), flush=True)
+                await stop.wait()
     finally:
         for signum in (signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
         lab_log.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def _alive_marker(path: Path) -> Iterator[None]:
+    """The pid file, locked for as long as the lab runs: the kernel drops the lock when the process ends however it
+    ends, so a lab killed with SIGKILL is never taken for a running one (a pid alone can be reused, even by a thread)."""
+    with path.open("w", encoding="ascii") as marker:
+        fcntl.flock(marker, fcntl.LOCK_EX)
+        marker.write(f"{os.getpid()}\n")
+        marker.flush()
+        yield
+
+
+def _is_held(path: Path) -> bool:
+    """Does a running process hold the lock of this pid file? (Probing takes the lock for an instant when it is free.)"""
+    with path.open("rb") as marker:
+        try:
+            fcntl.flock(marker, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(marker, fcntl.LOCK_UN)
+        return False
 
 
 def describe(lab: LabSession) -> str:
@@ -266,18 +293,18 @@ def check_command_line(settings: CheckSettings) -> str:
 
 # -- token ------------------------------------------------------------------------------------------
 def running_lab(scenario_id: str) -> Path | None:
-    """The directory of this user's running `lab serve SCENARIO` (its pid alive), or None."""
+    """The directory of this user's running `lab serve SCENARIO` (its pid file locked), or None."""
     prefix = f"mailscope-lab-{scenario_id}-"  # LabSession's mkdtemp prefix; the random rest never holds a '-'
     for directory in sorted(Path(tempfile.gettempdir()).glob(prefix + "*")):
         if "-" in directory.name[len(prefix):]:
             continue  # another scenario whose id starts with this one (ms-healthy-starttls)
         try:
             info = directory.stat()
-            pid = int((directory / SERVE_PID).read_text(encoding="ascii").strip())
             if info.st_uid != os.getuid() or info.st_mode & 0o077 or not (directory / SERVE_PROFILE).is_file():
                 continue  # not ours, or open to others: never trusted
-            os.kill(pid, 0)
-        except (OSError, ValueError):
+            if not _is_held(directory / SERVE_PID):
+                continue  # left behind by a lab that was killed
+        except OSError:
             continue
         return directory
     return None

@@ -180,6 +180,31 @@ def test_lab_token_without_a_running_lab_still_prints_the_scenarios_credential()
     assert "the password its client sends" in token.stderr and token.stdout.strip() not in token.stderr
 
 
+def test_lab_token_ignores_the_directory_of_a_killed_lab_even_when_its_pid_is_alive_again(tmp_path: Path) -> None:
+    """A lab killed with SIGKILL leaves its directory; its pid may since name another live process (here this test's
+    own). `lab token` must not take it for a running lab: only a pid file its `lab serve` holds locked counts."""
+    stale = tmp_path / "mailscope-lab-google-app-password-required-k1lled_0"
+    stale.mkdir(mode=0o700)
+    (stale / "serve.toml").write_text('[profiles.left-behind]\nhost = "127.0.0.1"\n', encoding="utf-8")
+    (stale / "serve.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
+    token = subprocess.run(lab_command_line("token", "google-app-password-required"), capture_output=True, text=True, timeout=30,
+                           env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert token.returncode == 0 and len(token.stdout.strip()) == 16
+    assert "no `mailscope lab serve google-app-password-required` is running" in token.stderr
+
+
+def test_a_serving_lab_holds_its_pid_file_locked_until_it_stops() -> None:
+    process, text = start_serve("google-healthy")
+    try:
+        directory = Path(next(word for word in text.split() if word.endswith("ca.pem"))).parents[1]
+        assert lab_command.running_lab("google-healthy") == directory
+        assert (directory / "serve.pid").read_text(encoding="ascii").strip() == str(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    assert lab_command.running_lab("google-healthy") != directory
+
+
 def test_lab_token_for_a_token_stage_failure_says_why_on_stderr_only() -> None:
     token = subprocess.run(lab_command_line("token", "ms-consent-missing"), capture_output=True, text=True, timeout=30)
     assert token.returncode == 1 and token.stdout == ""
