@@ -152,12 +152,19 @@ class SessionRecord:
     def _redacted(self, value: Any) -> Any:
         return clean_deep(value, self.redactor.redact_fact, self.redactor.redact)
 
-    def evidence_touched(self, *names: str) -> None:
+    def evidence_touched(self, *names: str, changed: tuple[object, ...] | None = None) -> None:
         """Announce in-place changes to mutable evidence (lists such as `sasl`, `commands`). Their producers redact
-        what they append; the text in them is control-escaped here once more, in place."""
-        for name in names:
-            if name in _EVIDENCE_FIELDS:
-                setattr(self.evidence, name, clean_deep(getattr(self.evidence, name), _escape_fact, escape_controls))
+        what they append; the text in them is control-escaped here once more, in place. `changed`: the evidence objects
+        (a SaslExchange, a CommandResult) appended or changed since the last announcement, when the caller knows them (the
+        transcript does, line by line): only they are walked, not the whole lists again (a session's lists grow with
+        every line)."""
+        if changed is None:
+            for name in names:
+                if name in _EVIDENCE_FIELDS:
+                    setattr(self.evidence, name, clean_deep(getattr(self.evidence, name), _escape_fact, escape_controls))
+        else:
+            for item in changed:
+                clean_deep(item, _escape_fact, escape_controls)
         if self._listeners:
             self._emit(EvidenceChanged(self.evidence, names))
         self.rediagnose()
