@@ -272,11 +272,12 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         return value
     if depth > MAX_DEPTH:
         return "<nested too deep>" if isinstance(value, list | tuple | dict) else value
+    # Items that are plain strings (capability lists, challenges) go to `text` directly: no call of this function per item.
     if isinstance(value, tuple):
-        cleaned = tuple(clean_deep(item, fact, text, None, depth + 1) for item in value)
+        cleaned = tuple(text(item) if type(item) is str else clean_deep(item, fact, text, None, depth + 1) for item in value)
         return value if all(new is old for new, old in zip(cleaned, value, strict=True)) else cleaned
     if isinstance(value, list):
-        value[:] = [clean_deep(item, fact, text, None, depth + 1) for item in value]
+        value[:] = [text(item) if type(item) is str else clean_deep(item, fact, text, None, depth + 1) for item in value]
         return value
     if isinstance(value, dict):
         items = [(clean_deep(k, fact, text) if _is_text(k) else k, clean_deep(v, fact, text, k if _is_text(k) else None, depth + 1))
@@ -291,7 +292,10 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
     changed = {}
     for name in names:
         item = getattr(value, name)
-        cleaned = clean_deep(item, fact, text, None, depth + 1)
+        item_kind = type(item)
+        if item_kind in SCALARS:
+            continue
+        cleaned = text(item) if item_kind is str else clean_deep(item, fact, text, None, depth + 1)
         if cleaned is not item:
             changed[name] = cleaned
     if not changed:
