@@ -60,15 +60,17 @@ class ProbeSession:
         sock = await open_socket(settings.host, settings.port, settings.timeout)
         tls = settings.security is Security.TLS
         self.protocol = protocol_factory()
-        try:  # asyncio.timeout, not wait_for: no task of its own per connection (an audit opens thousands)
-            async with asyncio.timeout(settings.timeout + 1):
-                self.transport, _ = await loop.create_connection(  # type: ignore[assignment]
+        try:
+            self.transport, _ = await asyncio.wait_for(
+                loop.create_connection(
                     lambda: self.protocol,
                     sock=sock,
                     ssl=self.context if tls else None,
                     server_hostname=settings.host if tls else None,
                     ssl_handshake_timeout=settings.timeout if tls else None,
-                )
+                ),
+                settings.timeout + 1,
+            )  # type: ignore[assignment]
         except (TimeoutError, ConnectionAbortedError):  # asyncio aborts a stalled handshake with ConnectionAbortedError
             sock.close()
             raise self._handshake_timeout("TLS handshake") from None
@@ -86,13 +88,15 @@ class ProbeSession:
         settings, loop = self.settings, asyncio.get_running_loop()
         step = "STARTTLS handshake"
         try:
-            async with asyncio.timeout(settings.timeout + 1):
-                if upgrade is None:
-                    transport = await loop.start_tls(
+            if upgrade is None:
+                transport = await asyncio.wait_for(
+                    loop.start_tls(
                         self.transport, self.protocol, self.context, server_hostname=settings.host, ssl_handshake_timeout=settings.timeout
-                    )
-                else:
-                    transport = await upgrade()
+                    ),
+                    settings.timeout + 1,
+                )
+            else:
+                transport = await asyncio.wait_for(upgrade(), settings.timeout + 1)
         except (TimeoutError, ConnectionAbortedError):
             raise self._handshake_timeout(step) from None
         except (OSError, ssl.SSLError) as exc:
