@@ -152,12 +152,19 @@ class SessionRecord:
     def _redacted(self, value: Any) -> Any:
         return clean_deep(value, self.redactor.redact_fact, self.redactor.redact)
 
-    def evidence_touched(self, *names: str) -> None:
+    def evidence_touched(self, *names: str, changed: tuple[object, ...] | None = None) -> None:
         """Announce in-place changes to mutable evidence (lists such as `sasl`, `commands`). Their producers redact
-        what they append; the text in them is control-escaped here once more, in place."""
-        for name in names:
-            if name in _EVIDENCE_FIELDS:
-                setattr(self.evidence, name, clean_deep(getattr(self.evidence, name), _escape_fact, escape_controls))
+        what they append; the text in them is control-escaped here once more, in place. `changed`: the evidence objects
+        (a SaslExchange, a CommandResult) appended or changed since the last announcement, when the caller knows them (the
+        transcript does, line by line): only they are walked, not the whole lists again (a session's lists grow with
+        every line)."""
+        if changed is None:
+            for name in names:
+                if name in _EVIDENCE_FIELDS:
+                    setattr(self.evidence, name, clean_deep(getattr(self.evidence, name), _escape_fact, escape_controls))
+        else:
+            for item in changed:
+                clean_deep(item, _escape_fact, escape_controls)
         if self._listeners:
             self._emit(EvidenceChanged(self.evidence, names))
         self.rediagnose()
@@ -265,11 +272,12 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         return value
     if depth > MAX_DEPTH:
         return "<nested too deep>" if isinstance(value, list | tuple | dict) else value
+    # Items that are plain strings (capability lists, challenges) go to `text` directly: no call of this function per item.
     if isinstance(value, tuple):
-        cleaned = tuple(clean_deep(item, fact, text, None, depth + 1) for item in value)
+        cleaned = tuple(text(item) if type(item) is str else clean_deep(item, fact, text, None, depth + 1) for item in value)
         return value if all(new is old for new, old in zip(cleaned, value, strict=True)) else cleaned
     if isinstance(value, list):
-        value[:] = [clean_deep(item, fact, text, None, depth + 1) for item in value]
+        value[:] = [text(item) if type(item) is str else clean_deep(item, fact, text, None, depth + 1) for item in value]
         return value
     if isinstance(value, dict):
         items = [(clean_deep(k, fact, text) if _is_text(k) else k, clean_deep(v, fact, text, k if _is_text(k) else None, depth + 1))
@@ -284,7 +292,10 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
     changed = {}
     for name in names:
         item = getattr(value, name)
-        cleaned = clean_deep(item, fact, text, None, depth + 1)
+        item_kind = type(item)
+        if item_kind in SCALARS:
+            continue
+        cleaned = text(item) if item_kind is str else clean_deep(item, fact, text, None, depth + 1)
         if cleaned is not item:
             changed[name] = cleaned
     if not changed:

@@ -394,13 +394,17 @@ class Redactor:
     # -- internals -----------------------------------------------------------------------------------
     def _redact_text(self, text: str, depth: int) -> str:
         pieces = False
+        base64_free = None  # the text when a scan found no base64 run in it: unchanged, the catch-all need not scan it again
         if self._secrets.registered:
             # SASL base64 first: once a registered secret inside it is cut out, the payload can no
             # longer be decoded and its readable structure (user=..., auth=Bearer <...>) would be lost.
             if depth < _MAX_DEPTH and len(text) >= 12:
-                text = _B64_RUN_RE().sub(lambda m: self._sasl_description(m, depth) or m.group(), text)
+                if _B64_RUN_RE().search(text) is None:
+                    base64_free = text
+                else:
+                    text = _B64_RUN_RE().sub(lambda m: self._sasl_description(m, depth) or m.group(), text)
             text, pieces = self._redact_known(text, whole_only=True)
-        text = self._catch_all(text, depth)
+        text = self._catch_all(text, depth, base64_free)
         if pieces:
             # Pieces only after the catch-all: a second token from the same issuer shares the first one's header and
             # claim prefix; cut there first, it would no longer have a token's shape and its own part would show.
@@ -447,10 +451,10 @@ class Redactor:
         out.append(text[last_stop:])
         return "".join(out), pieces
 
-    def _catch_all(self, text: str, depth: int) -> str:
+    def _catch_all(self, text: str, depth: int, base64_free: str | None = None) -> str:
         if _may_hold_secret(text):
             text = _catch_all_patterns(text, self._seen)
-        if depth < _MAX_DEPTH and len(text) >= 12:
+        if depth < _MAX_DEPTH and len(text) >= 12 and text != base64_free:
             text = _B64_RUN_RE().sub(lambda m: self._decoded_secret(m, depth) or m.group(), text)
         return text
 
@@ -556,6 +560,8 @@ class Redactor:
     def _register_seen(self) -> None:
         """Secrets the catch-all met in this text are registered now: a later echo of a password the client sent
         (a server or a log repeating it) is then redacted in every form, not only where a pattern recognises it."""
+        if not self._seen:
+            return
         seen, self._seen = self._seen, []
         for value, kind in seen:
             self.learn(value, kind or None)

@@ -43,15 +43,20 @@ class Transcript:
         """The evidence part of a Fed: new SASL exchange, command answer, changed fields (only real changes)."""
         evidence = self.record.evidence
         touched: list[str] = []
+        changed: list[object] = []
         if fed.sasl is not None:
             evidence.sasl.append(fed.sasl)
-        if fed.sasl is not None or fed.sasl_touched:
+            changed.append(fed.sasl)
+        if fed.sasl_touched is not None and fed.sasl_touched is not fed.sasl:
+            changed.append(fed.sasl_touched)
+        if changed:
             touched.append("sasl")
         if fed.command is not None:
             evidence.commands.append(fed.command)
+            changed.append(fed.command)
             touched.append("commands")
         changes = {name: value for name, value in fed.changes.items() if getattr(evidence, name) != value}
         if changes:
             self.record.update_evidence(**changes)
         if touched:
-            self.record.evidence_touched(*touched)
+            self.record.evidence_touched(*touched, changed=tuple(changed))

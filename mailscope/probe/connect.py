@@ -48,7 +48,8 @@ def tls_facts(transport: asyncio.BaseTransport, context: ssl.SSLContext, server_
     facts.version = ssl_object.version()
     cipher = ssl_object.cipher()
     facts.cipher = cipher[0] if cipher else None
-    peer = ssl_object.getpeercert() or {}  # empty when verification is off
+    # asyncio decoded the certificate at the end of the handshake (its `peercert` extra): not decoded a second time
+    peer = transport.get_extra_info("peercert") or ssl_object.getpeercert() or {}  # empty when verification is off
     if peer:
         facts.peer_subject = _name(peer.get("subject", ()))
         facts.peer_issuer = _name(peer.get("issuer", ()))
@@ -72,7 +73,8 @@ async def open_socket(host: str, port: int, timeout: float) -> socket.socket:
         sock = socket.socket(family, kind, proto)
         sock.setblocking(False)
         try:
-            await asyncio.wait_for(loop.sock_connect(sock, address), timeout)
+            async with asyncio.timeout(timeout):  # no task of its own, as wait_for would make
+                await loop.sock_connect(sock, address)
             return sock
         except TimeoutError:
             sock.close()

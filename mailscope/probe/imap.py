@@ -114,10 +114,11 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
 
     def _handle_line(self, line: bytes, current_cmd: _ai.Command | None) -> _ai.Command | None:
         """The greeting only moves the state (synchronously, unlike stock `welcome()` in a task that dies on `* BYE`);
-        the probe judges the greeting from the conversation and runs CAPABILITY itself."""
+        the probe judges the greeting from the conversation and runs CAPABILITY itself. The wire tap saw the line first:
+        its reading of the greeting is used, not a second parse of it."""
         if self.state == _ai.CONNECTED:
-            status = parse_greeting(line.decode("utf-8", "replace"), Protocol.IMAP).status
-            self.state = {"PREAUTH": _ai.AUTH, "OK": _ai.NONAUTH}.get(status, _ai.LOGOUT)
+            greeting = self.session.recorder.greeting or parse_greeting(line.decode("utf-8", "replace"), Protocol.IMAP)
+            self.state = {"PREAUTH": _ai.AUTH, "OK": _ai.NONAUTH}.get(greeting.status, _ai.LOGOUT)
             return None
         return super()._handle_line(line, current_cmd)
 

@@ -82,7 +82,7 @@ class Fed:
     annotations: tuple[str, ...] = ()
     changes: dict[str, object] = field(default_factory=dict)  # SessionEvidence fields to set
     sasl: SaslExchange | None = None  # an authentication attempt starts: append it to evidence.sasl
-    sasl_touched: bool = False  # the current exchange changed in place (challenge, response, result)
+    sasl_touched: SaslExchange | None = None  # the exchange this line changed in place (challenge, response, result)
     command: CommandResult | None = None  # a command's answer: append it to evidence.commands
     greeting: Greeting | None = None  # this line completed the server's greeting
     reply: Reply | None = None
@@ -264,7 +264,7 @@ class Conversation:
         assert auth is not None
         auth.awaiting = False
         value = raw.strip()
-        fed.sasl_touched = True
+        fed.sasl_touched = auth.exchange
         if value == "":
             fed.text = ""
             fed.annotations += ("empty response: acknowledges the error challenge" if auth.last_challenge else "empty response",)
@@ -331,7 +331,7 @@ class Conversation:
         if parsed is not None:
             auth.exchange.challenge_json.append(redact_json(parsed, self.redactor))
             self._identify(fed, "", challenge_family(parsed))
-        fed.sasl_touched = True
+        fed.sasl_touched = auth.exchange
         fed.annotations += (f"SASL challenge, decoded: {decoded}",)  # the record redacts annotations
 
     def _implied_auth(self, fed: Fed, payload: str, seq: int) -> None:
@@ -353,7 +353,7 @@ class Conversation:
         self.auth = None
         exchange = auth.exchange
         exchange.result, exchange.result_text, exchange.result_seq = status, self.redactor.redact(text), seq
-        fed.sasl_touched = True
+        fed.sasl_touched = exchange
         self._answered(fed, status, text, seq)
 
     def _answered(self, fed: Fed, status: str, text: str, seq: int | None = None) -> None:

@@ -3,10 +3,14 @@ with no raw control character, at any depth and in dict keys, and a value under 
 
 from __future__ import annotations
 
+import base64
+
 from mailscope.events import Direction
-from mailscope.evidence import SaslExchange, TokenEvidence
+from mailscope.evidence import CommandResult, SaslExchange, TokenEvidence
+from mailscope.protocols import conversation_for
 from mailscope.record import SessionRecord
 from mailscope.settings import CheckSettings
+from mailscope.transcript import Transcript
 from tests.attacks import payloads
 from tests.attacks.oracle import RAW_CONTROL
 
@@ -51,6 +55,37 @@ def test_in_place_changes_are_escaped_when_announced_and_keep_identity() -> None
     record.evidence_touched("sasl", "exceptions")
     assert record.evidence.sasl[0] is exchange and _clean(exchange.challenges) and _clean(exchange.challenge_json)
     assert _clean(record.evidence.exceptions)
+
+
+def test_changes_announced_with_the_changed_objects_are_escaped_like_a_whole_walk() -> None:
+    """The transcript names what a line appended or changed (`changed=`): those objects come out as the whole-list walk
+    leaves them, in place."""
+    whole, named = SessionRecord(), SessionRecord()
+    for record in (whole, named):
+        record.evidence.sasl.append(SaslExchange("XOAUTH2" + RAW, True, challenges=[RAW], challenge_json=[{RAW: [RAW]}]))
+        record.evidence.commands.append(CommandResult("EXAMINE" + RAW, "NO", RAW))
+    whole.evidence_touched("sasl", "commands")
+    exchange, command = named.evidence.sasl[0], named.evidence.commands[0]
+    named.evidence_touched("sasl", "commands", changed=(exchange, command))
+    assert named.evidence.sasl[0] is exchange and named.evidence.commands[0] is command
+    assert named.evidence.sasl == whole.evidence.sasl and named.evidence.commands == whole.evidence.commands
+    assert _clean(exchange.mechanism) and _clean(exchange.challenge_json) and _clean(command.command) and _clean(command.text)
+
+
+def test_a_server_line_with_controls_leaves_the_sasl_and_command_evidence_escaped() -> None:
+    """Through the transcript (which announces only what each line changed), controls in a mechanism name, a challenge
+    or a command's answer never stay raw in the evidence."""
+    record = SessionRecord()
+    transcript = Transcript(record, conversation_for("imap", record.redactor))
+    transcript.line(Direction.CLIENT, "A1 AUTHENTICATE XOAUTH2" + payloads.OSC0)
+    transcript.line(Direction.SERVER, "+ " + base64.b64encode(b'{"status":"400' + RAW.encode() + b'"}').decode())
+    transcript.line(Direction.CLIENT, "")
+    transcript.line(Direction.SERVER, "A1 NO failed" + RAW)
+    transcript.line(Direction.CLIENT, "A2 LOGOUT")
+    transcript.line(Direction.SERVER, "A2 OK bye" + RAW)
+    evidence = record.evidence
+    assert len(evidence.sasl) == 1 and evidence.commands and evidence.sasl[0].result == "NO"
+    assert all(_clean(getattr(item, name)) for item in (*evidence.sasl, *evidence.commands) for name in item.__slots__)
 
 
 def test_wall_times_and_settings_quoted_by_findings_are_escaped() -> None:

@@ -539,3 +539,26 @@ def test_prose_and_exception_labels_that_name_login_are_not_commands() -> None:
         assert r.redact(text) == text
     for line in ("DEBUG IMAP: A1 LOGIN alice s3cretpass", 'DEBUG IMAP: A1 LOGIN alice "s3cret pass"', "A1 LOGIN alice s3cret pass"):
         assert "s3cret" not in r.redact(line), line
+
+
+@pytest.mark.parametrize("registered", [False, True])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "C: {b64}",  # a base64 run that is no SASL payload: the catch-all decodes it
+        "* OK greeting {b64} and more words",
+        "A1 NO [ALERT] nothing encoded here at all",  # no base64 run: the catch-all's own scan is skipped, nothing to find
+    ],
+)
+def test_base64_of_a_secret_pair_is_decoded_whether_or_not_a_secret_is_registered(line: str, registered: bool) -> None:
+    """With a secret registered, a line is scanned for SASL base64 first and, when it holds no base64 run and the rest of
+    the redaction left it unchanged, not scanned again: the same result as without the first scan."""
+    secret = "p4ss-" + "horse-battery-staple"
+    text = line.format(b64=base64.b64encode(f"password={secret}".encode()).decode())
+    known = Redactor(["an-unrelated-registered-token-0123456789abcdef"] if registered else [])
+    redacted = known.redact_line(text)
+    assert redacted == Redactor().redact_line(text)
+    if "{b64}" in line:
+        assert redacted.count("<base64 of password=<secret 25 chars") == 1 and "cDRz" not in redacted
+    else:
+        assert redacted == text
