@@ -167,6 +167,7 @@ def test_serve_with_fixed_ports_then_a_third_party_client_signs_in_with_lab_toke
         assert typ == "OK"
         assert client.select("INBOX", readonly=True)[0] == "OK"
         client.logout()
+        stop_serve(process)  # as a trainer would (Ctrl-C): the lab removes its directory and secrets
     finally:
         if process.poll() is None:
             process.kill()
