@@ -4,8 +4,11 @@ and `oauthbearer_payload_wrong_format`, checked by machine code and message."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailscope import sasl
 from mailscope.sasl import DEFECTS, decode_challenge, oauthbearer_payload, parse_payload, parse_response, plain_payload, xoauth2_payload
@@ -196,3 +199,44 @@ def test_token_put_in_the_user_field_is_not_shown() -> None:
     payload = parse_response(b64(f"user={opaque}\x01\x01"), "XOAUTH2")
     assert opaque not in sasl.describe_payload(payload, hide)
     assert "user=<token-like user 56>" in sasl.describe_payload(payload, hide)
+
+
+_OLD_B64_RE = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def _b64decode_with_regex(text: str) -> bytes | None:
+    """b64decode_strict as it was: our own alphabet regex before the strict decoder (the shortcut must agree with it)."""
+    raw = text.encode("ascii", "replace").strip()
+    if not raw or len(raw) % 4 or not _OLD_B64_RE.match(raw):
+        return None
+    return base64.b64decode(raw, validate=True)
+
+
+@given(st.text(alphabet="AZaz09+/=-_ \t\n\r\0é", max_size=14))
+def test_strict_base64_needs_no_regex_before_the_strict_decoder(text: str) -> None:
+    assert sasl.b64decode_strict(text) == _b64decode_with_regex(text)
+
+
+@given(st.text(alphabet=st.sampled_from("aZ9.-_ \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000é\0"), max_size=12))
+def test_whitespace_test_is_what_regex_backslash_s_finds(text: str) -> None:
+    assert sasl._has_whitespace(text) is (re.search(r"\s", text) is not None)
+
+
+def test_a_shared_token_is_described_once_and_exactly_as_described_alone() -> None:
+    from mailscope.redact import describe_secret
+
+    calls: list[str] = []
+
+    def counting(value: str, kind: str | None = None) -> str:
+        calls.append(value)
+        return describe_secret(value, kind)
+
+    other = JWT.replace("c2lnbmF0dXJl", "b3RoZXJzaWc")
+    first, second = (parse_response(b64(xoauth2_payload(user, JWT)), "XOAUTH2") for user in ("a@contoso.com", "b@contoso.com"))
+    assert sasl.describe_payload(first, counting) == f"user=a@contoso.com ^A auth=Bearer {describe_secret(JWT)} ^A^A"
+    assert sasl.describe_payload(second, counting) == f"user=b@contoso.com ^A auth=Bearer {describe_secret(JWT)} ^A^A"
+    assert calls == [JWT]  # the second session's copy of the token: remembered
+    changed = parse_response(b64(xoauth2_payload("a@contoso.com", other)), "XOAUTH2")
+    assert sasl.describe_payload(changed, counting) == f"user=a@contoso.com ^A auth=Bearer {describe_secret(other)} ^A^A"
+    assert sasl.describe_payload(first, lambda value, kind=None: "<hidden>") == "user=a@contoso.com ^A auth=Bearer <hidden> ^A^A"
+    assert calls == [JWT, other]  # another token, another describer: described anew
