@@ -14,6 +14,7 @@ whose JSON names `"scope":"https://mail.google.com/"` (`challenge_family`).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -73,7 +74,10 @@ class Greeting:
     frontend_name: str | None
 
 
+@functools.lru_cache(maxsize=64)
 def parse_greeting(text: str, protocol: Protocol = Protocol.IMAP) -> Greeting:
+    """Remembered: an audit's sessions meet the same few greetings again and again (family patterns, Exchange's base64
+    front-end name decoded once per greeting, not per session)."""
     status = next((name for pattern, name in _STATUS[protocol] if pattern().match(text)), "")
     family = server_family(text)
     return Greeting(status, family, frontend_name(text) if family == "exchange" else None)

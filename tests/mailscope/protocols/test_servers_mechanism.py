@@ -34,6 +34,18 @@ def test_other_families_and_statuses() -> None:
     assert parse_greeting("* OK The Microsoft Exchange IMAP4 service is ready. [not base64!]").frontend_name is None
 
 
+def test_a_remembered_greeting_reads_as_a_fresh_parse() -> None:
+    from mailscope.settings import Protocol
+
+    texts = [_exchange_greeting("MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM"), "* BYE Too many connections", "+OK Dovecot ready.", "-ERR busy"]
+    for text in texts:
+        for protocol in Protocol:
+            fresh = parse_greeting.__wrapped__(text, protocol)
+            assert parse_greeting(text, protocol) == fresh and parse_greeting(text, protocol) == fresh  # first and repeated call
+    assert parse_greeting("+OK Dovecot ready.", Protocol.POP3).status == "OK"
+    assert parse_greeting("+OK Dovecot ready.", Protocol.IMAP).status == ""  # the protocol is part of what is remembered
+
+
 def test_auto_prefers_xoauth2_and_says_why() -> None:
     gmail = choose_mechanism(Mechanism.AUTO, GMAIL_CAPS, is_password=False)
     assert gmail.mechanism == "XOAUTH2" and gmail.sasl_ir and "OAUTHBEARER also offered" in gmail.reason
