@@ -277,7 +277,7 @@ def _auth_field(text: str, payload: SaslPayload) -> None:
         payload.add("wrong_scheme")
     elif scheme != "Bearer":
         payload.add("lowercase_bearer")
-    if token.lower().startswith("bearer "):
+    if token[:7].lower() == "bearer ":  # not the whole token lowered: it runs to thousands of characters
         payload.add("bearer_twice")
         payload.token = token = token[7:].lstrip()
     if not token.strip():
