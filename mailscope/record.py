@@ -246,6 +246,7 @@ def _escape_fact(key: str, value: str) -> str:
 
 
 SCALARS = frozenset({int, float, bool, type(None)})  # value types without text: passed through as they are
+_EMPTY_AS_IS = frozenset({list, tuple, dict})  # an empty one of these comes back as it is (the walk would keep it the same object)
 
 
 @functools.cache
@@ -266,12 +267,14 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         return fact(key, value) if key is not None else text(value)
     if kind in SCALARS:  # exact types, never text: before the text test, which every other value pays
         return value
-    if _is_text(value):
-        return fact(key, value) if key is not None else text(value)
-    if isinstance(value, Enum):
+    if isinstance(value, Enum):  # a StrEnum member is a str, but must stay the member
         return value
+    if isinstance(value, str):
+        return fact(key, value) if key is not None else text(value)
     if depth > MAX_DEPTH:
         return "<nested too deep>" if isinstance(value, list | tuple | dict) else value
+    if kind in _EMPTY_AS_IS and not value:  # nothing to walk (a session's many empty evidence lists): no copy, no rebuild
+        return value
     # Items that are plain strings (capability lists, challenges) go to `text` directly: no call of this function per item.
     if isinstance(value, tuple):
         cleaned = tuple(text(item) if type(item) is str else clean_deep(item, fact, text, None, depth + 1) for item in value)

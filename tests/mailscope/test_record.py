@@ -28,3 +28,37 @@ def test_evidence_text_inside_tuples_faults_and_tls_facts_is_redacted() -> None:
     assert evidence.fault is not None and TOKEN not in evidence.fault.detail
     assert evidence.fault.kind is FaultKind.PROTOCOL_ERROR and evidence.fault.line_seq == 3
     assert evidence.tls is not None and "\x1b" not in (evidence.tls.peer_subject or "") and evidence.tls.verified is True
+
+
+def test_clean_deep_keeps_empty_containers_and_enum_members_as_they_are() -> None:
+    from dataclasses import dataclass, field
+    from enum import StrEnum
+
+    from mailscope.record import MAX_DEPTH, clean_deep
+
+    class Colour(StrEnum):
+        RED = "red\x1b"
+
+    @dataclass
+    class Holder:
+        items: list[str] = field(default_factory=list)
+        pairs: dict[str, str] = field(default_factory=dict)
+        words: tuple[str, ...] = ()
+        colour: Colour = Colour.RED
+        note: str = "a\x1bb"
+
+    def shout(text: str) -> str:
+        return text.upper()
+
+    holder = Holder()
+    items, pairs, words = holder.items, holder.pairs, holder.words
+    assert clean_deep(holder, lambda key, value: value, shout) is holder
+    assert holder.items is items and holder.pairs is pairs and holder.words is words  # the same objects, still empty
+    assert holder.colour is Colour.RED and holder.note == "A\x1bB"
+    nested: list = []
+    for _ in range(MAX_DEPTH + 1):
+        nested = [nested]
+    cleaned = clean_deep(nested, lambda key, value: value, shout)
+    for _ in range(MAX_DEPTH):
+        cleaned = cleaned[0]
+    assert cleaned == ["<nested too deep>"]  # an empty list past the depth limit is cut like any other
