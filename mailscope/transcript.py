@@ -32,7 +32,7 @@ class Transcript:
             fed.text,
             nbytes=len(text.encode("utf-8", "surrogateescape")) if nbytes is None else nbytes,
             channel=self.channel,
-            annotations=(*fed.annotations, *annotations),
+            annotations=fed.annotations + annotations if annotations else fed.annotations,
             t=t,
             wall_time=wall_time,
         )
@@ -55,8 +55,9 @@ class Transcript:
             evidence.commands.append(fed.command)
             changed.append(fed.command)
             touched.append("commands")
-        changes = {name: value for name, value in fed.changes.items() if getattr(evidence, name) != value}
-        if changes:
-            self.record.update_evidence(**changes)
+        if fed.changes:  # most lines change no field
+            changes = {name: value for name, value in fed.changes.items() if getattr(evidence, name) != value}
+            if changes:
+                self.record.update_evidence(**changes)
         if touched:
             self.record.evidence_touched(*touched, changed=tuple(changed))
