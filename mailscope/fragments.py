@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 WINDOW = 4  # bytes per indexed window and per probe (one 32-bit integer)
 MAX_WINDOWS = 1 << 18  # per form: 1 MiB of index at most, whatever the secret's size
 MAX_OCCURRENCES = 64  # places a probe block is tried in the stored forms (random tokens: about one)
+MEMO_RUN = 256  # characters: a longer run (a base64 blob, seldom repeated) is searched each time, never remembered
+MEMO_RUNS = 4096  # runs remembered per set of indexes (then it starts again): at most about a megabyte
 
 
 def stride_for(length: int) -> int:
@@ -142,6 +144,9 @@ class Fragments:
 
     _indexes: dict[tuple[int, bool], FragmentIndex] = field(default_factory=dict)
     _union: array | None = None  # rebuilt on the first search after a registration
+    # What `find` gave for a run: the same host names, GUIDs and command words recur in every session of an audit. A new
+    # dict after each registration (not a cleared one), so a search that began before it cannot store a stale answer.
+    _found: dict[str, tuple[Match, ...]] = field(default_factory=dict)
 
     @property
     def min_length(self) -> int:
@@ -151,8 +156,21 @@ class Fragments:
         index = self._indexes.get((length, dense)) or self._indexes.setdefault((length, dense), FragmentIndex(length, dense))
         index.add(form, description)
         self._union = None
+        self._found = {}  # after the index changed: see `_found`
 
-    def find(self, run: str) -> list[Match]:
+    def find(self, run: str) -> tuple[Match, ...]:
+        """Every maximal piece of `run` that lies in a registered form (remembered for short runs until the next `add`)."""
+        found = self._found
+        if (matches := found.get(run)) is not None:
+            return matches
+        matches = self._search(run)
+        if len(run) <= MEMO_RUN:
+            if len(found) >= MEMO_RUNS:
+                found.clear()
+            found[run] = matches
+        return matches
+
+    def _search(self, run: str) -> tuple[Match, ...]:
         data = run.encode("utf-8", "surrogatepass")
         usable = len(data) // WINDOW * WINDOW
         union = self._union
@@ -160,12 +178,12 @@ class Fragments:
             union = self._union = array("I", sorted(set().union(*(index.windows for index in tuple(self._indexes.values())))))
         count = len(union)
         if usable < WINDOW or not count:
-            return []
+            return ()
         probes = memoryview(data)[:usable].cast("I")
         hits = [k for k, value in enumerate(probes) if (i := bisect.bisect_left(union, value)) < count and union[i] == value]
         if not hits:
-            return []
-        return [match for index in tuple(self._indexes.values()) for match in index.find(run, data, probes, hits)]
+            return ()
+        return tuple(match for index in tuple(self._indexes.values()) for match in index.find(run, data, probes, hits))
 
 
 def _common_prefix(a: bytes, i: int, b: bytearray, j: int) -> int:

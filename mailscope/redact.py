@@ -193,6 +193,10 @@ _PAIR_RE = lazy(
     re.IGNORECASE | re.VERBOSE | re.MULTILINE,
 )
 _SECRET_KEY_RE = lazy(rf"^{_SECRET_KEY}$", re.IGNORECASE)
+# What every `_PAIR_RE` match holds: a key's last word, a quote maybe, then `:` or `=`. Searched in the lower-cased
+# text (several times faster than `_PAIR_RE`'s case-blind search over long prose), so only where lower-casing
+# is exact for these words: in ASCII text (re.IGNORECASE also takes `ſ` for `s` and `ı` for `i`).
+_PAIR_HINT_RE = lazy(r"""(?:pass|word|wd|phrase|secret|token|assertion|key|code)["']?\s*[:=]""")
 _CODE_RE = lazy(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
 _NOT_A_VALUE_RE = lazy(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
 _LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
@@ -394,26 +398,32 @@ class Redactor:
     # -- internals -----------------------------------------------------------------------------------
     def _redact_text(self, text: str, depth: int) -> str:
         pieces = False
-        base64_free = None  # the text when a scan found no base64 run in it: unchanged, the catch-all need not scan it again
+        # The text when a scan found no base64 run in it that decodes to text (GUIDs and words decode to binary):
+        # unchanged, the catch-all's own scan would keep every run, and need not be made.
+        nothing_decoded = None
         if self._secrets.registered:
             # SASL base64 first: once a registered secret inside it is cut out, the payload can no
             # longer be decoded and its readable structure (user=..., auth=Bearer <...>) would be lost.
             if depth < _MAX_DEPTH and len(text) >= 12:
-                if _B64_RUN_RE().search(text) is None:
-                    base64_free = text
-                else:
-                    text = _B64_RUN_RE().sub(lambda m: self._sasl_description(m, depth) or m.group(), text)
+                decoded: list[str] = []
+                text = _B64_RUN_RE().sub(lambda m: self._sasl_description(m, depth, decoded) or m.group(), text)
+                nothing_decoded = None if decoded else text
             text, pieces = self._redact_known(text, whole_only=True)
-        text = self._catch_all(text, depth, base64_free)
+        text = self._catch_all(text, depth, nothing_decoded)
         if pieces:
             # Pieces only after the catch-all: a second token from the same issuer shares the first one's header and
             # claim prefix; cut there first, it would no longer have a token's shape and its own part would show.
             text, _ = self._redact_known(text, whole_only=False)
         return text
 
-    def _sasl_description(self, m: re.Match[str], depth: int) -> str | None:
+    def _sasl_description(self, m: re.Match[str], depth: int, decoded: list[str]) -> str | None:
+        """A description when the base64 run `m` is a SASL payload, else None (keep it); what it decodes to is
+        appended to `decoded`."""
         text = _decoded_text(m.group())
-        return self._describe_sasl(m.group(), None, depth) if text is not None and _looks_like_sasl(text) else None
+        if text is None:
+            return None
+        decoded.append(text)
+        return self._describe_sasl(m.group(), None, depth) if _looks_like_sasl(text) else None
 
     def _redact_known(self, text: str, *, whole_only: bool) -> tuple[str, bool]:
         """Registered forms: whole ones (and, unless `whole_only`, any piece of `fragment_length()` or more).
@@ -451,10 +461,10 @@ class Redactor:
         out.append(text[last_stop:])
         return "".join(out), pieces
 
-    def _catch_all(self, text: str, depth: int, base64_free: str | None = None) -> str:
+    def _catch_all(self, text: str, depth: int, nothing_decoded: str | None = None) -> str:
         if _may_hold_secret(text):
             text = _catch_all_patterns(text, self._seen)
-        if depth < _MAX_DEPTH and len(text) >= 12 and text != base64_free:
+        if depth < _MAX_DEPTH and len(text) >= 12 and text != nothing_decoded:
             text = _B64_RUN_RE().sub(lambda m: self._decoded_secret(m, depth) or m.group(), text)
         return text
 
@@ -625,7 +635,8 @@ def _catch_all_patterns(text: str, seen: list[tuple[str, str]]) -> str:
     if "://" in text:
         text = _URL_USERINFO_RE().sub(lambda m: m.group("head") + _seen_secret(seen, m.group("value"), "password"), text)
     if any(keyword in lowered for keyword in _PAIR_KEYWORDS):
-        text = _PAIR_RE().sub(lambda m: _replace_pair(m, seen), text)
+        if not text.isascii() or _PAIR_HINT_RE().search(text.lower()):
+            text = _PAIR_RE().sub(lambda m: _replace_pair(m, seen), text)
         if "code=" in text:
             text = _CODE_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "authorization code"), text)
     if "login" in lowered:

@@ -1,0 +1,168 @@
+"""The redactor's shortcuts for new text change no output: with every one of them turned off (the slow path) a redactor
+gives the same text, on random texts made of pieces of registered secrets, their base64 and split forms, SASL payloads,
+secret pairs and the words an audit's reports repeat. Each shortcut's own claim is tested too."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import Iterator
+from unittest import mock
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from mailscope import redact
+from mailscope.fragments import Fragments
+from mailscope.patterns import lazy
+from mailscope.redact import Redactor
+from mailscope.secret import Secret, SecretKind
+from tests.attacks import payloads
+from tests.attacks.oracle import spellings
+
+TOKEN = payloads.jwt({"aud": "https://outlook.office.com", "iss": payloads.ISSUER, "upn": "alice@contoso.com"}, seed=7)
+PASSWORD = "correct-horse-9-battery"
+CLIENT_SECRET = "lab~Q7abcdefghijklmnopqrstuvwxyz0123"
+WORDS = [
+    "mbx0147@contoso.onmicrosoft.com",
+    "3caf69c3-6e9e-5b22-bb42-216386cfdb52",
+    "Get-MailboxPermission",
+    "A0003 OK",
+    "* OK",
+    "the app-only token was accepted",
+    "SASL user=",
+    "auth=Bearer",
+    "Bearer",
+    "password",
+    "password=",
+    "PassWord: ",
+    "'secret': ",
+    '"client_secret":',
+    "token:",
+    "paſſword=",
+    "api-key = ",
+    "code=",
+    "key",
+    " ",
+    " ",
+    ":",
+    "=",
+    "\n",
+    "QUJDREVGR0hJSktM",
+]
+
+
+@contextlib.contextmanager
+def slow_path() -> Iterator[None]:
+    """Every shortcut off: fragments searched afresh, the pair pattern tried on every text its keywords allow, the
+    catch-all's base64 scan made whatever the first scan found."""
+    catch_all = Redactor._catch_all
+    with (
+        mock.patch.object(Fragments, "find", Fragments._search),
+        mock.patch.object(redact, "_PAIR_HINT_RE", lazy("")),
+        mock.patch.object(Redactor, "_catch_all", lambda self, text, depth, nothing_decoded=None: catch_all(self, text, depth)),
+    ):
+        yield
+
+
+def _redactor() -> Redactor:
+    return Redactor(
+        [Secret(SecretKind.ACCESS_TOKEN, TOKEN), Secret(SecretKind.PASSWORD, PASSWORD), Secret(SecretKind.CLIENT_SECRET, CLIENT_SECRET)]
+    )
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    parts = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["word", "word", "piece", "sasl", "base64", "pair"]))
+        if kind == "word":
+            parts.append(draw(st.sampled_from(WORDS)))
+        elif kind == "piece":  # a piece of any spelling of a secret: whole, or cut as a split line is
+            form = draw(st.sampled_from([*spellings(TOKEN), *spellings(PASSWORD), *spellings(CLIENT_SECRET)]))
+            start = draw(st.integers(0, len(form) - 1))
+            parts.append(form[start : start + draw(st.integers(1, len(form)))])
+        elif kind == "sasl":
+            user = draw(st.sampled_from(["mbx0147@contoso.onmicrosoft.com", "alice"]))
+            payload = draw(st.sampled_from([f"user={user}\x01auth=Bearer {TOKEN}\x01\x01", f"\0{user}\0{PASSWORD}"]))
+            encoded = base64.b64encode(payload.encode()).decode()
+            parts.append(encoded[: draw(st.integers(1, len(encoded)))])
+        elif kind == "base64":  # base64 of text that holds a secret, or of a word, or of bytes
+            inner = draw(
+                st.sampled_from(
+                    [
+                        PASSWORD,
+                        CLIENT_SECRET,
+                        "password=" + PASSWORD,
+                        "password=hunter22x",
+                        "Bearer ya29.unregistered-0",
+                        "hello world!",
+                        "\x00\xff\x10binary",
+                    ]
+                )
+            )
+            parts.append(base64.b64encode(inner.encode()).decode())
+        else:
+            key = draw(st.sampled_from(["password", "client_secret", "token", "PASS", "paſſword", "api_key", "Token"]))
+            separator = draw(st.sampled_from(["=", ": ", " = ", '": "', "\t:"]))
+            parts.append(f"{key}{separator}{draw(st.sampled_from([PASSWORD, 'hunter22x', TOKEN[:30], '<kept>']))}")
+    return draw(st.sampled_from(["", " ", "\n"])).join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(batch=st.lists(texts(), min_size=1, max_size=4))
+def test_the_shortcuts_give_what_the_slow_path_gives(batch: list[str]) -> None:
+    fast, fast_lines = _redactor(), _redactor()
+    with slow_path():
+        slow, slow_lines = _redactor(), _redactor()
+        expected = [slow.redact(text) for text in batch]
+        expected_lines = [slow_lines.redact_line(text) for text in batch]
+        expected_again = [slow.redact(text) for text in batch]  # with the secrets the first pass met registered too
+    assert [fast.redact(text) for text in batch] == expected
+    assert [fast_lines.redact_line(text) for text in batch] == expected_lines
+    assert [fast.redact(text) for text in batch] == expected_again  # now with the fragment memo's answers
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    batch=st.lists(texts(), min_size=1, max_size=3), later=st.sampled_from(["s3cret-Value-77", "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"])
+)
+def test_a_secret_registered_later_is_removed_from_text_seen_before(batch: list[str], later: str) -> None:
+    def history() -> list[str]:
+        family = _redactor().fork()  # with every memo of an audit's sessions
+        for text in batch:
+            family.redact(text)
+            family.redact_line(text)
+        family.register(later)
+        return [family.fork().redact(f"{text} {later[2:]} {text}") for text in batch]
+
+    with slow_path():
+        expected = history()
+    assert history() == expected
+
+
+@settings(max_examples=500, deadline=None)
+@example(text="PASSWORD=x")
+@example(text="'api-KEY' :x")
+@example(text="passwd\t= x")
+@given(
+    text=st.lists(
+        st.sampled_from(["pass", "PASSWORD", "pWd", "secret", "token", "assertion", "private_key", "api-KEY", "device_code", "code"])
+        | st.sampled_from(['"', "'", " ", "\t", ":", "=", "x", "-", ".", "\n", ">", "*", "ſ", "ı", "K", "İ", "value"])
+        | st.text(max_size=3),
+        max_size=10,
+    ).map("".join)
+)
+def test_a_text_without_the_pair_hint_holds_no_secret_pair(text: str) -> None:
+    """The hint is searched in the lower-cased text only where that is exact (ASCII): there, every pair holds it."""
+    if redact._PAIR_RE().search(text):
+        assert not text.isascii() or redact._PAIR_HINT_RE().search(text.lower()), text
+
+
+def test_base64_that_decodes_only_to_binary_is_scanned_once() -> None:
+    """A GUID or a word of base64 length decodes to binary: the catch-all need not scan the text for base64 again."""
+    r = _redactor()
+    text = "the service principal 3caf69c3-6e9e-5b22-bb42-216386cfdb52 may have no FullAccess"
+    with mock.patch.object(redact, "_decoded_text", wraps=redact._decoded_text) as decoded:
+        assert r.redact(text) == text
+    assert decoded.call_count == 1
