@@ -4,6 +4,7 @@ of every command. Each `Call` is one run of the real console script; files it wr
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import os
@@ -94,6 +95,24 @@ def _hostile_sheet(tmp: Path) -> list[Call]:
     return calls
 
 
+# An Exchange-like greeting whose base64 front-end name holds control sequences, and the token echoed in every spelling: met
+# by every mailbox of one audit, so the later sessions go through what the earlier ones left remembered (the greeting's
+# reading, the shared token's description, the fragment searches, the report's final pass).
+_FRONTEND = base64.b64encode(f"MR1P264CA0146{p.OSC52}{p.CSI_CLEAR}.PROD.OUTLOOK.COM".encode("utf-16-le")).decode()
+_EXCHANGE_ECHOES = ServerScript(
+    "imap", f"* OK The Microsoft Exchange IMAP4 service is ready. [{_FRONTEND}]", scripts.IMAP[1].script.replies
+)
+
+
+def _one_server_many_mailboxes(tmp: Path) -> list[Call]:
+    (imap,) = (tmp / "ports").read_text().split()
+    sheet = tmp / "mailboxes.csv"
+    sheet.write_text("user\n" + "".join(f"mbx{n:02d}@contoso.com\n" for n in range(12)))
+    output = tmp / "out.jsonl"
+    return [Call(["audit", str(sheet), "--host", "127.0.0.1", "--port", imap, "--security", "plain", "--token-env", TOKEN_ENV,
+                  "--timeout", "5", "--no-progress", "--json", "-o", str(output)], (output,))]  # fmt: skip
+
+
 def _sheet(text: str | bytes) -> Callable[[Path], list[Call]]:
     def make(tmp: Path) -> list[Call]:
         sheet = tmp / "mailboxes.csv"
@@ -119,6 +138,9 @@ def _audit_output(where: Callable[[Path], Path], *extra: str) -> Callable[[Path]
 SHEET_ATTACKS = [
     Attack("sheet: cells with control sequences and pasted secrets; hostile POP3 and SMTP rows", "sheet",
            _calls(_hostile_sheet, (scripts.POP3[1].script, scripts.SMTP[0].script)), SECRETS, expect_exit=1, timeout=60,
+           forbidden=(p.OSC52_PAYLOAD,)),
+    Attack("sheet: 12 mailboxes on one hostile Exchange-like IMAP server (front-end name of control sequences, the token echoed)",
+           "sheet", _calls(_one_server_many_mailboxes, (_EXCHANGE_ECHOES,)), SECRETS, expect_exit=1, timeout=60,
            forbidden=(p.OSC52_PAYLOAD,)),
     Attack("sheet: a header of control sequences and a pasted token", "sheet",
            _calls(_sheet(f'user,"x{CONTROLS}",{PASTED_TOKEN}\nalice@contoso.com,1,2\n')), SECRETS, **FAST_EXIT),
