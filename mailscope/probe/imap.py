@@ -65,6 +65,7 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
         self.sasl_loop = False  # the server kept sending continuations past every answer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.session.connection_made(transport)
         super().connection_made(TapTransport(transport, self.session.recorder))  # type: ignore[arg-type]
 
     def rewrap(self, transport: asyncio.Transport) -> None:

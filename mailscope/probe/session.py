@@ -78,8 +78,13 @@ class ProbeSession:
             sock.close()
             self._note_tls_failure(exc)
             raise fault_from_exception(exc, host=settings.host, port=settings.port, step="TLS handshake") from None
-        if tls:
-            self._note_tls()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """The driver's protocol is connected (implicit TLS: the handshake has just completed). asyncio calls this before it
+        hands the protocol any server byte, but resumes `open` only later: a greeting that came in the same read as the
+        end of the handshake is tapped before then. The TLS facts are noted here, so the TLS line always precedes it."""
+        if self.settings.security is Security.TLS:
+            self._note_tls(transport)
 
     async def start_tls(self, upgrade: Callable[[], Awaitable[asyncio.Transport]] | None = None) -> asyncio.Transport:
         """The TLS upgrade after the server accepted STARTTLS/STLS: `loop.start_tls` on the connection, or the client
@@ -104,7 +109,7 @@ class ProbeSession:
             raise fault_from_exception(exc, host=settings.host, port=settings.port, step=step) from None
         assert transport is not None
         self.transport = transport
-        self._note_tls()
+        self._note_tls(transport)  # the server speaks only when spoken to after STARTTLS/STLS: this line comes first
         return transport
 
     def _handshake_timeout(self, step: str) -> ProbeFault:
@@ -115,9 +120,9 @@ class ProbeSession:
             step,
         )
 
-    def _note_tls(self) -> None:
-        assert self.transport is not None and self.context is not None
-        facts = tls_facts(self.transport, self.context, self.settings.host)
+    def _note_tls(self, transport: asyncio.BaseTransport) -> None:
+        assert self.context is not None
+        facts = tls_facts(transport, self.context, self.settings.host)
         self.record.update_evidence(tls=facts)
         peer = (
             f"; certificate {facts.peer_subject} issued by {facts.peer_issuer}, valid until {facts.not_after}" if facts.peer_subject else ""
