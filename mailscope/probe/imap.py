@@ -75,13 +75,23 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
     def data_received(self, d: bytes) -> None:
         if not self.session.received(d):
             return
-        try:
-            super().data_received(d)
+        try:  # stock data_received, less its debug line (formatted with the bytes for every read, though never emitted)
+            self._handle_responses(self.incomplete_line + d, self._handle_line, self.current_command)
+            self.incomplete_line = b""
+            self.current_command = None
+        except _ai.IncompleteRead as incomplete_read:
+            self.current_command = incomplete_read.cmd
+            self.incomplete_line = incomplete_read.data
         except Exception as exc:  # noqa: BLE001 - aioimaplib's parser gave up (unknown tag, ...): its failure, not the server's close
             self.session.library_failed("the IMAP library (aioimaplib)", exc)
             return
         if len(self.incomplete_line) > MAX_PENDING_LINE:
             self.session.fail(FaultKind.PROTOCOL_ERROR, f"the server sent a line longer than {MAX_PENDING_LINE} bytes without CRLF")
+
+    def send(self, line: str, scrub: str | None = None) -> None:
+        """Stock `send`, less its debug line: that formatted every command, and a scrubbed copy of the AUTHENTICATE line,
+        though never emitted. The bytes written are the same."""
+        self.transport.write(f"{line}\r\n".encode())
 
     def _handle_responses(self, data: bytes, line_handler, current_cmd: _ai.Command | None = None) -> None:  # noqa: ANN001
         """aioimaplib 2.0.3's parser, step for step, as a loop instead of one recursion per line."""
