@@ -36,16 +36,12 @@ _NO_MECHANISMS = {"imap": "no AUTH= at all", "pop3": "no SASL at all", "smtp": "
 
 @dataclass(slots=True)
 class _Step:
-    """A step race() waits on, and whether (and why) it was interrupted."""
+    """A step race() waits on, and whether it was interrupted: its deadline passed, or the connection closed."""
 
     task: asyncio.Task
     deadline: float  # loop time
-    expired: bool = False
-    lost: bool = False
-
-    @property
-    def interrupted(self) -> bool:
-        return self.expired or self.lost
+    interrupted: bool = False
+    expired: bool = False  # interrupted by its deadline, else by the connection closing
 
 
 class ProbeSession:
@@ -271,7 +267,7 @@ class ProbeSession:
         except Exception as exc:
             if waiting.interrupted:
                 current.uncancel()  # the step turned our cancellation into an exception of its own
-            if not (waiting.lost or (waiting.expired and isinstance(exc, TimeoutError))) and self.failure is None:
+            if not (waiting.interrupted and (not waiting.expired or isinstance(exc, TimeoutError))) and self.failure is None:
                 raise  # the step's own exception; a failure found while reading outranks it
         else:
             if waiting.interrupted:
@@ -292,7 +288,7 @@ class ProbeSession:
         if fired is not None and waiting.deadline > fired.when():
             self._timer = waiting.task.get_loop().call_at(waiting.deadline, self._on_timer)
             return
-        waiting.expired = True
+        waiting.interrupted = waiting.expired = True
         waiting.task.cancel()
 
     def _interrupt_lost(self, _: object) -> None:
@@ -300,7 +296,7 @@ class ProbeSession:
         the step waiting now is cancelled."""
         waiting = self._step
         if waiting is not None and not waiting.interrupted:
-            waiting.lost = True
+            waiting.interrupted = True
             waiting.task.cancel()
 
     def _interrupted(self, step: str, timeout: float) -> ProbeFault:
