@@ -58,6 +58,14 @@ def silence_aioimaplib_logging() -> None:
 silence_aioimaplib_logging()
 
 
+class _Command(_ai.Command):
+    """A command the session times (race): it has no timeout of its own, so aioimaplib's timer reset on every line of
+    its answer (cancel a placeholder timer, arm none) is skipped."""
+
+    def _reset_timer(self) -> None:
+        assert self._timeout is None
+
+
 class TapProtocol(_ai.IMAP4ClientProtocol):
     def __init__(self, loop: asyncio.AbstractEventLoop, session: ProbeSession) -> None:
         super().__init__(loop, session.connection_lost)
@@ -153,7 +161,7 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
         if encoded is not None and sasl_ir:
             args.append(encoded)
         answers = SaslAnswers(mechanism, [encoded] if encoded is not None and not sasl_ir else [])
-        command = _ai.Command("AUTHENTICATE", self.new_tag(), *args, loop=self.loop)
+        command = _Command("AUTHENTICATE", self.new_tag(), *args, loop=self.loop)
 
         def respond(challenge: bytes) -> bytes | None:
             answer = answers.next()
@@ -245,7 +253,7 @@ class ImapDriver(Driver):
 
     async def _command(self, name: str, *args: str, timeout: float | None = None) -> CommandResult:
         assert self.protocol is not None
-        command = _ai.Command(name, self.protocol.new_tag(), *args, loop=self.protocol.loop)
+        command = _Command(name, self.protocol.new_tag(), *args, loop=self.protocol.loop)
         response = await self._library(self.protocol.execute(command), name, timeout=timeout)
         return self.conversation.results.get(command.tag) or CommandResult(name, response.result, "")
 
