@@ -267,7 +267,8 @@ class ProbeSession:
         except Exception as exc:
             if waiting.interrupted:
                 current.uncancel()  # the step turned our cancellation into an exception of its own
-            if not (waiting.interrupted and (not waiting.expired or isinstance(exc, TimeoutError))) and self.failure is None:
+            ours = waiting.interrupted and (not waiting.expired or isinstance(exc, TimeoutError))  # as asyncio.timeout told them apart
+            if not ours and self.failure is None:
                 raise  # the step's own exception; a failure found while reading outranks it
         else:
             if waiting.interrupted:
