@@ -252,7 +252,7 @@ class ProbeSession:
                 awaitable.close()
             raise self._interrupted(step, timeout)
         current = asyncio.current_task()
-        assert current is not None
+        assert current is not None and self._step is None  # a session's steps run one after the other
         loop = current.get_loop()
         waiting = self._step = _Step(current, loop.time() + timeout)
         if self._timer is None or self._timer.when() > waiting.deadline:
