@@ -108,43 +108,47 @@ class FleetLab:
         self.process.wait(timeout=10)
 
 
+def audit_command(info: dict, concurrency: int, output: str) -> tuple[list[str], dict[str, str]]:
+    """`mailscope audit` of the lab fleet `info` describes, and its environment (the client secret)."""
+    command = [
+        *_console(),
+        "audit",
+        info["mailboxes_csv"],
+        "--provider",
+        "microsoft",
+        "--flow",
+        "client_credentials",
+        "--client-id",
+        info["client_id"],
+        "--tenant",
+        info["tenant"],
+        "--authority",
+        info["authority"],
+        "--ca-file",
+        info["ca_file"],
+        "--mechanism",
+        "xoauth2",
+        "--client-secret-env",
+        "LAB_CLIENT_SECRET",
+        "--concurrency",
+        str(concurrency),
+        "--backoff",
+        "0.05",
+        "--json",
+        "--no-progress",
+        "-o",
+        output,
+    ]
+    for scope in info["scopes"]:
+        command += ["--scope", scope]
+    return command, {**os.environ, "LAB_CLIENT_SECRET": Path(info["client_secret_file"]).read_text(encoding="utf-8").strip()}
+
+
 def run_audit(size: int, seed: int, concurrency: int, workdir: str) -> tuple[float, float, float, dict, dict]:
     lab = FleetLab(size, seed)
     try:
         info = lab.info
-        output = os.path.join(workdir, f"audit-{time.monotonic_ns()}.jsonl")
-        command = [
-            *_console(),
-            "audit",
-            info["mailboxes_csv"],
-            "--provider",
-            "microsoft",
-            "--flow",
-            "client_credentials",
-            "--client-id",
-            info["client_id"],
-            "--tenant",
-            info["tenant"],
-            "--authority",
-            info["authority"],
-            "--ca-file",
-            info["ca_file"],
-            "--mechanism",
-            "xoauth2",
-            "--client-secret-env",
-            "LAB_CLIENT_SECRET",
-            "--concurrency",
-            str(concurrency),
-            "--backoff",
-            "0.05",
-            "--json",
-            "--no-progress",
-            "-o",
-            output,
-        ]
-        for scope in info["scopes"]:
-            command += ["--scope", scope]
-        env = {**os.environ, "LAB_CLIENT_SECRET": Path(info["client_secret_file"]).read_text(encoding="utf-8").strip()}
+        command, env = audit_command(info, concurrency, os.path.join(workdir, f"audit-{time.monotonic_ns()}.jsonl"))
         elapsed, cpu, rss, stdout = _measure(command, env, ok=(0, 1))  # 1: some mailboxes failed, as the fleet intends
         truth = json.loads(Path(info["truth"]).read_text(encoding="utf-8"))
         return elapsed, cpu, rss, json.loads(stdout), truth
@@ -152,12 +156,16 @@ def run_audit(size: int, seed: int, concurrency: int, workdir: str) -> tuple[flo
         lab.stop()
 
 
+def raw_command(info: dict, concurrency: int) -> tuple[list[str], dict[str, str]]:
+    """The bare aioimaplib loop against the lab fleet `info` describes, and its environment (msal trusts the lab CA)."""
+    return [sys.executable, "-c", RAW, json.dumps(info), str(concurrency)], {**os.environ, "REQUESTS_CA_BUNDLE": info["ca_file"]}
+
+
 def run_raw(size: int, seed: int, concurrency: int) -> tuple[float, float]:
     """Wall and CPU seconds of the bare loop."""
     lab = FleetLab(size, seed)
     try:
-        env = {**os.environ, "REQUESTS_CA_BUNDLE": lab.info["ca_file"]}
-        elapsed, cpu, _, _ = _measure([sys.executable, "-c", RAW, json.dumps(lab.info), str(concurrency)], env)
+        elapsed, cpu, _, _ = _measure(*raw_command(lab.info, concurrency))
         return elapsed, cpu
     finally:
         lab.stop()

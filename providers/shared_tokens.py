@@ -116,7 +116,9 @@ class AuditCredentials:
         key = shared_key(settings)
         if key is None:
             return MailboxCredential(self._source_for(settings), Redactor())
-        entry = self._shared.setdefault(key, _Shared())
+        entry = self._shared.get(key)
+        if entry is None:  # not setdefault: that would build a _Shared (lock, redactor) per mailbox to throw away
+            entry = self._shared[key] = _Shared()
         if self._clock() >= entry.valid_until:
             async with entry.lock:  # one request for all the mailboxes waiting here
                 if self._clock() >= entry.valid_until:

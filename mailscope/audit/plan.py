@@ -110,21 +110,23 @@ def plan_audit(text: str, base: CheckSettings, *, secret_source: SecretSourcePar
     items: list[AuditItem] = []
     rejected: list[RowError] = []
     seen: dict[tuple[str, str, str], int] = {}
+    rows = _Rows(columns, base, secret_source)
     for row, cells in body:
         if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
             continue
         try:
-            settings = _row_settings(columns, cells, base, secret_source)
+            settings = rows.settings(cells)
             if adapt is not None:
                 settings = adapt(settings)
         except ValueError as exc:
             rejected.append(RowError(row, str(exc)))
             continue
         item = AuditItem(row, settings)
-        if item.key in seen:
-            rejected.append(RowError(row, f"the same mailbox as row {seen[item.key]} (user, protocol and host): left out"))
+        key = item.key
+        if key in seen:
+            rejected.append(RowError(row, f"the same mailbox as row {seen[key]} (user, protocol and host): left out"))
             continue
-        seen[item.key] = row
+        seen[key] = row
         items.append(item)
     return AuditPlan(tuple(items), tuple(rejected))
 
@@ -153,24 +155,46 @@ def _columns(cells: list[str]) -> tuple[str, ...] | None:
     return names
 
 
-def _row_settings(columns: tuple[str, ...], cells: list[str], base: CheckSettings, secret_source: SecretSourceParser) -> CheckSettings:
-    if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
-        raise ValueError(f"{len(cells)} cells, but the header names {len(columns)} columns (a comma inside an unquoted value?)")
-    values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False) if name and cell.strip()}
-    user = values.pop("user", "")
-    if not user:
-        raise ValueError("no user")
-    _word("user", user)
-    changes: dict[str, Any] = {"user": user}
-    for name, value in values.items():
-        changes[name] = _value(name, value, secret_source)
-    settings = dataclasses.replace(base, **changes)
-    if not settings.host:
-        raise ValueError("no host: give --host, a profile, or a host column")
-    moved = (settings.protocol, settings.security) != (base.protocol, base.security)
-    if moved and "port" not in values:  # the port that goes with the row's protocol and security, as `check` chooses it
-        settings = dataclasses.replace(settings, port=default_port(settings.protocol, settings.security))
-    return settings
+class _Rows:
+    """Rows to settings. What is the same on every row is worked out once per sheet: the base settings' fields, and each
+    checked value of a column other than `user` (a host, port, protocol or client id repeats on every row). The user is
+    checked on every row."""
+
+    def __init__(self, columns: tuple[str, ...], base: CheckSettings, secret_source: SecretSourceParser) -> None:
+        self.columns, self.base, self.secret_source = columns, base, secret_source
+        self._fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base) if f.init}  # what replace() reads per call
+        self._values: dict[tuple[str, str], Any] = {}
+
+    def settings(self, cells: list[str]) -> CheckSettings:
+        columns, base = self.columns, self.base
+        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
+            raise ValueError(f"{len(cells)} cells, but the header names {len(columns)} columns (a comma inside an unquoted value?)")
+        values = {name: value for name, cell in zip(columns, cells, strict=False) if name and (value := cell.strip())}
+        user = values.pop("user", "")
+        if not user:
+            raise ValueError("no user")
+        _word("user", user)
+        changes: dict[str, Any] = {"user": user}
+        for name, value in values.items():
+            changes[name] = self._value(name, value)
+        settings = CheckSettings(**(self._fields | changes))
+        if not settings.host:
+            raise ValueError("no host: give --host, a profile, or a host column")
+        moved = (settings.protocol, settings.security) != (base.protocol, base.security)
+        if moved and "port" not in values:  # the port that goes with the row's protocol and security, as `check` chooses it
+            settings = dataclasses.replace(settings, port=default_port(settings.protocol, settings.security))
+        return settings
+
+    def _value(self, name: str, value: str) -> Any:
+        """A checked cell value, remembered per column and text (values are immutable); a bad one raises on every row."""
+        key = (name, value)
+        checked = self._values.get(key, _UNSEEN)
+        if checked is _UNSEEN:
+            checked = self._values[key] = _value(name, value, self.secret_source)
+        return checked
+
+
+_UNSEEN = object()  # no value remembered yet
 
 
 def _value(name: str, value: str, secret_source: SecretSourceParser) -> Any:

@@ -122,7 +122,9 @@ async def run_audit(
 
     async def worker() -> None:
         while (job := await queue.next()) is not None:
-            host = hosts.setdefault(job.item.settings.host.lower(), _Host(options.per_host or options.concurrency))
+            name = job.item.settings.host.lower()
+            if (host := hosts.get(name)) is None:  # not setdefault: that would build a _Host per mailbox to throw away
+                host = hosts[name] = _Host(options.per_host or options.concurrency)
             record = await _session(job.item, host, credentials)
             throttle = throttle_of(record.evidence)
             if throttle is not None:

@@ -58,6 +58,14 @@ def silence_aioimaplib_logging() -> None:
 silence_aioimaplib_logging()
 
 
+class _Command(_ai.Command):
+    """A command the session times (race): it has no timeout of its own, so aioimaplib's timer reset on every line of
+    its answer (cancel a placeholder timer, arm none) is skipped."""
+
+    def _reset_timer(self) -> None:
+        assert self._timeout is None
+
+
 class TapProtocol(_ai.IMAP4ClientProtocol):
     def __init__(self, loop: asyncio.AbstractEventLoop, session: ProbeSession) -> None:
         super().__init__(loop, session.connection_lost)
@@ -65,6 +73,7 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
         self.sasl_loop = False  # the server kept sending continuations past every answer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.session.connection_made(transport)
         super().connection_made(TapTransport(transport, self.session.recorder))  # type: ignore[arg-type]
 
     def rewrap(self, transport: asyncio.Transport) -> None:
@@ -74,13 +83,23 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
     def data_received(self, d: bytes) -> None:
         if not self.session.received(d):
             return
-        try:
-            super().data_received(d)
+        try:  # stock data_received, less its debug line (formatted with the bytes for every read, though never emitted)
+            self._handle_responses(self.incomplete_line + d, self._handle_line, self.current_command)
+            self.incomplete_line = b""
+            self.current_command = None
+        except _ai.IncompleteRead as incomplete_read:
+            self.current_command = incomplete_read.cmd
+            self.incomplete_line = incomplete_read.data
         except Exception as exc:  # noqa: BLE001 - aioimaplib's parser gave up (unknown tag, ...): its failure, not the server's close
             self.session.library_failed("the IMAP library (aioimaplib)", exc)
             return
         if len(self.incomplete_line) > MAX_PENDING_LINE:
             self.session.fail(FaultKind.PROTOCOL_ERROR, f"the server sent a line longer than {MAX_PENDING_LINE} bytes without CRLF")
+
+    def send(self, line: str, scrub: str | None = None) -> None:
+        """Stock `send`, less its debug line: that formatted every command, and a scrubbed copy of the AUTHENTICATE line,
+        though never emitted. The bytes written are the same."""
+        self.transport.write(f"{line}\r\n".encode())
 
     def _handle_responses(self, data: bytes, line_handler, current_cmd: _ai.Command | None = None) -> None:  # noqa: ANN001
         """aioimaplib 2.0.3's parser, step for step, as a loop instead of one recursion per line."""
@@ -142,7 +161,7 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
         if encoded is not None and sasl_ir:
             args.append(encoded)
         answers = SaslAnswers(mechanism, [encoded] if encoded is not None and not sasl_ir else [])
-        command = _ai.Command("AUTHENTICATE", self.new_tag(), *args, loop=self.loop)
+        command = _Command("AUTHENTICATE", self.new_tag(), *args, loop=self.loop)
 
         def respond(challenge: bytes) -> bytes | None:
             answer = answers.next()
@@ -234,7 +253,7 @@ class ImapDriver(Driver):
 
     async def _command(self, name: str, *args: str, timeout: float | None = None) -> CommandResult:
         assert self.protocol is not None
-        command = _ai.Command(name, self.protocol.new_tag(), *args, loop=self.protocol.loop)
+        command = _Command(name, self.protocol.new_tag(), *args, loop=self.protocol.loop)
         response = await self._library(self.protocol.execute(command), name, timeout=timeout)
         return self.conversation.results.get(command.tag) or CommandResult(name, response.result, "")
 

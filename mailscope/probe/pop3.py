@@ -28,6 +28,9 @@ class _Pop3Protocol(asyncio.Protocol):
     def __init__(self, session: ProbeSession) -> None:
         self.session = session
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.session.connection_made(transport)
+
     def data_received(self, data: bytes) -> None:
         self.session.received(data)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from mailscope import sasl
@@ -33,6 +34,16 @@ _A_PROTOCOL = {"imap": "an IMAP", "pop3": "a POP3", "smtp": "an SMTP"}
 _NO_MECHANISMS = {"imap": "no AUTH= at all", "pop3": "no SASL at all", "smtp": "no AUTH at all"}
 
 
+@dataclass(slots=True)
+class _Step:
+    """A step race() waits on, and whether it was interrupted: its deadline passed, or the connection closed."""
+
+    task: asyncio.Task
+    deadline: float  # loop time
+    interrupted: bool = False
+    expired: bool = False  # interrupted by its deadline, else by the connection closing
+
+
 class ProbeSession:
     def __init__(self, settings: CheckSettings, record: SessionRecord) -> None:
         self.settings = settings
@@ -45,12 +56,15 @@ class ProbeSession:
         self.clean = False  # the session ended with the protocol's goodbye: close gracefully instead of aborting
         self.failure: tuple[FaultKind, str] | None = None  # a fault found while reading (not by a step): reported by race()
         self._lost: asyncio.Future[Exception | None] | None = None
+        self._step: _Step | None = None  # the step race() is waiting on: what the step timer and a lost connection interrupt
+        self._timer: asyncio.TimerHandle | None = None  # the session's one step timer (see race)
 
     # -- connecting ------------------------------------------------------------------------------
     async def open(self, protocol_factory: Callable[[], asyncio.BaseProtocol]) -> None:
         """DNS, TCP and (implicit TLS) the handshake; raises ProbeFault."""
         settings, loop = self.settings, asyncio.get_running_loop()
         self._lost = loop.create_future()
+        self._lost.add_done_callback(self._interrupt_lost)
         if settings.security is not Security.PLAIN:
             try:
                 self.context = client_context(settings)
@@ -61,16 +75,14 @@ class ProbeSession:
         tls = settings.security is Security.TLS
         self.protocol = protocol_factory()
         try:
-            self.transport, _ = await asyncio.wait_for(
-                loop.create_connection(
+            async with asyncio.timeout(settings.timeout + 1):  # in this task: wait_for would make one per session
+                self.transport, _ = await loop.create_connection(  # type: ignore[assignment]
                     lambda: self.protocol,
                     sock=sock,
                     ssl=self.context if tls else None,
                     server_hostname=settings.host if tls else None,
                     ssl_handshake_timeout=settings.timeout if tls else None,
-                ),
-                settings.timeout + 1,
-            )  # type: ignore[assignment]
+                )
         except (TimeoutError, ConnectionAbortedError):  # asyncio aborts a stalled handshake with ConnectionAbortedError
             sock.close()
             raise self._handshake_timeout("TLS handshake") from None
@@ -78,8 +90,13 @@ class ProbeSession:
             sock.close()
             self._note_tls_failure(exc)
             raise fault_from_exception(exc, host=settings.host, port=settings.port, step="TLS handshake") from None
-        if tls:
-            self._note_tls()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """The driver's protocol is connected (implicit TLS: the handshake has just completed). asyncio calls this before it
+        hands the protocol any server byte, but resumes `open` only later: a greeting that came in the same read as the
+        end of the handshake is tapped before then. The TLS facts are noted here, so the TLS line always precedes it."""
+        if self.settings.security is Security.TLS:
+            self._note_tls(transport)
 
     async def start_tls(self, upgrade: Callable[[], Awaitable[asyncio.Transport]] | None = None) -> asyncio.Transport:
         """The TLS upgrade after the server accepted STARTTLS/STLS: `loop.start_tls` on the connection, or the client
@@ -88,15 +105,13 @@ class ProbeSession:
         settings, loop = self.settings, asyncio.get_running_loop()
         step = "STARTTLS handshake"
         try:
-            if upgrade is None:
-                transport = await asyncio.wait_for(
-                    loop.start_tls(
+            async with asyncio.timeout(settings.timeout + 1):
+                if upgrade is None:
+                    transport = await loop.start_tls(
                         self.transport, self.protocol, self.context, server_hostname=settings.host, ssl_handshake_timeout=settings.timeout
-                    ),
-                    settings.timeout + 1,
-                )
-            else:
-                transport = await asyncio.wait_for(upgrade(), settings.timeout + 1)
+                    )
+                else:
+                    transport = await upgrade()
         except (TimeoutError, ConnectionAbortedError):
             raise self._handshake_timeout(step) from None
         except (OSError, ssl.SSLError) as exc:
@@ -104,7 +119,7 @@ class ProbeSession:
             raise fault_from_exception(exc, host=settings.host, port=settings.port, step=step) from None
         assert transport is not None
         self.transport = transport
-        self._note_tls()
+        self._note_tls(transport)  # the server speaks only when spoken to after STARTTLS/STLS: this line comes first
         return transport
 
     def _handshake_timeout(self, step: str) -> ProbeFault:
@@ -115,9 +130,9 @@ class ProbeSession:
             step,
         )
 
-    def _note_tls(self) -> None:
-        assert self.transport is not None and self.context is not None
-        facts = tls_facts(self.transport, self.context, self.settings.host)
+    def _note_tls(self, transport: asyncio.BaseTransport) -> None:
+        assert self.context is not None
+        facts = tls_facts(transport, self.context, self.settings.host)
         self.record.update_evidence(tls=facts)
         peer = (
             f"; certificate {facts.peer_subject} issued by {facts.peer_issuer}, valid until {facts.not_after}" if facts.peer_subject else ""
@@ -226,8 +241,10 @@ class ProbeSession:
         or server_silent. Exceptions of the awaited step itself propagate (each driver knows its library's).
 
         The step runs in the calling task (no task, no `asyncio.wait` per step: a session has six or so, an audit
-        hundreds of sessions at once): `asyncio.timeout` bounds it, and a lost connection cancels it from a callback
-        that is disarmed as soon as the step is over, so it never reaches a later step."""
+        hundreds of sessions at once). Its deadline or the connection closing cancels that task, and the cancellation is
+        taken back with the fault; neither reaches a later step. One timer serves all the steps of a session: it is armed
+        anew only for a step that ends sooner than it fires, and a step that ends later re-arms it when it fires early
+        (`asyncio.timeout` per step made, cancelled and left a timer in the loop's heap for every command)."""
         assert self._lost is not None
         timeout = self.settings.timeout if timeout is None else timeout
         if self._lost.done():  # the connection is gone already: the step never starts
@@ -235,35 +252,53 @@ class ProbeSession:
                 awaitable.close()
             raise self._interrupted(step, timeout)
         current = asyncio.current_task()
-        assert current is not None
-        lost_during_step = False
-
-        def interrupt(_: object) -> None:
-            nonlocal lost_during_step
-            if armed:
-                lost_during_step = True
-                current.cancel()
-
-        armed = True
-        self._lost.add_done_callback(interrupt)
+        assert current is not None and self._step is None  # a session's steps run one after the other
+        loop = current.get_loop()
+        waiting = self._step = _Step(current, loop.time() + timeout)
+        if self._timer is None or self._timer.when() > waiting.deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(waiting.deadline, self._on_timer)
         try:
-            async with asyncio.timeout(timeout) as deadline:
-                result = await awaitable
+            result = await awaitable
         except asyncio.CancelledError:
-            if not lost_during_step or current.uncancel() > 0:
+            if not waiting.interrupted or current.uncancel() > 0:
                 raise  # cancelled from outside (Ctrl-C, the audit stopping): not this session's fault
         except Exception as exc:
-            if lost_during_step:
+            if waiting.interrupted:
                 current.uncancel()  # the step turned our cancellation into an exception of its own
-            elif not (isinstance(exc, TimeoutError) and deadline.expired()) and self.failure is None:
+            ours = waiting.interrupted and (not waiting.expired or isinstance(exc, TimeoutError))  # as asyncio.timeout told them apart
+            if not ours and self.failure is None:
                 raise  # the step's own exception; a failure found while reading outranks it
         else:
+            if waiting.interrupted:
+                current.uncancel()  # the step ended anyway: the cancellation must not reach the caller
             if self.failure is None:
                 return result
         finally:
-            armed = False
-            self._lost.remove_done_callback(interrupt)
+            self._step = None
         raise self._interrupted(step, timeout)
+
+    def _on_timer(self) -> None:
+        """The session's step timer: the step waiting now has reached its deadline (it is cancelled), or was started after
+        the timer was armed and ends later (the timer is armed again for it)."""
+        waiting, fired = self._step, self._timer
+        self._timer = None
+        if waiting is None or waiting.interrupted:
+            return
+        if fired is not None and waiting.deadline > fired.when():
+            self._timer = waiting.task.get_loop().call_at(waiting.deadline, self._on_timer)
+            return
+        waiting.interrupted = waiting.expired = True
+        waiting.task.cancel()
+
+    def _interrupt_lost(self, _: object) -> None:
+        """The connection closed (a done callback of `_lost`, so one loop turn later, as the step's own answer would come):
+        the step waiting now is cancelled."""
+        waiting = self._step
+        if waiting is not None and not waiting.interrupted:
+            waiting.interrupted = True
+            waiting.task.cancel()
 
     def _interrupted(self, step: str, timeout: float) -> ProbeFault:
         """Why a step ended without its answer: the failure found while reading, the connection closing, or silence."""
@@ -278,6 +313,9 @@ class ProbeSession:
         return fault(FaultKind.SERVER_SILENT, f"no answer to {step} within {timeout:g} s", step, last_seq)
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.transport is not None:
             if self.clean:
                 self.transport.close()

@@ -38,6 +38,10 @@ class TapSMTPProtocol(SMTPProtocol):
         super().__init__(loop=loop)
         self.session = session
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.session.connection_made(transport)
+        super().connection_made(transport)
+
     def data_received(self, data: bytes) -> None:
         if not self.session.received(data):
             return

@@ -159,3 +159,25 @@ def test_the_file_must_be_a_regular_utf8_text_file_under_the_cap(tmp_path: Path)
     for path, message in ((binary, "NUL bytes"), (latin, "not UTF-8"), (huge, "at most")):
         with pytest.raises(AuditInputError, match=message):
             read_csv_file(str(path))
+
+
+def test_values_repeated_on_every_row_are_checked_once_with_the_same_result() -> None:
+    """A sheet's repeated cells (host, port, protocol, client id, secret source) are checked once and reused: every row
+    gets the settings a sheet of that row alone gets, and a bad repeated value rejects every row that holds it."""
+    header = "user,protocol,host,port,security,client_id,client_secret,scopes\n"
+    rows = [
+        "alice@contoso.com,pop3,outlook.office365.com,995,tls,app2,file:/run/secrets/app2,https://outlook.office365.com/.default",
+        "bob@contoso.com,pop3,outlook.office365.com,995,tls,app2,file:/run/secrets/app2,https://outlook.office365.com/.default",
+        "carol@contoso.com,imap4,outlook.office365.com,995,tls,app2,,",
+        "dave@contoso.com,imap4,outlook.office365.com,995,tls,app2,,",
+        "erin@contoso.com,smtp,smtp.office365.com,,starttls,app2,hunter2,",
+        "frank@contoso.com,smtp,smtp.office365.com,,starttls,app2,hunter2,",
+    ]
+    together = plan(header + "\n".join(rows) + "\n")
+    alone = [plan(header + row + "\n") for row in rows]
+    assert [item.settings for item in together.items] == [item.settings for one in alone for item in one.items]
+    assert len(together.items) == 2 and together.items[0].settings.scopes is together.items[1].settings.scopes
+    assert [str(error).split(": ", 1)[1] for error in together.rejected] == [
+        str(error).split(": ", 1)[1] for one in alone for error in one.rejected
+    ]
+    assert [error.row for error in together.rejected] == [4, 5, 6, 7]

@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aioimaplib import aioimaplib
 from fakeimap import CAPS, hang, scripted
 from fakelines import probe
 
 from mailscope.evidence import FaultKind, OutcomeKind
+from mailscope.probe.imap import _Command
 from mailscope.protocols import decide_outcome
 from mailscope.record import SessionRecord
 from mailscope.settings import Protocol, Security
@@ -106,3 +108,20 @@ async def test_a_tls_handshake_that_never_completes_is_a_handshake_timeout(proto
     fault = record.evidence.fault
     assert fault.kind is FaultKind.TLS_HANDSHAKE and fault.step == "TLS handshake", fault
     assert "did not complete within 1.5 s" in fault.detail and loop.time() - started < 5
+
+
+def test_a_command_the_session_times_collects_the_answer_as_aioimaplib_s_own() -> None:
+    """The driver's commands skip aioimaplib's timer reset per line (they have no timeout: the session times each step);
+    what they collect and how they end is the library's."""
+    loop = asyncio.new_event_loop()
+    try:
+        stock, ours = (kind("EXAMINE", "DJKK3", "INBOX", loop=loop) for kind in (aioimaplib.Command, _Command))
+        for command in (stock, ours):
+            command.append_to_resp(b"0 EXISTS")
+            command.begin_literal_data(5, b"ab")
+            command.append_literal_data(b"cde rest")
+            command.close(b"[READ-ONLY] EXAMINE completed.", "OK")
+    finally:
+        loop.close()
+    assert ours.response == stock.response and ours.response.result == "OK"
+    assert ours.response.lines == [b"0 EXISTS", b"abcde", b"[READ-ONLY] EXAMINE completed."]
