@@ -260,7 +260,35 @@ class _SecretTables:
     run_re: re.Pattern[str] | None = None
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
+    rest_memo: dict[str, str] | None = None  # the same for a tagged line's rest, after any plain tag (`_plain_tag_and_rest`)
     generation: int = 0  # changes with each secret registered, never to another family's: equal generations, equal secrets
+
+
+# A line's first word that cannot change how the rest of the line is redacted (`_plain_tag_and_rest`): ASCII letters and
+# digits, shorter than any fragment, none of the catch-all's key words.
+_PLAIN_TAG_RE = lazy(
+    rf"(?![A-Za-z0-9]*(?i:pass|pwd|secret|token|key|code|bearer|basic|login|auth|cookie|eyj|ew|aiza))[A-Za-z0-9]{{1,{SHORT_FRAGMENT - 1}}} "
+)
+
+
+def _plain_tag_and_rest(line: str, tables: _SecretTables) -> tuple[str, str] | None:
+    """(tag, rest) when `line` is `tag rest` and redacting it gives `tag` unchanged, a space, and what the rest alone
+    decides, whatever the tag: then the redaction of one session's `A0003 OK done.` serves another's `B0003 OK done.`.
+
+    Why the tag cannot matter: no registered form holds a space (the secrets' alphabet has none), so no form or piece
+    of one spans the tag and the rest, and the tag is too short to hold a piece and holds no short form whole. No
+    catch-all pattern reaches from the rest into what precedes it by more than the space (a lookbehind or `\b` sees that
+    space whatever the tag; token shapes, base64 runs and cut JWTs hold no space and are longer than a tag), and a tag
+    without the key words starts no pattern (`Bearer x`, `basic x`, `pass=`, `key: x`, `PASS x`). Two patterns read the
+    tag itself: the LOGIN password (`NO LOGIN failed` and `XAUTH LOGIN u p` are no commands) and the `334 <Password:>`
+    prompt; their lines (`login`, the base64 of `Password:` in the rest) are left to the whole-line memo."""
+    match = _PLAIN_TAG_RE().match(line)
+    if match is None or " " in tables.alphabet:
+        return None
+    tag, rest = line[: match.end() - 1], line[match.end() :]
+    if "login" in rest.lower() or "3dvcmQ6" in rest or any(form in tag for form in tables.short_sorted):
+        return None
+    return tag, rest
 
 
 def _remember(memo: dict[str, str] | None, text: str, redacted: str) -> None:
@@ -307,6 +335,7 @@ class Redactor:
         tables = self._secrets
         tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
         tables.line_memo = None if tables.line_memo is None else {}
+        tables.rest_memo = None if tables.rest_memo is None else {}
         tables.generation = next(_GENERATIONS)
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
@@ -334,7 +363,7 @@ class Redactor:
         an audit); a registration on any member forgets both.
         """
         if self._secrets.memo is None:
-            self._secrets.memo, self._secrets.line_memo = {}, {}
+            self._secrets.memo, self._secrets.line_memo, self._secrets.rest_memo = {}, {}, {}
         twin = copy.copy(self)
         twin._seen, twin._expect, twin._split_suspected, twin._literal_size = [], None, False, 0
         return twin
@@ -343,15 +372,17 @@ class Redactor:
     def redact(self, text: str) -> str:
         """Any text (evidence, annotation, summary): secrets removed, controls escaped, newlines kept.
         A text that ends in the start of a JWT (a message cut at a length limit) loses that start too."""
-        memo = self._secrets.memo
+        tables = self._secrets
+        memo = tables.memo
         if memo is not None and (done := memo.get(text)) is not None:
             return done
+        generation = tables.generation
         cut, _ = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(cut, 0))
         self._register_seen()
-        memo = self._secrets.memo  # registering what it saw may have started a new memo
-        _remember(memo, text, redacted)
-        _remember(memo, redacted, redacted)  # redaction is idempotent: a second pass over its result is a memo hit
+        if tables.generation == generation:  # else it learned a secret that this answer, made before, may still show
+            _remember(tables.memo, text, redacted)
+            _remember(tables.memo, redacted, redacted)  # redaction is idempotent: a second pass over its result is a memo hit
         return redacted
 
     def redact_fact(self, key: str, value: str) -> str:
@@ -368,10 +399,21 @@ class Redactor:
         password sent as a literal, an AUTH LOGIN `Password:` prompt, a PEM private key block), and
         escapes a bare LF so one wire line always stays one transcript line."""
         neutral = self._expect is None  # nothing announced by earlier lines: the answer depends on this line alone
-        memo = self._secrets.line_memo
-        if neutral and memo is not None and (done := memo.get(text)) is not None:
-            self._split_suspected = False  # only lines that left no state behind are remembered
-            return done
+        tables = self._secrets
+        memo = tables.line_memo
+        tagged = None
+        if neutral and memo is not None:
+            if (done := memo.get(text)) is not None:
+                self._split_suspected = False  # only lines that left no state behind are remembered
+                return done
+            # An IMAP client's tags are new in every session (aioimaplib's are random): the rest of the line recurs.
+            tagged = _plain_tag_and_rest(text, tables)
+            if tagged is not None and (done := tables.rest_memo.get(tagged[1])) is not None:  # type: ignore[union-attr]
+                self._split_suspected = False
+                redacted = f"{tagged[0]} {done}"
+                _remember(tables.memo, redacted, redacted)  # as below: a report passes the stored line through `redact`
+                return redacted
+        generation = tables.generation
         raw = text
         text = self._apply_line_state(text)
         text, self._split_suspected = _without_cut_jwt(text)
@@ -379,9 +421,12 @@ class Redactor:
         self._register_seen()
         if self._split_suspected and self._expect is None:
             self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
-        if neutral and self._expect is None:  # registering what it saw may have started new memos
-            _remember(self._secrets.line_memo, raw, redacted)
-            _remember(self._secrets.memo, redacted, redacted)  # a report passes the stored line through `redact` once more
+        # Remembered only when it learned no secret: this answer, made before, may still show the one it learned.
+        if neutral and self._expect is None and tables.generation == generation:
+            _remember(tables.line_memo, raw, redacted)
+            _remember(tables.memo, redacted, redacted)  # a report passes the stored line through `redact` once more
+            if tagged is not None and redacted.startswith(f"{tagged[0]} "):
+                _remember(tables.rest_memo, tagged[1], redacted[len(tagged[0]) + 1 :])
         return redacted
 
     def redact_bytes(self, data: bytes) -> str:
