@@ -260,35 +260,38 @@ class _SecretTables:
     run_re: re.Pattern[str] | None = None
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
-    rest_memo: dict[str, str] | None = None  # the same for a tagged line's rest, after any plain tag (`_plain_tag_and_rest`)
+    rest_memo: dict[str, str] | None = None  # the same for a tagged line's rest (`_rest_alone`), for any plain tag
     generation: int = 0  # changes with each secret registered, never to another family's: equal generations, equal secrets
 
 
-# A line's first word that cannot change how the rest of the line is redacted (`_plain_tag_and_rest`): ASCII letters and
-# digits, shorter than any fragment, none of the catch-all's key words.
-_PLAIN_TAG_RE = lazy(
-    rf"(?![A-Za-z0-9]*(?i:pass|pwd|secret|token|key|code|bearer|basic|login|auth|cookie|eyj|ew|aiza))[A-Za-z0-9]{{1,{SHORT_FRAGMENT - 1}}} "
-)
+# Words that start a catch-all pattern or that one reads before a password; a tag holding one is not plain (`_is_plain_tag`)
+_TAG_WORD_RE = lazy(r"pass|pwd|secret|token|key|code|bearer|basic|login|auth|cookie|eyj|ew|aiza", re.IGNORECASE)
 
 
-def _plain_tag_and_rest(line: str, tables: _SecretTables) -> tuple[str, str] | None:
-    """(tag, rest) when `line` is `tag rest` and redacting it gives `tag` unchanged, a space, and what the rest alone
-    decides, whatever the tag: then the redaction of one session's `A0003 OK done.` serves another's `B0003 OK done.`.
+def _is_plain_tag(tag: str, tables: _SecretTables) -> bool:
+    """A line's first word after which its rest is redacted alike, whatever the word (see `_rest_alone`): ASCII letters
+    and digits, shorter than any fragment, none of the catch-all's key words, no registered short form inside."""
+    return (
+        tag.isascii()
+        and tag.isalnum()
+        and len(tag) < SHORT_FRAGMENT
+        and _TAG_WORD_RE().search(tag) is None
+        and not (tables.short_sorted and any(form in tag for form in tables.short_sorted))
+    )
 
-    Why the tag cannot matter: no registered form holds a space (the secrets' alphabet has none), so no form or piece
+
+def _rest_alone(rest: str, tables: _SecretTables) -> bool:
+    """Whether the line `tag rest` is redacted as `tag`, a space, and what `rest` alone decides, after any plain tag: then
+    one session's `A0003 OK done.` serves another's `B0003 OK done.` (an IMAP client's tags are new in every session).
+
+    Why a plain tag cannot matter: no registered form holds a space (the secrets' alphabet has none), so no form or piece
     of one spans the tag and the rest, and the tag is too short to hold a piece and holds no short form whole. No
-    catch-all pattern reaches from the rest into what precedes it by more than the space (a lookbehind or `\b` sees that
+    catch-all pattern reaches from the rest into what precedes it by more than the space (a lookbehind or `\\b` sees that
     space whatever the tag; token shapes, base64 runs and cut JWTs hold no space and are longer than a tag), and a tag
     without the key words starts no pattern (`Bearer x`, `basic x`, `pass=`, `key: x`, `PASS x`). Two patterns read the
     tag itself: the LOGIN password (`NO LOGIN failed` and `XAUTH LOGIN u p` are no commands) and the `334 <Password:>`
-    prompt; their lines (`login`, the base64 of `Password:` in the rest) are left to the whole-line memo."""
-    match = _PLAIN_TAG_RE().match(line)
-    if match is None or " " in tables.alphabet:
-        return None
-    tag, rest = line[: match.end() - 1], line[match.end() :]
-    if "login" in rest.lower() or "3dvcmQ6" in rest or any(form in tag for form in tables.short_sorted):
-        return None
-    return tag, rest
+    prompt; lines with their words in the rest are left to the whole-line memo."""
+    return " " not in tables.alphabet and "login" not in rest.lower() and "3dvcmQ6" not in rest
 
 
 def _remember(memo: dict[str, str] | None, text: str, redacted: str) -> None:
@@ -401,18 +404,19 @@ class Redactor:
         neutral = self._expect is None  # nothing announced by earlier lines: the answer depends on this line alone
         tables = self._secrets
         memo = tables.line_memo
-        tagged = None
+        tag = rest = ""
         if neutral and memo is not None:
             if (done := memo.get(text)) is not None:
                 self._split_suspected = False  # only lines that left no state behind are remembered
                 return done
-            # An IMAP client's tags are new in every session (aioimaplib's are random): the rest of the line recurs.
-            tagged = _plain_tag_and_rest(text, tables)
-            if tagged is not None and (done := tables.rest_memo.get(tagged[1])) is not None:  # type: ignore[union-attr]
-                self._split_suspected = False
-                redacted = f"{tagged[0]} {done}"
-                _remember(tables.memo, redacted, redacted)  # as below: a report passes the stored line through `redact`
-                return redacted
+            space = text.find(" ", 1, SHORT_FRAGMENT)
+            if space > 0:  # `tag rest`: a rest remembered after another tag serves any plain one (`_rest_alone`)
+                tag, rest = text[:space], text[space + 1 :]
+                if (done := tables.rest_memo.get(rest)) is not None and _is_plain_tag(tag, tables):  # type: ignore[union-attr]
+                    self._split_suspected = False
+                    redacted = f"{tag} {done}"
+                    _remember(tables.memo, redacted, redacted)  # as below: a report passes the stored line through `redact`
+                    return redacted
         generation = tables.generation
         raw = text
         text = self._apply_line_state(text)
@@ -425,8 +429,8 @@ class Redactor:
         if neutral and self._expect is None and tables.generation == generation:
             _remember(tables.line_memo, raw, redacted)
             _remember(tables.memo, redacted, redacted)  # a report passes the stored line through `redact` once more
-            if tagged is not None and redacted.startswith(f"{tagged[0]} "):
-                _remember(tables.rest_memo, tagged[1], redacted[len(tagged[0]) + 1 :])
+            if tag and redacted.startswith(f"{tag} ") and _is_plain_tag(tag, tables) and _rest_alone(rest, tables):
+                _remember(tables.rest_memo, rest, redacted[len(tag) + 1 :])
         return redacted
 
     def redact_bytes(self, data: bytes) -> str:

@@ -145,6 +145,9 @@ def _sessions(secrets: list[str], *, memos: bool, count: int = 2) -> list[Redact
 @example(first="A1", second="334", rest="UGFzc3dvcmQ6", spaced=False)
 @example(first="A1", second="pass", rest="= abcdefgh", spaced=False)
 @example(first="A1", second="ABCDEFGHZq9x1", rest="OK", spaced=False)
+@example(first="A1", second="Tr0ub4dor", rest="OK", spaced=False)  # a piece of the password
+@example(first="A1", second="C:", rest="pass hunter2x-pw", spaced=False)  # a log's `C:` prefix, then POP3's PASS
+@example(first="A1", second="x\x1b", rest="OK", spaced=False)
 @example(first="A1", second="Bearer", rest="AUTHENTICATE XOAUTH2", spaced=False)
 @example(first="A1", second="Zq9x1", rest="OK", spaced=False)
 @example(first="A1", second="x1", rest="pass phrase 0042", spaced=True)
