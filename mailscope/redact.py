@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import functools
 import itertools
 import json
@@ -309,8 +308,9 @@ class Redactor:
     """One per session: registered secrets plus the catch-all. `redact_line` for transcript lines in
     order (it remembers LOGIN literals, `Password:` prompts and PEM blocks); `redact` for any text."""
 
-    def __init__(self, secrets: Iterable[Secret | str] = ()) -> None:
-        self._secrets = _SecretTables()  # shared by a family of forks: a secret one member learns, all remove
+    def __init__(self, secrets: Iterable[Secret | str] = (), *, _family: _SecretTables | None = None) -> None:
+        # Shared by a family of forks (`fork` passes its own): a secret one member learns, all remove.
+        self._secrets = _family if _family is not None else _SecretTables()
         self._seen: list[tuple[str, str]] = []  # (value, kind) of secrets the catch-all met on this text: registered after it
         self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key"..., lines left)
         self._split_suspected = False  # this line ends inside a secret (JWT without signature, SASL without ^A^A)
@@ -368,9 +368,7 @@ class Redactor:
         """
         if self._secrets.memo is None:
             self._secrets.memo, self._secrets.line_memo, self._secrets.rest_memo = {}, {}, {}
-        twin = copy.copy(self)
-        twin._seen, twin._expect, twin._split_suspected, twin._literal_size = [], None, False, 0
-        return twin
+        return Redactor(_family=self._secrets)
 
     # -- redaction -----------------------------------------------------------------------------------
     def redact(self, text: str) -> str:

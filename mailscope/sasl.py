@@ -161,6 +161,8 @@ _OPAQUE_TOKEN_RE = re.compile(r"^(?:[Bb]earer\s+)?[\w.~+/=!*-]{16,}$")
 _AUTH_RE = re.compile(r"auth=(?P<value>[^\x01]*)", re.IGNORECASE)
 _ADDRESS_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _ESCAPED_SEPARATOR_RE = re.compile(r"\\x01|\\001|\\u0001|\\1(?![0-9])")
+_STRAY_A_RE = re.compile(r"\x01A(?=auth=|user=|host=|port=)", re.IGNORECASE)
+_USER_RE = re.compile(r"user=(.*?)(?=\x01|auth=|$)", re.IGNORECASE | re.DOTALL)
 _LITERAL_CARET_A = "^A"
 _OAUTH_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 _TEXT_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*")  # may hold SASL's \0 and \x01
@@ -251,9 +253,9 @@ def _normalise_separators(text: str, payload: SaslPayload) -> str:
     if _ESCAPED_SEPARATOR_RE.search(text):
         payload.add("escaped_separator")
         text = _ESCAPED_SEPARATOR_RE.sub("\x01", text)
-    if re.search(r"\x01A(?=auth=|user=|host=|port=)", text, re.IGNORECASE):
+    if _STRAY_A_RE.search(text):
         payload.add("stray_a_after_separator")
-        text = re.sub(r"\x01A(?=auth=|user=|host=|port=)", "\x01", text, flags=re.IGNORECASE)
+        text = _STRAY_A_RE.sub("\x01", text)
     return text
 
 
@@ -321,7 +323,7 @@ def _parse_xoauth2(text: str, mech: str) -> SaslPayload:
         payload.add("missing_separators")
     if not text.endswith("\x01\x01"):
         payload.add("missing_terminator")
-    m = re.match(r"user=(.*?)(?=\x01|auth=|$)", text, re.IGNORECASE | re.DOTALL)
+    m = _USER_RE.match(text)
     if m:
         _user_field(m.group(1), payload)
     else:
