@@ -106,10 +106,11 @@ def stands_alone(text: str) -> bool:
 
 def capabilities_in(text: str) -> tuple[str, ...] | None:
     """The capability list an untagged `* CAPABILITY` line or a `[CAPABILITY ...]` response code carries."""
-    untagged = _UNTAGGED_CAPS_RE().match(text)
+    # Each pattern needs its character (a leading `*`, a `[`): most lines have neither, and every tagged answer is asked.
+    untagged = _UNTAGGED_CAPS_RE().match(text) if text[:1] == "*" else None
     if untagged:
         return tuple(untagged.group("caps").split())
-    code = _CAPS_CODE_RE().search(text)
+    code = _CAPS_CODE_RE().search(text) if "[" in text else None
     return tuple(code.group("caps").split()) if code else None
 
 

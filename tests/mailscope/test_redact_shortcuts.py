@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 from collections.abc import Iterator
 from unittest import mock
 
@@ -166,3 +167,19 @@ def test_base64_that_decodes_only_to_binary_is_scanned_once() -> None:
     with mock.patch.object(redact, "_decoded_text", wraps=redact._decoded_text) as decoded:
         assert r.redact(text) == text
     assert decoded.call_count == 1
+
+
+@settings(max_examples=500, deadline=None)
+@example(data=b"\x01D\xc4M\x10\x84\t0\x84")  # `AUTHENTICATE`: binary
+@example(data=b"user=a@b.c\x01auth=Bearer x\x01\x01")
+@example(data="pässwörd\x7f".encode())
+@given(data=st.binary(max_size=40) | st.text(max_size=20).map(lambda text: text.encode("utf-8", "surrogatepass")))
+def test_a_base64_run_decodes_to_text_as_the_decoder_and_the_text_pattern_say(data: bytes) -> None:
+    """The control bytes are looked for before decoding: the answer is still printable UTF-8's, or None."""
+    candidate = base64.b64encode(data).decode()
+    try:
+        text: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    expected = text if text is not None and re.fullmatch(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*", text) else None
+    assert redact._decoded_text(candidate) == expected
