@@ -196,6 +196,8 @@ _SECRET_KEY_RE = lazy(rf"^{_SECRET_KEY}$", re.IGNORECASE)
 # text (several times faster than `_PAIR_RE`'s case-blind search over long prose), so only where lower-casing
 # is exact for these words: in ASCII text (re.IGNORECASE also takes `ſ` for `s` and `ı` for `i`).
 _PAIR_HINT_RE = lazy(r"""(?:pass|word|wd|phrase|secret|token|assertion|key|code)["']?\s*[:=]""")
+# The same for `_BEARER_RE`: `bearer`, its spaces, and a value's first character (a described `Bearer <jwt …>` has none).
+_BEARER_HINT_RE = lazy(r"bearer\s+[^<*\s]")
 _CODE_RE = lazy(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
 _NOT_A_VALUE_RE = lazy(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
 _LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
@@ -674,7 +676,7 @@ def _catch_all_patterns(text: str, seen: list[tuple[str, str]]) -> str:
     if "-----BEGIN" in text:
         text = _PEM_RE().sub(lambda m: f"<{m.group(1).lower()} {len(m.group())} chars {fingerprint(m.group())}>", text)
     lowered = text.lower()
-    if "bearer" in lowered:
+    if "bearer" in lowered and (not text.isascii() or _BEARER_HINT_RE().search(lowered)):
         text = _BEARER_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value")), text)
     if "basic" in lowered:
         text = _BASIC_RE().sub(lambda m: _replace_basic(m, seen), text)

@@ -55,12 +55,13 @@ WORDS = [
 
 @contextlib.contextmanager
 def slow_path() -> Iterator[None]:
-    """Every shortcut off: fragments searched afresh, the pair pattern tried on every text its keywords allow, the
-    catch-all's base64 scan made whatever the first scan found."""
+    """Every shortcut off: fragments searched afresh, the pair and bearer patterns tried on every text their keywords
+    allow, the catch-all's base64 scan made whatever the first scan found."""
     catch_all = Redactor._catch_all
     with (
         mock.patch.object(Fragments, "find", Fragments._search),
         mock.patch.object(redact, "_PAIR_HINT_RE", lazy("")),
+        mock.patch.object(redact, "_BEARER_HINT_RE", lazy("")),
         mock.patch.object(Redactor, "_catch_all", lambda self, text, depth, nothing_decoded=None: catch_all(self, text, depth)),
     ):
         yield
@@ -183,3 +184,20 @@ def test_a_base64_run_decodes_to_text_as_the_decoder_and_the_text_pattern_say(da
         text = None
     expected = text if text is not None and re.fullmatch(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*", text) else None
     assert redact._decoded_text(candidate) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@example(text="Bearer abcdefgh1234")
+@example(text="auth=Bearer <jwt 1360 chars sha256:1125df6b>")
+@example(text="BEARER\t\t*x bearer  zzzzzzzz")
+@given(
+    text=st.lists(
+        st.sampled_from(["bearer", "Bearer", "BEARER", "beArer", " ", "\t", "\n", "<", "*", "abcdefgh", "x=y", "=", "-", "é"])
+        | st.text(max_size=3),
+        max_size=8,
+    ).map("".join)
+)
+def test_a_text_without_the_bearer_hint_holds_no_bearer_value(text: str) -> None:
+    """Where lower-casing is exact (ASCII), every `Bearer x` the pattern redacts holds the hint."""
+    if redact._BEARER_RE().search(text):
+        assert not text.isascii() or redact._BEARER_HINT_RE().search(text.lower()), text
