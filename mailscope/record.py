@@ -289,23 +289,41 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         value.clear()
         value.update(items)
         return value
-    shape = dataclass_fields(kind)  # a dataclass instance (a dataclass class is of type `type`: no fields of its own)
+    walk = _dataclass_walk(kind)  # a dataclass instance (a dataclass class is of type `type`: no fields of its own)
+    return value if walk is None else walk(value, fact, text, depth + 1)
+
+
+Walk = Callable[[Any, Callable[[str, str], str], Callable[[str], str], int], Any]
+
+
+@functools.cache
+def _dataclass_walk(cls: type) -> Walk | None:
+    """`clean_deep` of one dataclass' fields, compiled once per class (as `dataclasses` compiles `__init__`): each field read
+    by its name and tested in line, so a string or a number costs no call of `getattr` nor of this module's loop (every
+    command and SASL answer of a session is walked, and each record's settings). A changed field is set in place, or the
+    frozen instance rebuilt. None for any other class."""
+    shape = dataclass_fields(cls)
     if shape is None:
-        return value
+        return None
     names, frozen = shape
-    changed = {}
+    lines = ["def walk(value, fact, text, depth):", "    changed = None"]
     for name in names:
-        item = getattr(value, name)
-        item_kind = type(item)
-        if item_kind in SCALARS:
-            continue
-        cleaned = text(item) if item_kind is str else clean_deep(item, fact, text, None, depth + 1)
-        if cleaned is not item:
-            changed[name] = cleaned
-    if not changed:
-        return value
+        lines += [
+            f"    if (k := type(v := value.{name})) is str:",
+            "        c = text(v)",
+            "    elif k in SCALARS:",
+            "        c = v",
+            "    else:",
+            "        c = clean_deep(v, fact, text, None, depth)",
+            "    if c is not v:",
+            "        changed = changed or {}",
+            f"        changed[{name!r}] = c",
+        ]
+    lines += ["    if changed is None:", "        return value"]
     if frozen:
-        return replace(value, **changed)
-    for name, item in changed.items():
-        setattr(value, name, item)
-    return value
+        lines.append("    return replace(value, **changed)")
+    else:
+        lines += ["    for name, item in changed.items():", "        setattr(value, name, item)", "    return value"]
+    namespace: dict[str, Any] = {"SCALARS": SCALARS, "clean_deep": clean_deep, "replace": replace}
+    exec(compile("\n".join(lines) + "\n", f"<clean_deep of {cls.__name__}>", "exec"), namespace)  # noqa: S102 - built from field names only
+    return namespace["walk"]
