@@ -223,9 +223,6 @@ _ONE_ATOM_RE = lazy(_QUOTED_OR_ATOM)
 _B64_RUN_RE = lazy(
     r"(?<![A-Za-z0-9+/_.-])(?:[A-Za-z0-9+/_-]{4}){3,}+(?:[A-Za-z0-9+/_-]{3}=|[A-Za-z0-9+/_-]{2}==)?+(?![A-Za-z0-9+/_=-])"
 )
-# Control bytes that no text holds (SASL's \0 and \x01 are text here). In UTF-8 a byte under 0x80 is always its own
-# character, so the bytes tell, before a decoding whose failure (an exception) costs more than the look.
-_CONTROL_BYTES = bytes([*range(0x02, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 
 # -- line state: what a previous line says about the next one --------------------------------------
@@ -740,7 +737,9 @@ def _decoded_text(candidate: str) -> str | None:
     """A base64 run's decoded text when it is printable UTF-8 (a SASL payload or a secret), else None:
     random identifiers such as `AADSTS700016` decode to binary and must stay as they are."""
     decoded = _b64decode(candidate)
-    if decoded is None or len(decoded.translate(None, _CONTROL_BYTES)) < len(decoded):  # a control byte was deleted
+    # Its controls are looked for in the bytes (`sasl.CONTROL_BYTES`), before a decoding whose failure (an exception)
+    # costs more than the look: in UTF-8 a byte under 0x80 is always its own character.
+    if decoded is None or len(decoded.translate(None, sasl.CONTROL_BYTES)) < len(decoded):
         return None
     try:
         return decoded.decode("utf-8")
