@@ -70,14 +70,16 @@ def parse_command(text: str) -> Command | None:
     match = _COMMAND_RE().match(text)
     if not match:
         return None
-    return Command(match.group("tag"), match.group("name").upper(), (match.group("args") or "").strip())
+    tag, name, args = match.groups()  # one call for the three groups: every client line of a session is parsed
+    return Command(tag, name.upper(), (args or "").strip())
 
 
 def parse_tagged(text: str) -> Tagged | None:
     match = _TAGGED_RE().match(text)
     if not match:
         return None
-    return Tagged(match.group("tag"), match.group("status").upper(), match.group("text"))
+    tag, status, rest = match.groups()
+    return Tagged(tag, status.upper(), rest)
 
 
 def line_direction(text: str) -> Direction | None:
