@@ -365,7 +365,8 @@ class Redactor:
         member is removed by all (never less redaction); the line state (`redact_line`'s expectations) is its own.
         The family also shares what `redact` gave for a text, and what `redact_line` gave for a line read with no line
         state pending (the same settings, claims, greetings and capability lists recur in every session and report of
-        an audit); a registration on any member forgets both.
+        an audit), or for such a line's rest after a plain tag (`_rest_alone`: the answers to tagged commands recur with
+        other tags); a registration on any member forgets them all, and no answer made while learning a secret is kept.
         """
         if self._secrets.memo is None:
             self._secrets.memo, self._secrets.line_memo, self._secrets.rest_memo = {}, {}, {}
