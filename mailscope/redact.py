@@ -614,6 +614,8 @@ class Redactor:
     def learn(self, value: str, kind: str | None = None) -> None:
         """A secret met in the text (a password a client sent, as a log shows it) is registered, so a later echo is
         redacted in every form; unless it is too short or a plain word to be told apart from the text around it."""
+        if value in self._secrets.registered:  # known (an audit's shared token, met in every session's SASL payload)
+            return
         if len(value) >= MIN_SEEN_SECRET and value.lower() not in VOCABULARY and not value.startswith("<"):
             self.register(value, kind)
 
