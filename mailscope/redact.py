@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import functools
 import itertools
 import json
@@ -197,6 +196,8 @@ _SECRET_KEY_RE = lazy(rf"^{_SECRET_KEY}$", re.IGNORECASE)
 # text (several times faster than `_PAIR_RE`'s case-blind search over long prose), so only where lower-casing
 # is exact for these words: in ASCII text (re.IGNORECASE also takes `ſ` for `s` and `ı` for `i`).
 _PAIR_HINT_RE = lazy(r"""(?:pass|word|wd|phrase|secret|token|assertion|key|code)["']?\s*[:=]""")
+# The same for `_BEARER_RE`: `bearer`, its spaces, and a value's first character (a described `Bearer <jwt …>` has none).
+_BEARER_HINT_RE = lazy(r"bearer\s+[^<*\s]")
 _CODE_RE = lazy(r"(?P<head>(?:^|[?&#])code=)(?P<value>[^\s&#\"'<>]+)")
 _NOT_A_VALUE_RE = lazy(r"[<*]|(?:null|none|nil|true|false|undefined)$", re.IGNORECASE)
 _LINE_PREFIX = r"^\s*(?:[CS]:\s*|[<>]+\s*)?"
@@ -222,7 +223,6 @@ _ONE_ATOM_RE = lazy(_QUOTED_OR_ATOM)
 _B64_RUN_RE = lazy(
     r"(?<![A-Za-z0-9+/_.-])(?:[A-Za-z0-9+/_-]{4}){3,}+(?:[A-Za-z0-9+/_-]{3}=|[A-Za-z0-9+/_-]{2}==)?+(?![A-Za-z0-9+/_=-])"
 )
-_PRINTABLE_DECODED_RE = lazy(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*")  # text, maybe with SASL's \0 and \x01
 
 
 # -- line state: what a previous line says about the next one --------------------------------------
@@ -260,7 +260,39 @@ class _SecretTables:
     run_re: re.Pattern[str] | None = None
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
+    rest_memo: dict[str, str] | None = None  # the same for a tagged line's rest (`_rest_alone`), for any plain tag
     generation: int = 0  # changes with each secret registered, never to another family's: equal generations, equal secrets
+
+
+# Words that start a catch-all pattern or that one reads before a password; a tag holding one is not plain (`_is_plain_tag`).
+# Searched in the lower-cased tag (exact for ASCII, and several times faster than a case-blind search).
+_TAG_WORD_RE = lazy(r"pass|pwd|secret|token|key|code|bearer|basic|login|auth|cookie|eyj|ew|aiza")
+
+
+def _is_plain_tag(tag: str, tables: _SecretTables) -> bool:
+    """A line's first word after which its rest is redacted alike, whatever the word (see `_rest_alone`): ASCII letters
+    and digits, shorter than any fragment, none of the catch-all's key words, no registered short form inside."""
+    return (
+        tag.isascii()
+        and tag.isalnum()
+        and len(tag) < SHORT_FRAGMENT
+        and _TAG_WORD_RE().search(tag.lower()) is None
+        and not (tables.short_sorted and any(form in tag for form in tables.short_sorted))
+    )
+
+
+def _rest_alone(rest: str, tables: _SecretTables) -> bool:
+    """Whether the line `tag rest` is redacted as `tag`, a space, and what `rest` alone decides, after any plain tag: then
+    one session's `A0003 OK done.` serves another's `B0003 OK done.` (an IMAP client's tags are new in every session).
+
+    Why a plain tag cannot matter: no registered form holds a space (the secrets' alphabet has none), so no form or piece
+    of one spans the tag and the rest, and the tag is too short to hold a piece and holds no short form whole. No
+    catch-all pattern reaches from the rest into what precedes it by more than the space (a lookbehind or `\\b` sees that
+    space whatever the tag; token shapes, base64 runs and cut JWTs hold no space and are longer than a tag), and a tag
+    without the key words starts no pattern (`Bearer x`, `basic x`, `pass=`, `key: x`, `PASS x`). Two patterns read the
+    tag itself: the LOGIN password (`NO LOGIN failed` and `XAUTH LOGIN u p` are no commands) and the `334 <Password:>`
+    prompt; lines with their words in the rest are left to the whole-line memo."""
+    return " " not in tables.alphabet and "login" not in rest.lower() and "3dvcmQ6" not in rest
 
 
 def _remember(memo: dict[str, str] | None, text: str, redacted: str) -> None:
@@ -277,8 +309,9 @@ class Redactor:
     """One per session: registered secrets plus the catch-all. `redact_line` for transcript lines in
     order (it remembers LOGIN literals, `Password:` prompts and PEM blocks); `redact` for any text."""
 
-    def __init__(self, secrets: Iterable[Secret | str] = ()) -> None:
-        self._secrets = _SecretTables()  # shared by a family of forks: a secret one member learns, all remove
+    def __init__(self, secrets: Iterable[Secret | str] = (), *, _family: _SecretTables | None = None) -> None:
+        # Shared by a family of forks (`fork` passes its own): a secret one member learns, all remove.
+        self._secrets = _family if _family is not None else _SecretTables()
         self._seen: list[tuple[str, str]] = []  # (value, kind) of secrets the catch-all met on this text: registered after it
         self._expect: tuple[str, int] | None = None  # ("password" | "user literal" | "private key"..., lines left)
         self._split_suspected = False  # this line ends inside a secret (JWT without signature, SASL without ^A^A)
@@ -307,6 +340,7 @@ class Redactor:
         tables = self._secrets
         tables.memo = None if tables.memo is None else {}  # what the family redacted before may now hold this secret
         tables.line_memo = None if tables.line_memo is None else {}
+        tables.rest_memo = None if tables.rest_memo is None else {}
         tables.generation = next(_GENERATIONS)
         if kind is None and isinstance(secret, Secret):
             kind = {SecretKind.PASSWORD: "password", SecretKind.CLIENT_SECRET: "client secret"}.get(secret.kind)
@@ -331,27 +365,28 @@ class Redactor:
         member is removed by all (never less redaction); the line state (`redact_line`'s expectations) is its own.
         The family also shares what `redact` gave for a text, and what `redact_line` gave for a line read with no line
         state pending (the same settings, claims, greetings and capability lists recur in every session and report of
-        an audit); a registration on any member forgets both.
+        an audit), or for such a line's rest after a plain tag (`_rest_alone`: the answers to tagged commands recur with
+        other tags); a registration on any member forgets them all, and no answer made while learning a secret is kept.
         """
         if self._secrets.memo is None:
-            self._secrets.memo, self._secrets.line_memo = {}, {}
-        twin = copy.copy(self)
-        twin._seen, twin._expect, twin._split_suspected, twin._literal_size = [], None, False, 0
-        return twin
+            self._secrets.memo, self._secrets.line_memo, self._secrets.rest_memo = {}, {}, {}
+        return Redactor(_family=self._secrets)
 
     # -- redaction -----------------------------------------------------------------------------------
     def redact(self, text: str) -> str:
         """Any text (evidence, annotation, summary): secrets removed, controls escaped, newlines kept.
         A text that ends in the start of a JWT (a message cut at a length limit) loses that start too."""
-        memo = self._secrets.memo
+        tables = self._secrets
+        memo = tables.memo
         if memo is not None and (done := memo.get(text)) is not None:
             return done
+        generation = tables.generation
         cut, _ = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(cut, 0))
         self._register_seen()
-        memo = self._secrets.memo  # registering what it saw may have started a new memo
-        _remember(memo, text, redacted)
-        _remember(memo, redacted, redacted)  # redaction is idempotent: a second pass over its result is a memo hit
+        if tables.generation == generation:  # else it learned a secret that this answer, made before, may still show
+            _remember(tables.memo, text, redacted)
+            _remember(tables.memo, redacted, redacted)  # redaction is idempotent: a second pass over its result is a memo hit
         return redacted
 
     def redact_fact(self, key: str, value: str) -> str:
@@ -368,10 +403,22 @@ class Redactor:
         password sent as a literal, an AUTH LOGIN `Password:` prompt, a PEM private key block), and
         escapes a bare LF so one wire line always stays one transcript line."""
         neutral = self._expect is None  # nothing announced by earlier lines: the answer depends on this line alone
-        memo = self._secrets.line_memo
-        if neutral and memo is not None and (done := memo.get(text)) is not None:
-            self._split_suspected = False  # only lines that left no state behind are remembered
-            return done
+        tables = self._secrets
+        memo = tables.line_memo
+        tag = rest = ""
+        if neutral and memo is not None:
+            if (done := memo.get(text)) is not None:
+                self._split_suspected = False  # only lines that left no state behind are remembered
+                return done
+            space = text.find(" ", 1, SHORT_FRAGMENT)
+            if space > 0:  # `tag rest`: a rest remembered after another tag serves any plain one (`_rest_alone`)
+                tag, rest = text[:space], text[space + 1 :]
+                if (done := tables.rest_memo.get(rest)) is not None and _is_plain_tag(tag, tables):  # type: ignore[union-attr]
+                    self._split_suspected = False
+                    redacted = f"{tag} {done}"
+                    _remember(tables.memo, redacted, redacted)  # as below: a report passes the stored line through `redact`
+                    return redacted
+        generation = tables.generation
         raw = text
         text = self._apply_line_state(text)
         text, self._split_suspected = _without_cut_jwt(text)
@@ -379,9 +426,12 @@ class Redactor:
         self._register_seen()
         if self._split_suspected and self._expect is None:
             self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
-        if neutral and self._expect is None:  # registering what it saw may have started new memos
-            _remember(self._secrets.line_memo, raw, redacted)
-            _remember(self._secrets.memo, redacted, redacted)  # a report passes the stored line through `redact` once more
+        # Remembered only when it learned no secret: this answer, made before, may still show the one it learned.
+        if neutral and self._expect is None and tables.generation == generation:
+            _remember(tables.line_memo, raw, redacted)
+            _remember(tables.memo, redacted, redacted)  # a report passes the stored line through `redact` once more
+            if tag and redacted.startswith(f"{tag} ") and _is_plain_tag(tag, tables) and _rest_alone(rest, tables):
+                _remember(tables.rest_memo, rest, redacted[len(tag) + 1 :])
         return redacted
 
     def redact_bytes(self, data: bytes) -> str:
@@ -564,6 +614,8 @@ class Redactor:
     def learn(self, value: str, kind: str | None = None) -> None:
         """A secret met in the text (a password a client sent, as a log shows it) is registered, so a later echo is
         redacted in every form; unless it is too short or a plain word to be told apart from the text around it."""
+        if value in self._secrets.registered:  # known (an audit's shared token, met in every session's SASL payload)
+            return
         if len(value) >= MIN_SEEN_SECRET and value.lower() not in VOCABULARY and not value.startswith("<"):
             self.register(value, kind)
 
@@ -624,7 +676,7 @@ def _catch_all_patterns(text: str, seen: list[tuple[str, str]]) -> str:
     if "-----BEGIN" in text:
         text = _PEM_RE().sub(lambda m: f"<{m.group(1).lower()} {len(m.group())} chars {fingerprint(m.group())}>", text)
     lowered = text.lower()
-    if "bearer" in lowered:
+    if "bearer" in lowered and (not text.isascii() or _BEARER_HINT_RE().search(lowered)):
         text = _BEARER_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value")), text)
     if "basic" in lowered:
         text = _BASIC_RE().sub(lambda m: _replace_basic(m, seen), text)
@@ -688,13 +740,14 @@ def _decoded_text(candidate: str) -> str | None:
     """A base64 run's decoded text when it is printable UTF-8 (a SASL payload or a secret), else None:
     random identifiers such as `AADSTS700016` decode to binary and must stay as they are."""
     decoded = _b64decode(candidate)
-    if decoded is None:
+    # Its controls are looked for in the bytes (`sasl.CONTROL_BYTES`), before a decoding whose failure (an exception)
+    # costs more than the look: in UTF-8 a byte under 0x80 is always its own character.
+    if decoded is None or len(decoded.translate(None, sasl.CONTROL_BYTES)) < len(decoded):
         return None
     try:
-        text = decoded.decode("utf-8")
+        return decoded.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text if _PRINTABLE_DECODED_RE().fullmatch(text) else None
 
 
 def _b64decode(text: str) -> bytes | None:

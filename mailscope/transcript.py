@@ -41,6 +41,8 @@ class Transcript:
 
     def apply(self, fed: Fed) -> None:
         """The evidence part of a Fed: new SASL exchange, command answer, changed fields (only real changes)."""
+        if fed.sasl is None and fed.sasl_touched is None and fed.command is None and not fed.changes:
+            return  # most lines prove nothing new
         evidence = self.record.evidence
         touched: list[str] = []
         changed: list[object] = []

@@ -70,14 +70,16 @@ def parse_command(text: str) -> Command | None:
     match = _COMMAND_RE().match(text)
     if not match:
         return None
-    return Command(match.group("tag"), match.group("name").upper(), (match.group("args") or "").strip())
+    tag, name, args = match.groups()  # one call for the three groups: every client line of a session is parsed
+    return Command(tag, name.upper(), (args or "").strip())
 
 
 def parse_tagged(text: str) -> Tagged | None:
     match = _TAGGED_RE().match(text)
     if not match:
         return None
-    return Tagged(match.group("tag"), match.group("status").upper(), match.group("text"))
+    tag, status, rest = match.groups()
+    return Tagged(tag, status.upper(), rest)
 
 
 def line_direction(text: str) -> Direction | None:
@@ -106,10 +108,11 @@ def stands_alone(text: str) -> bool:
 
 def capabilities_in(text: str) -> tuple[str, ...] | None:
     """The capability list an untagged `* CAPABILITY` line or a `[CAPABILITY ...]` response code carries."""
-    untagged = _UNTAGGED_CAPS_RE().match(text)
+    # Each pattern needs its character (a leading `*`, a `[`): most lines have neither, and every tagged answer is asked.
+    untagged = _UNTAGGED_CAPS_RE().match(text) if text[:1] == "*" else None
     if untagged:
         return tuple(untagged.group("caps").split())
-    code = _CAPS_CODE_RE().search(text)
+    code = _CAPS_CODE_RE().search(text) if "[" in text else None
     return tuple(code.group("caps").split()) if code else None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 from collections.abc import Iterator
 from unittest import mock
 
@@ -54,12 +55,13 @@ WORDS = [
 
 @contextlib.contextmanager
 def slow_path() -> Iterator[None]:
-    """Every shortcut off: fragments searched afresh, the pair pattern tried on every text its keywords allow, the
-    catch-all's base64 scan made whatever the first scan found."""
+    """Every shortcut off: fragments searched afresh, the pair and bearer patterns tried on every text their keywords
+    allow, the catch-all's base64 scan made whatever the first scan found."""
     catch_all = Redactor._catch_all
     with (
         mock.patch.object(Fragments, "find", Fragments._search),
         mock.patch.object(redact, "_PAIR_HINT_RE", lazy("")),
+        mock.patch.object(redact, "_BEARER_HINT_RE", lazy("")),
         mock.patch.object(Redactor, "_catch_all", lambda self, text, depth, nothing_decoded=None: catch_all(self, text, depth)),
     ):
         yield
@@ -141,22 +143,28 @@ def test_a_secret_registered_later_is_removed_from_text_seen_before(batch: list[
     assert history() == expected
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=800, deadline=None)
 @example(text="PASSWORD=x")
 @example(text="'api-KEY' :x")
 @example(text="passwd\t= x")
+@example(text="Bearer abcdefgh1234")
+@example(text="auth=Bearer <jwt 1360 chars sha256:1125df6b>")
+@example(text="BEARER\t\t*x bearer  zzzzzzzz")
 @given(
     text=st.lists(
         st.sampled_from(["pass", "PASSWORD", "pWd", "secret", "token", "assertion", "private_key", "api-KEY", "device_code", "code"])
+        | st.sampled_from(["bearer", "Bearer", "BEARER", "beArer", "abcdefgh", "x=y", "<", "é"])
         | st.sampled_from(['"', "'", " ", "\t", ":", "=", "x", "-", ".", "\n", ">", "*", "ſ", "ı", "K", "İ", "value"])
         | st.text(max_size=3),
         max_size=10,
     ).map("".join)
 )
 def test_a_text_without_the_pair_hint_holds_no_secret_pair(text: str) -> None:
-    """The hint is searched in the lower-cased text only where that is exact (ASCII): there, every pair holds it."""
-    if redact._PAIR_RE().search(text):
-        assert not text.isascii() or redact._PAIR_HINT_RE().search(text.lower()), text
+    """The hints are searched in the lower-cased text only where that is exact (ASCII): there, every pair holds the pair
+    hint, and every `Bearer x` the bearer pattern redacts holds the bearer hint."""
+    for pattern, hint in ((redact._PAIR_RE, redact._PAIR_HINT_RE), (redact._BEARER_RE, redact._BEARER_HINT_RE)):
+        if pattern().search(text):
+            assert not text.isascii() or hint().search(text.lower()), text
 
 
 def test_base64_that_decodes_only_to_binary_is_scanned_once() -> None:
@@ -166,3 +174,19 @@ def test_base64_that_decodes_only_to_binary_is_scanned_once() -> None:
     with mock.patch.object(redact, "_decoded_text", wraps=redact._decoded_text) as decoded:
         assert r.redact(text) == text
     assert decoded.call_count == 1
+
+
+@settings(max_examples=500, deadline=None)
+@example(data=b"\x01D\xc4M\x10\x84\t0\x84")  # `AUTHENTICATE`: binary
+@example(data=b"user=a@b.c\x01auth=Bearer x\x01\x01")
+@example(data="pässwörd\x7f".encode())
+@given(data=st.binary(max_size=40) | st.text(max_size=20).map(lambda text: text.encode("utf-8", "surrogatepass")))
+def test_a_base64_run_decodes_to_text_as_the_decoder_and_the_text_pattern_say(data: bytes) -> None:
+    """The control bytes are looked for before decoding: the answer is still printable UTF-8's, or None."""
+    candidate = base64.b64encode(data).decode()
+    try:
+        text: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    expected = text if text is not None and re.fullmatch(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*", text) else None
+    assert redact._decoded_text(candidate) == expected

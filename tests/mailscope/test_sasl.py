@@ -7,7 +7,7 @@ import base64
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailscope import sasl
@@ -240,3 +240,15 @@ def test_a_shared_token_is_described_once_and_exactly_as_described_alone() -> No
     assert sasl.describe_payload(changed, counting) == f"user=a@contoso.com ^A auth=Bearer {describe_secret(other)} ^A^A"
     assert sasl.describe_payload(first, lambda value, kind=None: "<hidden>") == "user=a@contoso.com ^A auth=Bearer <hidden> ^A^A"
     assert calls == [JWT, other]  # another token, another describer: described anew
+
+
+@settings(max_examples=500, deadline=None)
+@example(data=b"user=a@b.c\x01auth=Bearer x\x01\x01")
+@example(data=b"\x00alice\x00pw\x7f")
+@example(data=b"caf\xc3\xa9\x01\x1b")
+@example(data=b"\xff\xfe")
+@given(data=st.binary(max_size=40) | st.text(max_size=20).map(lambda text: text.encode("utf-8", "surrogatepass")))
+def test_a_payload_is_text_as_the_text_pattern_says(data: bytes) -> None:
+    """ASCII payloads are looked at as bytes; the answer is the pattern's over the decoded text."""
+    text = data.decode("utf-8", "surrogateescape")
+    assert sasl._is_text(data, text) == (sasl._TEXT_RE.fullmatch(text) is not None)
