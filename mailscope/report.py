@@ -112,22 +112,32 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None,
     return exported
 
 
+SHARED_SECTIONS = ("token",)  # the sections of a report that SharedExports may give as a SharedSection
+
+
+class SharedSection(dict[str, Any]):
+    """A section of a report that many reports of an audit hold as this one object (SharedExports), never changed once
+    made: whoever writes the reports may write it once too (the audit output encodes it to JSON once)."""
+
+    __slots__ = ()
+
+
 class SharedExports:
     """What many reports of one audit hold alike, exported once: the token section of a token that many sessions got (an
     app-only token is obtained once per tenant and app, and that one object is handed to every session sharing it, never
     changed after it was obtained: providers/shared_tokens), per redactor generation, so a secret registered since starts
-    it again. Every record holding it holds the same object: an audit's records are read (written out, summarized), never
-    changed."""
+    it again. Every record holding it holds the same SharedSection: an audit's records are read (written out,
+    summarized), never changed."""
 
     def __init__(self) -> None:
-        self._tokens: dict[int, tuple[TokenEvidence, int, dict[str, Any]]] = {}  # id -> (token, generation, section)
+        self._tokens: dict[int, tuple[TokenEvidence, int, SharedSection]] = {}  # id -> (token, generation, section)
 
     def token(self, token: TokenEvidence, redactor: Redactor, redact: Callable[[str], str], passed: Container[str]) -> Any:
         generation = redactor.generation
         known = self._tokens.get(id(token))
         if known is not None and known[0] is token and known[1] == generation:
             return known[2]
-        section = _exported(token, redact, passed)
+        section = SharedSection(_exported(token, redact, passed))
         if redactor.generation == generation:  # the pass met no secret on the way
             if len(self._tokens) >= 64:  # each mailbox its own token (delegated sign-ins): nothing to share
                 self._tokens.clear()
