@@ -289,20 +289,24 @@ def _dataclass(names: tuple[str, ...]) -> Exporter:
     """The exporter of one dataclass, compiled once (as `dataclasses` compiles `__init__`): one dict display that reads
     each field once and tests it as the container loop does, so a string or scalar field costs no call of its own (a
     report has a few dozen dataclasses, transcript lines most of them), nor does a member of an enum met before whose
-    values are all text (a line's direction and channel, a finding's severity and owner)."""
+    values are all text (a line's direction and channel, a finding's severity and owner), nor an empty tuple or list."""
     value_of = (
         "(v if v in passed else redact(v)) if (k := type(v := value.{})) is str else v if k in SCALARS"
         " else (w if (w := v._value_) in passed else redact(w)) if k in text_enums"
+        " else [] if k in sequences and not v"
         " else (exporters.get(k) or exporter_for(k))(v, redact, passed)"
     )
     source = f"def export(value, redact, passed):\n    return {{{', '.join(f'{name!r}: {value_of.format(name)}' for name in names)}}}\n"
-    namespace: dict[str, Any] = {"SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "exporters": _EXPORTERS, "exporter_for": _exporter_for}
+    namespace: dict[str, Any] = {
+        "SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "sequences": _SEQUENCES, "exporters": _EXPORTERS, "exporter_for": _exporter_for,
+    }  # fmt: skip
     exec(compile(source, f"<report exporter of {', '.join(names[:3])}...>", "exec"), namespace)  # noqa: S102 - built from field names only
     return namespace["export"]
 
 
 _EXPORTERS: dict[type, Exporter] = {list: _items, tuple: _items, dict: _mapping}
 _TEXT_ENUMS: set[type] = set()  # enums met so far whose values are all text
+_SEQUENCES = frozenset({list, tuple})  # exported as a list; an empty one (a line's annotations, most evidence lists) costs no call
 
 
 def _exporter_for(kind: type) -> Exporter:
