@@ -1,7 +1,7 @@
 """The audit's JSON Lines output: one whole record per line, so an interrupted audit leaves a valid file.
 
-Records are written in batches of whole lines (one `write` per ~64 KB, a few records: a write per record cost as much
-as a sixth of encoding it) straight to the file, with no buffer a signal could leave half-flushed; `close` writes the
+Records are written in batches of whole lines (one `write` per ~64 KB, a few records: a write per record cost about a
+tenth of encoding it) straight to the file, with no buffer a signal could leave half-flushed; `close` writes the
 rest. So Ctrl-C and SIGTERM (the audit closes its output) leave every record emitted, and even SIGKILL leaves only whole
 records (the last batch lost is audited again); `--resume` reads them back and continues. A line cut by a crash in the
 middle of a write (power loss, a full disk) is the one thing a resume repairs: the incomplete last line is removed
