@@ -112,22 +112,32 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None,
     return exported
 
 
+SHARED_SECTIONS = ("token",)  # the sections of a report that SharedExports may give as a SharedSection
+
+
+class SharedSection(dict[str, Any]):
+    """A section of a report that many reports of an audit hold as this one object (SharedExports), never changed once
+    made: whoever writes the reports may write it once too (the audit output encodes it to JSON once)."""
+
+    __slots__ = ()
+
+
 class SharedExports:
     """What many reports of one audit hold alike, exported once: the token section of a token that many sessions got (an
     app-only token is obtained once per tenant and app, and that one object is handed to every session sharing it, never
     changed after it was obtained: providers/shared_tokens), per redactor generation, so a secret registered since starts
-    it again. Every record holding it holds the same object: an audit's records are read (written out, summarized), never
-    changed."""
+    it again. Every record holding it holds the same SharedSection: an audit's records are read (written out,
+    summarized), never changed."""
 
     def __init__(self) -> None:
-        self._tokens: dict[int, tuple[TokenEvidence, int, dict[str, Any]]] = {}  # id -> (token, generation, section)
+        self._tokens: dict[int, tuple[TokenEvidence, int, SharedSection]] = {}  # id -> (token, generation, section)
 
     def token(self, token: TokenEvidence, redactor: Redactor, redact: Callable[[str], str], passed: Container[str]) -> Any:
         generation = redactor.generation
         known = self._tokens.get(id(token))
         if known is not None and known[0] is token and known[1] == generation:
             return known[2]
-        section = _exported(token, redact, passed)
+        section = SharedSection(_exported(token, redact, passed))
         if redactor.generation == generation:  # the pass met no secret on the way
             if len(self._tokens) >= 64:  # each mailbox its own token (delegated sign-ins): nothing to share
                 self._tokens.clear()
@@ -279,20 +289,24 @@ def _dataclass(names: tuple[str, ...]) -> Exporter:
     """The exporter of one dataclass, compiled once (as `dataclasses` compiles `__init__`): one dict display that reads
     each field once and tests it as the container loop does, so a string or scalar field costs no call of its own (a
     report has a few dozen dataclasses, transcript lines most of them), nor does a member of an enum met before whose
-    values are all text (a line's direction and channel, a finding's severity and owner)."""
+    values are all text (a line's direction and channel, a finding's severity and owner), nor an empty tuple or list."""
     value_of = (
         "(v if v in passed else redact(v)) if (k := type(v := value.{})) is str else v if k in SCALARS"
         " else (w if (w := v._value_) in passed else redact(w)) if k in text_enums"
+        " else [] if k in sequences and not v"
         " else (exporters.get(k) or exporter_for(k))(v, redact, passed)"
     )
     source = f"def export(value, redact, passed):\n    return {{{', '.join(f'{name!r}: {value_of.format(name)}' for name in names)}}}\n"
-    namespace: dict[str, Any] = {"SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "exporters": _EXPORTERS, "exporter_for": _exporter_for}
+    namespace: dict[str, Any] = {
+        "SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "sequences": _SEQUENCES, "exporters": _EXPORTERS, "exporter_for": _exporter_for,
+    }  # fmt: skip
     exec(compile(source, f"<report exporter of {', '.join(names[:3])}...>", "exec"), namespace)  # noqa: S102 - built from field names only
     return namespace["export"]
 
 
 _EXPORTERS: dict[type, Exporter] = {list: _items, tuple: _items, dict: _mapping}
 _TEXT_ENUMS: set[type] = set()  # enums met so far whose values are all text
+_SEQUENCES = frozenset({list, tuple})  # exported as a list; an empty one (a line's annotations, most evidence lists) costs no call
 
 
 def _exporter_for(kind: type) -> Exporter:
