@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from mailscope.diagnosis import timing
-from mailscope.diagnosis.context import OAUTH_MECHANISMS, Context, same_user
+from mailscope.diagnosis.context import OAUTH_MECHANISMS, Context, not_accepted, same_user
 from mailscope.diagnosis.rule import (
     CANDIDATE,
     CROSS_LAYER_PROOF,
@@ -19,6 +19,7 @@ from mailscope.diagnosis.rule import (
     WARNING,
     WEAK_CANDIDATE,
     WIRE_PROOF,
+    applies_if,
     finding,
     unconfirmed_note,
 )
@@ -90,9 +91,10 @@ def _reject_evidence(ctx: Context) -> tuple[EvidenceRef, ...]:
     return (*refs, *ctx.reply_ref())
 
 
+@applies_if(is_google, not_accepted)
 def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """Rank the causes behind GMAIL_TOKEN_REJECT by what the token response shows; predict before the answer."""
-    if not is_google(ctx) or ctx.token_failed or ctx.auth_ok or ctx.password_mechanism_used or ctx.bearer_is_password:
+    if ctx.token_failed or ctx.password_mechanism_used or ctx.bearer_is_password:
         return  # a password in the bearer's place is its own cause (the engine's password_sent_as_bearer)
     if ctx.find_server_text(_LOOKUP_FAILED_RE()) is not None:
         return  # lookup_rule: the account itself was not found
@@ -209,12 +211,11 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
                                   "cause. An error challenge (+ eyJ… / 334 eyJ…) before the refusal also means a token.",))
 
 
+@applies_if(is_google, not_accepted)  # an app password that works is not a finding
 def password_rule(ctx: Context) -> Iterator[Finding]:
-    if not is_google(ctx):
-        return
     hit = ctx.find_server_text(_PASSWORD_REJECT_RE())
-    if (not ctx.password_mechanism_intended and hit is None) or ctx.auth_ok:
-        return  # an app password that works is not a finding
+    if not ctx.password_mechanism_intended and hit is None:
+        return
     refused = ctx.auth_refused or hit is not None
     said = f" Gmail says '{hit[0]}'." if hit else (f" Gmail answered '{ctx.reply.text}'." if ctx.reply.text else "")
     yield finding(
@@ -230,9 +231,8 @@ def password_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@applies_if(is_google)
 def disabled_rule(ctx: Context) -> Iterator[Finding]:
-    if not is_google(ctx):
-        return
     hit = ctx.find_server_text(_DISABLED_RE())
     if hit is None:
         return
@@ -248,10 +248,9 @@ def disabled_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@applies_if(is_google)
 def lookup_rule(ctx: Context) -> Iterator[Finding]:
     """Gmail's `NO Lookup failed <id>`: the account named in user= (or LOGIN's user) was not found."""
-    if not is_google(ctx):
-        return
     hit = ctx.find_server_text(_LOOKUP_FAILED_RE())
     if hit is None:
         return

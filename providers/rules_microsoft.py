@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from mailscope.diagnosis import timing
-from mailscope.diagnosis.context import Context, same_user
+from mailscope.diagnosis.context import Context, not_accepted, same_user
 from mailscope.diagnosis.generic import UNSUPPORTED_MECHANISM_RE
 from mailscope.diagnosis.rule import (
     CANDIDATE,
@@ -23,6 +23,7 @@ from mailscope.diagnosis.rule import (
     WARNING,
     WEAK_CANDIDATE,
     WIRE_PROOF,
+    applies_if,
     finding,
     unconfirmed_note,
 )
@@ -181,8 +182,9 @@ def _generic_reject(ctx: Context) -> bool:
 
 
 # -- settings (before any token) ------------------------------------------------------------------------
+@applies_if(is_microsoft)
 def settings_rule(ctx: Context) -> Iterator[Finding]:
-    if not is_microsoft(ctx) or ctx.token_failed:
+    if ctx.token_failed:
         return
     requested = [s for s in ctx.requested_scopes if s not in _RESERVED]
     bare = _bare_requested(ctx)
@@ -255,9 +257,10 @@ def _cloud_finding(ctx: Context, why: str, score: float, confirmed: bool, *evide
 
 
 # -- the token against Exchange --------------------------------------------------------------------------
+@applies_if(is_microsoft, not_accepted)
 def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """Names the token fault behind Exchange's generic refusal; before the answer, predicts it."""
-    if not is_microsoft(ctx) or ctx.auth_ok or ctx.password_mechanism_used or ctx.bearer_is_password:
+    if ctx.password_mechanism_used or ctx.bearer_is_password:
         return  # a password in the bearer's place is its own cause (the engine's password_sent_as_bearer)
     if ctx.token is None or not ctx.has_token:
         if _generic_reject(ctx) and not ctx.token_failed:
@@ -627,10 +630,9 @@ def _mailbox_permission(ctx: Context, score: float, lead: str) -> Finding:
 
 
 # -- mechanism (the seed) -------------------------------------------------------------------------------
+@applies_if(is_microsoft, not_accepted)  # a server that took the password has basic auth on (on-premises Exchange)
 def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
     """PLAIN/LOGIN at Exchange Online: basic auth is off, whatever the server advertises."""
-    if not is_microsoft(ctx) or ctx.auth_ok:
-        return  # a server that took the password has basic auth on (on-premises Exchange)
     wire = ctx.find_server_text(_BASIC_DISABLED_RE())
     if not ctx.password_mechanism_intended and wire is None:
         return
@@ -758,9 +760,8 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
 
 
 # -- wire signatures ----------------------------------------------------------------------------------------
+@applies_if(is_microsoft)
 def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
-    if not is_microsoft(ctx):
-        return
     hit = ctx.find_server_text(_SMTP_DISABLED_RE())
     if hit:
         yield _smtp_auth_disabled(ctx, hit)

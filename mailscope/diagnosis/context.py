@@ -422,5 +422,11 @@ class Context:
         return EvidenceRef(EvidenceKind.SETTING, "scopes", " ".join(self.requested_scopes))
 
 
+def not_accepted(ctx: Context) -> bool:
+    """The server has not accepted the credential (refused it, or not answered yet): what the refusal rules declare they need
+    (`rule.applies_if`), so a healthy session enters none of them."""
+    return not ctx.auth_ok
+
+
 def same_user(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and a.strip().lower() == b.strip().lower()  # type: ignore[union-attr]

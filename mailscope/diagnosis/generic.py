@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from mailscope import sasl as sasl_format
 from mailscope.diagnosis import timing
-from mailscope.diagnosis.context import OAUTH_MECHANISMS, PASSWORD_MECHANISMS, Context, mechanisms_in, same_user
+from mailscope.diagnosis.context import OAUTH_MECHANISMS, PASSWORD_MECHANISMS, Context, mechanisms_in, not_accepted, same_user
 from mailscope.diagnosis.rule import (
     CANDIDATE,
     CROSS_LAYER_PROOF,
@@ -17,6 +17,7 @@ from mailscope.diagnosis.rule import (
     WARNING,
     WEAK_CANDIDATE,
     WIRE_PROOF,
+    applies_if,
     finding,
     unconfirmed_note,
 )
@@ -222,11 +223,12 @@ def _gave_up_without_capabilities(ctx: Context) -> Iterator[Finding]:
                   "offer no OAuth mechanism at all.", score=CANDIDATE - 1, confirmed=False, evidence=evidence, decide=decide)
 
 
+@applies_if(not_accepted)  # a server that took the one-line form anyway: healthy_rule warns
 def sasl_ir_rule(ctx: Context) -> Iterator[Finding]:
     if ctx.protocol != "imap" or ctx.capabilities is None or "SASL-IR" in ctx.capabilities or ctx.sasl is None:
         return
-    if not ctx.sasl.sasl_ir or ctx.auth_ok:
-        return  # the two-step form, or the server took the one-line form anyway (healthy_rule warns)
+    if not ctx.sasl.sasl_ir:
+        return  # the two-step form
     refused = ctx.auth_refused
     yield finding(
         "sasl_ir_not_advertised_or_misused",
@@ -322,9 +324,10 @@ def error_challenge_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@applies_if(not_accepted)
 def token_as_password_rule(ctx: Context) -> Iterator[Finding]:
     """A bearer token went into a PLAIN/LOGIN password field."""
-    if not ctx.password_mechanism_used or ctx.auth_ok:
+    if not ctx.password_mechanism_used:
         return
     token_kind = ctx.token.kind if ctx.token is not None else ""
     static_token = ctx.settings is not None and ctx.settings.token is not None and ctx.settings.password is None
@@ -469,9 +472,10 @@ _PROXY_WRONG_PASSWORD_RE = lazy(r"Email OAuth 2\.0 Proxy: Login failed - the pas
 _MECHANISM_SETTING = {"xoauth2": "XOAUTH2", "oauthbearer": "OAUTHBEARER", "plain": "PLAIN"}
 
 
+@applies_if(not_accepted)
 def password_as_bearer_rule(ctx: Context) -> Iterator[Finding]:
     """The XOAUTH2/OAUTHBEARER payload carried a short value no issuer mints: a password, not an access token."""
-    if not ctx.bearer_is_password or ctx.auth_ok or ctx.sasl is None:
+    if not ctx.bearer_is_password or ctx.sasl is None:
         return
     mech, refused = ctx.sasl.mechanism, ctx.auth_refused
     yield finding(
@@ -485,6 +489,7 @@ def password_as_bearer_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@applies_if(not_accepted)
 def generic_token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """A decodable JWT from an issuer without its own plug-in (Dovecot, Keycloak, Stalwart...): an expired exp (at the
     time of the evidence), a user claim unlike the login, or a scope the server's challenge names and the token lacks
@@ -492,7 +497,7 @@ def generic_token_rule(ctx: Context) -> Iterator[Finding | Check]:
     token = ctx.token
     if token is None or token.kind != "jwt" or token.provider != "generic" or ctx.server_family in ("exchange", "gmail"):
         return
-    if ctx.auth_ok or ctx.password_mechanism_used:
+    if ctx.password_mechanism_used:
         return
     refused = ctx.auth_refused
 
