@@ -7,7 +7,6 @@ exact scope, cloud and admin command from `providers.presets`.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -29,25 +28,24 @@ from mailscope.diagnosis.rule import (
 )
 from mailscope.evidence import TokenEvidence
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
-from mailscope.patterns import lazy
+from mailscope.patterns import Signature, lazy
 from mailscope.protocols import default_port
 from mailscope.settings import Protocol, Security
 from providers import presets
 from providers.explain import explain_token_error
 
 _GUID_RE = lazy(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_SMTP_DISABLED_RE = lazy(r"5\.7\.139 .*SmtpClientAuthentication is disabled", re.I)
-_BASIC_DISABLED_RE = lazy(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
-_CA_RE = lazy(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
-_NOT_AUTHENTICATED_RE = lazy(r"530 5\.7\.57", re.I)
-_SENDAS_RE = lazy(r"SendAsDenied|\b5\.7\.60\b.*permissions to send as", re.I)
+_SMTP_DISABLED_RE = Signature(r"5\.7\.139 .*SmtpClientAuthentication is disabled", re.I)
+_BASIC_DISABLED_RE = Signature(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
+_CA_RE = Signature(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
+_NOT_AUTHENTICATED_RE = Signature(r"530 5\.7\.57", re.I)
+_SENDAS_RE = Signature(r"SendAsDenied|\b5\.7\.60\b.*permissions to send as", re.I)
 _SENT_AS_RE = lazy(r"not allowed to send as (\S+?);", re.I)  # 554 5.2.252 SendAsDenied; a@x not allowed to send as b@x;
-_STOREDRV_LOGON_RE = lazy(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
-_POP_PROTOCOL_ERROR_RE = lazy(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
-_CONNECTION_CLOSED_14_RE = lazy(r"^\* BYE Connection closed\. 14\b")
-_SPECIFIC_REPLY_RE = functools.cache(lambda: re.compile("|".join(r().pattern for r in (
-    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, lazy(r"Invalid SASL argument|Invalid XOAUTH2 auth data"),
-    UNSUPPORTED_MECHANISM_RE)), re.I))
+_STOREDRV_LOGON_RE = Signature(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
+_POP_PROTOCOL_ERROR_RE = Signature(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
+_CONNECTION_CLOSED_14_RE = Signature(r"^\* BYE Connection closed\. 14\b")
+_SPECIFIC_REPLY_RE = lazy("|".join((*(s.pattern for s in (_SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE)),
+                                     r"Invalid SASL argument|Invalid XOAUTH2 auth data", UNSUPPORTED_MECHANISM_RE.pattern)), re.I)
 # Google's token endpoint words (Entra's always carry an AADSTS code): a pasted error body without a host says whose it is.
 _GOOGLE_TOKEN_ERROR_RE = lazy(
     r"Token has been expired or revoked|Client is unauthorized to retrieve access tokens|admin_policy_enforced|"
@@ -633,7 +631,7 @@ def _mailbox_permission(ctx: Context, score: float, lead: str) -> Finding:
 @applies_if(is_microsoft, not_accepted)  # a server that took the password has basic auth on (on-premises Exchange)
 def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
     """PLAIN/LOGIN at Exchange Online: basic auth is off, whatever the server advertises."""
-    wire = ctx.find_server_text(_BASIC_DISABLED_RE())
+    wire = ctx.find_server_text(_BASIC_DISABLED_RE)
     if not ctx.password_mechanism_intended and wire is None:
         return
     mech = ctx.mechanism_used or (str(ctx.settings.mechanism).upper() if ctx.settings is not None else "a password mechanism")
@@ -762,26 +760,26 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
 # -- wire signatures ----------------------------------------------------------------------------------------
 @applies_if(is_microsoft)
 def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
-    hit = ctx.find_server_text(_SMTP_DISABLED_RE())
+    hit = ctx.find_server_text(_SMTP_DISABLED_RE)
     if hit:
         yield _smtp_auth_disabled(ctx, hit)
-    hit = ctx.find_server_text(_CA_RE())
+    hit = ctx.find_server_text(_CA_RE)
     if hit:
         yield finding("ms_conditional_access_or_mfa", f"Exchange says '{hit[0]}': a security policy blocked this sign-in.",
                       score=WIRE_PROOF - 4, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]))
-    hit = ctx.find_server_text(_NOT_AUTHENTICATED_RE())
+    hit = ctx.find_server_text(_NOT_AUTHENTICATED_RE)
     if hit:
         yield finding("smtp_auth_never_attempted", f"Exchange says '{hit[0]}': the client sent MAIL FROM without a successful AUTH.",
                       score=WIRE_PROOF - 1 if not ctx.auth_refused else CANDIDATE, confirmed=not ctx.auth_refused,
                       evidence=ctx.line_ref("server reply", hit[1], hit[0]))
-    hit = ctx.find_server_text(_SENDAS_RE())
+    hit = ctx.find_server_text(_SENDAS_RE)
     if hit:
         yield _send_as_denied(ctx, hit)
-    hit = ctx.find_server_text(_STOREDRV_LOGON_RE())
+    hit = ctx.find_server_text(_STOREDRV_LOGON_RE)
     if hit:
         yield _mailbox_permission(ctx, WIRE_PROOF - 2, f"Exchange says '{hit[0][:120]}': ")
     yield from _pop3_protocol_error(ctx)
-    hit = ctx.find_server_text(_CONNECTION_CLOSED_14_RE())
+    hit = ctx.find_server_text(_CONNECTION_CLOSED_14_RE)
     if hit and not ctx.answered and ctx.not_connected is None:
         yield finding("ms_authenticated_but_not_connected", f"Exchange ended the session with '{hit[0]}', the close that follows "
                       "an accepted sign-in whose mailbox could not be opened.", score=CANDIDATE, confirmed=False,
@@ -797,7 +795,7 @@ def _pop3_protocol_error(ctx: Context) -> Iterator[Finding]:
     """`-ERR Protocol error. Connection is closed. 10`: the one-line AUTH form, or (two-step) a token too long for POP3."""
     if ctx.protocol != "pop3":
         return
-    hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE())
+    hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE)
     sasl = ctx.sasl
     fix = (f"Send 'AUTH {ctx.mechanism_used or 'XOAUTH2'}', wait for the '+ ' continuation, then send the base64 string on a line of "
            "its own (mailscope: --sasl-ir no).",

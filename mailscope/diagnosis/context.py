@@ -15,7 +15,7 @@ from mailscope import sasl as sasl_format
 from mailscope.diagnosis import timing
 from mailscope.evidence import CommandResult, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef
-from mailscope.patterns import needles
+from mailscope.patterns import Signature, needles
 from mailscope.protocols import mailbox_check, pop3, smtp
 from mailscope.protocols.mechanism import offered_mechanisms
 from mailscope.protocols.mechanism import offered_mechanisms as mechanisms_in  # noqa: F401 - the rules' name for it
@@ -272,13 +272,13 @@ class Context:
             texts.append((self.evidence.fault.detail, self.evidence.fault.line_seq))
         return texts
 
-    def find_server_text(self, pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
-        """The first server text, else server line, the pattern matches in."""
+    def find_server_text(self, signature: Signature | re.Pattern[str]) -> tuple[str, int | None] | None:
+        """The first server text, else server line, the signature (or pattern) matches in."""
         searched = self._searchable_server_text
-        if searched is not None:
-            wanted = needles(pattern)
-            if wanted is not None and not any(map(searched.__contains__, wanted)):
-                return None  # the usual answer: no signature of this kind anywhere in the session
+        wanted = signature.needles if isinstance(signature, Signature) else needles(signature)
+        if searched is not None and wanted is not None and not any(map(searched.__contains__, wanted)):
+            return None  # the usual answer: no signature of this kind anywhere in the session (and nothing compiled)
+        pattern = signature.regex if isinstance(signature, Signature) else signature
         for text, seq in self.server_texts:
             if pattern.search(text):
                 return text, seq
@@ -291,8 +291,9 @@ class Context:
     def _searchable_server_text(self) -> str | None:
         """Every server text and line in one lower-case string, for `patterns.needles`; None when not all ASCII (there
         a case-insensitive pattern can match letters whose lower case is not ASCII, such as the Kelvin sign)."""
-        lines = "\n".join(line.text for line in self._signature_window if line.direction == "server")
-        joined = "\n".join((lines, *(text for text, _ in self.server_texts)))
+        texts = [line.text for line in self._signature_window if line.direction == "server"]
+        texts += [text for text, _ in self.server_texts]
+        joined = "\n".join(texts)
         return joined.lower() if joined.isascii() else None
 
     @cached_property

@@ -23,7 +23,7 @@ from mailscope.diagnosis.rule import (
 )
 from mailscope.evidence import FaultKind
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity, TimeSource
-from mailscope.patterns import lazy
+from mailscope.patterns import Signature, lazy
 from mailscope.protocols import DEFAULT_PORTS, default_port
 from mailscope.settings import Security
 
@@ -52,11 +52,11 @@ _IMPLICIT_TLS_PORTS = {port: protocol for (protocol, security), port in DEFAULT_
 _PLAIN_FIRST_PORTS = {port: protocol for (protocol, security), port in DEFAULT_PORTS.items() if security is not Security.TLS}
 _INVALID_SASL_RE = lazy(r"Invalid SASL argument|Invalid XOAUTH2 auth data", re.I)
 # The server's own words that it has no such mechanism (GreenMail, Dovecot without the oauth2 passdb, SMTP 504 5.7.4).
-UNSUPPORTED_MECHANISM_RE = lazy(
+UNSUPPORTED_MECHANISM_RE = Signature(
     r"Unsupported authentication mechanism|Unrecognized authentication type|Unsupported mechanism|mechanism not supported|"
     r"^504[ -]5\.7\.4\b", re.I)
 _CLIENT_ABORTED_RE = lazy(r"Client aborted AUTHENTICATE", re.I)
-_EXPIRED_BYE_RE = lazy(r"AccessTokenExpired|Session expired, please login again", re.I)
+_EXPIRED_BYE_RE = Signature(r"AccessTokenExpired|Session expired, please login again", re.I)
 _FORMAT_ONLY_DEFECTS = ("in lower case", sasl_format.DEFECTS["bearer_is_password"])  # not a format cause on its own
 _SMTP_SENDING_COMMANDS = ("MAIL FROM", "RCPT TO", "DATA")  # CONTRACTS §1 command names
 
@@ -71,7 +71,7 @@ def fault_rule(ctx: Context) -> Iterator[Finding]:
     if fault.kind is FaultKind.SERVER_SILENT and ctx.gmail_challenge is not None:
         return  # error_challenge_not_acknowledged explains this silence
     closing = fault.kind in (FaultKind.CLOSED_MID_COMMAND, FaultKind.SERVER_SILENT)
-    if closing and (ctx.not_connected is not None or ctx.find_server_text(_EXPIRED_BYE_RE()) is not None):
+    if closing and (ctx.not_connected is not None or ctx.find_server_text(_EXPIRED_BYE_RE) is not None):
         return  # the close follows a refusal another rule names (not connected, token expired mid-session)
     evidence = [*ctx.line_ref(f"fault at {fault.step or 'session'}", fault.line_seq, fault.detail)]
     if ctx.settings is not None:
@@ -126,7 +126,7 @@ def tls_mode_settings_rule(ctx: Context) -> Iterator[Finding]:
 def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
     ev = ctx.evidence
     pre = ev.capabilities_pre_tls
-    unsupported = ctx.find_server_text(UNSUPPORTED_MECHANISM_RE()) if ctx.auth_refused else None
+    unsupported = ctx.find_server_text(UNSUPPORTED_MECHANISM_RE) if ctx.auth_refused else None
     if unsupported is not None and (ctx.mechanism_used or "OAUTH") in (*OAUTH_MECHANISMS, "OAUTH") and (
             ctx.advertised_mechanisms is None or not ctx.advertised_mechanisms & OAUTH_MECHANISMS):
         yield finding("server_lacks_oauth_mechanism", f"the server answered '{unsupported[0]}': it has no such mechanism, so a "
@@ -347,7 +347,7 @@ def token_as_password_rule(ctx: Context) -> Iterator[Finding]:
 
 
 def expired_mid_session_rule(ctx: Context) -> Iterator[Finding]:
-    hit = ctx.find_server_text(_EXPIRED_BYE_RE())
+    hit = ctx.find_server_text(_EXPIRED_BYE_RE)
     if hit is None:
         return
     text, seq = hit
@@ -463,12 +463,12 @@ def _expiry_ref(ctx: Context) -> EvidenceRef:
 
 
 # -- field evidence (issue 11): causes seen in real client logs and pasted fragments ----------------------------------
-_LINE_TOO_LONG_RE = lazy(r"\b5\.5\.2\b.*(?:Syntax error|line too long)|\bline too long\b", re.I)
+_LINE_TOO_LONG_RE = Signature(r"\b5\.5\.2\b.*(?:Syntax error|line too long)|\bline too long\b", re.I)
 SMTP_LINE_LIMIT = 512  # RFC 5321 §4.5.3.1.4: a command line, CRLF included
 _PROXY_PASSWORD_RE = lazy(r"decrypting OAuth 2\.0 credentials.*invalid password|InvalidToken\(\)", re.I)
-_PROXY_NAME_RE = lazy(r"Email OAuth 2\.0 Proxy|DavMail", re.I)
+_PROXY_NAME_RE = Signature(r"Email OAuth 2\.0 Proxy|DavMail", re.I)
 # email-oauth2-proxy's own refusal when the local password does not decrypt the account's cached token.
-_PROXY_WRONG_PASSWORD_RE = lazy(r"Email OAuth 2\.0 Proxy: Login failed - the password for account \S+ is incorrect", re.I)
+_PROXY_WRONG_PASSWORD_RE = Signature(r"Email OAuth 2\.0 Proxy: Login failed - the password for account \S+ is incorrect", re.I)
 _MECHANISM_SETTING = {"xoauth2": "XOAUTH2", "oauthbearer": "OAUTHBEARER", "plain": "PLAIN"}
 
 
@@ -577,7 +577,7 @@ def mechanism_setting_rule(ctx: Context) -> Iterator[Finding]:
 def line_length_rule(ctx: Context) -> Iterator[Finding]:
     """An SMTP server's `555 5.5.2 Syntax error` / `500 5.5.2 Line too long` to an AUTH line with the initial response:
     too long when the line passes RFC 5321's 512 characters; undecided when the log does not show the line."""
-    hit = ctx.find_server_text(_LINE_TOO_LONG_RE()) if ctx.protocol == "smtp" else None
+    hit = ctx.find_server_text(_LINE_TOO_LONG_RE) if ctx.protocol == "smtp" else None
     if hit is None:
         return
     sasl = ctx.sasl
@@ -603,7 +603,7 @@ def proxy_password_rule(ctx: Context) -> Iterator[Finding]:
     """A local OAuth proxy took the client's password (LOGIN/PLAIN: OK), then the mailbox refused the session: the proxy
     signed in upstream with a token that is not this mailbox's, which a local password unlike the one it saved its token
     with leads to (it throws the cached token away and authorises again)."""
-    refused = ctx.find_server_text(_PROXY_WRONG_PASSWORD_RE())
+    refused = ctx.find_server_text(_PROXY_WRONG_PASSWORD_RE)
     if refused is not None:
         yield finding("oauth_proxy_password_mismatch", f"the local OAuth proxy answered '{refused[0]}': the password the client "
                       "gave it does not decrypt the token it saved for this account, so it signed nothing in upstream.",
@@ -616,7 +616,7 @@ def proxy_password_rule(ctx: Context) -> Iterator[Finding]:
     if not ctx.password_mechanism_used or not ctx.auth_ok or ctx.not_connected is None:
         return
     proxy_said = next((e for e in ctx.evidence.exceptions if _PROXY_PASSWORD_RE().search(e)), None)
-    if not ctx.local_endpoint and ctx.find_server_text(_PROXY_NAME_RE()) is None and proxy_said is None:
+    if not ctx.local_endpoint and ctx.find_server_text(_PROXY_NAME_RE) is None and proxy_said is None:
         return  # not at a proxy
     bad = ctx.not_connected
     evidence = (*ctx.reply_ref(), *ctx.line_ref(bad.command, bad.seq, bad.text),

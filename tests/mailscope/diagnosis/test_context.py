@@ -14,9 +14,10 @@ from mailscope.diagnosis import Context
 from mailscope.events import Direction, TranscriptLine
 from mailscope.evidence import CommandResult, SessionEvidence
 from mailscope.findings import DiagnosisInput
-from tests.mailscope.test_patterns import signature_patterns
+from mailscope.patterns import Signature
+from tests.mailscope.test_patterns import signature_patterns, signatures
 
-PATTERNS = signature_patterns()
+PATTERNS = [*signature_patterns(), *signatures()]  # compiled patterns, and the rules' Signature objects (compiled on demand)
 SIGNATURES = [
     "NO AccessTokenExpired",
     "* BYE Session expired, please login again.",
@@ -39,9 +40,10 @@ def context(texts: list[str], line_texts: list[str]) -> Context:
     return Context(DiagnosisInput(None, evidence, None, lines, 0.0))
 
 
-def scanned(ctx: Context, pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
+def scanned(ctx: Context, pattern: re.Pattern[str] | Signature) -> tuple[str, int | None] | None:
     """The answer without the filter: the regex over every server text, then every server line."""
-    return next(((t, s) for t, s in (*ctx.server_texts, *ctx.server_lines) if pattern.search(t)), None)
+    regex = re.compile(pattern.pattern, pattern.flags)
+    return next(((t, s) for t, s in (*ctx.server_texts, *ctx.server_lines) if regex.search(t)), None)
 
 
 def mangled(text: str) -> st.SearchStrategy[str]:
@@ -60,7 +62,7 @@ texts = st.lists(st.one_of(st.sampled_from(SIGNATURES).flatmap(mangled), st.text
 
 @settings(max_examples=80, deadline=None)
 @given(command_texts=texts, line_texts=texts, pattern=st.sampled_from(PATTERNS))
-def test_the_filter_answers_as_the_scan_does(command_texts: list[str], line_texts: list[str], pattern: re.Pattern[str]) -> None:
+def test_the_filter_answers_as_the_scan_does(command_texts: list[str], line_texts: list[str], pattern: re.Pattern[str] | Signature) -> None:
     ctx = context(command_texts, line_texts)
     assert ctx.find_server_text(pattern) == scanned(ctx, pattern)
 
