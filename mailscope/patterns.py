@@ -60,12 +60,7 @@ def needles(pattern: re.Pattern[str] | Signature) -> tuple[str, ...] | None:
     through, or one such run from each branch of an alternation it must pass through."""
     if isinstance(pattern, Signature):
         return pattern.needles
-    known = _NEEDLES.get(id(pattern))
-    if known is not None and known[0] is pattern:
-        return known[1]
-    found = _read_needles(pattern.pattern, pattern.flags)
-    _NEEDLES[id(pattern)] = (pattern, found)
-    return found
+    return _read_needles(pattern.pattern, pattern.flags)
 
 
 def _read_needles(pattern: str, flags: int) -> tuple[str, ...] | None:
@@ -73,11 +68,6 @@ def _read_needles(pattern: str, flags: int) -> tuple[str, ...] | None:
         return _required(_parser.parse(pattern, flags))
     except Exception:  # noqa: BLE001 - a parse this reading does not know: no filter, the regex decides alone
         return None
-
-
-# Keyed by identity: hashing a compiled pattern hashes its whole program (a microsecond for a long alternation). The entry
-# holds the pattern, so its id cannot be reused by another while the entry lives.
-_NEEDLES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
 
 
 def _required(sequence: object) -> tuple[str, ...] | None:
