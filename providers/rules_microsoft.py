@@ -7,9 +7,10 @@ exact scope, cloud and admin command from `providers.presets`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from mailscope.diagnosis import timing
 from mailscope.diagnosis.context import Context, not_accepted, same_user
@@ -158,12 +159,28 @@ def _graph_token(ctx: Context) -> EvidenceRef | None:
     return None
 
 
-def _bare_requested(ctx: Context) -> list[str]:
-    return [s for s in ctx.requested_scopes if "://" not in s and (s.lower() in _DELEGATED_SCOPES or s.lower() in _APP_ROLES)]
+@dataclass(frozen=True, slots=True)
+class _ScopeRequest:
+    """What a list of requested scopes asks Entra ID for."""
+
+    requested: tuple[str, ...]  # without the reserved scopes (offline_access, openid, ...)
+    bare: tuple[str, ...]  # mail permissions without their resource prefix
+    resources: frozenset[str]  # the resources named (a bare scope is Graph's)
+    graph: tuple[str, ...]  # Microsoft Graph scopes
+    all_default: bool  # every requested scope is a '<resource>/.default' (what client credentials need)
 
 
-def _graph_requested(ctx: Context) -> list[str]:
-    return [s for s in ctx.requested_scopes if "graph.microsoft" in s or (s.lower() in _GRAPH_ONLY_PERMISSIONS)]
+@functools.lru_cache(maxsize=64)
+def _scope_request(scopes: tuple[str, ...]) -> _ScopeRequest:
+    """Read once per distinct list: an audit's mailboxes all request the same scopes, and every Microsoft session asks."""
+    requested = tuple(s for s in scopes if s not in _RESERVED)
+    return _ScopeRequest(
+        requested=requested,
+        bare=tuple(s for s in scopes if "://" not in s and (s.lower() in _DELEGATED_SCOPES or s.lower() in _APP_ROLES)),
+        resources=frozenset(_resource_of(s) or "https://graph.microsoft.com" for s in requested),
+        graph=tuple(s for s in scopes if "graph.microsoft" in s or (s.lower() in _GRAPH_ONLY_PERMISSIONS)),
+        all_default=all(s.endswith("/.default") for s in requested),
+    )
 
 
 def _stage(ctx: Context, proof: float) -> tuple[float, bool]:
@@ -184,8 +201,8 @@ def _generic_reject(ctx: Context) -> bool:
 def settings_rule(ctx: Context) -> Iterator[Finding]:
     if ctx.token_failed:
         return
-    requested = [s for s in ctx.requested_scopes if s not in _RESERVED]
-    bare = _bare_requested(ctx)
+    scopes = _scope_request(tuple(ctx.requested_scopes))
+    requested, bare, resources, graph = scopes.requested, scopes.bare, scopes.resources, scopes.graph
     if bare:
         score, confirmed = _stage(ctx, CROSS_LAYER_PROOF + 2)
         yield finding(
@@ -195,7 +212,6 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
             score=score, confirmed=confirmed, fix=(f"Use the full URI: {_right_scopes(ctx)[0]}.", _scope_fix(ctx)),
             evidence=(ctx.setting_ref("scopes", ctx.requested_scopes), *ctx.reply_ref()),
         )
-    resources = {_resource_of(s) or "https://graph.microsoft.com" for s in requested}
     if len(resources) > 1 and any("graph" in r for r in resources):
         yield finding(
             "ms_mixed_resource_scopes",
@@ -205,7 +221,6 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
             fix=(f"Request the mail token with {_right_scopes(ctx)[0]} only; get a separate token for Graph.",),
             evidence=(ctx.setting_ref("scopes", ctx.requested_scopes),),
         )
-    graph = _graph_requested(ctx)
     if graph and not bare and len(resources) == 1:
         score_g, confirmed_g = _stage(ctx, CROSS_LAYER_PROOF - 1)
         yield finding(
@@ -215,7 +230,7 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
             score=score_g, confirmed=confirmed_g, fix=(_scope_fix(ctx), "Use a second token for any Graph calls."),
             evidence=(ctx.setting_ref("scopes", ctx.requested_scopes), *ctx.reply_ref()),
         )
-    if ctx.flow in presets.APP_ONLY_FLOWS and requested and not all(s.endswith("/.default") for s in requested):
+    if ctx.flow in presets.APP_ONLY_FLOWS and requested and not scopes.all_default:
         yield finding(
             "ms_client_credentials_scope_format",
             f"client credentials need exactly one '<resource>/.default' scope, but the request names {', '.join(requested)}.",
