@@ -1,4 +1,4 @@
-"""Regular expressions compiled when first needed.
+"""Regular expressions compiled when first needed, and the server signatures the diagnosis looks for.
 
 A module-level `re.compile` runs at import, and Python's regex compiler is slow: the engine's patterns cost several ms of
 every start, though most of them wait behind a trigger a given session never meets (an Exchange front-end stamp, a
@@ -20,30 +20,54 @@ def lazy(pattern: str, flags: int = 0) -> Lazy:
     return functools.cache(lambda: re.compile(pattern, flags))
 
 
+class Signature:
+    """A server text the diagnosis looks for in a session (`Context.find_server_text`). Its needles are read off the pattern's
+    text and the regex compiled, each on first use: a session holding none of the needles is answered without the regex, so
+    a run whose sessions never meet a signature (an audit's, mostly) never compiles it. `signature()` is the compiled
+    pattern, as `lazy(...)()` is."""
+
+    __slots__ = ("pattern", "flags", "needles", "regex")
+    needles: tuple[str, ...] | None  # see `needles()`; read on first use (__getattr__)
+    regex: re.Pattern[str]  # compiled on first use
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    def __getattr__(self, name: str) -> object:
+        """Only for a slot not filled yet: `needles` and `regex` are worked out once, then read as plain attributes."""
+        if name == "needles":
+            self.needles = _read_needles(self.pattern, self.flags)
+            return self.needles
+        if name == "regex":
+            self.regex = re.compile(self.pattern, self.flags)
+            return self.regex
+        raise AttributeError(name)
+
+    def __call__(self) -> re.Pattern[str]:
+        return self.regex
+
+
 _MIN_NEEDLE = 3  # shorter literals are in almost every text: no use as a filter
 
 
-def needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+def needles(pattern: re.Pattern[str] | Signature) -> tuple[str, ...] | None:
     """Lower-case ASCII texts one of which every match of `pattern` contains, or None when no such set can be read off.
 
     An ASCII text whose lower-case form holds none of them cannot match: `needle in text` answers that many times faster
     than the regex engine scanning a case-insensitive pattern (the diagnosis looks for a dozen server signatures in every
     session and almost never meets one). Read from the parsed pattern: a run of literal characters the match must pass
     through, or one such run from each branch of an alternation it must pass through."""
-    known = _NEEDLES.get(id(pattern))
-    if known is not None and known[0] is pattern:
-        return known[1]
+    if isinstance(pattern, Signature):
+        return pattern.needles
+    return _read_needles(pattern.pattern, pattern.flags)
+
+
+def _read_needles(pattern: str, flags: int) -> tuple[str, ...] | None:
     try:
-        found = _required(_parser.parse(pattern.pattern, pattern.flags))
+        return _required(_parser.parse(pattern, flags))
     except Exception:  # noqa: BLE001 - a parse this reading does not know: no filter, the regex decides alone
-        found = None
-    _NEEDLES[id(pattern)] = (pattern, found)
-    return found
-
-
-# Keyed by identity: hashing a compiled pattern hashes its whole program (a microsecond for a long alternation). The entry
-# holds the pattern, so its id cannot be reused by another while the entry lives.
-_NEEDLES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
+        return None
 
 
 def _required(sequence: object) -> tuple[str, ...] | None:

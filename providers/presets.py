@@ -6,6 +6,7 @@ all read these, so a correction here reaches all three.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from mailscope.protocols import default_port
@@ -147,8 +148,10 @@ _MICROSOFT_HOST_SUFFIXES = {
 _GOOGLE_HOST_SUFFIXES = ("gmail.com", "googlemail.com", "google.com")
 
 
+@functools.lru_cache(maxsize=256)
 def provider_for_host(host: str) -> tuple[str, str]:
-    """(provider, cloud) the way Thunderbird maps hosts to issuers; ("generic", "") when unknown."""
+    """(provider, cloud) the way Thunderbird maps hosts to issuers; ("generic", "") when unknown. Remembered per host: an
+    audit's diagnosis asks it a few times per mailbox about the same few hosts (a log's sessions too)."""
     host = host.lower().rstrip(".")
     for cloud, suffixes in _MICROSOFT_HOST_SUFFIXES.items():
         if host.endswith(suffixes):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import asdict, fields
 from enum import Enum
 from pathlib import Path
@@ -39,6 +38,8 @@ def profiles_path() -> Path:
 def _read_all(path: Path) -> dict[str, dict[str, Any]]:
     if not os.path.lexists(path):
         return {}
+    import tomllib  # here, not at import: `mailscope audit` and `check` import this module for parse_secret_source alone
+
     try:  # a regular file under 1 MiB, read without blocking (a FIFO or /dev/zero named as the file is refused)
         data = tomllib.loads(read_text_file(str(path), "profiles file"))
     except InputError as exc:

@@ -12,7 +12,6 @@ import contextlib
 import os
 import sys
 import urllib.parse
-import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -122,6 +121,8 @@ class LoopbackRedirect:
         record.prompt(PromptRequested(prompt, answer=pasted))
         try:
             if open_browser is None and can_open_browser():
+                import webbrowser  # here, not at import: every token source imports this module, few open a browser
+
                 open_browser = webbrowser.open
             if open_browser is not None:
                 await asyncio.to_thread(open_browser, authorization_url)

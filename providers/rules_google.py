@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from mailscope.diagnosis import timing
-from mailscope.diagnosis.context import OAUTH_MECHANISMS, Context, same_user
+from mailscope.diagnosis.context import OAUTH_MECHANISMS, Context, not_accepted, same_user
 from mailscope.diagnosis.rule import (
     CANDIDATE,
     CROSS_LAYER_PROOF,
@@ -19,20 +19,21 @@ from mailscope.diagnosis.rule import (
     WARNING,
     WEAK_CANDIDATE,
     WIRE_PROOF,
+    applies_if,
     finding,
     unconfirmed_note,
 )
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
-from mailscope.patterns import lazy
+from mailscope.patterns import Signature, lazy
 from providers import presets
 
 IMAP_ADMIN_SCOPE = "https://www.googleapis.com/auth/gmail.imap_admin"
 _TOKEN_REJECT_RE = lazy(r"AUTHENTICATIONFAILED|Invalid credentials|535[- ]5\.7\.[18]\b|Username and Password not accepted", re.I)
-_PASSWORD_REJECT_RE = lazy(
+_PASSWORD_REJECT_RE = Signature(
     r"Application-specific password required|Please log in via your web browser|WEBALERT|Web login required|534[- ]5\.7\.(9|14)",
     re.I)
-_DISABLED_RE = lazy(r"not enabled for (IMAP|POP)|(IMAP|POP) access is disabled for your domain", re.I)
-_LOOKUP_FAILED_RE = lazy(r"\bLookup failed\b")
+_DISABLED_RE = Signature(r"not enabled for (IMAP|POP)|(IMAP|POP) access is disabled for your domain", re.I)
+_LOOKUP_FAILED_RE = Signature(r"\bLookup failed\b")
 _SERVICE_ACCOUNT_FLOWS = ("service_account",)
 
 
@@ -90,11 +91,12 @@ def _reject_evidence(ctx: Context) -> tuple[EvidenceRef, ...]:
     return (*refs, *ctx.reply_ref())
 
 
+@applies_if(is_google, not_accepted)
 def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """Rank the causes behind GMAIL_TOKEN_REJECT by what the token response shows; predict before the answer."""
-    if not is_google(ctx) or ctx.token_failed or ctx.auth_ok or ctx.password_mechanism_used or ctx.bearer_is_password:
+    if ctx.token_failed or ctx.password_mechanism_used or ctx.bearer_is_password:
         return  # a password in the bearer's place is its own cause (the engine's password_sent_as_bearer)
-    if ctx.find_server_text(_LOOKUP_FAILED_RE()) is not None:
+    if ctx.find_server_text(_LOOKUP_FAILED_RE) is not None:
         return  # lookup_rule: the account itself was not found
     if ctx.token is not None and ctx.token.provider == "microsoft":
         return  # provider_host_token_mismatch says it
@@ -209,12 +211,11 @@ def token_rule(ctx: Context) -> Iterator[Finding | Check]:
                                   "cause. An error challenge (+ eyJ… / 334 eyJ…) before the refusal also means a token.",))
 
 
+@applies_if(is_google, not_accepted)  # an app password that works is not a finding
 def password_rule(ctx: Context) -> Iterator[Finding]:
-    if not is_google(ctx):
+    hit = ctx.find_server_text(_PASSWORD_REJECT_RE)
+    if not ctx.password_mechanism_intended and hit is None:
         return
-    hit = ctx.find_server_text(_PASSWORD_REJECT_RE())
-    if (not ctx.password_mechanism_intended and hit is None) or ctx.auth_ok:
-        return  # an app password that works is not a finding
     refused = ctx.auth_refused or hit is not None
     said = f" Gmail says '{hit[0]}'." if hit else (f" Gmail answered '{ctx.reply.text}'." if ctx.reply.text else "")
     yield finding(
@@ -230,10 +231,9 @@ def password_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@applies_if(is_google)
 def disabled_rule(ctx: Context) -> Iterator[Finding]:
-    if not is_google(ctx):
-        return
-    hit = ctx.find_server_text(_DISABLED_RE())
+    hit = ctx.find_server_text(_DISABLED_RE)
     if hit is None:
         return
     domain = "domain" in hit[0].lower()
@@ -248,11 +248,10 @@ def disabled_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@applies_if(is_google)
 def lookup_rule(ctx: Context) -> Iterator[Finding]:
     """Gmail's `NO Lookup failed <id>`: the account named in user= (or LOGIN's user) was not found."""
-    if not is_google(ctx):
-        return
-    hit = ctx.find_server_text(_LOOKUP_FAILED_RE())
+    hit = ctx.find_server_text(_LOOKUP_FAILED_RE)
     if hit is None:
         return
     user = ctx.sasl_user or "the user named"

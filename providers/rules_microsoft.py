@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from mailscope.diagnosis import timing
-from mailscope.diagnosis.context import Context, same_user
+from mailscope.diagnosis.context import Context, not_accepted, same_user
 from mailscope.diagnosis.generic import UNSUPPORTED_MECHANISM_RE
 from mailscope.diagnosis.rule import (
     CANDIDATE,
@@ -23,30 +23,30 @@ from mailscope.diagnosis.rule import (
     WARNING,
     WEAK_CANDIDATE,
     WIRE_PROOF,
+    applies_if,
     finding,
     unconfirmed_note,
 )
 from mailscope.evidence import TokenEvidence
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity
-from mailscope.patterns import lazy
+from mailscope.patterns import Signature, lazy
 from mailscope.protocols import default_port
 from mailscope.settings import Protocol, Security
 from providers import presets
 from providers.explain import explain_token_error
 
 _GUID_RE = lazy(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_SMTP_DISABLED_RE = lazy(r"5\.7\.139 .*SmtpClientAuthentication is disabled", re.I)
-_BASIC_DISABLED_RE = lazy(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
-_CA_RE = lazy(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
-_NOT_AUTHENTICATED_RE = lazy(r"530 5\.7\.57", re.I)
-_SENDAS_RE = lazy(r"SendAsDenied|\b5\.7\.60\b.*permissions to send as", re.I)
+_SMTP_DISABLED_RE = Signature(r"5\.7\.139 .*SmtpClientAuthentication is disabled", re.I)
+_BASIC_DISABLED_RE = Signature(r"5\.7\.139 .*basic authentication is disabled|5\.7\.30 Basic authentication is not supported", re.I)
+_CA_RE = Signature(r"5\.7\.139 .*(did not meet the criteria|security defaults policy)", re.I)
+_NOT_AUTHENTICATED_RE = Signature(r"530 5\.7\.57", re.I)
+_SENDAS_RE = Signature(r"SendAsDenied|\b5\.7\.60\b.*permissions to send as", re.I)
 _SENT_AS_RE = lazy(r"not allowed to send as (\S+?);", re.I)  # 554 5.2.252 SendAsDenied; a@x not allowed to send as b@x;
-_STOREDRV_LOGON_RE = lazy(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
-_POP_PROTOCOL_ERROR_RE = lazy(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
-_CONNECTION_CLOSED_14_RE = lazy(r"^\* BYE Connection closed\. 14\b")
-_SPECIFIC_REPLY_RE = functools.cache(lambda: re.compile("|".join(r().pattern for r in (
-    _SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE, lazy(r"Invalid SASL argument|Invalid XOAUTH2 auth data"),
-    UNSUPPORTED_MECHANISM_RE)), re.I))
+_STOREDRV_LOGON_RE = Signature(r"430 4\.2\.0 STOREDRV; mailbox logon failure|MapiExceptionLogonFailed", re.I)
+_POP_PROTOCOL_ERROR_RE = Signature(r"-ERR Protocol error\. Connection is closed\. 10", re.I)
+_CONNECTION_CLOSED_14_RE = Signature(r"^\* BYE Connection closed\. 14\b")
+_SPECIFIC_REPLY_RE = lazy("|".join((*(s.pattern for s in (_SMTP_DISABLED_RE, _BASIC_DISABLED_RE, _CA_RE, _POP_PROTOCOL_ERROR_RE)),
+                                     r"Invalid SASL argument|Invalid XOAUTH2 auth data", UNSUPPORTED_MECHANISM_RE.pattern)), re.I)
 # Google's token endpoint words (Entra's always carry an AADSTS code): a pasted error body without a host says whose it is.
 _GOOGLE_TOKEN_ERROR_RE = lazy(
     r"Token has been expired or revoked|Client is unauthorized to retrieve access tokens|admin_policy_enforced|"
@@ -159,12 +159,28 @@ def _graph_token(ctx: Context) -> EvidenceRef | None:
     return None
 
 
-def _bare_requested(ctx: Context) -> list[str]:
-    return [s for s in ctx.requested_scopes if "://" not in s and (s.lower() in _DELEGATED_SCOPES or s.lower() in _APP_ROLES)]
+@dataclass(frozen=True, slots=True)
+class _ScopeRequest:
+    """What a list of requested scopes asks Entra ID for."""
+
+    requested: tuple[str, ...]  # without the reserved scopes (offline_access, openid, ...)
+    bare: tuple[str, ...]  # mail permissions without their resource prefix
+    resources: frozenset[str]  # the resources named (a bare scope is Graph's)
+    graph: tuple[str, ...]  # Microsoft Graph scopes
+    all_default: bool  # every requested scope is a '<resource>/.default' (what client credentials need)
 
 
-def _graph_requested(ctx: Context) -> list[str]:
-    return [s for s in ctx.requested_scopes if "graph.microsoft" in s or (s.lower() in _GRAPH_ONLY_PERMISSIONS)]
+@functools.lru_cache(maxsize=64)
+def _scope_request(scopes: tuple[str, ...]) -> _ScopeRequest:
+    """Read once per distinct list: an audit's mailboxes all request the same scopes, and every Microsoft session asks."""
+    requested = tuple(s for s in scopes if s not in _RESERVED)
+    return _ScopeRequest(
+        requested=requested,
+        bare=tuple(s for s in scopes if "://" not in s and (s.lower() in _DELEGATED_SCOPES or s.lower() in _APP_ROLES)),
+        resources=frozenset(_resource_of(s) or "https://graph.microsoft.com" for s in requested),
+        graph=tuple(s for s in scopes if "graph.microsoft" in s or (s.lower() in _GRAPH_ONLY_PERMISSIONS)),
+        all_default=all(s.endswith("/.default") for s in requested),
+    )
 
 
 def _stage(ctx: Context, proof: float) -> tuple[float, bool]:
@@ -181,11 +197,12 @@ def _generic_reject(ctx: Context) -> bool:
 
 
 # -- settings (before any token) ------------------------------------------------------------------------
+@applies_if(is_microsoft)
 def settings_rule(ctx: Context) -> Iterator[Finding]:
-    if not is_microsoft(ctx) or ctx.token_failed:
+    if ctx.token_failed:
         return
-    requested = [s for s in ctx.requested_scopes if s not in _RESERVED]
-    bare = _bare_requested(ctx)
+    scopes = _scope_request(tuple(ctx.requested_scopes))
+    requested, bare, resources, graph = scopes.requested, scopes.bare, scopes.resources, scopes.graph
     if bare:
         score, confirmed = _stage(ctx, CROSS_LAYER_PROOF + 2)
         yield finding(
@@ -195,7 +212,6 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
             score=score, confirmed=confirmed, fix=(f"Use the full URI: {_right_scopes(ctx)[0]}.", _scope_fix(ctx)),
             evidence=(ctx.setting_ref("scopes", ctx.requested_scopes), *ctx.reply_ref()),
         )
-    resources = {_resource_of(s) or "https://graph.microsoft.com" for s in requested}
     if len(resources) > 1 and any("graph" in r for r in resources):
         yield finding(
             "ms_mixed_resource_scopes",
@@ -205,7 +221,6 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
             fix=(f"Request the mail token with {_right_scopes(ctx)[0]} only; get a separate token for Graph.",),
             evidence=(ctx.setting_ref("scopes", ctx.requested_scopes),),
         )
-    graph = _graph_requested(ctx)
     if graph and not bare and len(resources) == 1:
         score_g, confirmed_g = _stage(ctx, CROSS_LAYER_PROOF - 1)
         yield finding(
@@ -215,7 +230,7 @@ def settings_rule(ctx: Context) -> Iterator[Finding]:
             score=score_g, confirmed=confirmed_g, fix=(_scope_fix(ctx), "Use a second token for any Graph calls."),
             evidence=(ctx.setting_ref("scopes", ctx.requested_scopes), *ctx.reply_ref()),
         )
-    if ctx.flow in presets.APP_ONLY_FLOWS and requested and not all(s.endswith("/.default") for s in requested):
+    if ctx.flow in presets.APP_ONLY_FLOWS and requested and not scopes.all_default:
         yield finding(
             "ms_client_credentials_scope_format",
             f"client credentials need exactly one '<resource>/.default' scope, but the request names {', '.join(requested)}.",
@@ -255,9 +270,10 @@ def _cloud_finding(ctx: Context, why: str, score: float, confirmed: bool, *evide
 
 
 # -- the token against Exchange --------------------------------------------------------------------------
+@applies_if(is_microsoft, not_accepted)
 def token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """Names the token fault behind Exchange's generic refusal; before the answer, predicts it."""
-    if not is_microsoft(ctx) or ctx.auth_ok or ctx.password_mechanism_used or ctx.bearer_is_password:
+    if ctx.password_mechanism_used or ctx.bearer_is_password:
         return  # a password in the bearer's place is its own cause (the engine's password_sent_as_bearer)
     if ctx.token is None or not ctx.has_token:
         if _generic_reject(ctx) and not ctx.token_failed:
@@ -627,11 +643,10 @@ def _mailbox_permission(ctx: Context, score: float, lead: str) -> Finding:
 
 
 # -- mechanism (the seed) -------------------------------------------------------------------------------
+@applies_if(is_microsoft, not_accepted)  # a server that took the password has basic auth on (on-premises Exchange)
 def basic_auth_rule(ctx: Context) -> Iterator[Finding]:
     """PLAIN/LOGIN at Exchange Online: basic auth is off, whatever the server advertises."""
-    if not is_microsoft(ctx) or ctx.auth_ok:
-        return  # a server that took the password has basic auth on (on-premises Exchange)
-    wire = ctx.find_server_text(_BASIC_DISABLED_RE())
+    wire = ctx.find_server_text(_BASIC_DISABLED_RE)
     if not ctx.password_mechanism_intended and wire is None:
         return
     mech = ctx.mechanism_used or (str(ctx.settings.mechanism).upper() if ctx.settings is not None else "a password mechanism")
@@ -758,29 +773,28 @@ def not_connected_rule(ctx: Context) -> Iterator[Finding | Check]:
 
 
 # -- wire signatures ----------------------------------------------------------------------------------------
+@applies_if(is_microsoft)
 def wire_signature_rule(ctx: Context) -> Iterator[Finding]:
-    if not is_microsoft(ctx):
-        return
-    hit = ctx.find_server_text(_SMTP_DISABLED_RE())
+    hit = ctx.find_server_text(_SMTP_DISABLED_RE)
     if hit:
         yield _smtp_auth_disabled(ctx, hit)
-    hit = ctx.find_server_text(_CA_RE())
+    hit = ctx.find_server_text(_CA_RE)
     if hit:
         yield finding("ms_conditional_access_or_mfa", f"Exchange says '{hit[0]}': a security policy blocked this sign-in.",
                       score=WIRE_PROOF - 4, confirmed=True, evidence=ctx.line_ref("server reply", hit[1], hit[0]))
-    hit = ctx.find_server_text(_NOT_AUTHENTICATED_RE())
+    hit = ctx.find_server_text(_NOT_AUTHENTICATED_RE)
     if hit:
         yield finding("smtp_auth_never_attempted", f"Exchange says '{hit[0]}': the client sent MAIL FROM without a successful AUTH.",
                       score=WIRE_PROOF - 1 if not ctx.auth_refused else CANDIDATE, confirmed=not ctx.auth_refused,
                       evidence=ctx.line_ref("server reply", hit[1], hit[0]))
-    hit = ctx.find_server_text(_SENDAS_RE())
+    hit = ctx.find_server_text(_SENDAS_RE)
     if hit:
         yield _send_as_denied(ctx, hit)
-    hit = ctx.find_server_text(_STOREDRV_LOGON_RE())
+    hit = ctx.find_server_text(_STOREDRV_LOGON_RE)
     if hit:
         yield _mailbox_permission(ctx, WIRE_PROOF - 2, f"Exchange says '{hit[0][:120]}': ")
     yield from _pop3_protocol_error(ctx)
-    hit = ctx.find_server_text(_CONNECTION_CLOSED_14_RE())
+    hit = ctx.find_server_text(_CONNECTION_CLOSED_14_RE)
     if hit and not ctx.answered and ctx.not_connected is None:
         yield finding("ms_authenticated_but_not_connected", f"Exchange ended the session with '{hit[0]}', the close that follows "
                       "an accepted sign-in whose mailbox could not be opened.", score=CANDIDATE, confirmed=False,
@@ -796,7 +810,7 @@ def _pop3_protocol_error(ctx: Context) -> Iterator[Finding]:
     """`-ERR Protocol error. Connection is closed. 10`: the one-line AUTH form, or (two-step) a token too long for POP3."""
     if ctx.protocol != "pop3":
         return
-    hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE())
+    hit = ctx.find_server_text(_POP_PROTOCOL_ERROR_RE)
     sasl = ctx.sasl
     fix = (f"Send 'AUTH {ctx.mechanism_used or 'XOAUTH2'}', wait for the '+ ' continuation, then send the base64 string on a line of "
            "its own (mailscope: --sasl-ir no).",

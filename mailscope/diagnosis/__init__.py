@@ -3,7 +3,8 @@
 `diagnose(inp, extra_rules)` runs the engine's provider-neutral rules plus the plug-ins (providers'
 `provider_rules()`), merges findings by id, ranks them and lists which checks could or could not be made.
 A rule is `rule(ctx: Context) -> Iterable[Finding | Check]`; `finding(id, explanation, score=, confirmed=)`
-fills title, owner, default fix and links from the catalogue.
+fills title, owner, default fix and links from the catalogue. A rule that has nothing to say without some fact (a Microsoft
+server, a credential not accepted) declares it with `applies_if`: it is entered only where the fact holds, asked once per run.
 Pure and cheap: the SessionRecord re-runs it on every change, so findings appear as evidence arrives.
 """
 
@@ -16,7 +17,7 @@ from mailscope.diagnosis import timing
 from mailscope.diagnosis.catalogue import TOKEN_STAGE_IDS
 from mailscope.diagnosis.context import Context
 from mailscope.diagnosis.generic import ENGINE_RULES
-from mailscope.diagnosis.rule import WEAK_CANDIDATE, Rule, finding
+from mailscope.diagnosis.rule import WEAK_CANDIDATE, Rule, finding, preconditions
 from mailscope.findings import Check, Diagnosis, DiagnosisInput, EvidenceKind, EvidenceRef, Finding, Severity
 
 __all__ = ["ENGINE_RULES", "Context", "Rule", "diagnose", "finding", "make_diagnoser"]
@@ -27,11 +28,36 @@ _TOKEN_FALLBACK = 200.0
 
 
 def diagnose(inp: DiagnosisInput, extra_rules: Iterable[Rule] = ()) -> Diagnosis:
+    return _diagnose(inp, _with_preconditions(extra_rules))
+
+
+def make_diagnoser(extra_rules: Iterable[Rule] = ()) -> Callable[[DiagnosisInput], Diagnosis]:
+    """A diagnoser for SessionRecord(diagnoser=...); pass `providers.registry.provider_rules()` as extra_rules."""
+    rules = _with_preconditions(extra_rules)
+
+    def run(inp: DiagnosisInput) -> Diagnosis:
+        return _diagnose(inp, rules)
+
+    return run
+
+
+_Rules = tuple[tuple[Rule, tuple[Callable[[Context], bool], ...]], ...]
+
+
+def _with_preconditions(extra_rules: Iterable[Rule]) -> _Rules:
+    """Every rule to run, in order, with the facts it declared it needs (read once, not per diagnosis)."""
+    return tuple((rule, preconditions(rule)) for rule in (*ENGINE_RULES, *extra_rules))
+
+
+def _diagnose(inp: DiagnosisInput, rules: _Rules) -> Diagnosis:
     ctx = Context(inp)
     produced: list[Finding] = []
     checks: list[Check] = list(_base_checks(ctx))
-    for rule in (*ENGINE_RULES, *extra_rules):
+    known: dict[Callable[[Context], bool], bool] = {}  # each declared fact asked once per run
+    for rule, facts in rules:
         try:
+            if facts and not _all_hold(ctx, facts, known):
+                continue  # the rule has nothing to say here
             items = list(rule(ctx))
         except Exception as exc:  # noqa: BLE001 - one broken rule must not take the live session down
             checks.append(Check(f"rule {getattr(rule, '__name__', rule)!s}", False, f"rule failed on this evidence: {type(exc).__name__}"))
@@ -48,14 +74,15 @@ def diagnose(inp: DiagnosisInput, extra_rules: Iterable[Rule] = ()) -> Diagnosis
     return Diagnosis(findings=ranked, checks=_dedupe_checks(checks), summary=_summary(ctx, ranked))
 
 
-def make_diagnoser(extra_rules: Iterable[Rule] = ()) -> Callable[[DiagnosisInput], Diagnosis]:
-    """A diagnoser for SessionRecord(diagnoser=...); pass `providers.registry.provider_rules()` as extra_rules."""
-    rules = tuple(extra_rules)
-
-    def run(inp: DiagnosisInput) -> Diagnosis:
-        return diagnose(inp, rules)
-
-    return run
+def _all_hold(ctx: Context, facts: tuple[Callable[[Context], bool], ...], known: dict[Callable[[Context], bool], bool]) -> bool:
+    """A fact that fails is not remembered: it fails each rule that declares it, as it did when each body asked it."""
+    for fact in facts:
+        holds = known.get(fact)
+        if holds is None:
+            holds = known[fact] = bool(fact(ctx))
+        if not holds:
+            return False
+    return True
 
 
 def _merge(produced: list[Finding]) -> list[Finding]:

@@ -15,7 +15,7 @@ from mailscope import sasl as sasl_format
 from mailscope.diagnosis import timing
 from mailscope.evidence import CommandResult, FaultKind, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef
-from mailscope.patterns import needles
+from mailscope.patterns import Signature
 from mailscope.protocols import mailbox_check, pop3, smtp
 from mailscope.protocols.mechanism import offered_mechanisms
 from mailscope.protocols.mechanism import offered_mechanisms as mechanisms_in  # noqa: F401 - the rules' name for it
@@ -272,13 +272,17 @@ class Context:
             texts.append((self.evidence.fault.detail, self.evidence.fault.line_seq))
         return texts
 
-    def find_server_text(self, pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
-        """The first server text, else server line, the pattern matches in."""
+    def find_server_text(self, signature: Signature) -> tuple[str, int | None] | None:
+        """The first server text, else server line, the signature matches in."""
         searched = self._searchable_server_text
-        if searched is not None:
-            wanted = needles(pattern)
-            if wanted is not None and not any(map(searched.__contains__, wanted)):
-                return None  # the usual answer: no signature of this kind anywhere in the session
+        wanted = signature.needles
+        if searched is not None and wanted is not None:
+            for needle in wanted:  # one to a few: a loop is cheaper than any(map(...))
+                if needle in searched:
+                    break
+            else:
+                return None  # the usual answer: no signature of this kind anywhere in the session (and nothing compiled)
+        pattern = signature.regex
         for text, seq in self.server_texts:
             if pattern.search(text):
                 return text, seq
@@ -289,10 +293,11 @@ class Context:
 
     @cached_property
     def _searchable_server_text(self) -> str | None:
-        """Every server text and line in one lower-case string, for `patterns.needles`; None when not all ASCII (there
+        """Every server text and line in one lower-case string, for the signatures' needles; None when not all ASCII (there
         a case-insensitive pattern can match letters whose lower case is not ASCII, such as the Kelvin sign)."""
-        lines = "\n".join(line.text for line in self._signature_window if line.direction == "server")
-        joined = "\n".join((lines, *(text for text, _ in self.server_texts)))
+        texts = [line.text for line in self._signature_window if line.direction == "server"]
+        texts += [text for text, _ in self.server_texts]
+        joined = "\n".join(texts)
         return joined.lower() if joined.isascii() else None
 
     @cached_property
@@ -420,6 +425,12 @@ class Context:
         if self.granted_scopes is not None:
             return EvidenceRef(EvidenceKind.TOKEN_RESPONSE, "scope", " ".join(self.granted_scopes))
         return EvidenceRef(EvidenceKind.SETTING, "scopes", " ".join(self.requested_scopes))
+
+
+def not_accepted(ctx: Context) -> bool:
+    """The server has not accepted the credential (refused it, or not answered yet): what the refusal rules declare they need
+    (`rule.applies_if`), so a healthy session enters none of them."""
+    return not ctx.auth_ok
 
 
 def same_user(a: str | None, b: str | None) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from mailscope import sasl as sasl_format
 from mailscope.diagnosis import timing
-from mailscope.diagnosis.context import OAUTH_MECHANISMS, PASSWORD_MECHANISMS, Context, mechanisms_in, same_user
+from mailscope.diagnosis.context import OAUTH_MECHANISMS, PASSWORD_MECHANISMS, Context, mechanisms_in, not_accepted, same_user
 from mailscope.diagnosis.rule import (
     CANDIDATE,
     CROSS_LAYER_PROOF,
@@ -17,12 +17,13 @@ from mailscope.diagnosis.rule import (
     WARNING,
     WEAK_CANDIDATE,
     WIRE_PROOF,
+    applies_if,
     finding,
     unconfirmed_note,
 )
 from mailscope.evidence import FaultKind
 from mailscope.findings import Check, EvidenceKind, EvidenceRef, Finding, Severity, TimeSource
-from mailscope.patterns import lazy
+from mailscope.patterns import Signature, lazy
 from mailscope.protocols import DEFAULT_PORTS, default_port
 from mailscope.settings import Security
 
@@ -51,11 +52,11 @@ _IMPLICIT_TLS_PORTS = {port: protocol for (protocol, security), port in DEFAULT_
 _PLAIN_FIRST_PORTS = {port: protocol for (protocol, security), port in DEFAULT_PORTS.items() if security is not Security.TLS}
 _INVALID_SASL_RE = lazy(r"Invalid SASL argument|Invalid XOAUTH2 auth data", re.I)
 # The server's own words that it has no such mechanism (GreenMail, Dovecot without the oauth2 passdb, SMTP 504 5.7.4).
-UNSUPPORTED_MECHANISM_RE = lazy(
+UNSUPPORTED_MECHANISM_RE = Signature(
     r"Unsupported authentication mechanism|Unrecognized authentication type|Unsupported mechanism|mechanism not supported|"
     r"^504[ -]5\.7\.4\b", re.I)
 _CLIENT_ABORTED_RE = lazy(r"Client aborted AUTHENTICATE", re.I)
-_EXPIRED_BYE_RE = lazy(r"AccessTokenExpired|Session expired, please login again", re.I)
+_EXPIRED_BYE_RE = Signature(r"AccessTokenExpired|Session expired, please login again", re.I)
 _FORMAT_ONLY_DEFECTS = ("in lower case", sasl_format.DEFECTS["bearer_is_password"])  # not a format cause on its own
 _SMTP_SENDING_COMMANDS = ("MAIL FROM", "RCPT TO", "DATA")  # CONTRACTS §1 command names
 
@@ -70,7 +71,7 @@ def fault_rule(ctx: Context) -> Iterator[Finding]:
     if fault.kind is FaultKind.SERVER_SILENT and ctx.gmail_challenge is not None:
         return  # error_challenge_not_acknowledged explains this silence
     closing = fault.kind in (FaultKind.CLOSED_MID_COMMAND, FaultKind.SERVER_SILENT)
-    if closing and (ctx.not_connected is not None or ctx.find_server_text(_EXPIRED_BYE_RE()) is not None):
+    if closing and (ctx.not_connected is not None or ctx.find_server_text(_EXPIRED_BYE_RE) is not None):
         return  # the close follows a refusal another rule names (not connected, token expired mid-session)
     evidence = [*ctx.line_ref(f"fault at {fault.step or 'session'}", fault.line_seq, fault.detail)]
     if ctx.settings is not None:
@@ -125,7 +126,7 @@ def tls_mode_settings_rule(ctx: Context) -> Iterator[Finding]:
 def capability_rules(ctx: Context) -> Iterator[Finding | Check]:
     ev = ctx.evidence
     pre = ev.capabilities_pre_tls
-    unsupported = ctx.find_server_text(UNSUPPORTED_MECHANISM_RE()) if ctx.auth_refused else None
+    unsupported = ctx.find_server_text(UNSUPPORTED_MECHANISM_RE) if ctx.auth_refused else None
     if unsupported is not None and (ctx.mechanism_used or "OAUTH") in (*OAUTH_MECHANISMS, "OAUTH") and (
             ctx.advertised_mechanisms is None or not ctx.advertised_mechanisms & OAUTH_MECHANISMS):
         yield finding("server_lacks_oauth_mechanism", f"the server answered '{unsupported[0]}': it has no such mechanism, so a "
@@ -222,11 +223,12 @@ def _gave_up_without_capabilities(ctx: Context) -> Iterator[Finding]:
                   "offer no OAuth mechanism at all.", score=CANDIDATE - 1, confirmed=False, evidence=evidence, decide=decide)
 
 
+@applies_if(not_accepted)  # a server that took the one-line form anyway: healthy_rule warns
 def sasl_ir_rule(ctx: Context) -> Iterator[Finding]:
     if ctx.protocol != "imap" or ctx.capabilities is None or "SASL-IR" in ctx.capabilities or ctx.sasl is None:
         return
-    if not ctx.sasl.sasl_ir or ctx.auth_ok:
-        return  # the two-step form, or the server took the one-line form anyway (healthy_rule warns)
+    if not ctx.sasl.sasl_ir:
+        return  # the two-step form
     refused = ctx.auth_refused
     yield finding(
         "sasl_ir_not_advertised_or_misused",
@@ -322,9 +324,10 @@ def error_challenge_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@applies_if(not_accepted)
 def token_as_password_rule(ctx: Context) -> Iterator[Finding]:
     """A bearer token went into a PLAIN/LOGIN password field."""
-    if not ctx.password_mechanism_used or ctx.auth_ok:
+    if not ctx.password_mechanism_used:
         return
     token_kind = ctx.token.kind if ctx.token is not None else ""
     static_token = ctx.settings is not None and ctx.settings.token is not None and ctx.settings.password is None
@@ -344,7 +347,7 @@ def token_as_password_rule(ctx: Context) -> Iterator[Finding]:
 
 
 def expired_mid_session_rule(ctx: Context) -> Iterator[Finding]:
-    hit = ctx.find_server_text(_EXPIRED_BYE_RE())
+    hit = ctx.find_server_text(_EXPIRED_BYE_RE)
     if hit is None:
         return
     text, seq = hit
@@ -460,18 +463,19 @@ def _expiry_ref(ctx: Context) -> EvidenceRef:
 
 
 # -- field evidence (issue 11): causes seen in real client logs and pasted fragments ----------------------------------
-_LINE_TOO_LONG_RE = lazy(r"\b5\.5\.2\b.*(?:Syntax error|line too long)|\bline too long\b", re.I)
+_LINE_TOO_LONG_RE = Signature(r"\b5\.5\.2\b.*(?:Syntax error|line too long)|\bline too long\b", re.I)
 SMTP_LINE_LIMIT = 512  # RFC 5321 §4.5.3.1.4: a command line, CRLF included
 _PROXY_PASSWORD_RE = lazy(r"decrypting OAuth 2\.0 credentials.*invalid password|InvalidToken\(\)", re.I)
-_PROXY_NAME_RE = lazy(r"Email OAuth 2\.0 Proxy|DavMail", re.I)
+_PROXY_NAME_RE = Signature(r"Email OAuth 2\.0 Proxy|DavMail", re.I)
 # email-oauth2-proxy's own refusal when the local password does not decrypt the account's cached token.
-_PROXY_WRONG_PASSWORD_RE = lazy(r"Email OAuth 2\.0 Proxy: Login failed - the password for account \S+ is incorrect", re.I)
+_PROXY_WRONG_PASSWORD_RE = Signature(r"Email OAuth 2\.0 Proxy: Login failed - the password for account \S+ is incorrect", re.I)
 _MECHANISM_SETTING = {"xoauth2": "XOAUTH2", "oauthbearer": "OAUTHBEARER", "plain": "PLAIN"}
 
 
+@applies_if(not_accepted)
 def password_as_bearer_rule(ctx: Context) -> Iterator[Finding]:
     """The XOAUTH2/OAUTHBEARER payload carried a short value no issuer mints: a password, not an access token."""
-    if not ctx.bearer_is_password or ctx.auth_ok or ctx.sasl is None:
+    if not ctx.bearer_is_password or ctx.sasl is None:
         return
     mech, refused = ctx.sasl.mechanism, ctx.auth_refused
     yield finding(
@@ -485,6 +489,7 @@ def password_as_bearer_rule(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@applies_if(not_accepted)
 def generic_token_rule(ctx: Context) -> Iterator[Finding | Check]:
     """A decodable JWT from an issuer without its own plug-in (Dovecot, Keycloak, Stalwart...): an expired exp (at the
     time of the evidence), a user claim unlike the login, or a scope the server's challenge names and the token lacks
@@ -492,7 +497,7 @@ def generic_token_rule(ctx: Context) -> Iterator[Finding | Check]:
     token = ctx.token
     if token is None or token.kind != "jwt" or token.provider != "generic" or ctx.server_family in ("exchange", "gmail"):
         return
-    if ctx.auth_ok or ctx.password_mechanism_used:
+    if ctx.password_mechanism_used:
         return
     refused = ctx.auth_refused
 
@@ -572,7 +577,7 @@ def mechanism_setting_rule(ctx: Context) -> Iterator[Finding]:
 def line_length_rule(ctx: Context) -> Iterator[Finding]:
     """An SMTP server's `555 5.5.2 Syntax error` / `500 5.5.2 Line too long` to an AUTH line with the initial response:
     too long when the line passes RFC 5321's 512 characters; undecided when the log does not show the line."""
-    hit = ctx.find_server_text(_LINE_TOO_LONG_RE()) if ctx.protocol == "smtp" else None
+    hit = ctx.find_server_text(_LINE_TOO_LONG_RE) if ctx.protocol == "smtp" else None
     if hit is None:
         return
     sasl = ctx.sasl
@@ -598,7 +603,7 @@ def proxy_password_rule(ctx: Context) -> Iterator[Finding]:
     """A local OAuth proxy took the client's password (LOGIN/PLAIN: OK), then the mailbox refused the session: the proxy
     signed in upstream with a token that is not this mailbox's, which a local password unlike the one it saved its token
     with leads to (it throws the cached token away and authorises again)."""
-    refused = ctx.find_server_text(_PROXY_WRONG_PASSWORD_RE())
+    refused = ctx.find_server_text(_PROXY_WRONG_PASSWORD_RE)
     if refused is not None:
         yield finding("oauth_proxy_password_mismatch", f"the local OAuth proxy answered '{refused[0]}': the password the client "
                       "gave it does not decrypt the token it saved for this account, so it signed nothing in upstream.",
@@ -611,7 +616,7 @@ def proxy_password_rule(ctx: Context) -> Iterator[Finding]:
     if not ctx.password_mechanism_used or not ctx.auth_ok or ctx.not_connected is None:
         return
     proxy_said = next((e for e in ctx.evidence.exceptions if _PROXY_PASSWORD_RE().search(e)), None)
-    if not ctx.local_endpoint and ctx.find_server_text(_PROXY_NAME_RE()) is None and proxy_said is None:
+    if not ctx.local_endpoint and ctx.find_server_text(_PROXY_NAME_RE) is None and proxy_said is None:
         return  # not at a proxy
     bad = ctx.not_connected
     evidence = (*ctx.reply_ref(), *ctx.line_ref(bad.command, bad.seq, bad.text),

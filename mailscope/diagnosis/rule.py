@@ -7,12 +7,14 @@ in `ctx` and yields findings (ranked later by `score`) and checks (what it could
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from mailscope.diagnosis.catalogue import entry
 from mailscope.diagnosis.context import Context
 from mailscope.findings import Check, EvidenceRef, Finding, Severity
 
 Rule = Callable[[Context], Iterable[Finding | Check]]
+R = TypeVar("R", bound=Rule)
 
 # Ranking bands. A signature the wire alone proves beats a cause the token proves together with a refusal,
 # which beats a prediction from the token before the server answered, which beats a prior-only candidate.
@@ -23,6 +25,23 @@ PREDICTION = 60.0
 CANDIDATE = 40.0
 WEAK_CANDIDATE = 20.0
 WARNING = 10.0
+
+
+def applies_if(*facts: Callable[[Context], bool]) -> Callable[[R], R]:
+    """Declares the facts without which a rule has nothing to say. `diagnose` calls the rule only when all of them hold, and
+    asks each fact once per run however many rules declare it: a session at Exchange never enters the Google rules, a
+    healthy one none of the refusal rules. The rule's body does not ask them again."""
+
+    def declare(rule: R) -> R:
+        rule.applies_if = facts  # type: ignore[attr-defined]
+        return rule
+
+    return declare
+
+
+def preconditions(rule: Rule) -> tuple[Callable[[Context], bool], ...]:
+    """The facts a rule declared with `applies_if` (none: it always runs)."""
+    return getattr(rule, "applies_if", ())
 
 
 def finding(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import providers.rules_google
 import providers.rules_microsoft
 from mailscope.diagnosis import generic
-from mailscope.patterns import needles
+from mailscope.patterns import Signature, lazy, needles
 
 
 def signature_patterns() -> list[re.Pattern[str]]:
@@ -24,6 +24,16 @@ def signature_patterns() -> list[re.Pattern[str]]:
             if name.endswith("_RE") and callable(value):
                 found[value().pattern] = value()
     return list(found.values())
+
+
+def signatures() -> list[Signature]:
+    """The rules' server signatures (`Signature`: what Context.find_server_text is asked for)."""
+    return [
+        value
+        for module in (generic, providers.rules_microsoft, providers.rules_google)
+        for value in vars(module).values()
+        if isinstance(value, Signature)
+    ]
 
 
 # Shapes the reading must handle: anchors, groups, nested and factored alternations, inline flags, repeats.
@@ -96,3 +106,20 @@ def test_each_pattern_object_keeps_its_own_needles() -> None:
     assert needles(first) == ("first signature",)
     assert needles(second) == ("second signature",)
     assert needles(first) == ("first signature",)
+
+
+def test_a_signature_reads_its_needles_without_compiling_and_compiles_as_lazy_does() -> None:
+    signature = Signature(r"AccessTokenExpired|Session expired, please login again", re.I)
+    assert signature.needles == needles(signature) == ("accesstokenexpired", "session expired, please login again")
+    with pytest.raises(AttributeError):
+        object.__getattribute__(signature, "regex")  # needles alone compile nothing
+    compiled = lazy(signature.pattern, signature.flags)()
+    assert signature() is signature.regex is signature()  # compiled once
+    assert (signature().pattern, signature().flags) == (compiled.pattern, compiled.flags)
+
+
+def test_each_rule_signature_has_the_needles_of_its_compiled_pattern() -> None:
+    found = signatures()
+    assert len(found) >= 15
+    for signature in found:
+        assert signature.needles == needles(re.compile(signature.pattern, signature.flags)), signature.pattern

@@ -5,11 +5,14 @@ then the cross-layer ranking, the incremental stages and the exact fix values.""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailscope.diagnosis.catalogue import RULE_HOME, RULE_SETS
 from mailscope.evidence import CommandResult, SaslExchange, SessionEvidence, TokenEvidence
 from mailscope.findings import DiagnosisInput, Severity
 from mailscope.settings import CheckSettings, Mechanism, Protocol
+from providers.rules_microsoft import _APP_ROLES, _DELEGATED_SCOPES, _GRAPH_ONLY_PERMISSIONS, _RESERVED, _resource_of, _scope_request
 from tests.providers.rule_cases import Case, assert_does_not_name, assert_names, named, run
 
 NOW = 1_800_000_000.0
@@ -337,3 +340,23 @@ def test_a_specific_exchange_text_gets_no_generic_token_candidates() -> None:
     reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."
     d = run(exo(host="smtp.office365.com", port=587, protocol="smtp", **xo("NO", reply)))
     assert [f.id for f in d.findings] == ["ms_smtp_auth_disabled"]
+
+
+SCOPE_WORDS = ["IMAP.AccessAsUser.All", "https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office365.com/.default",
+               "offline_access", "openid", "Mail.Read", "https://graph.microsoft.com/Mail.Read", "SMTP.SendAsApp", "User.Read",
+               "https://graph.microsoft.com/.default", "api://app/.default", "POP.AccessAsUser.All"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(SCOPE_WORDS), st.text(max_size=20)), max_size=5))
+def test_a_scope_list_read_once_reads_as_each_session_read_it(scopes: list[str]) -> None:
+    """The settings rule's reading of the requested scopes is kept per distinct list (an audit's mailboxes share one): it
+    must equal the reading each session made for itself."""
+    requested = [s for s in scopes if s not in _RESERVED]
+    for _ in range(2):  # the second answer comes from memory
+        read = _scope_request(tuple(scopes))
+        assert list(read.requested) == requested
+        assert list(read.bare) == [s for s in scopes if "://" not in s and (s.lower() in _DELEGATED_SCOPES or s.lower() in _APP_ROLES)]
+        assert read.resources == {_resource_of(s) or "https://graph.microsoft.com" for s in requested}
+        assert list(read.graph) == [s for s in scopes if "graph.microsoft" in s or (s.lower() in _GRAPH_ONLY_PERMISSIONS)]
+        assert read.all_default == all(s.endswith("/.default") for s in requested)

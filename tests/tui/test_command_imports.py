@@ -57,3 +57,18 @@ def test_logs_reads_before_the_diagnosis_loads_and_never_loads_the_event_loop() 
     assert _among(first_byte, (*DIAGNOSIS, "asyncio", *UI_AND_SIGN_IN)) == []
     assert _among(end, ("mailscope.diagnosis",)), "the log's sessions were diagnosed"
     assert _among(end, ("asyncio", "mailscope.probe", *UI_AND_SIGN_IN)) == []
+
+
+def test_an_audit_without_a_profile_or_browser_loads_neither_toml_nor_webbrowser(tmp_path: Path) -> None:
+    """A whole `mailscope audit` run (one mailbox, a static token, a port nobody listens on): its start-up pays for no
+    profiles-file parser and no browser launcher, which only `--profile` and an interactive sign-in use."""
+    sheet = tmp_path / "mailboxes.csv"
+    sheet.write_text("user\na@example.net\n", encoding="utf-8")
+    args = ("audit", str(sheet), "--host", "127.0.0.1", "--port", "1", "--token-env", "AUDIT_TEST_TOKEN", "--no-progress")
+    script = SCRIPT.replace("import contextlib", "import os; os.environ['AUDIT_TEST_TOKEN'] = 'abc.def.ghi'\nimport contextlib")
+    result = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    end = json.loads(result.stdout)["end"]
+    assert _among(end, ("mailscope.diagnosis",)), "the mailbox was diagnosed"
+    assert (tmp_path / "mailboxes.audit.jsonl").read_text(encoding="utf-8").count("\n") == 1
+    assert _among(end, ("tomllib", "webbrowser")) == []

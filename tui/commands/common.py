@@ -20,8 +20,6 @@ def guarded_diagnoser() -> Callable[[DiagnosisInput], Diagnosis]:
     loaded: list[Callable[[DiagnosisInput], Diagnosis]] = []
 
     def guarded(inp: DiagnosisInput) -> Diagnosis:
-        from mailscope.findings import Check, Diagnosis
-
         try:
             if not loaded:
                 from mailscope.diagnosis import make_diagnoser
@@ -30,6 +28,8 @@ def guarded_diagnoser() -> Callable[[DiagnosisInput], Diagnosis]:
                 loaded.append(make_diagnoser(provider_rules()))
             return loaded[0](inp)
         except Exception as exc:  # noqa: BLE001 - shown as a failed check instead
+            from mailscope.findings import Check, Diagnosis  # here: an audit diagnoses every mailbox, and this is rare
+
             return Diagnosis(checks=(Check("diagnosis", False, f"the diagnosis failed: {exc.__class__.__name__}"),))
 
     return guarded

@@ -114,3 +114,15 @@ def test_session_record_rediagnoses_as_evidence_arrives_and_never_leaks_the_toke
     assert confirmed is not None and confirmed.confirmed and reply.seq in confirmed.cited_lines
     assert len(updates) == 3
     assert token_value not in repr(record.diagnosis)
+
+
+def test_the_commands_diagnoser_turns_a_failing_diagnosis_into_a_failed_check() -> None:
+    """What `logs` and `audit` run: the engine with the provider plug-ins, loaded with the first diagnosis; evidence the
+    engine cannot read at all (here no evidence object) is one failed check, never a traceback."""
+    from tui.commands.common import guarded_diagnoser
+
+    diagnose_guarded = guarded_diagnoser()
+    healthy = diagnose_guarded(_inp(auth_result="OK", auth_text="A1 OK done", mechanism="XOAUTH2"))
+    assert not [c for c in healthy.checks if c.name == "diagnosis"]
+    broken = diagnose_guarded(DiagnosisInput(None, None, None, (), NOW))  # type: ignore[arg-type]
+    assert broken.findings == () and broken.checks == (Check("diagnosis", False, "the diagnosis failed: AttributeError"),)
