@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from mailscope import codecache
 from mailscope.evidence import Fault, Outcome, TokenEvidence
 from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
 from mailscope.record import SCALARS, SessionRecord, dataclass_fields
@@ -300,7 +301,7 @@ def _dataclass(names: tuple[str, ...]) -> Exporter:
     namespace: dict[str, Any] = {
         "SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "sequences": _SEQUENCES, "exporters": _EXPORTERS, "exporter_for": _exporter_for,
     }  # fmt: skip
-    exec(compile(source, f"<report exporter of {', '.join(names[:3])}...>", "exec"), namespace)  # noqa: S102 - built from field names only
+    exec(codecache.compiled(source, f"<report exporter of {', '.join(names[:3])}...>"), namespace)  # noqa: S102 - built from field names only
     return namespace["export"]
 
 
