@@ -4,7 +4,8 @@
 class and compiles it with `exec` when the module is imported: for the ~45 classes a check loads, that compilation is
 a fifth of its start-up (issue 14). `install()` gives the `dataclasses` module an `exec` that compiles each distinct
 source once per machine and reuses the code object from then on. Nothing else changes: the same source compiled with
-the same flags is the same code, and a source never seen before is compiled as `exec` would.
+the same flags is the same code, and a source never seen before is compiled as `exec` would. `compiled()` does the same
+for the functions the engine generates itself (the report's exporters, the record's cleaners).
 
 The cache is a marshal file under `$XDG_CACHE_HOME/mailscope/` (default `~/.cache/mailscope/`), named after the
 interpreter's bytecode tag, like a .pyc. Since it is code, it is read only when it is a regular file owned by this
