@@ -4,7 +4,8 @@
 class and compiles it with `exec` when the module is imported: for the ~45 classes a check loads, that compilation is
 a fifth of its start-up (issue 14). `install()` gives the `dataclasses` module an `exec` that compiles each distinct
 source once per machine and reuses the code object from then on. Nothing else changes: the same source compiled with
-the same flags is the same code, and a source never seen before is compiled as `exec` would.
+the same flags is the same code, and a source never seen before is compiled as `exec` would. `compiled()` does the same
+for the functions the engine generates itself (the report's exporters, the record's cleaners).
 
 The cache is a marshal file under `$XDG_CACHE_HOME/mailscope/` (default `~/.cache/mailscope/`), named after the
 interpreter's bytecode tag, like a .pyc. Since it is code, it is read only when it is a regular file owned by this
@@ -27,6 +28,8 @@ MAX_ENTRIES = 4096  # one entry per distinct method source: mailscope and Textua
 MAX_BYTES = 8 * 1024 * 1024
 FORMAT = 2  # in the file name: a mailscope of another format keeps its own file instead of rewriting this one
 
+_installed: _CodeCache | None = None  # the cache `install()` put in place, for `compiled()`
+
 
 class _CodeCache:
     """Source text -> marshalled code, unmarshalled on first use (the file also holds the classes of commands this
@@ -41,17 +44,21 @@ class _CodeCache:
     def exec(self, source: object, globals: dict | None = None, locals: dict | None = None, /) -> None:
         """`exec` as `dataclasses` calls it, with a string source compiled at most once."""
         if type(source) is str:
-            cached = self.codes.get(source)
-            code = _unmarshalled(cached) if cached is not None else None
-            if code is None:
-                # dont_inherit: compile() would otherwise take this module's `from __future__ import annotations`,
-                # which exec called from dataclasses.py never has (it would turn `-> _return_type` into a string)
-                code = compile(source, "<string>", "exec", dont_inherit=True)
-                self.codes[source] = marshal.dumps(code)
-                self.dirty = True
-            self.used.add(source)
-            source = code
+            source = self.code(source, "<string>", source)
         builtins.exec(source, globals, locals)  # type: ignore[arg-type]
+
+    def code(self, source: str, filename: str, key: str) -> CodeType:
+        """`source` compiled under `filename`, from the cache entry `key` when it holds code."""
+        cached = self.codes.get(key)
+        code = _unmarshalled(cached) if cached is not None else None
+        if code is None:
+            # dont_inherit: compile() would otherwise take this module's `from __future__ import annotations`,
+            # which exec called from dataclasses.py never has (it would turn `-> _return_type` into a string)
+            code = compile(source, filename, "exec", dont_inherit=True)
+            self.codes[key] = marshal.dumps(code)
+            self.dirty = True
+        self.used.add(key)
+        return code
 
     def save(self) -> None:
         """Write when something new was compiled, atomically and private; a full cache keeps only what this run used."""
@@ -71,6 +78,16 @@ class _CodeCache:
                 raise
         except (OSError, ValueError):  # a read-only home, a full disk: the next run compiles again, nothing more
             return
+
+
+def compiled(source: str, filename: str) -> CodeType:
+    """`compile(source, filename, "exec")` for the engine's own generated functions (the report's exporters, the record's
+    cleaners: a dozen per run, compiled from field names as `dataclasses` compiles `__init__`), kept in the same cache
+    once `install()` ran; compiled as it is without it. The entry's key starts with the file name, which no dataclass
+    source does (they start with `def`), so neither kind can take the other's code."""
+    if _installed is None:
+        return compile(source, filename, "exec", dont_inherit=True)
+    return _installed.code(source, filename, f"{filename}\n{source}")
 
 
 def default_path() -> str | None:
@@ -114,6 +131,7 @@ def install(path: str | None = None) -> None:
     path = path or default_path()
     if path is None:
         return
-    cache = _CodeCache(path)
+    global _installed
+    cache = _installed = _CodeCache(path)
     dataclasses.exec = cache.exec  # type: ignore[attr-defined]  # found before the builtin: module globals first
     atexit.register(cache.save)

@@ -17,6 +17,7 @@ from dataclasses import fields, is_dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from mailscope import codecache
 from mailscope.events import (
     Channel,
     DiagnosisUpdated,
@@ -325,5 +326,5 @@ def _dataclass_walk(cls: type) -> Walk | None:
     else:
         lines += ["    for name, item in changed.items():", "        setattr(value, name, item)", "    return value"]
     namespace: dict[str, Any] = {"SCALARS": SCALARS, "clean_deep": clean_deep, "replace": replace}
-    exec(compile("\n".join(lines) + "\n", f"<clean_deep of {cls.__name__}>", "exec"), namespace)  # noqa: S102 - built from field names only
+    exec(codecache.compiled("\n".join(lines) + "\n", f"<clean_deep of {cls.__name__}>"), namespace)  # noqa: S102 - built from field names only
     return namespace["walk"]

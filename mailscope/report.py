@@ -7,7 +7,6 @@ Schema: docs/report-schema.md.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Callable, Container
@@ -15,6 +14,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from mailscope import __version__, codecache  # __version__: pyproject.toml reads it too, importlib.metadata searched every package
 from mailscope.evidence import Fault, Outcome, TokenEvidence
 from mailscope.findings import EvidenceKind, EvidenceRef, EvidenceTime, Finding, Owner, Severity, TimeSource
 from mailscope.record import SCALARS, SessionRecord, dataclass_fields
@@ -83,7 +83,7 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None,
     when = record.judged_at()
     report = {
         "schema": SCHEMA,
-        "tool": {"name": "mailscope", "version": _version()},
+        "tool": {"name": "mailscope", "version": __version__},
         "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
         "target": {
             "host": record.evidence.host,
@@ -170,16 +170,6 @@ def _epoch(value: Any) -> float | None:
 
 def report_json(record: SessionRecord, *, generated_at: datetime | None = None) -> str:
     return json.dumps(build_report(record, generated_at=generated_at), indent=2, ensure_ascii=True)
-
-
-@functools.cache
-def _version() -> str:
-    from importlib import metadata  # slow to import (~20 ms) and to ask (~0.4 ms): once, when a report is built
-
-    try:
-        return metadata.version("mailscope")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def to_plain(value: Any) -> Any:
@@ -300,7 +290,7 @@ def _dataclass(names: tuple[str, ...]) -> Exporter:
     namespace: dict[str, Any] = {
         "SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "sequences": _SEQUENCES, "exporters": _EXPORTERS, "exporter_for": _exporter_for,
     }  # fmt: skip
-    exec(compile(source, f"<report exporter of {', '.join(names[:3])}...>", "exec"), namespace)  # noqa: S102 - built from field names only
+    exec(codecache.compiled(source, f"<report exporter of {', '.join(names[:3])}...>"), namespace)  # noqa: S102 - built from field names only
     return namespace["export"]
 
 

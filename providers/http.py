@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mailscope.events import Channel, Direction
+from mailscope.patterns import lazy
 from mailscope.redact import describe_secret
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ SECRET_FIELDS = frozenset({
 SHOWN_FIELDS = ("grant_type", "client_id", "scope", "response_type", "redirect_uri", "client_assertion_type", "username",
                 "token_type", "expires_in", "ext_expires_in", "user_code", "verification_uri", "verification_url", "interval",
                 "error", "error_codes", "suberror", "issuer")
-_AADSTS_RE = re.compile(r"\bAADSTS\d+\b")
+_AADSTS_RE = lazy(r"\bAADSTS\d+\b")  # compiled for the first error answer without error_codes
 _GRANT_SHORT = {
     "urn:ietf:params:oauth:grant-type:device_code": "device_code",
     "urn:ietf:params:oauth:grant-type:jwt-bearer": "jwt-bearer",
@@ -153,7 +154,7 @@ class HttpTap:
             response_secrets = _secrets_in(body)
             if "error" in body:
                 entry["error"] = str(body.get("error"))
-                codes = body.get("error_codes") or [c[6:] for c in _AADSTS_RE.findall(str(body.get("error_description", "")))]
+                codes = body.get("error_codes") or [c[6:] for c in _AADSTS_RE().findall(str(body.get("error_description", "")))]
                 entry["error_codes"] = [int(c) for c in codes if str(c).isdigit()]
             if "scope" in body:
                 entry["scope"] = str(body["scope"]) if not isinstance(body["scope"], list) else " ".join(body["scope"])

@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from mailscope.patterns import lazy
 from mailscope.protocols import default_port
 from mailscope.settings import CheckSettings, Mechanism, Protocol, SecretSource, Security
 from providers.inputs import InputError, read_text_file
@@ -20,10 +21,11 @@ from providers.inputs import InputError, read_text_file
 SECRET_FIELDS = ("token", "password", "client_secret", "refresh_token")
 SECRET_SOURCE_KINDS = ("env", "file", "stdin", "prompt")
 _ENUMS = {"security": Security, "mechanism": Mechanism, "protocol": Protocol}
-_SECRET_KEY_WORDS = re.compile(r"^(?:.*[_-])?(?:secret|password|passwd|pwd|token|assertion|private_key|api_?key)$", re.I)
-_SECRET_SHAPES = re.compile(
+# compiled on first use: `mailscope audit` and `check` load this module for parse_secret_source, which needs none of them
+_SECRET_KEY_WORDS = lazy(r"^(?:.*[_-])?(?:secret|password|passwd|pwd|token|assertion|private_key|api_?key)$", re.I)
+_SECRET_SHAPES = lazy(
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.|^ya29\.|^1//0|^Ew[AB][\w+/=]{20,}|^0\.A[\w.-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|^4/0[\w-]{20,}")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME_RE = lazy(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class ProfileError(ValueError):
@@ -133,13 +135,13 @@ def _check_no_secrets(name: str, data: dict[str, Any]) -> None:
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, inner in value.items():
-                if _SECRET_KEY_WORDS.search(str(key)) and isinstance(inner, str) and inner and not _is_reference(inner):
+                if _SECRET_KEY_WORDS().search(str(key)) and isinstance(inner, str) and inner and not _is_reference(inner):
                     raise ProfileError(f"profile {name!r}: {prefix}{key} looks like a secret value; store env:VAR or file:/path instead")
                 walk(f"{prefix}{key}.", inner)
         elif isinstance(value, list | tuple):
             for item in value:
                 walk(prefix, item)
-        elif isinstance(value, str) and _SECRET_SHAPES.search(value):
+        elif isinstance(value, str) and _SECRET_SHAPES().search(value):
             raise ProfileError(f"profile {name!r}: {prefix.rstrip('.') or 'a value'} looks like a token or key; "
                                "profiles never hold secrets (name an env var or a file)")
 
@@ -158,7 +160,7 @@ def save_profile(name: str, settings: CheckSettings | dict[str, Any], path: Path
     """Store (or replace) one profile; refuses secret-looking values with a message naming the field."""
     import tomli_w
 
-    if not _NAME_RE.match(name):
+    if not _NAME_RE().match(name):
         raise ProfileError(f"profile name {name!r}: use letters, digits, '.', '_' or '-'")
     path = path or profiles_path()
     plain = _plain(settings)

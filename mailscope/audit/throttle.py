@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mailscope.evidence import FaultKind, SessionEvidence
+from mailscope.patterns import lazy
 
 
 class ThrottleScope(StrEnum):
@@ -37,20 +38,21 @@ class Throttle:
     suggested_delay: float | None = None  # seconds, when the server said how long to wait
 
 
-_IMAP_POP_TEMPORARY = re.compile(
+# Compiled on first use (mailscope.patterns.lazy): an IMAP audit never needs the SMTP ones, a healthy one none of them.
+_IMAP_POP_TEMPORARY = lazy(
     r"\[(?:THROTTLED|UNAVAILABLE|LIMIT|INUSE|SYS/TEMP|IN-USE)\]|Request is throttled|Server Unavailable\."
     r"|Too many simultaneous connections|Temporary System Problem",
     re.IGNORECASE,
 )
-_SMTP_TRANSIENT = re.compile(r"^4\d\d(?:[ -]|$)")
-_SMTP_CLOSING = re.compile(r"^421(?:[ -]|$)")
-_SUGGESTED = re.compile(r"Suggested Backoff Time: (\d{1,9}) milliseconds", re.IGNORECASE)
+_SMTP_TRANSIENT = lazy(r"^4\d\d(?:[ -]|$)")
+_SMTP_CLOSING = lazy(r"^421(?:[ -]|$)")
+_SUGGESTED = lazy(r"Suggested Backoff Time: (\d{1,9}) milliseconds", re.IGNORECASE)
 _GREETING_FAULTS = (FaultKind.BYE_GREETING, FaultKind.UNEXPECTED_GREETING)
 
 
 def throttle_of(evidence: SessionEvidence) -> Throttle | None:
     """The throttling answer that ended this session, or None when it ended for any other reason."""
-    temporary = _SMTP_TRANSIENT.match if evidence.protocol == "smtp" else _IMAP_POP_TEMPORARY.search
+    temporary = _SMTP_TRANSIENT().match if evidence.protocol == "smtp" else _IMAP_POP_TEMPORARY().search
     fault = evidence.fault
     if fault is not None and fault.kind in _GREETING_FAULTS:
         text = evidence.greeting or fault.detail
@@ -65,9 +67,9 @@ def throttle_of(evidence: SessionEvidence) -> Throttle | None:
 
 
 def _scope(evidence: SessionEvidence, text: str) -> ThrottleScope:
-    return ThrottleScope.HOST if evidence.protocol == "smtp" and _SMTP_CLOSING.match(text.strip()) else ThrottleScope.MAILBOX
+    return ThrottleScope.HOST if evidence.protocol == "smtp" and _SMTP_CLOSING().match(text.strip()) else ThrottleScope.MAILBOX
 
 
 def _throttle(text: str, scope: ThrottleScope) -> Throttle:
-    suggested = _SUGGESTED.search(text)
+    suggested = _SUGGESTED().search(text)
     return Throttle(text.strip(), scope, int(suggested.group(1)) / 1000 if suggested else None)

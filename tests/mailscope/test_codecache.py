@@ -155,3 +155,57 @@ def test_mailscope_commands_fill_and_reuse_the_cache(tmp_path: Path) -> None:
     before = cache.stat().st_mtime_ns
     subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
     assert cache.stat().st_mtime_ns == before  # nothing new compiled: not rewritten
+
+
+# A child process: the engine's generated functions (a report exporter, a record cleaner) built through `compiled`, with
+# the cache installed at argv[1] (or none: "-"); prints what they return and how many sources this run compiled.
+GENERATED = textwrap.dedent(
+    """
+    import json, sys
+    from mailscope import codecache
+    if sys.argv[1] != "-":
+        codecache.install(sys.argv[1])
+    from mailscope import report
+    from mailscope.record import clean_deep
+    from mailscope.settings import CheckSettings, SecretSource
+    settings = CheckSettings(host="imap.example.test", port=993, user="a@example.test", token=SecretSource("env", "T"))
+    exported = report._exported(settings, lambda text: text.replace("example", "EXAMPLE"), frozenset())
+    cleaned = clean_deep(settings, lambda value, name: value, lambda text: text.replace("imap.", "IMAP."))
+    code = codecache.compiled("def f():\\n    return 41 + 1\\n", "<a generated function>")
+    namespace = {}
+    exec(code, namespace)
+    cache = codecache._installed
+    print(json.dumps({
+        "exported": exported, "cleaned": [cleaned.host, cleaned.user], "f": namespace["f"](), "filename": code.co_filename,
+        "compiled": None if cache is None else sum(key.startswith("<") for key in cache.codes) if cache.dirty else 0,
+    }))
+    """
+)
+
+
+def test_generated_functions_work_as_compiled_plainly_and_a_second_run_compiles_none_of_them(tmp_path: Path) -> None:
+    path = tmp_path / "code.marshal"
+    runs = []
+    for cache in ("-", str(path), str(path)):
+        done = subprocess.run([sys.executable, "-c", GENERATED, cache], capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout))
+    plain, first, second = runs
+    assert plain["exported"]["host"] == "imap.EXAMPLE.test" and plain["cleaned"] == ["IMAP.example.test", "a@example.test"]
+    assert plain["f"] == 42 and plain["filename"] == "<a generated function>"
+    assert {k: v for k, v in first.items() if k != "compiled"} == {k: v for k, v in second.items() if k != "compiled"}
+    assert {k: v for k, v in first.items() if k != "compiled"} == {k: v for k, v in plain.items() if k != "compiled"}
+    assert plain["compiled"] is None
+    assert first["compiled"] >= 3  # the settings' exporter and cleaner, and f
+    assert second["compiled"] == 0
+
+
+def test_a_generated_function_and_a_dataclass_method_of_the_same_source_keep_their_own_code(tmp_path: Path) -> None:
+    from mailscope import codecache
+
+    cache = codecache._CodeCache(str(tmp_path / "code.marshal"))
+    source = "def f():\n    return 1\n"
+    dataclass_code = cache.code(source, "<string>", source)
+    generated = cache.code(source, "<generated>", f"<generated>\n{source}")
+    assert (dataclass_code.co_filename, generated.co_filename) == ("<string>", "<generated>")
+    assert len(cache.codes) == 2
