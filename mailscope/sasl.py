@@ -359,11 +359,11 @@ def _plain_xoauth2(text: str, mech: str) -> SaslPayload | None:
     `auth=` is no PLAIN triple); without `^` and `\\` no separator was mistyped, and no \x01 is followed by a stray `A`
     before a field name (the one inside is followed by `auth=`); with no `auth=` in `U` (any case) the user field ends
     at the first \x01, and the first `auth=` is the one after it, whose value runs to the final \x01\x01."""
-    if not text.isascii() or not text.startswith("user=") or not text.endswith("\x01\x01") or text.count("\x01") != 3:
-        return None
-    if "^" in text or "\\" in text:
+    if not text.isascii() or not text.startswith("user=") or not text.endswith("\x01\x01"):
         return None
     separator = text.find("\x01")
+    if text.find("\x01", separator + 1) != len(text) - 2 or "^" in text or "\\" in text:  # three \x01: one, then the end's two
+        return None
     user = text[5:separator]
     if not text.startswith("\x01auth=", separator) or "auth=" in user.lower():
         return None
