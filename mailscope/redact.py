@@ -264,6 +264,7 @@ _PEM_END_RE = lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
 MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it would hide every such word
 _MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
 _MEMO_TEXT = 4096  # characters: a longer text (rare, seldom repeated) is never remembered, so the memos stay a few MB
+_BINARY_RUN = 256  # characters: a longer base64 run that decodes to no text (a blob, seldom repeated) is not remembered
 _GENERATIONS = itertools.count(1)  # shared by every family, so that a generation names one family's secrets
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
@@ -281,6 +282,7 @@ class _SecretTables:
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
     rest_memo: dict[str, str] | None = None  # the same for a tagged line's rest (`_rest_alone`), for any plain tag
+    binary_runs: set[str] | None = None  # base64 runs that decode to no text (`_decoded_run`): kept across registrations
     generation: int = 0  # changes with each secret registered, never to another family's: equal generations, equal secrets
 
 
@@ -387,9 +389,11 @@ class Redactor:
         state pending (the same settings, claims, greetings and capability lists recur in every session and report of
         an audit), or for such a line's rest after a plain tag (`_rest_alone`: the answers to tagged commands recur with
         other tags); a registration on any member forgets them all, and no answer made while learning a secret is kept.
+        Which base64 runs decode to no text (`_decoded_run`) is shared too, and kept: no secret changes that answer.
         """
         if self._secrets.memo is None:
             self._secrets.memo, self._secrets.line_memo, self._secrets.rest_memo = {}, {}, {}
+            self._secrets.binary_runs = set()
         return Redactor(_family=self._secrets)
 
     # -- redaction -----------------------------------------------------------------------------------
@@ -489,11 +493,25 @@ class Redactor:
     def _sasl_description(self, m: re.Match[str], depth: int, decoded: list[str]) -> str | None:
         """A description when the base64 run `m` is a SASL payload, else None (keep it); what it decodes to is
         appended to `decoded`."""
-        text = _decoded_text(m.group())
+        text = self._decoded_run(m.group())
         if text is None:
             return None
         decoded.append(text)
         return self._describe_sasl(m.group(), None, depth) if _looks_like_sasl(text) else None
+
+    def _decoded_run(self, candidate: str) -> str | None:
+        """`_decoded_text(candidate)`. A family of forks remembers the runs that decode to no text: the GUIDs, ids and words
+        (`AUTHENTICATE`) that recur in every session and report of an audit. The answer depends on the run alone, not on
+        the secrets: a registration need not forget it (the registered forms are looked for apart)."""
+        binary = self._secrets.binary_runs
+        if binary is not None and candidate in binary:
+            return None
+        text = _decoded_text(candidate)
+        if text is None and binary is not None and len(candidate) <= _BINARY_RUN:
+            if len(binary) >= _MEMO_LIMIT:
+                binary.clear()
+            binary.add(candidate)
+        return text
 
     def _redact_known(self, text: str, *, whole_only: bool) -> tuple[str, bool]:
         """Registered forms: whole ones (and, unless `whole_only`, any piece of `fragment_length()` or more).
@@ -540,7 +558,7 @@ class Redactor:
     def _decoded_secret(self, m: re.Match[str], depth: int) -> str | None:
         """A description when the base64 run `m` decodes to something secret, else None (keep it)."""
         candidate = m.group()
-        text = _decoded_text(candidate)
+        text = self._decoded_run(candidate)
         if text is None:
             return None
         if _looks_like_sasl(text):
