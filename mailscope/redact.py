@@ -136,7 +136,7 @@ def describe_secret(value: str, kind: str | None = None) -> str:
 def describe_token_shapes(text: str) -> str:
     """`text` with every token-shaped run (JWT, `ya29.`, `EwA…`, refresh tokens, client secrets) described: for messages
     that quote what a user wrote (a token pasted into the wrong place), whose `key = value` words are not secrets."""
-    if not any(trigger in text for trigger in _SHAPE_TRIGGERS):
+    if not _has_shape_trigger(text):
         return text
     return _SHAPE_RE().sub(lambda m: describe_secret(m.group()), text)
 
@@ -155,6 +155,16 @@ def fragment_length(value: str) -> int:
 
 # -- catch-all patterns (each applied only when its cheap trigger is present) -----------------------
 _SHAPE_TRIGGERS = ("eyJ", "ya29.", "1//0", "4/0", "GOCSPX-", "AIza", "EwA", "EwB", ".A", "M.", "Q~")
+
+
+def _has_shape_trigger(text: str) -> bool:
+    """Whether one of `_SHAPE_TRIGGERS` is in `text`: written out, a third cheaper than `any` over the tuple."""
+    return (
+        "eyJ" in text or "ya29." in text or "1//0" in text or "4/0" in text or "GOCSPX-" in text or "AIza" in text
+        or "EwA" in text or "EwB" in text or ".A" in text or "M." in text or "Q~" in text
+    )  # fmt: skip
+
+
 _NOT_IN_TOKEN = r"(?<![\w+/.~-])"  # a shape starts where no token/base64 character precedes it
 _SHAPE_RE = lazy(
     _NOT_IN_TOKEN
@@ -178,7 +188,17 @@ _BASIC_RE = lazy(r"(?P<head>\bbasic\s+)(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+
 _AUTHORIZATION_RE = lazy(r"(?P<head>\b(?:proxy-)?authorization:\s*[\w-]+\s+)(?P<value>(?![<*])\S+)", re.IGNORECASE)
 _COOKIE_RE = lazy(r"(?P<head>\b(?:set-)?cookie:\s*)(?P<value>(?!<)\S.*)", re.IGNORECASE)
 _URL_USERINFO_RE = lazy(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>(?!<)[^@\s/]+)(?=@)", re.IGNORECASE)
-_PAIR_KEYWORDS = ("pass", "pwd", "secret", "token", "assertion", "key", "code")
+
+
+def _has_pair_keyword(lowered: str) -> bool:
+    """Whether a word the secret pairs' patterns (`_PAIR_RE`, `_CODE_RE`) need is in the lower-cased text: `pass`, `pwd`,
+    `secret`, `token`, `assertion`, `key` or `code`, written out as in `_has_shape_trigger`."""
+    return (
+        "pass" in lowered or "pwd" in lowered or "secret" in lowered or "token" in lowered or "assertion" in lowered
+        or "key" in lowered or "code" in lowered
+    )  # fmt: skip
+
+
 _SECRET_KEY = r"(?:[\w.-]*?(?:pass(?:word|wd|phrase)?|pwd|secret|token|assertion|private[_-]?key|api[_-]?key|access[_-]?key)|device_code)"
 # key=value anywhere; "key": value quoted (JSON); key: value only at a line start (YAML, headers), so
 # prose such as "cannot read the password: environment variable X is not set" stays readable.
@@ -244,6 +264,7 @@ _PEM_END_RE = lazy(r"-----END [A-Z ]*PRIVATE KEY-----")
 MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it would hide every such word
 _MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
 _MEMO_TEXT = 4096  # characters: a longer text (rare, seldom repeated) is never remembered, so the memos stay a few MB
+_BINARY_RUN = 256  # characters: a longer base64 run that decodes to no text (a blob, seldom repeated) is not remembered
 _GENERATIONS = itertools.count(1)  # shared by every family, so that a generation names one family's secrets
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
@@ -261,6 +282,7 @@ class _SecretTables:
     memo: dict[str, str] | None = None  # what `redact` gave, for a family of forks (None: a lone redactor keeps none)
     line_memo: dict[str, str] | None = None  # what `redact_line` gave for a line that found and left no line state
     rest_memo: dict[str, str] | None = None  # the same for a tagged line's rest (`_rest_alone`), for any plain tag
+    binary_runs: set[str] | None = None  # base64 runs that decode to no text (`_decoded_run`): kept across registrations
     generation: int = 0  # changes with each secret registered, never to another family's: equal generations, equal secrets
 
 
@@ -367,9 +389,11 @@ class Redactor:
         state pending (the same settings, claims, greetings and capability lists recur in every session and report of
         an audit), or for such a line's rest after a plain tag (`_rest_alone`: the answers to tagged commands recur with
         other tags); a registration on any member forgets them all, and no answer made while learning a secret is kept.
+        Which base64 runs decode to no text (`_decoded_run`) is shared too, and kept: no secret changes that answer.
         """
         if self._secrets.memo is None:
             self._secrets.memo, self._secrets.line_memo, self._secrets.rest_memo = {}, {}, {}
+            self._secrets.binary_runs = set()
         return Redactor(_family=self._secrets)
 
     # -- redaction -----------------------------------------------------------------------------------
@@ -469,11 +493,25 @@ class Redactor:
     def _sasl_description(self, m: re.Match[str], depth: int, decoded: list[str]) -> str | None:
         """A description when the base64 run `m` is a SASL payload, else None (keep it); what it decodes to is
         appended to `decoded`."""
-        text = _decoded_text(m.group())
+        text = self._decoded_run(m.group())
         if text is None:
             return None
         decoded.append(text)
         return self._describe_sasl(m.group(), None, depth) if _looks_like_sasl(text) else None
+
+    def _decoded_run(self, candidate: str) -> str | None:
+        """`_decoded_text(candidate)`. A family of forks remembers the runs that decode to no text: the GUIDs, ids and words
+        (`AUTHENTICATE`) that recur in every session and report of an audit. The answer depends on the run alone, not on
+        the secrets: a registration need not forget it (the registered forms are looked for apart)."""
+        binary = self._secrets.binary_runs
+        if binary is not None and candidate in binary:
+            return None
+        text = _decoded_text(candidate)
+        if text is None and binary is not None and len(candidate) <= _BINARY_RUN:
+            if len(binary) >= _MEMO_LIMIT:
+                binary.clear()
+            binary.add(candidate)
+        return text
 
     def _redact_known(self, text: str, *, whole_only: bool) -> tuple[str, bool]:
         """Registered forms: whole ones (and, unless `whole_only`, any piece of `fragment_length()` or more).
@@ -512,8 +550,7 @@ class Redactor:
         return "".join(out), pieces
 
     def _catch_all(self, text: str, depth: int, nothing_decoded: str | None = None) -> str:
-        if _may_hold_secret(text):
-            text = _catch_all_patterns(text, self._seen)
+        text = _catch_all_patterns(text, self._seen)
         if depth < _MAX_DEPTH and len(text) >= 12 and text != nothing_decoded:
             text = _B64_RUN_RE().sub(lambda m: self._decoded_secret(m, depth) or m.group(), text)
         return text
@@ -521,7 +558,7 @@ class Redactor:
     def _decoded_secret(self, m: re.Match[str], depth: int) -> str | None:
         """A description when the base64 run `m` decodes to something secret, else None (keep it)."""
         candidate = m.group()
-        text = _decoded_text(candidate)
+        text = self._decoded_run(candidate)
         if text is None:
             return None
         if _looks_like_sasl(text):
@@ -655,23 +692,12 @@ def _without_cut_jwt(text: str) -> tuple[str, bool]:
     return text[: partial.start("value")] + describe_secret(partial.group("value"), "jwt fragment") + text[partial.end("value") :], True
 
 
-def _may_hold_secret(text: str) -> bool:
-    """Cheap gate for `_catch_all_patterns`: substring tests are several times faster than one
-    regex alternation over the same literals (the per-line hot path of log import)."""
-    lowered = text.lower()
-    return (
-        "eyJ" in text or "ya29." in text or "1//0" in text or "4/0" in text or "GOCSPX-" in text or "AIza" in text
-        or "Ew" in text or ".A" in text or "M." in text or "Q~" in text or "-----BEGIN" in text or "://" in text
-        or "pass" in lowered or "pwd" in lowered or "secret" in lowered or "token" in lowered or "assertion" in lowered
-        or "key" in lowered or "code" in lowered or "bearer" in lowered or "basic" in lowered or "login" in lowered
-        or "authorization:" in lowered or "cookie:" in lowered
-    )
-
-
 def _catch_all_patterns(text: str, seen: list[tuple[str, str]]) -> str:
     """Token shapes, headers, key=value pairs, LOGIN/PASS: everything but base64 decoding. Passwords and secret
-    values it meets are appended to `seen` (the redactor registers them, so a later echo is caught too)."""
-    if any(trigger in text for trigger in _SHAPE_TRIGGERS):
+    values it meets are appended to `seen` (the redactor registers them, so a later echo is caught too). Each pattern
+    waits behind its own substring tests (several times faster than a regex alternation over the same literals), so a
+    text with none of them costs those tests alone: no gate in front tests them all a first time."""
+    if _has_shape_trigger(text):
         text = _SHAPE_RE().sub(lambda m: describe_secret(m.group()), text)
     if "-----BEGIN" in text:
         text = _PEM_RE().sub(lambda m: f"<{m.group(1).lower()} {len(m.group())} chars {fingerprint(m.group())}>", text)
@@ -686,7 +712,7 @@ def _catch_all_patterns(text: str, seen: list[tuple[str, str]]) -> str:
         text = _COOKIE_RE().sub(lambda m: m.group("head") + describe_secret(m.group("value"), "cookie"), text)
     if "://" in text:
         text = _URL_USERINFO_RE().sub(lambda m: m.group("head") + _seen_secret(seen, m.group("value"), "password"), text)
-    if any(keyword in lowered for keyword in _PAIR_KEYWORDS):
+    if _has_pair_keyword(lowered):
         if not text.isascii() or _PAIR_HINT_RE().search(text.lower()):
             text = _PAIR_RE().sub(lambda m: _replace_pair(m, seen), text)
         if "code=" in text:

@@ -18,8 +18,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailscope.patterns import lazy
+
 MAX_CHALLENGE_DEPTH = 16  # Gmail's and RFC 7628's error objects nest two levels
-_B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
+_B64URL_RE = lazy(r"^[A-Za-z0-9_-]*={0,2}$")
 
 # code -> message. Append only: the diagnosis and reports key on these codes and show these texts.
 DEFECTS: dict[str, str] = {
@@ -156,16 +158,17 @@ class SaslPayload:
                 self.defects.insert(0, DEFECTS[code])
 
 
-_TOKEN_SHAPE_RE = re.compile(r"^(?:eyJ[\w-]+\.[\w-]+\.[\w-]*|ya29\.[\w.-]+|Ew[AB][\w+/=.!*-]{16,})$")
-_OPAQUE_TOKEN_RE = re.compile(r"^(?:[Bb]earer\s+)?[\w.~+/=!*-]{16,}$")
-_AUTH_RE = re.compile(r"auth=(?P<value>[^\x01]*)", re.IGNORECASE)
-_ADDRESS_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-_ESCAPED_SEPARATOR_RE = re.compile(r"\\x01|\\001|\\u0001|\\1(?![0-9])")
-_STRAY_A_RE = re.compile(r"\x01A(?=auth=|user=|host=|port=)", re.IGNORECASE)
-_USER_RE = re.compile(r"user=(.*?)(?=\x01|auth=|$)", re.IGNORECASE | re.DOTALL)
+_TOKEN_SHAPE_RE = lazy(r"^(?:eyJ[\w-]+\.[\w-]+\.[\w-]*|ya29\.[\w.-]+|Ew[AB][\w+/=.!*-]{16,})$")
+_OPAQUE_TOKEN_RE = lazy(r"^(?:[Bb]earer\s+)?[\w.~+/=!*-]{16,}$")
+_AUTH_RE = lazy(r"auth=(?P<value>[^\x01]*)", re.IGNORECASE)
+_ADDRESS_RE = lazy(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_ESCAPED_SEPARATOR_RE = lazy(r"\\x01|\\001|\\u0001|\\1(?![0-9])")
+_STRAY_A_RE = lazy(r"\x01A(?=auth=|user=|host=|port=)", re.IGNORECASE)
+_USER_RE = lazy(r"user=(.*?)(?=\x01|auth=|$)", re.IGNORECASE | re.DOTALL)
 _LITERAL_CARET_A = "^A"
 _OAUTH_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
-_TEXT_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*")  # may hold SASL's \0 and \x01
+# May hold SASL's \0 and \x01. Compiled at import, unlike the others: it is read as a pattern object from outside too.
+_TEXT_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*")
 # The same controls as bytes: in UTF-8 a byte under 0x80 is always its own character, so bytes hold one exactly when their text does.
 CONTROL_BYTES = bytes([*range(0x02, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
@@ -188,7 +191,7 @@ def parse_response(text: str | bytes, mechanism: str | None = None) -> SaslPaylo
     compact = re.sub(r"\s+", "", stripped)
     if compact != stripped:
         codes.append("base64_whitespace")
-    if _B64URL_RE.match(compact) and ("-" in compact or "_" in compact):
+    if _B64URL_RE().match(compact) and ("-" in compact or "_" in compact):
         codes.append("base64_urlsafe")
         compact = compact.replace("-", "+").replace("_", "/")
     if compact and len(compact) % 4 and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", compact):
@@ -225,31 +228,33 @@ def parse_payload(data: bytes, mechanism: str | None = None, *, _depth: int = 0)
         payload = SaslPayload("unknown")
         payload.add("unknown_payload")
         return payload
-    if "\0" in text and "auth=" not in text.lower():
-        payload = _parse_plain(text)
-        if mech in _OAUTH_MECHANISMS:
-            payload.add("plain_payload_for_oauth_mechanism")
-        return payload
-    nested = b64decode_strict(stripped) if _depth < 2 else None
-    if nested is not None and (b"auth=" in nested.lower() or nested.count(b"\0") == 2):
-        inner = parse_payload(nested, mechanism, _depth=_depth + 1)
-        inner._prepend(["double_base64"])
-        return inner
-    opaque = mech in _OAUTH_MECHANISMS and _OPAQUE_TOKEN_RE.match(stripped) and "user=" not in stripped.lower()
-    if _TOKEN_SHAPE_RE.match(stripped) or opaque:
-        payload = SaslPayload("raw_token")
-        scheme, _, token = stripped.partition(" ") if " " in stripped else ("", "", stripped)
-        payload.token, payload.scheme = token, scheme or None
-        payload.add("raw_token")
-        return payload
-    if stripped.startswith(("n,", "y,", "p=")):
-        payload = _parse_oauthbearer(text, mech)
-    elif "auth=" in text.lower() or text.lower().startswith("user="):
-        payload = _parse_xoauth2(text, mech)
-    else:
-        payload = SaslPayload("unknown")
-        payload.add("unknown_payload")
-        return payload
+    payload = _plain_xoauth2(text, mech)  # the payload every client builds, in a few passes
+    if payload is None:
+        if "\0" in text and "auth=" not in text.lower():
+            payload = _parse_plain(text)
+            if mech in _OAUTH_MECHANISMS:
+                payload.add("plain_payload_for_oauth_mechanism")
+            return payload
+        nested = b64decode_strict(stripped) if _depth < 2 else None
+        if nested is not None and (b"auth=" in nested.lower() or nested.count(b"\0") == 2):
+            inner = parse_payload(nested, mechanism, _depth=_depth + 1)
+            inner._prepend(["double_base64"])
+            return inner
+        opaque = mech in _OAUTH_MECHANISMS and _OPAQUE_TOKEN_RE().match(stripped) and "user=" not in stripped.lower()
+        if _TOKEN_SHAPE_RE().match(stripped) or opaque:
+            payload = SaslPayload("raw_token")
+            scheme, _, token = stripped.partition(" ") if " " in stripped else ("", "", stripped)
+            payload.token, payload.scheme = token, scheme or None
+            payload.add("raw_token")
+            return payload
+        if stripped.startswith(("n,", "y,", "p=")):
+            payload = _parse_oauthbearer(text, mech)
+        elif "auth=" in text.lower() or text.lower().startswith("user="):
+            payload = _parse_xoauth2(text, mech)
+        else:
+            payload = SaslPayload("unknown")
+            payload.add("unknown_payload")
+            return payload
     if mech in ("PLAIN", "LOGIN"):
         payload.add("oauth_payload_for_password_mechanism")
     return payload
@@ -260,21 +265,25 @@ def _normalise_separators(text: str, payload: SaslPayload) -> str:
     if _LITERAL_CARET_A in text:
         payload.add("literal_caret_a")
         text = text.replace(_LITERAL_CARET_A, "\x01")
-    if _ESCAPED_SEPARATOR_RE.search(text):
+    if _ESCAPED_SEPARATOR_RE().search(text):
         payload.add("escaped_separator")
-        text = _ESCAPED_SEPARATOR_RE.sub("\x01", text)
-    if _STRAY_A_RE.search(text):
+        text = _ESCAPED_SEPARATOR_RE().sub("\x01", text)
+    if _STRAY_A_RE().search(text):
         payload.add("stray_a_after_separator")
-        text = _STRAY_A_RE.sub("\x01", text)
+        text = _STRAY_A_RE().sub("\x01", text)
     return text
 
 
 def _auth_field(text: str, payload: SaslPayload) -> None:
-    m = _AUTH_RE.search(text)
+    m = _AUTH_RE().search(text)
     if not m:
         payload.add("missing_auth")
         return
-    value = m.group("value")
+    _auth_value(m.group("value"), payload)
+
+
+def _auth_value(value: str, payload: SaslPayload) -> None:
+    """What `auth=` holds: the scheme and the token, and their defects."""
     scheme, space, token = value.partition(" ")
     if not space:
         if scheme.lower() == "bearer":
@@ -313,14 +322,14 @@ PASSWORD_MAX = 64  # access tokens run to hundreds of characters (Google's ya29.
 
 def looks_like_password(value: str) -> bool:
     """A bearer value no issuer would mint: short, no token shape (JWT, ya29., EwA…), not even a JWT's dots."""
-    return 0 < len(value) <= PASSWORD_MAX and not _TOKEN_SHAPE_RE.match(value) and value.count(".") < 2
+    return 0 < len(value) <= PASSWORD_MAX and not _TOKEN_SHAPE_RE().match(value) and value.count(".") < 2
 
 
 def _user_field(user: str, payload: SaslPayload) -> None:
     payload.user = user.strip()
     if not payload.user:
         payload.add("empty_user")
-    elif not _ADDRESS_RE.match(payload.user):
+    elif not _ADDRESS_RE().match(payload.user):
         payload.add("user_not_address")
 
 
@@ -333,12 +342,36 @@ def _parse_xoauth2(text: str, mech: str) -> SaslPayload:
         payload.add("missing_separators")
     if not text.endswith("\x01\x01"):
         payload.add("missing_terminator")
-    m = _USER_RE.match(text)
+    m = _USER_RE().match(text)
     if m:
         _user_field(m.group(1), payload)
     else:
         payload.add("missing_user")
     _auth_field(text, payload)
+    return payload
+
+
+def _plain_xoauth2(text: str, mech: str) -> SaslPayload | None:
+    """What `_parse_xoauth2` gives for ASCII `text` of the shape every client builds, `user=U\x01auth=V\x01\x01`, read in a
+    few passes over a token of thousands of characters (the pattern searches took a dozen), or None for any other text,
+    which the full parser reads. Equal because, for that shape: there are exactly three \x01, so `V` holds none and no
+    other parser branch applies (neither base64 nor a token shape holds a \x01, it starts `user=`, and a text holding
+    `auth=` is no PLAIN triple); without `^` and `\\` no separator was mistyped, and no \x01 is followed by a stray `A`
+    before a field name (the one inside is followed by `auth=`); with no `auth=` in `U` (any case) the user field ends
+    at the first \x01, and the first `auth=` is the one after it, whose value runs to the final \x01\x01."""
+    if not text.isascii() or not text.startswith("user=") or not text.endswith("\x01\x01"):
+        return None
+    separator = text.find("\x01")
+    if text.find("\x01", separator + 1) != len(text) - 2 or "^" in text or "\\" in text:  # three \x01: one, then the end's two
+        return None
+    user = text[5:separator]
+    if not text.startswith("\x01auth=", separator) or "auth=" in user.lower():
+        return None
+    payload = SaslPayload("xoauth2")
+    if mech == "OAUTHBEARER":
+        payload.add("xoauth2_sent_as_oauthbearer")
+    _user_field(user, payload)
+    _auth_value(text[separator + 6 : -2], payload)
     return payload
 
 
@@ -373,7 +406,7 @@ def _parse_plain(text: str) -> SaslPayload:
         return payload
     authzid, user, password = parts
     payload = SaslPayload("plain", user=user, password=password, fields={"authzid": authzid})
-    if _TOKEN_SHAPE_RE.match(password.strip()):
+    if _TOKEN_SHAPE_RE().match(password.strip()):
         payload.add("plain_password_is_token")
     return payload
 
