@@ -582,9 +582,11 @@ class Redactor:
             elif payload.token:
                 self._seen.append((payload.token, ""))
         described = sasl.describe_payload(payload, describe_secret)
-        # Belt and braces: a malformed payload may put part of the secret where structure is shown.
+        # Belt and braces: a malformed payload may put part of the secret where structure is shown. One level deeper, not
+        # at the limit: base64 inside the structure (a user name that is the base64 of `password=...`) is decoded here as
+        # the transcript line's own pass decodes it, so the evidence keeps no more than the line shows.
         if depth < _MAX_DEPTH:
-            described = self._redact_text(described, _MAX_DEPTH)
+            described = self._redact_text(described, depth + 1)
         return f"<SASL {label} {described}>"
 
     def _apply_line_state(self, text: str) -> str:

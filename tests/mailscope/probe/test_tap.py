@@ -81,3 +81,16 @@ def test_unterminated_rest_is_kept_and_marked() -> None:
     recorder.close()
     assert record.lines[-1].text == "* OK half a li"
     assert record.lines[-1].annotations == ("incomplete line: the connection ended before CRLF",)
+
+
+def test_a_secret_hidden_as_base64_inside_the_sasl_user_is_redacted_in_the_evidence_as_in_the_transcript() -> None:
+    """The stored SASL description (shown as evidence) is redacted as deeply as the transcript line: a user name that is
+    the base64 of `password=...` must not keep that base64 in `client_payload` when the line decodes and redacts it."""
+    record, recorder = _recorder()
+    hidden = base64.b64encode(b"password=hunter22-secret").decode()
+    b64 = sasl.b64(sasl.xoauth2_payload(f"{hidden}@contoso.com", TOKEN))
+    recorder.feed(Direction.CLIENT, f"A1 AUTHENTICATE XOAUTH2 {b64}\r\n".encode())
+    [exchange] = record.evidence.sasl
+    for text in (record.lines[-1].text, exchange.client_payload):
+        assert hidden not in text and "hunter22" not in text and TOKEN not in text, text
+        assert "<base64 of password=<" in text, text
