@@ -158,3 +158,23 @@ async def test_system_trust_rejects_the_lab_certificate(dovecot: labfixture.LabI
     record = await _check(dovecot, monkeypatch, labfixture.mint(dovecot), ca_file=None)
     assert record.evidence.fault.kind is FaultKind.TLS_VERIFY and "self-signed certificate" in record.evidence.fault.detail
     assert record.outcome.kind is OutcomeKind.FAULT
+
+
+@pytest.mark.parametrize("security", [Security.TLS, Security.STARTTLS])
+async def test_the_tls_line_stands_where_the_handshake_happened_on_the_wire(
+    dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch, security: Security
+) -> None:
+    """Against a server we did not write: implicit TLS puts the TLS line before Dovecot's greeting (the handshake comes
+    first), STARTTLS puts it after the server's OK to STARTTLS and before the client's next command."""
+    record = await _check(dovecot, monkeypatch, labfixture.mint(dovecot), security=security)
+    texts = [(line.direction, line.text) for line in record.lines]
+    tls_at = next(i for i, (direction, text) in enumerate(texts) if direction is Direction.INFO and text.startswith("TLS "))
+    greeting_at = next(i for i, (direction, _) in enumerate(texts) if direction is Direction.SERVER)
+    if security is Security.TLS:
+        assert tls_at < greeting_at, texts
+    else:
+        asked = next(i for i, (d, text) in enumerate(texts) if d is Direction.CLIENT and text.endswith(" STARTTLS"))
+        starttls_ok = asked + 1
+        assert texts[starttls_ok][0] is Direction.SERVER and " OK " in texts[starttls_ok][1], texts
+        after = next(i for i, (d, _) in enumerate(texts) if d is Direction.CLIENT and i > tls_at)
+        assert greeting_at < starttls_ok < tls_at < after, texts
