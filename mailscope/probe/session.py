@@ -57,7 +57,8 @@ class ProbeSession:
         self.failure: tuple[FaultKind, str] | None = None  # a fault found while reading (not by a step): reported by race()
         self._lost: asyncio.Future[Exception | None] | None = None
         self._step: _Step | None = None  # the step race() is waiting on: what the step timer and a lost connection interrupt
-        self._timer: asyncio.TimerHandle | None = None  # the session's one step timer (see race)
+        self._timer: asyncio.Handle | None = None  # the session's one step timer (see race)
+        self._timer_at = 0.0  # when it fires (uvloop's call_at gives a plain Handle, without when(), for a time passed)
 
     # -- connecting ------------------------------------------------------------------------------
     async def open(self, protocol_factory: Callable[[], asyncio.BaseProtocol]) -> None:
@@ -255,10 +256,10 @@ class ProbeSession:
         assert current is not None and self._step is None  # a session's steps run one after the other
         loop = current.get_loop()
         waiting = self._step = _Step(current, loop.time() + timeout)
-        if self._timer is None or self._timer.when() > waiting.deadline:
+        if self._timer is None or self._timer_at > waiting.deadline:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = loop.call_at(waiting.deadline, self._on_timer)
+            self._arm(loop, waiting.deadline)
         try:
             result = await awaitable
         except asyncio.CancelledError:
@@ -282,15 +283,18 @@ class ProbeSession:
     def _on_timer(self) -> None:
         """The session's step timer: the step waiting now has reached its deadline (it is cancelled), or was started after
         the timer was armed and ends later (the timer is armed again for it)."""
-        waiting, fired = self._step, self._timer
+        waiting = self._step
         self._timer = None
         if waiting is None or waiting.interrupted:
             return
-        if fired is not None and waiting.deadline > fired.when():
-            self._timer = waiting.task.get_loop().call_at(waiting.deadline, self._on_timer)
+        if waiting.deadline > self._timer_at:
+            self._arm(waiting.task.get_loop(), waiting.deadline)
             return
         waiting.interrupted = waiting.expired = True
         waiting.task.cancel()
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        self._timer, self._timer_at = loop.call_at(deadline, self._on_timer), deadline
 
     def _interrupt_lost(self, _: object) -> None:
         """The connection closed (a done callback of `_lost`, so one loop turn later, as the step's own answer would come):

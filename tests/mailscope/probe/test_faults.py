@@ -30,6 +30,8 @@ from mailscope.record import SessionRecord
 from mailscope.secret import Secret, SecretKind
 from mailscope.settings import CheckSettings, Mechanism, Security
 
+pytestmark = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])  # the audit's loop (uvloop) too
+
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsInNjcCI6Ik1haWwuUmVhZCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 TIMEOUT = 1.0
 

@@ -18,6 +18,8 @@ from mailscope.protocols import decide_outcome
 from mailscope.record import SessionRecord
 from mailscope.settings import Protocol, Security
 
+BOTH_LOOPS = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])  # the audit's loop (uvloop) too
+
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 BURST = 5000
 
@@ -37,6 +39,7 @@ def _accepting(burst_on: bytes, burst: bytes):
     return on_command
 
 
+@BOTH_LOOPS
 @pytest.mark.parametrize("command", [b"AUTHENTICATE", b"EXAMINE"])
 async def test_five_thousand_untagged_lines_in_one_write_are_read(command: bytes) -> None:
     burst = b"".join(b"* LIST (\\HasNoChildren) \".\" Folder%d\r\n" % i for i in range(BURST))
@@ -46,6 +49,7 @@ async def test_five_thousand_untagged_lines_in_one_write_are_read(command: bytes
     assert sum(1 for line in record.lines if line.text.startswith("* LIST")) == BURST
 
 
+@BOTH_LOOPS
 async def test_ten_thousand_continuations_are_read_and_the_refusal_kept() -> None:
     async def on_command(tag: bytes, name: bytes, args: bytes, writer) -> bool:  # noqa: ANN001
         if name == b"AUTHENTICATE":
@@ -73,6 +77,7 @@ def _next_tag(tag: bytes) -> bytes:
     return prefix + str(int(tag[len(prefix):]) + 1).encode()
 
 
+@BOTH_LOOPS
 @pytest.mark.parametrize("make_tag", [lambda tag: b"ZZZZ99", _next_tag], ids=["unknown-tag", "next-command-tag"])
 async def test_a_tag_the_library_cannot_place_is_a_client_parser_error(make_tag) -> None:  # noqa: ANN001
     record = await _probe(scripted(_tagged(make_tag)))
@@ -81,6 +86,7 @@ async def test_a_tag_the_library_cannot_place_is_a_client_parser_error(make_tag)
     assert fault.step == "AUTHENTICATE" and "aioimaplib" in fault.detail and "closed" not in fault.detail
 
 
+@BOTH_LOOPS
 async def test_tagged_lines_before_any_command_are_a_client_parser_error() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"* OK [CAPABILITY " + CAPS + b"] ready\r\nA1 OK nothing was asked\r\n")
@@ -90,6 +96,7 @@ async def test_tagged_lines_before_any_command_are_a_client_parser_error() -> No
     assert record.evidence.fault.kind is FaultKind.CLIENT_PARSER, record.evidence.fault
 
 
+@BOTH_LOOPS
 async def test_the_client_parser_fault_has_its_own_finding() -> None:
     from mailscope.diagnosis import diagnose
     from mailscope.findings import Owner
@@ -100,6 +107,7 @@ async def test_the_client_parser_fault_has_its_own_finding() -> None:
     assert top.id == "client_parser_error" and top.owner is Owner.MAILSCOPE
 
 
+@BOTH_LOOPS
 @pytest.mark.parametrize("protocol", list(Protocol))
 async def test_a_tls_handshake_that_never_completes_is_a_handshake_timeout(protocol: Protocol) -> None:
     loop = asyncio.get_running_loop()

@@ -16,6 +16,8 @@ from mailscope.protocols import decide_outcome
 from mailscope.record import SessionRecord
 from mailscope.settings import Mechanism, Protocol, Security
 
+BOTH_LOOPS = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])  # the audit's loop (uvloop) too
+
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsInNjcCI6IlBPUC5BY2Nlc3NBc1VzZXIuQWxsIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 USER = "alice@example.test"
 EXO_FAILED = b"-ERR Authentication failure: unknown user name or bad password."
@@ -51,6 +53,7 @@ def _texts(record: SessionRecord) -> str:
     return "\n".join(line.text for line in record.lines)
 
 
+@BOTH_LOOPS
 async def test_exchange_two_step_by_default_then_stat() -> None:
     record = await _probe(exchange())
     evidence = record.evidence
@@ -63,6 +66,7 @@ async def test_exchange_two_step_by_default_then_stat() -> None:
     assert TOKEN not in _texts(record)
 
 
+@BOTH_LOOPS
 async def test_one_line_form_when_asked_and_exchanges_refusal_is_kept() -> None:
     record = await _probe(exchange(), sasl_ir="yes")
     exchange_ = record.evidence.sasl[0]
@@ -71,12 +75,14 @@ async def test_one_line_form_when_asked_and_exchanges_refusal_is_kept() -> None:
     assert decide_outcome(record.evidence).kind is OutcomeKind.AUTH_FAILED
 
 
+@BOTH_LOOPS
 async def test_authenticated_but_not_connected_at_stat() -> None:
     record = await _probe(exchange(stat=b"-ERR Logon failure: unknown user name or bad password. User is authenticated but not connected."))
     outcome = decide_outcome(record.evidence)
     assert outcome.kind is OutcomeKind.AUTHENTICATED_NOT_CONNECTED and "not connected" in outcome.summary
 
 
+@BOTH_LOOPS
 async def test_user_pass_is_a_password_login_with_the_password_redacted() -> None:
     password = "Winter2026!Pass"
 
@@ -92,6 +98,7 @@ async def test_user_pass_is_a_password_login_with_the_password_redacted() -> Non
     assert password not in _texts(record) and "PASS <password 15 chars sha256:" in _texts(record)
 
 
+@BOTH_LOOPS
 async def test_stls_reads_capa_again(certificate: tuple[Path, Path]) -> None:
     handler = pop3_server(_stat_only, tls=server_context(*certificate), capa=[b"STLS", b"USER", b"SASL XOAUTH2", b"."])
     record = await _probe(handler, security=Security.STARTTLS, ca_file=str(certificate[0]))
@@ -108,6 +115,7 @@ async def _stat_only(command: str, writer) -> bytes:  # noqa: ANN001
 
 
 # -- hostile servers ---------------------------------------------------------------------------------------
+@BOTH_LOOPS
 async def test_endless_continuations_are_cancelled() -> None:
     async def script(command: str, writer) -> bytes:  # noqa: ANN001
         return b"-ERR enough\r\n" if command == "*" else b"+ \r\n"
@@ -117,6 +125,7 @@ async def test_endless_continuations_are_cancelled() -> None:
     assert clients[-2] == "*" and record.evidence.auth_result == "NO" and record.evidence.fault is None
 
 
+@BOTH_LOOPS
 async def test_a_server_that_answers_the_cancel_with_another_continuation_loops() -> None:
     async def script(command: str, writer) -> bytes:  # noqa: ANN001
         return b"+ \r\n"  # every response, the cancel too, gets another continuation: no verdict ever comes
@@ -127,6 +136,7 @@ async def test_a_server_that_answers_the_cancel_with_another_continuation_loops(
     assert sum(1 for line in record.lines if line.direction == "client" and line.text == "*") == 1
 
 
+@BOTH_LOOPS
 async def test_a_capability_list_that_never_ends_is_server_silence_not_a_hang() -> None:
     async def script(command: str, writer) -> bytes:  # noqa: ANN001
         return b"+OK\r\n"
@@ -137,6 +147,7 @@ async def test_a_capability_list_that_never_ends_is_server_silence_not_a_hang() 
     assert len(record.lines) > 5000  # every line was read and stored
 
 
+@BOTH_LOOPS
 async def test_refused_greeting_and_garbage() -> None:
     async def nothing(command: str, writer) -> bytes:  # noqa: ANN001
         return b"-ERR\r\n"
@@ -147,6 +158,7 @@ async def test_refused_greeting_and_garbage() -> None:
     assert garbage.evidence.fault.kind is FaultKind.UNEXPECTED_GREETING and "not a POP3 greeting" in garbage.evidence.fault.detail
 
 
+@BOTH_LOOPS
 async def test_a_line_without_crlf_is_bounded() -> None:
     async def flood(command: str, writer) -> bytes:  # noqa: ANN001
         return b"+ " + base64.b64encode(b"x" * 200_000)  # 266 KB, never terminated

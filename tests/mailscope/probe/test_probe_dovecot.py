@@ -15,6 +15,8 @@ from mailscope.record import SessionRecord
 from mailscope.settings import CheckSettings, Mechanism, SecretSource, Security
 from providers.registry import token_source_for
 
+BOTH_LOOPS = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])  # the audit's loop (uvloop) too
+
 pytestmark = pytest.mark.dovecot
 
 USER = "alice@example.test"
@@ -59,6 +61,7 @@ def _assert_no_secret(record: SessionRecord, secret: str) -> None:
         assert secret not in text and b64[:-4] not in text
 
 
+@BOTH_LOOPS
 async def test_valid_jwt_xoauth2_reaches_the_mailbox(dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch) -> None:
     record = await _check(dovecot, monkeypatch, labfixture.mint(dovecot))
     evidence = record.evidence
@@ -88,6 +91,7 @@ async def test_valid_jwt_xoauth2_reaches_the_mailbox(dovecot: labfixture.LabInst
     ],
     ids=["xoauth2-expired", "xoauth2-wrong-scope", "oauthbearer-expired"],
 )
+@BOTH_LOOPS
 async def test_refused_token_keeps_the_decoded_challenge_and_ends_cleanly(
     dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch, token_kwargs: dict, mechanism: Mechanism, challenge: dict, answer: str
 ) -> None:
@@ -104,6 +108,7 @@ async def test_refused_token_keeps_the_decoded_challenge_and_ends_cleanly(
     assert evidence.fault is None
 
 
+@BOTH_LOOPS
 async def test_oauthbearer_over_starttls(dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch) -> None:
     record = await _check(dovecot, monkeypatch, labfixture.mint(dovecot), security=Security.STARTTLS, mechanism=Mechanism.OAUTHBEARER)
     evidence = record.evidence
@@ -114,6 +119,7 @@ async def test_oauthbearer_over_starttls(dovecot: labfixture.LabInstance, monkey
     assert f"n,a={USER}, ^A host=127.0.0.1 ^A port={dovecot.imap}" in evidence.sasl[0].client_payload
 
 
+@BOTH_LOOPS
 async def test_plain_and_login_with_a_password(dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch) -> None:
     plain = await _check(dovecot, monkeypatch, "alice-password", password=True)
     assert plain.outcome.kind is OutcomeKind.MAILBOX_REACHABLE and plain.evidence.mechanism == "PLAIN"
@@ -126,6 +132,7 @@ async def test_plain_and_login_with_a_password(dovecot: labfixture.LabInstance, 
     assert wrong.outcome.kind is OutcomeKind.AUTH_FAILED
 
 
+@BOTH_LOOPS
 async def test_sasl_ir_hidden_uses_the_continuation_form(
     dovecot_no_sasl_ir: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,6 +148,7 @@ async def test_sasl_ir_hidden_uses_the_continuation_form(
     assert response.annotations == ("SASL XOAUTH2 response",) and response.text.startswith("<SASL XOAUTH2 user=")
 
 
+@BOTH_LOOPS
 async def test_tls_to_dovecots_plain_port_and_plain_to_its_tls_port(
     dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -154,12 +162,14 @@ async def test_tls_to_dovecots_plain_port_and_plain_to_its_tls_port(
         assert record.evidence.fault.kind is kind, record.evidence.fault
 
 
+@BOTH_LOOPS
 async def test_system_trust_rejects_the_lab_certificate(dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch) -> None:
     record = await _check(dovecot, monkeypatch, labfixture.mint(dovecot), ca_file=None)
     assert record.evidence.fault.kind is FaultKind.TLS_VERIFY and "self-signed certificate" in record.evidence.fault.detail
     assert record.outcome.kind is OutcomeKind.FAULT
 
 
+@BOTH_LOOPS
 @pytest.mark.parametrize("security", [Security.TLS, Security.STARTTLS])
 async def test_the_tls_line_stands_where_the_handshake_happened_on_the_wire(
     dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch, security: Security

@@ -15,6 +15,8 @@ from mailscope.probe.session import ProbeSession
 from mailscope.record import SessionRecord
 from mailscope.settings import CheckSettings, Security
 
+pytestmark = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])  # the audit's loop (uvloop) too
+
 
 class _Tell(asyncio.Protocol):
     def __init__(self, session: ProbeSession) -> None:
@@ -75,3 +77,20 @@ async def test_a_step_own_timeout_error_is_its_own_and_a_closed_connection_inter
             session.close()
     task = asyncio.current_task()
     assert task is not None and task.cancelling() == 0 and not waiting.cancelled()
+
+
+async def test_a_step_with_no_time_left_is_silent_and_the_next_step_has_its_own() -> None:
+    """A deadline that is already now: uvloop's call_at hands back a plain Handle (no `when()`) for it, which the timer
+    must not rely on (it raised inside the loop's callback and left the next step to the wrong deadline)."""
+    async with serve(hang) as port:
+        session = await _open(port)
+        try:
+            with pytest.raises(ProbeFault) as silent:
+                await session.race(asyncio.sleep(5), "NOW", timeout=0)
+            assert silent.value.fault.kind is FaultKind.SERVER_SILENT
+            assert await session.race(asyncio.sleep(0.01, "next"), "NEXT", timeout=1.0) == "next"
+            with pytest.raises(ProbeFault) as later:
+                await session.race(asyncio.sleep(5), "LATER", timeout=0.1)
+            assert later.value.fault.detail == "no answer to LATER within 0.1 s"
+        finally:
+            session.close()

@@ -18,6 +18,8 @@ from mailscope.protocols import decide_outcome
 from mailscope.record import SessionRecord
 from mailscope.settings import Mechanism, Protocol, Security
 
+BOTH_LOOPS = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])  # the audit's loop (uvloop) too
+
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsInNjcCI6IlNNVFAuU2VuZCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 USER = "alice@example.test"
 GMAIL_JSON = {"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"}
@@ -47,6 +49,7 @@ def _texts(record: SessionRecord) -> str:
     return "\n".join(line.text for line in record.lines)
 
 
+@BOTH_LOOPS
 async def test_healthy_xoauth2_with_the_post_auth_check_and_no_message() -> None:
     record = await _probe(smtp_server(_accept({})))
     evidence = record.evidence
@@ -58,6 +61,7 @@ async def test_healthy_xoauth2_with_the_post_auth_check_and_no_message() -> None
     assert TOKEN not in _texts(record) and evidence.fault is None
 
 
+@BOTH_LOOPS
 async def test_gmail_error_challenge_is_acknowledged_and_kept() -> None:
     challenge = base64.b64encode(json.dumps(GMAIL_JSON).encode())
 
@@ -88,6 +92,7 @@ async def test_gmail_error_challenge_is_acknowledged_and_kept() -> None:
         (b"504 5.7.4 Unrecognized authentication type [BN9PR03CA0123.namprd03.prod.outlook.com]", "BAD"),
     ],
 )
+@BOTH_LOOPS
 async def test_exchange_refusals_are_kept_as_sent(certificate: tuple[Path, Path], reply: bytes, result: str) -> None:
     """587 STARTTLS as Exchange runs it: no AUTH before TLS, `AUTH LOGIN XOAUTH2` after, the extensions read twice."""
     handler = smtp_server(_accept({"AUTH": reply + b"\r\n"}), greeting=EXCHANGE_SMTP_GREETING, ehlo=EXCHANGE_EHLO_PLAIN,
@@ -106,6 +111,7 @@ async def test_exchange_refusals_are_kept_as_sent(certificate: tuple[Path, Path]
     [("MAIL", b"530 5.7.57 Client not authenticated to send mail. [BN1P110CA0052.NAMP110.PROD.OUTLOOK.COM]"),
      ("RCPT", b"550 5.7.60 SMTP; Client does not have permissions to send as this sender")],
 )
+@BOTH_LOOPS
 async def test_authenticated_but_refused_at_the_post_auth_check(command: str, reply: bytes) -> None:
     record = await _probe(smtp_server(_accept({command: reply + b"\r\n"})))
     outcome = decide_outcome(record.evidence)
@@ -116,6 +122,7 @@ async def test_authenticated_but_refused_at_the_post_auth_check(command: str, re
     assert [c.command for c in record.evidence.commands][-2:] == ["RSET", "QUIT"]
 
 
+@BOTH_LOOPS
 async def test_send_test_sends_one_message_and_keeps_its_refusal() -> None:
     sendas = b"554 5.2.252 SendAsDenied; alice@example.test not allowed to send as alice@example.test; STOREDRV.Submission.Exception"
     replies = iter([b"354 Start mail input\r\n", sendas + b"\r\n"])
@@ -133,6 +140,7 @@ async def test_send_test_sends_one_message_and_keeps_its_refusal() -> None:
     assert "Subject: mailscope test message" in _texts(record)
 
 
+@BOTH_LOOPS
 async def test_login_and_plain_passwords_never_show() -> None:
     password = "Winter2026!Pass"
     login = await _probe(smtp_server(_accept({"AUTH": b"334 VXNlcm5hbWU6\r\n"})), secret=password, password=True,
@@ -143,6 +151,7 @@ async def test_login_and_plain_passwords_never_show() -> None:
 
 
 # -- hostile servers ---------------------------------------------------------------------------------------
+@BOTH_LOOPS
 async def test_endless_continuations_are_cancelled_not_followed() -> None:
     async def script(command: str, writer) -> bytes:  # noqa: ANN001
         return b"535 5.7.8 enough\r\n" if command == "*" else b"334 \r\n"
@@ -153,6 +162,7 @@ async def test_endless_continuations_are_cancelled_not_followed() -> None:
     assert record.evidence.auth_result == "NO" and record.evidence.fault is None
 
 
+@BOTH_LOOPS
 async def test_a_server_that_answers_the_cancel_with_another_334_loops() -> None:
     async def script(command: str, writer) -> bytes:  # noqa: ANN001
         return b"334 \r\n" if command.startswith("AUTH") or " " not in command else b"250 OK\r\n"
@@ -168,6 +178,7 @@ async def test_a_server_that_answers_the_cancel_with_another_334_loops() -> None
      (b"".join(b"250-EXT%d\r\n" % i for i in range(5000)) + b"250 OK\r\n", FaultKind.PROTOCOL_ERROR),  # a 5,000-line reply
      (b"HTTP/1.1 400 Bad Request\r\n", FaultKind.PROTOCOL_ERROR)],  # not SMTP at all
 )
+@BOTH_LOOPS
 async def test_hostile_replies_end_in_a_fault_not_a_hang(flood: bytes, kind: FaultKind) -> None:
     async def script(command: str, writer) -> bytes:  # noqa: ANN001
         return flood
@@ -179,6 +190,7 @@ async def test_hostile_replies_end_in_a_fault_not_a_hang(flood: bytes, kind: Fau
     assert record.evidence.fault.step == "AUTH" and loop.time() - started < 5
 
 
+@BOTH_LOOPS
 async def test_no_auth_before_starttls_on_a_plain_connection_is_no_usable_mechanism() -> None:
     record = await _probe(smtp_server(_accept({}), greeting=EXCHANGE_SMTP_GREETING, ehlo=EXCHANGE_EHLO_PLAIN))
     assert record.evidence.fault.kind is FaultKind.NO_USABLE_MECHANISM and "no AUTH at all" in record.evidence.fault.detail

@@ -1,7 +1,8 @@
 """The TLS line precedes the greeting in every transcript, whatever the timing: a server whose greeting arrives in the
 same read as the end of the TLS handshake (asyncio hands it to the protocol before the connecting coroutine resumes)
 must not put the greeting first. The server here does TLS by hand (memory BIOs, TLS 1.2) so that its last handshake
-flight and its greeting leave in one write: the client reads both at once, every run."""
+flight and its greeting leave in one write: the client reads both at once, every run. On asyncio's loop and on uvloop
+(the audit's, mailscope/audit/eventloop.py): each hands over the bytes that came with the handshake in its own way."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import ssl
 from pathlib import Path
 
 import pytest
+import uvloop
 from fakeimap import Handler, self_signed, serve, server_context
 from fakelines import EXCHANGE_POP_GREETING, GMAIL_SMTP_GREETING
 
@@ -56,9 +58,10 @@ def greeting_in_last_handshake_flight(context: ssl.SSLContext, greeting: bytes) 
     return handler
 
 
+@pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])
 @pytest.mark.parametrize("protocol", list(GREETINGS))
 async def test_the_tls_line_precedes_a_greeting_that_came_with_the_end_of_the_handshake(
-    certificate: tuple[Path, Path], protocol: Protocol
+    certificate: tuple[Path, Path], protocol: Protocol, request: pytest.FixtureRequest
 ) -> None:
     context = server_context(*certificate)
     context.maximum_version = ssl.TLSVersion.TLSv1_2  # the server's Finished is its last flight: the greeting can ride along
@@ -77,3 +80,4 @@ async def test_the_tls_line_precedes_a_greeting_that_came_with_the_end_of_the_ha
     assert evidence.tls is not None and evidence.tls.version == "TLSv1.2" and evidence.tls.peer_subject == "commonName=localhost"
     assert evidence.greeting == GREETINGS[protocol].decode()
     assert evidence.fault is not None and evidence.fault.kind is FaultKind.CLOSED_MID_COMMAND  # hung up after the first command
+    assert isinstance(asyncio.get_running_loop(), uvloop.Loop) == ("uvloop" in request.node.name)
