@@ -144,10 +144,12 @@ class AuditView(Widget):
     def _audit_fleet(self, size: int) -> None:
         import asyncio
 
+        from mailscope.audit import eventloop
+
         output = self.reports_dir / f"lab-fleet-{size}-seed-0.audit.jsonl"
         try:
             self.reports_dir.mkdir(parents=True, exist_ok=True)
-            asyncio.run(audit_lab_fleet(size, str(output), self._fleet_progress))
+            eventloop.run(audit_lab_fleet(size, str(output), self._fleet_progress))
         except asyncio.CancelledError:
             return
         except (OSError, ValueError, LookupError) as error:  # AuditInputError is a ValueError

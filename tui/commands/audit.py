@@ -107,21 +107,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import asyncio
+    from mailscope.audit import eventloop
 
     if bool(args.mailboxes) == bool(args.lab_fleet):
         raise UsageError("give a MAILBOXES.csv or --lab-fleet N (one of them)")
     if args.user:
         raise UsageError("--user: an audit takes its users from the sheet (the user column)")
     if args.lab_fleet:
-        return asyncio.run(_lab_fleet(args))
+        return eventloop.run(_lab_fleet(args))
     from mailscope.audit.plan import read_csv_file
 
     plan = _plan(read_csv_file(args.mailboxes), _base_settings(args))
     output = args.output or f"{os.path.splitext(args.mailboxes)[0]}.audit.jsonl"
     if os.path.exists(output) and os.path.samefile(output, args.mailboxes):
         raise UsageError(f"-o {output} is the sheet itself")
-    return asyncio.run(_audit(args, plan, output))
+    return eventloop.run(_audit(args, plan, output))
 
 
 def _base_settings(args: argparse.Namespace) -> CheckSettings:

@@ -28,6 +28,8 @@ from providers.profiles import parse_secret_source
 from providers.shared_tokens import AuditCredentials, audit_settings
 from tui.commands.common import guarded_diagnoser
 
+pytestmark = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])  # the audit's loop (uvloop) and asyncio's
+
 FAST = AuditOptions(concurrency=16, backoff=0.02, max_backoff=0.2)
 
 
