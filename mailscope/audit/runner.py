@@ -104,6 +104,10 @@ class _FailingSource:
         raise self.error
 
 
+_BATCH = 64  # finished sessions concluded together, at most
+_BATCH_AGE = 0.1  # seconds a finished session waits at most for others to finish before its batch is concluded
+
+
 async def run_audit(
     items: Sequence[AuditItem],
     credentials: CredentialProvider,
@@ -121,12 +125,17 @@ async def run_audit(
     queue = _Queue(items)
     shared = SharedExports()
 
+    running = 0  # sessions in flight
+
     async def worker() -> None:
+        nonlocal running
         while (job := await queue.next()) is not None:
             name = job.item.settings.host.lower()
             if (host := hosts.get(name)) is None:  # not setdefault: that would build a _Host per mailbox to throw away
                 host = hosts[name] = _Host(options.per_host or options.concurrency)
+            running += 1
             record = await _session(job.item, host, credentials)
+            running -= 1
             throttle = throttle_of(record.evidence)
             if throttle is not None:
                 job.throttles.append(throttle)
@@ -159,7 +168,7 @@ async def run_audit(
                 on_progress(progress)
 
     finished: list[tuple[_Job, SessionRecord, Throttle | None, float]] = []  # (..., when it finished): for `conclude`
-    queue.idle = conclude  # nothing to start now (retries not due): the finished sessions wait no longer
+    queue.idle = lambda: None if running else conclude()  # no session in flight, retries not due: nothing to wait for
     workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(options.concurrency, len(items))))]
     try:
         await asyncio.gather(*workers)
@@ -172,10 +181,6 @@ async def run_audit(
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
     return progress
-
-
-_BATCH = 64  # finished sessions concluded together, at most
-_BATCH_AGE = 0.1  # seconds a finished session waits at most for others to finish before its batch is concluded
 
 
 @dataclass(slots=True)
