@@ -274,3 +274,23 @@ async def test_cancelling_drops_only_the_sessions_in_flight(monkeypatch: pytest.
     assert 3 <= len(finished) < 30 and len(emitted) == count
     assert [r["audit"]["user"] for r in emitted] == finished  # all of them, once, in the order they finished
     assert all(r["outcome"]["kind"] != "cancelled" and r["audit"]["status"] in ("healthy", "failed") for r in emitted)
+
+
+async def test_while_only_retries_are_left_the_finished_sessions_do_not_wait_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "_BATCH", 1000)
+    monkeypatch.setattr(runner, "_BATCH_AGE", 3600.0)  # neither a full batch nor its age concludes here
+    steps: list[str] = []
+    session = runner._session
+
+    async def logged(item: Any, host: Any, credentials: Any) -> SessionRecord:
+        record = await session(item, host, credentials)
+        steps.append("session")
+        return record
+
+    monkeypatch.setattr(runner, "_session", logged)
+    async with FleetLab(make_fleet(8, seed=7)) as lab:  # one mailbox throttled twice
+        await run_audit(planned(lab).items, AuditCredentials(), guarded_diagnoser(), lambda record: steps.append("emit"),
+                        options=AuditOptions(concurrency=1, backoff=0.5, max_backoff=1.0), rng=random.Random(1))  # fmt: skip
+    assert steps.count("emit") == 8 and steps.count("session") == 10
+    last_session = len(steps) - 1 - steps[::-1].index("session")
+    assert steps.index("emit") < last_session  # written while the throttled mailbox waited for its retry, no session running
