@@ -224,7 +224,9 @@ class SessionRecord:
         carry control characters too. The probe keeps using `self.settings` as typed."""
         settings, escaped = self._escaped_settings
         if settings is not self.settings:
-            escaped = clean_deep(self.settings, _escape_fact, escape_controls) if self.settings is not None else None
+            escaped = self.settings
+            if escaped is not None and not printable_throughout(escaped):  # the usual settings: nothing to escape, no walk
+                escaped = clean_deep(escaped, _escape_fact, escape_controls)
             self._escaped_settings = (self.settings, escaped)
         return escaped
 
@@ -292,6 +294,40 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         return value
     walk = _dataclass_walk(kind)  # a dataclass instance (a dataclass class is of type `type`: no fields of its own)
     return value if walk is None else walk(value, fact, text, depth + 1)
+
+
+def printable_throughout(value: Any, depth: int = 0) -> bool:
+    """True when the dataclass `value` holds only printable ASCII text, in its fields, their tuples and nested dataclasses, and
+    nothing a walk would rebuild or change in place: `clean_deep(value, _escape_fact, escape_controls)` would hand back
+    `value` itself, unchanged. Asked before walking a record's settings (every mailbox of an audit): two thirds of the
+    walk's cost. False whenever unsure (a list or dict with items, a tuple of other things, another type, deep nesting):
+    the walk then decides."""
+    values = _field_values(type(value))
+    if values is None or depth >= MAX_DEPTH:
+        return False
+    for item in values(value):
+        kind = type(item)
+        if kind is str:
+            if not (item.isascii() and item.isprintable()):
+                return False
+        elif kind in SCALARS or isinstance(item, Enum) or (kind in _EMPTY_AS_IS and not item):
+            continue
+        elif kind is tuple:
+            if not all(type(text) is str and text.isascii() and text.isprintable() for text in item):
+                return False
+        elif not printable_throughout(item, depth + 1):
+            return False
+    return True
+
+
+@functools.cache
+def _field_values(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
+    """A dataclass' field values as a tuple, read in C; None for any other class."""
+    shape = dataclass_fields(cls)
+    if shape is None or not shape[0]:
+        return None
+    names = shape[0]
+    return operator.attrgetter(*names) if len(names) > 1 else lambda value: (getattr(value, names[0]),)
 
 
 Walk = Callable[[Any, Callable[[str, str], str], Callable[[str], str], int], Any]

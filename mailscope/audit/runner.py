@@ -9,7 +9,8 @@ session is diagnosed once and handed to `emit` as its redacted `mailscope.report
 
 Per session the cost stays small: the credential (and the redactor that knows its secret) is prepared by the
 caller once per tenant, the diagnosis runs once at the end, the report exports the section of a shared token once (per
-redactor generation), and nothing of a session is kept after its record.
+redactor generation), finished sessions are diagnosed and reported a batch at a time (warm caches), and nothing of a
+session is kept after its record.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ class _FailingSource:
         raise self.error
 
 
+_BATCH = 64  # finished sessions concluded together, at most
+_BATCH_AGE = 0.1  # seconds a finished session waits at most for others to finish before its batch is concluded
+
+
 async def run_audit(
     items: Sequence[AuditItem],
     credentials: CredentialProvider,
@@ -120,12 +125,17 @@ async def run_audit(
     queue = _Queue(items)
     shared = SharedExports()
 
+    running = 0  # sessions in flight
+
     async def worker() -> None:
+        nonlocal running
         while (job := await queue.next()) is not None:
             name = job.item.settings.host.lower()
             if (host := hosts.get(name)) is None:  # not setdefault: that would build a _Host per mailbox to throw away
                 host = hosts[name] = _Host(options.per_host or options.concurrency)
+            running += 1
             record = await _session(job.item, host, credentials)
+            running -= 1
             throttle = throttle_of(record.evidence)
             if throttle is not None:
                 job.throttles.append(throttle)
@@ -136,8 +146,20 @@ async def run_audit(
                         host.resume_at = max(host.resume_at, time.monotonic() + delay)
                     queue.later(job, delay)  # meanwhile this worker takes the next mailbox
                     continue
+            finished.append((job, record, throttle, time.monotonic()))
+            if len(finished) >= _BATCH or finished[-1][3] - finished[0][3] > _BATCH_AGE:
+                conclude()
+
+    def conclude() -> None:
+        """Diagnose the finished sessions, then report and emit them, in the order they finished. A batch at a time: each
+        phase's code and data stay in the CPU's caches from one mailbox to the next, where one mailbox at a time, between
+        sessions whose TLS and parsing push them out, its diagnosis cost about twice as much (report and output a third more)."""
+        batch = finished[:]
+        finished.clear()
+        for _, record, _, _ in batch:
             record.diagnoser = diagnoser
             record.rediagnose()
+        for job, record, throttle, _ in batch:
             status = THROTTLED if throttle is not None else FAILED if exit_code(record) != 0 else HEALTHY
             emit(audit_record(job.item, record, status, job.throttles, shared))
             progress.done += 1
@@ -145,9 +167,15 @@ async def run_audit(
             if on_progress is not None:
                 on_progress(progress)
 
+    finished: list[tuple[_Job, SessionRecord, Throttle | None, float]] = []  # (..., when it finished): for `conclude`
+    queue.idle = lambda: None if running else conclude()  # no session in flight, retries not due: nothing to wait for
     workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(options.concurrency, len(items))))]
     try:
         await asyncio.gather(*workers)
+        conclude()
+    except BaseException:
+        conclude()  # the sessions that finished before a cancellation (or a failure) keep their records
+        raise
     finally:
         for task in workers:
             task.cancel()
@@ -163,12 +191,13 @@ class _Job:
 
 class _Queue:
     """The rows not yet tried, and the throttled ones waiting for their next attempt (soonest first). A waiting mailbox
-    holds no worker: the others go on with the next rows."""
+    holds no worker: the others go on with the next rows. `idle` runs before a worker waits for a retry."""
 
     def __init__(self, items: Sequence[AuditItem]) -> None:
         self._fresh = iter(items)
         self._waiting: list[tuple[float, int, _Job]] = []  # (due, tie-breaker, job) as a heap
         self._count = itertools.count()
+        self.idle: Callable[[], None] = lambda: None
 
     def later(self, job: _Job, delay: float) -> None:
         heapq.heappush(self._waiting, (time.monotonic() + delay, next(self._count), job))
@@ -183,6 +212,7 @@ class _Queue:
                 return _Job(item)
             if not self._waiting:
                 return None
+            self.idle()
             await asyncio.sleep(self._waiting[0][0] - time.monotonic())
 
 

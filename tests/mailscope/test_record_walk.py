@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from mailscope import record
 from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange, SessionEvidence, TlsFacts
-from mailscope.record import SCALARS, _escape_fact, clean_deep, dataclass_fields
+from mailscope.record import SCALARS, SessionRecord, _escape_fact, clean_deep, dataclass_fields, printable_throughout
 from mailscope.redact import escape_controls
-from mailscope.settings import CheckSettings
+from mailscope.settings import CheckSettings, Mechanism, SecretSource
 
 TEXT = st.text(st.sampled_from(["a", "B", " ", "\x1b", "\x07", "\u202e", "é", "\n"]), max_size=6)
 MAYBE_TEXT = st.none() | TEXT
@@ -32,6 +32,13 @@ EVIDENCE = st.builds(
     sasl=st.lists(EXCHANGES, max_size=2), commands=st.lists(COMMANDS, max_size=2), fault=st.none() | FAULTS,
 )  # fmt: skip
 SETTINGS = st.builds(CheckSettings, host=TEXT, user=TEXT, client_id=TEXT, scopes=st.lists(TEXT, max_size=2).map(tuple))
+PRINTABLE = st.text(st.sampled_from(["a", "B", " ", "~", "@", "."]), max_size=6)
+PROFILE_SETTINGS = st.builds(  # an audit row's settings: mostly printable, sometimes a control character, in any field or depth
+    CheckSettings, host=PRINTABLE | TEXT, port=st.integers(1, 65535), user=PRINTABLE | TEXT, mechanism=st.sampled_from(Mechanism),
+    client_id=PRINTABLE | TEXT, scopes=st.lists(PRINTABLE | TEXT, max_size=2).map(tuple) | st.just((1, "a")),
+    client_secret=st.none() | st.builds(SecretSource, PRINTABLE | TEXT, PRINTABLE | TEXT), ca_file=st.none() | PRINTABLE,
+    extra=st.dictionaries(PRINTABLE, PRINTABLE | TEXT, max_size=1),
+)  # fmt: skip
 VALUES = COMMANDS | EXCHANGES | TLS | FAULTS | EVIDENCE | SETTINGS | st.builds(Outcome, st.sampled_from(OutcomeKind), TEXT)
 
 
@@ -64,3 +71,33 @@ def test_the_compiled_walk_gives_what_the_loop_over_the_fields_gives(template: A
     walked = clean_deep(second, _escape_fact, escape_controls)
     assert walked == expected
     assert (walked is second) == (expected is first)  # kept, changed in place, or rebuilt alike
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=VALUES | PROFILE_SETTINGS)
+def test_printable_throughout_only_where_the_walk_would_change_nothing(value: Any) -> None:
+    walked_copy = copy.deepcopy(value)
+    walked = clean_deep(walked_copy, _escape_fact, escape_controls)
+    if printable_throughout(value):
+        assert walked is walked_copy and walked == value
+
+
+@settings(max_examples=200, deadline=None)
+@given(settings_=PROFILE_SETTINGS)
+def test_a_records_settings_for_findings_are_the_walks_whichever_way_they_are_reached(settings_: CheckSettings) -> None:
+    expected = clean_deep(copy.deepcopy(settings_), _escape_fact, escape_controls)
+    escaped = SessionRecord(settings_).diagnosis_input().settings
+    assert escaped == expected
+    assert type(escaped) is CheckSettings
+
+
+def test_printable_settings_skip_the_walk_and_a_control_character_anywhere_takes_it() -> None:
+    clean = CheckSettings("imap.example.org", 993, user="a@example.org", scopes=("x/.default",), client_secret=SecretSource("env", "S"))
+    assert printable_throughout(clean)
+    assert SessionRecord(clean).diagnosis_input().settings is clean  # as typed: nothing to escape
+    for dirty in (replace(clean, user="a\x1b[2J@example.org"), replace(clean, scopes=("x", "\u202e")),
+                  replace(clean, client_secret=SecretSource("env", "S\x07")), replace(clean, extra={"k": "v"}),
+                  replace(clean, tenant="caf\u00e9")):  # fmt: skip
+        assert not printable_throughout(dirty)
+    escaped = SessionRecord(replace(clean, user="a\x1b[2J@example.org")).diagnosis_input().settings
+    assert escaped is not None and escaped.user == escape_controls("a\x1b[2J@example.org") != "a\x1b[2J@example.org"

@@ -5,6 +5,7 @@ leaves only whole records, and POP3/SMTP rows are planned and dispatched by prot
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 from dataclasses import fields, is_dataclass
@@ -13,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from mailscope.audit import runner
 from mailscope.audit.plan import AuditPlan, plan_audit, read_csv_file
 from mailscope.audit.runner import AuditOptions, MailboxCredential, audit_record, run_audit
 from mailscope.audit.summary import FAILED, HEALTHY, MailboxResult, summarize
+from mailscope.audit.throttle import throttle_of
 from mailscope.check import run_check
 from mailscope.credential import Credential
 from mailscope.events import Event, SessionFinished
@@ -137,23 +140,6 @@ async def test_no_more_sessions_to_one_host_than_per_host() -> None:
     assert counting.peak == 3 and counting.running == 0
 
 
-async def test_cancelling_drops_only_the_sessions_in_flight() -> None:
-    emitted: list[dict[str, Any]] = []
-    async with FleetLab(make_fleet(30, seed=2)) as lab:
-        items = planned(lab).items
-        task = asyncio.ensure_future(run_audit(items, AuditCredentials(), guarded_diagnoser(), emitted.append,
-                                               options=AuditOptions(concurrency=2, backoff=0.01)))  # fmt: skip
-        while len(emitted) < 3:
-            await asyncio.sleep(0.005)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        count = len(emitted)
-        await asyncio.sleep(0.2)
-    assert 3 <= count < 30 and len(emitted) == count
-    assert all(r["outcome"]["kind"] != "cancelled" and r["audit"]["status"] in ("healthy", "failed") for r in emitted)
-
-
 async def test_pop3_and_smtp_rows_are_planned_and_dispatched_by_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAIL_TOKEN", "ya29.a0-static-token-for-the-dispatch-test-0123456789")
     base = CheckSettings("127.0.0.1", 9, Security.TLS, token=SecretSource("env", "MAIL_TOKEN"), timeout=2)  # port 9: nothing listens
@@ -235,3 +221,78 @@ async def test_each_record_equals_the_slow_export_and_a_secret_learned_later_nev
         assert later.pop("audit")["user"] == item.user
         later = json.dumps(later)
         assert all(secret not in later for secret in secrets) and "client secret" in later
+
+
+async def test_finished_sessions_are_diagnosed_then_reported_a_batch_at_a_time_and_none_is_lost(
+        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr(runner, "_BATCH", 4)
+    monkeypatch.setattr(runner, "_BATCH_AGE", 3600.0)  # only a full batch, a wait for a retry and the end conclude
+    steps: list[tuple[str, str]] = []
+    diagnose = guarded_diagnoser()
+
+    def diagnoser(inp: Any) -> Any:
+        steps.append(("diagnose", inp.settings.user))
+        return diagnose(inp)
+
+    def emit(record: dict[str, Any]) -> None:
+        steps.append(("emit", record["audit"]["user"]))
+
+    fleet = make_fleet(30, seed=7)
+    async with FleetLab(fleet) as lab:
+        await run_audit(planned(lab).items, AuditCredentials(), diagnoser, emit, options=FAST, rng=random.Random(1))
+    batches = [[user for _, user in group] for _, group in itertools.groupby(steps, key=lambda step: step[0])]
+    assert all(len(batch) <= 4 for batch in batches) and any(len(batch) == 4 for batch in batches)
+    assert steps[0][0] == "diagnose"
+    for diagnosed, emitted in zip(batches[::2], batches[1::2], strict=True):
+        assert emitted == diagnosed  # each session diagnosed once, then emitted, in the order the sessions finished
+    assert sorted(user for step, user in steps if step == "emit") == sorted(m["user"] for m in fleet.truth()["mailboxes"])
+
+
+async def test_cancelling_drops_only_the_sessions_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every session that had finished gets its whole record, even one still waiting for its batch; nothing after."""
+    monkeypatch.setattr(runner, "_BATCH", 1000)
+    monkeypatch.setattr(runner, "_BATCH_AGE", 3600.0)
+    finished: list[str] = []
+    session = runner._session
+
+    async def counted(item: Any, host: Any, credentials: Any) -> SessionRecord:
+        record = await session(item, host, credentials)
+        if throttle_of(record.evidence) is None:  # a throttled attempt is tried again, not concluded
+            finished.append(item.settings.user)
+        return record
+
+    monkeypatch.setattr(runner, "_session", counted)
+    emitted: list[dict[str, Any]] = []
+    async with FleetLab(make_fleet(30, seed=2)) as lab:
+        task = asyncio.ensure_future(run_audit(planned(lab).items, AuditCredentials(), guarded_diagnoser(), emitted.append,
+                                               options=AuditOptions(concurrency=2, backoff=0.01)))  # fmt: skip
+        while len(finished) < 3:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        count = len(emitted)
+        await asyncio.sleep(0.2)
+    assert 3 <= len(finished) < 30 and len(emitted) == count
+    assert [r["audit"]["user"] for r in emitted] == finished  # all of them, once, in the order they finished
+    assert all(r["outcome"]["kind"] != "cancelled" and r["audit"]["status"] in ("healthy", "failed") for r in emitted)
+
+
+async def test_while_only_retries_are_left_the_finished_sessions_do_not_wait_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "_BATCH", 1000)
+    monkeypatch.setattr(runner, "_BATCH_AGE", 3600.0)  # neither a full batch nor its age concludes here
+    steps: list[str] = []
+    session = runner._session
+
+    async def logged(item: Any, host: Any, credentials: Any) -> SessionRecord:
+        record = await session(item, host, credentials)
+        steps.append("session")
+        return record
+
+    monkeypatch.setattr(runner, "_session", logged)
+    async with FleetLab(make_fleet(8, seed=7)) as lab:  # one mailbox throttled twice
+        await run_audit(planned(lab).items, AuditCredentials(), guarded_diagnoser(), lambda record: steps.append("emit"),
+                        options=AuditOptions(concurrency=1, backoff=0.5, max_backoff=1.0), rng=random.Random(1))  # fmt: skip
+    assert steps.count("emit") == 8 and steps.count("session") == 10
+    last_session = len(steps) - 1 - steps[::-1].index("session")
+    assert steps.index("emit") < last_session  # written while the throttled mailbox waited for its retry, no session running
