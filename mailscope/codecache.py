@@ -116,7 +116,9 @@ def _load(path: str) -> dict[str, bytes]:
             trusted = stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
             if not trusted or info.st_size > MAX_BYTES:
                 return {}
-            codes = marshal.load(handle)
+            # loads over the whole file, not load(handle): load reads the file object once per string it holds,
+            # which made reading this cache cost ~4x the instructions (~2 ms of every start)
+            codes = marshal.loads(handle.read())
     except (OSError, EOFError, ValueError, TypeError):
         return {}
     if not isinstance(codes, dict):
