@@ -69,8 +69,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from mailscope import codecache
 
-    codecache.install()  # before any module with dataclasses is imported
     argv = sys.argv[1:] if argv is None else argv
+    codecache.install(part=argv[0] if argv and argv[0] in COMMANDS else "")  # before any module with dataclasses is imported
     if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         from tui.console import run_console  # Textual only here
 

@@ -137,24 +137,36 @@ def test_no_place_to_write_the_cache_costs_nothing_but_the_cache(tmp_path: Path)
 
 def test_the_cache_lives_under_xdg_cache_home_and_needs_an_absolute_one(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    probe = "from mailscope import codecache; print(codecache.default_path())"
-    name = f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal"
-    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    assert where == str(tmp_path / "mailscope" / name)
+    probe = "from mailscope import codecache; print(codecache.default_path()); print(codecache.default_path('check'))"
+    names = [f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal", f"dataclass-code.v2.check.{sys.implementation.cache_tag}.marshal"]
+    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert where == [str(tmp_path / "mailscope" / name) for name in names]
     env["XDG_CACHE_HOME"] = "relative/dir"  # the XDG spec: a relative path is invalid and ignored
-    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    assert where == os.path.join(os.path.expanduser("~"), ".cache", "mailscope", name)
+    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert where == [os.path.join(os.path.expanduser("~"), ".cache", "mailscope", name) for name in names]
 
 
-def test_mailscope_commands_fill_and_reuse_the_cache(tmp_path: Path) -> None:
+def test_mailscope_commands_fill_and_reuse_a_cache_of_their_own(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    command = ["mailscope", "lab", "list"]
-    subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
-    cache = tmp_path / "mailscope" / f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal"
-    assert cache.is_file()
-    before = cache.stat().st_mtime_ns
-    subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
-    assert cache.stat().st_mtime_ns == before  # nothing new compiled: not rewritten
+    tag = sys.implementation.cache_tag
+    lab = ["mailscope", "lab", "list"]
+    subprocess.run(lab, capture_output=True, env=env, check=True, timeout=60)
+    lab_cache = tmp_path / "mailscope" / f"dataclass-code.v2.lab.{tag}.marshal"
+    assert lab_cache.is_file()
+    before = lab_cache.stat().st_mtime_ns
+    subprocess.run(lab, capture_output=True, env=env, check=True, timeout=60)
+    assert lab_cache.stat().st_mtime_ns == before  # nothing new compiled: not rewritten
+    # another command fills its own file (a run reads only the code of the classes its command loads), and reuses it
+    check = ["mailscope", "check", "--lab", "ms-healthy"]
+    subprocess.run(check, capture_output=True, env=env, check=True, timeout=120)
+    check_cache = tmp_path / "mailscope" / f"dataclass-code.v2.check.{tag}.marshal"
+    assert check_cache.is_file() and lab_cache.stat().st_mtime_ns == before
+    assert not (tmp_path / "mailscope" / f"dataclass-code.v2.{tag}.marshal").exists()  # the console's
+    check_entries, lab_entries = (set(marshal.loads(cache.read_bytes())) for cache in (check_cache, lab_cache))
+    assert any(key.startswith("<regex ") for key in check_entries - lab_entries)  # the session's patterns, for one
+    before = check_cache.stat().st_mtime_ns
+    subprocess.run(check, capture_output=True, env=env, check=True, timeout=120)
+    assert check_cache.stat().st_mtime_ns == before
 
 
 # A child process: the engine's generated functions (a report exporter, a record cleaner) built through `compiled`, with
