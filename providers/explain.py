@@ -75,6 +75,8 @@ Fix = Callable[[Context, int], tuple[str, ...]]  # (context, AADSTS code or 0)
 
 @dataclass(frozen=True, slots=True)
 class Explainer:
+    """How one finding of an identity-provider error is told: its title, owner and the fix built from the context."""
+
     finding_id: str
     title: str
     owner: Owner
