@@ -20,6 +20,7 @@ hundred characters on, and the whole form still always.
 from __future__ import annotations
 
 import bisect
+import itertools
 from array import array
 from dataclasses import dataclass, field
 
@@ -179,8 +180,8 @@ class Fragments:
         data = run.encode("utf-8", "surrogatepass")
         usable = len(data) // WINDOW * WINDOW
         union = self._union
-        if union is None:
-            union = self._union = array("I", sorted(set().union(*(index.windows for index in tuple(self._indexes.values())))))
+        if union is None:  # the indexes' sorted windows run after run: the sort merges them (a window in two stays twice)
+            union = self._union = array("I", sorted(itertools.chain(*(index.windows for index in tuple(self._indexes.values())))))
         count = len(union)
         if usable < WINDOW or not count:
             return ()
