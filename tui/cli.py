@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        gc.freeze()  # the command is over: the collection at exit need not walk all it made (~1 ms of a check)
 
 
 if __name__ == "__main__":
