@@ -59,8 +59,8 @@ class FragmentIndex:
     _pending: array = field(default_factory=lambda: array("I"))  # windows of forms added since they were last sorted in
 
     def add(self, form: str, description: str) -> None:
-        """Index `form` (its windows at multiples of the stride). They are sorted in at the first search: a secret is
-        registered in a dozen spellings at once, and one sort (a few casts and one C sort, ~1 ms per 10 kB) beats one each."""
+        """Index `form` (its windows at multiples of the stride). They are sorted in at the next search (`windows`): a
+        secret is registered in a dozen spellings at once, and one sort for them all costs a fraction of one per spelling."""
         data = form.encode("utf-8", "surrogatepass")
         stride = 1 if self.dense else stride_for(self.length)
         while len(data) // stride > MAX_WINDOWS:
