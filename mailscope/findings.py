@@ -40,6 +40,8 @@ class EvidenceKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class EvidenceRef:
+    """One fact a finding rests on (a transcript line, a claim, a setting...), so a reader can check it."""
+
     kind: EvidenceKind
     name: str  # claim/setting name, or a short label for a line
     value: str = ""  # redacted where secret
@@ -48,6 +50,8 @@ class EvidenceRef:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """A named cause: who must act, how to fix it, and the evidence it rests on (confirmed, or a ranked candidate)."""
+
     id: str  # stable id from docs/failure-modes catalogue (or docs/findings.md for our additions)
     severity: Severity
     title: str
@@ -79,6 +83,8 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
+    """What the rules made of a session: the findings, best first, and the checks behind them."""
+
     findings: tuple[Finding, ...] = ()  # ranked, best first
     checks: tuple[Check, ...] = ()
     summary: str = ""  # one line: "authenticated and mailbox reachable" or the top cause

@@ -20,6 +20,7 @@ hundred characters on, and the whole form still always.
 from __future__ import annotations
 
 import bisect
+import itertools
 from array import array
 from dataclasses import dataclass, field
 
@@ -54,10 +55,12 @@ class FragmentIndex:
     _haystack: bytearray = field(default_factory=lambda: bytearray(b"\0"))  # forms, each followed by NUL
     _starts: list[int] = field(default_factory=list)  # haystack offset of each form
     _descriptions: list[str] = field(default_factory=list)
-    _windows: array = field(default_factory=lambda: array("I"))
+    _windows: array = field(default_factory=lambda: array("I"))  # sorted
+    _pending: array = field(default_factory=lambda: array("I"))  # windows of forms added since they were last sorted in
 
     def add(self, form: str, description: str) -> None:
-        """Index `form` (its windows at multiples of the stride)."""
+        """Index `form` (its windows at multiples of the stride). They are sorted in at the next search (`windows`): a
+        secret is registered in a dozen spellings at once, and one sort for them all costs a fraction of one per spelling."""
         data = form.encode("utf-8", "surrogatepass")
         stride = 1 if self.dense else stride_for(self.length)
         while len(data) // stride > MAX_WINDOWS:
@@ -65,7 +68,6 @@ class FragmentIndex:
         self._starts.append(len(self._haystack))
         self._descriptions.append(description)
         self._haystack += data + b"\0"
-        new: list[int] = []
         # A cast reads windows at offsets base, base+4, ...; with base = stride*r and every stride-th of them, the
         # offsets taken are exactly the multiples of `stride` (4*stride*m + stride*r, r < 4).
         for r in range(4):
@@ -73,15 +75,23 @@ class FragmentIndex:
             usable = (len(data) - base) // WINDOW * WINDOW
             if usable <= 0:
                 continue
-            new.extend(memoryview(data)[base : base + usable].cast("I")[::stride])
-        self._windows = array("I", sorted([*self._windows, *new]))  # a few casts and one C sort: ~1 ms per 10 kB
+            self._pending.extend(memoryview(data)[base : base + usable].cast("I")[::stride])
+
+    @property
+    def windows(self) -> array:
+        """The indexed windows, sorted (for bisect)."""
+        if self._pending:
+            self._windows = array("I", sorted([*self._windows, *self._pending]))
+            self._pending = array("I")
+        return self._windows
 
     def find(self, run: str, data: bytes, probes: memoryview, hits: list[int]) -> list[Match]:
         """Maximal runs of `length`+ characters of `run` (encoded: `data`) that occur in a stored form, looked for
         where `hits` (probe numbers whose window some index holds) say (character offsets)."""
-        if len(data) < self.length or not self._windows:
+        windows = self.windows
+        if len(data) < self.length or not windows:
             return []
-        windows, count = self._windows, len(self._windows)
+        count = len(windows)
         matches: list[Match] = []
         covered = 0  # bytes before this lie inside a match already found
         previous = -2  # the last probe number this index holds
@@ -128,10 +138,6 @@ class FragmentIndex:
             at = hay.find(block, at + 1)
         return best
 
-    @property
-    def windows(self) -> array:
-        return self._windows
-
     def _form_size(self, form: int) -> int:
         end = self._starts[form + 1] if form + 1 < len(self._starts) else len(self._haystack)
         return end - self._starts[form] - 1
@@ -174,8 +180,8 @@ class Fragments:
         data = run.encode("utf-8", "surrogatepass")
         usable = len(data) // WINDOW * WINDOW
         union = self._union
-        if union is None:
-            union = self._union = array("I", sorted(set().union(*(index.windows for index in tuple(self._indexes.values())))))
+        if union is None:  # the indexes' sorted windows run after run: the sort merges them (a window in two stays twice)
+            union = self._union = array("I", sorted(itertools.chain(*(index.windows for index in tuple(self._indexes.values())))))
         count = len(union)
         if usable < WINDOW or not count:
             return ()

@@ -2,7 +2,8 @@
 
 A module-level `re.compile` runs at import, and Python's regex compiler is slow: the engine's patterns cost several ms of
 every start, though most of them wait behind a trigger a given session never meets (an Exchange front-end stamp, a
-Gmail reply, a POP3 status in an IMAP check). `lazy` keeps the pattern's text at import and compiles it on first use.
+Gmail reply, a POP3 status in an IMAP check). `lazy` keeps the pattern's text at import and compiles it on first use,
+through `codecache.regex`, which keeps the compiler's program across runs.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import re
 from collections.abc import Callable
 from re import _constants, _parser  # the regex module's own reading of a pattern (Python 3.11+)
 
+from mailscope import codecache
+
 Lazy = Callable[[], re.Pattern[str]]
 
 
 def lazy(pattern: str, flags: int = 0) -> Lazy:
-    """`lazy(r"...")()` is `re.compile(r"...")`, compiled once, on the first call."""
-    return functools.cache(lambda: re.compile(pattern, flags))
+    """`lazy(r"...")()` is `re.compile(r"...")`, compiled once, on the first call. Only for a fixed pattern text (see
+    `codecache.regex`)."""
+    return functools.cache(lambda: codecache.regex(pattern, flags))
 
 
 class Signature:
@@ -40,7 +44,7 @@ class Signature:
             self.needles = _read_needles(self.pattern, self.flags)
             return self.needles
         if name == "regex":
-            self.regex = re.compile(self.pattern, self.flags)
+            self.regex = codecache.regex(self.pattern, self.flags)
             return self.regex
         raise AttributeError(name)
 

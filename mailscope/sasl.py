@@ -167,8 +167,7 @@ _STRAY_A_RE = lazy(r"\x01A(?=auth=|user=|host=|port=)", re.IGNORECASE)
 _USER_RE = lazy(r"user=(.*?)(?=\x01|auth=|$)", re.IGNORECASE | re.DOTALL)
 _LITERAL_CARET_A = "^A"
 _OAUTH_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
-# May hold SASL's \0 and \x01. Compiled at import, unlike the others: it is read as a pattern object from outside too.
-_TEXT_RE = re.compile(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*")
+_TEXT_RE = lazy(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*")  # may hold SASL's \0 and \x01
 # The same controls as bytes: in UTF-8 a byte under 0x80 is always its own character, so bytes hold one exactly when their text does.
 CONTROL_BYTES = bytes([*range(0x02, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
@@ -216,7 +215,7 @@ def _is_text(data: bytes, text: str) -> bool:
     as bytes (`CONTROL_BYTES`): one C pass, where the pattern cost microseconds over a payload of thousands of characters."""
     if data.isascii():
         return len(data.translate(None, CONTROL_BYTES)) == len(data)
-    return _TEXT_RE.fullmatch(text) is not None
+    return _TEXT_RE().fullmatch(text) is not None
 
 
 def parse_payload(data: bytes, mechanism: str | None = None, *, _depth: int = 0) -> SaslPayload:

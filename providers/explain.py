@@ -7,16 +7,16 @@ generic/oauthlib paths store `{"error": ..., "error_description": ...}`. Pure fu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mailscope.evidence import TokenEvidence
 from mailscope.findings import DiagnosisInput, EvidenceKind, EvidenceRef, Finding, Owner, Severity
+from mailscope.patterns import lazy
 from mailscope.settings import CheckSettings, Protocol
 from providers import presets
 
-_AADSTS_RE = re.compile(r"\bAADSTS(\d+)\b")
+_AADSTS_RE = lazy(r"\bAADSTS(\d+)\b")
 ERROR_REFERENCE = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
 MAIL_OAUTH_DOC = "https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth"
 GOOGLE_XOAUTH2_DOC = "https://developers.google.com/gmail/imap/xoauth2-protocol"
@@ -75,6 +75,8 @@ Fix = Callable[[Context, int], tuple[str, ...]]  # (context, AADSTS code or 0)
 
 @dataclass(frozen=True, slots=True)
 class Explainer:
+    """How one finding of an identity-provider error is told: its title, owner and the fix built from the context."""
+
     finding_id: str
     title: str
     owner: Owner
@@ -272,7 +274,7 @@ def aadsts_codes(error: dict) -> list[int]:
     """Entra error codes from `error_codes`, else from `AADSTS…` in the description."""
     codes = [int(c) for c in error.get("error_codes") or () if str(c).isdigit()]
     if not codes:
-        codes = [int(c) for c in _AADSTS_RE.findall(str(error.get("error_description", "")))]
+        codes = [int(c) for c in _AADSTS_RE().findall(str(error.get("error_description", "")))]
     return codes
 
 

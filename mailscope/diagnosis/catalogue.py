@@ -35,6 +35,8 @@ ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 @dataclass(frozen=True, slots=True)
 class Entry:
+    """A failure mode of the catalogue: what every finding of this id says whatever session raised it."""
+
     id: str
     title: str
     owner: Owner

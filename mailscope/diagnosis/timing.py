@@ -27,6 +27,8 @@ class State(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Validity:
+    """Whether the token was valid when the evidence was made, and by how much: what the expiry rules judge."""
+
     state: State
     seconds_left: float | None = None  # exp minus the time of use: exact, or the least the evidence allows; None: cannot tell
     start: float | None = None  # nbf, else iat

@@ -137,24 +137,36 @@ def test_no_place_to_write_the_cache_costs_nothing_but_the_cache(tmp_path: Path)
 
 def test_the_cache_lives_under_xdg_cache_home_and_needs_an_absolute_one(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    probe = "from mailscope import codecache; print(codecache.default_path())"
-    name = f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal"
-    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    assert where == str(tmp_path / "mailscope" / name)
+    probe = "from mailscope import codecache; print(codecache.default_path()); print(codecache.default_path('check'))"
+    names = [f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal", f"dataclass-code.v2.check.{sys.implementation.cache_tag}.marshal"]
+    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert where == [str(tmp_path / "mailscope" / name) for name in names]
     env["XDG_CACHE_HOME"] = "relative/dir"  # the XDG spec: a relative path is invalid and ignored
-    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    assert where == os.path.join(os.path.expanduser("~"), ".cache", "mailscope", name)
+    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert where == [os.path.join(os.path.expanduser("~"), ".cache", "mailscope", name) for name in names]
 
 
-def test_mailscope_commands_fill_and_reuse_the_cache(tmp_path: Path) -> None:
+def test_mailscope_commands_fill_and_reuse_a_cache_of_their_own(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    command = ["mailscope", "lab", "list"]
-    subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
-    cache = tmp_path / "mailscope" / f"dataclass-code.v2.{sys.implementation.cache_tag}.marshal"
-    assert cache.is_file()
-    before = cache.stat().st_mtime_ns
-    subprocess.run(command, capture_output=True, env=env, check=True, timeout=60)
-    assert cache.stat().st_mtime_ns == before  # nothing new compiled: not rewritten
+    tag = sys.implementation.cache_tag
+    lab = ["mailscope", "lab", "list"]
+    subprocess.run(lab, capture_output=True, env=env, check=True, timeout=60)
+    lab_cache = tmp_path / "mailscope" / f"dataclass-code.v2.lab.{tag}.marshal"
+    assert lab_cache.is_file()
+    before = lab_cache.stat().st_mtime_ns
+    subprocess.run(lab, capture_output=True, env=env, check=True, timeout=60)
+    assert lab_cache.stat().st_mtime_ns == before  # nothing new compiled: not rewritten
+    # another command fills its own file (a run reads only the code of the classes its command loads), and reuses it
+    check = ["mailscope", "check", "--lab", "ms-healthy"]
+    subprocess.run(check, capture_output=True, env=env, check=True, timeout=120)
+    check_cache = tmp_path / "mailscope" / f"dataclass-code.v2.check.{tag}.marshal"
+    assert check_cache.is_file() and lab_cache.stat().st_mtime_ns == before
+    assert not (tmp_path / "mailscope" / f"dataclass-code.v2.{tag}.marshal").exists()  # the console's
+    check_entries, lab_entries = (set(marshal.loads(cache.read_bytes())) for cache in (check_cache, lab_cache))
+    assert any(key.startswith("<regex ") for key in check_entries - lab_entries)  # the session's patterns, for one
+    before = check_cache.stat().st_mtime_ns
+    subprocess.run(check, capture_output=True, env=env, check=True, timeout=120)
+    assert check_cache.stat().st_mtime_ns == before
 
 
 # A child process: the engine's generated functions (a report exporter, a record cleaner) built through `compiled`, with
@@ -208,4 +220,89 @@ def test_a_generated_function_and_a_dataclass_method_of_the_same_source_keep_the
     dataclass_code = cache.code(source, "<string>", source)
     generated = cache.code(source, "<generated>", f"<generated>\n{source}")
     assert (dataclass_code.co_filename, generated.co_filename) == ("<string>", "<generated>")
+    assert len(cache.codes) == 2
+
+
+# A child process: every fixed pattern of the engine and the providers (`patterns.lazy`, `Signature`, found in every
+# module, in tuples and dicts too) compiled with the cache installed at argv[1] (or none: "-"); prints, per pattern text
+# and flags, whether it equals what `re.compile` makes of it (a Pattern compares its flags and its whole program), and
+# how many regex programs this run compiled.
+REGEXES = textwrap.dedent(
+    """
+    import importlib, json, pkgutil, re, sys
+    from mailscope import codecache
+    if sys.argv[1] != "-":
+        codecache.install(sys.argv[1])
+    import mailscope, providers
+    from mailscope.patterns import Signature
+
+    def patterns(value, depth=0):
+        if isinstance(value, Signature) or getattr(getattr(value, "__wrapped__", None), "__qualname__", "") == "lazy.<locals>.<lambda>":
+            yield value()
+        elif depth < 3 and isinstance(value, (tuple, list, dict)):
+            for item in value.values() if isinstance(value, dict) else value:
+                yield from patterns(item, depth + 1)
+
+    found = {}
+    for package in (mailscope, providers):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            for value in vars(importlib.import_module(info.name)).values():
+                for pattern in patterns(value):
+                    found[f"{pattern.flags} {pattern.pattern}"] = pattern == re.compile(pattern.pattern, pattern.flags)
+    cache = codecache._installed
+    print(json.dumps({
+        "patterns": found,
+        "compiled": None if cache is None else sum(key.startswith("<regex ") for key in cache.codes) if cache.dirty else 0,
+    }))
+    """
+)
+
+
+def _regexes(cache: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", REGEXES, cache], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_every_engine_pattern_from_the_cache_is_the_pattern_re_compile_makes_and_a_second_run_compiles_none(tmp_path: Path) -> None:
+    path = tmp_path / "code.marshal"
+    plain, first, second = _regexes("-"), _regexes(str(path)), _regexes(str(path))
+    assert len(plain["patterns"]) > 150  # redaction, protocols, log formats, diagnosis signatures, provider rules
+    assert plain["patterns"] == first["patterns"] == second["patterns"]
+    assert all(first["patterns"].values())
+    assert plain["compiled"] is None
+    assert first["compiled"] == len(first["patterns"])
+    assert second["compiled"] == 0
+
+
+def test_regex_entries_that_are_not_a_usable_program_are_compiled_again(tmp_path: Path) -> None:
+    path = tmp_path / "code.marshal"
+    expected = _regexes(str(path))["patterns"]
+    entries = marshal.loads(path.read_bytes())
+    junk = [
+        b"\x00junk",
+        marshal.dumps(("a tuple",)),
+        marshal.dumps((0, [999999], 0, {}, (None,))),  # code `_sre` refuses
+        marshal.dumps((0, [-1], 0, {}, (None,))),
+        marshal.dumps((0, [], 0, ["not", "a", "dict"], ())),
+    ]
+    regex_keys = [key for key in entries if key.startswith("<regex ")]
+    spoilt = {**entries, **{key: junk[i % len(junk)] for i, key in enumerate(regex_keys)}}
+    path.write_bytes(marshal.dumps(spoilt))
+    result = _regexes(str(path))
+    assert result["patterns"] == expected
+    assert all(result["patterns"].values())
+    assert result["compiled"] == len(regex_keys)
+
+
+def test_a_program_is_kept_per_pattern_flags_and_python() -> None:
+    import re
+
+    from mailscope import codecache
+
+    cache = codecache._CodeCache("/nonexistent/code.marshal")
+    plain, ignoring_case = cache.regex("abc", 0), cache.regex("abc", int(re.IGNORECASE))
+    assert (plain, ignoring_case) == (re.compile("abc"), re.compile("abc", re.IGNORECASE))
+    assert plain != ignoring_case
+    assert all(f"of Python {sys.hexversion:x}>" in key for key in cache.codes)
     assert len(cache.codes) == 2

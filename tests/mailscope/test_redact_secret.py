@@ -90,3 +90,14 @@ def test_dataclass_walkers_and_json_never_reach_the_value(secret: Secret) -> Non
     with pytest.raises(TypeError) as raised:
         json.dumps({"token": secret})
     assert VALUE not in str(raised.value)
+
+
+@pytest.mark.parametrize("value", [VALUE, "", "pässwörd", "\udcff byte that is not UTF-8", b"raw \xff bytes"])
+def test_the_fingerprint_is_the_sha256_hashlib_gives(value: str | bytes) -> None:
+    """secret.py takes the interpreter's own SHA-256 where there is one (hashlib is slow to import): the same digest."""
+    import hashlib
+
+    from mailscope.secret import secret_bytes
+
+    data = value if isinstance(value, bytes) else secret_bytes(value)
+    assert fingerprint(value) == "sha256:" + hashlib.sha256(data).hexdigest()[:8]

@@ -172,8 +172,8 @@ def test_pop3_port_defaults_from_the_protocol_and_security() -> None:
     ],
 )
 def test_presets_and_ports_from_the_one_table(options: list[str], expected: tuple) -> None:
-    from tui.cli import build_parser
     from tui.commands.check import settings_from_args
+    from tui.parser import build_parser
 
     settings = settings_from_args(build_parser().parse_args(["check", *options]))
     assert (settings.host, settings.port, settings.security, settings.protocol, settings.provider, settings.cloud) == expected

@@ -103,7 +103,7 @@ async def test_settings_alone_pop3_against_the_projects_dovecot(dovecot, tmp_pat
 
 def lab_serve(scenario: str, tmp_path: Path) -> tuple[subprocess.Popen[str], argparse.Namespace]:
     """`mailscope lab serve SCENARIO` as a trainer runs it; its `try:` line parsed with `mailscope check`'s own parser."""
-    from tui.cli import build_parser
+    from tui.parser import build_parser
 
     process = subprocess.Popen([sys.executable, "-m", "tui.cli", "lab", "serve", scenario], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
