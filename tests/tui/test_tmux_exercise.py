@@ -28,8 +28,10 @@ def test_exercise_view_in_a_terminal(tmux, tmp_path: Path, right: bool) -> None:
     pane.wait_for("Enter draws a scenario at random")
     pane.type("ms-graph-scope")
     pane.keys("Enter")
-    screen = pane.wait_for("What is the cause?", timeout=30)
-    assert "NO AUTHENTICATE failed." in screen and "aud: https://graph.microsoft.com" in screen
+    pane.wait_for("What is the cause?", timeout=30)
+    for shown in ("NO AUTHENTICATE failed.", "aud: https://graph.microsoft.com"):  # a capture can catch a frame half drawn
+        screen = pane.wait_for(shown)
+    assert "What is the cause?" in screen and "NO AUTHENTICATE failed." in screen and "aud: https://graph.microsoft.com" in screen
     for hidden in HIDDEN:
         assert hidden not in screen, f"{hidden!r} on screen before the answer:\n{screen}"
     choice = CAUSES.causes[CAUSE].choice
