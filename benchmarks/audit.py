@@ -171,13 +171,18 @@ def run_raw(size: int, seed: int, concurrency: int) -> tuple[float, float]:
         lab.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def fleet_arguments(description: str) -> argparse.Namespace:
+    """The options of a benchmark that runs the audit and the bare loop against lab fleets."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--mailboxes", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = fleet_arguments(__doc__.splitlines()[0])
     audit_times, audit_cpu, audit_rss, raw_times, raw_cpu, matches = [], [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="mailscope-audit-bench-") as workdir:
         run_raw(50, args.seed, args.concurrency)  # warm the page cache and the .pyc files

@@ -14,7 +14,6 @@ cores: a second process for the audit's records only helps where a core is idle.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -22,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from audit import FleetLab, _measure, audit_command, raw_command
+from audit import FleetLab, _measure, audit_command, fleet_arguments, raw_command
 
 SESSIONS_ONLY = r"""
 import sys
@@ -65,12 +64,7 @@ def run(side: str, size: int, seed: int, concurrency: int, workdir: str) -> tupl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mailboxes", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = fleet_arguments(__doc__.splitlines()[0])
     figures: dict[str, list[tuple[float, float, float]]] = {side: [] for side in SIDES}
     with tempfile.TemporaryDirectory(prefix="mailscope-audit-floor-") as workdir:
         run("bare loop", 50, args.seed, args.concurrency, workdir)  # warm the page cache and the .pyc files
