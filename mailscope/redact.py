@@ -408,6 +408,8 @@ class Redactor:
         cut, _ = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(cut, 0))
         self._register_seen()
+        if tables.generation != generation:  # learned from this text: a part before where it was learned may still show it
+            redacted, _ = self._redact_known(redacted, whole_only=True)
         if tables.generation == generation:  # else it learned a secret that this answer, made before, may still show
             _remember(tables.memo, text, redacted)
             _remember(tables.memo, redacted, redacted)  # redaction is idempotent: a second pass over its result is a memo hit
@@ -448,6 +450,8 @@ class Redactor:
         text, self._split_suspected = _without_cut_jwt(text)
         redacted = escape_controls(self._redact_text(text, 0), keep_newlines=False)
         self._register_seen()
+        if tables.generation != generation:  # as in `redact`: the secret it learned is now cut out of the whole line
+            redacted, _ = self._redact_known(redacted, whole_only=True)
         if self._split_suspected and self._expect is None:
             self._expect = ("continuation", 2)  # a secret cut at the line end: its rest starts the next line
         # Remembered only when it learned no secret: this answer, made before, may still show the one it learned.

@@ -161,3 +161,21 @@ def test_a_lone_surrogate_that_is_no_byte_is_registered_too() -> None:
     redactor = Redactor()
     redactor.register(value)
     assert redactor.redact(f"x {value} y") == f"x {describe_secret(value)} y"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A1 LOGIN alice hunter2x-pw\nA2 LOGIN alice hunter2x-pw",  # a bare LF inside one wire line (a hostile echo)
+        "hunter2x-pw was typed before: A7 LOGIN alice hunter2x-pw",
+        "S: * BAD echo hunter2x-pw\r\nA3 LOGIN alice hunter2x-pw",
+    ],
+)
+@pytest.mark.parametrize("method", ["redact", "redact_line"])
+def test_a_password_learnt_from_a_text_is_cut_out_of_all_of_it(text: str, method: str) -> None:
+    """The password is learnt where the LOGIN pattern matches; an earlier spelling in the same text goes too, and a fresh
+    redactor that knows the password already gives the same answer."""
+    shown = getattr(Redactor(), method)(text)
+    assert "hunter2x-pw" not in shown and shown.count("<password 11 chars") == text.count("hunter2x-pw")
+    knowing = Redactor([Secret(SecretKind.PASSWORD, "hunter2x-pw")])
+    assert getattr(knowing, method)(text) == shown
