@@ -82,8 +82,11 @@ class AuditOutput:
         self._known_sections: dict[int, tuple[SharedSection, str]] = {}
         self._pending: list[str] = []  # whole lines not yet written
         self._pending_size = 0
+        self._failed: AuditOutputError | None = None  # a write failed: nothing more is written after its cut line
 
     def append(self, record: dict[str, Any]) -> None:
+        if self._failed is not None:  # a line after the cut one would leave it mid-file, where --resume refuses the file
+            raise self._failed
         line = encode_line(record, self._known_sections)
         self._pending.append(line)
         self._pending_size += len(line)
@@ -100,17 +103,20 @@ class AuditOutput:
             while view:
                 view = view[os.write(self._fd, view) :]
         except OSError as exc:  # a full disk: what was written before is whole; a line cut off here is removed on resume
-            raise AuditOutputError(
+            self._failed = AuditOutputError(
                 f"cannot write {self.path}: {exc.strerror or exc} (the records before are whole; --resume continues)"
-            ) from None
+            )
+            raise self._failed from None
         self.written += len(lines)
 
     def close(self) -> None:
-        """Write what is pending, then close (the file is closed even when that write fails)."""
+        """Write what is pending, then close (the file is closed even when that write fails; a failure already raised is
+        not raised again)."""
         if self._fd < 0:
             return
         try:
-            self._write_pending()
+            if self._failed is None:
+                self._write_pending()
         finally:
             with contextlib.suppress(OSError):  # durability where the file system offers it (not /dev/full, a pipe)
                 os.fsync(self._fd)

@@ -105,7 +105,7 @@ class _FailingSource:
 
 
 _BATCH = 64  # finished sessions concluded together, at most
-_BATCH_AGE = 0.1  # seconds a finished session waits at most for others to finish before its batch is concluded
+_BATCH_AGE = 0.1  # a batch is concluded once a session finishes this long after its first (or no session runs, or at the end)
 
 
 async def run_audit(
@@ -134,8 +134,10 @@ async def run_audit(
             if (host := hosts.get(name)) is None:  # not setdefault: that would build a _Host per mailbox to throw away
                 host = hosts[name] = _Host(options.per_host or options.concurrency)
             running += 1
-            record = await _session(job.item, host, credentials)
-            running -= 1
+            try:
+                record = await _session(job.item, host, credentials)
+            finally:
+                running -= 1
             throttle = throttle_of(record.evidence)
             if throttle is not None:
                 job.throttles.append(throttle)
@@ -173,8 +175,8 @@ async def run_audit(
     try:
         await asyncio.gather(*workers)
         conclude()
-    except BaseException:
-        conclude()  # the sessions that finished before a cancellation (or a failure) keep their records
+    except asyncio.CancelledError:
+        conclude()  # the sessions that finished before the audit was stopped keep their records
         raise
     finally:
         for task in workers:

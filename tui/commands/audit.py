@@ -214,8 +214,8 @@ async def _audit(args: argparse.Namespace, plan: AuditPlan, output_path: str) ->
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+        printer.clear()  # first: closing writes what is pending, and a full disk must not leave the progress line behind
         output.close()
-        printer.clear()
     summary = summarize(results, rejected=plan.rejected, elapsed=elapsed, audited_now=output.written, interrupted=bool(stopped_by))
     _print_summary(args, summary, output_path)
     return EXIT_INTERRUPTED[stopped_by[0]] if stopped_by else summary.exit_code

@@ -5,6 +5,8 @@ written in batches (whole lines only, all of them once closed)."""
 from __future__ import annotations
 
 import json
+import resource
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +109,31 @@ def test_a_batch_that_cannot_be_written_is_one_clear_error_and_the_file_is_close
         output.close()
     assert output.written == 0
     output.close()  # already closed: nothing more to write or to fail
+
+
+def test_after_a_write_cut_short_nothing_more_is_written_and_resume_keeps_the_whole_records(tmp_path: Path) -> None:
+    """A disk that fills in the middle of a batch leaves a line cut off; a record written after it (the batch the audit
+    concludes while it stops) would leave that line mid-file, where --resume refuses the file. The file-size limit makes
+    the kernel cut the write as a full disk would."""
+    path = tmp_path / "out.jsonl"
+    output = AuditOutput(str(path))
+    records = [{"audit": {"row": row}, "transcript": [{"text": f"mailbox {row} " * 40}] * 20} for row in range(40)]
+    limit, previous_limits = 150_000, resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, previous_limits[1]))
+    try:
+        with pytest.raises(AuditOutputError, match="File too large") as first:
+            for record in records:
+                output.append(record)
+        with pytest.raises(AuditOutputError) as again:
+            output.append(records[-1])
+        output.close()  # the failure was raised already: closing neither writes nor raises
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, previous_limits)
+        signal.signal(signal.SIGXFSZ, previous_handler)
+    assert again.value is first.value
+    on_disk = path.read_bytes()
+    assert len(on_disk) == limit and not on_disk.endswith(b"\n")  # the last line cut off, and nothing after it
+    kept = list(read_records(str(path)))
+    assert kept == records[: len(kept)] and len(kept) >= output.written > 0  # whole lines of the cut batch stay too
+    assert path.read_bytes().endswith(b"\n")  # the cut line removed: --resume appends after whole records
