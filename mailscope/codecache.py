@@ -26,10 +26,9 @@ import os
 import re
 import stat
 import sys
-from re import _compiler, _parser  # the regex compiler's own steps (Python 3.11+), as mailscope.patterns reads them
 from types import CodeType
 
-MAX_ENTRIES = 4096  # one entry per distinct method source: mailscope and Textual together make about 900
+MAX_ENTRIES = 4096  # one per distinct method source or regex in a command's file: the console's, with Textual, ~1,000
 MAX_BYTES = 8 * 1024 * 1024
 FORMAT = 2  # in the file name: a mailscope of another format keeps its own file instead of rewriting this one
 
@@ -71,8 +70,11 @@ class _CodeCache:
         cached = self.codes.get(key)
         compiled = _from_program(pattern, cached) if cached is not None else None
         if compiled is None:
-            program = _program(pattern, flags)
-            compiled = _sre.compile(pattern, *program)
+            try:
+                program = _program(pattern, flags)
+                compiled = _sre.compile(pattern, *program)
+            except Exception:  # noqa: BLE001 - a Python whose private regex steps changed: compiled as it is, not kept
+                return re.compile(pattern, flags)
             self.codes[key] = marshal.dumps(program)
             self.dirty = True
         self.used.add(key)
@@ -120,6 +122,8 @@ def regex(pattern: str, flags: int = 0) -> re.Pattern[str]:
 def _program(pattern: str, flags: int) -> tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]:
     """What `re.compile` hands `_sre.compile` after `pattern`: its flags, code, group count and group names (the steps of
     re._compiler.compile, which returns only the finished pattern)."""
+    from re import _compiler, _parser  # the regex compiler's own steps (Python 3.11+): here, so importing this never fails
+
     parsed = _parser.parse(pattern, flags)
     code = [int(word) for word in _compiler._code(parsed, flags)]  # plain ints: its opcodes are named int constants
     names: list[str | None] = [None] * parsed.state.groups

@@ -13,9 +13,12 @@ from typing import Any, NoReturn
 # The interpreter's own SHA-256, as random.py takes its SHA-512: `import hashlib` asks OpenSSL for every digest it has
 # and loads BLAKE2 first, ~1 ms of every start-up for the one digest a fingerprint needs.
 try:
-    from _sha256 import sha256
-except ImportError:  # Python 3.12+ (_sha2), or a build without it
-    from hashlib import sha256
+    from _sha2 import sha256  # Python 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256  # Python 3.11
+    except ImportError:  # a build without either
+        from hashlib import sha256
 
 
 class SecretKind(StrEnum):

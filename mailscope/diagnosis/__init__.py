@@ -75,7 +75,8 @@ def _diagnose(inp: DiagnosisInput, rules: _Rules) -> Diagnosis:
 
 
 def _all_hold(ctx: Context, facts: tuple[Callable[[Context], bool], ...], known: dict[Callable[[Context], bool], bool]) -> bool:
-    """A fact that fails is not remembered: it fails each rule that declares it, as it did when each body asked it."""
+    """Each fact asked once per diagnosis (`known`); one that raises is not remembered: it fails each rule that declares
+    it, as it did when each body asked it."""
     for fact in facts:
         holds = known.get(fact)
         if holds is None:
