@@ -265,6 +265,7 @@ MIN_SEEN_SECRET = 6  # a shorter password seen on the wire is not registered: it
 _MEMO_LIMIT = 50_000  # texts a family of forks remembers (then it starts again): a few MB
 _MEMO_TEXT = 4096  # characters: a longer text (rare, seldom repeated) is never remembered, so the memos stay a few MB
 _BINARY_RUN = 256  # characters: a longer base64 run that decodes to no text (a blob, seldom repeated) is not remembered
+_BINARY_RUNS = 10_000  # such runs a family remembers (then it starts again): at most ~3 MB
 _GENERATIONS = itertools.count(1)  # shared by every family, so that a generation names one family's secrets
 _STATE_LIFETIME = 4  # lines a pending expectation survives (a server `+` or an unrelated log line between)
 
@@ -512,7 +513,7 @@ class Redactor:
             return None
         text = _decoded_text(candidate)
         if text is None and binary is not None and len(candidate) <= _BINARY_RUN:
-            if len(binary) >= _MEMO_LIMIT:
+            if len(binary) >= _BINARY_RUNS:
                 binary.clear()
             binary.add(candidate)
         return text
@@ -774,7 +775,7 @@ def _decoded_text(candidate: str) -> str | None:
     decoded = _b64decode(candidate)
     # Its controls are looked for in the bytes (`sasl.CONTROL_BYTES`), before a decoding whose failure (an exception)
     # costs more than the look: in UTF-8 a byte under 0x80 is always its own character.
-    if decoded is None or len(decoded.translate(None, sasl.CONTROL_BYTES)) < len(decoded):
+    if decoded is None or sasl.has_control_bytes(decoded):
         return None
     try:
         return decoded.decode("utf-8")
