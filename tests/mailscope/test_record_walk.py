@@ -18,7 +18,7 @@ from mailscope.record import SCALARS, SessionRecord, _escape_fact, clean_deep, d
 from mailscope.redact import escape_controls
 from mailscope.settings import CheckSettings, Mechanism, SecretSource
 
-TEXT = st.text(st.sampled_from(["a", "B", " ", "\x1b", "\x07", "\u202e", "é", "\n"]), max_size=6)
+TEXT = st.text(st.sampled_from(["a", "B", " ", "\x1b", "\x07", "\u202e", "é", "\n", "\x9b", "\x85", "\t"]), max_size=6)  # C1 and tab too
 MAYBE_TEXT = st.none() | TEXT
 COMMANDS = st.builds(CommandResult, TEXT, MAYBE_TEXT, TEXT, st.none() | st.integers(0, 9))
 EXCHANGES = st.builds(
