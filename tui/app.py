@@ -40,7 +40,7 @@ from mailscope.events import (
 from mailscope.findings import Diagnosis, EvidenceKind, Finding
 from tui import keys, textual_fixes
 from tui.session import SEED_SCENARIO, Runner, Target, default_diagnoser, lab_scenarios, run_target
-from tui.views import VIEWS
+from tui.views import VIEWS, ViewScreen
 from widgets.diagnosis import DiagnosisPane, fix_steps_text
 from widgets.presenter import IdentifierMask
 from widgets.transcript import Transcript
@@ -137,11 +137,16 @@ class MailscopeApp(App[int]):
         stack = self._screen_stacks.get(view)
         return stack[0] if stack else None
 
-    def _view_widget(self, view: str, kind: type[WidgetType]) -> WidgetType | None:
-        """A view's main widget; None before the view is first shown and while its screen is still composing
-        (it reads the app's state then: nothing is missed)."""
+    def built_view(self, view: str) -> ViewScreen | None:
+        """The view's screen once its body is mounted; None before (a key pressed then does nothing there, and
+        state changed then reaches it when it is built: `ViewScreen.sync`)."""
         screen = self.view_screen(view)
-        return next(iter(screen.query(kind)), None) if screen else None
+        return screen if isinstance(screen, ViewScreen) and screen.ready else None
+
+    def _view_widget(self, view: str, kind: type[WidgetType]) -> WidgetType | None:
+        """A view's main widget once the view is built."""
+        screen = self.built_view(view)
+        return screen.query_one(kind) if screen else None
 
     @property
     def main_screen(self) -> Screen:
@@ -205,7 +210,7 @@ class MailscopeApp(App[int]):
     @property
     def _panes_alive(self) -> bool:
         """False once the app exits: a session still running then must not feed panes being torn down."""
-        return not self._exiting and self.view_screen("session") is not None
+        return not self._exiting and self.built_view("session") is not None
 
     def exit(self, *args, **kwargs) -> None:
         self._exiting = True
@@ -265,7 +270,7 @@ class MailscopeApp(App[int]):
                 state, kind = "running…", "running"
             elif self.outcome is not None:
                 ok = self.outcome.exit_code == 0
-                top = self.diagnosis_pane.diagnosis.top if self.view_screen("session") else None
+                top = self.diagnosis_pane.diagnosis.top if self.built_view("session") else None
                 state = (f"{top.id} ← " if top and not ok else "") + self.outcome.summary
                 kind = "ok" if ok else "failed"
             else:
@@ -322,12 +327,14 @@ class MailscopeApp(App[int]):
         if isinstance(self.screen, ModalScreen):
             return
         view = self.current_mode
-        if view == "lab" and self.lab_picker is not None and self.lab_picker.highlighted_id:
-            self.start(Target(scenario=self.lab_picker.highlighted_id))
+        if view == "lab":  # a view still being built (None) takes no keys: r there must not run something else
+            if self.lab_picker is not None and (scenario := self.lab_picker.highlighted_id):
+                self.start(Target(scenario=scenario))
         elif view == "settings":
             self.run_settings()
-        elif view == "paste" and self.paste_view is not None:
-            self.paste_view.action_diagnose()
+        elif view == "paste":
+            if self.paste_view is not None:
+                self.paste_view.action_diagnose()
         else:
             self.start(self.target)
 
@@ -550,11 +557,10 @@ class MailscopeApp(App[int]):
             self.settings_pane.set_presenter(on)
         if self.paste_view is not None:
             self.paste_view.set_presenter(on)
-        if (audit := self.view_screen("audit")) is not None:  # its module loads only once the view was opened
+        if (audit := self.built_view("audit")) is not None:  # its module loads only once the view was opened
             from tui.audit_view import AuditView
 
-            for view in audit.query(AuditView):
-                view.set_presenter(on)
+            audit.query_one(AuditView).set_presenter(on)
         self._show_status()
 
     def action_toggle_theme(self) -> None:

@@ -78,6 +78,7 @@ class ViewScreen(Screen):
 
     VIEW = ""
     FOCUS = ""  # what gets focus the first time the view opens (later: whatever had it when the user left)
+    ready = False  # set once the body is mounted: before that the app neither pushes state nor sends keys to it
 
     def compose(self) -> ComposeResult:
         # The breakpoint class set before the first layout: a resize restyling every widget costs start-up time.
@@ -92,8 +93,13 @@ class ViewScreen(Screen):
         raise NotImplementedError
 
     def on_mount(self) -> None:
+        self.ready = True
+        self.sync()
         if self.FOCUS:
             self.query_one(self.FOCUS).focus()
+
+    def sync(self) -> None:
+        """Hands the body what the app learnt while the view was being built (it read the app's state at compose)."""
 
     @property
     def console(self) -> MailscopeApp:
@@ -132,6 +138,14 @@ class TokenScreen(ViewScreen):
         yield TokenInspector(id="token", clock=app.evidence_clock, token=app.token, highlighted=app.claim_highlight,
                              presenter=app.presenter, mask=app.mask)
 
+    def sync(self) -> None:
+        from widgets.token import TokenInspector
+
+        inspector = self.query_one(TokenInspector)
+        inspector.presenter = self.console.presenter
+        inspector.highlight_claims(self.console.claim_highlight)
+        inspector.show(self.console.token)
+
 
 class SettingsScreen(ViewScreen):
     VIEW, FOCUS = "settings", "#preset"
@@ -141,6 +155,11 @@ class SettingsScreen(ViewScreen):
 
         app = self.console
         yield SettingsPane(id="settings", initial=app.initial_settings, presenter=app.presenter)
+
+    def sync(self) -> None:
+        from widgets.settings import SettingsPane
+
+        self.query_one(SettingsPane).set_presenter(self.console.presenter)
 
 
 class LabScreen(ViewScreen):
@@ -163,6 +182,11 @@ class PasteScreen(ViewScreen):
         apply_text_area()
         app = self.console
         yield PasteView(id="paste", mask=app.mask, presenter=app.presenter)
+
+    def sync(self) -> None:
+        from widgets.paste import PasteView
+
+        self.query_one(PasteView).set_presenter(self.console.presenter)
 
 
 class ExerciseScreen(ViewScreen):
@@ -189,6 +213,11 @@ class AuditScreen(ViewScreen):
         from tui.audit_view import AuditView
 
         yield AuditView(id="audit", reports_dir=self.console.export_dir, mask=self.console.mask, presenter=self.console.presenter)
+
+    def sync(self) -> None:
+        from tui.audit_view import AuditView
+
+        self.query_one(AuditView).set_presenter(self.console.presenter)
 
 
 @dataclass(frozen=True, slots=True)
