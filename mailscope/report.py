@@ -12,7 +12,8 @@ import math
 from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from mailscope import __version__, codecache  # __version__: pyproject.toml reads it too, importlib.metadata searched every package
 from mailscope.evidence import Fault, Outcome, TokenEvidence
@@ -275,23 +276,70 @@ def _secret_source(value: Any, redact: Callable[[str], str], passed: Container[s
     return _text(value.describe(), redact, passed)
 
 
-def _dataclass(names: tuple[str, ...]) -> Exporter:
+def _dataclass(names: tuple[str, ...], declared: dict[str, Any]) -> Exporter:
     """The exporter of one dataclass, compiled once (as `dataclasses` compiles `__init__`): one dict display that reads
     each field once and tests it as the container loop does, so a string or scalar field costs no call of its own (a
     report has a few dozen dataclasses, transcript lines most of them), nor does a member of an enum met before whose
-    values are all text (a line's direction and channel, a finding's severity and owner), nor an empty tuple or list."""
-    value_of = (
-        "(v if v in passed else redact(v)) if (k := type(v := value.{})) is str else v if k in SCALARS"
+    values are all text (a line's direction and channel, a finding's severity and owner), nor an empty tuple or list.
+    A field's declared type (`declared`, name -> type) only orders the tests: its exact type is tested first (None first
+    for an optional one) and handled as the walk would; any other value takes the whole walk, so a declared type never
+    decides what is redacted (a transcript line's fields cost about a third less)."""
+    walk = (
+        "(v if v in passed else redact(v)) if (k := type(v{})) is str else v if k in SCALARS"
         " else (w if (w := v._value_) in passed else redact(w)) if k in text_enums"
         " else [] if k in sequences and not v"
         " else (exporters.get(k) or exporter_for(k))(v, redact, passed)"
     )
-    source = f"def export(value, redact, passed):\n    return {{{', '.join(f'{name!r}: {value_of.format(name)}' for name in names)}}}\n"
     namespace: dict[str, Any] = {
         "SCALARS": SCALARS, "text_enums": _TEXT_ENUMS, "sequences": _SEQUENCES, "exporters": _EXPORTERS, "exporter_for": _exporter_for,
+        "items": _items, "mapping": _mapping,
     }  # fmt: skip
+    values = []
+    for name in names:
+        optional, guess = _declared(declared.get(name))
+        if guess is None:
+            value = f"v if (v := value.{name}) is None else ({walk.format('')})" if optional else walk.format(f" := value.{name}")
+        else:
+            kind, handled = guess
+            namespace[f"type_{name}"] = kind
+            test = f"type(v) is type_{name}" if optional else f"type(v := value.{name}) is type_{name}"
+            value = f"({handled}) if {test} else ({walk.format('')})"
+            if optional:
+                value = f"v if (v := value.{name}) is None else ({value})"
+        values.append(f"{name!r}: {value}")
+    source = f"def export(value, redact, passed):\n    return {{{', '.join(values)}}}\n"
     exec(codecache.compiled(source, f"<report exporter of {', '.join(names[:3])}...>"), namespace)  # noqa: S102 - built from field names only
     return namespace["export"]
+
+
+def _optional_of(hint: Any) -> Any:
+    """`X` of a declared `X | None`, else None."""
+    if isinstance(hint, UnionType) or get_origin(hint) is Union:
+        rest = [a for a in get_args(hint) if a is not type(None)]
+        if len(rest) == 1 and len(get_args(hint)) == 2:
+            return rest[0]
+    return None
+
+
+def _declared(hint: Any) -> tuple[bool, tuple[type, str] | None]:
+    """Whether a field's declared type is optional, and the test its usual values take first: (their exact type, the
+    expression that exports a `v` of it as the walk does); None when the type names no one class the walk has a shortcut
+    for (a dataclass, Any: the walk itself)."""
+    inner = _optional_of(hint)
+    optional = inner is not None
+    hint = inner if optional else hint
+    if hint in (int, float, bool):
+        return optional, (hint, "v")
+    if hint is str:
+        return optional, (str, "v if v in passed else redact(v)")
+    origin = get_origin(hint)
+    if origin in (tuple, list):
+        return optional, (origin, "items(v, redact, passed) if v else []")
+    if hint is dict or origin is dict:
+        return optional, (dict, "mapping(v, redact, passed)")
+    if isinstance(hint, type) and issubclass(hint, Enum) and all(type(m._value_) is str for m in hint):
+        return optional, (hint, "w if (w := v._value_) in passed else redact(w)")
+    return optional, None
 
 
 _EXPORTERS: dict[type, Exporter] = {list: _items, tuple: _items, dict: _mapping}
@@ -318,7 +366,11 @@ def _exporter_for(kind: type) -> Exporter:
     elif shape is not None and kind.__name__ == "SecretSource":
         export = _secret_source
     elif shape is not None:
-        export = _dataclass(shape[0])
+        try:
+            declared = get_type_hints(kind)
+        except Exception:  # noqa: BLE001 - a name the module imports only for type checkers: every field takes the whole walk
+            declared = {}
+        export = _dataclass(shape[0], declared)
     else:
         export = _as_it_is
     _EXPORTERS[kind] = export
