@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from enum import Enum
+from itertools import compress
+from operator import attrgetter, is_not
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -93,7 +95,7 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None,
             "protocol": record.evidence.protocol,
             "user": settings.user if settings else "",
         },
-        "settings": settings,
+        "settings": settings if shared is None else None,
         "outcome": {"kind": outcome.kind, "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
         "transcript": record.lines,
         "evidence": record.evidence,
@@ -108,8 +110,10 @@ def build_report(record: SessionRecord, *, generated_at: datetime | None = None,
     }
     redact, passed = _final_pass(record.redactor)
     exported = _exported(report, redact, passed)
-    if shared is not None and token is not None:
-        exported["token"] = shared.token(token, record.redactor, redact, passed)
+    if shared is not None:
+        exported["settings"] = None if settings is None else shared.settings(settings, record.redactor, redact, passed)
+        if token is not None:
+            exported["token"] = shared.token(token, record.redactor, redact, passed)
     return exported
 
 
@@ -128,10 +132,38 @@ class SharedExports:
     app-only token is obtained once per tenant and app, and that one object is handed to every session sharing it, never
     changed after it was obtained: providers/shared_tokens), per redactor generation, so a secret registered since starts
     it again. Every record holding it holds the same SharedSection: an audit's records are read (written out,
-    summarized), never changed."""
+    summarized), never changed. And the settings, which the rows of a sheet share in all but a few fields (audit/plan
+    gives every row the same objects of the base settings and of a column's value): see `settings`."""
 
     def __init__(self) -> None:
         self._tokens: dict[int, tuple[TokenEvidence, int, SharedSection]] = {}  # id -> (token, generation, section)
+        # generation -> (settings class, its fields' names, their values (a mutable one as _ALWAYS), their export)
+        self._settings: dict[int, tuple[type, tuple[str, ...], tuple[Any, ...], dict[str, Any]]] = {}
+
+    def settings(self, settings: Any, redactor: Redactor, redact: Callable[[str], str], passed: Container[str]) -> Any:
+        """The settings' section: the first settings exported at a redactor generation, with the fields whose value is not
+        the very same immutable object exported again (a row's user; the rest is what the same pass gave the same object:
+        about 30 fields tested at C speed instead of walked). Its containers are those of the first section: reports are
+        never changed. A secret the pass meets on the way starts a new generation: then the whole section is exported
+        again (by the new generation's pass, the first fields too)."""
+        generation, kind = redactor.generation, type(settings)
+        known = self._settings.get(generation)
+        if known is not None and known[0] is kind:
+            _, names, before, exported = known
+            values = attrgetter(*names)(settings)
+            exported = exported.copy()
+            for name, value in compress(zip(names, values, strict=True), map(is_not, values, before)):
+                exported[name] = _exported(value, redact, passed)
+            if redactor.generation == generation:
+                return exported
+        exported = _exported(settings, redact, passed)
+        shape = dataclass_fields(kind)
+        if shape is not None and len(shape[0]) > 1 and redactor.generation == generation and known is None:
+            if len(self._settings) >= 64:  # redactor generations long gone
+                self._settings.clear()
+            values = attrgetter(*shape[0])(settings)
+            self._settings[generation] = (kind, shape[0], tuple(v if _immutable(v) else _ALWAYS for v in values), exported)
+        return exported
 
     def token(self, token: TokenEvidence, redactor: Redactor, redact: Callable[[str], str], passed: Container[str]) -> Any:
         generation = redactor.generation
@@ -144,6 +176,25 @@ class SharedExports:
                 self._tokens.clear()
             self._tokens[id(token)] = (token, generation, section)
         return section
+
+
+_ALWAYS = object()  # no field value is this object: a field holding it is exported again for every report
+
+
+def _immutable(value: Any, depth: int = 0) -> bool:
+    """Whether `value` can never change: text, a scalar, an enum member, or a tuple, frozenset or frozen dataclass of such
+    values (the settings' secret sources, scopes); a dict or list may (`extra`)."""
+    kind = type(value)
+    if kind is str or kind in SCALARS:
+        return True
+    if depth > 4:
+        return False
+    if isinstance(value, Enum):
+        return _immutable(value._value_, depth + 1)
+    if kind is tuple or kind is frozenset:
+        return all(_immutable(v, depth + 1) for v in value)
+    shape = dataclass_fields(kind)
+    return shape is not None and shape[1] and all(_immutable(getattr(value, name), depth + 1) for name in shape[0])
 
 
 def evidence_time_of(report: dict[str, Any]) -> EvidenceTime:

@@ -1,17 +1,20 @@
 """The report's generated dataclass exporters: a field's declared type only orders the tests, so every value, of the
-declared type or not, is exported exactly as the exporter that ignores declared types exports it (the slow path)."""
+declared type or not, is exported exactly as the exporter that ignores declared types exports it (the slow path); an
+audit's settings sections, exported once per generation and patched per row, equal the whole export."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import Enum, IntEnum, StrEnum
 from typing import Any, get_type_hints
 
 import pytest
 
-from mailscope.report import _dataclass, _exported
-from mailscope.settings import SecretSource
+from mailscope.redact import Redactor
+from mailscope.report import SharedExports, _dataclass, _exported
+from mailscope.secret import Secret, SecretKind
+from mailscope.settings import CheckSettings, SecretSource, Security
 
 
 class Colour(StrEnum):
@@ -91,3 +94,50 @@ def test_the_slow_path_is_the_walk_of_any_value() -> None:
         "plain": "one", "mixed": 2, "words": ["<redacted>"], "listed": ["x"], "table": {}, "inner": {"name": "<redacted>"},
         "anything": 1,
     }  # fmt: skip
+
+
+def _settings_cases() -> list[tuple[str, CheckSettings]]:
+    base = CheckSettings(
+        host="imap.example.test", port=993, user="a@contoso.test", tenant="contoso.test", scopes=("https://x/.default",),
+        client_secret=SecretSource("env", "LAB_SECRET"), extra={"thumbprint": "AB"},
+    )  # fmt: skip
+    return [
+        ("the first", base),
+        ("another user", replace(base, user="b@contoso.test")),
+        ("equal scopes, another tuple", replace(base, user="c@contoso.test", scopes=("https://x/.default",))),
+        ("other scopes", replace(base, scopes=("https://y/.default", "offline_access"))),
+        ("another secret source", replace(base, client_secret=SecretSource("file", "/run/secret"))),
+        ("an equal number of another type", replace(base, timeout=10, port=993.0)),  # type: ignore[arg-type]
+        ("an enum member", replace(base, security=Security.STARTTLS)),
+        ("the base again", base),
+    ]
+
+
+def test_shared_settings_equal_the_whole_export_whatever_fields_differ() -> None:
+    """SharedExports.settings exports again only the fields that are not the very same immutable object as the first
+    settings' of the generation: every row's section equals the whole export, a dict changed in place included."""
+    shared, redactor = SharedExports(), Redactor()
+    cases = _settings_cases()
+    for name, settings in [*cases, *cases]:
+        expected = _exported(settings, redactor.redact, frozenset())
+        assert repr(shared.settings(settings, redactor, redactor.redact, frozenset())) == repr(expected), name
+    base = cases[0][1]
+    base.extra["thumbprint"] = "CD"  # the same dict, changed: never taken from the first section
+    assert shared.settings(replace(base, user="d@contoso.test"), redactor, redactor.redact, frozenset())["extra"] == {"thumbprint": "CD"}
+
+
+def test_shared_settings_after_a_secret_is_registered_show_it_nowhere() -> None:
+    shared, redactor = SharedExports(), Redactor()
+    base = _settings_cases()[0][1]
+    assert shared.settings(base, redactor, redactor.redact, frozenset())["tenant"] == "contoso.test"
+    redactor.register(Secret(SecretKind.CLIENT_SECRET, "contoso.test"))  # between two records
+    later = shared.settings(replace(base, user="b@example.test"), redactor, redactor.redact, frozenset())
+    assert "contoso.test" not in repr(later) and later["user"] == "b@example.test"
+
+    def learning(text: str) -> str:  # the pass meets a secret on the way (at the user, before the tenant)
+        if text == "e@example.test":
+            redactor.register(Secret(SecretKind.CLIENT_SECRET, "https://x/.default"))
+        return redactor.redact(text)
+
+    last = shared.settings(replace(base, user="e@example.test"), redactor, learning, frozenset())
+    assert "https://x/.default" not in repr(last) and last == _exported(replace(base, user="e@example.test"), redactor.redact, frozenset())
