@@ -141,3 +141,19 @@ def test_shared_settings_after_a_secret_is_registered_show_it_nowhere() -> None:
 
     last = shared.settings(replace(base, user="e@example.test"), redactor, learning, frozenset())
     assert "https://x/.default" not in repr(last) and last == _exported(replace(base, user="e@example.test"), redactor.redact, frozenset())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ("a", "SECRET b", "text"), ["x"] * 5, {"SECRET", "y", "z"}, frozenset({"p", "q", "r"}), (1, 2, 3), (1, True, 2.0),
+        ("a", 1, None, Colour.RED), (Colour.RED,) * 3, (Plain.ONE, Plain.ONE, Plain.ONE), (Text("SECRET"),) * 3,
+        (Inner("SECRET"), Inner("b"), Inner("c")), [Inner("a"), Inner("b"), "c"], ((), ("SECRET",), ("x", "y")),
+        ({"k": "SECRET"}, {}, {"j": 1}), (SecretSource("env", "SECRET"),) * 3, ("a", "b"), [Inner("SECRET")],
+    ],
+)  # fmt: skip
+def test_a_sequence_of_one_kind_is_exported_as_the_walk_of_each_item(values: Any) -> None:
+    passed = frozenset({"text", "y", "p"})
+    expected = [_exported(v, _redact, passed) for v in values]
+    assert repr(_exported(values, _redact, passed)) == repr(expected)
+    assert repr(_exported(values, _redact, passed)) == repr(expected)  # the kinds' exporters known now
