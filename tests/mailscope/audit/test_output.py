@@ -27,6 +27,18 @@ def encoded_slowly(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=True, separators=(",", ":"))
 
 
+@pytest.mark.parametrize(
+    "value", [[None, True, 0.1 + 0.2, 1e300, -0.0], "k\u00e9y\n\x1b", 3, [], {}, {1: 2, None: 3, 2.5: "z", False: (1,)}, float("nan")]
+)
+def test_the_encoder_made_once_writes_what_json_dumps_writes(value: Any) -> None:
+    assert encode_line({"v": value, "w": {"x": value}}, {}) == encoded_slowly({"v": value, "w": {"x": value}})
+
+
+def test_a_value_json_cannot_write_is_the_error_json_dumps_gives() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encode_line({"v": object()}, {})
+
+
 def test_a_shared_section_is_spliced_in_as_the_encoder_writes_it_wherever_it_stands() -> None:
     section = SharedSection({"kind": "jwt", "claims": {"name": 'Zoë \u2028 \x1b[2J "quoted"', "exp": 1796400452}, "http": [{"ms": 11.9}]})
     records = [
