@@ -355,7 +355,6 @@ def _field_values(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
     return operator.attrgetter(*names) if len(names) > 1 else lambda value: (getattr(value, names[0]),)
 
 
-
 @functools.cache
 def _dataclass_walk(cls: type) -> Walk | None:
     """`clean_deep` of one dataclass' fields, compiled once per class (as `dataclasses` compiles `__init__`): each field read

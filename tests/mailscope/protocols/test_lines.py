@@ -27,3 +27,32 @@ def test_a_line_without_crlf_is_still_bounded() -> None:
     assembler = LineAssembler()
     assert assembler.feed(Direction.SERVER, b"x" * (MAX_LINE + 5)) == [b"x" * MAX_LINE]
     assert assembler.flush(Direction.SERVER) == b"xxxxx"
+
+
+def _buffered(chunks: list[bytes]) -> list[bytes]:
+    """The assembler's general path for every chunk (its shortcut for a chunk of whole lines never taken)."""
+    buffer, lines = bytearray(), []
+    for data in chunks:
+        buffer += data
+        while (end := buffer.find(b"\r\n")) >= 0:
+            lines.append(bytes(buffer[:end]))
+            del buffer[: end + 2]
+        while len(buffer) > MAX_LINE:
+            lines.append(bytes(buffer[:MAX_LINE]))
+            del buffer[:MAX_LINE]
+    return lines
+
+
+@given(st.lists(st.lists(st.sampled_from([b"a", b"\r", b"\n", b"\r\n", b"}", b" "]), max_size=12).map(b"".join), max_size=8))
+def test_a_chunk_of_whole_lines_gives_what_the_buffered_path_gives(chunks: list[bytes]) -> None:
+    assembler = LineAssembler()
+    assert [line for data in chunks for line in assembler.feed(Direction.CLIENT, data)] == _buffered(chunks)
+
+
+def test_whole_lines_in_one_chunk_come_out_as_bytes_and_leave_nothing_pending() -> None:
+    assembler = LineAssembler()
+    for data, lines in [(b"\r\n", [b""]), (b"a\r\n\r\nb\r\n", [b"a", b"", b"b"]), (b"a\rb\r\r\n", [b"a\rb\r"]),
+                        (b"x" * (MAX_LINE + 5) + b"\r\n", [b"x" * (MAX_LINE + 5)])]:  # fmt: skip
+        out = assembler.feed(Direction.SERVER, data)
+        assert out == lines and all(type(line) is bytes for line in out)
+        assert assembler.pending(Direction.SERVER) == b""
