@@ -143,10 +143,11 @@ class SessionRecord:
     def update_evidence(self, **changes: object) -> None:
         """Set evidence attributes; the text in them (strings, capability tuples, a fault's detail, TLS
         certificate names) is redacted and control-escaped on the way in: much of it is server text."""
+        fact, text = self.redactor.redact_fact, self.redactor.redact  # bound once for every change of the call
         for name, value in changes.items():
             if name not in _EVIDENCE_FIELDS:
                 raise AttributeError(f"SessionEvidence has no field {name!r}")
-            setattr(self.evidence, name, self._redacted(value))
+            setattr(self.evidence, name, clean_deep(value, fact, text))
         if self._listeners:
             self._emit(EvidenceChanged(self.evidence, tuple(changes)))
         self.rediagnose()
@@ -242,7 +243,7 @@ class SessionRecord:
 
 def _is_text(value: object) -> bool:
     """Free text, not an enum member (a StrEnum is a str, but must stay the member)."""
-    return isinstance(value, str) and not isinstance(value, Enum)
+    return type(value) is str or (isinstance(value, str) and not isinstance(value, Enum))
 
 
 def _escape_fact(key: str, value: str) -> str:
@@ -262,6 +263,9 @@ def dataclass_fields(cls: type) -> tuple[tuple[str, ...], bool] | None:
     return tuple(f.name for f in fields(cls)), cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
 
 
+Walk = Callable[[Any, Callable[[str, str], str], Callable[[str], str], int], Any]
+
+
 def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str], str], key: str | None = None, depth: int = 0) -> Any:
     """`value` with every string at any depth passed through `text`, or through `fact` when a dict key names it.
     Lists, dicts and mutable dataclasses are changed in place (producers keep references to them); tuples and frozen
@@ -271,10 +275,17 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         return fact(key, value) if key is not None else text(value)
     if kind in SCALARS:  # exact types, never text: before the text test, which every other value pays
         return value
-    if isinstance(value, Enum):  # a StrEnum member is a str, but must stay the member
-        return value
-    if isinstance(value, str):
-        return fact(key, value) if key is not None else text(value)
+    if kind not in _EMPTY_AS_IS:  # an exact list, tuple or dict is no enum member and no string: it skips both tests
+        try:
+            walk = _PLAIN_WALKS[kind]
+        except KeyError:
+            walk = _plain_walk(kind)
+        if walk is not None:  # a dataclass (most evidence): no isinstance test, each dearer than the rest of a short walk
+            return value if depth > MAX_DEPTH else walk(value, fact, text, depth + 1)
+        if isinstance(value, Enum):  # a StrEnum member is a str, but must stay the member
+            return value
+        if isinstance(value, str):
+            return fact(key, value) if key is not None else text(value)
     if depth > MAX_DEPTH:
         return "<nested too deep>" if isinstance(value, list | tuple | dict) else value
     if kind in _EMPTY_AS_IS and not value:  # nothing to walk (a session's many empty evidence lists): no copy, no rebuild
@@ -287,13 +298,25 @@ def clean_deep(value: Any, fact: Callable[[str, str], str], text: Callable[[str]
         value[:] = [text(item) if type(item) is str else clean_deep(item, fact, text, None, depth + 1) for item in value]
         return value
     if isinstance(value, dict):
-        items = [(clean_deep(k, fact, text) if _is_text(k) else k, clean_deep(v, fact, text, k if _is_text(k) else None, depth + 1))
+        items = [(clean_deep(k, fact, text) if (named := _is_text(k)) else k, clean_deep(v, fact, text, k if named else None, depth + 1))
                  for k, v in value.items()]  # fmt: skip
         value.clear()
         value.update(items)
         return value
     walk = _dataclass_walk(kind)  # a dataclass instance (a dataclass class is of type `type`: no fields of its own)
     return value if walk is None else walk(value, fact, text, depth + 1)
+
+
+_PLAIN_WALKS: dict[type, Walk | None] = {}  # `_plain_walk` of each class met: as many entries as the program has classes
+
+
+def _plain_walk(cls: type) -> Walk | None:
+    """`_dataclass_walk(cls)` for a dataclass that `clean_deep` may walk before its other tests: no enum, no string and no
+    list, tuple or dict (those tests come first for them); None for any other class. Kept in `_PLAIN_WALKS`: a dict
+    lookup, where a call of the cached function costs more than the tests it spares."""
+    walk = None if issubclass(cls, (Enum, str, list, tuple, dict)) else _dataclass_walk(cls)
+    _PLAIN_WALKS[cls] = walk
+    return walk
 
 
 def printable_throughout(value: Any, depth: int = 0) -> bool:
@@ -310,11 +333,13 @@ def printable_throughout(value: Any, depth: int = 0) -> bool:
         if kind is str:
             if not (item.isascii() and item.isprintable()):
                 return False
-        elif kind in SCALARS or isinstance(item, Enum) or (kind in _EMPTY_AS_IS and not item):
+        elif kind in SCALARS or (kind in _EMPTY_AS_IS and not item):
             continue
         elif kind is tuple:
             if not all(type(text) is str and text.isascii() and text.isprintable() for text in item):
                 return False
+        elif isinstance(item, Enum):  # after the exact types: this test costs more than they do together
+            continue
         elif not printable_throughout(item, depth + 1):
             return False
     return True
@@ -328,9 +353,6 @@ def _field_values(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
         return None
     names = shape[0]
     return operator.attrgetter(*names) if len(names) > 1 else lambda value: (getattr(value, names[0]),)
-
-
-Walk = Callable[[Any, Callable[[str, str], str], Callable[[str], str], int], Any]
 
 
 @functools.cache

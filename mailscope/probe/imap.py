@@ -120,7 +120,9 @@ class TapProtocol(_ai.IMAP4ClientProtocol):
                 raise _ai.IncompleteRead(current_cmd, data[pos:])
             line, pos = data[pos:end], end + 2
             cmd = line_handler(line, current_cmd)
-            begin_literal = _ai.literal_data_re.match(line)
+            # The literal pattern (`.*{n}$`: `$` also before a final LF) is tried only where it can match: it backtracks
+            # over the whole line, three times the cost of this test on a capability list.
+            begin_literal = _ai.literal_data_re.match(line) if line.endswith((b"}", b"}\n")) else None
             if begin_literal:
                 if cmd is None:
                     cmd = _ai.Command("NIL", "unused")

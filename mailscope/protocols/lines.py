@@ -18,6 +18,10 @@ class LineAssembler:
     def feed(self, direction: Direction, data: bytes) -> list[bytes]:
         """Complete lines (CRLF removed) now available in `direction`."""
         buffer = self._buffers[direction]
+        if not buffer and data.endswith(b"\r\n"):  # whole lines, as most reads and every command bring them: none kept
+            lines = data.split(b"\r\n")
+            del lines[-1]  # the empty rest after the last CRLF
+            return lines
         buffer += data
         lines = []
         while True:

@@ -11,6 +11,8 @@ import pytest
 from aioimaplib import aioimaplib
 from fakeimap import CAPS, hang, scripted
 from fakelines import probe
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailscope.evidence import FaultKind, OutcomeKind
 from mailscope.probe.imap import _Command
@@ -133,3 +135,12 @@ def test_a_command_the_session_times_collects_the_answer_as_aioimaplib_s_own() -
         loop.close()
     assert ours.response == stock.response and ours.response.result == "OK"
     assert ours.response.lines == [b"0 EXISTS", b"abcde", b"[READ-ONLY] EXAMINE completed."]
+
+
+@given(st.lists(st.sampled_from([b"a", b"{", b"}", b"5", b"\n", b"\r", b" "]), max_size=10).map(b"".join))
+def test_the_literal_pattern_is_tried_wherever_it_can_match(line: bytes) -> None:
+    """TapProtocol tries aioimaplib's `.*{n}$` only on a line ending in `}` (or `}` and a LF, which `$` allows)."""
+    if aioimaplib.literal_data_re.match(line):
+        assert line.endswith((b"}", b"}\n"))
+    for literal in (b"* 1 FETCH (BODY[] {5}", b"A1 LOGIN {3}\n", b"{0}"):
+        assert aioimaplib.literal_data_re.match(literal) and literal.endswith((b"}", b"}\n"))
