@@ -79,67 +79,42 @@ def exit_code_of(outcome: Outcome | None, findings: tuple[Finding, ...]) -> int:
 
 
 def build_report(record: SessionRecord, *, generated_at: datetime | None = None, shared: SharedExports | None = None) -> dict[str, Any]:
-    """`shared`: an audit's sections that many of its reports hold alike (see SharedExports). The report is built as
-    exported: each value through the final pass as `_exported` walks a dict of them (in the same order, so a secret the
-    pass meets is known from then on as it was), a text tested inline and each small section a dict display of its own
-    (a walk of the report's 17 keys and four small sections cost about 650 bytecodes more per report)."""
+    """`shared`: an audit's sections that many of its reports hold alike (see SharedExports)."""
     settings = record.settings
     outcome = record.outcome
     token = record.token
-    evidence = record.evidence
-    findings = findings_of(record)
-    code = exit_code_of(outcome, findings) if outcome else None
     when = record.judged_at()
-    stamp = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
-    user = settings.user if settings else ""
-    diagnosis = record.diagnosis
-    redact, passed = _final_pass(record.redactor)
-    exported = {
-        "schema": SCHEMA if SCHEMA in passed else redact(SCHEMA),
-        "tool": {"name": _NAME if _NAME in passed else redact(_NAME), "version": _VERSION if _VERSION in passed else redact(_VERSION)},
-        "generated_at": stamp if stamp in passed else redact(stamp),
+    report = {
+        "schema": SCHEMA,
+        "tool": {"name": "mailscope", "version": __version__},
+        "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
         "target": {
-            "host": (v if v in passed else redact(v)) if type(v := evidence.host) is str else _exported(v, redact, passed),
-            "port": v if type(v := evidence.port) in SCALARS else _exported(v, redact, passed),
-            "security": (v if v in passed else redact(v)) if type(v := evidence.security) is str else _exported(v, redact, passed),
-            "protocol": (v if v in passed else redact(v)) if type(v := evidence.protocol) is str else _exported(v, redact, passed),
-            "user": (v if v in passed else redact(v)) if type(v := user) is str else _exported(v, redact, passed),
+            "host": record.evidence.host,
+            "port": record.evidence.port,
+            "security": record.evidence.security,
+            "protocol": record.evidence.protocol,
+            "user": settings.user if settings else "",
         },
-        "settings": _exported(settings, redact, passed) if shared is None else None,
-        "outcome": {
-            "kind": (w if (w := v._value_) in passed else redact(w))
-            if type(v := outcome.kind) in _TEXT_ENUMS
-            else _exported(v, redact, passed),
-            "summary": (v if v in passed else redact(v)) if type(v := outcome.summary) is str else _exported(v, redact, passed),
-            "exit_code": code,  # an EXIT_ constant
-        }
-        if outcome
-        else None,
-        "transcript": _exported(record.lines, redact, passed),
-        "evidence": _exported(evidence, redact, passed),
-        "token": _exported(token, redact, passed) if shared is None else None,
-        "findings": _exported(findings, redact, passed),
-        "checks": _exported(diagnosis.checks, redact, passed),
-        "summary": (v if v in passed else redact(v)) if type(v := diagnosis.summary) is str else _exported(v, redact, passed),
-        "evidence_time": (v if v in passed else redact(v)) if type(v := when.stated or None) is str else _exported(v, redact, passed),
-        "evidence_time_source": (w if (w := v._value_) in passed else redact(w))
-        if type(v := when.source) in _TEXT_ENUMS
-        else _exported(v, redact, passed),
-        "evidence_time_detail": (v if v in passed else redact(v)) if type(v := when.detail) is str else _exported(v, redact, passed),
-        "evidence_time_window": {
-            "at": v if type(v := when.at) in SCALARS else _exported(v, redact, passed),
-            "earliest": v if type(v := when.earliest) in SCALARS else _exported(v, redact, passed),
-            "latest": v if type(v := when.latest) in SCALARS else _exported(v, redact, passed),
-        },
+        "settings": settings if shared is None else None,
+        "outcome": {"kind": outcome.kind, "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
+        "transcript": record.lines,
+        "evidence": record.evidence,
+        "token": token if shared is None else None,
+        "findings": findings_of(record),
+        "checks": record.diagnosis.checks,
+        "summary": record.diagnosis.summary,
+        "evidence_time": when.stated or None,
+        "evidence_time_source": when.source,
+        "evidence_time_detail": when.detail,
+        "evidence_time_window": {"at": when.at, "earliest": when.earliest, "latest": when.latest},
     }
+    redact, passed = _final_pass(record.redactor)
+    exported = _exported(report, redact, passed)
     if shared is not None:
         exported["settings"] = None if settings is None else shared.settings(settings, record.redactor, redact, passed)
         if token is not None:
             exported["token"] = shared.token(token, record.redactor, redact, passed)
     return exported
-
-
-_NAME, _VERSION = "mailscope", __version__
 
 
 SHARED_SECTIONS = ("token",)  # the sections of a report that SharedExports may give as a SharedSection

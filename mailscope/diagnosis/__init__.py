@@ -54,18 +54,11 @@ def _diagnose(inp: DiagnosisInput, rules: _Rules) -> Diagnosis:
     produced: list[Finding] = []
     checks: list[Check] = list(_base_checks(ctx))
     known: dict[Callable[[Context], bool], bool] = {}  # each declared fact asked once per run
-    for rule, facts in rules:  # some 30 per run: the facts tested here, not in a call per rule (~100 bytecodes a run)
+    for rule, facts in rules:
         try:
-            if facts:
-                for fact in facts:  # each declared fact asked once per run; one that raises is not remembered: it fails
-                    holds = known.get(fact)  # each rule that declares it, as it did when each body asked it
-                    if holds is None:
-                        holds = known[fact] = bool(fact(ctx))
-                    if not holds:
-                        break
-                if not holds:
-                    continue  # the rule has nothing to say here
-            items = [*rule(ctx)]
+            if facts and not _all_hold(ctx, facts, known):
+                continue  # the rule has nothing to say here
+            items = list(rule(ctx))
         except Exception as exc:  # noqa: BLE001 - one broken rule must not take the live session down
             checks.append(Check(f"rule {getattr(rule, '__name__', rule)!s}", False, f"rule failed on this evidence: {type(exc).__name__}"))
             continue
@@ -79,6 +72,18 @@ def _diagnose(inp: DiagnosisInput, rules: _Rules) -> Diagnosis:
     findings = _fallback_for_unexplained_refusal(ctx, findings)
     ranked = tuple(sorted(findings, key=lambda f: -f.score))
     return Diagnosis(findings=ranked, checks=_dedupe_checks(checks), summary=_summary(ctx, ranked))
+
+
+def _all_hold(ctx: Context, facts: tuple[Callable[[Context], bool], ...], known: dict[Callable[[Context], bool], bool]) -> bool:
+    """Each fact asked once per diagnosis (`known`); one that raises is not remembered: it fails each rule that declares
+    it, as it did when each body asked it."""
+    for fact in facts:
+        holds = known.get(fact)
+        if holds is None:
+            holds = known[fact] = bool(fact(ctx))
+        if not holds:
+            return False
+    return True
 
 
 def _merge(produced: list[Finding]) -> list[Finding]:

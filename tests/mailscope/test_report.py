@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
-import pytest
-
-from mailscope import __version__
 from mailscope.events import Direction
 from mailscope.evidence import CommandResult, Fault, FaultKind, Outcome, OutcomeKind, SaslExchange
-from mailscope.findings import Diagnosis, EvidenceTime, Finding, Owner, Severity, TimeSource
+from mailscope.findings import Diagnosis, Finding, Owner, Severity
 from mailscope.record import SessionRecord
 from mailscope.redact import Redactor
-from mailscope.report import SCHEMA, _exported, _final_pass, build_report, exit_code, findings_of, report_json, report_markdown
+from mailscope.report import SCHEMA, build_report, exit_code, report_json, report_markdown
 from mailscope.secret import Secret, SecretKind
 from mailscope.settings import CheckSettings, SecretSource
 
@@ -142,69 +137,3 @@ def test_markdown_warns_when_certificate_verification_was_off() -> None:
     record = SessionRecord(CheckSettings(host="127.0.0.1", port=10993, verify_tls=False))
     record.finish(Outcome(OutcomeKind.AUTH_FAILED, "refused"))
     assert "**WARNING: TLS certificate verification was OFF for this session**" in report_markdown(record)
-
-
-class _Text(str):
-    """A str subclass: never `type(v) is str`, still text to the walk."""
-
-
-def walked(record: SessionRecord, generated_at: datetime) -> dict[str, Any]:
-    """The report as the walk of a dict of its values exports it (build_report builds the exported dict directly)."""
-    settings, outcome, when = record.settings, record.outcome, record.judged_at()
-    report = {
-        "schema": SCHEMA,
-        "tool": {"name": "mailscope", "version": __version__},
-        "generated_at": generated_at.isoformat(timespec="seconds"),
-        "target": {
-            "host": record.evidence.host, "port": record.evidence.port, "security": record.evidence.security,
-            "protocol": record.evidence.protocol, "user": settings.user if settings else "",
-        },
-        "settings": settings,
-        "outcome": {"kind": outcome.kind, "summary": outcome.summary, "exit_code": exit_code(record)} if outcome else None,
-        "transcript": record.lines, "evidence": record.evidence, "token": record.token, "findings": findings_of(record),
-        "checks": record.diagnosis.checks, "summary": record.diagnosis.summary, "evidence_time": when.stated or None,
-        "evidence_time_source": when.source, "evidence_time_detail": when.detail,
-        "evidence_time_window": {"at": when.at, "earliest": when.earliest, "latest": when.latest},
-    }  # fmt: skip
-    return _exported(report, *_final_pass(record.redactor))
-
-
-ODD = {
-    "host": [f"imap.{TOKEN}.test", _Text(f"sub {TOKEN}"), Severity.ERROR, 7, None],
-    "port": [993, 1.5, "993", _Text(TOKEN), None],
-    "security": ["tls", Severity.ERROR, _Text("tls"), ("tls", TOKEN)],
-    "protocol": ["imap", OutcomeKind.AUTH_FAILED, 3],
-    "outcome": [None, Outcome(OutcomeKind.AUTH_FAILED, f"NO {TOKEN}"), Outcome("plain kind", _Text(TOKEN))],  # type: ignore[arg-type]
-    "summary": ["", f"most likely {TOKEN}", _Text(TOKEN), None],
-    "evidence_time": [
-        None, EvidenceTime(TimeSource.LOG, 1.5, 1, None, f"2026 {TOKEN}", _Text(TOKEN)),
-        EvidenceTime("odd source", "at", (1,), 2.5, _Text("x"), 3),  # type: ignore[arg-type]
-    ],
-}  # fmt: skip
-
-
-@pytest.mark.parametrize(("field", "value"), [(field, value) for field, values in ODD.items() for value in values])
-@pytest.mark.parametrize("with_settings", [True, False])
-def test_the_report_built_as_exported_equals_the_walk_of_its_values(field: str, value: Any, with_settings: bool) -> None:
-    """Every value of every field the report reads, of its usual type or not, with a secret the storage missed or not,
-    is exported as the walk of the report's dict exports it (a text is never left as it is for its declared type)."""
-
-    def record() -> SessionRecord:
-        made = _record()
-        made.lines = [replace(line, t=0.5) for line in made.lines]  # the same times in both records
-        made._wall_clock = lambda: 1796400000.5
-        if not with_settings:
-            made.settings = None
-        made.evidence.fault = Fault(FaultKind.SERVER_SILENT, f"timed out {TOKEN}", "greeting", 1)  # a finding of its own
-        if field == "outcome":
-            made.outcome = value
-        elif field == "summary":
-            made.diagnosis = Diagnosis(summary=value)
-        elif field == "evidence_time":
-            made.evidence_time = value
-        else:
-            setattr(made.evidence, field, value)
-        return made
-
-    for _ in range(2):  # the second time most texts are in the final pass' memo
-        assert build_report(record(), generated_at=WHEN) == walked(record(), WHEN)
