@@ -284,13 +284,16 @@ Exporter = Callable[[Any, Callable[[str], str], Container[str]], Any]
 
 def _items(values: Any, redact: Callable[[str], str], passed: Container[str]) -> list[Any]:
     """A sequence or set as a list, each item exported as `_exported` does. A longer one whose items are all of one kind
-    (a transcript's lines, a diagnosis' checks, a capability list) tests that kind once: texts take the shorter loop,
-    values of a kind exported before go through its exporter from C (`map`), without a Python step per item."""
+    (a transcript's lines, a diagnosis' checks, a capability list) tests that kind once: texts the final pass gave before
+    are tested from C and copied (others take the shorter loop), values of a kind exported before go through its
+    exporter from C (`map`), without a Python step per item."""
     if not values:  # most tuples of a session are empty (a line's annotations): no loop to start
         return []
     if len(values) > 2 and len(kinds := set(map(type, values))) == 1:
         (kind,) = kinds
         if kind is str:
+            if all(map(passed.__contains__, values)):  # the usual answer (a capability list): tested without a Python step
+                return list(values)
             return [v if v in passed else redact(v) for v in values]
         if (export := _EXPORTERS.get(kind)) is not None:
             return list(map(export, values, repeat(redact), repeat(passed)))

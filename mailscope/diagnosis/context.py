@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import attrgetter, eq
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from mailscope import sasl as sasl_format
@@ -30,6 +32,7 @@ LOCAL_HOSTS = ("localhost", "127.", "::1")
 OAUTH_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER"})
 _USER_CLAIMS = ("upn", "unique_name", "preferred_username", "email")  # as providers.inspect.token_user reads them
 _LINE_WINDOW = 150  # lines kept from each end of a long transcript for signature matching
+_TEXT, _DIRECTION = attrgetter("text"), attrgetter("direction")
 _SASL_USER_RE = re.compile(r"(?:\buser=|\bn,a=)([^\s^,<>]+)")
 
 
@@ -295,7 +298,8 @@ class Context:
     def _searchable_server_text(self) -> str | None:
         """Every server text and line in one lower-case string, for the signatures' needles; None when not all ASCII (there
         a case-insensitive pattern can match letters whose lower case is not ASCII, such as the Kelvin sign)."""
-        texts = [line.text for line in self._signature_window if line.direction == "server"]
+        window = self._signature_window  # its server lines' texts picked in C: a Python step per line cost ~9 bytecodes
+        texts = list(compress(map(_TEXT, window), map(eq, map(_DIRECTION, window), repeat("server"))))
         texts += [text for text, _ in self.server_texts]
         joined = "\n".join(texts)
         return joined.lower() if joined.isascii() else None

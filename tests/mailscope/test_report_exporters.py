@@ -150,6 +150,7 @@ def test_shared_settings_after_a_secret_is_registered_show_it_nowhere() -> None:
         ("a", 1, None, Colour.RED), (Colour.RED,) * 3, (Plain.ONE, Plain.ONE, Plain.ONE), (Text("SECRET"),) * 3,
         (Inner("SECRET"), Inner("b"), Inner("c")), [Inner("a"), Inner("b"), "c"], ((), ("SECRET",), ("x", "y")),
         ({"k": "SECRET"}, {}, {"j": 1}), (SecretSource("env", "SECRET"),) * 3, ("a", "b"), [Inner("SECRET")],
+        ("text", "y", "p"), ["y"] * 4, {"text", "y", "p"}, ("text", "y", "p", "SECRET"), ("SECRET", "text", "y"),
     ],
 )  # fmt: skip
 def test_a_sequence_of_one_kind_is_exported_as_the_walk_of_each_item(values: Any) -> None:

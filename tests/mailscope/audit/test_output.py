@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from mailscope.audit import output
 from mailscope.audit.output import AuditOutput, AuditOutputError, encode_line, read_records
 from mailscope.evidence import Outcome, OutcomeKind, TokenEvidence
+from mailscope.findings import Severity
 from mailscope.record import SessionRecord
 from mailscope.redact import Redactor
 from mailscope.report import SharedExports, SharedSection, build_report
@@ -21,6 +23,10 @@ from mailscope.secret import Secret, SecretKind
 from mailscope.settings import CheckSettings
 
 APP_ID = "0814f972-5ef9-5a0e-ab5f-aa66be721979"
+
+
+class _Odd(str):
+    """A str subclass: written as its text."""
 
 
 def encoded_slowly(record: dict[str, Any]) -> str:
@@ -32,6 +38,25 @@ def encoded_slowly(record: dict[str, Any]) -> str:
 )
 def test_the_encoder_made_once_writes_what_json_dumps_writes(value: Any) -> None:
     assert encode_line({"v": value, "w": {"x": value}}, {}) == encoded_slowly({"v": value, "w": {"x": value}})
+
+
+TEXTS = [
+    "seq", "", "k\u00e9y\n\x1b", 'say "hi" \\ /', "\u2028\ud83d\ude00", "x" * 300, "\x00\x7f",
+    Severity.ERROR, OutcomeKind.AUTH_FAILED, _Odd("odd"), _Odd("seq"),
+]  # fmt: skip
+
+
+def test_a_text_is_written_as_json_dumps_writes_it_before_and_after_the_memo_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every text, key or value, first met, met again, met once the memo is full (then only the texts learned are looked
+    up), gives json.dumps' JSON; a str subclass (an enum member) is written as its text, never learned."""
+    monkeypatch.setattr(output, "_ESCAPES", 4)
+    monkeypatch.setattr(output, "_c_encoder", output._make_encoder(output._Escapes().__getitem__))
+    learning = output._c_encoder
+    for _ in range(3):
+        for text in [*TEXTS, *map(str, range(5))]:
+            record = {"v": text, text: [text, {text: text}]}
+            assert encode_line(record, {}) == encoded_slowly(record)
+    assert output._c_encoder is not learning  # the memo was full: its texts were handed on
 
 
 def test_a_value_json_cannot_write_is_the_error_json_dumps_gives() -> None:
