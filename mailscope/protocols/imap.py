@@ -200,7 +200,8 @@ class ImapConversation(Conversation):
                 self._challenge(fed, raw[1:].strip(), seq)
             return fed
         if raw.startswith("*"):
-            caps = capabilities_in(raw) if _UNTAGGED_CAPS_RE().match(raw) else None
+            untagged = _UNTAGGED_CAPS_RE().match(raw)  # what `capabilities_in` finds first in a `*` line: matched once here
+            caps = tuple(untagged.group("caps").split()) if untagged else None
             if caps is not None and self.auth is not None:
                 self._auth_caps = caps  # sent with the AUTHENTICATE answer: the post-auth list, if the answer is OK
             elif caps is not None:

@@ -60,11 +60,19 @@ def slow_path() -> Iterator[None]:
     catch_all = Redactor._catch_all
     with (
         mock.patch.object(Fragments, "find", Fragments._search),
+        mock.patch.object(redact, "_sub_base64_runs", lambda text, replace: redact._B64_RUN_RE().sub(replace, text)),
+        mock.patch.object(redact, "_marked_runs", _runs_by_pattern),
         mock.patch.object(redact, "_PAIR_HINT_RE", lazy("")),
         mock.patch.object(redact, "_BEARER_HINT_RE", lazy("")),
         mock.patch.object(Redactor, "_catch_all", lambda self, text, depth, nothing_decoded=None: catch_all(self, text, depth)),
     ):
         yield
+
+
+def _runs_by_pattern(text: str, marks: bytes, length: int) -> Iterator[tuple[int, int]]:
+    """What `redact._marked_runs` finds, by the regex it stands for: `length` or more of the marked characters."""
+    marked = "".join(re.escape(chr(byte)) for byte in range(256) if marks[byte] == ord("a"))
+    return (m.span() for m in re.finditer(f"[{marked}]{{{length},}}", text)) if marked else iter(())
 
 
 def _redactor() -> Redactor:
@@ -190,3 +198,39 @@ def test_a_base64_run_decodes_to_text_as_the_decoder_and_the_text_pattern_say(da
         text = None
     expected = text if text is not None and re.fullmatch(r"[^\x02-\x08\x0b\x0c\x0e-\x1f\x7f]*", text) else None
     assert redact._decoded_text(candidate) == expected
+
+
+B64_TEXT = st.text(st.sampled_from("AQab09+/_-=.=@ <:é\u2028\x00"), max_size=80)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.one_of(B64_TEXT, texts()))
+@example("AUTHENTICATE")
+@example("x.QUJDREVGR0hJSktM QUJDREVGR0hJSk==AQ QUJDREVGR0hJSktMTQ=a QUJDREVGR0hJSktM=")
+@example("é QUJDREVGR0hJSktM")
+def test_base64_runs_are_replaced_where_the_plain_sub_replaces_them(text: str) -> None:
+    """`_sub_base64_runs` tries the pattern at the starts of marked runs only: it replaces what the plain `sub` does."""
+
+    def replace(m: re.Match[str]) -> str:
+        return f"<{m.group()}>"
+
+    assert redact._sub_base64_runs(text, replace) == redact._B64_RUN_RE().sub(replace, text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    alphabet=st.sets(st.characters(max_codepoint=0x7F), min_size=1, max_size=40),
+    length=st.integers(1, 17),
+    text=st.text(st.characters(max_codepoint=0x7F), max_size=80),
+)
+@example(alphabet=set("ab"), length=2, text="abab a ab aab")
+def test_the_marked_runs_are_the_run_patterns_matches(alphabet: set[str], length: int, text: str) -> None:
+    """A redactor's run table finds in an ASCII text the spans its `run_re` matches, for any secrets' alphabet."""
+    redactor = Redactor()
+    tables = redactor._secrets
+    tables.alphabet = alphabet
+    tables.fragments = mock.Mock(min_length=length)
+    redactor.register("unused-secret-value")  # builds run_re and run_marks from the alphabet it extends
+    pattern = tables.run_re
+    assert pattern is not None
+    assert list(redact._marked_runs(text, tables.run_marks, tables.run_length)) == [m.span() for m in pattern.finditer(text)]
