@@ -143,8 +143,7 @@ class TokenScreen(ViewScreen):
 
         inspector = self.query_one(TokenInspector)
         inspector.presenter = self.console.presenter
-        inspector.highlight_claims(self.console.claim_highlight)
-        inspector.show(self.console.token)
+        inspector.show(self.console.token, highlighted=self.console.claim_highlight)
 
 
 class SettingsScreen(ViewScreen):

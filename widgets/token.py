@@ -60,8 +60,11 @@ class TokenInspector(Widget):
     def on_mount(self) -> None:
         self._refresh_table()
 
-    def show(self, token: TokenEvidence | None) -> None:
+    def show(self, token: TokenEvidence | None, *, highlighted: frozenset[str] | None = None) -> None:
+        """The token, and (when given) the claims to highlight, drawn once."""
         self.token = token
+        if highlighted is not None:
+            self._highlighted = highlighted
         self._refresh_table()
 
     def highlight_claims(self, names: frozenset[str]) -> None:

@@ -106,12 +106,17 @@ def stands_alone(text: str) -> bool:
                 or (text.startswith("+ ") and len(text) > 6))
 
 
+def untagged_capabilities(text: str) -> tuple[str, ...] | None:
+    """The capability list of an untagged `* CAPABILITY` line."""
+    untagged = _UNTAGGED_CAPS_RE().match(text)
+    return tuple(untagged.group("caps").split()) if untagged else None
+
+
 def capabilities_in(text: str) -> tuple[str, ...] | None:
     """The capability list an untagged `* CAPABILITY` line or a `[CAPABILITY ...]` response code carries."""
     # Each pattern needs its character (a leading `*`, a `[`): most lines have neither, and every tagged answer is asked.
-    untagged = _UNTAGGED_CAPS_RE().match(text) if text[:1] == "*" else None
-    if untagged:
-        return tuple(untagged.group("caps").split())
+    if text[:1] == "*" and (caps := untagged_capabilities(text)) is not None:
+        return caps
     code = _CAPS_CODE_RE().search(text) if "[" in text else None
     return tuple(code.group("caps").split()) if code else None
 
@@ -200,8 +205,7 @@ class ImapConversation(Conversation):
                 self._challenge(fed, raw[1:].strip(), seq)
             return fed
         if raw.startswith("*"):
-            untagged = _UNTAGGED_CAPS_RE().match(raw)  # what `capabilities_in` finds first in a `*` line: matched once here
-            caps = tuple(untagged.group("caps").split()) if untagged else None
+            caps = untagged_capabilities(raw)  # a `*` line's list: `capabilities_in` would look for a response code too
             if caps is not None and self.auth is not None:
                 self._auth_caps = caps  # sent with the AUTHENTICATE answer: the post-auth list, if the answer is OK
             elif caps is not None:
