@@ -48,10 +48,6 @@ class Pop3Driver(Driver):
         if fed.reply is not None:
             self._replies.put_nowait(fed.reply)
 
-    def close(self) -> None:
-        """The recorder lets go of this driver: its callback, which refers back to the session, would make a cycle."""
-        self.session.recorder.on_fed = None
-
     async def open(self) -> None:
         await self.session.open(lambda: _Pop3Protocol(self.session))
 

@@ -318,10 +318,10 @@ class ProbeSession:
 
     def close(self) -> None:
         """Close the connection, and let go of what refers back to this session (the protocol, the lost-connection
-        callback). With no reference cycle left, the session and all it holds (TLS objects, the wire tap, the client
-        library's buffers) are freed as soon as the probe returns, not at some later collection: an audit has hundreds
-        of sessions in flight, and collections that walked and freed them cost it time and memory
-        (tests/mailscope/probe/test_release.py)."""
+        callback; the recorder drops a driver's `on_fed`). With no reference cycle left, the session and all it holds (TLS
+        objects, the wire tap, the client library's buffers) are freed as soon as the probe returns, not at some later
+        collection: an audit has hundreds of sessions in flight, and collections that walked and freed them cost it time
+        and memory (tests/mailscope/probe/test_release.py)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

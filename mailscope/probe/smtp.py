@@ -159,6 +159,13 @@ class SmtpDriver(Driver):
         await self._command("QUIT", timeout=timeout)
         return True
 
+    def close(self) -> None:
+        """aiosmtplib keeps its last answer in its response waiter, an exception among them (a reply that is not SMTP),
+        whose traceback holds the protocol: a cycle that would keep the whole session until a collection. Once the session
+        ends nothing reads it; the library's own state for a connection gone is no waiter (`read_response`)."""
+        if self.protocol is not None:
+            self.protocol._response_waiter = None
+
     # -- plumbing --------------------------------------------------------------------------------------
     async def _command(self, *words: str, timeout: float | None = None) -> SMTPResponse:
         return await self._send_line(" ".join(words).encode(), words[0], timeout=timeout)

@@ -48,11 +48,13 @@ class WireRecorder:
         return self.assembler.pending(Direction.SERVER)
 
     def close(self) -> None:
-        """Connection over: store what is left without a line end, marked as such."""
+        """Connection over: store what is left without a line end, marked as such; then let go of the driver's
+        `on_fed` (it refers back to the session: kept, it would make a cycle only the collector could free)."""
         for direction in (Direction.CLIENT, Direction.SERVER):
             rest = self.assembler.flush(direction)
             if rest:
                 self._line(direction, rest, incomplete=True)
+        self.on_fed = None
 
     def _line(self, direction: Direction, raw: bytes, *, incomplete: bool = False) -> None:
         text = raw.decode("utf-8", "backslashreplace")

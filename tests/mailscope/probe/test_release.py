@@ -8,15 +8,19 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import labfixture
 import pytest
 
-from mailscope.evidence import FaultKind
+from mailscope.check import run_check
+from mailscope.evidence import FaultKind, OutcomeKind
 from mailscope.lab.session import run_lab_check
 from mailscope.probe import run_probe
 from mailscope.probe.session import ProbeSession
 from mailscope.record import SessionRecord
-from mailscope.settings import CheckSettings, Protocol, Security
+from mailscope.settings import CheckSettings, Protocol, SecretSource, Security
 from providers.registry import token_source_for
+
+BOTH_LOOPS = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])  # the audit's loop (uvloop) too
 
 # Each protocol's driver, its happy path, its refusals, a server that hangs up after a BAD, STARTTLS and implicit TLS.
 SCENARIOS = (
@@ -92,4 +96,48 @@ async def test_a_session_timed_out_by_silence_is_freed_without_the_cyclic_collec
         for writer in held:
             writer.close()
     assert record.evidence.fault is not None and record.evidence.fault.kind is FaultKind.SERVER_SILENT
+    assert _sessions_alive() == sessions_alive_before
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize("expired", [False, True], ids=["accepted", "refused"])
+@BOTH_LOOPS
+async def test_a_session_with_the_real_dovecot_is_freed_without_the_cyclic_collector(
+    dovecot: labfixture.LabInstance, monkeypatch: pytest.MonkeyPatch, expired: bool, sessions_alive_before: int
+) -> None:
+    monkeypatch.setenv("A2_RELEASE_TOKEN", labfixture.mint(dovecot, **({"ttl": -60} if expired else {})))
+    settings = CheckSettings(host="127.0.0.1", port=dovecot.imaps, security=Security.TLS, user="alice@example.test",
+                             ca_file=dovecot.ca_file, timeout=5, token=SecretSource("env", "A2_RELEASE_TOKEN"))  # fmt: skip
+    record = SessionRecord(settings)
+    outcome = await run_check(settings, token_source_for(settings), record)
+    await _settle()
+    assert outcome.kind is (OutcomeKind.AUTH_FAILED if expired else OutcomeKind.MAILBOX_REACHABLE)
+    assert _sessions_alive() == sessions_alive_before
+
+
+# Not a mail server at all: an HTTP answer with terminal escapes, then the connection closed mid-line.
+HOSTILE = b"HTTP/1.1 400 Bad Request\r\n\x1b]0;owned\x07\x1b[2J" + b"A" * 5000
+
+
+@pytest.mark.parametrize("protocol", list(Protocol))
+@BOTH_LOOPS
+async def test_a_session_a_hostile_server_broke_is_freed_without_the_cyclic_collector(
+    protocol: Protocol, sessions_alive_before: int
+) -> None:
+    async def hostile(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(HOSTILE)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(hostile, "127.0.0.1", 0)
+    settings = CheckSettings(host="127.0.0.1", port=server.sockets[0].getsockname()[1], protocol=protocol, security=Security.PLAIN,
+                             timeout=2)  # fmt: skip
+    record = SessionRecord(settings)
+    try:
+        await run_probe(settings, None, record)
+        await _settle()
+    finally:
+        server.close()
+    assert record.evidence.fault is not None
+    assert not any("\x1b" in line.text for line in record.lines)  # stored escaped, as any server text
     assert _sessions_alive() == sessions_alive_before
