@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
+from typing import Any
 
 import labfixture
 import pytest
@@ -81,20 +83,35 @@ async def test_a_session_that_never_connected_is_freed_without_the_cyclic_collec
     assert _sessions_alive() == sessions_alive_before
 
 
-@pytest.mark.parametrize("protocol", list(Protocol))
-async def test_a_session_timed_out_by_silence_is_freed_without_the_cyclic_collector(protocol: Protocol, sessions_alive_before: int) -> None:
-    held: list[asyncio.StreamWriter] = []
-    server = await asyncio.start_server(lambda reader, writer: held.append(writer), "127.0.0.1", 0)  # accepts, never speaks
+async def _probe_against(handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any], protocol: Protocol,
+                         timeout: float) -> SessionRecord:  # fmt: skip
+    """The probe's session with a local server that `handler` plays, then a few loop turns; the server is gone after."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await handler(reader, writer)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
     settings = CheckSettings(host="127.0.0.1", port=server.sockets[0].getsockname()[1], protocol=protocol, security=Security.PLAIN,
-                             timeout=0.2)  # fmt: skip
+                             timeout=timeout)  # fmt: skip
     record = SessionRecord(settings)
     try:
         await run_probe(settings, None, record)
         await _settle()
     finally:
         server.close()
-        for writer in held:
+        for writer in writers:
             writer.close()
+    return record
+
+
+@pytest.mark.parametrize("protocol", list(Protocol))
+async def test_a_session_timed_out_by_silence_is_freed_without_the_cyclic_collector(protocol: Protocol, sessions_alive_before: int) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        pass  # accepts, never speaks
+
+    record = await _probe_against(silent, protocol, timeout=0.2)
     assert record.evidence.fault is not None and record.evidence.fault.kind is FaultKind.SERVER_SILENT
     assert _sessions_alive() == sessions_alive_before
 
@@ -129,15 +146,7 @@ async def test_a_session_a_hostile_server_broke_is_freed_without_the_cyclic_coll
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(hostile, "127.0.0.1", 0)
-    settings = CheckSettings(host="127.0.0.1", port=server.sockets[0].getsockname()[1], protocol=protocol, security=Security.PLAIN,
-                             timeout=2)  # fmt: skip
-    record = SessionRecord(settings)
-    try:
-        await run_probe(settings, None, record)
-        await _settle()
-    finally:
-        server.close()
+    record = await _probe_against(hostile, protocol, timeout=2)
     assert record.evidence.fault is not None
     assert not any("\x1b" in line.text for line in record.lines)  # stored escaped, as any server text
     assert _sessions_alive() == sessions_alive_before
