@@ -172,6 +172,17 @@ def run_raw(size: int, seed: int, concurrency: int) -> tuple[float, float]:
         lab.stop()
 
 
+def span_parser(description: str, *, mailboxes: int, base: int) -> argparse.ArgumentParser:
+    """The options of a benchmark that runs each side against a small and a large lab fleet and divides the difference
+    (start-up drops out)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--mailboxes", type=int, default=mailboxes)
+    parser.add_argument("--base", type=int, default=base, help="the small fleet whose run is the start-up")
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
 def fleet_arguments(description: str) -> argparse.Namespace:
     """The options of a benchmark that runs the audit and the bare loop against lab fleets."""
     parser = argparse.ArgumentParser(description=description)

@@ -20,7 +20,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from audit import RAW, FleetLab, audit_command, raw_command
+from audit import RAW, FleetLab, audit_command, raw_command, span_parser
 
 # Runs the command's Python in this process under the counter; the counts go to $BYTECODES_OUT at exit.
 COUNTED = r"""
@@ -83,11 +83,7 @@ def per_mailbox(side: str, args: argparse.Namespace, workdir: str) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mailboxes", type=int, default=330)
-    parser.add_argument("--base", type=int, default=30, help="the small fleet whose run is the start-up")
-    parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = span_parser(__doc__.splitlines()[0], mailboxes=330, base=30)
     parser.add_argument("--top", type=int, default=40, help="functions listed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mailscope-audit-bytecodes-") as workdir:

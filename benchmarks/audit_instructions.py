@@ -9,14 +9,13 @@ the lab server are not counted. Needs valgrind (`apt-get install valgrind`); a r
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from audit import FleetLab, _measure, audit_command, raw_command
+from audit import FleetLab, _measure, audit_command, raw_command, span_parser
 
 
 def instructions(command: list[str], env: dict[str, str], workdir: str) -> tuple[int, str]:
@@ -42,12 +41,7 @@ def run(side: str, size: int, seed: int, concurrency: int, workdir: str) -> tupl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mailboxes", type=int, default=300)
-    parser.add_argument("--base", type=int, default=10, help="the small fleet whose run is the start-up")
-    parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = span_parser(__doc__.splitlines()[0], mailboxes=300, base=10).parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     figures = {}
