@@ -1,10 +1,12 @@
 """`mailscope audit` of a lab fleet against a bare aioimaplib loop doing the same sign-ins (one client-credentials token
 from msal, then per mailbox XOAUTH2, CAPABILITY when the answer listed none (as the probe asks, for Exchange's
-post-login list), EXAMINE INBOX and LOGOUT, the throttled ones retried after the same waits as the audit's: 50 ms,
-doubling per attempt, with the same jitter) at the same concurrency,
+post-login list), EXAMINE INBOX, and LOGOUT unless the server hung up (after a refused or throttled sign-in too, as the
+audit says goodbye), the throttled ones retried after the same waits as the audit's: 50 ms, doubling per attempt, with
+the same jitter) at the same concurrency,
 against the same kind of lab: `mailscope lab serve --fleet N` in its own process, a fresh one per run (its throttling
-knob counts sign-ins). Both sides run as fresh processes; runs are interleaved; medians side by side, their ratio, the
-audit's peak RSS, and whether the audit's summary counts equal the lab's truth.
+knob counts sign-ins). First both sides run once with their client lines recorded (benchmarks/wire_parity.py): no
+ratio unless they sent the same commands. Then both run as fresh processes; runs are interleaved; medians side by
+side, their ratio, the audit's peak RSS, and whether the audit's summary counts equal the lab's truth.
 Targets (issue 14): 1,000 mailboxes in <= 10 s, peak RSS <= 300 MB, ratio <= 1.3.
 
     python benchmarks/audit.py [--mailboxes 1000] [--concurrency 100] [--runs 3] [--seed 0]
@@ -46,10 +48,14 @@ async def sign_in(row, slots):
                 await client.wait_hello_from_server()
                 answer = await client.xoauth2(row["user"], token)
                 throttled = answer.result == "NO" and b"throttled" in b"".join(answer.lines)
-                if answer.result == "OK" and not any(b"CAPABILITY" in line for line in answer.lines):
-                    await asyncio.wait_for(client.protocol.capability(), 10)
-                if answer.result == "OK" and (await client.examine("INBOX")).result == "OK":
-                    await client.logout()  # else Exchange said "User is authenticated but not connected." and hung up
+                connected = True
+                if answer.result == "OK":
+                    if not any(b"CAPABILITY" in line for line in answer.lines):
+                        await asyncio.wait_for(client.protocol.capability(), 10)
+                    # else Exchange said "User is authenticated but not connected." and hung up
+                    connected = (await client.examine("INBOX")).result == "OK"
+                if connected:
+                    await client.logout()  # after a refused or throttled sign-in too, as the audit says goodbye
             except (aioimaplib.AioImapException, OSError, asyncio.TimeoutError):
                 throttled = False
             finally:
@@ -196,8 +202,12 @@ def fleet_arguments(description: str) -> argparse.Namespace:
 def main() -> None:
     args = fleet_arguments(__doc__.splitlines()[0])
     audit_times, audit_cpu, audit_rss, raw_times, raw_cpu, matches = [], [], [], [], [], []
+    from wire_parity import compare, table  # here: it imports this module's fleet and commands
+
     with tempfile.TemporaryDirectory(prefix="mailscope-audit-bench-") as workdir:
-        run_raw(50, args.seed, args.concurrency)  # warm the page cache and the .pyc files
+        wire = compare(args.mailboxes, args.seed, args.concurrency, workdir)  # also warms the page cache and the .pyc files
+        if wire[0] != wire[1]:
+            raise SystemExit(f"the audit and the bare loop did not send the same commands, so no ratio:\n{table(*wire)}")
         for _ in range(args.runs):
             elapsed, cpu, rss, summary, truth = run_audit(args.mailboxes, args.seed, args.concurrency, workdir)
             audit_times.append(elapsed)
@@ -229,6 +239,7 @@ def main() -> None:
         f"summary = lab truth    : {'yes' if all(matches) else 'NO'} ({sum(matches)} of {len(matches)} runs: counts per finding "
         "and throttled retries)"
     )
+    print(f"same wire              : yes ({wire[0].total():,} connections each, the same client commands: benchmarks/wire_parity.py)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""Whether `mailscope audit` and the bare aioimaplib loop of benchmarks/audit.py hold the same sessions on the wire: each
+connection's client lines (the command after the tag, or `(answer)` for a line that answers a continuation), recorded
+where both sides' plaintext passes, `ssl.SSLObject.write` (asyncio's TLS layer and uvloop's both call it), and compared
+as a multiset of sessions. The ratio of the two sides' times measures mailscope's cost per session only when the
+sessions are the same: one more command per session on either side would move it. benchmarks/audit.py checks this
+before it measures; run alone it prints both sides' sessions.
+
+    python benchmarks/wire_parity.py [--mailboxes 300] [--concurrency 100] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from audit import FleetLab, audit_command, raw_command
+
+# Runs the command's Python in this process with the recorder on; the sessions go to $WIRE_OUT at exit.
+RECORDED = r"""
+import atexit, json, os, ssl, sys
+sessions = []
+write = ssl.SSLObject.write
+
+def recorded(self, data):
+    lines = getattr(self, "_wire_parity", None)
+    if lines is None:
+        lines = self._wire_parity = [b""]
+        sessions.append(lines)
+    lines[-1] += bytes(data)
+    *complete, lines[-1] = lines[-1].split(b"\r\n")
+    lines[-1:-1] = complete
+    return write(self, data)
+
+def shape(line):
+    tag, _, rest = line.partition(b" ")
+    verb = rest.partition(b" ")[0]
+    return verb.decode() if tag.isalnum() and verb.isalpha() and verb.isupper() else "(answer)"
+
+ssl.SSLObject.write = recorded
+atexit.register(lambda: open(os.environ["WIRE_OUT"], "w", encoding="utf-8").write(
+    json.dumps([" ".join(shape(line) for line in lines[:-1]) for lines in sessions])))
+side, sys.argv = sys.argv[1], sys.argv[1:]
+if side == "audit":
+    from tui.cli import main
+    sys.argv[0] = "mailscope"
+    sys.exit(main(sys.argv[1:]))
+exec(compile(os.environ["WIRE_RAW"], "<bare loop>", "exec"))
+"""
+
+
+def sessions(side: str, command: list[str], env: dict[str, str], workdir: str) -> Counter[str]:
+    """The client's sessions of one run of `command` (the audit's or the bare loop's), as counts of their line shapes."""
+    out = os.path.join(workdir, f"wire-{side}.json")
+    if side == "raw":
+        arguments, env = command[3:], {**env, "WIRE_RAW": command[2]}  # [python, -c, RAW, *arguments]
+    else:
+        arguments = command[command.index("audit") :]
+    result = subprocess.run([sys.executable, "-c", RECORDED, side, *arguments], env={**env, "WIRE_OUT": out},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
+    if result.returncode not in (0, 1):  # audit: 1 when some mailboxes failed, as the fleet intends
+        raise SystemExit(f"{side} failed ({result.returncode}): {result.stderr[-2000:]}")
+    return Counter(json.loads(Path(out).read_text(encoding="utf-8")))
+
+
+def compare(size: int, seed: int, concurrency: int, workdir: str) -> tuple[Counter[str], Counter[str]]:
+    """Both sides' sessions against fresh fleets of `size` (the same seed: the same mailboxes and throttling)."""
+    found = []
+    for side in ("audit", "raw"):
+        lab = FleetLab(size, seed)
+        try:
+            if side == "raw":
+                command, env = raw_command(lab.info, concurrency)
+            else:
+                command, env = audit_command(lab.info, concurrency, os.path.join(workdir, "wire-audit.jsonl"))
+            found.append(sessions(side, command, env, workdir))
+        finally:
+            lab.stop()
+    return found[0], found[1]
+
+
+def table(audit: Counter[str], raw: Counter[str]) -> str:
+    """Each kind of session and how many of it each side held."""
+    rows = [f"  {'audit':>6} {'raw':>6}  client lines of one connection"]
+    for kind in sorted(audit.keys() | raw.keys(), key=lambda kind: -max(audit[kind], raw[kind])):
+        rows.append(f"  {audit[kind]:6} {raw[kind]:6}  {kind}{'' if audit[kind] == raw[kind] else '   <- differs'}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mailboxes", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mailscope-wire-parity-") as workdir:
+        audit, raw = compare(args.mailboxes, args.seed, args.concurrency, workdir)
+    print(f"fleet       : {args.mailboxes} lab mailboxes (IMAP, seed {args.seed}), concurrency {args.concurrency}")
+    print(f"same wire   : {'yes' if audit == raw else 'NO'} ({audit.total()} connections by the audit, {raw.total()} by the bare loop)")
+    print(table(audit, raw))
+
+
+if __name__ == "__main__":
+    main()
