@@ -1,12 +1,13 @@
-"""`mailscope audit` of a lab fleet against a bare aioimaplib loop doing the same sign-ins (one client-credentials token
-from msal, then per mailbox XOAUTH2, CAPABILITY when the answer listed none (as the probe asks, for Exchange's
-post-login list), EXAMINE INBOX, and LOGOUT unless the server hung up (after a refused or throttled sign-in too, as the
-audit says goodbye), the throttled ones retried after the same waits as the audit's: 50 ms, doubling per attempt, with
-the same jitter) at the same concurrency,
-against the same kind of lab: `mailscope lab serve --fleet N` in its own process, a fresh one per run (its throttling
-knob counts sign-ins). First both sides run once with their client lines recorded (benchmarks/wire_parity.py): no
-ratio unless they sent the same commands. Then both run as fresh processes; runs are interleaved; medians side by
-side, their ratio, the audit's peak RSS, and whether the audit's summary counts equal the lab's truth.
+"""`mailscope audit` of a lab fleet against a bare aioimaplib loop doing the same sign-ins (a client-credentials token
+from msal per app of the sheet: the fleet's, and one whose secret expired; then per mailbox of an app that got one,
+XOAUTH2, CAPABILITY when the answer listed none (as the probe asks, for Exchange's post-login list), EXAMINE INBOX,
+and LOGOUT unless the server hung up (after a refused or throttled sign-in too, as the audit says goodbye); the
+throttled ones retried after the same waits as the audit's: 50 ms, doubling per attempt, with the same jitter) at the
+same concurrency, against the same kind of lab: `mailscope lab serve --fleet N` in its own process, a fresh one per run
+(its throttling knob counts sign-ins). First both sides run once with their client lines recorded
+(benchmarks/wire_parity.py): no ratio unless they sent the same commands, HTTP to the token endpoint included. Then
+both run as fresh processes; runs are interleaved; medians side by side, their ratio, the audit's peak RSS, and whether
+the audit's summary counts equal the lab's truth.
 Targets (issue 14): 1,000 mailboxes in <= 10 s, peak RSS <= 300 MB, ratio <= 1.3.
 
     python benchmarks/audit.py [--mailboxes 1000] [--concurrency 100] [--runs 3] [--seed 0]
@@ -30,17 +31,26 @@ import asyncio, csv, json, random, ssl, sys
 import aioimaplib, msal
 
 info, concurrency = json.loads(sys.argv[1]), int(sys.argv[2])
-with open(info["client_secret_file"], encoding="utf-8") as handle:
-    secret = handle.read().strip()
-app = msal.ConfidentialClientApplication(info["client_id"], client_credential=secret, authority=info["authority"],
-                                         instance_discovery=False)  # trusts the lab CA through REQUESTS_CA_BUNDLE
-token = app.acquire_token_for_client(scopes=info["scopes"])["access_token"]
+
+
+def token_of(client_id, secret_source):
+    # one client-credentials token per app of the sheet (its column, else the fleet's secret), or None when refused
+    with open(secret_source.removeprefix("file:") or info["client_secret_file"], encoding="utf-8") as handle:
+        secret = handle.read().strip()
+    app = msal.ConfidentialClientApplication(client_id, client_credential=secret, authority=info["authority"],
+                                             instance_discovery=False)  # trusts the lab CA through REQUESTS_CA_BUNDLE
+    return app.acquire_token_for_client(scopes=info["scopes"]).get("access_token")
+
+
 with open(info["mailboxes_csv"], encoding="utf-8") as handle:
-    rows = [row for row in csv.DictReader(handle) if row["client_id"] == info["client_id"]]
+    rows = list(csv.DictReader(handle))
+tokens = {app: token_of(*app) for app in dict.fromkeys((row["client_id"], row["client_secret"]) for row in rows)}
+# a refused app's mailboxes are not connected (the audit does not connect them either)
+rows = [(row, token) for row in rows if (token := tokens[row["client_id"], row["client_secret"]])]
 context = ssl.create_default_context(cafile=info["ca_file"])
 
 
-async def sign_in(row, slots):
+async def sign_in(row, token, slots):
     for attempt in range(4):
         async with slots:
             client = aioimaplib.IMAP4_SSL(row["host"], int(row["port"]), ssl_context=context, timeout=10)
@@ -67,7 +77,7 @@ async def sign_in(row, slots):
 
 async def main():
     slots = asyncio.Semaphore(concurrency)
-    await asyncio.gather(*(sign_in(row, slots) for row in rows))
+    await asyncio.gather(*(sign_in(row, token, slots) for row, token in rows))
 
 asyncio.run(main())
 """
@@ -202,11 +212,11 @@ def fleet_arguments(description: str) -> argparse.Namespace:
 def main() -> None:
     args = fleet_arguments(__doc__.splitlines()[0])
     audit_times, audit_cpu, audit_rss, raw_times, raw_cpu, matches = [], [], [], [], [], []
-    from wire_parity import compare, table  # here: it imports this module's fleet and commands
+    from wire_parity import compare, same, table, verdict  # here: it imports this module's fleet and commands
 
     with tempfile.TemporaryDirectory(prefix="mailscope-audit-bench-") as workdir:
         wire = compare(args.mailboxes, args.seed, args.concurrency, workdir)  # also warms the page cache and the .pyc files
-        if wire[0] != wire[1]:
+        if not same(*wire):
             raise SystemExit(f"the audit and the bare loop did not send the same commands, so no ratio:\n{table(*wire)}")
         for _ in range(args.runs):
             elapsed, cpu, rss, summary, truth = run_audit(args.mailboxes, args.seed, args.concurrency, workdir)
@@ -239,7 +249,7 @@ def main() -> None:
         f"summary = lab truth    : {'yes' if all(matches) else 'NO'} ({sum(matches)} of {len(matches)} runs: counts per finding "
         "and throttled retries)"
     )
-    print(f"same wire              : yes ({wire[0].total():,} connections each, the same client commands: benchmarks/wire_parity.py)")
+    print(f"same wire              : {verdict(*wire)} (benchmarks/wire_parity.py)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Whether `mailscope audit` and the bare aioimaplib loop of benchmarks/audit.py hold the same sessions on the wire: each
 connection's client lines (the command after the tag, or `(answer)` for a line that answers a continuation), recorded
-where both sides' plaintext passes, `ssl.SSLObject.write` (asyncio's TLS layer and uvloop's both call it), and compared
-as a multiset of sessions. The ratio of the two sides' times measures mailscope's cost per session only when the
+where both sides' plaintext passes, `ssl.SSLObject.write` (asyncio's TLS layer and uvloop's both call it), and each
+HTTPS connection's request lines (msal's, to the lab's token endpoint: `ssl.SSLSocket.sendall`), compared as a
+multiset of sessions. The ratio of the two sides' times measures mailscope's cost per session only when the
 sessions are the same: one more command per session on either side would move it. benchmarks/audit.py checks this
 before it measures; run alone it prints both sides' sessions.
 
@@ -38,11 +39,26 @@ def recorded(self, data):
     return write(self, data)
 
 def shape(line):
+    if line.startswith((b"GET /", b"POST /")):
+        return line.decode()
     tag, _, rest = line.partition(b" ")
     verb = rest.partition(b" ")[0]
     return verb.decode() if tag.isalnum() and verb.isalpha() and verb.isupper() else "(answer)"
 
+def requested(self, data, *args):
+    # an HTTPS request (the token endpoint): its request line, as `GET /path HTTP/1.1`; headers and body are no command
+    lines = getattr(self, "_wire_parity", None)
+    if lines is None:
+        lines = self._wire_parity = [b""]
+        sessions.append(lines)
+    for line in bytes(data).split(b"\r\n"):
+        if line.startswith((b"GET /", b"POST /")) and line.endswith((b" HTTP/1.1", b" HTTP/1.0")):
+            lines.insert(-1, line.rpartition(b" ")[0])
+    return send(self, data, *args)
+
 ssl.SSLObject.write = recorded
+send = ssl.SSLSocket.sendall
+ssl.SSLSocket.sendall = requested
 atexit.register(lambda: open(os.environ["WIRE_OUT"], "w", encoding="utf-8").write(
     json.dumps([" ".join(shape(line) for line in lines[:-1]) for lines in sessions])))
 side, sys.argv = sys.argv[1], sys.argv[1:]
@@ -84,6 +100,31 @@ def compare(size: int, seed: int, concurrency: int, workdir: str) -> tuple[Count
     return found[0], found[1]
 
 
+# Connections that may differ by timing alone: Exchange (and the lab) answer EXAMINE of a mailbox the app may not open
+# with a tagged BAD and then `* BYE`; when the two lines come in separate reads, the audit says LOGOUT in between (it
+# cannot know that the BYE is coming: `LOGOUT: the server closed the connection`), the bare loop never does. About
+# one connection in a few hundred; a LOGOUT more or less in every session, as before this check, is ~20 %.
+TIMING = 0.01
+
+
+def differing(audit: Counter[str], raw: Counter[str]) -> int:
+    """Connections of one side that the other did not hold alike."""
+    return max((audit - raw).total(), (raw - audit).total())
+
+
+def same(audit: Counter[str], raw: Counter[str]) -> bool:
+    """The same sessions on both sides, but for what timing alone can change (`TIMING`)."""
+    return differing(audit, raw) <= TIMING * max(audit.total(), raw.total())
+
+
+def verdict(audit: Counter[str], raw: Counter[str]) -> str:
+    connections = f"{audit.total():,} connections by the audit, {raw.total():,} by the bare loop"
+    if not same(audit, raw):
+        return f"NO ({connections})"
+    apart = differing(audit, raw)
+    return f"yes ({connections}{f'; {apart} with other client lines, within what timing can change' if apart else ''})"
+
+
 def table(audit: Counter[str], raw: Counter[str]) -> str:
     """Each kind of session and how many of it each side held."""
     rows = [f"  {'audit':>6} {'raw':>6}  client lines of one connection"]
@@ -101,7 +142,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mailscope-wire-parity-") as workdir:
         audit, raw = compare(args.mailboxes, args.seed, args.concurrency, workdir)
     print(f"fleet       : {args.mailboxes} lab mailboxes (IMAP, seed {args.seed}), concurrency {args.concurrency}")
-    print(f"same wire   : {'yes' if audit == raw else 'NO'} ({audit.total()} connections by the audit, {raw.total()} by the bare loop)")
+    print(f"same wire   : {verdict(audit, raw)}")
     print(table(audit, raw))
 
 
