@@ -62,7 +62,7 @@ async def sign_in(row, token, slots):
                 if answer.result == "OK":
                     if not any(b"CAPABILITY" in line for line in answer.lines):
                         await asyncio.wait_for(client.protocol.capability(), 10)
-                    # else Exchange said "User is authenticated but not connected." and hung up
+                    # EXAMINE refused: Exchange said "User is authenticated but not connected." and hung up
                     connected = (await client.examine("INBOX")).result == "OK"
                 if connected:
                     await client.logout()  # after a refused or throttled sign-in too, as the audit says goodbye
