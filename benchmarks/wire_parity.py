@@ -104,8 +104,8 @@ def compare(size: int, seed: int, concurrency: int, workdir: str) -> tuple[Count
 
 # Connections that may differ by timing alone: Exchange (and the lab) answer EXAMINE of a mailbox the app may not open
 # with a tagged BAD and then `* BYE`; when the two lines come in separate reads, the audit says LOGOUT in between (it
-# cannot know that the BYE is coming: `LOGOUT: the server closed the connection`), the bare loop never does. Seen on 1
-# connection of about 1,300; the bare loop's missing LOGOUT after a refused sign-in, before this check, was ~20 %.
+# cannot know that the BYE is coming: `LOGOUT: the server closed the connection`), the bare loop never does. Seen on 2
+# connections of about 1,700; the bare loop's missing LOGOUT after a refused sign-in, before this check, was ~20 %.
 TIMING = 0.01
 
 
