@@ -188,6 +188,36 @@ def run_raw(size: int, seed: int, concurrency: int) -> tuple[float, float]:
         lab.stop()
 
 
+# Ends a prelude that runs one side's Python in the prelude's own process (`python -c PRELUDE+RUN_SIDE side ...`): the
+# prelude defines `begin()`, called just before the side's code starts.
+RUN_SIDE = r"""
+import os, sys
+side, sys.argv = sys.argv[1], sys.argv[1:]
+if side == "audit":
+    from tui.cli import main
+    sys.argv[0] = "mailscope"
+    begin()
+    sys.exit(main(sys.argv[1:]))
+begin()
+exec(compile(os.environ["BARE_LOOP"], "<bare loop>", "exec"))
+"""
+
+
+def run_after(prelude: str, side: str, info: dict, concurrency: int, output: str, env: dict[str, str]) -> None:
+    """One run of `side` ("audit" or "raw") against the fleet `info` describes, its Python in one process after `prelude`
+    (which defines `begin()`), with `env` added to its environment; exits unless it ended as the fleet intends."""
+    if side == "raw":
+        command, base = raw_command(info, concurrency)
+        arguments, base = command[command.index(RAW) + 1 :], {**base, "BARE_LOOP": RAW}
+    else:
+        command, base = audit_command(info, concurrency, output)
+        arguments = command[command.index("audit") :]
+    result = subprocess.run([sys.executable, "-c", prelude + RUN_SIDE, side, *arguments], env={**base, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
+    if result.returncode not in (0, 1):  # audit: 1 when some mailboxes failed, as the fleet intends
+        raise SystemExit(f"{side} failed ({result.returncode}): {result.stderr[-2000:]}")
+
+
 def span_parser(description: str, *, mailboxes: int, base: int) -> argparse.ArgumentParser:
     """The options of a benchmark that runs each side against a small and a large lab fleet and divides the difference
     (start-up drops out)."""

@@ -14,15 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-from audit import RAW, FleetLab, audit_command, raw_command, span_parser
+from audit import FleetLab, run_after, span_parser
 
-# Runs the command's Python in this process under the counter; the counts go to $BYTECODES_OUT at exit.
+# The counter, started just before a side's code runs (audit.RUN_SIDE); the counts go to $BYTECODES_OUT at exit.
 COUNTED = r"""
 import atexit, collections, json, os, sys
 counts = collections.Counter()
@@ -42,14 +40,9 @@ def call(frame, event, arg):
     return local
 
 atexit.register(lambda: open(os.environ["BYTECODES_OUT"], "w", encoding="utf-8").write(json.dumps(counts)))
-side, sys.argv = sys.argv[1], sys.argv[1:]
-if side == "audit":
-    from tui.cli import main
-    sys.argv[0] = "mailscope"
+
+def begin():
     sys.settrace(call)
-    sys.exit(main(sys.argv[1:]))
-sys.settrace(call)
-exec(compile(os.environ["BYTECODES_RAW"], "<bare loop>", "exec"))
 """
 
 
@@ -58,18 +51,7 @@ def counted(side: str, size: int, seed: int, concurrency: int, workdir: str) -> 
     lab = FleetLab(size, seed)
     out = os.path.join(workdir, f"{side}-{size}.json")
     try:
-        if side == "raw":
-            command, env = raw_command(lab.info, concurrency)
-            arguments = command[command.index(RAW) + 1 :]
-            env = {**env, "BYTECODES_RAW": RAW}
-        else:
-            command, env = audit_command(lab.info, concurrency, os.path.join(workdir, f"audit-{size}.jsonl"))
-            arguments = command[command.index("audit") :]
-        env = {**env, "BYTECODES_OUT": out}
-        result = subprocess.run([sys.executable, "-c", COUNTED, side, *arguments], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
-        if result.returncode not in (0, 1):  # audit: 1 when some mailboxes failed, as the fleet intends
-            raise SystemExit(f"{side} failed ({result.returncode}): {result.stderr[-2000:]}")
+        run_after(COUNTED, side, lab.info, concurrency, os.path.join(workdir, f"audit-{size}.jsonl"), {"BYTECODES_OUT": out})
         return Counter(json.loads(Path(out).read_text(encoding="utf-8")))
     finally:
         lab.stop()

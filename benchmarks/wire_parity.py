@@ -14,17 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-from audit import FleetLab, audit_command, raw_command
+from audit import FleetLab, run_after
 
-# Runs the command's Python in this process with the recorder on; the sessions go to $WIRE_OUT at exit.
+# The recorder, put in place before a side's code runs (audit.RUN_SIDE); the sessions go to $WIRE_OUT at exit.
 RECORDED = r"""
-import atexit, json, os, ssl, sys
+import atexit, json, os, ssl
 sessions = []
 write = ssl.SSLObject.write
 
@@ -63,40 +61,22 @@ send = ssl.SSLSocket.sendall
 ssl.SSLSocket.sendall = requested
 atexit.register(lambda: open(os.environ["WIRE_OUT"], "w", encoding="utf-8").write(
     json.dumps([" ".join(shape(line) for line in lines[:-1]) for lines in sessions])))
-side, sys.argv = sys.argv[1], sys.argv[1:]
-if side == "audit":
-    from tui.cli import main
-    sys.argv[0] = "mailscope"
-    sys.exit(main(sys.argv[1:]))
-exec(compile(os.environ["WIRE_RAW"], "<bare loop>", "exec"))
+
+def begin():
+    pass
 """
 
 
-def sessions(side: str, command: list[str], env: dict[str, str], workdir: str) -> Counter[str]:
-    """The client's sessions of one run of `command` (the audit's or the bare loop's), as counts of their line shapes."""
-    out = os.path.join(workdir, f"wire-{side}.json")
-    if side == "raw":
-        arguments, env = command[3:], {**env, "WIRE_RAW": command[2]}  # [python, -c, RAW, *arguments]
-    else:
-        arguments = command[command.index("audit") :]
-    result = subprocess.run([sys.executable, "-c", RECORDED, side, *arguments], env={**env, "WIRE_OUT": out},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
-    if result.returncode not in (0, 1):  # audit: 1 when some mailboxes failed, as the fleet intends
-        raise SystemExit(f"{side} failed ({result.returncode}): {result.stderr[-2000:]}")
-    return Counter(json.loads(Path(out).read_text(encoding="utf-8")))
-
-
 def compare(size: int, seed: int, concurrency: int, workdir: str) -> tuple[Counter[str], Counter[str]]:
-    """Both sides' sessions against fresh fleets of `size` (the same seed: the same mailboxes and throttling)."""
+    """Both sides' sessions against fresh fleets of `size` (the same seed: the same mailboxes and throttling), as counts of
+    their line shapes."""
     found = []
     for side in ("audit", "raw"):
         lab = FleetLab(size, seed)
+        out = os.path.join(workdir, f"wire-{side}.json")
         try:
-            if side == "raw":
-                command, env = raw_command(lab.info, concurrency)
-            else:
-                command, env = audit_command(lab.info, concurrency, os.path.join(workdir, "wire-audit.jsonl"))
-            found.append(sessions(side, command, env, workdir))
+            run_after(RECORDED, side, lab.info, concurrency, os.path.join(workdir, "wire-audit.jsonl"), {"WIRE_OUT": out})
+            found.append(Counter(json.loads(Path(out).read_text(encoding="utf-8"))))
         finally:
             lab.stop()
     return found[0], found[1]
