@@ -218,24 +218,27 @@ def run_after(prelude: str, side: str, info: dict, concurrency: int, output: str
         raise SystemExit(f"{side} failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
-def span_parser(description: str, *, mailboxes: int, base: int) -> argparse.ArgumentParser:
-    """The options of a benchmark that runs each side against a small and a large lab fleet and divides the difference
-    (start-up drops out)."""
+def fleet_parser(description: str, *, mailboxes: int) -> argparse.ArgumentParser:
+    """The options every benchmark against a lab fleet takes: its size, its seed and the sessions at once."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--mailboxes", type=int, default=mailboxes)
-    parser.add_argument("--base", type=int, default=base, help="the small fleet whose run is the start-up")
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
 
+def span_parser(description: str, *, mailboxes: int, base: int) -> argparse.ArgumentParser:
+    """The options of a benchmark that runs each side against a small and a large lab fleet and divides the difference
+    (start-up drops out)."""
+    parser = fleet_parser(description, mailboxes=mailboxes)
+    parser.add_argument("--base", type=int, default=base, help="the small fleet whose run is the start-up")
+    return parser
+
+
 def fleet_arguments(description: str) -> argparse.Namespace:
-    """The options of a benchmark that runs the audit and the bare loop against lab fleets."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--mailboxes", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=100)
+    """The options of a benchmark that runs the audit and the bare loop against lab fleets, several times."""
+    parser = fleet_parser(description, mailboxes=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
 

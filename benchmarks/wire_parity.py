@@ -11,14 +11,13 @@ before it measures; run alone it prints both sides' sessions.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-from audit import FleetLab, run_after
+from audit import FleetLab, fleet_parser, run_after
 
 # The recorder, put in place before a side's code runs (audit.RUN_SIDE); the sessions go to $WIRE_OUT at exit.
 RECORDED = r"""
@@ -117,11 +116,7 @@ def table(audit: Counter[str], raw: Counter[str]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mailboxes", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = fleet_parser(__doc__.splitlines()[0], mailboxes=300).parse_args()
     with tempfile.TemporaryDirectory(prefix="mailscope-wire-parity-") as workdir:
         audit, raw = compare(args.mailboxes, args.seed, args.concurrency, workdir)
     print(f"fleet       : {args.mailboxes} lab mailboxes (IMAP, seed {args.seed}), concurrency {args.concurrency}")
