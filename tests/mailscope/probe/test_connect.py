@@ -1,0 +1,66 @@
+"""open_socket's TCP phase: an address already resolved is connected without a second look-up (uvloop's own
+`sock_connect` resolves even an IP address again, in resolver threads: a cost per session of an audit), and a loop that
+cannot watch a socket (asyncio's Proactor, on Windows) still connects."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from mailscope.probe.connect import open_socket
+
+_COUNT_THREADS = """
+import os, socket, uvloop
+from mailscope.probe.connect import open_socket
+
+async def main():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        before = len(os.listdir("/proc/self/task"))
+        for _ in range(3):
+            (await open_socket("127.0.0.1", listener.getsockname()[1], 5)).close()
+        print(before, len(os.listdir("/proc/self/task")))
+
+uvloop.run(main())
+"""
+
+
+def test_an_ip_address_is_connected_on_uvloop_without_resolver_threads() -> None:
+    """In a fresh process (the threads libuv starts for its first look-up stay for the process' life)."""
+    result = subprocess.run([sys.executable, "-c", _COUNT_THREADS], capture_output=True, text=True, timeout=60, check=True)
+    before, after = map(int, result.stdout.split())
+    assert after == before == 1
+
+
+@pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])
+async def test_the_connection_is_made_and_the_socket_left_to_the_transport() -> None:
+    """The socket is no longer watched once connected: a transport can take it (a watcher left behind would clash)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        sock = await open_socket("127.0.0.1", listener.getsockname()[1], 5)
+        transport, _ = await asyncio.get_running_loop().create_connection(asyncio.Protocol, sock=sock)
+        try:
+            accepted, _ = listener.accept()
+            with accepted:
+                transport.write(b"hello")
+                assert accepted.recv(5) == b"hello"
+        finally:
+            transport.close()
+
+
+@pytest.mark.asyncio(loop_factories=["asyncio"])  # uvloop's loop takes no attribute of its own
+async def test_a_loop_that_cannot_watch_a_socket_connects_it_its_own_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_watching(*args: object) -> None:
+        raise NotImplementedError  # what asyncio's Proactor loop answers
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "add_writer", no_watching)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        (await open_socket("127.0.0.1", listener.getsockname()[1], 5)).close()
