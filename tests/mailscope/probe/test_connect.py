@@ -39,15 +39,18 @@ def test_an_ip_address_is_connected_on_uvloop_without_resolver_threads() -> None
 
 @pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])
 async def test_the_connection_is_made_and_the_socket_left_to_the_transport() -> None:
-    """The socket is no longer watched once connected: a transport can take it (a watcher left behind would clash)."""
+    """The socket is no longer watched once connected: a transport can take it (uvloop refuses one whose socket is still
+    watched)."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
+        listener.settimeout(5)  # blocking calls of the test's own: bounded
         sock = await open_socket("127.0.0.1", listener.getsockname()[1], 5)
         transport, _ = await asyncio.get_running_loop().create_connection(asyncio.Protocol, sock=sock)
         try:
             accepted, _ = listener.accept()
             with accepted:
+                accepted.settimeout(5)
                 transport.write(b"hello")
                 assert accepted.recv(5) == b"hello"
         finally:
@@ -56,11 +59,16 @@ async def test_the_connection_is_made_and_the_socket_left_to_the_transport() -> 
 
 @pytest.mark.asyncio(loop_factories=["asyncio"])  # uvloop's loop takes no attribute of its own
 async def test_a_loop_that_cannot_watch_a_socket_connects_it_its_own_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[object] = []
+
     def no_watching(*args: object) -> None:
+        asked.append(args[0])
         raise NotImplementedError  # what asyncio's Proactor loop answers
 
     monkeypatch.setattr(asyncio.get_running_loop(), "add_writer", no_watching)
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
-        (await open_socket("127.0.0.1", listener.getsockname()[1], 5)).close()
+        sock = await open_socket("127.0.0.1", listener.getsockname()[1], 5)
+        with sock:
+            assert asked == [sock] and sock.getpeername() == listener.getsockname()
