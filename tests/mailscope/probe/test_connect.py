@@ -72,3 +72,25 @@ async def test_a_loop_that_cannot_watch_a_socket_connects_it_its_own_way(monkeyp
         sock = await open_socket("127.0.0.1", listener.getsockname()[1], 5)
         with sock:
             assert asked == [sock] and sock.getpeername() == listener.getsockname()
+
+
+@pytest.mark.asyncio(loop_factories=["asyncio"])  # uvloop's loop takes no attribute of its own
+async def test_a_name_whose_first_address_refuses_is_connected_at_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's refusal comes back as the socket's error once the connect ends; the next address is tried on a fresh
+    socket, and the refused one is no longer watched (the loop would otherwise still hold its file descriptor)."""
+    loop = asyncio.get_running_loop()
+    with socket.socket() as refusing, socket.socket() as listener:
+        refusing.bind(("127.0.0.1", 0))  # bound, never listening: the kernel refuses
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        addresses = [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", s.getsockname()) for s in (refusing, listener)]
+
+        async def resolved(*args: object, **kwargs: object) -> list[tuple]:
+            return addresses  # what a name with two addresses resolves to
+
+        monkeypatch.setattr(loop, "getaddrinfo", resolved)
+        watched = len(loop._selector.get_map())  # type: ignore[attr-defined]
+        sock = await open_socket("mail.example.test", 993, 5)
+        with sock:
+            assert sock.getpeername() == listener.getsockname()
+            assert len(loop._selector.get_map()) == watched  # type: ignore[attr-defined]
